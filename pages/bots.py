@@ -1,0 +1,5 @@
+"""Bot catalogue page."""
+
+import streamlit as st
+
+st.title("Bots")

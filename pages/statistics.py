@@ -1,0 +1,5 @@
+"""Usage statistics page."""
+
+import streamlit as st
+
+st.title("Usage statistics")
