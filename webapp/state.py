@@ -27,6 +27,7 @@ class Keys:
 
     # Statistics page
     STATS_PRESET = "stats_preset"
-    STATS_RANGE = "stats_range"
+    STATS_START = "stats_start"  # custom range: first day
+    STATS_END = "stats_end"  # custom range: last day
     STATS_UNIT = "stats_unit"
     STATS_SCOPE = "stats_scope"
