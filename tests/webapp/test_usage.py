@@ -1,0 +1,214 @@
+"""Usage logic: presets, day filling, frames, breakdown, CSV, on real ablt_core models."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from ablt_core import UsageStatistics, UsageTotals
+from webapp import usage
+
+D = dt.date
+
+
+def counters(original: int, enhancement: int, response: int, scale: int = 1) -> dict[str, int]:
+    """The eight wire counters; tokens are `scale` times the words."""
+    wire: dict[str, int] = {}
+    for unit, factor in (("words", 1), ("tokens", scale)):
+        wire[f"original_{unit}"] = original * factor
+        wire[f"enchancement_{unit}"] = enhancement * factor
+        wire[f"response_{unit}"] = response * factor
+        wire[f"total_{unit}"] = (original + enhancement + response) * factor
+    return wire
+
+
+def statistics(days: dict[dt.date, tuple[int, int, int]], scale: int = 2) -> UsageStatistics:
+    """A statistics reply as the API sends it (wire JSON), validated by the real model."""
+    items = [{"date": day.isoformat(), **counters(*parts, scale)} for day, parts in days.items()]
+    total = counters(*(sum(parts[i] for parts in days.values()) for i in range(3)), scale)
+    return UsageStatistics.model_validate({"total": total, "items": items})
+
+
+# -- presets ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "start"),
+    [
+        (usage.LAST_7_DAYS, D(2024, 3, 4)),
+        (usage.LAST_30_DAYS, D(2024, 2, 10)),  # across February of a leap year
+        (usage.LAST_90_DAYS, D(2023, 12, 12)),
+        (usage.THIS_MONTH, D(2024, 3, 1)),
+    ],
+)
+def test_presets_end_today_and_count_today_in(preset: str, start: dt.date) -> None:
+    assert usage.preset_range(preset, D(2024, 3, 10)) == (start, D(2024, 3, 10))
+
+
+def test_preset_lengths_in_days() -> None:
+    today = D(2024, 1, 5)
+    for preset, length in (
+        (usage.LAST_7_DAYS, 7),
+        (usage.LAST_30_DAYS, 30),
+        (usage.LAST_90_DAYS, 90),
+    ):
+        start, end = usage.preset_range(preset, today)
+        assert len(usage.days_in(start, end)) == length
+
+
+def test_this_month_on_the_first_is_one_day() -> None:
+    assert usage.preset_range(usage.THIS_MONTH, D(2024, 5, 1)) == (D(2024, 5, 1), D(2024, 5, 1))
+
+
+def test_custom_has_no_fixed_range() -> None:
+    with pytest.raises(ValueError):
+        usage.preset_range(usage.CUSTOM, D(2024, 5, 1))
+
+
+def test_range_problem() -> None:
+    assert usage.range_problem(D(2024, 5, 1), D(2024, 5, 1)) is None
+    assert usage.range_problem(D(2024, 5, 1), D(2024, 5, 9)) is None
+    message = usage.range_problem(D(2024, 5, 9), D(2024, 5, 1))
+    assert message is not None and "before the start date" in message
+    assert usage.range_problem(D(2024, 5, 9), None) is not None
+
+
+# -- the daily frame --------------------------------------------------------------------
+
+
+def test_daily_frame_fills_missing_days_with_zeros_across_the_whole_range() -> None:
+    stats = statistics({D(2024, 5, 2): (10, 5, 30), D(2024, 5, 4): (1, 2, 3)})
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 5), "words")
+
+    assert list(frame.columns) == ["date", "original", "enhancement", "response", "total"]
+    assert list(frame["date"]) == usage.days_in(D(2024, 5, 1), D(2024, 5, 5))
+    assert frame.to_dict("records") == [
+        {"date": D(2024, 5, 1), "original": 0, "enhancement": 0, "response": 0, "total": 0},
+        {"date": D(2024, 5, 2), "original": 10, "enhancement": 5, "response": 30, "total": 45},
+        {"date": D(2024, 5, 3), "original": 0, "enhancement": 0, "response": 0, "total": 0},
+        {"date": D(2024, 5, 4), "original": 1, "enhancement": 2, "response": 3, "total": 6},
+        {"date": D(2024, 5, 5), "original": 0, "enhancement": 0, "response": 0, "total": 0},
+    ]
+
+
+def test_daily_frame_in_tokens_reads_the_token_counters() -> None:
+    stats = statistics({D(2024, 5, 2): (10, 5, 30)}, scale=3)
+    frame = usage.daily_frame(stats, D(2024, 5, 2), D(2024, 5, 2), "tokens")
+    assert frame.iloc[0][["original", "enhancement", "response", "total"]].tolist() == [
+        30,
+        15,
+        90,
+        135,
+    ]
+
+
+def test_daily_frame_drops_days_outside_the_range_and_adds_duplicates() -> None:
+    stats = UsageStatistics.model_validate(
+        {
+            "total": counters(0, 0, 0),
+            "items": [
+                {"date": "2024-04-30", **counters(100, 100, 100)},
+                {"date": "2024-05-01", **counters(1, 1, 1)},
+                {"date": "2024-05-01", **counters(2, 0, 0)},
+            ],
+        }
+    )
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 2), "words")
+    assert frame["original"].tolist() == [3, 0]
+    assert frame["total"].tolist() == [5, 0]
+
+
+def test_an_empty_reply_gives_a_frame_of_zeros() -> None:
+    stats = UsageStatistics.model_validate({"total": counters(0, 0, 0), "items": []})
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 7), "words")
+    assert len(frame) == 7
+    assert usage.frame_totals(frame) == dict.fromkeys(usage.COLUMNS, 0)
+    assert usage.totals_row(stats.total, "words") == dict.fromkeys(usage.COLUMNS, 0)
+    # the chart still builds (an empty-looking chart rather than an error)
+    assert usage.daily_chart(frame, "words").to_dict()["mark"]["type"] == "bar"
+
+
+def test_totals_row_uses_the_enhancement_counter_despite_the_wire_spelling() -> None:
+    totals = UsageTotals.model_validate(counters(4, 7, 9, scale=2))
+    assert usage.totals_row(totals, "words") == {
+        "original": 4,
+        "enhancement": 7,
+        "response": 9,
+        "total": 20,
+    }
+    assert usage.totals_row(totals, "tokens")["enhancement"] == totals.enhancement_tokens == 14
+
+
+def test_daily_chart_stacks_the_three_parts() -> None:
+    stats = statistics({D(2024, 5, 2): (10, 5, 30)})
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 2), "words")
+    spec = usage.daily_chart(frame, "words").to_dict()
+    assert spec["encoding"]["y"]["stack"] == "zero"
+    assert spec["encoding"]["color"]["field"] == "part"
+    values = next(iter(spec["datasets"].values()))
+    assert {row["part"] for row in values} == {"Original", "Enhancement", "Response"}
+    assert len(values) == 2 * 3  # every day of the range, zero days included
+
+
+# -- per-member breakdown ---------------------------------------------------------------
+
+
+def totals(original: int, enhancement: int, response: int) -> UsageTotals:
+    return UsageTotals.model_validate(counters(original, enhancement, response))
+
+
+def test_breakdown_one_row_per_member_most_usage_first() -> None:
+    rows = [
+        usage.MemberUsage("Ann", totals(1, 1, 1)),
+        usage.MemberUsage("Bob", totals(10, 0, 10)),
+        usage.MemberUsage("Cy", totals(0, 0, 0)),
+    ]
+    frame = usage.breakdown_frame(rows, "words")
+    assert frame["member"].tolist() == ["Bob", "Ann", "Cy"]
+    assert frame["total"].tolist() == [20, 3, 0]
+
+
+def test_breakdown_adds_an_others_row_so_rows_sum_to_the_team_total() -> None:
+    rows = [usage.MemberUsage("Ann", totals(1, 2, 3)), usage.MemberUsage("Bob", totals(4, 0, 6))]
+    frame = usage.breakdown_frame(rows, "words", team_total=totals(15, 2, 19))
+    assert frame["member"].tolist() == ["Bob", "Ann", usage.OTHERS_LABEL]
+    assert frame.iloc[-1][["original", "enhancement", "response", "total"]].tolist() == [
+        10,
+        0,
+        10,
+        20,
+    ]
+    assert usage.frame_totals(frame) == usage.totals_row(totals(15, 2, 19), "words")
+
+
+def test_breakdown_has_no_others_row_when_members_account_for_everything() -> None:
+    rows = [usage.MemberUsage("Ann", totals(1, 2, 3))]
+    frame = usage.breakdown_frame(rows, "words", team_total=totals(1, 2, 3))
+    assert frame["member"].tolist() == ["Ann"]
+    spec = usage.breakdown_chart(frame, "words").to_dict()
+    assert spec["encoding"]["x"]["stack"] == "zero"
+
+
+# -- CSV --------------------------------------------------------------------------------
+
+
+def test_csv_has_a_header_iso_dates_and_one_line_per_day() -> None:
+    stats = statistics({D(2024, 5, 2): (10, 5, 30)})
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 3), "words")
+    data = usage.csv_bytes(frame)
+    assert isinstance(data, bytes)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert rows == [
+        ["date", "original", "enhancement", "response", "total"],
+        ["2024-05-01", "0", "0", "0", "0"],
+        ["2024-05-02", "10", "5", "30", "45"],
+        ["2024-05-03", "0", "0", "0", "0"],
+    ]
+
+
+def test_csv_file_name_is_safe_and_says_what_it_holds() -> None:
+    name = usage.csv_file_name(D(2024, 5, 1), D(2024, 5, 7), "tokens", "Ann Lee (ann)")
+    assert name == "ablt-usage-ann-lee--ann-2024-05-01-to-2024-05-07-tokens.csv"

@@ -1,0 +1,242 @@
+"""Usage statistics: date-range presets, daily frames, per-member breakdown, CSV.
+
+Everything here but the two cached loaders is pure: `ablt_core` models and
+dates in, pandas frames, altair charts or bytes out, so tests can check the
+numbers without a browser. The page only picks the range and scope, calls
+these functions and renders what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ablt_core import AbltClient, UsageStatistics, UsageTotals
+from webapp.catalogue import client_base_url
+
+# Short enough that a chat shows up in the totals within a minute, long enough
+# that flipping between words and tokens or presets costs no API call.
+STATS_TTL_SECONDS = 60
+
+TEAM_USER_ID = -1  # the API's "all users of the token"
+
+LAST_7_DAYS = "Last 7 days"
+LAST_30_DAYS = "Last 30 days"
+LAST_90_DAYS = "Last 90 days"
+THIS_MONTH = "This month"
+CUSTOM = "Custom"
+PRESETS = (LAST_7_DAYS, LAST_30_DAYS, LAST_90_DAYS, THIS_MONTH, CUSTOM)
+_PRESET_DAYS = {LAST_7_DAYS: 7, LAST_30_DAYS: 30, LAST_90_DAYS: 90}
+
+UNITS = ("words", "tokens")
+
+# Display column -> the counter's prefix on the wire (the API spells it
+# "enchancement"; the wire name is what every model is sure to have).
+PARTS = {"original": "original", "enhancement": "enchancement", "response": "response"}
+COLUMNS = (*PARTS, "total")
+PART_LABELS = {"original": "Original", "enhancement": "Enhancement", "response": "Response"}
+
+OTHERS_LABEL = "Others (not in the team list)"
+
+
+def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The inclusive date range a preset stands for, ending `today`.
+
+    "Last 7 days" is today and the six days before it. `CUSTOM` has no range of
+    its own and raises `ValueError`, as does an unknown preset.
+    """
+    if preset in _PRESET_DAYS:
+        return today - dt.timedelta(days=_PRESET_DAYS[preset] - 1), today
+    if preset == THIS_MONTH:
+        return today.replace(day=1), today
+    raise ValueError(f"No fixed range for preset {preset!r}")
+
+
+def range_problem(start: dt.date | None, end: dt.date | None) -> str | None:
+    """A message when the range can't be asked for, else None."""
+    if start is None or end is None:
+        return "Pick both a start and an end date."
+    if end < start:
+        return (
+            f"The end date ({end:%Y-%m-%d}) is before the start date ({start:%Y-%m-%d}). "
+            "Pick an end date on or after the start date."
+        )
+    return None
+
+
+def days_in(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every day from `start` to `end`, both included (empty when end < start)."""
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def counter(totals: UsageTotals, part: str, unit: str) -> int:
+    """One counter of a totals/day model, e.g. counter(t, "enhancement", "words")."""
+    prefix = PARTS.get(part, part)
+    return int(getattr(totals, f"{prefix}_{unit}") or 0)
+
+
+def totals_row(totals: UsageTotals, unit: str) -> dict[str, int]:
+    """{"original": .., "enhancement": .., "response": .., "total": ..} in `unit`."""
+    return {column: counter(totals, column, unit) for column in COLUMNS}
+
+
+def daily_frame(stats: UsageStatistics, start: dt.date, end: dt.date, unit: str) -> pd.DataFrame:
+    """One row per day of the range (missing days as zeros), oldest first.
+
+    Columns: date, original, enhancement, response, total. Items outside the
+    range are dropped; two items for the same day are added together.
+    """
+    rows = {day: dict.fromkeys(COLUMNS, 0) for day in days_in(start, end)}
+    for item in stats.items:
+        row = rows.get(item.date)
+        if row is None:
+            continue
+        for column, value in totals_row(item, unit).items():
+            row[column] += value
+    frame = pd.DataFrame(
+        [{"date": day, **values} for day, values in rows.items()],
+        columns=["date", *COLUMNS],
+    )
+    return frame.astype({column: "int64" for column in COLUMNS})
+
+
+def frame_totals(frame: pd.DataFrame) -> dict[str, int]:
+    """Column sums of a daily or breakdown frame (zeros for an empty one)."""
+    return {column: int(frame[column].sum()) for column in COLUMNS}
+
+
+def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
+    """Stacked daily bars of original / enhancement / response."""
+    long = _long(frame, "date")
+    long["date"] = pd.to_datetime(long["date"])
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonthdate(date):T", title="Day"),
+            y=alt.Y("value:Q", stack="zero", title=unit.capitalize()),
+            color=_part_color(),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("yearmonthdate(date):T", title="Day"),
+                alt.Tooltip("part:N", title="Part"),
+                alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
+            ],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class MemberUsage:
+    """One member's totals for the breakdown: a label and the API's totals."""
+
+    label: str
+    totals: UsageTotals
+
+
+def breakdown_frame(
+    members: Iterable[MemberUsage], unit: str, team_total: UsageTotals | None = None
+) -> pd.DataFrame:
+    """One row per member (most usage first), columns member + COLUMNS.
+
+    With `team_total` (the user_id -1 figures), usage the team list does not
+    account for (other user ids on the same token) becomes an "Others" row, so
+    the rows add up to the team total shown in the tiles.
+    """
+    rows = [{"member": m.label, **totals_row(m.totals, unit)} for m in members]
+    rows.sort(key=lambda row: (-row["total"], str(row["member"]).casefold()))
+    if team_total is not None:
+        team = totals_row(team_total, unit)
+        rest = {column: team[column] - sum(row[column] for row in rows) for column in COLUMNS}
+        if any(value > 0 for value in rest.values()):
+            rows.append({"member": OTHERS_LABEL, **{k: max(v, 0) for k, v in rest.items()}})
+    frame = pd.DataFrame(rows, columns=["member", *COLUMNS])
+    return frame.astype({column: "int64" for column in COLUMNS})
+
+
+def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
+    """Stacked horizontal bars, one per member, in the breakdown table's order."""
+    long = _long(frame, "member")
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("member:N", sort=list(frame["member"]), title=None),
+            x=alt.X("value:Q", stack="zero", title=unit.capitalize()),
+            color=_part_color(),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("member:N", title="Member"),
+                alt.Tooltip("part:N", title="Part"),
+                alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
+            ],
+        )
+    )
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV with a header row and ISO dates, no index."""
+    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+
+
+def csv_file_name(start: dt.date, end: dt.date, unit: str, scope: str) -> str:
+    """e.g. "ablt-usage-team-2024-05-01-to-2024-05-07-words.csv"."""
+    safe = "".join(ch if ch.isalnum() else "-" for ch in scope.casefold()).strip("-") or "usage"
+    return f"ablt-usage-{safe}-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}-{unit}.csv"
+
+
+def _long(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    # Altair stacks a long frame: one row per (day or member, part).
+    long = frame.melt(
+        id_vars=[id_column], value_vars=list(PARTS), var_name="part", value_name="value"
+    )
+    long["order"] = long["part"].map({part: n for n, part in enumerate(PARTS)})
+    long["part"] = long["part"].map(PART_LABELS)
+    return long
+
+
+def _part_color() -> alt.Color:
+    labels = list(PART_LABELS.values())
+    return alt.Color("part:N", title=None, sort=labels, scale=alt.Scale(domain=labels))
+
+
+# -- cached loaders (the only functions here that touch the API) -----------------------
+
+
+@st.cache_data(ttl=STATS_TTL_SECONDS, show_spinner=False)
+def _cached_statistics(
+    _client: AbltClient, base_url: str, user_id: int, start: str, end: str
+) -> UsageStatistics:
+    # Keyed by base URL + user_id + range (`_client` is not part of the key), so
+    # one member's figures are never served to another, nor one backend's to another.
+    return _client.get_usage_statistics(start_date=start, end_date=end, user_id=user_id)
+
+
+def load_statistics(
+    client: AbltClient, user_id: int, start: dt.date, end: dt.date
+) -> UsageStatistics:
+    """The API's statistics for one user id (or -1, the team) and range, cached ~60 s.
+
+    Raises `AbltError` on failure (not cached, so a retry asks again).
+    """
+    return _cached_statistics(
+        client, client_base_url(client), user_id, start.isoformat(), end.isoformat()
+    )
+
+
+def load_breakdown(
+    client: AbltClient,
+    members: Sequence[tuple[str, int]],
+    start: dt.date,
+    end: dt.date,
+) -> list[MemberUsage]:
+    """Totals per (label, user_id), one request per member (each cached)."""
+    return [
+        MemberUsage(label, load_statistics(client, user_id, start, end).total)
+        for label, user_id in members
+    ]
