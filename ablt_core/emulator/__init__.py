@@ -1,0 +1,76 @@
+"""An aBLT-compatible HTTP server on loopback: the embedded default and the test double.
+
+It speaks ``ablt-api.md`` exactly (``/health-check``, ``/v1/bots``, ``/v1/chat``
+streamed and not, ``/v1/user/usage-statistics``), serves its bots' avatars at
+``/avatars/{slug}.svg``, keeps a usage ledger, records every request and can
+inject faults, so every client path can be driven end to end over real sockets.
+
+Run it::
+
+    python -m ablt_core.emulator --port 8765 [--host 127.0.0.1] [--delay 0.03] [--token T]
+
+or from Python::
+
+    from ablt_core.emulator import Fault, start_emulator
+
+    with start_emulator(delay=0, token="test-token") as emu:   # port=0: a free port
+        emu.base_url                          # "http://127.0.0.1:54321"
+        emu.inject(Fault(kind="rate_limit", retry_after=1.0))
+        emu.requests                          # what arrived (Authorization removed)
+        emu.usage(user_id=-1)                 # today's statistics, as the endpoint says
+
+Auth: every call except ``/health-check``, ``/avatars/*`` and ``/_emulator/*``
+needs ``Authorization: Bearer <token>``. Missing or empty: 401. With a token
+configured, any other token: 401. Without one, any non-empty token is accepted.
+
+Fault injection
+---------------
+A fault is ``Fault(kind, path="/v1/chat", times=1, **params)``. Each request
+takes the first queued fault that matches its path (``path="*"`` matches any
+path) and counts its ``times`` down; at zero the fault is gone (``times=None``:
+until cleared). Faults are queued in order, so ``rate_limit`` then
+``server_error`` hits the first request with a 429 and its retry with a 500.
+
+=================  ==========================================================
+kind               effect (parameters, defaults)
+=================  ==========================================================
+rate_limit         429 ``{"detail": ...}`` with ``Retry-After: <retry_after>``
+                   (``retry_after=1.0``; ``None`` sends no header)
+server_error       ``status`` (500; 502/503/504 too) ``{"detail": ...}``
+unauthorized       401 ``{"detail": "Invalid token"}`` whatever the token
+drop_stream        a streamed chat sends ``after_pieces`` (3) non-empty pieces,
+                   then ends without ``[DONE]`` (``mode="close"``) or aborts
+                   the connection mid-body (``mode="abort"``)
+malformed_event    a streamed chat emits one ``data: {not json`` event after
+                   ``after_pieces`` (3) pieces, then carries on normally
+slow_first_byte    sleeps ``seconds`` (1.0) before the response starts
+=================  ==========================================================
+
+``drop_stream`` and ``malformed_event`` only match streamed chats (a
+non-streamed chat leaves them queued). From Python: ``handle.inject(fault)``,
+``handle.clear_faults()``, ``handle.requests``, ``handle.clear_requests()``,
+``handle.set_delay(seconds)``. Over HTTP (no auth, loopback clients only)::
+
+    curl -X POST localhost:8765/_emulator/faults -d '{"kind": "server_error", "status": 503}'
+    curl localhost:8765/_emulator/faults            # what is still queued
+    curl -X DELETE localhost:8765/_emulator/faults
+    curl localhost:8765/_emulator/requests          # recorded requests, oldest first
+    curl -X DELETE localhost:8765/_emulator/requests
+
+Usage ledger: see ``ledger`` (seeded history for users 1-3 up to yesterday)
+and ``answers`` (words = whitespace-separated runs, tokens = ceil(chars / 4)).
+"""
+
+from .bots import BOTS, Bot
+from .faults import FAULT_KINDS, Fault, RecordedRequest
+from .runner import EmulatorHandle, start_emulator
+
+__all__ = [
+    "BOTS",
+    "FAULT_KINDS",
+    "Bot",
+    "EmulatorHandle",
+    "Fault",
+    "RecordedRequest",
+    "start_emulator",
+]

@@ -1,0 +1,151 @@
+"""Deterministic, persona-flavoured answers built from the chat request.
+
+An answer shows what arrived, so a test or a demo can SEE that context and
+options made it over the wire: it quotes the last user message, counts the
+earlier turns and recalls the first user message, quotes a system instruction,
+names the language, echoes ``assumptions``, pretends to cite search results
+when ``use_search`` is on, and never exceeds ``max_words`` words. The same
+request always gets the same answer (no RNG, no clock).
+
+Text measures used by the usage ledger:
+
+- words:  ``len(text.split())``
+- tokens: ``ceil(len(text) / 4)`` (the usual "four characters per token" rule
+  of thumb; 0 for empty text)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .bots import Bot
+
+DEFAULT_MIN_WORDS = 90  # body sentences are added until the answer reaches this
+DEFAULT_MAX_WORDS = 150  # ... without going past this
+QUOTE_WORDS = 24  # longer quotes are shortened with an ellipsis
+
+_PIECE_RE = re.compile(r"\s*\S+")
+
+
+def count_words(text: str) -> int:
+    """Words as the ledger counts them: whitespace-separated runs."""
+    return len(text.split())
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens as the ledger estimates them: ceil(characters / 4)."""
+    return math.ceil(len(text) / 4)
+
+
+def split_pieces(text: str) -> list[str]:
+    """Stream pieces: each word with the whitespace before it, as the real API sends."""
+    return _PIECE_RE.findall(text)
+
+
+def cut_words(text: str, max_words: int | None) -> str:
+    """The first ``max_words`` words of ``text``, keeping the original spacing."""
+    if max_words is None:
+        return text
+    return "".join(split_pieces(text)[:max_words])
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message as the emulator uses it."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    """The parts of a chat request that shape the answer and the usage."""
+
+    messages: tuple[Message, ...]  # a bare prompt becomes one user message
+    language: str | None = None
+    max_words: int | None = None
+    use_search: bool = False
+    assumptions: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The generated answer and the hidden text the service "added" to the prompt."""
+
+    text: str
+    enhancement: str  # bot instructions + system messages + fake search context
+    original: str  # the user's own input (user and assistant turns)
+
+
+def _quote(text: str) -> str:
+    words = text.split()
+    short = " ".join(words[:QUOTE_WORDS])
+    if len(words) > QUOTE_WORDS:
+        short += " …"
+    return f"\u201c{short}\u201d"
+
+
+def _seed(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")
+
+
+def search_context(query: str) -> list[str]:
+    """Three pretend search results for ``query`` (titles and sites are made up)."""
+    topic = " ".join(query.split()[:6]) or "your question"
+    return [
+        f"[1] \u201c{topic}: a practical overview\u201d - example-encyclopedia.org",
+        f"[2] \u201cWhat experts say about {topic}\u201d - news.example.com",
+        f"[3] \u201c{topic} explained in five minutes\u201d - blog.example.net",
+    ]
+
+
+def build_answer(bot: Bot, chat: ChatInput) -> Answer:
+    """The bot's answer to ``chat``; pure and deterministic."""
+    systems = [m.content for m in chat.messages if m.role == "system"]
+    turns = [m for m in chat.messages if m.role != "system"]
+    last = turns[-1].content
+    earlier = turns[:-1]
+    first_user = next((m.content for m in turns if m.role == "user"), last)
+
+    intro: list[str] = [bot.opener]
+    if systems:
+        intro.append(f"Following your instruction {_quote(systems[-1])},")
+        intro.append("I've adjusted my usual style.")
+    intro.append(f"You asked: {_quote(last)}.")
+    if earlier:
+        noun = "turn" if len(earlier) == 1 else "turns"
+        intro.append(
+            f"I can see {len(earlier)} earlier {noun} in our conversation, "
+            f"which began with {_quote(first_user)}."
+        )
+    if chat.language:
+        intro.append(f"I'll answer in {chat.language}.")
+    if chat.assumptions:
+        pairs = ", ".join(f"{k}={v}" for k, v in chat.assumptions.items())
+        intro.append(f"Assumptions noted: {pairs}.")
+
+    text = " ".join(intro)
+    search_lines: list[str] = []
+    if chat.use_search:
+        search_lines = search_context(last)
+        sources = "\n".join(search_lines)
+        text = f"{text} I searched the web and found 3 relevant sources:\n{sources}\n"
+        text += "Drawing on them:"
+    start = _seed(last) % len(bot.sentences)
+    for i in range(len(bot.sentences)):
+        if count_words(text) >= DEFAULT_MIN_WORDS:
+            break
+        sentence = bot.sentences[(start + i) % len(bot.sentences)]
+        if count_words(text) + count_words(sentence) > DEFAULT_MAX_WORDS - 12:
+            break
+        text = f"{text} {sentence}"
+    text = f"{text}\n\n{bot.closer}"
+    text = cut_words(text, chat.max_words)
+
+    enhancement = "\n".join([bot.instructions, *systems, *search_lines])
+    original = "\n".join(m.content for m in turns)
+    return Answer(text=text, enhancement=enhancement, original=original)

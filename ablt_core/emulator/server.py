@@ -1,0 +1,373 @@
+"""The Starlette app: routes, auth, faults, request recording and SSE streaming.
+
+Every request gets an ``x-request-id`` (an outermost ASGI wrapper adds it, so
+even unhandled 500s and routing 404s carry one). API routes then run a common
+prelude: record the request, apply the first matching injected fault, check
+the bearer token. ``/_emulator/*`` control routes skip all of that but only
+answer loopback clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .answers import (
+    Answer,
+    ChatInput,
+    build_answer,
+    count_words,
+    estimate_tokens,
+    split_pieces,
+)
+from .answers import Message as ChatMessage
+from .bots import BOTS, avatar_svg, find_bot
+from .faults import Fault, FaultBook, RecordedRequest, RequestLog
+from .ledger import Ledger, Usage
+from .schemas import ChatBody, StatisticsBody, error_detail
+
+CONTROL_PREFIX = "/_emulator/"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+MALFORMED_EVENT = b"data: {not json\n\n"
+
+
+@dataclass
+class EmulatorState:
+    """Everything one emulator instance keeps; shared with its ``EmulatorHandle``."""
+
+    token: str | None = None
+    delay: float = 0.03
+    ledger: Ledger = field(default_factory=Ledger)
+    faults: FaultBook = field(default_factory=FaultBook)
+    requests: RequestLog = field(default_factory=RequestLog)
+
+
+class StreamAborted(Exception):
+    """Raised inside a stream to make the server abort the connection mid-body."""
+
+
+class _QuietAbortFilter(logging.Filter):
+    """Keeps uvicorn from logging a traceback for deliberately aborted streams."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, StreamAborted):
+                return False
+            if isinstance(exc, BaseExceptionGroup) and any(
+                isinstance(e, StreamAborted) for e in exc.exceptions
+            ):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+def install_log_filter() -> None:
+    """Attach the abort filter to uvicorn's error logger (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietAbortFilter) for f in logger.filters):
+        logger.addFilter(_QuietAbortFilter())
+
+
+class RequestIdMiddleware:
+    """Outermost wrapper: a fresh ``x-request-id`` on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _detail(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _format_seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _is_streamed_chat(path: str, body: Any) -> bool:
+    return path == "/v1/chat" and isinstance(body, dict) and body.get("stream") is True
+
+
+def _auth_error(state: EmulatorState, header: str | None) -> Response | None:
+    """401 unless the request carries an acceptable bearer token."""
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return _detail(401, "Not authenticated", {"WWW-Authenticate": "Bearer"})
+    if state.token is not None and token != state.token:
+        return _detail(401, "Invalid token", {"WWW-Authenticate": "Bearer"})
+    return None
+
+
+def _fault_response(fault: Fault) -> Response | None:
+    """The immediate response of a status fault (None for stream/timing faults)."""
+    if fault.kind == "rate_limit":
+        headers = None
+        if fault.retry_after is not None:
+            headers = {"Retry-After": _format_seconds(fault.retry_after)}
+        return _detail(429, "Rate limit exceeded: please wait and retry", headers)
+    if fault.kind == "server_error":
+        text = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+        return _detail(fault.status, text.get(fault.status, "Internal Server Error"))
+    if fault.kind == "unauthorized":
+        return _detail(401, "Invalid token", {"WWW-Authenticate": "Bearer"})
+    return None
+
+
+Handler = Callable[[Request, EmulatorState, Fault | None], Awaitable[Response]]
+
+
+def _api(state: EmulatorState, handler: Handler, *, auth: bool = True) -> Any:
+    """Wrap a route with the prelude every API call goes through."""
+
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()  # cached by Starlette: the handler can read it again
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+        state.requests.add(
+            RecordedRequest(
+                method=request.method,
+                path=request.url.path,
+                json=body,
+                headers=headers,
+                request_id=request.state.request_id,
+            )
+        )
+        fault = state.faults.take(request.url.path, _is_streamed_chat(request.url.path, body))
+        if fault is not None:
+            if fault.kind == "slow_first_byte":
+                await asyncio.sleep(fault.seconds)
+            immediate = _fault_response(fault)
+            if immediate is not None:
+                return immediate
+        if auth:
+            denied = _auth_error(state, request.headers.get("authorization"))
+            if denied is not None:
+                return denied
+        return await handler(request, state, fault)
+
+    return endpoint
+
+
+async def _parse(request: Request, model: type[Any]) -> Any:
+    """Validate the body against ``model``; raises ValidationError."""
+    raw = await request.body()
+    return model.model_validate_json(raw.decode("utf-8", errors="replace") or "")
+
+
+async def health_check(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
+    """Liveness, no auth."""
+    return JSONResponse({"status": "ok"})
+
+
+async def list_bots(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
+    """The published bots, avatars pointing back at this server."""
+    base = str(request.base_url)
+    return JSONResponse([bot.to_json(base) for bot in BOTS])
+
+
+async def avatar(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
+    """A bot's SVG avatar, so the catalogue renders offline."""
+    filename: str = request.path_params["filename"]
+    bot = find_bot(slug=filename.removesuffix(".svg")) if filename.endswith(".svg") else None
+    if bot is None:
+        return _detail(404, "Avatar not found")
+    return Response(
+        avatar_svg(bot),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+def _usage_of(answer: Answer) -> Usage:
+    return Usage(
+        original_words=count_words(answer.original),
+        original_tokens=estimate_tokens(answer.original),
+        enchancement_words=count_words(answer.enhancement),
+        enchancement_tokens=estimate_tokens(answer.enhancement),
+        response_words=count_words(answer.text),
+        response_tokens=estimate_tokens(answer.text),
+    )
+
+
+def _event(payload: dict[str, str]) -> bytes:
+    return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+async def _sse(
+    state: EmulatorState, pieces: list[str], fault: Fault | None
+) -> AsyncIterator[bytes]:
+    """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
+
+    A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
+    """
+    fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
+    yield _event({"content": ""})
+    for index in range(len(pieces) + 1):
+        if index == fire_at and fault is not None:
+            if fault.kind == "malformed_event":
+                yield MALFORMED_EVENT
+            elif fault.kind == "drop_stream":
+                if fault.mode == "abort":
+                    raise StreamAborted("drop_stream fault (abort)")
+                return
+        if index == len(pieces):
+            break
+        if state.delay > 0:
+            await asyncio.sleep(state.delay)
+        yield _event({"content": pieces[index]})
+    yield b"data: [DONE]\n\n"
+
+
+async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
+    """``POST /v1/chat``: validate, answer from the bot's persona, bill the ledger."""
+    try:
+        body: ChatBody = await _parse(request, ChatBody)
+    except ValidationError as err:
+        return _detail(422, error_detail(err))
+    bot = find_bot(uid=body.bot_uid) if body.bot_uid is not None else find_bot(slug=body.bot_slug)
+    if bot is None:
+        return _detail(404, "Bot not found")
+    if body.messages is not None:
+        messages = tuple(ChatMessage(m.role, m.content) for m in body.messages)
+    else:
+        messages = (ChatMessage("user", body.prompt or ""),)
+    answer = build_answer(
+        bot,
+        ChatInput(
+            messages=messages,
+            language=body.language,
+            max_words=body.max_words,
+            use_search=bool(body.use_search),
+            assumptions=body.assumptions,
+        ),
+    )
+    # Billed when the answer is produced, as the service does; a dropped stream still counts.
+    state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
+    if not body.stream:
+        return JSONResponse({"content": answer.text})
+    return StreamingResponse(
+        _sse(state, split_pieces(answer.text), fault),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def usage_statistics(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
+    """``POST /v1/user/usage-statistics`` from the ledger."""
+    try:
+        body: StatisticsBody = await _parse(request, StatisticsBody)
+    except ValidationError as err:
+        return _detail(422, error_detail(err))
+    return JSONResponse(state.ledger.statistics(body.user_id, body.start_date, body.end_date))
+
+
+# --- control endpoints ----------------------------------------------------------------
+
+
+def _control(
+    handler: Callable[[Request, EmulatorState], Awaitable[Response]], state: EmulatorState
+) -> Any:
+    async def endpoint(request: Request) -> Response:
+        host = request.client.host if request.client else ""
+        if host not in LOOPBACK_HOSTS:
+            return _detail(403, "The emulator control API answers loopback clients only")
+        return await handler(request, state)
+
+    return endpoint
+
+
+async def add_fault(request: Request, state: EmulatorState) -> Response:
+    """``POST /_emulator/faults`` with the JSON of a Fault."""
+    try:
+        fault = Fault.from_json(json.loads(await request.body() or b"null"))
+    except ValueError as err:
+        return _detail(422, str(err))
+    state.faults.add(fault)
+    return JSONResponse(fault.to_json(), status_code=201)
+
+
+async def list_faults(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/faults``: the faults still queued."""
+    return JSONResponse([f.to_json() for f in state.faults.list()])
+
+
+async def clear_faults(request: Request, state: EmulatorState) -> Response:
+    """``DELETE /_emulator/faults``."""
+    state.faults.clear()
+    return Response(status_code=204)
+
+
+async def list_requests(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/requests``: every recorded request, oldest first."""
+    return JSONResponse([r.to_json() for r in state.requests.list()])
+
+
+async def clear_requests(request: Request, state: EmulatorState) -> Response:
+    """``DELETE /_emulator/requests``."""
+    state.requests.clear()
+    return Response(status_code=204)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI-style JSON for routing errors (404 unknown path, 405 wrong method)."""
+    assert isinstance(exc, HTTPException)
+    return _detail(exc.status_code, exc.detail, exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return _detail(500, "Internal Server Error")
+
+
+def create_app(state: EmulatorState) -> ASGIApp:
+    """The ASGI app for one emulator instance."""
+    install_log_filter()
+    routes = [
+        Route("/health-check", _api(state, health_check, auth=False), methods=["GET"]),
+        Route("/avatars/{filename}", _api(state, avatar, auth=False), methods=["GET"]),
+        Route("/v1/bots", _api(state, list_bots), methods=["GET"]),
+        Route("/v1/chat", _api(state, chat), methods=["POST"]),
+        Route("/v1/user/usage-statistics", _api(state, usage_statistics), methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}faults", _control(add_fault, state), methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}faults", _control(list_faults, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}faults", _control(clear_faults, state), methods=["DELETE"]),
+        Route(f"{CONTROL_PREFIX}requests", _control(list_requests, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}requests", _control(clear_requests, state), methods=["DELETE"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    return RequestIdMiddleware(app)
