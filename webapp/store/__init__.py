@@ -1,0 +1,38 @@
+"""Durable conversations: the store the chat page saves to and reads from.
+
+    store = ConversationStore()          # ABLT_DB_URL, else data/ablt-chat.db
+    conv = store.create_conversation(member, "bot-slug", "Bot name", options)
+    store.append_message(member, conv.id, "user", "Hello")
+
+See `webapp.store.core` for the API and `webapp.store.schema` for migrations.
+"""
+
+from webapp.history import Conversation, ConversationOptions, Message
+from webapp.store.core import (
+    DEFAULT_DB_URL,
+    ENV_DB_URL,
+    ConversationNotFound,
+    ConversationStore,
+    MessageNotFound,
+    MessagePage,
+    Owner,
+    StoreError,
+    db_url_from_env,
+)
+from webapp.store.schema import LATEST_VERSION
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "ENV_DB_URL",
+    "LATEST_VERSION",
+    "Conversation",
+    "ConversationNotFound",
+    "ConversationOptions",
+    "ConversationStore",
+    "Message",
+    "MessageNotFound",
+    "MessagePage",
+    "Owner",
+    "StoreError",
+    "db_url_from_env",
+]

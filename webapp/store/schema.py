@@ -1,0 +1,215 @@
+"""Tables and the versioned migrations that build them.
+
+`MIGRATIONS` is an ordered list; migration N takes a database at version N-1
+to version N. Each one spells out its own DDL instead of reading the current
+table definitions, so it stays exactly what it was when released and an old
+database file upgrades the same way years later. `upgrade()` runs the missing
+ones in one transaction under a lock (PostgreSQL advisory lock, SQLite write
+lock), so two processes starting at once neither race nor double-apply.
+
+To change the schema: append a migration, bump nothing else, and update the
+current `Table` objects below to match what the migrations produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (naive text) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware times")
+        value = value.astimezone(UTC)
+        # SQLite keeps text; one fixed format makes text order equal time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class fold(FunctionElement[str]):
+    """Case-folding for search: `lower()` on PostgreSQL, a Unicode-aware
+    Python function on SQLite (whose own `lower()` only knows ASCII)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+SQLITE_FOLD_FUNCTION: Final = "ablt_fold"
+
+
+@compiles(fold)
+def _fold_default(element: fold, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(fold, "sqlite")
+def _fold_sqlite(element: fold, compiler: Any, **kw: Any) -> str:
+    return f"{SQLITE_FOLD_FUNCTION}({compiler.process(element.clauses, **kw)})"
+
+
+# ------------------------------------------------------------- current schema
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("owner_user_id", sa.Integer, nullable=False),
+    sa.Column("bot_slug", sa.String(200), nullable=False),
+    sa.Column("bot_name", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),  # '' until the first prompt names it
+    sa.Column("options", sa.Text, nullable=False),  # ConversationOptions as JSON
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("pinned", sa.Boolean, nullable=False),  # v2
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),  # v2; NULL only on rows from v1
+)
+
+
+# ----------------------------------------------------------------- migrations
+
+
+def _ts(conn: Connection) -> str:
+    """The timestamp column type as this database spells it."""
+    return str(sa.DateTime(timezone=True).compile(dialect=conn.dialect))
+
+
+def _v1_initial(conn: Connection) -> None:
+    """Conversations and their messages; (conversation_id, seq) is unique and
+    indexed, so loading the latest page of a long conversation is a range scan."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE conversations (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            owner_user_id INTEGER NOT NULL,
+            bot_slug VARCHAR(200) NOT NULL,
+            bot_name VARCHAR(200) NOT NULL,
+            title VARCHAR(200) NOT NULL,
+            options TEXT NOT NULL,
+            created_at {ts} NOT NULL,
+            updated_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_conversations_owner_updated ON conversations (owner, updated_at)"
+    )
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE messages (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role VARCHAR(16) NOT NULL,
+            text TEXT NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            error TEXT,
+            created_at {ts} NOT NULL,
+            CONSTRAINT uq_messages_conversation_seq UNIQUE (conversation_id, seq)
+        )
+        """
+    )
+
+
+def _v2_pinned_and_message_times(conn: Connection) -> None:
+    """Pinning, a message `updated_at` (tells a live stream from a dead one),
+    and a listing index that serves "pinned first, newest first" per owner."""
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE"
+    )
+    conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN updated_at {_ts(conn)}")
+    conn.exec_driver_sql("UPDATE messages SET updated_at = created_at")
+    conn.exec_driver_sql("DROP INDEX ix_conversations_owner_updated")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_conversations_owner_pinned_updated "
+        "ON conversations (owner, pinned, updated_at)"
+    )
+
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: Final[list[Migration]] = [_v1_initial, _v2_pinned_and_message_times]
+LATEST_VERSION: Final = len(MIGRATIONS)
+
+# Any constant works; it only has to be the same in every process.
+_PG_LOCK_KEY: Final = 0x61B17C4A7
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise migrations across processes for the rest of this transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    # SQLite: the caller's transaction began with BEGIN IMMEDIATE (the write lock).
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version of the database behind `conn`, 0 when empty."""
+    if not sa.inspect(conn).has_table("schema_version"):
+        return 0
+    found = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+    return int(found or 0)
+
+
+def upgrade(conn: Connection, target: int = LATEST_VERSION) -> int:
+    """Bring the database to `target` inside the caller's transaction; returns
+    the version it was at. Refuses a database newer than this code."""
+    _lock(conn)
+    if not sa.inspect(conn).has_table("schema_version"):
+        schema_version.create(conn)
+    found = current_version(conn)
+    if found > LATEST_VERSION:
+        raise RuntimeError(
+            f"The database schema is version {found}, newer than this app "
+            f"understands ({LATEST_VERSION}). Upgrade the app instead."
+        )
+    for version in range(found + 1, target + 1):
+        MIGRATIONS[version - 1](conn)
+        conn.execute(schema_version.insert().values(version=version, applied_at=datetime.now(UTC)))
+    return found
