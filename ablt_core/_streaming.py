@@ -1,0 +1,250 @@
+"""Streamed answers: `ChatStream` and `AsyncChatStream`.
+
+Both iterate the text pieces of an answer as they arrive (empty pieces are
+skipped), so they can be handed straight to `st.write_stream`. They are context
+managers, expose `.text` (everything received so far) and `.done` (the `[DONE]`
+marker was seen), and always close the HTTP response. A stream that ends
+without `[DONE]`, or whose connection fails mid-answer, raises
+`StreamInterruptedError` carrying the partial text; such a stream is never
+retried, since part of the answer has already reached the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ._constants import MAX_LOGGED_EVENT_CHARS, STREAM_DONE_MARKER
+from ._exceptions import StreamInterruptedError, truncate
+from ._sse import ServerSentEvent, SSEDecoder
+
+__all__ = ["AsyncChatStream", "ChatStream", "piece_of"]
+
+
+def piece_of(payload: Any) -> str | None:
+    """The text of one decoded event: its `content`, else its `message`; None if neither."""
+    if not isinstance(payload, dict):
+        return None
+    piece = payload.get("content")
+    if piece is None:
+        piece = payload.get("message")
+    return piece if isinstance(piece, str) else None
+
+
+class _PieceDecoder:
+    """Bytes of an aBLT answer stream in, non-empty text pieces out (shared by both streams)."""
+
+    __slots__ = ("_logger", "_parts", "_request_id", "_sse", "done")
+
+    def __init__(self, logger: logging.Logger, request_id: str | None) -> None:
+        self._sse = SSEDecoder()
+        self._logger = logger
+        self._request_id = request_id
+        self._parts: list[str] = []
+        self.done = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def feed(self, chunk: bytes) -> list[str]:
+        return self._pieces(self._sse.feed(chunk))
+
+    def flush(self) -> list[str]:
+        return self._pieces(self._sse.flush())
+
+    def _pieces(self, events: list[ServerSentEvent]) -> list[str]:
+        pieces: list[str] = []
+        for event in events:
+            if self.done:
+                break
+            data = event.data.strip()
+            if not data:
+                continue
+            if data == STREAM_DONE_MARKER:
+                self.done = True
+                break
+            try:
+                payload = json.loads(data)
+            except ValueError:
+                self._skip(data, "not valid JSON")
+                continue
+            piece = piece_of(payload)
+            if piece is None:
+                self._skip(data, "no 'content' or 'message' text")
+                continue
+            if piece:
+                self._parts.append(piece)
+                pieces.append(piece)
+        return pieces
+
+    def _skip(self, data: str, why: str) -> None:
+        self._logger.warning(
+            "Skipping a malformed stream event (%s; request id %s): %r",
+            why,
+            self._request_id,
+            truncate(data, MAX_LOGGED_EVENT_CHARS),
+        )
+
+    def interrupted(self, cause: BaseException | None) -> StreamInterruptedError:
+        text = self.text
+        message = f"The answer stream was cut off before {STREAM_DONE_MARKER} "
+        message += f"after {len(text)} characters"
+        message += f": {cause}" if cause is not None and str(cause) else "."
+        if self._request_id:
+            message += f" (request id: {self._request_id})"
+        return StreamInterruptedError(message, partial_text=text, request_id=self._request_id)
+
+
+class ChatStream:
+    """The pieces of a streamed answer, as they arrive. Iterate it, or `with` it."""
+
+    def __init__(self, response: httpx.Response, *, logger: logging.Logger) -> None:
+        self.response = response
+        self.request_id: str | None = response.headers.get("x-request-id")
+        self._decoder = _PieceDecoder(logger, self.request_id)
+        self._iterator = self._iterate()
+
+    @property
+    def text(self) -> str:
+        """All the text received so far."""
+        return self._decoder.text
+
+    @property
+    def done(self) -> bool:
+        """True once the `[DONE]` marker was seen: the answer is complete."""
+        return self._decoder.done
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._iterator)
+
+    def _iterate(self) -> Generator[str, None, None]:
+        decoder = self._decoder
+        chunks = self.response.iter_bytes()
+        try:
+            try:
+                for chunk in chunks:
+                    yield from decoder.feed(chunk)
+                    if decoder.done:
+                        break
+                else:
+                    yield from decoder.flush()
+            except httpx.HTTPError as err:
+                raise decoder.interrupted(err) from err
+            if not decoder.done:
+                raise decoder.interrupted(None)
+            # Read what follows [DONE] (normally just the end of the body) so the
+            # connection can go back to the pool; the answer is complete either way.
+            with contextlib.suppress(httpx.HTTPError):
+                for _ in chunks:
+                    pass
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection. Safe to call twice."""
+        self._iterator.close()
+        self.response.close()
+
+    def until_done(self) -> str:
+        """Read the rest of the stream and return the whole answer."""
+        for _ in self:
+            pass
+        return self.text
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ChatStream done={self.done} chars={len(self.text)}>"
+
+
+class AsyncChatStream:
+    """The async twin of `ChatStream`: `async for piece in stream`, `async with`."""
+
+    def __init__(self, response: httpx.Response, *, logger: logging.Logger) -> None:
+        self.response = response
+        self.request_id: str | None = response.headers.get("x-request-id")
+        self._decoder = _PieceDecoder(logger, self.request_id)
+        self._iterator = self._iterate()
+
+    @property
+    def text(self) -> str:
+        """All the text received so far."""
+        return self._decoder.text
+
+    @property
+    def done(self) -> bool:
+        """True once the `[DONE]` marker was seen: the answer is complete."""
+        return self._decoder.done
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._iterator.__anext__()
+
+    async def _iterate(self) -> AsyncGenerator[str, None]:
+        decoder = self._decoder
+        chunks = self.response.aiter_bytes()
+        try:
+            try:
+                async for chunk in chunks:
+                    for piece in decoder.feed(chunk):
+                        yield piece
+                    if decoder.done:
+                        break
+                else:
+                    for piece in decoder.flush():
+                        yield piece
+            except httpx.HTTPError as err:
+                raise decoder.interrupted(err) from err
+            if not decoder.done:
+                raise decoder.interrupted(None)
+            with contextlib.suppress(httpx.HTTPError):
+                async for _ in chunks:
+                    pass
+        finally:
+            await self.response.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection. Safe to call twice."""
+        await self._iterator.aclose()
+        await self.response.aclose()
+
+    async def until_done(self) -> str:
+        """Read the rest of the stream and return the whole answer."""
+        async for _ in self:
+            pass
+        return self.text
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncChatStream done={self.done} chars={len(self.text)}>"
