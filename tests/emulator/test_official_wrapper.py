@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from ablt_python_api import ABLTApi, DoneException
+from ablt_python_api import ABLTApi, ABLTApi_async, DoneException
 from ablt_python_api.schemas import BotSchema, StatisticsSchema
 
 from ablt_core.emulator import EmulatorHandle
@@ -61,4 +61,16 @@ def test_official_wrapper_chats_streamed_and_not(official: ABLTApi) -> None:
         ):
             pieces.append(piece)
     assert len(pieces) > 10
+    assert "".join(pieces) == plain[0]
+
+
+async def test_official_async_wrapper_streams_the_same_answer(
+    emulator: EmulatorHandle, test_token: str
+) -> None:
+    official = ABLTApi_async(bearer_token=test_token, base_api_url=emulator.base_url, logger=QUIET)
+    plain = [p async for p in official.chat(bot_slug="chef", prompt="Soup ideas?")]
+    pieces: list[str] = []
+    with pytest.raises(DoneException):
+        async for piece in official.chat(bot_slug="chef", prompt="Soup ideas?", stream=True):
+            pieces.append(piece)
     assert "".join(pieces) == plain[0]
