@@ -115,7 +115,8 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
     if systems:
         intro.append(f"Following your instruction {_quote(systems[-1])},")
         intro.append("I've adjusted my usual style.")
-    intro.append(f"You asked: {_quote(last)}.")
+    stop = "" if last.rstrip().endswith((".", "?", "!", "…")) else "."
+    intro.append(f"You asked: {_quote(last)}{stop}")
     if earlier:
         noun = "turn" if len(earlier) == 1 else "turns"
         intro.append(
