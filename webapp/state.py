@@ -13,13 +13,14 @@ class Keys:
 
     # Shared across pages
     MEMBER = "member"  # the logged-in webapp.auth.Member, or absent
+    AUTHENTICATOR = "auth_authenticator"  # this run's streamlit_authenticator.Authenticate
+    AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
 
     # Chat page
-    CHAT_CONVERSATION = "chat_conversation"
-    CHAT_OPTIONS = "chat_options"
-    CHAT_ERROR = "chat_error"
+    CHAT_CONVERSATION = "chat_conversation"  # the open webapp.chat.Conversation
+    CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"

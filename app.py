@@ -1,0 +1,115 @@
+"""aBLT Chat: the entry point (`streamlit run app.py`).
+
+Page config, then the login gate, then `st.navigation` over the pages. Until
+someone is logged in, the only page that exists is the login page (or a page
+explaining what to configure), so no chat, bot or statistics content can be
+reached, whatever the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import streamlit as st
+
+from webapp import auth, ui
+from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
+from webapp.team import Team, TeamError
+
+st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout="wide")
+
+
+def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn:
+    """Run one hidden page and end this run: the app's pages are not registered."""
+    st.navigation([st.Page(render, title=title, url_path=url_path)], position="hidden").run()
+    st.stop()
+
+
+def setup_needed(message: str) -> NoReturn:
+    def render() -> None:
+        st.title("aBLT Chat needs configuring")
+        st.error(message, icon=":material/settings:")
+        st.markdown(
+            "Set it as an environment variable, or in `.streamlit/secrets.toml` "
+            "(see `.streamlit/secrets.toml.example`), then restart the app.\n\n"
+            "A good cookie key is a random string of at least "
+            f"{MIN_COOKIE_KEY_LENGTH} characters, for example the output of\n\n"
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`\n\n'
+            "It signs the login cookie: anyone who knows it could forge a login, so it "
+            "is required whenever a real aBLT token is configured. Without a token the "
+            "app runs in demo mode and needs none of this."
+        )
+
+    show_only(render, "Setup needed", "setup")
+
+
+def team_problem(message: str) -> NoReturn:
+    def render() -> None:
+        st.title("aBLT Chat has no team yet")
+        st.error(message, icon=":material/group_off:")
+        st.markdown(
+            "Manage the team from a terminal on the server:\n\n"
+            "```\n"
+            "python -m webapp.team add USER --name 'Full Name' --email you@example.com "
+            "--role admin\n"
+            "python -m webapp.team list\n"
+            "```\n"
+            "then reload this page."
+        )
+
+    show_only(render, "Team needed", "team")
+
+
+def login_page(settings: Settings, authenticator: Any, team: Team) -> NoReturn:
+    def render() -> None:
+        st.title("aBLT Chat")
+        st.caption("Chat with the team's aBLT bots. Log in to continue.")
+        demo = auth.demo_credentials(settings, team)
+        if demo:
+            lines = "\n".join(f"- `{user}` / `{password}`" for user, password in demo)
+            st.info(
+                "**Demo mode.** Answers come from the built-in emulator. "
+                f"Log in with one of the demo accounts:\n\n{lines}",
+                icon=":material/science:",
+            )
+        auth.render_login(authenticator, settings, team)
+
+    show_only(render, "Log in", "login")
+
+
+try:
+    settings = get_settings()
+except SettingsError as err:
+    setup_needed(str(err))
+
+problem = auth.configuration_problem(settings)
+if problem:
+    setup_needed(problem)
+
+try:
+    team = auth.load_team_for(settings)
+except TeamError as err:
+    team_problem(str(err))
+
+authenticator = auth.make_authenticator(settings, team)
+auth.restore_from_cookie(authenticator)
+member = auth.sync_member(authenticator, team)
+
+ui.demo_badge(settings)
+healthy = ui.health_indicator()
+if member is None:
+    login_page(settings, authenticator, team)
+
+ui.member_caption(member.name, member.role)
+page = st.navigation(
+    [
+        st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+        st.Page("pages/bots.py", title="Bots", icon=":material/smart_toy:"),
+        st.Page("pages/statistics.py", title="Statistics", icon=":material/bar_chart:"),
+        st.Page("pages/account.py", title="Account", icon=":material/person:"),
+    ]
+)
+if not healthy:
+    ui.api_down_notice()
+page.run()

@@ -1,0 +1,59 @@
+"""Account page: who you are, change your password, log out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from webapp import auth
+from webapp.auth import require_member
+from webapp.team import MIN_PASSWORD_LENGTH
+
+
+def render() -> None:
+    member = require_member()
+    st.title("Account")
+
+    with st.container(border=True):
+        st.subheader(member.name)
+        left, middle, right = st.columns(3)
+        left.markdown(f"**Username**  \n`{member.username}`")
+        middle.markdown(f"**Role**  \n{member.role}")
+        right.markdown(f"**User id**  \n{member.user_id}")
+        if member.email:
+            st.caption(member.email)
+        st.caption("Your user id is sent with every chat, so usage statistics split per member.")
+
+    with st.form("account_password", clear_on_submit=True):
+        st.subheader("Change password")
+        current = st.text_input("Current password", type="password")
+        new = st.text_input(
+            "New password", type="password", help=f"At least {MIN_PASSWORD_LENGTH} characters."
+        )
+        repeat = st.text_input("Repeat new password", type="password")
+        if st.form_submit_button("Change password"):
+            problem = auth.change_password(member, current, new, repeat)
+            if problem:
+                st.error(problem)
+            else:
+                st.success("Password changed. Use the new one next time you log in.")
+
+    if member.is_admin:
+        with st.expander("Team"):
+            st.dataframe(
+                [
+                    {"user id": m.user_id, "username": m.username, "name": m.name, "role": m.role}
+                    for m in auth.list_members()
+                ],
+                hide_index=True,
+            )
+            st.caption(
+                "Add, remove or change roles from a terminal: "
+                "`python -m webapp.team add|role|passwd|remove|list`."
+            )
+
+    if st.button("Log out", key="account_logout", icon=":material/logout:"):
+        auth.logout()
+        st.rerun()
+
+
+render()

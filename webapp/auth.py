@@ -1,0 +1,264 @@
+"""Team login with streamlit-authenticator, and who is logged in.
+
+How it fits together (app.py drives it every run):
+
+1. `configuration_problem(settings)`: with a real token, a missing or short
+   cookie key stops the app before any login is possible.
+2. `load_team_for(settings)`: the credentials file (`webapp.team`); in demo
+   mode a missing file becomes the demo team.
+3. `make_authenticator(...)`: streamlit-authenticator gets the credentials as
+   a dict, not the file path. With a path it would rewrite the file on every
+   login (logged_in flags, failed attempts) and read its cookie settings from
+   the file; we keep the file ours and take the cookie key from the settings.
+   With a real token, members still using the public demo password are left
+   out of that dict, so the login form refuses them.
+4. `restore_from_cookie` / `render_login`: its cookie and its form set
+   `st.session_state["authentication_status"]`, `["username"]`, `["name"]`,
+   `["roles"]`. `sync_member` turns that into our `Member` (from the file, so a
+   role change or removal applies on the next run) under `Keys.MEMBER`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from webapp.settings import Settings, get_settings
+from webapp.state import Keys
+from webapp.team import (
+    DEMO_PASSWORD,
+    Member,
+    Team,
+    TeamError,
+    create_demo_team,
+    load_team,
+    password_problem,
+)
+
+if TYPE_CHECKING:
+    import streamlit_authenticator as stauth
+
+__all__ = [
+    "Member",
+    "change_password",
+    "configuration_problem",
+    "current_member",
+    "list_members",
+    "load_team_for",
+    "logout",
+]
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "ablt_chat_login"
+COOKIE_EXPIRY_DAYS = 30
+# The authenticator's own session-state keys (it owns them; we only read).
+_AUTH_STATUS = "authentication_status"
+_AUTH_USERNAME = "username"
+
+# Demo mode may run without ABLT_COOKIE_KEY: a random key per server process
+# (login cookies then last until the server restarts, which is fine for a demo).
+_DEMO_COOKIE_KEY = secrets.token_urlsafe(32)
+
+_team_lock = threading.Lock()
+_demo_users_cache: dict[str, tuple[tuple[int, int], list[str]]] = {}
+
+
+def configuration_problem(settings: Settings) -> str | None:
+    """What must be set before the app may start with a real token, or None."""
+    return settings.cookie_key_problem
+
+
+def cookie_key(settings: Settings) -> str:
+    return settings.cookie_key or _DEMO_COOKIE_KEY
+
+
+def load_team_for(settings: Settings) -> Team:
+    """The team file; in demo mode a missing one becomes the demo team. Raises TeamError."""
+    path = Path(settings.auth_file)
+    with _team_lock:  # two first sessions must not both create the demo team
+        if not path.exists():
+            if not settings.demo_mode:
+                raise TeamError(
+                    f"No team file at {path}. Create it and add the first admin with "
+                    f"`python -m webapp.team add USER --name NAME --email EMAIL --role admin` "
+                    f"(or set ABLT_AUTH_FILE to an existing file)."
+                )
+            log.info("Demo mode: creating the demo team in %s", path)
+            create_demo_team(path)
+        return load_team(path)
+
+
+def demo_password_users(team: Team) -> list[str]:
+    """Members whose password is the public demo password, cached per file version."""
+    try:
+        stat = team.path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return team.demo_password_users()
+    key = str(team.path.resolve())
+    cached = _demo_users_cache.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    # bcrypt is slow on purpose: check each member once per change of the file.
+    users = team.demo_password_users()
+    _demo_users_cache[key] = (version, users)
+    return users
+
+
+def refused_usernames(settings: Settings, team: Team) -> list[str]:
+    """Members who may not log in: demo passwords are public, so not with a real token."""
+    return [] if settings.demo_mode else demo_password_users(team)
+
+
+def make_authenticator(settings: Settings, team: Team) -> stauth.Authenticate:
+    import streamlit_authenticator as stauth
+
+    return stauth.Authenticate(
+        team.credentials(exclude=refused_usernames(settings, team)),
+        cookie_name=COOKIE_NAME,
+        cookie_key=cookie_key(settings),
+        cookie_expiry_days=COOKIE_EXPIRY_DAYS,
+        auto_hash=False,  # the file holds bcrypt hashes only (webapp.team sees to it)
+        # Its default 0.7 s pause predates reading cookies from st.context.
+        login_sleep_time=0,
+    )
+
+
+def restore_from_cookie(authenticator: stauth.Authenticate) -> None:
+    """Log in from a valid login cookie, if the browser sent one."""
+    from streamlit_authenticator.utilities import LoginError
+
+    try:
+        authenticator.login(location="unrendered", key="login")
+    except LoginError:
+        # The cookie names someone who may no longer log in (removed, refused).
+        _forget_login(authenticator)
+
+
+def render_login(authenticator: stauth.Authenticate, settings: Settings, team: Team) -> None:
+    """The login form; reruns into the app once the credentials are right."""
+    from streamlit_authenticator.utilities import LoginError
+
+    try:
+        authenticator.login(
+            location="main",
+            key="login",
+            fields={
+                "Form name": "Log in",
+                "Username": "Username",
+                "Password": "Password",
+                "Login": "Log in",
+            },
+        )
+    except LoginError as err:
+        st.error(str(err))
+        return
+    status = st.session_state.get(_AUTH_STATUS)
+    if status:
+        # Set the login cookie again on the next run: this run ends at once, which
+        # may cut the cookie component off before the browser stored the cookie.
+        st.session_state[Keys.AUTH_SET_COOKIE] = True
+        st.rerun()
+    elif status is False:
+        st.error("Username or password is incorrect.")
+        if refused_usernames(settings, team):
+            st.warning(
+                "Demo accounts cannot log in while a real aBLT token is configured: "
+                "their password is public. An admin can set a new one with "
+                "`python -m webapp.team passwd USER`."
+            )
+
+
+def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None:
+    """The logged-in member from the team file, kept under Keys.MEMBER; else None."""
+    if not st.session_state.get(_AUTH_STATUS):
+        st.session_state.pop(Keys.MEMBER, None)
+        return None
+    username = st.session_state.get(_AUTH_USERNAME) or ""
+    member = team.get(username)
+    if member is None:  # removed from the team since logging in
+        _forget_login(authenticator)
+        return None
+    st.session_state[Keys.MEMBER] = member
+    st.session_state[Keys.AUTHENTICATOR] = authenticator
+    if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
+        authenticator.cookie_controller.set_cookie()
+    return member
+
+
+def current_member() -> Member | None:
+    """The logged-in member, or None."""
+    if not st.session_state.get(_AUTH_STATUS):
+        return None
+    member = st.session_state.get(Keys.MEMBER)
+    return member if isinstance(member, Member) else None
+
+
+def require_member() -> Member:
+    """For the top of every page: the member, or stop the page before any content."""
+    member = current_member()
+    if member is None:
+        st.info("Please log in first.")
+        st.stop()
+    return member
+
+
+def list_members() -> list[Member]:
+    """Everyone in the team file (for an admin's per-member views)."""
+    try:
+        return load_team_for(get_settings()).members()
+    except TeamError:
+        return []
+
+
+def change_password(member: Member, current: str, new: str, repeat: str) -> str | None:
+    """Change the member's password in the team file. Returns a problem, or None on success."""
+    settings = get_settings()
+    try:
+        team = load_team_for(settings)
+        if not team.check_password(member.username, current):
+            return "The current password is not correct."
+        problem = password_problem(new, repeat)
+        if problem:
+            return problem
+        team.set_password(member.username, new)
+        team.save()
+    except TeamError as err:
+        return str(err)
+    except OSError:
+        log.warning("Could not write the team file", exc_info=True)
+        return "The team file could not be written. Ask an admin to check its permissions."
+    return None
+
+
+def logout() -> None:
+    """Log the member out: forget the session's login and the browser's cookie."""
+    authenticator = st.session_state.get(Keys.AUTHENTICATOR)
+    _forget_login(authenticator)
+
+
+def _forget_login(authenticator: Any) -> None:
+    if authenticator is not None:
+        try:
+            authenticator.logout(location="unrendered")
+        except Exception:  # the cookie component may be gone; the session state is what counts
+            log.debug("authenticator logout failed", exc_info=True)
+    # Nothing of one member's session may be left for the next one in this browser.
+    for key in list(st.session_state.keys()):
+        if key != "logout":
+            del st.session_state[key]
+    st.session_state["logout"] = True
+    st.session_state[_AUTH_STATUS] = None
+
+
+def demo_credentials(settings: Settings, team: Team) -> list[tuple[str, str]]:
+    """(username, password) pairs to show on the login page, in demo mode only."""
+    if not settings.demo_mode:
+        return []
+    return [(username, DEMO_PASSWORD) for username in demo_password_users(team)]

@@ -1,0 +1,104 @@
+"""Which aBLT API the app talks to, and the one client per process.
+
+With a bearer token configured the app talks to `ABLT_BASE_URL`. Without one
+it runs in demo mode: the built-in emulator is started on loopback once per
+server process (a process-global singleton behind a lock, because every
+browser session runs in its own thread) and the client uses it with a
+throwaway demo token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from webapp.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ablt_core import AbltClient
+    from ablt_core.emulator import EmulatorHandle
+
+log = logging.getLogger(__name__)
+
+# Any non-empty token works against an emulator started without `token=`.
+DEMO_TOKEN = "demo-token"
+HEALTH_TTL_SECONDS = 30
+
+_emulator_lock = threading.Lock()
+_emulator: EmulatorHandle | None = None
+
+
+def is_demo_mode(settings: Settings | None = None) -> bool:
+    return (settings or get_settings()).demo_mode
+
+
+def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
+    """Start the embedded emulator on first use; later calls return the same one."""
+    global _emulator
+    with _emulator_lock:
+        if _emulator is None:
+            from ablt_core.emulator import start_emulator
+
+            kwargs = {} if delay is None else {"delay": delay}
+            _emulator = start_emulator(host="127.0.0.1", port=0, **kwargs)
+            log.info("Demo mode: started the built-in aBLT emulator at %s", _emulator.base_url)
+        elif delay is not None:
+            # The emulator outlives script runs; keep its pace in line with the settings.
+            _emulator.set_delay(delay)
+        return _emulator
+
+
+def demo_emulator() -> EmulatorHandle | None:
+    """The embedded emulator when the app runs in demo mode, else None."""
+    if not is_demo_mode():
+        return None
+    return _emulator
+
+
+def api_target(settings: Settings) -> tuple[str, str]:
+    """(base_url, token) the client should use for these settings."""
+    if settings.demo_mode:
+        handle = ensure_demo_emulator(settings.emulator_delay)
+        return handle.base_url, DEMO_TOKEN
+    assert settings.bearer_token is not None
+    return settings.base_url, settings.bearer_token
+
+
+@st.cache_resource(show_spinner=False)
+def _client_for(base_url: str, token_digest: str, _token: str) -> AbltClient:
+    # The leading underscore keeps the token itself out of Streamlit's cache
+    # key; a digest stands in for it so a changed token gets a new client.
+    from ablt_core import AbltClient
+
+    return AbltClient(bearer_token=_token, base_url=base_url)
+
+
+def get_client(settings: Settings | None = None) -> AbltClient:
+    """The process-wide client for the configured API (demo emulator or real)."""
+    base_url, token = api_target(settings or get_settings())
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return _client_for(base_url, digest, token)
+
+
+@st.cache_data(ttl=HEALTH_TTL_SECONDS, show_spinner=False)
+def _health(base_url: str) -> bool:
+    return get_client().health_check()
+
+
+def api_is_healthy() -> bool:
+    """Whether the API answered its health check (cached about 30 seconds)."""
+    base_url, _ = api_target(get_settings())
+    try:
+        return _health(base_url)
+    except Exception:  # health_check should never raise; a page must load regardless
+        log.warning("Health check failed unexpectedly", exc_info=True)
+        return False
+
+
+def retry_health() -> None:
+    """Forget the cached health so the next read asks the API again."""
+    _health.clear()

@@ -1,0 +1,117 @@
+"""The app's configuration, read from environment variables or `st.secrets`.
+
+An environment variable wins over a secret of the same name, so a deployment
+can override `.streamlit/secrets.toml` without editing it. Settings are read
+fresh on every script run (it is a handful of dictionary lookups), which keeps
+tests that change the environment between runs honest.
+
+The bearer token and the cookie key are secrets: they are excluded from the
+dataclass repr, so printing or logging a `Settings` never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
+DEFAULT_BASE_URL = "https://api.ablt.ai"
+# streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
+# 32 characters is the least that resists guessing.
+MIN_COOKIE_KEY_LENGTH = 32
+
+ENV_NAMES = (
+    "ABLT_BEARER_TOKEN",
+    "ABLT_BASE_URL",
+    "ABLT_AUTH_FILE",
+    "ABLT_COOKIE_KEY",
+    "ABLT_EMULATOR_DELAY",
+)
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot use (the message names the setting)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bearer_token: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    auth_file: str = DEFAULT_AUTH_FILE
+    cookie_key: str | None = field(default=None, repr=False)
+    # Seconds between streamed pieces of the embedded emulator; None = its default.
+    emulator_delay: float | None = None
+
+    @property
+    def demo_mode(self) -> bool:
+        """No token configured: the app runs against its built-in emulator."""
+        return not self.bearer_token
+
+    @property
+    def cookie_key_problem(self) -> str | None:
+        """Why the cookie key is unusable with a real token, or None when it is fine."""
+        if self.demo_mode:
+            return None
+        if not self.cookie_key:
+            return "ABLT_COOKIE_KEY is not set."
+        if len(self.cookie_key) < MIN_COOKIE_KEY_LENGTH:
+            return (
+                f"ABLT_COOKIE_KEY is too short ({len(self.cookie_key)} characters; "
+                f"at least {MIN_COOKIE_KEY_LENGTH} are needed)."
+            )
+        return None
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build Settings from `env` (default `os.environ`), falling back to `secrets`."""
+    env = os.environ if env is None else env
+    secrets = secrets or {}
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None or not str(value).strip():
+            value = secrets.get(name)
+        if value is None:
+            return None
+        text = str(value).strip()
+        return text or None
+
+    delay_text = get("ABLT_EMULATOR_DELAY")
+    delay: float | None = None
+    if delay_text is not None:
+        try:
+            delay = float(delay_text)
+        except ValueError:
+            raise SettingsError(
+                f"ABLT_EMULATOR_DELAY must be a number of seconds, not {delay_text!r}."
+            ) from None
+        if delay < 0:
+            raise SettingsError("ABLT_EMULATOR_DELAY cannot be negative.")
+
+    return Settings(
+        bearer_token=get("ABLT_BEARER_TOKEN"),
+        base_url=(get("ABLT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+        auth_file=get("ABLT_AUTH_FILE") or DEFAULT_AUTH_FILE,
+        cookie_key=get("ABLT_COOKIE_KEY"),
+        emulator_delay=delay,
+    )
+
+
+def streamlit_secrets() -> Mapping[str, Any]:
+    """`st.secrets` as a plain mapping, or {} when there is no secrets file."""
+    import streamlit as st
+
+    try:
+        return {name: st.secrets[name] for name in ENV_NAMES if name in st.secrets}
+    except (FileNotFoundError, KeyError):
+        # No secrets.toml anywhere: perfectly normal, env vars or demo mode.
+        return {}
+
+
+def get_settings() -> Settings:
+    """The settings for this script run: environment first, then `st.secrets`."""
+    return load_settings(os.environ, streamlit_secrets())

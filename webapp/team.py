@@ -1,0 +1,392 @@
+"""The team's credentials file, and `python -m webapp.team` to manage it.
+
+The file is streamlit-authenticator's usual YAML format, so a file written by
+hand for that library works as it is::
+
+    credentials:
+      usernames:
+        jsmith:
+          name: John Smith
+          email: jsmith@example.com
+          password: $2b$12$...        # a bcrypt hash, never the password
+          roles: [admin]              # or [member]
+          user_id: 1                  # ours: splits usage statistics per member
+
+A member without `user_id` gets the next free one, in file order, and the file
+is rewritten to keep it (when it is writable), so ids never move. Other keys
+(`cookie:`, `failed_login_attempts`...) are kept as they are. No Streamlit
+import here: the CLI and the app share this module.
+
+    python -m webapp.team add USER --name NAME --email EMAIL [--role admin|member]
+    python -m webapp.team role USER admin|member
+    python -m webapp.team passwd USER
+    python -m webapp.team remove USER
+    python -m webapp.team list
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import getpass
+import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import yaml
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "member")
+MIN_PASSWORD_LENGTH = 8
+# The demo team the app creates in demo mode. The password is public (the login
+# page shows it), which is why such accounts are refused with a real token.
+DEMO_PASSWORD = "ablt-demo"
+DEMO_MEMBERS = (
+    ("demo-admin", "Demo Admin", "demo-admin@example.com", "admin"),
+    ("demo-member", "Demo Member", "demo-member@example.com", "member"),
+)
+
+_write_lock = threading.Lock()
+
+
+class TeamError(Exception):
+    """A team operation that cannot be done; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class Member:
+    username: str
+    name: str
+    email: str
+    role: str  # "admin" | "member"
+    user_id: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def is_bcrypt_hash(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("$2a$", "$2b$", "$2y$"))
+
+
+def password_matches(password: str, password_hash: object) -> bool:
+    if not is_bcrypt_hash(password_hash):
+        return False
+    try:
+        return bcrypt.checkpw(password.encode(), str(password_hash).encode())
+    except ValueError:  # a damaged hash: no password matches it
+        return False
+
+
+def password_problem(password: str, repeat: str | None = None) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if repeat is not None and password != repeat:
+        return "The two new passwords do not match."
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+    if password == DEMO_PASSWORD:
+        return "That is the public demo password; choose another."
+    return None
+
+
+def _role_of(entry: dict[str, Any]) -> str:
+    roles = entry.get("roles") or []
+    if isinstance(roles, str):
+        roles = [roles]
+    return "admin" if "admin" in roles else "member"
+
+
+class Team:
+    """One credentials file in memory. Change it, then `save()`."""
+
+    def __init__(self, path: str | os.PathLike[str], config: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.config = config
+        self.config.setdefault("credentials", {})
+        if not isinstance(self.config["credentials"], dict):
+            raise TeamError(f"{self.path}: 'credentials' must be a mapping.")
+        users = self.config["credentials"].get("usernames") or {}
+        if not isinstance(users, dict):
+            raise TeamError(f"{self.path}: 'credentials: usernames:' must be a mapping.")
+        # streamlit-authenticator lower-cases usernames; so do we, to agree with it.
+        self.config["credentials"]["usernames"] = {
+            str(name).lower(): (entry if isinstance(entry, dict) else {})
+            for name, entry in users.items()
+        }
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def _users(self) -> dict[str, dict[str, Any]]:
+        users: dict[str, dict[str, Any]] = self.config["credentials"]["usernames"]
+        return users
+
+    def assign_missing(self) -> bool:
+        """Give user_ids to members without one, hash plaintext passwords. True if changed."""
+        changed = False
+        taken = {e["user_id"] for e in self._users.values() if isinstance(e.get("user_id"), int)}
+        next_id = max(taken, default=0) + 1
+        seen: set[int] = set()
+        for username, entry in self._users.items():
+            uid = entry.get("user_id")
+            if not isinstance(uid, int) or isinstance(uid, bool) or uid in seen:
+                # File order makes the choice deterministic even when it cannot be saved.
+                entry["user_id"] = next_id
+                next_id += 1
+                changed = True
+            seen.add(entry["user_id"])
+            password = entry.get("password")
+            if isinstance(password, str) and password and not is_bcrypt_hash(password):
+                # Same as streamlit-authenticator's auto_hash: a plaintext password
+                # never stays on disk once the app or the CLI has read the file.
+                log.warning("Hashing the plaintext password of %s in %s", username, self.path)
+                entry["password"] = hash_password(password)
+                changed = True
+        return changed
+
+    def members(self) -> list[Member]:
+        return [self._member(username) for username in self._users]
+
+    def _member(self, username: str) -> Member:
+        entry = self._users[username]
+        return Member(
+            username=username,
+            name=str(entry.get("name") or username),
+            email=str(entry.get("email") or ""),
+            role=_role_of(entry),
+            user_id=int(entry["user_id"]),
+        )
+
+    def get(self, username: str) -> Member | None:
+        username = username.lower().strip()
+        return self._member(username) if username in self._users else None
+
+    def check_password(self, username: str, password: str) -> bool:
+        entry = self._users.get(username.lower().strip())
+        return entry is not None and password_matches(password, entry.get("password"))
+
+    def credentials(self, exclude: Sequence[str] = ()) -> dict[str, Any]:
+        """A copy in the shape streamlit-authenticator takes, minus `exclude`."""
+        users = {
+            name: copy.deepcopy(entry)
+            for name, entry in self._users.items()
+            if name not in exclude and is_bcrypt_hash(entry.get("password"))
+        }
+        return {"usernames": users}
+
+    def demo_password_users(self) -> list[str]:
+        """Members whose password is the public demo password (a bcrypt check each)."""
+        return [
+            name
+            for name, entry in self._users.items()
+            if password_matches(DEMO_PASSWORD, entry.get("password"))
+        ]
+
+    # -- changing -------------------------------------------------------------
+
+    def add(
+        self, username: str, *, name: str, email: str, password: str, role: str = "member"
+    ) -> Member:
+        username = username.lower().strip()
+        if not username or any(c.isspace() for c in username):
+            raise TeamError("A username cannot be empty or contain spaces.")
+        if username in self._users:
+            raise TeamError(f"{username} is already a member.")
+        if role not in ROLES:
+            raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
+        problem = password_problem(password)
+        if problem:
+            raise TeamError(problem)
+        taken = [e.get("user_id") for e in self._users.values()]
+        user_id = max((u for u in taken if isinstance(u, int)), default=0) + 1
+        self._users[username] = {
+            "name": name,
+            "email": email,
+            "password": hash_password(password),
+            "roles": [role],
+            "user_id": user_id,
+        }
+        return self._member(username)
+
+    def _existing(self, username: str) -> dict[str, Any]:
+        username = username.lower().strip()
+        if username not in self._users:
+            raise TeamError(f"{username} is not a member.")
+        return self._users[username]
+
+    def set_role(self, username: str, role: str) -> Member:
+        if role not in ROLES:
+            raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
+        entry = self._existing(username)
+        entry["roles"] = [role]
+        return self._member(username.lower().strip())
+
+    def set_password(self, username: str, password: str) -> None:
+        problem = password_problem(password)
+        if problem:
+            raise TeamError(problem)
+        self._existing(username)["password"] = hash_password(password)
+
+    def remove(self, username: str) -> None:
+        self._existing(username)
+        del self._users[username.lower().strip()]
+
+    def save(self) -> None:
+        """Write atomically (temp file + rename), readable by the owner only."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(self.config, sort_keys=False, allow_unicode=True)
+        with _write_lock:
+            fd, tmp = tempfile.mkstemp(prefix=".auth-", suffix=".yaml", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+
+
+def load_team(path: str | os.PathLike[str], *, create: bool = False) -> Team:
+    """Read the credentials file; persist any user_ids it was missing if possible."""
+    path = Path(path)
+    if not path.exists():
+        if create:
+            return Team(path, {"credentials": {"usernames": {}}})
+        raise TeamError(f"The team file {path} does not exist.")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise TeamError(f"The team file {path} is not valid YAML: {err}") from None
+    if not isinstance(config, dict):
+        raise TeamError(f"The team file {path} must hold a YAML mapping.")
+    team = Team(path, config)
+    if team.assign_missing():
+        try:
+            team.save()
+        except OSError as err:
+            # A read-only file still works: ids follow file order.
+            log.warning("Could not save user ids to %s: %s", path, err)
+    return team
+
+
+def create_demo_team(path: str | os.PathLike[str]) -> Team:
+    """The demo team: one admin and one member, both with the demo password."""
+    team = Team(path, {"credentials": {"usernames": {}}})
+    for username, name, email, role in DEMO_MEMBERS:
+        # Bypass `add`'s password rules: the demo password is refused for real members.
+        team._users[username] = {
+            "name": name,
+            "email": email,
+            "password": hash_password(DEMO_PASSWORD),
+            "roles": [role],
+            "user_id": len(team._users) + 1,
+        }
+    team.save()
+    return team
+
+
+# -- the command line ---------------------------------------------------------
+
+
+def _read_new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Repeat password: ")
+    if first != second:
+        raise TeamError("The two passwords do not match.")
+    return first
+
+
+def _parser() -> argparse.ArgumentParser:
+    from webapp.settings import get_settings
+
+    default_file = get_settings().auth_file
+    parser = argparse.ArgumentParser(
+        prog="python -m webapp.team",
+        description="Manage the aBLT Chat team (the credentials file).",
+    )
+    parser.add_argument(
+        "--file", default=default_file, help=f"credentials file (default: {default_file})"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    add = sub.add_parser("add", help="add a member (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", choices=ROLES, default="member")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    role = sub.add_parser("role", help="set a member's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=ROLES)
+
+    passwd = sub.add_parser("passwd", help="set a member's password (asks for it)")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true")
+
+    remove = sub.add_parser("remove", help="remove a member")
+    remove.add_argument("username")
+
+    sub.add_parser("list", help="list the members (never shows password hashes)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            team = load_team(args.file)
+            members = team.members()
+            if not members:
+                print("No members yet. Add one with: python -m webapp.team add USER ...")
+            for m in members:
+                print(f"{m.user_id:>4}  {m.username:<20} {m.role:<7} {m.name} <{m.email}>")
+            return 0
+        team = load_team(args.file, create=args.command == "add")
+        if args.command == "add":
+            password = _read_new_password(args.password_stdin)
+            member = team.add(
+                args.username, name=args.name, email=args.email, password=password, role=args.role
+            )
+            message = f"Added {member.username} ({member.role}, user_id {member.user_id})."
+        elif args.command == "role":
+            member = team.set_role(args.username, args.role)
+            message = f"{member.username} is now {member.role}."
+        elif args.command == "passwd":
+            team._existing(args.username)
+            team.set_password(args.username, _read_new_password(args.password_stdin))
+            message = f"Password of {args.username.lower()} changed."
+        else:
+            team.remove(args.username)
+            message = f"Removed {args.username.lower()}."
+        team.save()
+        print(message)
+        return 0
+    except TeamError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, EOFError):
+        print("\ncancelled", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Rendering helpers shared by the pages: badges, the API health, error boxes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from webapp import backend
+from webapp.settings import Settings
+
+API_DOWN_MESSAGE = (
+    "The aBLT API is not answering right now. Pages still open, but chats, bots and "
+    "statistics may fail until it is back."
+)
+
+
+def demo_badge(settings: Settings) -> None:
+    """Say plainly, in the sidebar, when answers come from the built-in emulator."""
+    if settings.demo_mode:
+        st.sidebar.badge("Demo mode", icon=":material/science:", color="orange")
+        st.sidebar.caption(
+            "Answers come from the built-in aBLT emulator, not the real API. "
+            "Set ABLT_BEARER_TOKEN to use aBLT."
+        )
+
+
+def health_indicator() -> bool:
+    """The API's health in the sidebar (cached ~30 s); when down, a Retry. Returns it."""
+    healthy = backend.api_is_healthy()
+    if healthy:
+        st.sidebar.badge("API online", icon=":material/check_circle:", color="green")
+    else:
+        st.sidebar.badge("API not answering", icon=":material/error:", color="red")
+        st.sidebar.button(
+            "Check again",
+            key="ui_health_retry",
+            on_click=backend.retry_health,
+            help="Ask the API again now instead of waiting for the next check.",
+        )
+    return healthy
+
+
+def api_down_notice() -> None:
+    """The same news in the page itself, so nobody misses it; with a Retry."""
+    with st.container(border=True):
+        st.warning(API_DOWN_MESSAGE, icon=":material/cloud_off:")
+        st.button("Retry", key="ui_api_down_retry", on_click=backend.retry_health)
+
+
+def error_box(
+    message: str,
+    *,
+    retry_key: str | None = None,
+    on_retry: Callable[..., Any] | None = None,
+    args: tuple[Any, ...] = (),
+    retry_label: str = "Retry",
+) -> None:
+    """A plain-words error, with a Retry button when a retry makes sense."""
+    st.error(message, icon=":material/error:")
+    if retry_key is not None:
+        st.button(retry_label, key=retry_key, on_click=on_retry, args=args, type="primary")
+
+
+def member_caption(name: str, role: str) -> None:
+    st.sidebar.caption(f"Logged in as **{name}** · {role}")
