@@ -1,5 +1,116 @@
-"""Usage statistics page."""
+"""Usage statistics page: tiles, daily chart and table, CSV; a team view for admins."""
+
+from __future__ import annotations
+
+import datetime as dt
 
 import streamlit as st
 
-st.title("Usage statistics")
+from ablt_core import AbltClient, AbltError, UsageStatistics
+from webapp import ui, usage
+from webapp.auth import Member, current_member, list_members
+from webapp.backend import get_client
+from webapp.errors import describe
+from webapp.state import Keys
+
+WHOLE_TEAM = "Whole team"
+
+
+def pick_range(today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    preset = st.radio("Range", usage.PRESETS, key=Keys.STATS_PRESET, horizontal=True)
+    if preset != usage.CUSTOM:
+        return usage.preset_range(preset, today)
+    # Two inputs rather than one range picker, so a half-picked range never
+    # reaches the API and an end before the start gets a clear message.
+    first, last = st.columns(2)
+    start = first.date_input(
+        "From", value=today - dt.timedelta(days=29), key=Keys.STATS_START, format="YYYY-MM-DD"
+    )
+    end = last.date_input("To", value=today, key=Keys.STATS_END, format="YYYY-MM-DD")
+    return start, end
+
+
+def pick_scope(member: Member) -> tuple[int, str]:
+    """(user_id, label): a member gets their own; an admin picks a member or the team."""
+    if member.role != "admin":
+        st.caption(f"Your own usage, {member.name}.")
+        return member.user_id, member.username
+    names = {usage.TEAM_USER_ID: WHOLE_TEAM}
+    names.update({m.user_id: f"{m.name} ({m.username})" for m in list_members()})
+    user_id = st.selectbox(
+        "Whose usage", list(names), format_func=names.__getitem__, key=Keys.STATS_SCOPE
+    )
+    return user_id, "team" if user_id == usage.TEAM_USER_ID else names[user_id]
+
+
+def render_tiles(totals: dict[str, int], unit: str) -> None:
+    labels = {"total": "Total", **usage.PART_LABELS}
+    for column, key in zip(st.columns(4), labels, strict=True):
+        column.metric(f"{labels[key]} {unit}", f"{totals[key]:,}", border=True)
+
+
+def render_team_breakdown(
+    client: AbltClient, stats: UsageStatistics, start: dt.date, end: dt.date, unit: str
+) -> None:
+    st.subheader("Per member")
+    members = [(f"{m.name} ({m.username})", m.user_id) for m in list_members()]
+    rows = usage.load_breakdown(client, members, start, end)
+    frame = usage.breakdown_frame(rows, unit, team_total=stats.total)
+    st.altair_chart(usage.breakdown_chart(frame, unit), width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", key="stats_breakdown_table")
+
+
+def render() -> None:
+    st.title("Usage statistics")
+    member = current_member()
+    if member is None:  # the login gate in app.py normally stops earlier
+        return
+
+    today = dt.date.today()
+    start, end = pick_range(today)
+    controls = st.columns([1, 2])
+    unit = controls[0].radio(
+        "Unit", usage.UNITS, key=Keys.STATS_UNIT, horizontal=True, format_func=str.capitalize
+    )
+    with controls[1]:
+        user_id, scope = pick_scope(member)
+
+    problem = usage.range_problem(start, end)
+    if problem:
+        st.warning(problem)
+        return
+    caption, refresh = st.columns([5, 1], vertical_alignment="center")
+    caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days")
+    # Figures are cached for a minute; Refresh shows a chat that just ended right away.
+    refresh.button(
+        "Refresh",
+        key="stats_refresh",
+        icon=":material/refresh:",
+        on_click=usage.forget_statistics,
+    )
+
+    client = get_client()
+    try:
+        stats = usage.load_statistics(client, user_id, start, end)
+        frame = usage.daily_frame(stats, start, end, unit)
+        render_tiles(usage.totals_row(stats.total, unit), unit)
+        if stats.total.total_words == 0 and stats.total.total_tokens == 0:
+            st.info("No usage in this range yet.")
+        st.altair_chart(usage.daily_chart(frame, unit), width="stretch")
+        st.dataframe(frame, hide_index=True, width="stretch", key="stats_daily_table")
+        st.download_button(
+            "Download CSV",
+            data=usage.csv_bytes(frame),
+            file_name=usage.csv_file_name(start, end, unit, scope),
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        if user_id == usage.TEAM_USER_ID:
+            render_team_breakdown(client, stats, start, end, unit)
+    except AbltError as err:
+        # Errors are not cached: the rerun the Retry click causes asks the API again.
+        ui.error_box(describe(err), retry_key="stats_retry")
+
+
+render()

@@ -229,6 +229,11 @@ def load_statistics(
     )
 
 
+def forget_statistics() -> None:
+    """Drop every cached figure, so the next load asks the API (after a chat, a Refresh)."""
+    _cached_statistics.clear()
+
+
 def load_breakdown(
     client: AbltClient,
     members: Sequence[tuple[str, int]],
