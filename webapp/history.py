@@ -310,6 +310,11 @@ class ImportedConversationInfo(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else _aware(value)
 
+    @field_validator("title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return clean_title(value)
+
 
 class ImportedConversation(BaseModel):
     """A validated export file (format version 1), ready for the store."""

@@ -11,6 +11,7 @@ from webapp.history import Conversation, ConversationOptions, Message
 from webapp.store.core import (
     DEFAULT_DB_URL,
     ENV_DB_URL,
+    STREAM_IDLE_AFTER,
     ConversationNotFound,
     ConversationStore,
     MessageNotFound,
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_DB_URL",
     "ENV_DB_URL",
     "LATEST_VERSION",
+    "STREAM_IDLE_AFTER",
     "Conversation",
     "ConversationNotFound",
     "ConversationOptions",

@@ -49,6 +49,10 @@ DEFAULT_DB_URL: Final = f"sqlite:///{PROJECT_ROOT / 'data' / 'ablt-chat.db'}"
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 DEFAULT_LIST_LIMIT: Final = 200
 MAX_PAGE: Final = 1000
+# A streaming answer not saved for this long belongs to a dead stream. Writers
+# save at least once a second (a save without new text is a heartbeat), so
+# this leaves a generous margin for a slow first byte.
+STREAM_IDLE_AFTER: Final = timedelta(seconds=10)
 
 
 class Owner(Protocol):
@@ -158,7 +162,11 @@ class ConversationStore:
         self.url = url or db_url_from_env()
         self._clock = clock or (lambda: datetime.now(UTC))
         self.engine = _make_engine(self.url)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     # ----------------------------------------------------------- lifecycle
 
@@ -215,7 +223,7 @@ class ConversationStore:
         return row
 
     @staticmethod
-    def _to_conversation(row: Mapping[str, Any]) -> Conversation:
+    def _to_conversation(row: Mapping[Any, Any]) -> Conversation:
         return Conversation(
             id=row["id"],
             owner=row["owner"],
@@ -230,7 +238,7 @@ class ConversationStore:
         )
 
     @staticmethod
-    def _to_message(row: Mapping[str, Any]) -> Message:
+    def _to_message(row: Mapping[Any, Any]) -> Message:
         return Message(
             id=row["id"],
             conversation_id=row["conversation_id"],
@@ -264,7 +272,7 @@ class ConversationStore:
         if not bot_slug.strip():
             raise ValueError("A conversation needs a bot.")
         now = self._now()
-        values = {
+        values: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "owner": owner.username,
             "owner_user_id": owner.user_id,
@@ -401,7 +409,7 @@ class ConversationStore:
             last = conn.execute(
                 sa.select(sa.func.max(M.c.seq)).where(M.c.conversation_id == conversation_id)
             ).scalar()
-            values = {
+            values: dict[str, Any] = {
                 "id": str(uuid.uuid4()),
                 "conversation_id": conversation_id,
                 "seq": 0 if last is None else last + 1,
@@ -473,9 +481,9 @@ class ConversationStore:
     ) -> int:
         """Turn answers left `streaming` (a reload, a crash) into `interrupted`.
 
-        With `idle_for`, only answers not saved for that long change, so a
-        stream still running in another tab or process is left alone.
-        Returns how many changed.
+        With `idle_for` (e.g. `STREAM_IDLE_AFTER`), only answers not saved for
+        that long change, so a stream still running in another tab or process
+        is left alone. Returns how many changed.
         """
         now = self._now()
         with self._write() as conn:
@@ -543,7 +551,7 @@ class ConversationStore:
                     owner_user_id=owner.user_id,
                     bot_slug=info.bot_slug,
                     bot_name=info.bot_name,
-                    title=history.clean_title(info.title),
+                    title=info.title,
                     options=info.options.model_dump_json(),
                     created_at=info.created_at,
                     updated_at=now,
@@ -561,6 +569,7 @@ class ConversationStore:
 __all__: Sequence[str] = [
     "DEFAULT_DB_URL",
     "ENV_DB_URL",
+    "STREAM_IDLE_AFTER",
     "ConversationNotFound",
     "ConversationStore",
     "MessageNotFound",
