@@ -445,9 +445,10 @@ def build_context(
     `messages` is the conversation oldest first and must end with the new user
     prompt (the page saves it before sending). The result starts with the
     system instruction (and any stored system messages), keeps only answered
-    turns whose answer is `complete` or `stopped`, never starts the history
-    with an assistant message, and always ends with the prompt, even when the
-    prompt alone exceeds the cap.
+    turns whose answer is `complete` or `stopped`, and always ends with the
+    prompt, even when the prompt alone exceeds the cap. An assistant message
+    leads the history only as the conversation's opening (the bot's welcome,
+    when everything fits); one whose prompt was cut off by the cap is dropped.
     """
     if not messages or messages[-1].role != "user":
         raise ValueError("The last message must be the new user prompt.")
@@ -464,7 +465,10 @@ def build_context(
             continue
         if msg.role == "assistant":
             usable = msg.status in CONTEXT_STATUSES and bool(msg.text.strip())
-            if usable and turns and turns[-1].role == "user":
+            # Kept after its prompt, or as the opening (the bot's welcome, which
+            # the user read and may reply to) before any prompt at all.
+            opening = all(t.role == "assistant" for t in turns)
+            if usable and (opening or turns[-1].role == "user"):
                 turns.append(msg)
             else:
                 skipped += 1
@@ -491,7 +495,7 @@ def build_context(
         kept.append(msg)
         words += cost
     kept.reverse()
-    if kept and kept[0].role == "assistant":
+    while kept and kept[0].role == "assistant" and len(kept) < len(turns):
         kept.pop(0)  # its prompt did not fit: an answer to nothing would confuse the model
 
     out = [{"role": "system", "content": text} for text in system_texts]

@@ -294,6 +294,26 @@ def test_failed_and_cut_off_answers_stay_out_but_stopped_ones_go_in() -> None:
     assert (window.omitted, window.skipped) == (0, 4)  # two failed answers, two orphan prompts
 
 
+def test_the_bots_welcome_is_sent_as_the_opening_while_it_fits() -> None:
+    messages = [
+        msg(0, "assistant", "Welcome! Ask me about Rome."),
+        msg(1, "user", "Q1"),
+        msg(2, "assistant", "A1"),
+        msg(3, "user", "Q2"),
+    ]
+    assert sent(build_context(messages)) == [
+        ("assistant", "Welcome! Ask me about Rome."),
+        ("user", "Q1"),
+        ("assistant", "A1"),
+        ("user", "Q2"),
+    ]
+    cut = build_context(messages, limits=ContextLimits(max_messages=3, max_words=None))
+    assert sent(cut) == [("user", "Q1"), ("assistant", "A1"), ("user", "Q2")]
+    assert cut.omitted == 1
+    only_welcome = build_context([messages[0], msg(1, "user", "Hi")])
+    assert sent(only_welcome) == [("assistant", "Welcome! Ask me about Rome."), ("user", "Hi")]
+
+
 def test_stored_system_messages_go_first() -> None:
     messages = [
         msg(0, "system", "Answer in French."),
