@@ -51,7 +51,11 @@ class _PieceDecoder:
 
     @property
     def text(self) -> str:
-        return "".join(self._parts)
+        # Join lazily and keep the result, so reading `.text` after every piece
+        # stays linear in the answer's length.
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def feed(self, chunk: bytes) -> list[str]:
         return self._pieces(self._sse.feed(chunk))
