@@ -66,7 +66,7 @@ _AUTH_USERNAME = "username"
 _DEMO_COOKIE_KEY = secrets.token_urlsafe(32)
 
 _team_lock = threading.Lock()
-_demo_users_cache: dict[str, tuple[tuple[int, int], list[str]]] = {}
+_demo_users_cache: dict[str, tuple[tuple[int, int, int], list[str]]] = {}
 
 
 def configuration_problem(settings: Settings) -> str | None:
@@ -98,7 +98,8 @@ def demo_password_users(team: Team) -> list[str]:
     """Members whose password is the public demo password, cached per file version."""
     try:
         stat = team.path.stat()
-        version = (stat.st_mtime_ns, stat.st_size)
+        # Saves replace the file, so a new inode marks a new version even within one mtime tick.
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     except OSError:
         return team.demo_password_users()
     key = str(team.path.resolve())

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 ROLES = ("admin", "member")
 MIN_PASSWORD_LENGTH = 8
+BCRYPT_ROUNDS = 12  # bcrypt's default cost; tests lower it to stay fast
 # The demo team the app creates in demo mode. The password is public (the login
 # page shows it), which is why such accounts are refused with a real token.
 DEMO_PASSWORD = "ablt-demo"
@@ -75,8 +76,8 @@ class Member:
         return self.role == "admin"
 
 
-def hash_password(password: str, rounds: int = 12) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+def hash_password(password: str, rounds: int | None = None) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds or BCRYPT_ROUNDS)).decode()
 
 
 def is_bcrypt_hash(value: object) -> bool:

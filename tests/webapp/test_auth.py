@@ -1,0 +1,102 @@
+"""webapp.auth's logic without a browser: team loading, demo accounts, passwords."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webapp import auth
+from webapp import team as team_module
+from webapp.settings import load_settings
+from webapp.team import DEMO_PASSWORD, Member, TeamError, load_team
+
+COOKIE_KEY = "c" * 40
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(team_module, "BCRYPT_ROUNDS", 4)
+
+
+def demo_settings(path: Path):
+    return load_settings({"ABLT_AUTH_FILE": str(path)})
+
+
+def real_settings(path: Path, cookie_key: str | None = COOKIE_KEY):
+    env = {"ABLT_AUTH_FILE": str(path), "ABLT_BEARER_TOKEN": "real-token"}
+    if cookie_key is not None:
+        env["ABLT_COOKIE_KEY"] = cookie_key
+    return load_settings(env)
+
+
+def test_demo_mode_creates_the_demo_team_once(tmp_path: Path) -> None:
+    path = tmp_path / "team" / "auth.yaml"
+    team = auth.load_team_for(demo_settings(path))
+    assert path.exists()
+    assert [m.username for m in team.members()] == ["demo-admin", "demo-member"]
+    before = path.read_text()
+    auth.load_team_for(demo_settings(path))
+    assert path.read_text() == before  # not recreated
+
+
+def test_the_login_page_shows_demo_credentials_only_in_demo_mode(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    team = auth.load_team_for(demo_settings(path))
+    assert auth.demo_credentials(demo_settings(path), team) == [
+        ("demo-admin", DEMO_PASSWORD),
+        ("demo-member", DEMO_PASSWORD),
+    ]
+    assert auth.demo_credentials(real_settings(path), team) == []
+
+
+def test_with_a_token_a_missing_team_file_is_explained_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    with pytest.raises(TeamError, match=r"python -m webapp\.team add"):
+        auth.load_team_for(real_settings(path))
+    assert not path.exists()
+
+
+def test_demo_passwords_are_refused_only_with_a_real_token(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    team = auth.load_team_for(demo_settings(path))
+    assert auth.refused_usernames(demo_settings(path), team) == []
+    assert auth.refused_usernames(real_settings(path), team) == ["demo-admin", "demo-member"]
+
+    # A member who picked a real password may log in again: the check follows the file.
+    team.set_password("demo-admin", "a-real-password")
+    team.save()
+    team = load_team(path)
+    assert auth.refused_usernames(real_settings(path), team) == ["demo-member"]
+
+
+def test_cookie_key_checks(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    assert auth.configuration_problem(demo_settings(path)) is None
+    assert "not set" in auth.configuration_problem(real_settings(path, None))
+    assert "too short" in auth.configuration_problem(real_settings(path, "x" * 16))
+    assert auth.configuration_problem(real_settings(path)) is None
+    # Demo mode signs cookies with a per-process random key when none is set.
+    generated = auth.cookie_key(demo_settings(path))
+    assert len(generated) >= 32 and generated == auth.cookie_key(demo_settings(path))
+    assert auth.cookie_key(real_settings(path)) == COOKIE_KEY
+
+
+def test_change_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "auth.yaml"
+    monkeypatch.setenv("ABLT_AUTH_FILE", str(path))
+    monkeypatch.delenv("ABLT_BEARER_TOKEN", raising=False)
+    team = auth.load_team_for(demo_settings(path))
+    member: Member = team.get("demo-member")
+
+    assert auth.change_password(member, "wrong", "new-password", "new-password") == (
+        "The current password is not correct."
+    )
+    assert "do not match" in auth.change_password(member, DEMO_PASSWORD, "new-password", "nope")
+    assert "at least 8" in auth.change_password(member, DEMO_PASSWORD, "short", "short")
+    assert auth.change_password(member, DEMO_PASSWORD, "new-password", "new-password") is None
+
+    reloaded = load_team(path)
+    assert reloaded.check_password("demo-member", "new-password")
+    assert not reloaded.check_password("demo-member", DEMO_PASSWORD)
+    assert reloaded.get("demo-member").user_id == member.user_id

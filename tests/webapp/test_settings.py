@@ -1,0 +1,85 @@
+"""webapp.settings: environment first, then st.secrets; secrets never in a repr."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp.settings import (
+    DEFAULT_AUTH_FILE,
+    DEFAULT_BASE_URL,
+    MIN_COOKIE_KEY_LENGTH,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+
+TOKEN = "tok-very-secret-123"
+COOKIE_KEY = "k" * MIN_COOKIE_KEY_LENGTH
+
+
+def test_nothing_set_means_demo_mode_with_defaults() -> None:
+    settings = load_settings({}, {})
+    assert settings.demo_mode
+    assert settings.bearer_token is None
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.auth_file == DEFAULT_AUTH_FILE
+    assert settings.cookie_key is None
+    assert settings.emulator_delay is None
+
+
+def test_environment_wins_over_secrets_and_secrets_fill_the_gaps() -> None:
+    env = {"ABLT_BEARER_TOKEN": TOKEN, "ABLT_AUTH_FILE": "/srv/team.yaml"}
+    secrets = {
+        "ABLT_BEARER_TOKEN": "from-secrets",
+        "ABLT_BASE_URL": "https://proxy.example.com/",
+        "ABLT_COOKIE_KEY": COOKIE_KEY,
+        "ABLT_EMULATOR_DELAY": 0,
+    }
+    settings = load_settings(env, secrets)
+    assert settings.bearer_token == TOKEN
+    assert not settings.demo_mode
+    assert settings.base_url == "https://proxy.example.com"  # trailing slash dropped
+    assert settings.auth_file == "/srv/team.yaml"
+    assert settings.cookie_key == COOKIE_KEY
+    assert settings.emulator_delay == 0.0
+
+
+def test_an_empty_environment_variable_falls_back_to_secrets() -> None:
+    settings = load_settings({"ABLT_BEARER_TOKEN": "  "}, {"ABLT_BEARER_TOKEN": TOKEN})
+    assert settings.bearer_token == TOKEN
+
+
+def test_repr_never_shows_the_token_or_the_cookie_key() -> None:
+    settings = load_settings({"ABLT_BEARER_TOKEN": TOKEN, "ABLT_COOKIE_KEY": COOKIE_KEY})
+    text = repr(settings) + str(settings)
+    assert TOKEN not in text
+    assert COOKIE_KEY not in text
+    assert "base_url" in text
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.bearer_token = TOKEN  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", ["fast", "-1"])
+def test_a_bad_emulator_delay_names_the_setting(value: str) -> None:
+    with pytest.raises(SettingsError, match="ABLT_EMULATOR_DELAY"):
+        load_settings({"ABLT_EMULATOR_DELAY": value})
+
+
+def test_cookie_key_rules_apply_only_with_a_real_token() -> None:
+    assert load_settings({}).cookie_key_problem is None
+    assert load_settings({"ABLT_COOKIE_KEY": "short"}).cookie_key_problem is None
+
+    missing = load_settings({"ABLT_BEARER_TOKEN": TOKEN}).cookie_key_problem
+    assert missing is not None and "ABLT_COOKIE_KEY is not set" in missing
+
+    short = load_settings({"ABLT_BEARER_TOKEN": TOKEN, "ABLT_COOKIE_KEY": "k" * 31})
+    assert short.cookie_key_problem is not None
+    assert "too short" in short.cookie_key_problem
+    assert "k" * 31 not in short.cookie_key_problem  # the message never echoes the key
+
+    good = load_settings({"ABLT_BEARER_TOKEN": TOKEN, "ABLT_COOKIE_KEY": COOKIE_KEY})
+    assert good.cookie_key_problem is None

@@ -1,0 +1,283 @@
+"""webapp.team: the credentials file and `python -m webapp.team`, on real YAML files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import bcrypt
+import pytest
+import yaml
+
+from webapp import team as team_module
+from webapp.team import (
+    DEMO_PASSWORD,
+    Team,
+    TeamError,
+    create_demo_team,
+    load_team,
+    main,
+)
+
+
+@pytest.fixture(autouse=True)
+def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(team_module, "BCRYPT_ROUNDS", 4)
+
+
+def quick_hash(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+
+
+def read(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def hand_written(path: Path) -> Path:
+    """A file as the streamlit-authenticator docs show it: no user_id, a cookie section."""
+    path.write_text(
+        f"""\
+cookie:
+  expiry_days: 30
+  key: some_signature_key
+  name: some_cookie_name
+credentials:
+  usernames:
+    JSmith:
+      email: jsmith@gmail.com
+      failed_login_attempts: 0
+      logged_in: false
+      name: John Smith
+      password: {quick_hash("john-password")}
+      roles:
+      - admin
+      - editor
+    rbriggs:
+      email: rbriggs@gmail.com
+      name: Rebecca Briggs
+      password: {quick_hash("rebecca-password")}
+      roles:
+      - viewer
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_hand_written_file_works_as_it_is(tmp_path: Path) -> None:
+    path = hand_written(tmp_path / "auth.yaml")
+    team = load_team(path)
+
+    members = {m.username: m for m in team.members()}
+    assert set(members) == {"jsmith", "rbriggs"}  # lower-cased, like the authenticator
+    assert members["jsmith"].role == "admin"
+    assert members["rbriggs"].role == "member"  # any non-admin role is a member
+    assert members["jsmith"].name == "John Smith"
+    assert team.check_password("JSmith", "john-password")
+    assert not team.check_password("jsmith", "rebecca-password")
+
+
+def test_user_ids_follow_file_order_and_are_saved(tmp_path: Path) -> None:
+    path = hand_written(tmp_path / "auth.yaml")
+    first = {m.username: m.user_id for m in load_team(path).members()}
+    assert first == {"jsmith": 1, "rbriggs": 2}
+
+    saved = read(path)
+    assert saved["credentials"]["usernames"]["jsmith"]["user_id"] == 1
+    assert saved["cookie"]["name"] == "some_cookie_name"  # other sections kept
+    assert saved["credentials"]["usernames"]["jsmith"]["roles"] == ["admin", "editor"]
+    # Stable from then on, even after a member is removed and another added.
+    team = load_team(path)
+    team.remove("jsmith")
+    team.add("carol", name="Carol", email="c@example.com", password="carol-password")
+    team.save()
+    again = {m.username: m.user_id for m in load_team(path).members()}
+    assert again == {"rbriggs": 2, "carol": 3}
+
+
+def test_missing_and_duplicate_ids_get_the_next_free_ones(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "credentials": {
+                    "usernames": {
+                        "a": {"name": "A", "password": quick_hash("a-password"), "user_id": 7},
+                        "b": {"name": "B", "password": quick_hash("b-password")},
+                        "c": {"name": "C", "password": quick_hash("c-password"), "user_id": 7},
+                    }
+                }
+            }
+        )
+    )
+    ids = {m.username: m.user_id for m in load_team(path).members()}
+    assert ids == {"a": 7, "b": 8, "c": 9}
+
+
+def test_a_plaintext_password_is_hashed_on_first_read(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    path.write_text(
+        "credentials:\n  usernames:\n    dan:\n      name: Dan\n      password: dan-secret\n"
+    )
+    team = load_team(path)
+    stored = read(path)["credentials"]["usernames"]["dan"]["password"]
+    assert stored.startswith("$2") and "dan-secret" not in path.read_text()
+    assert team.check_password("dan", "dan-secret")
+
+
+def test_broken_files_give_plain_errors(tmp_path: Path) -> None:
+    with pytest.raises(TeamError, match="does not exist"):
+        load_team(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("credentials: [unclosed\n")
+    with pytest.raises(TeamError, match="not valid YAML"):
+        load_team(bad)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("credentials:\n  usernames: [a, b]\n")
+    with pytest.raises(TeamError, match="must be a mapping"):
+        load_team(wrong)
+
+
+def test_add_role_password_and_remove(tmp_path: Path) -> None:
+    team = Team(tmp_path / "auth.yaml", {})
+    member = team.add("Eve", name="Eve", email="eve@example.com", password="eve-password")
+    assert (member.username, member.role, member.user_id) == ("eve", "member", 1)
+    with pytest.raises(TeamError, match="already a member"):
+        team.add("eve", name="Eve", email="e", password="eve-password")
+    with pytest.raises(TeamError, match="at least 8"):
+        team.add("frank", name="F", email="f", password="short")
+    with pytest.raises(TeamError, match="demo password"):
+        team.add("frank", name="F", email="f", password=DEMO_PASSWORD)
+    with pytest.raises(TeamError, match="role"):
+        team.set_role("eve", "owner")
+
+    assert team.set_role("eve", "admin").is_admin
+    team.set_password("eve", "a-new-password")
+    team.save()
+
+    reloaded = load_team(tmp_path / "auth.yaml")
+    assert reloaded.get("EVE") is not None and reloaded.get("eve").is_admin
+    assert reloaded.check_password("eve", "a-new-password")
+    reloaded.remove("eve")
+    with pytest.raises(TeamError, match="not a member"):
+        reloaded.remove("eve")
+
+
+def test_the_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    team = Team(tmp_path / "sub" / "auth.yaml", {})
+    team.add("eve", name="Eve", email="e", password="eve-password")
+    team.save()
+    assert (tmp_path / "sub" / "auth.yaml").stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_team_and_demo_password_detection(tmp_path: Path) -> None:
+    path = tmp_path / "auth.yaml"
+    team = create_demo_team(path)
+    members = {m.username: m for m in load_team(path).members()}
+    assert members["demo-admin"].role == "admin"
+    assert members["demo-member"].role == "member"
+    assert sorted(team.demo_password_users()) == ["demo-admin", "demo-member"]
+
+    team.set_password("demo-admin", "not-the-demo-one")
+    assert team.demo_password_users() == ["demo-member"]
+
+
+def test_credentials_for_the_authenticator_can_leave_members_out(tmp_path: Path) -> None:
+    team = create_demo_team(tmp_path / "auth.yaml")
+    creds = team.credentials(exclude=["demo-member"])
+    assert list(creds["usernames"]) == ["demo-admin"]
+    assert creds["usernames"]["demo-admin"]["user_id"] == 1
+    creds["usernames"]["demo-admin"]["name"] = "changed"  # a copy: the team is untouched
+    assert team.get("demo-admin").name == "Demo Admin"
+
+
+# -- the command line ---------------------------------------------------------
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, path: Path, *args: str, stdin: str = "") -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(["--file", str(path), *args])
+
+
+def test_cli_add_list_role_passwd_remove(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "auth.yaml"
+    assert (
+        run_cli(
+            monkeypatch,
+            path,
+            "add",
+            "alice",
+            "--name",
+            "Alice A",
+            "--email",
+            "a@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin="alice-password\n",
+        )
+        == 0
+    )
+    assert "Added alice (admin, user_id 1)" in capsys.readouterr().out
+    assert (
+        run_cli(
+            monkeypatch,
+            path,
+            "add",
+            "bob",
+            "--name",
+            "Bob",
+            "--email",
+            "b@example.com",
+            "--password-stdin",
+            stdin="bob-password\n",
+        )
+        == 0
+    )
+    capsys.readouterr()
+
+    assert run_cli(monkeypatch, path, "list") == 0
+    listing = capsys.readouterr().out
+    assert "alice" in listing and "admin" in listing and "Bob" in listing
+    assert "$2" not in listing  # never a hash
+
+    assert run_cli(monkeypatch, path, "role", "bob", "admin") == 0
+    assert load_team(path).get("bob").is_admin
+    code = run_cli(monkeypatch, path, "passwd", "bob", "--password-stdin", stdin="bob-new-pass\n")
+    assert code == 0
+    assert load_team(path).check_password("bob", "bob-new-pass")
+    assert run_cli(monkeypatch, path, "remove", "alice") == 0
+    assert [m.username for m in load_team(path).members()] == ["bob"]
+    assert "alice-password" not in path.read_text()
+
+
+def test_cli_prompts_twice_and_refuses_a_mismatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "auth.yaml"
+    answers = iter(["first-password", "other-password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    code = main(["--file", str(path), "add", "carl", "--name", "C", "--email", "c@example.com"])
+    assert code == 1
+    assert "do not match" in capsys.readouterr().err
+    assert not path.exists()
+
+    answers = iter(["same-password", "same-password"])
+    code = main(["--file", str(path), "add", "carl", "--name", "C", "--email", "c@example.com"])
+    assert code == 0
+    assert load_team(path).check_password("carl", "same-password")
+
+
+def test_cli_errors_are_plain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "auth.yaml"
+    assert run_cli(monkeypatch, path, "list") == 1
+    assert "does not exist" in capsys.readouterr().err
+    create_demo_team(path)
+    assert run_cli(monkeypatch, path, "remove", "nobody") == 1
+    assert "nobody is not a member" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse rejects an unknown role
+        run_cli(monkeypatch, path, "role", "demo-admin", "owner")
