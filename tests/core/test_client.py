@@ -175,7 +175,7 @@ def test_only_the_given_options_reach_the_server(
     assert emulator.requests[-1].json == {"bot_slug": BOT_SLUG, "prompt": "Hi", "stream": False}
 
     uid = client.get_bots()[0].uid
-    messages = [
+    messages: list[ChatMessage | dict[str, str]] = [
         ChatMessage(role="system", content="Answer like a pirate"),
         {"role": "user", "content": "First question"},
         {"role": "assistant", "content": "First answer"},
@@ -508,12 +508,9 @@ def test_token_never_in_logs_or_messages(
             emulator.inject(Fault(kind="rate_limit", retry_after=0, times=1))
             emulator.inject(Fault(kind="malformed_event", after_pieces=1))
             client.chat(bot_slug=BOT_SLUG, prompt="Hi").until_done()
-            for call in (
-                lambda: client.chat(bot_slug="nope", prompt="Hi"),
-                lambda: client.chat(bot_slug=BOT_SLUG, prompt=""),
-            ):
+            for slug, prompt in (("nope", "Hi"), (BOT_SLUG, "")):
                 with pytest.raises(AbltError) as info:
-                    call()
+                    client.chat(bot_slug=slug, prompt=prompt)
                 messages += [str(info.value), repr(info.value)]
         with AbltClient("sk-bad-token-77", emulator.base_url) as bad:
             with pytest.raises(AbltError) as info:

@@ -3,7 +3,7 @@ unicode, end of stream, and proof that events come out without waiting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -164,7 +164,7 @@ async def test_async_decoding_yields_before_reading_on() -> None:
     chunks = [b"data: a\n\n", b"data: b\r\n", b"\r\n", b"data: tail"]
     taken = 0
 
-    async def source():  # type: ignore[no-untyped-def]
+    async def source() -> AsyncIterator[bytes]:
         nonlocal taken
         for chunk in chunks:
             taken += 1
