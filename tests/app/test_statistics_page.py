@@ -1,0 +1,172 @@
+"""The Statistics page through the real app, against the demo emulator's usage ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ablt_core.emulator import EmulatorHandle
+from webapp import backend, usage
+from webapp.auth import list_members
+from webapp.state import Keys
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PARTS = {
+    "Total": "total",
+    "Original": "original",
+    "Enhancement": "enchancement",
+    "Response": "response",
+}
+
+
+@pytest.fixture
+def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Demo mode on a fresh team file; empty caches, as in a new server process.
+    monkeypatch.delenv("ABLT_BEARER_TOKEN", raising=False)
+    monkeypatch.setenv("ABLT_AUTH_FILE", str(tmp_path / "auth.yaml"))
+    monkeypatch.setenv("ABLT_EMULATOR_DELAY", "0")
+    st.cache_data.clear()
+
+
+def login(username: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input[0].input(username)
+    at.text_input[1].input("ablt-demo")
+    at.button[0].click().run()
+    at.run()
+    assert at.session_state[Keys.MEMBER].username == username
+    return at
+
+
+def emulator() -> EmulatorHandle:
+    handle = backend.demo_emulator()
+    assert handle is not None
+    return handle
+
+
+def open_statistics(at: AppTest) -> AppTest:
+    at.switch_page("pages/statistics.py").run()
+    assert not at.exception
+    return at
+
+
+def pick_range(at: AppTest, start: dt.date, end: dt.date) -> AppTest:
+    at.radio(key=Keys.STATS_PRESET).set_value(usage.CUSTOM).run()
+    at.date_input(key=Keys.STATS_START).set_value(start)
+    at.date_input(key=Keys.STATS_END).set_value(end).run()
+    assert not at.exception
+    return at
+
+
+def tiles(at: AppTest) -> dict[str, int]:
+    """{"Total": n, "Original": n, ...} from the metric tiles (unit word dropped)."""
+    return {m.label.split()[0]: int(m.value.replace(",", "")) for m in at.metric}
+
+
+def ledger(user_id: int, start: dt.date, end: dt.date, unit: str = "words") -> dict[str, int]:
+    total = emulator().usage(user_id=user_id, start=start, end=end)["total"]
+    return {label: total[f"{wire}_{unit}"] for label, wire in PARTS.items()}
+
+
+@pytest.mark.usefixtures("demo_app")
+def test_after_a_chat_todays_totals_include_its_words_as_the_ledger_counts_them() -> None:
+    at = login("demo-member")
+    member = at.session_state[Keys.MEMBER]
+    today = dt.date.today()
+    before = ledger(member.user_id, today, today)
+
+    # A chat through the chat page, sent with this member's user_id.
+    at.chat_input[0].set_value("How many words does this chat add to my usage?").run()
+    assert not at.exception
+    after = ledger(member.user_id, today, today)
+    assert after["Total"] > before["Total"]
+    assert after["Response"] > before["Response"]
+
+    pick_range(open_statistics(at), today, today)
+    assert tiles(at) == after
+    daily = at.dataframe[0].value
+    assert daily["date"].tolist() == [today]
+    assert int(daily["total"].iloc[0]) == after["Total"]
+
+    at.radio(key=Keys.STATS_UNIT).set_value("tokens").run()
+    assert tiles(at) == ledger(member.user_id, today, today, "tokens")
+
+    # a member sees only their own usage: no scope picker, no team breakdown
+    assert not [s for s in at.selectbox if s.key == Keys.STATS_SCOPE]
+    assert "Per member" not in [h.value for h in at.subheader]
+
+
+@pytest.mark.usefixtures("demo_app")
+def test_a_preset_range_fills_every_day_and_offers_the_csv() -> None:
+    at = open_statistics(login("demo-member"))
+    member = at.session_state[Keys.MEMBER]
+    today = dt.date.today()
+
+    at.radio(key=Keys.STATS_PRESET).set_value(usage.LAST_30_DAYS).run()
+    start = today - dt.timedelta(days=29)
+    daily = at.dataframe[0].value
+    assert daily["date"].tolist() == usage.days_in(start, today)
+    assert tiles(at) == ledger(member.user_id, start, today)
+    assert int(daily["total"].sum()) == tiles(at)["Total"]
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) == 1
+    assert at.download_button[0].label == "Download CSV"
+
+
+@pytest.mark.usefixtures("demo_app")
+def test_an_admin_sees_the_team_view_with_a_per_member_breakdown() -> None:
+    at = open_statistics(login("demo-admin"))
+    today = dt.date.today()
+    start = today - dt.timedelta(days=6)  # the default preset: last 7 days
+    members = list_members()
+
+    scope = at.selectbox(key=Keys.STATS_SCOPE)
+    assert scope.value == usage.TEAM_USER_ID
+    assert scope.options[0] == "Whole team"
+    assert len(scope.options) == 1 + len(members)
+    assert tiles(at) == ledger(usage.TEAM_USER_ID, start, today)
+
+    assert "Per member" in [h.value for h in at.subheader]
+    breakdown = at.dataframe[1].value
+    for member in members:
+        row = breakdown[breakdown["member"] == f"{member.name} ({member.username})"]
+        assert int(row["total"].iloc[0]) == ledger(member.user_id, start, today)["Total"]
+    # members plus "Others" add up to the team's total
+    assert int(breakdown["total"].sum()) == tiles(at)["Total"]
+
+    # one member's own figures, without the breakdown
+    demo_member = next(m for m in members if m.role == "member")
+    scope.set_value(demo_member.user_id).run()
+    assert tiles(at) == ledger(demo_member.user_id, start, today)
+    assert "Per member" not in [h.value for h in at.subheader]
+
+
+@pytest.mark.usefixtures("demo_app")
+def test_an_end_date_before_the_start_date_shows_a_message() -> None:
+    at = open_statistics(login("demo-member"))
+    today = dt.date.today()
+
+    pick_range(at, today, today - dt.timedelta(days=3))
+
+    assert "before the start date" in at.warning[0].value
+    assert not at.metric
+    assert not at.error
+
+
+@pytest.mark.usefixtures("demo_app")
+def test_a_range_without_usage_shows_zeros_and_an_empty_chart() -> None:
+    at = open_statistics(login("demo-member"))
+    start = dt.date.today() - dt.timedelta(days=800)  # long before the emulator's history
+
+    pick_range(at, start, start + dt.timedelta(days=6))
+
+    assert tiles(at) == dict.fromkeys(PARTS, 0)
+    daily = at.dataframe[0].value
+    assert len(daily) == 7
+    assert int(daily["total"].sum()) == 0
+    assert "No usage in this range" in at.info[0].value
+    assert not at.error
