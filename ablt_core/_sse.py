@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
-    """One dispatched event."""
+class ServerSentEvent(NamedTuple):
+    """One dispatched event (a NamedTuple: immutable and cheap to build per event)."""
 
     data: str = ""
     event: str = "message"
@@ -100,7 +99,9 @@ class SSEDecoder:
         self._tail = lines.pop()
         events: list[ServerSentEvent] = []
         for line in lines:
-            if line:
+            if line.startswith("data: "):
+                self._data.append(line[6:])  # the usual line: skip the general parser
+            elif line:
                 self._process_line(line)
             else:
                 event = self._dispatch()

@@ -26,6 +26,10 @@ from ._sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["AsyncChatStream", "ChatStream", "piece_of"]
 
+# json.loads re-checks its argument's type on every call; the decoder's own
+# method skips that, which shows at hundreds of thousands of events a second.
+_decode_json = json.JSONDecoder().decode
+
 
 def piece_of(payload: Any) -> str | None:
     """The text of one decoded event: its `content`, else its `message`; None if neither."""
@@ -75,7 +79,7 @@ class _PieceDecoder:
                 self.done = True
                 break
             try:
-                payload = json.loads(data)
+                payload = _decode_json(data)
             except ValueError:
                 self._skip(data, "not valid JSON")
                 continue
