@@ -9,6 +9,7 @@ reached, whatever the URL.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -20,9 +21,27 @@ from webapp.team import Team, TeamError
 st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout="wide")
 
 
+# The app's pages: (script, title, icon). Their URL paths are the file names.
+APP_PAGES = (
+    ("pages/chat.py", "Chat", ":material/chat:"),
+    ("pages/bots.py", "Bots", ":material/smart_toy:"),
+    ("pages/statistics.py", "Statistics", ":material/bar_chart:"),
+    ("pages/account.py", "Account", ":material/person:"),
+)
+
+
 def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn:
-    """Run one hidden page and end this run: the app's pages are not registered."""
-    st.navigation([st.Page(render, title=title, url_path=url_path)], position="hidden").run()
+    """Run one page in place of the whole app and end this run.
+
+    The app's pages are not registered, so none of them can run. Their URLs
+    (/chat, /bots...) show this page too: a bookmark opens the login, and after
+    login the rerun lands on the page the URL named (same URL, same page hash).
+    """
+    pages = [st.Page(render, title=title, url_path=url_path, default=True)]
+    pages += [
+        st.Page(render, title=title, url_path=Path(script).stem) for script, _, _ in APP_PAGES
+    ]
+    st.navigation(pages, position="hidden").run()
     st.stop()
 
 
@@ -104,10 +123,8 @@ if member is None:
 ui.member_caption(member.name, member.role)
 page = st.navigation(
     [
-        st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
-        st.Page("pages/bots.py", title="Bots", icon=":material/smart_toy:"),
-        st.Page("pages/statistics.py", title="Statistics", icon=":material/bar_chart:"),
-        st.Page("pages/account.py", title="Account", icon=":material/person:"),
+        st.Page(script, title=title, icon=icon, default=index == 0)
+        for index, (script, title, icon) in enumerate(APP_PAGES)
     ]
 )
 if not healthy:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from webapp import auth
 from webapp.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -77,16 +78,28 @@ def _client_for(base_url: str, token_digest: str, _token: str) -> AbltClient:
     return AbltClient(bearer_token=_token, base_url=base_url)
 
 
-def get_client(settings: Settings | None = None) -> AbltClient:
-    """The process-wide client for the configured API (demo emulator or real)."""
-    base_url, token = api_target(settings or get_settings())
+def _client(settings: Settings) -> AbltClient:
+    base_url, token = api_target(settings)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     return _client_for(base_url, digest, token)
 
 
+def get_client(settings: Settings | None = None) -> AbltClient:
+    """The process-wide client for the configured API (demo emulator or real).
+
+    For logged-in members only: it stops the page otherwise. app.py's gate
+    normally sees to that, but on a fresh server's very first run Streamlit
+    may execute a `pages/` file directly (its old pages-directory mode) without
+    app.py; no API content can leak that way.
+    """
+    auth.require_member()
+    return _client(settings or get_settings())
+
+
 @st.cache_data(ttl=HEALTH_TTL_SECONDS, show_spinner=False)
 def _health(base_url: str) -> bool:
-    return get_client().health_check()
+    # The health check needs no login: the login page shows it too.
+    return _client(get_settings()).health_check()
 
 
 def api_is_healthy() -> bool:

@@ -1,0 +1,193 @@
+"""The chat page through app.py in demo mode, against the app's embedded emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ablt_core import AbltClient
+from ablt_core.emulator import EmulatorHandle, Fault
+from webapp import backend, chat
+from webapp.state import Keys
+
+pytestmark = pytest.mark.usefixtures("demo_env")
+
+
+def emulator() -> EmulatorHandle:
+    handle = backend.demo_emulator()
+    assert handle is not None, "demo mode should have started the emulator"
+    return handle
+
+
+def conversation(at: AppTest) -> chat.Conversation:
+    return at.session_state[Keys.CHAT_CONVERSATION]
+
+
+def bubbles(at: AppTest) -> list[tuple[str, str]]:
+    """(role, text) of every chat bubble on the page, in order."""
+    return [(m.name, "\n".join(md.value for md in m.markdown)) for m in at.chat_message]
+
+
+def send(at: AppTest, prompt: str) -> AppTest:
+    at.chat_input[0].set_value(prompt).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def chat_requests() -> list[dict]:
+    return [r.json for r in emulator().requests if r.path == "/v1/chat"]
+
+
+def expected_answer(body: dict) -> str:
+    """What the emulator answers to exactly this request, asked without streaming."""
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=emulator().base_url) as client:
+        options = {k: body[k] for k in ("language", "max_words", "use_search") if k in body}
+        return client.chat(
+            bot_slug=body["bot_slug"],
+            messages=body["messages"],
+            stream=False,
+            user_id=body["user_id"],
+            **options,
+        )
+
+
+def set_options(at: AppTest, *, language: str, max_words: int, search: bool, system: str) -> None:
+    suffix = conversation(at).id
+    at.selectbox(key=f"chat_language_{suffix}").set_value(language).run()
+    at.toggle(key=f"chat_limit_{suffix}").set_value(True).run()
+    at.number_input(key=f"chat_max_words_{suffix}").set_value(max_words).run()
+    at.toggle(key=f"chat_search_{suffix}").set_value(search).run()
+    at.text_area(key=f"chat_system_{suffix}").input(system).run()
+    assert not at.exception
+
+
+def test_a_prompt_streams_the_emulators_answer_with_the_whole_conversation(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in("demo-member")
+    member = at.session_state[Keys.MEMBER]
+    welcome = bubbles(at)
+    assert len(welcome) == 1 and welcome[0][0] == "assistant"  # the bot's welcome first
+
+    set_options(at, language="French", max_words=150, search=True, system="Answer like a pirate.")
+    send(at, "How do I boil an egg?")
+    send(at, "And a duck egg?")
+
+    first, second = chat_requests()[-2:]
+    assert second["user_id"] == member.user_id == first["user_id"]
+    assert (second["language"], second["max_words"], second["use_search"]) == ("French", 150, True)
+    assert second["stream"] is True
+    assert second["bot_slug"] == conversation(at).bot_slug
+    first_answer = conversation(at).messages[2].text
+    assert second["messages"] == [
+        {"role": "system", "content": "Answer like a pirate."},
+        {"role": "assistant", "content": welcome[0][1]},
+        {"role": "user", "content": "How do I boil an egg?"},
+        {"role": "assistant", "content": first_answer},
+        {"role": "user", "content": "And a duck egg?"},
+    ]
+    shown = bubbles(at)
+    assert [role for role, _ in shown] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert shown[-1] == ("assistant", expected_answer(second))
+    assert conversation(at).messages[-1].status == chat.COMPLETE
+
+
+def test_options_that_are_not_set_are_not_sent(logged_in: Callable[[str], AppTest]) -> None:
+    at = logged_in("demo-admin")
+    send(at, "Hello")
+    body = chat_requests()[-1]
+    assert set(body) == {"bot_slug", "messages", "stream", "user_id"}
+    assert body["messages"][0]["role"] == "assistant"  # no system message either
+
+
+def test_advice_on_answer_length_and_search_is_shown(logged_in: Callable[[str], AppTest]) -> None:
+    at = logged_in()
+    caption = " ".join(c.value for c in at.caption)
+    assert "under 100 words answers get cut off" in caption and "2000" in caption
+    set_options(at, language="English", max_words=50, search=True, system="")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "cut off" in warnings and "Web search" in warnings
+
+
+def test_a_rate_limit_shows_a_plain_message_keeps_the_prompt_and_retry_works(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    # Three 429s: the first try and the client's two retries all fail.
+    emulator().inject(Fault(kind="rate_limit", retry_after=3, times=3))
+    send(at, "Are you there?")
+
+    errors = [e.value for e in at.error]
+    assert errors == ["The aBLT API is rate limiting requests. Try again in 3 seconds."]
+    assert ("user", "Are you there?") in bubbles(at)
+    assert "Traceback" not in str(at)
+
+    at.button(key="chat_retry").click().run()
+    assert not at.exception and not at.error
+    shown = bubbles(at)
+    assert [text for role, text in shown if role == "user"] == ["Are you there?"]  # not doubled
+    assert shown[-1] == ("assistant", expected_answer(chat_requests()[-1]))
+
+
+def test_a_dropped_stream_keeps_the_partial_answer_and_retry_works(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    emulator().inject(Fault(kind="drop_stream", after_pieces=4))
+    send(at, "Tell me a long story")
+
+    reply = conversation(at).messages[-1]
+    assert reply.status == chat.INTERRUPTED and reply.text  # the part received is kept
+    assert [e.value for e in at.error] == [
+        "The answer was cut off before it finished. The part received so far is kept; "
+        "retry to ask again."
+    ]
+    shown = bubbles(at)
+    assert shown[-2] == ("user", "Tell me a long story")
+    assert shown[-1] == ("assistant", reply.text)
+
+    at.button(key="chat_retry").click().run()
+    assert not at.error
+    final = conversation(at).messages[-1]
+    assert final.status == chat.COMPLETE
+    assert final.text == expected_answer(chat_requests()[-1])
+    assert final.text.startswith(reply.text)  # the same answer, this time whole
+
+
+def test_the_catalogue_can_preselect_a_bot_and_open_a_fresh_conversation(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    send(at, "Hi")
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=emulator().base_url) as client:
+        other = client.get_bots()[-1]
+    at.session_state[Keys.CHAT_BOT_SLUG] = other.slug
+    at.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    at.run()
+    assert conversation(at).bot_slug == other.slug
+    assert bubbles(at) == [("assistant", chat.welcome_text(other))]
+    assert at.selectbox(key=Keys.CHAT_BOT_SELECT).value == other.slug
+
+
+def test_picking_a_bot_new_chat_and_clear_chat(logged_in: Callable[[str], AppTest]) -> None:
+    at = logged_in()
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=emulator().base_url) as client:
+        target = client.get_bots()[2]
+    assert conversation(at).bot_slug != target.slug
+    at.selectbox(key=Keys.CHAT_BOT_SELECT).set_value(target.slug).run()
+    slug = conversation(at).bot_slug
+    assert slug == target.slug
+    assert bubbles(at) == [("assistant", chat.welcome_text(target))]
+
+    send(at, "First question")
+    assert len(bubbles(at)) == 3
+    at.button(key="chat_clear").click().run()
+    assert len(bubbles(at)) == 1 and conversation(at).bot_slug == slug
+
+    send(at, "Second question")
+    old_id = conversation(at).id
+    at.button(key="chat_new").click().run()
+    assert conversation(at).id != old_id and len(bubbles(at)) == 1
+    assert conversation(at).bot_slug == slug  # a new chat keeps the bot

@@ -1,0 +1,213 @@
+"""Login through the real form; nothing but the login page before it; token-mode rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from ablt_core.emulator import EmulatorHandle
+from webapp.state import Keys
+from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
+
+from .conftest import log_in
+
+PAGES = ("pages/chat.py", "pages/bots.py", "pages/statistics.py", "pages/account.py")
+
+
+def page_text(at: AppTest) -> str:
+    """Every text a user can read in the page, sidebar included."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+    ):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def shows_login_form(at: AppTest) -> bool:
+    return [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def shows_app_content(at: AppTest) -> bool:
+    return bool(at.chat_input or at.chat_message or at.metric or at.dataframe)
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_every_page_is_empty_before_login(new_app: Callable[[], AppTest]) -> None:
+    at = new_app().run()
+    assert not at.exception
+    assert shows_login_form(at)
+    assert not shows_app_content(at)
+    for page in PAGES:
+        # Before login the app registers no page but the login page: none can be opened.
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+    at.run()
+    assert shows_login_form(at) and not shows_app_content(at)
+    assert [t.value for t in at.title] == ["aBLT Chat"]
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_demo_mode_shows_the_demo_accounts_and_the_badge(new_app: Callable[[], AppTest]) -> None:
+    at = new_app().run()
+    text = page_text(at)
+    assert "`demo-admin` / `ablt-demo`" in text and "`demo-member` / `ablt-demo`" in text
+    assert "built-in aBLT emulator" in text
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
+    new_app: Callable[[], AppTest], auth_file: Path
+) -> None:
+    at = new_app().run()
+    log_in(at, "demo-member", "not-the-password")
+    assert "Username or password is incorrect." in [e.value for e in at.error]
+    assert shows_login_form(at) and not shows_app_content(at)
+    assert Keys.MEMBER not in at.session_state
+
+    log_in(at, "demo-member", DEMO_PASSWORD)
+    assert not at.exception
+    assert not shows_login_form(at)
+    assert at.chat_input  # the chat page, the default one
+    member = at.session_state[Keys.MEMBER]
+    assert (member.username, member.role) == ("demo-member", "member")
+    assert member.user_id == load_team(auth_file).get("demo-member").user_id
+    assert "Logged in as **Demo Member**" in page_text(at)
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_account_page_change_password_and_log_out(
+    logged_in: Callable[[str], AppTest], auth_file: Path, new_app: Callable[[], AppTest]
+) -> None:
+    at = logged_in("demo-admin")
+    at.switch_page("pages/account.py").run()
+    assert not at.exception
+    text = page_text(at)
+    assert "Demo Admin" in text and "`demo-admin`" in text and "admin" in text
+    assert f"{load_team(auth_file).get('demo-admin').user_id}" in text
+    assert at.dataframe  # an admin sees the team
+
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input(DEMO_PASSWORD)
+    fields["New password"].input("brand-new-password")
+    fields["Repeat new password"].input("brand-new-password")
+    next(b for b in at.button if b.label == "Change password").click().run()
+    assert "Password changed" in page_text(at)
+    assert load_team(auth_file).check_password("demo-admin", "brand-new-password")
+
+    next(b for b in at.button if b.label == "Log out").click().run()
+    assert not at.exception
+    assert shows_login_form(at) and not shows_app_content(at)
+    assert Keys.MEMBER not in at.session_state
+
+    again = new_app().run()
+    log_in(again, "demo-admin", DEMO_PASSWORD)
+    assert shows_login_form(again)
+    log_in(again, "demo-admin", "brand-new-password")
+    assert again.chat_input
+
+
+def test_with_a_token_demo_credentials_are_refused(
+    token_env: EmulatorHandle, auth_file: Path, new_app: Callable[[], AppTest]
+) -> None:
+    team = create_demo_team(auth_file)  # e.g. the file left over from a demo
+    team.add("alice", name="Alice", email="a@example.com", password="alice-password")
+    team.save()
+    user_id = load_team(auth_file).get("alice").user_id
+
+    at = new_app().run()
+    assert not at.exception
+    text = page_text(at)
+    assert "ablt-demo" not in text and "Demo mode" not in text
+    for demo_user in ("demo-admin", "demo-member"):
+        log_in(at, demo_user, DEMO_PASSWORD)
+        assert shows_login_form(at) and not shows_app_content(at)
+        assert "Username or password is incorrect." in [e.value for e in at.error]
+        assert any("Demo accounts cannot log in" in w.value for w in at.warning)
+
+    log_in(at, "alice", "alice-password")
+    assert not at.exception and at.chat_input
+    at.chat_input[0].set_value("Hello from the real API").run()
+    body = token_env.requests[-1].json
+    assert body["user_id"] == user_id
+    assert body["messages"][-1] == {"role": "user", "content": "Hello from the real API"}
+
+
+@pytest.mark.parametrize(
+    ("cookie_key", "expected"),
+    [("too-short-key", "too short"), (None, "ABLT_COOKIE_KEY is not set")],
+)
+def test_with_a_token_a_short_or_missing_cookie_key_stops_the_app(
+    token_env: EmulatorHandle,
+    auth_file: Path,
+    new_app: Callable[[], AppTest],
+    monkeypatch: pytest.MonkeyPatch,
+    cookie_key: str | None,
+    expected: str,
+) -> None:
+    create_demo_team(auth_file)
+    if cookie_key is None:
+        monkeypatch.delenv("ABLT_COOKIE_KEY")
+    else:
+        monkeypatch.setenv("ABLT_COOKIE_KEY", cookie_key)
+    at = new_app().run()
+    assert not at.exception
+    assert not at.text_input and not shows_app_content(at)
+    text = page_text(at)
+    assert expected in text
+    assert "secrets.token_urlsafe(32)" in text  # says how to make a good one
+    for page in PAGES:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+
+
+def test_with_a_token_and_no_team_file_the_page_says_how_to_add_one(
+    token_env: EmulatorHandle, auth_file: Path, new_app: Callable[[], AppTest]
+) -> None:
+    at = new_app().run()
+    assert not at.exception
+    assert not at.text_input
+    assert "python -m webapp.team add" in page_text(at)
+    assert not auth_file.exists()  # no demo team behind a real token
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_hand_written_team_file_works(auth_file: Path, new_app: Callable[[], AppTest]) -> None:
+    import bcrypt
+
+    password_hash = bcrypt.hashpw(b"zoe-password", bcrypt.gensalt(4)).decode()
+    auth_file.write_text(
+        yaml.safe_dump(
+            {
+                "cookie": {"expiry_days": 30, "key": "some_signature_key", "name": "c"},
+                "credentials": {
+                    "usernames": {
+                        "zoe": {
+                            "email": "zoe@example.com",
+                            "name": "Zoe",
+                            "password": password_hash,
+                            "roles": ["admin"],
+                        }
+                    }
+                },
+            }
+        )
+    )
+    at = new_app().run()
+    assert "ablt-demo" not in page_text(at)  # not the demo team: no demo accounts shown
+    log_in(at, "zoe", "zoe-password")
+    assert not at.exception and at.chat_input
+    member = at.session_state[Keys.MEMBER]
+    assert (member.role, member.user_id) == ("admin", 1)
