@@ -57,7 +57,13 @@ def render_team_breakdown(
     rows = usage.load_breakdown(client, members, start, end)
     frame = usage.breakdown_frame(rows, unit, team_total=stats.total)
     st.altair_chart(usage.breakdown_chart(frame, unit), width="stretch")
-    st.dataframe(frame, hide_index=True, width="stretch", key="stats_breakdown_table")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config=usage.TABLE_LABELS,
+        key="stats_breakdown_table",
+    )
 
 
 def render() -> None:
@@ -97,7 +103,13 @@ def render() -> None:
         if stats.total.total_words == 0 and stats.total.total_tokens == 0:
             st.info("No usage in this range yet.")
         st.altair_chart(usage.daily_chart(frame, unit), width="stretch")
-        st.dataframe(frame, hide_index=True, width="stretch", key="stats_daily_table")
+        st.dataframe(
+            frame,
+            hide_index=True,
+            width="stretch",
+            column_config=usage.TABLE_LABELS,
+            key="stats_daily_table",
+        )
         st.download_button(
             "Download CSV",
             data=usage.csv_bytes(frame),

@@ -43,6 +43,9 @@ PART_LABELS = {"original": "Original", "enhancement": "Enhancement", "response":
 
 OTHERS_LABEL = "Others (not in the team list)"
 
+# Headers for the tables (the frames keep short lower-case names for the CSV).
+TABLE_LABELS = {"date": "Day", "member": "Member", **PART_LABELS, "total": "Total"}
+
 
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """The inclusive date range a preset stands for, ending `today`.
@@ -166,7 +169,12 @@ def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("member:N", sort=list(frame["member"]), title=None),
+            y=alt.Y(
+                "member:N",
+                sort=list(frame["member"]),
+                title=None,
+                axis=alt.Axis(labelLimit=260),  # full member names, not "Demo Adm…"
+            ),
             x=alt.X("value:Q", stack="zero", title=unit.capitalize()),
             color=_part_color(),
             order=alt.Order("order:Q"),
