@@ -6,6 +6,7 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp import catalogue, ui
+from webapp.auth import require_member
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -37,6 +38,7 @@ def render_card(bot: Bot) -> None:
 
 
 def render() -> None:
+    require_member()  # no catalogue before login, even if this file runs without app.py
     st.title("Bots")
     client = get_client()
     try:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ablt_core import AbltClient, AbltError, UsageStatistics
 from webapp import ui, usage
-from webapp.auth import Member, current_member, list_members
+from webapp.auth import Member, list_members, require_member
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -67,10 +67,9 @@ def render_team_breakdown(
 
 
 def render() -> None:
+    # No figures before login, even if this file runs without app.py.
+    member = require_member()
     st.title("Usage statistics")
-    member = current_member()
-    if member is None:  # the login gate in app.py normally stops earlier
-        return
 
     today = dt.date.today()
     start, end = pick_range(today)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import streamlit as st
@@ -13,34 +13,22 @@ from ablt_core.emulator import EmulatorHandle, Fault
 from webapp import backend
 from webapp.state import Keys
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 CHAT_LABEL = "Chat with this bot"
-
-
-@pytest.fixture
-def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Demo mode on a fresh team file; empty caches, as in a new server process.
-    monkeypatch.delenv("ABLT_BEARER_TOKEN", raising=False)
-    monkeypatch.setenv("ABLT_AUTH_FILE", str(tmp_path / "auth.yaml"))
-    monkeypatch.setenv("ABLT_EMULATOR_DELAY", "0")
-    st.cache_data.clear()
-
-
-def login(username: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input("ablt-demo")
-    at.button[0].click().run()
-    at.run()
-    assert at.session_state[Keys.MEMBER].username == username
-    return at
 
 
 def open_bots(at: AppTest) -> AppTest:
     at.switch_page("pages/bots.py").run()
     assert not at.exception
     return at
+
+
+Login = Callable[..., AppTest]
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    # Each test starts as a new server process would: nothing cached yet.
+    st.cache_data.clear()
 
 
 def emulator() -> EmulatorHandle:
@@ -67,9 +55,8 @@ def count_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if " bot" in c.value and " of " in c.value)
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_catalogue_shows_every_bot_as_a_card_with_the_count() -> None:
-    at = open_bots(login("demo-member"))
+def test_catalogue_shows_every_bot_as_a_card_with_the_count(logged_in: Login) -> None:
+    at = open_bots(logged_in("demo-member"))
     bots = api_bots()
 
     assert count_caption(at) == f"{len(bots)} of {len(bots)} bots"
@@ -85,9 +72,8 @@ def test_catalogue_shows_every_bot_as_a_card_with_the_count() -> None:
         assert (bot.description or "_No description._") in texts
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_search_and_model_filter_narrow_the_cards() -> None:
-    at = open_bots(login("demo-member"))
+def test_search_and_model_filter_narrow_the_cards(logged_in: Login) -> None:
+    at = open_bots(logged_in("demo-member"))
     bots = api_bots()
     target = bots[-1]
 
@@ -108,9 +94,10 @@ def test_search_and_model_filter_narrow_the_cards() -> None:
     assert "No bot matches" in at.info[0].value
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_chat_with_this_bot_opens_chat_with_that_bot_and_a_fresh_conversation() -> None:
-    at = open_bots(login("demo-member"))
+def test_chat_with_this_bot_opens_chat_with_that_bot_and_a_fresh_conversation(
+    logged_in: Login,
+) -> None:
+    at = open_bots(logged_in("demo-member"))
     bots = api_bots()
     target = bots[2]  # not the chat page's default bot
 
@@ -128,9 +115,8 @@ def test_chat_with_this_bot_opens_chat_with_that_bot_and_a_fresh_conversation() 
     assert len(at.chat_message) == 1
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_bot_list_is_cached_across_reruns_and_refresh_asks_again() -> None:
-    at = open_bots(login("demo-member"))
+def test_bot_list_is_cached_across_reruns_and_refresh_asks_again(logged_in: Login) -> None:
+    at = open_bots(logged_in("demo-member"))
 
     def bot_calls() -> int:
         return sum(1 for r in emulator().requests if r.path == "/v1/bots")
@@ -145,12 +131,8 @@ def test_bot_list_is_cached_across_reruns_and_refresh_asks_again() -> None:
     assert card_names(at)
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_an_api_error_shows_a_plain_message_and_retry_recovers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("ablt_core._retry.sleep", lambda seconds: None)
-    at = login("demo-member")
+def test_an_api_error_shows_a_plain_message_and_retry_recovers(logged_in: Login) -> None:
+    at = logged_in("demo-member")
     st.cache_data.clear()  # the chat page loaded the list at login; as if its TTL ran out
     # Every attempt (the first and the client's retries) fails.
     emulator().inject(Fault(kind="server_error", status=503, path="/v1/bots", times=10))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 import streamlit as st
@@ -14,7 +14,6 @@ from webapp import backend, usage
 from webapp.auth import list_members
 from webapp.state import Keys
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PARTS = {
     "Total": "total",
     "Original": "original",
@@ -23,24 +22,13 @@ PARTS = {
 }
 
 
-@pytest.fixture
-def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Demo mode on a fresh team file; empty caches, as in a new server process.
-    monkeypatch.delenv("ABLT_BEARER_TOKEN", raising=False)
-    monkeypatch.setenv("ABLT_AUTH_FILE", str(tmp_path / "auth.yaml"))
-    monkeypatch.setenv("ABLT_EMULATOR_DELAY", "0")
+Login = Callable[..., AppTest]
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    # Each test starts as a new server process would: nothing cached yet.
     st.cache_data.clear()
-
-
-def login(username: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input("ablt-demo")
-    at.button[0].click().run()
-    at.run()
-    assert at.session_state[Keys.MEMBER].username == username
-    return at
 
 
 def emulator() -> EmulatorHandle:
@@ -73,9 +61,10 @@ def ledger(user_id: int, start: dt.date, end: dt.date, unit: str = "words") -> d
     return {label: total[f"{wire}_{unit}"] for label, wire in PARTS.items()}
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_after_a_chat_todays_totals_include_its_words_as_the_ledger_counts_them() -> None:
-    at = login("demo-member")
+def test_after_a_chat_todays_totals_include_its_words_as_the_ledger_counts_them(
+    logged_in: Login,
+) -> None:
+    at = logged_in("demo-member")
     member = at.session_state[Keys.MEMBER]
     today = dt.date.today()
     before = ledger(member.user_id, today, today)
@@ -101,9 +90,8 @@ def test_after_a_chat_todays_totals_include_its_words_as_the_ledger_counts_them(
     assert "Per member" not in [h.value for h in at.subheader]
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_a_preset_range_fills_every_day_and_offers_the_csv() -> None:
-    at = open_statistics(login("demo-member"))
+def test_a_preset_range_fills_every_day_and_offers_the_csv(logged_in: Login) -> None:
+    at = open_statistics(logged_in("demo-member"))
     member = at.session_state[Keys.MEMBER]
     today = dt.date.today()
 
@@ -117,9 +105,8 @@ def test_a_preset_range_fills_every_day_and_offers_the_csv() -> None:
     assert at.download_button[0].label == "Download CSV"
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_an_admin_sees_the_team_view_with_a_per_member_breakdown() -> None:
-    at = open_statistics(login("demo-admin"))
+def test_an_admin_sees_the_team_view_with_a_per_member_breakdown(logged_in: Login) -> None:
+    at = open_statistics(logged_in("demo-admin"))
     today = dt.date.today()
     start = today - dt.timedelta(days=6)  # the default preset: last 7 days
     members = list_members()
@@ -145,9 +132,8 @@ def test_an_admin_sees_the_team_view_with_a_per_member_breakdown() -> None:
     assert "Per member" not in [h.value for h in at.subheader]
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_an_end_date_before_the_start_date_shows_a_message() -> None:
-    at = open_statistics(login("demo-member"))
+def test_an_end_date_before_the_start_date_shows_a_message(logged_in: Login) -> None:
+    at = open_statistics(logged_in("demo-member"))
     today = dt.date.today()
 
     pick_range(at, today, today - dt.timedelta(days=3))
@@ -157,9 +143,8 @@ def test_an_end_date_before_the_start_date_shows_a_message() -> None:
     assert not at.error
 
 
-@pytest.mark.usefixtures("demo_app")
-def test_a_range_without_usage_shows_zeros_and_an_empty_chart() -> None:
-    at = open_statistics(login("demo-member"))
+def test_a_range_without_usage_shows_zeros_and_an_empty_chart(logged_in: Login) -> None:
+    at = open_statistics(logged_in("demo-member"))
     start = dt.date.today() - dt.timedelta(days=800)  # long before the emulator's history
 
     pick_range(at, start, start + dt.timedelta(days=6))
