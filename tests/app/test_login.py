@@ -113,10 +113,27 @@ def test_account_page_change_password_and_log_out(
     assert Keys.MEMBER not in at.session_state
 
     again = new_app().run()
+    assert "`demo-admin` / `ablt-demo`" not in page_text(again)  # not the demo password now
     log_in(again, "demo-admin", DEMO_PASSWORD)
     assert shows_login_form(again)
     log_in(again, "demo-admin", "brand-new-password")
     assert again.chat_input
+
+
+@pytest.mark.usefixtures("demo_env", "first_run_server")
+def test_a_page_run_without_app_py_still_needs_a_login(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    # On a fresh server Streamlit may run pages/account.py itself, skipping app.py.
+    at = logged_in("demo-member")
+    at.switch_page("pages/account.py").run()
+    assert "demo-member" in page_text(at)
+    next(b for b in at.button if b.label == "Log out").click().run()
+    assert not at.exception
+    # The page's own guard sends the browser to app.py, which shows the login.
+    assert shows_login_form(at) and not shows_app_content(at)
+    assert [t.value for t in at.title] == ["aBLT Chat"]
+    assert Keys.MEMBER not in at.session_state
 
 
 def test_with_a_token_demo_credentials_are_refused(
@@ -211,3 +228,38 @@ def test_a_hand_written_team_file_works(auth_file: Path, new_app: Callable[[], A
     assert not at.exception and at.chat_input
     member = at.session_state[Keys.MEMBER]
     assert (member.role, member.user_id) == ("admin", 1)
+
+
+def test_when_the_api_is_down_pages_still_load_and_say_so(
+    token_env: EmulatorHandle,
+    auth_file: Path,
+    new_app: Callable[[], AppTest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("ABLT_BASE_URL", dead_url)
+    team = create_demo_team(auth_file)
+    team.add("alice", name="Alice", email="a@example.com", password="alice-password")
+    team.save()
+
+    at = new_app().run()
+    assert not at.exception and shows_login_form(at)  # the login page still loads
+    assert "API not answering" in page_text(at)
+
+    log_in(at, "alice", "alice-password")
+    assert not at.exception
+    text = page_text(at)
+    assert "The aBLT API is not answering right now" in text
+    assert "cannot be reached" in text  # the chat page's own plain message
+    assert "Traceback" not in text
+    assert {"Check again", "Retry"} <= {b.label for b in at.button}
+
+    # Back up: Retry forgets the cached health and the page recovers.
+    monkeypatch.setenv("ABLT_BASE_URL", token_env.base_url)
+    next(b for b in at.button if b.label == "Retry").click().run()
+    assert not at.exception
+    assert "API online" in page_text(at) and at.chat_input
