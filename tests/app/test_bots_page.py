@@ -14,21 +14,19 @@ from webapp import backend
 from webapp.state import Keys
 
 CHAT_LABEL = "Chat with this bot"
-
-
-def open_bots(at: AppTest) -> AppTest:
-    at.switch_page("pages/bots.py").run()
-    assert not at.exception
-    return at
-
-
-Login = Callable[..., AppTest]
+Login = Callable[..., AppTest]  # the `logged_in` fixture of tests/app/conftest.py
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> None:
     # Each test starts as a new server process would: nothing cached yet.
     st.cache_data.clear()
+
+
+def open_bots(at: AppTest) -> AppTest:
+    at.switch_page("pages/bots.py").run()
+    assert not at.exception
+    return at
 
 
 def emulator() -> EmulatorHandle:

@@ -20,9 +20,7 @@ PARTS = {
     "Enhancement": "enchancement",
     "Response": "response",
 }
-
-
-Login = Callable[..., AppTest]
+Login = Callable[..., AppTest]  # the `logged_in` fixture of tests/app/conftest.py
 
 
 @pytest.fixture(autouse=True)
