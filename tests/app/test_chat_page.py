@@ -191,3 +191,25 @@ def test_picking_a_bot_new_chat_and_clear_chat(logged_in: Callable[[str], AppTes
     at.button(key="chat_new").click().run()
     assert conversation(at).id != old_id and len(bubbles(at)) == 1
     assert conversation(at).bot_slug == slug  # a new chat keeps the bot
+
+
+def test_stop_keeps_the_partial_answer_marked_stopped(logged_in: Callable[[str], AppTest]) -> None:
+    at = logged_in()
+    from streamlit.proto.ChatInput_pb2 import ChatInput as ChatInputProto
+
+    # While an answer streams, the send button is a Stop button.
+    assert at.chat_input[0].proto.submit_mode == ChatInputProto.SubmitMode.SUBMIT_MODE_STOP
+
+    send(at, "Write me a poem")
+    # Stop ends the streaming run early: the answer is left as far as it got.
+    reply = conversation(at).messages[-1]
+    reply.text = reply.text[:20]
+    reply.status = chat.STREAMING
+    at.run()
+    assert conversation(at).messages[-1].status == chat.STOPPED
+    assert bubbles(at)[-1] == ("assistant", reply.text)
+    assert any("Stopped" in c.value for c in at.caption)
+    assert not at.error  # a stop is the user's choice, not an error
+
+    send(at, "Go on")  # the stopped part is context for the next prompt
+    assert chat_requests()[-1]["messages"][-2] == {"role": "assistant", "content": reply.text}
