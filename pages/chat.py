@@ -105,7 +105,7 @@ def render_options(conv: chat.Conversation) -> None:
 def render_message(message: chat.ChatMessage, avatar: str, *, is_last: bool) -> None:
     with st.chat_message(message.role, avatar=avatar):
         if message.text:
-            st.markdown(message.text)
+            st.markdown(chat.display_text(message.text))
         if message.status == chat.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."

@@ -327,3 +327,21 @@ def bot_labels(bots: list[Bot]) -> dict[str, str]:
     return {
         bot.slug: bot.name if counts[bot.name] == 1 else f"{bot.name} ({bot.slug})" for bot in bots
     }
+
+
+def display_text(text: str) -> str:
+    """Markdown that keeps the text's line breaks (Markdown joins single lines).
+
+    Bots write plain text with single newlines (welcome messages, lists without
+    blank lines); a trailing double space makes each a hard break. Lines inside
+    code fences are left exactly as they are.
+    """
+    lines = text.split("\n")
+    in_code = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+            continue
+        if not in_code and line.strip() and index < len(lines) - 1:
+            lines[index] = line + "  "
+    return "\n".join(lines)

@@ -26,8 +26,15 @@ def conversation(at: AppTest) -> chat.Conversation:
 
 
 def bubbles(at: AppTest) -> list[tuple[str, str]]:
-    """(role, text) of every chat bubble on the page, in order."""
-    return [(m.name, "\n".join(md.value for md in m.markdown)) for m in at.chat_message]
+    """(role, text) of every chat bubble on the page, in order.
+
+    The page adds Markdown hard breaks ("  " before a newline); undone here so
+    texts compare with what the API sent.
+    """
+    return [
+        (m.name, "\n".join(md.value for md in m.markdown).replace("  \n", "\n"))
+        for m in at.chat_message
+    ]
 
 
 def send(at: AppTest, prompt: str) -> AppTest:

@@ -227,3 +227,8 @@ def test_stopping_mid_stream_keeps_the_part_marked_stopped(client: AbltClient) -
     answer.close()  # what happens when Streamlit abandons write_stream (Stop)
     assert conv.last.status == chat.STOPPED
     assert conv.last.text == first
+
+
+def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
+    text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
+    assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
