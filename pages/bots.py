@@ -7,6 +7,7 @@ import streamlit as st
 from ablt_core import AbltError, Bot
 from webapp import catalogue, ui
 from webapp.auth import require_member
+from webapp.avatars import avatar_for, has_image
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -17,8 +18,9 @@ CARDS_PER_ROW = 3
 def render_card(bot: Bot) -> None:
     with st.container(border=True):
         avatar, heading = st.columns([1, 4], vertical_alignment="center")
-        if bot.avatar_url:
-            avatar.image(bot.avatar_url, width=56)
+        picture = avatar_for(bot.avatar_url)
+        if has_image(picture):
+            avatar.image(picture, width=56)
         else:
             avatar.markdown("## 🤖")
         heading.markdown(f"**{bot.name}**")

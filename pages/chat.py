@@ -7,6 +7,7 @@ import streamlit as st
 from ablt_core import AbltError, Bot
 from webapp import catalogue, chat, ui
 from webapp.auth import require_member
+from webapp.avatars import avatar_for, has_image
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -142,7 +143,7 @@ def render() -> None:
     st.session_state[Keys.CHAT_BOT_SLUG] = conv.bot_slug
     chat.settle_interrupted(conv)
     bot = next(b for b in bots if b.slug == conv.bot_slug)
-    bot_avatar = bot.avatar_url or ":material/smart_toy:"
+    bot_avatar = avatar_for(bot.avatar_url)
 
     # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
     st.session_state[Keys.CHAT_BOT_SELECT] = conv.bot_slug
@@ -166,8 +167,8 @@ def render() -> None:
     render_options(conv)
 
     heading_avatar, heading_text = st.columns([1, 12], vertical_alignment="center")
-    if bot.avatar_url:
-        heading_avatar.image(bot.avatar_url, width=48)
+    if has_image(bot_avatar):
+        heading_avatar.image(bot_avatar, width=48)
     heading_text.subheader(bot.name)
     heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
 

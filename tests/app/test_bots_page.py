@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle, Fault
 from webapp import backend
+from webapp.avatars import fetch_avatar_data_url
 from webapp.state import Keys
 
 CHAT_LABEL = "Chat with this bot"
@@ -49,6 +50,11 @@ def chat_buttons(at: AppTest) -> list[str]:
     return [b.key for b in at.button if b.label == CHAT_LABEL]
 
 
+def lines_of(text: str) -> list[str]:
+    # Markdown hard breaks (trailing spaces) and CRLF don't change what is read.
+    return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
+
+
 def count_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if " bot" in c.value and " of " in c.value)
 
@@ -60,9 +66,10 @@ def test_catalogue_shows_every_bot_as_a_card_with_the_count(logged_in: Login) ->
     assert count_caption(at) == f"{len(bots)} of {len(bots)} bots"
     assert card_names(at) == [bot.name for bot in bots]
     assert chat_buttons(at) == [f"bots_chat_{bot.uid}" for bot in bots]
-    # avatars come from the emulator itself; model and description are on the cards
+    # avatars: the emulator's images, inlined by the server; model, description on the cards
     images = [url for image in at.image for url in image.value]
-    assert images == [bot.avatar_url for bot in bots if bot.avatar_url]
+    assert images == [fetch_avatar_data_url(bot.avatar_url) for bot in bots if bot.avatar_url]
+    assert all(url.startswith("data:image/svg+xml;base64,") for url in images)
     captions = [c.value for c in at.caption]
     texts = [md.value for md in at.markdown]
     for bot in bots:
@@ -107,9 +114,7 @@ def test_chat_with_this_bot_opens_chat_with_that_bot_and_a_fresh_conversation(
     assert at.sidebar.selectbox(key=Keys.CHAT_BOT_SELECT).value == target.slug
     # a fresh conversation opens with that bot's welcome message
     first = at.chat_message[0].markdown[0].value
-    assert (
-        first.replace("\r\n", "\n").strip() == target.welcome_message.replace("\r\n", "\n").strip()
-    )
+    assert lines_of(first) == lines_of(target.welcome_message)
     assert len(at.chat_message) == 1
 
 
