@@ -1,0 +1,286 @@
+"""Start the real app (`streamlit run app.py`) in demo mode and drive it with Chromium.
+
+Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
+(`python -m scripts.screenshot`), so both see the app exactly the same way:
+
+- `start_app(workdir)` runs Streamlit as a subprocess in its own process group,
+  with a clean environment (no `ABLT_BEARER_TOKEN`: demo mode; the team file
+  and the conversation database under `workdir`; no user or project secrets
+  file), and returns once `/_stcore/health` answers. `AppServer.stop()` ends
+  the whole group; `AppServer.log()` is what the app printed.
+- `launch_chromium(playwright)` launches Debian's Chromium, never a download.
+- `log_in(page, ...)` fills the real login form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+# Seconds between the emulator's streamed pieces: streaming is visible, yet quick.
+DEFAULT_EMULATOR_DELAY = 0.02
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+HEALTH_PATH = "/_stcore/health"
+# Environment variables passed through from the caller; everything else is dropped,
+# so a developer's ABLT_* settings or proxies never reach the app under test.
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
+
+
+def free_port() -> int:
+    """A TCP port that was free on loopback a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def app_env(workdir: Path, emulator_delay: float = DEFAULT_EMULATOR_DELAY) -> dict[str, str]:
+    """A clean demo-mode environment whose files all live under `workdir`."""
+    home = workdir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
+    env.update(
+        {
+            # HOME under workdir: no ~/.streamlit config, credentials or secrets apply.
+            "HOME": str(home),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "ABLT_AUTH_FILE": str(workdir / "auth.yaml"),
+            "ABLT_DB_URL": f"sqlite:///{workdir / 'conversations.db'}",
+            "ABLT_EMULATOR_DELAY": str(emulator_delay),
+        }
+    )
+    return env
+
+
+def app_command(port: int, secrets_file: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        # Not the project's .streamlit/secrets.toml: a real token there would end demo mode.
+        "--secrets.files",
+        str(secrets_file),
+    ]
+
+
+@dataclass
+class AppServer:
+    """A running `streamlit run app.py` and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth_file(self) -> Path:
+        return self.workdir / "auth.yaml"
+
+    def log(self) -> str:
+        """Everything the app wrote to stdout and stderr so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """End the app's whole process group: SIGTERM, then SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_TIMEOUT)
+        # Children (if any) may outlive the leader: make sure the group is gone.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        close = getattr(self._log_file, "close", None)
+        if close is not None:
+            close()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_app(
+    workdir: Path,
+    *,
+    emulator_delay: float = DEFAULT_EMULATOR_DELAY,
+    timeout: float = STARTUP_TIMEOUT,
+) -> AppServer:
+    """Start the app in demo mode; return once its health endpoint answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    secrets_file = workdir / "secrets.toml"
+    secrets_file.write_text("# no secrets: demo mode\n")
+    log_path = workdir / "streamlit.log"
+    log_file = log_path.open("wb")
+    port = free_port()
+    process = subprocess.Popen(
+        app_command(port, secrets_file),
+        cwd=REPO_ROOT,
+        env=app_env(workdir, emulator_delay),
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so stop() ends it all
+    )
+    server = AppServer(process, port, workdir, log_path, log_file)
+    deadline = time.monotonic() + timeout
+    while not _healthy(server.url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            why = (
+                f"exited with code {process.returncode}"
+                if process.poll() is not None
+                else f"did not answer {HEALTH_PATH} within {timeout:.0f} s"
+            )
+            server.stop()
+            raise RuntimeError(f"The app {why}. Its log:\n{server.log()}")
+        time.sleep(0.1)
+    return server
+
+
+@contextlib.contextmanager
+def running_app(workdir: Path, **kwargs: float) -> Iterator[AppServer]:
+    server = start_app(workdir, **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def chromium_available() -> bool:
+    return CHROMIUM_PATH.exists()
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless (never a downloaded browser)."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM_PATH), headless=True, args=list(CHROMIUM_ARGS)
+    )
+
+
+# -- driving the UI ---------------------------------------------------------------
+
+CHAT_INPUT = "stChatInputTextArea"
+CHAT_MESSAGE = "stChatMessage"
+# The content of a chat bubble (its text, without the avatar) carries who said it.
+ASSISTANT_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]'
+USER_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from user"]'
+UI_TIMEOUT_MS = 20_000
+
+
+def open_login(page: Page, server: AppServer) -> None:
+    """Open the app and wait for its login form."""
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.get_by_label("Username").wait_for(timeout=UI_TIMEOUT_MS)
+
+
+def submit_login(page: Page, username: str, password: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_in(page: Page, server: AppServer, username: str, password: str) -> None:
+    """Log in through the real form and wait for the chat input."""
+    open_login(page, server)
+    submit_login(page, username, password)
+    page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
+
+
+def wait_until_idle(page: Page, timeout_ms: int = UI_TIMEOUT_MS) -> None:
+    """Wait until Streamlit's script run has finished (no running indicator)."""
+    page.wait_for_function(
+        """() => {
+            const w = document.querySelector('[data-testid="stStatusWidget"]');
+            return !w || !/running|stop/i.test(w.innerText || '');
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def send_prompt(page: Page, prompt: str) -> None:
+    """Type into the chat input and press Enter, as a user would."""
+    box = page.get_by_test_id(CHAT_INPUT)
+    box.click()
+    page.keyboard.type(prompt)
+    page.keyboard.press("Enter")
+
+
+def warm_up(browser: Browser, server: AppServer) -> None:
+    """Open the app once in a throwaway context, as if someone had visited it before.
+
+    On a fresh server the very first script run happens in Streamlit's old
+    pages-directory mode (the app has a `pages/` folder) and switches to
+    `st.navigation` during the next run; a login submitted across that switch
+    is lost (the page is remounted, the cookie component reruns the script and
+    the form's submit trigger is dropped). After one visit the app is in its
+    steady state, which is what these tests and the screenshot are about.
+    """
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        open_login(page, server)
+        wait_until_idle(page)
+    finally:
+        context.close()
+
+
+_DEMO_LINE = re.compile(r"^\s*(demo-[\w.-]+)\s*/\s*(\S+)\s*$", re.MULTILINE)
+
+
+def shown_demo_credentials(page: Page) -> dict[str, str]:
+    """{username: password} as the login page's demo-mode notice shows them."""
+    notice = page.get_by_test_id("stAlert").filter(has_text="Demo mode")
+    notice.wait_for(timeout=UI_TIMEOUT_MS)
+    return dict(_DEMO_LINE.findall(notice.inner_text()))

@@ -1,0 +1,166 @@
+"""The real app in a real browser: login gate, streamed answers, no secrets sent.
+
+Runs `streamlit run app.py` in demo mode (see conftest.py) and drives Debian's
+Chromium through it the way a person would: reading the page, typing, pressing
+Enter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+from playwright.sync_api import Page, WebSocket, expect
+
+from tests.e2e.appserver import (
+    ASSISTANT_MESSAGE,
+    CHAT_INPUT,
+    CHROMIUM_PATH,
+    UI_TIMEOUT_MS,
+    USER_MESSAGE,
+    AppServer,
+    chromium_available,
+    log_in,
+    open_login,
+    send_prompt,
+    shown_demo_credentials,
+    submit_login,
+    wait_until_idle,
+)
+
+if not chromium_available() and not os.environ.get("CI"):
+    pytest.skip(
+        f"Chromium is not installed at {CHROMIUM_PATH} (Debian: apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+pytestmark = pytest.mark.e2e
+
+MEMBER = "demo-member"
+BCRYPT_HASH = re.compile(rb"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
+
+# The script that samples the last assistant message many times a second while
+# an answer streams, in the page itself so no sample depends on a round trip.
+START_SAMPLING = """() => {
+    window.__samples = [];
+    window.__sampler = setInterval(() => {
+        const messages = document.querySelectorAll(SELECTOR);
+        const last = messages[messages.length - 1];
+        window.__samples.push([messages.length, last ? last.innerText.trim() : '']);
+    }, 10);
+}""".replace("SELECTOR", json.dumps(ASSISTANT_MESSAGE))
+STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__samples; }"
+
+
+def log_in_as_member(page: Page, app_server: AppServer) -> None:
+    """Log in with the demo member's credentials exactly as the login page shows them."""
+    open_login(page, app_server)
+    password = shown_demo_credentials(page)[MEMBER]
+    log_in(page, app_server, MEMBER, password)
+    # The new conversation opens with the bot's welcome.
+    expect(page.locator(ASSISTANT_MESSAGE).first).to_be_visible()
+    wait_until_idle(page)
+
+
+def chat(page: Page, prompt: str) -> str:
+    """Send `prompt` with the keyboard; return the finished answer's text."""
+    answers_before = page.locator(ASSISTANT_MESSAGE).count()
+    send_prompt(page, prompt)
+    expect(page.locator(USER_MESSAGE).last).to_contain_text(prompt)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
+    # Finished: the emulator ends every answer with its bot's closing line after a
+    # blank line, and the app's run that re-renders the finished answer is over.
+    expect(page.locator(ASSISTANT_MESSAGE).last).to_contain_text(
+        f"\u201c{prompt}\u201d", timeout=UI_TIMEOUT_MS
+    )
+    wait_until_idle(page)
+    return page.locator(ASSISTANT_MESSAGE).last.inner_text().strip()
+
+
+def test_login_gate_refuses_a_wrong_password_and_accepts_the_shown_demo_account(
+    page: Page, app_server: AppServer
+) -> None:
+    open_login(page, app_server)
+    wait_until_idle(page)
+
+    # Before login: the login form and nothing of the app.
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_test_id(CHAT_INPUT)).to_have_count(0)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile("^(Chat|Bots|Statistics)$"))).to_have_count(0)
+    shown = shown_demo_credentials(page)
+    assert MEMBER in shown, f"the login page should show the demo member's credentials: {shown}"
+
+    submit_login(page, MEMBER, shown[MEMBER] + "-wrong")
+    expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
+    expect(page.get_by_test_id(CHAT_INPUT)).to_have_count(0)
+
+    submit_login(page, MEMBER, shown[MEMBER])
+    expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
+    expect(page.get_by_text("Username or password is incorrect.")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Demo Member")
+    expect(page.locator(ASSISTANT_MESSAGE).first).to_be_visible()
+
+
+def test_a_prompt_sent_with_enter_streams_its_answer_into_the_page(
+    page: Page, app_server: AppServer
+) -> None:
+    log_in_as_member(page, app_server)
+    answers_before = page.locator(ASSISTANT_MESSAGE).count()
+    prompt = "Which tea goes best with a rainy afternoon?"
+
+    page.evaluate(START_SAMPLING)
+    answer = chat(page, prompt)
+    samples = page.evaluate(STOP_SAMPLING)
+
+    assert f"\u201c{prompt}\u201d" in answer, answer
+    assert len(answer.split()) > 20, answer
+    # The new answer's text while it was still growing (the welcome's samples excluded).
+    partial_lengths = {
+        len(text)
+        for count, text in samples
+        if count == answers_before + 1 and text and len(text) < len(answer)
+    }
+    assert len(partial_lengths) >= 2, (
+        "the answer should appear piece by piece; partial lengths seen: "
+        f"{sorted(partial_lengths)}, final length {len(answer)}"
+    )
+    # The prompt is cleared from the input once sent.
+    expect(page.get_by_test_id(CHAT_INPUT)).to_have_value("")
+
+
+def test_no_token_or_password_hash_reaches_the_browser(page: Page, app_server: AppServer) -> None:
+    from webapp.backend import DEMO_TOKEN  # the bearer token the app uses in demo mode
+
+    hashes = set(BCRYPT_HASH.findall(app_server.auth_file.read_bytes()))
+    assert len(hashes) >= 2, "the demo team file should hold a bcrypt hash per member"
+
+    frames: list[bytes] = []
+
+    def record(ws: WebSocket) -> None:
+        for event in ("framereceived", "framesent"):
+            ws.on(
+                event,
+                lambda payload: frames.append(
+                    payload if isinstance(payload, bytes) else payload.encode()
+                ),
+            )
+
+    page.on("websocket", record)
+    pages_html: list[bytes] = []
+    open_login(page, app_server)
+    pages_html.append(page.content().encode())
+    log_in_as_member(page, app_server)
+    pages_html.append(page.content().encode())
+    prompt = "Is the secret sauce safe?"
+    chat(page, prompt)
+    pages_html.append(page.content().encode())
+
+    # The recording saw the session: the prompt went out and came back in the page.
+    assert any(prompt.encode() in frame for frame in frames)
+    seen = frames + pages_html
+    for secret in (DEMO_TOKEN.encode(), b"$2b$", *hashes):
+        leaks = [blob[:200] for blob in seen if secret in blob]
+        assert not leaks, f"{secret!r} reached the browser: {leaks[:3]}"
