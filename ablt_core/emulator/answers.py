@@ -109,7 +109,9 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
     turns = [m for m in chat.messages if m.role != "system"]
     last = turns[-1].content
     earlier = turns[:-1]
-    first_user = next((m.content for m in turns if m.role == "user"), last)
+    # A bot's welcome message alone is not a conversation yet: only recall one
+    # when the user said something before this prompt.
+    earlier_prompts = [m.content for m in earlier if m.role == "user"]
 
     intro: list[str] = [bot.opener]
     if systems:
@@ -117,11 +119,11 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
         intro.append("I've adjusted my usual style.")
     stop = "" if last.rstrip().endswith((".", "?", "!", "…")) else "."
     intro.append(f"You asked: {_quote(last)}{stop}")
-    if earlier:
+    if earlier_prompts:
         noun = "turn" if len(earlier) == 1 else "turns"
         intro.append(
             f"I can see {len(earlier)} earlier {noun} in our conversation, "
-            f"which began with {_quote(first_user)}."
+            f"which began with {_quote(earlier_prompts[0])}."
         )
     if chat.language:
         intro.append(f"I'll answer in {chat.language}.")

@@ -59,6 +59,18 @@ def test_context_and_options_are_reflected(http: httpx.Client) -> None:
     assert "searched the web" in answer and "[1]" in answer
 
 
+def test_a_welcome_message_alone_is_not_recalled_as_earlier_conversation(
+    http: httpx.Client,
+) -> None:
+    messages = [
+        {"role": "assistant", "content": "Hi, I'm Omni. Ask me anything."},
+        {"role": "user", "content": "Name our chat tool"},
+    ]
+    answer = ask(http, messages=messages)
+    assert "\u201cName our chat tool\u201d" in answer
+    assert "earlier turn" not in answer
+
+
 @pytest.mark.parametrize("max_words", [1, 7, 40])
 def test_max_words_cuts_the_answer(http: httpx.Client, max_words: int) -> None:
     full = ask(http, prompt="Tell me everything")
