@@ -22,6 +22,7 @@ from webapp.settings import Settings, get_settings
 if TYPE_CHECKING:
     from ablt_core import AbltClient
     from ablt_core.emulator import EmulatorHandle
+    from webapp.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +116,23 @@ def api_is_healthy() -> bool:
 def retry_health() -> None:
     """Forget the cached health so the next read asks the API again."""
     _health.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(url: str) -> ConversationStore:
+    # Keyed by URL, so a changed ABLT_DB_URL (or each test's own file) gets its
+    # own store; the store holds the connection pool and is thread-safe.
+    from webapp.store import ConversationStore
+
+    return ConversationStore(url)
+
+
+def get_store(settings: Settings | None = None) -> ConversationStore:
+    """The process-wide conversation store (ABLT_DB_URL, else data/ablt-chat.db).
+
+    Shared by every session of the process; each call to it names the member,
+    so sharing it shares no one's conversations.
+    """
+    from webapp.store import DEFAULT_DB_URL
+
+    return _store_for((settings or get_settings()).db_url or DEFAULT_DB_URL)

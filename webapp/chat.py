@@ -1,31 +1,48 @@
-"""Chat logic: the conversation model and talking to the API, without widgets.
+"""Chat logic: the open conversation, its durable store, and talking to the API.
 
-The page (`pages/chat.py`) holds one `Conversation` in session state and calls
-these functions; they call the client. Everything here is plain data and can
-be serialised with `to_dict`/`from_dict`, so a store can back it later.
+No widgets here; `pages/chat.py` and `webapp/chat_view.py` call these.
 
-Decisions worth knowing:
-- A new conversation opens with the bot's welcome message as its first
-  assistant message, and that message is sent as context like any other
-  answer: the user read it and may reply to it ("yes, the second one").
-- Context: the system instruction first (when set), then the user's prompts
-  and the answers that are `complete` or `stopped` (the part the user chose to
-  keep). Failed and cut-off answers are left out: they would mislead the bot.
-- Only options that are set reach the API (no language -> no `language`).
-- The answer is written into the conversation piece by piece as it streams,
-  so a rerun, a click or a Stop never loses the prompt or the part received.
+The model is `webapp.history` (Conversation, Message, ConversationOptions),
+the same objects the store returns. Session state holds one `OpenChat`: which
+conversation is open and the tail of it the page shows; the store
+(`webapp.store.ConversationStore`) makes it last. Decisions worth knowing:
+
+- A new conversation is a *draft* (no id) until its first prompt, so opening
+  the page or pressing "New chat" never fills the history with empty entries.
+  It opens with the bot's welcome, saved as message 0 with the first prompt;
+  it is context like any answer (the user read it and may reply to it).
+- The prompt is saved before the request goes out; the growing answer is
+  saved about once a second (`SAVE_EVERY`) and finalised with its status.
+- An answer whose stream was closed early (Stop, a click, a reload: Streamlit
+  cannot tell them apart) is saved `interrupted`. The session that streamed it
+  turns it into `stopped` on its next run; any other session (a reload, another
+  tab) keeps `interrupted`, with Retry.
+- Every run loads only the shown tail (`OpenChat.window` messages), never the
+  whole conversation; a send loads a bounded tail for the context.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ablt_core import AbltError, StreamInterruptedError
+from webapp import history
 from webapp.errors import describe
+from webapp.history import (
+    ContextLimits,
+    ContextWindow,
+    Conversation,
+    ConversationOptions,
+    Message,
+)
+from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
+from webapp.store.core import MAX_PAGE
 
 if TYPE_CHECKING:
     from ablt_core import AbltClient, Bot
@@ -37,9 +54,12 @@ STREAMING = "streaming"
 STOPPED = "stopped"
 INTERRUPTED = "interrupted"
 ERROR = "error"
-STATUSES = (COMPLETE, STREAMING, STOPPED, INTERRUPTED, ERROR)
-CONTEXT_STATUSES = frozenset({COMPLETE, STOPPED})
 RETRYABLE_STATUSES = frozenset({ERROR, INTERRUPTED})
+REGENERABLE_STATUSES = history.CONTEXT_STATUSES
+
+PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
+SAVE_EVERY = 1.0  # seconds between saves of a growing answer: at most this much is lost
+OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
 
 # The API's own advice on answer length (see ablt-api.md).
 MAX_WORDS_CUT_BELOW = 100
@@ -64,103 +84,82 @@ COMMON_LANGUAGES = (
 )
 
 UNEXPECTED_ERROR = "Something went wrong while getting the answer. Try again."
+INTERRUPTED_MESSAGE = (
+    "This answer stopped arriving before it finished (the page was reloaded or the "
+    "connection dropped). The part received is kept; retry to ask again."
+)
+NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
+
+
+# ------------------------------------------------------------------ options
+
+
+def api_options(options: ConversationOptions) -> dict[str, Any]:
+    """The chat() keyword arguments for the options that are set, and only those."""
+    out: dict[str, Any] = {}
+    if options.language and options.language.strip():
+        out["language"] = options.language.strip()
+    if options.max_words is not None:
+        out["max_words"] = int(options.max_words)
+    if options.use_search:
+        out["use_search"] = True
+    return out
+
+
+def advice(options: ConversationOptions) -> list[str]:
+    """The API's advice for these options, in plain words (empty when all is well)."""
+    notes = []
+    words = options.max_words
+    if words is not None and words < MAX_WORDS_CUT_BELOW:
+        notes.append(f"Under {MAX_WORDS_CUT_BELOW} words, answers often get cut off mid-sentence.")
+    if words is not None and words > MAX_WORDS_SLOW_ABOVE:
+        notes.append(
+            f"Over {MAX_WORDS_SLOW_ABOVE} words, regular models may time out before "
+            "the answer is done."
+        )
+    if options.use_search and words is not None and words < 100:
+        notes.append("Web search needs room: use it with at least 100 words.")
+    return notes
+
+
+# --------------------------------------------------------- the open chat
 
 
 @dataclass
-class ChatMessage:
-    role: str  # "user" | "assistant"
-    text: str
-    status: str = COMPLETE
-    error: str | None = None  # the plain-words message when status is error/interrupted
+class OpenChat:
+    """The conversation this session shows, and the tail of it that is loaded."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
-        return cls(
-            role=str(data["role"]),
-            text=str(data.get("text") or ""),
-            status=str(data.get("status") or COMPLETE),
-            error=data.get("error"),
-        )
-
-
-@dataclass
-class ChatOptions:
-    language: str | None = None
-    max_words: int | None = None
-    use_search: bool = False
-    system_instruction: str | None = None
-
-    def api_options(self) -> dict[str, Any]:
-        """The chat() keyword arguments for the options that are set, and only those."""
-        options: dict[str, Any] = {}
-        if self.language and self.language.strip():
-            options["language"] = self.language.strip()
-        if self.max_words is not None:
-            options["max_words"] = int(self.max_words)
-        if self.use_search:
-            options["use_search"] = True
-        return options
-
-    def advice(self) -> list[str]:
-        """The API's advice for these options, in plain words (empty when all is well)."""
-        notes = []
-        if self.max_words is not None and self.max_words < MAX_WORDS_CUT_BELOW:
-            notes.append(
-                f"Under {MAX_WORDS_CUT_BELOW} words, answers often get cut off mid-sentence."
-            )
-        if self.max_words is not None and self.max_words > MAX_WORDS_SLOW_ABOVE:
-            notes.append(
-                f"Over {MAX_WORDS_SLOW_ABOVE} words, regular models may time out before "
-                "the answer is done."
-            )
-        if self.use_search and self.max_words is not None and self.max_words < 100:
-            notes.append("Web search needs room: use it with at least 100 words.")
-        return notes
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChatOptions:
-        max_words = data.get("max_words")
-        return cls(
-            language=data.get("language") or None,
-            max_words=int(max_words) if max_words is not None else None,
-            use_search=bool(data.get("use_search", False)),
-            system_instruction=data.get("system_instruction") or None,
-        )
-
-
-@dataclass
-class Conversation:
-    bot_slug: str
-    messages: list[ChatMessage] = field(default_factory=list)
-    options: ChatOptions = field(default_factory=ChatOptions)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "bot_slug": self.bot_slug,
-            "options": self.options.to_dict(),
-            "messages": [m.to_dict() for m in self.messages],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Conversation:
-        return cls(
-            id=str(data.get("id") or uuid.uuid4().hex),
-            bot_slug=str(data["bot_slug"]),
-            options=ChatOptions.from_dict(data.get("options") or {}),
-            messages=[ChatMessage.from_dict(m) for m in data.get("messages") or []],
-        )
+    conversation: Conversation  # id "" while a draft
+    messages: list[Message] = field(default_factory=list)  # the shown tail, oldest first
+    total: int = 0  # messages in the whole conversation
+    window: int = PAGE_SIZE  # how many of the latest to show
+    draft_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The answer this session streamed last, while its end is not yet settled.
+    streaming_id: str | None = None
+    # Earlier messages left out of the last request's context (the page says so).
+    context_omitted: int = 0
 
     @property
-    def last(self) -> ChatMessage | None:
+    def id(self) -> str:
+        return self.conversation.id
+
+    @property
+    def is_draft(self) -> bool:
+        return not self.conversation.id
+
+    @property
+    def key(self) -> str:
+        """Suffix for this conversation's widget keys, so each keeps its own."""
+        return self.conversation.id or self.draft_key
+
+    @property
+    def last(self) -> Message | None:
         return self.messages[-1] if self.messages else None
+
+    @property
+    def hidden(self) -> int:
+        """Earlier messages not shown ("Show earlier" loads more)."""
+        return max(self.total - len(self.messages), 0)
 
 
 def welcome_text(bot: Bot) -> str:
@@ -169,156 +168,423 @@ def welcome_text(bot: Bot) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def new_conversation(bot: Bot, options: ChatOptions | None = None) -> Conversation:
-    """A fresh conversation that opens with the bot's welcome message."""
-    conversation = Conversation(bot_slug=bot.slug, options=options or ChatOptions())
+def new_draft(
+    member: Owner,
+    bot: Bot,
+    options: ConversationOptions | None = None,
+    *,
+    now: datetime | None = None,
+) -> OpenChat:
+    """A fresh, unsaved conversation that opens with the bot's welcome message."""
+    now = now or datetime.now(UTC)
+    conv = Conversation(
+        id="",
+        owner=member.username,
+        owner_user_id=member.user_id,
+        bot_slug=bot.slug,
+        bot_name=bot.name,
+        title=history.DEFAULT_TITLE,
+        options=options or ConversationOptions(),
+        created_at=now,
+        updated_at=now,
+    )
+    messages = []
     welcome = welcome_text(bot)
     if welcome:
-        conversation.messages.append(ChatMessage(role="assistant", text=welcome))
-    return conversation
-
-
-def clear_conversation(conversation: Conversation, bot: Bot) -> Conversation:
-    """The same bot and options, the messages back to just the welcome."""
-    return new_conversation(bot, options=conversation.options)
-
-
-def add_prompt(conversation: Conversation, prompt: str) -> ChatMessage:
-    """Append the user's prompt (before anything is sent, so it is never lost)."""
-    text = prompt.strip()
-    if not text:
-        raise ValueError("An empty message cannot be sent.")
-    message = ChatMessage(role="user", text=text)
-    conversation.messages.append(message)
-    return message
-
-
-def settle_interrupted(conversation: Conversation) -> None:
-    """An answer still marked streaming at the start of a run was stopped mid-way.
-
-    The run that streamed it ended early (the Stop button, or a click that
-    reran the page), so nothing more will arrive; what arrived stays.
-    """
-    for message in conversation.messages:
-        if message.status == STREAMING:
-            message.status = STOPPED
-
-
-def api_messages(conversation: Conversation) -> list[dict[str, str]]:
-    """The `messages` for the API: system instruction first, the newest prompt last."""
-    messages: list[dict[str, str]] = []
-    system = conversation.options.system_instruction
-    if system and system.strip():
-        messages.append({"role": "system", "content": system})
-    for message in conversation.messages:
-        if message.role == "user":
-            messages.append({"role": "user", "content": message.text})
-        elif message.status in CONTEXT_STATUSES and message.text:
-            messages.append({"role": "assistant", "content": message.text})
-    if not messages or messages[-1]["role"] != "user":
-        raise ValueError("The conversation has no new prompt to answer.")
-    return messages
-
-
-def awaiting_answer(conversation: Conversation) -> bool:
-    """True when the last message is a prompt with no answer yet."""
-    last = conversation.last
-    return last is not None and last.role == "user"
-
-
-def can_retry(conversation: Conversation) -> bool:
-    last = conversation.last
-    return last is not None and last.role == "assistant" and last.status in RETRYABLE_STATUSES
-
-
-def prepare_retry(conversation: Conversation) -> None:
-    """Drop the failed answer so the prompt before it is the one to answer again."""
-    if can_retry(conversation):
-        conversation.messages.pop()
-
-
-def stream_answer(
-    client: AbltClient, conversation: Conversation, user_id: int | None
-) -> Iterator[str]:
-    """Ask for an answer to the last prompt and yield its pieces as they arrive.
-
-    Made for `st.write_stream`. The answer is appended to the conversation at
-    once and grows with every piece. Errors never escape: they end the answer
-    with status `error` (nothing usable arrived or the API refused) or
-    `interrupted` (cut off mid-way; the part received stays), with a plain
-    message. When the consumer stops early (Stop, a rerun) the answer is
-    marked `stopped`.
-    """
-    messages = api_messages(conversation)
-    reply = ChatMessage(role="assistant", text="", status=STREAMING)
-    conversation.messages.append(reply)
-    try:
-        stream = client.chat(
-            bot_slug=conversation.bot_slug,
-            messages=messages,
-            stream=True,
-            user_id=user_id,
-            **conversation.options.api_options(),
+        messages.append(
+            Message(
+                id="",
+                conversation_id="",
+                seq=0,
+                role="assistant",
+                text=welcome,
+                status="complete",
+                created_at=now,
+            )
         )
-    except AbltError as err:
-        _fail(reply, ERROR, describe(err))
+    return OpenChat(conversation=conv, messages=messages, total=len(messages))
+
+
+def open_conversation(store: ConversationStore, member: Owner, conversation_id: str) -> OpenChat:
+    """One of the member's conversations, its latest page loaded; ConversationNotFound else."""
+    opened = OpenChat(conversation=store.get_conversation(member, conversation_id))
+    refresh(store, member, opened)
+    return opened
+
+
+def refresh(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """Reload the header and the shown tail from the store (a run's only reads).
+
+    Also settles answers whose stream ended without a final status: this
+    session's own becomes `stopped`; someone else's, silent for
+    `STREAM_IDLE_AFTER`, becomes `interrupted` (a reload, a crashed process).
+    ConversationNotFound when it went away (deleted in another tab).
+    """
+    if opened.is_draft:
         return
-    except Exception:
-        log.exception("Unexpected error starting a chat")
-        _fail(reply, ERROR, UNEXPECTED_ERROR)
-        return
-    try:
-        for piece in stream:
-            reply.text += piece
-            yield piece
-        reply.status = COMPLETE
-    except StreamInterruptedError as err:
-        reply.text = err.partial_text or reply.text
-        _fail(reply, INTERRUPTED, describe(err))
-    except AbltError as err:
-        _fail(reply, ERROR, describe(err))
-    except Exception:
-        log.exception("Unexpected error while streaming a chat")
-        _fail(reply, ERROR, UNEXPECTED_ERROR)
-    finally:
-        if reply.status == STREAMING:  # the consumer stopped reading: a Stop
-            reply.status = STOPPED
-        stream.close()
+    opened.conversation = store.get_conversation(member, opened.id)
+    page = store.messages(member, opened.id, limit=opened.window)
+    own = opened.streaming_id
+    if own is not None:
+        opened.streaming_id = None
+        mine = next((m for m in page.messages if m.id == own), None)
+        # No error means nothing failed: the stream was closed on our side.
+        if mine is not None and mine.status in (STREAMING, INTERRUPTED) and mine.error is None:
+            store.update_message(member, own, status=STOPPED)
+            page = store.messages(member, opened.id, limit=opened.window)
+    stale = any(m.status == STREAMING for m in page.messages) and (
+        store.mark_streaming_as_interrupted(member, opened.id, idle_for=STREAM_IDLE_AFTER)
+    )
+    if stale:
+        page = store.messages(member, opened.id, limit=opened.window)
+    opened.messages = page.messages
+    opened.total = page.total
 
 
-def _fail(reply: ChatMessage, status: str, message: str) -> None:
-    reply.status = status
-    reply.error = message
+def show_earlier(opened: OpenChat) -> None:
+    opened.window = min(opened.window + PAGE_SIZE, MAX_PAGE)
 
 
-def choose_conversation(
-    current: Conversation | None,
-    requested_slug: str | None,
-    new_requested: bool,
-    bots: list[Bot],
-) -> Conversation:
-    """The conversation the chat page shows this run.
+def choose_open(
+    store: ConversationStore,
+    member: Owner,
+    bots: Sequence[Bot],
+    current: OpenChat | None,
+    *,
+    requested_id: str | None = None,
+    requested_slug: str | None = None,
+    new_requested: bool = False,
+    carry_options: ConversationOptions | None = None,
+) -> tuple[OpenChat, str | None]:
+    """The conversation the page shows this run, and a notice for the user, if any.
 
-    The requested bot (the catalogue or the picker) wins if it still exists,
-    then the open conversation's bot, then the first bot. A different bot or
-    an explicit request opens a fresh conversation; otherwise it carries on.
+    In order: a request for a fresh conversation (New chat, the catalogue); a
+    conversation asked for by id (the history, the URL), only if it is the
+    member's; another bot picked (a fresh conversation with it); the open one,
+    reloaded; else a fresh one with the requested or first bot.
     """
     if not bots:
         raise ValueError("There are no bots to chat with.")
     by_slug = {bot.slug: bot for bot in bots}
-    if requested_slug in by_slug:
-        slug = requested_slug
-    elif current is not None and current.bot_slug in by_slug:
-        slug = current.bot_slug
+
+    def draft(slug: str | None, options: ConversationOptions | None = None) -> OpenChat:
+        return new_draft(member, by_slug.get(slug or "") or bots[0], options)
+
+    current_slug = current.conversation.bot_slug if current else None
+    if new_requested:
+        return draft(requested_slug or current_slug, carry_options), None
+    notice = None
+    if requested_id and (current is None or requested_id != current.id):
+        try:
+            return open_conversation(store, member, requested_id), None
+        except ConversationNotFound:
+            notice = NOT_FOUND_MESSAGE
+            current = None
+    if requested_slug in by_slug and requested_slug != current_slug:
+        return draft(requested_slug), notice
+    if current is not None:
+        try:
+            refresh(store, member, current)
+            return current, notice
+        except ConversationNotFound:
+            return draft(current_slug), "This conversation was deleted. A new chat is open instead."
+    return draft(requested_slug), notice
+
+
+# --------------------------------------------------------------- changes
+
+
+def send_prompt(store: ConversationStore, member: Owner, opened: OpenChat, prompt: str) -> Message:
+    """Save the user's prompt (a draft is saved first, welcome included).
+
+    Runs before anything is sent, so the prompt is never lost.
+    """
+    text = prompt.strip()
+    if not text:
+        raise ValueError("An empty message cannot be sent.")
+    if opened.is_draft:
+        conv = opened.conversation
+        created = store.create_conversation(member, conv.bot_slug, conv.bot_name, conv.options)
+        for message in opened.messages:
+            store.append_message(member, created.id, message.role, message.text)
+        opened.conversation = created
+        opened.streaming_id = None
+    saved = store.append_message(member, opened.id, "user", text)
+    refresh(store, member, opened)
+    return saved
+
+
+def set_options(
+    store: ConversationStore, member: Owner, opened: OpenChat, options: ConversationOptions
+) -> None:
+    """Keep changed options with the conversation, so reopening it continues alike."""
+    if options == opened.conversation.options:
+        return
+    if opened.is_draft:
+        opened.conversation = replace(opened.conversation, options=options)
     else:
-        slug = bots[0].slug
-    assert slug is not None
-    if new_requested or current is None or current.bot_slug != slug:
-        return new_conversation(by_slug[slug])
-    return current
+        opened.conversation = store.update_options(member, opened.id, options)
 
 
-def bot_labels(bots: list[Bot]) -> dict[str, str]:
+def awaiting_answer(opened: OpenChat) -> bool:
+    """True when the last message is a prompt with no answer yet."""
+    last = opened.last
+    return last is not None and last.role == "user"
+
+
+def can_retry(opened: OpenChat) -> bool:
+    last = opened.last
+    return last is not None and last.role == "assistant" and last.status in RETRYABLE_STATUSES
+
+
+def can_regenerate(opened: OpenChat) -> bool:
+    """A finished (or stopped) answer to a prompt: not the welcome, not a failure."""
+    msgs = opened.messages
+    return (
+        len(msgs) >= 2
+        and msgs[-1].role == "assistant"
+        and msgs[-1].status in REGENERABLE_STATUSES
+        and msgs[-2].role == "user"
+    )
+
+
+def last_prompt(opened: OpenChat) -> Message | None:
+    """The prompt that can be edited and resent: the last one, answered or not."""
+    msgs = opened.messages
+    for message in reversed(msgs[-2:]):
+        if message.role == "user":
+            return message
+    return None
+
+
+def _drop_from(store: ConversationStore, member: Owner, opened: OpenChat, seq: int) -> None:
+    store.delete_messages_from(member, opened.id, seq)
+    opened.streaming_id = None
+    refresh(store, member, opened)
+
+
+def prepare_retry(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """Drop the failed answer so the prompt before it is the one to answer again."""
+    if can_retry(opened) and opened.last is not None:
+        _drop_from(store, member, opened, opened.last.seq)
+
+
+def prepare_regenerate(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """Drop the last answer so its prompt is answered afresh."""
+    if can_regenerate(opened) and opened.last is not None:
+        _drop_from(store, member, opened, opened.last.seq)
+
+
+def edit_last_prompt(store: ConversationStore, member: Owner, opened: OpenChat, text: str) -> None:
+    """Replace the last prompt (and the answer to it) with `text`, to be answered anew."""
+    prompt = last_prompt(opened)
+    if prompt is None:
+        raise ValueError("There is no prompt to edit.")
+    if not text.strip():
+        raise ValueError("An empty message cannot be sent.")
+    store.delete_messages_from(member, opened.id, prompt.seq)
+    opened.streaming_id = None
+    send_prompt(store, member, opened, text)
+
+
+# --------------------------------------------------------------- context
+
+
+def context_rows(limits: ContextLimits) -> int | None:
+    """How many of the latest messages to load to build a capped context.
+
+    Bounded by the caps (failed turns are skipped, so room for those too), so
+    a send reads a tail, not 5,000 rows; None only when nothing is capped.
+    """
+    caps = []
+    if limits.max_messages is not None:
+        caps.append(limits.max_messages * 3 + 10)
+    if limits.max_words is not None:
+        caps.append(limits.max_words + 10)  # every message that is sent has a word
+    return min(min(caps), MAX_PAGE) if caps else None
+
+
+def context_for(
+    store: ConversationStore, member: Owner, opened: OpenChat, limits: ContextLimits
+) -> ContextWindow:
+    """The `messages` for the API (capped), counting what was left out."""
+    page = store.messages(member, opened.id, limit=context_rows(limits))
+    msgs = page.messages
+    unloaded = page.total - len(msgs)
+    if unloaded:
+        # The tail starts mid-conversation: an answer whose prompt was not
+        # loaded is no opening, leave it out with the rest.
+        while msgs and msgs[0].role == "assistant":
+            msgs = msgs[1:]
+            unloaded += 1
+    window = history.build_context(
+        msgs, system_instruction=opened.conversation.options.system_instruction, limits=limits
+    )
+    return ContextWindow(window.messages, window.omitted + unloaded, window.skipped)
+
+
+# ------------------------------------------------------------- streaming
+
+
+def stream_answer(
+    client: AbltClient,
+    store: ConversationStore,
+    member: Owner,
+    opened: OpenChat,
+    limits: ContextLimits,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    save_every: float = SAVE_EVERY,
+) -> Iterator[str]:
+    """Ask for an answer to the last prompt and yield its pieces as they arrive.
+
+    Made for `st.write_stream`. The answer is saved at once (empty,
+    `streaming`), then about every `save_every` seconds as it grows, then with
+    its final status. Errors never escape: they end the answer with status
+    `error` (nothing usable arrived or the API refused) or `interrupted` (cut
+    off mid-way; the part received stays), with a plain message. When the
+    consumer closes the generator early (Stop, a rerun, the session ending) the
+    part received is saved `interrupted` and `opened.streaming_id` stays set,
+    so this session's next run can call it `stopped` (see `refresh`).
+    """
+    window = context_for(store, member, opened, limits)
+    opened.context_omitted = window.omitted
+    reply = store.append_message(member, opened.id, "assistant", "", status=STREAMING)
+    opened.streaming_id = reply.id
+    text = ""
+    status, error = STREAMING, None
+    superseded = False
+    stream = None
+    try:
+        stream = client.chat(
+            bot_slug=opened.conversation.bot_slug,
+            messages=window.messages,
+            stream=True,
+            user_id=member.user_id,
+            **api_options(opened.conversation.options),
+        )
+        last_save = clock()
+        for piece in stream:
+            text += piece
+            yield piece
+            if clock() - last_save >= save_every:
+                last_save = clock()
+                if not _save(store, member, reply.id, text, STREAMING):
+                    # Another session declared this answer dead: it wins, stop writing.
+                    superseded = True
+                    return
+        status = COMPLETE
+    except StreamInterruptedError as err:
+        text = err.partial_text or text
+        status, error = INTERRUPTED, describe(err)
+    except AbltError as err:
+        status, error = ERROR, describe(err)
+    except Exception:
+        log.exception("Unexpected error while getting a chat answer")
+        status, error = ERROR, UNEXPECTED_ERROR
+    finally:
+        if stream is not None:
+            stream.close()
+        if superseded:
+            opened.streaming_id = None
+        elif status == STREAMING:
+            # Closed early. Saved without an error so `refresh` can tell it
+            # from a failure; streaming_id stays for this session to settle.
+            _save(store, member, reply.id, text, INTERRUPTED)
+        else:
+            _save(store, member, reply.id, text, status, error)
+            opened.streaming_id = None
+
+
+def _save(
+    store: ConversationStore,
+    member: Owner,
+    message_id: str,
+    text: str,
+    status: str,
+    error: str | None = None,
+) -> bool:
+    """Save an answer; False when a `streaming` save no longer lands.
+
+    A failing database must not cut the answer the user is reading: the
+    error is logged, the next save tries again, and an answer never
+    finalised is marked interrupted when the conversation is next opened.
+    """
+    try:
+        saved = store.update_message(member, message_id, text=text, status=status, error=error)
+    except ConversationNotFound:
+        return False  # deleted meanwhile (another tab)
+    except Exception:
+        log.exception("Could not save an answer")
+        return True
+    return saved.status == status
+
+
+# ------------------------------------------------------------ the history
+
+
+def history_sections(
+    store: ConversationStore,
+    member: Owner,
+    query: str | None = None,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> list[tuple[str, list[Conversation]]]:
+    """The member's conversations for the sidebar: searched, grouped, pinned on top."""
+    return history.group_conversations(
+        store.list_conversations(member, query or None), now=now, tz=tz
+    )
+
+
+def rename(
+    store: ConversationStore,
+    member: Owner,
+    opened: OpenChat | None,
+    conversation_id: str,
+    title: str,
+) -> None:
+    """Rename one of the member's conversations (ValueError for a blank title)."""
+    conv = store.rename(member, conversation_id, title)
+    if opened is not None and opened.id == conversation_id:
+        opened.conversation = conv
+
+
+def set_pinned(
+    store: ConversationStore,
+    member: Owner,
+    opened: OpenChat | None,
+    conversation_id: str,
+    pinned: bool,
+) -> None:
+    conv = store.set_pinned(member, conversation_id, pinned)
+    if opened is not None and opened.id == conversation_id:
+        opened.conversation = conv
+
+
+def delete(store: ConversationStore, member: Owner, conversation_id: str) -> None:
+    """Delete one of the member's conversations (the page asked for confirmation)."""
+    store.delete_conversation(member, conversation_id)
+
+
+def import_file(store: ConversationStore, member: Owner, data: bytes) -> Conversation:
+    """A new conversation from a JSON export; ConversationImportError (with a
+    plain reason) when the file is not one, and then nothing is written."""
+    return store.import_conversation(member, data)
+
+
+def export_markdown(store: ConversationStore, member: Owner, conversation_id: str) -> str:
+    return store.export_markdown(member, conversation_id)
+
+
+def export_json(store: ConversationStore, member: Owner, conversation_id: str) -> str:
+    return store.export_json(member, conversation_id)
+
+
+# ---------------------------------------------------------------- display
+
+
+def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
     """slug -> a label for the bot picker, unique even though bot names are not."""
     counts: dict[str, int] = {}
     for bot in bots:
@@ -345,3 +611,14 @@ def display_text(text: str) -> str:
         if not in_code and line.strip() and index < len(lines) - 1:
             lines[index] = line + "  "
     return "\n".join(lines)
+
+
+def context_note(opened: OpenChat) -> str | None:
+    """What the page says when the last request left earlier messages out."""
+    n = opened.context_omitted
+    if not n:
+        return None
+    return (
+        f"To stay within the model's limits, the last answer was based on the latest "
+        f"messages only: {n} earlier message{'s were' if n != 1 else ' was'} left out."
+    )

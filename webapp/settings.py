@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.history import ENV_CONTEXT_MAX_MESSAGES, ENV_CONTEXT_MAX_WORDS, ContextLimits
+
 DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
 DEFAULT_BASE_URL = "https://api.ablt.ai"
 # streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
@@ -28,6 +30,9 @@ ENV_NAMES = (
     "ABLT_AUTH_FILE",
     "ABLT_COOKIE_KEY",
     "ABLT_EMULATOR_DELAY",
+    "ABLT_DB_URL",
+    ENV_CONTEXT_MAX_MESSAGES,
+    ENV_CONTEXT_MAX_WORDS,
 )
 
 
@@ -43,6 +48,11 @@ class Settings:
     cookie_key: str | None = field(default=None, repr=False)
     # Seconds between streamed pieces of the embedded emulator; None = its default.
     emulator_delay: float | None = None
+    # The conversation store's SQLAlchemy URL; None = the SQLite file under data/.
+    # Excluded from the repr: a PostgreSQL URL carries a password.
+    db_url: str | None = field(default=None, repr=False)
+    # How much history each request carries (ABLT_CONTEXT_MAX_MESSAGES / _WORDS).
+    context_limits: ContextLimits = field(default_factory=ContextLimits)
 
     @property
     def demo_mode(self) -> bool:
@@ -92,12 +102,24 @@ def load_settings(
         if delay < 0:
             raise SettingsError("ABLT_EMULATOR_DELAY cannot be negative.")
 
+    caps = {
+        name: text
+        for name in (ENV_CONTEXT_MAX_MESSAGES, ENV_CONTEXT_MAX_WORDS)
+        if (text := get(name)) is not None
+    }
+    try:
+        limits = ContextLimits.from_env(caps)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+
     return Settings(
         bearer_token=get("ABLT_BEARER_TOKEN"),
         base_url=(get("ABLT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
         auth_file=get("ABLT_AUTH_FILE") or DEFAULT_AUTH_FILE,
         cookie_key=get("ABLT_COOKIE_KEY"),
         emulator_delay=delay,
+        db_url=get("ABLT_DB_URL"),
+        context_limits=limits,
     )
 
 

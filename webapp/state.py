@@ -19,8 +19,17 @@ class Keys:
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
 
     # Chat page
-    CHAT_CONVERSATION = "chat_conversation"  # the open webapp.chat.Conversation
+    CHAT_OPEN = "chat_open"  # the open webapp.chat.OpenChat (the store keeps the rest)
+    CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
+    CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
+    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result, not found
+    CHAT_EDITING = "chat_editing"  # True while the last prompt is being edited
+    CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
+    CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
+    CHAT_HISTORY_LIMIT = "chat_history_limit"  # history rows shown ("Show more" adds)
+    CHAT_DELETE_PENDING = "chat_delete_pending"  # id waiting for the delete confirmation
+    CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"

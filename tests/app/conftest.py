@@ -18,6 +18,7 @@ import ablt_core._retry
 from ablt_core.emulator import EmulatorHandle
 from webapp import backend
 from webapp import team as team_module
+from webapp.store import ConversationStore
 
 APP_PATH = str(Path(__file__).resolve().parents[2] / "app.py")
 COOKIE_KEY = "test-cookie-key-" + "x" * 32
@@ -59,6 +60,21 @@ def steady_state_server(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
 @pytest.fixture
 def first_run_server() -> None:
     """Keep Streamlit's legacy pages-directory mode on, as on a fresh server's first run."""
+
+
+@pytest.fixture(autouse=True)
+def app_db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every AppTest's conversations go to its own SQLite file, never to data/."""
+    url = f"sqlite:///{tmp_path / 'db' / 'ablt-chat.db'}"
+    monkeypatch.setenv("ABLT_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def app_store(app_db_url: str) -> Iterator[ConversationStore]:
+    """The same database the app writes to, for a test to seed or inspect."""
+    with ConversationStore(app_db_url) as store:
+        yield store
 
 
 @pytest.fixture

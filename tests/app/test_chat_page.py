@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,6 +11,7 @@ from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
 from webapp import backend, chat
 from webapp.state import Keys
+from webapp.store import ConversationStore
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
@@ -21,8 +22,8 @@ def emulator() -> EmulatorHandle:
     return handle
 
 
-def conversation(at: AppTest) -> chat.Conversation:
-    return at.session_state[Keys.CHAT_CONVERSATION]
+def conversation(at: AppTest) -> chat.OpenChat:
+    return at.session_state[Keys.CHAT_OPEN]
 
 
 def bubbles(at: AppTest) -> list[tuple[str, str]]:
@@ -35,6 +36,23 @@ def bubbles(at: AppTest) -> list[tuple[str, str]]:
         (m.name, "\n".join(md.value for md in m.markdown).replace("  \n", "\n"))
         for m in at.chat_message
     ]
+
+
+def stop_after(monkeypatch: pytest.MonkeyPatch, pieces: int) -> None:
+    """Make the next answer end as the Stop button ends it: the script is
+    stopped while `st.write_stream` is reading, after `pieces` pieces."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    real = st.write_stream
+
+    def stopping(stream: Iterator[str], *args: object, **kwargs: object) -> str:
+        monkeypatch.setattr(st, "write_stream", real)  # this answer only
+        got = [piece for piece, _ in zip(stream, range(pieces), strict=False)]
+        assert len(got) == pieces
+        raise StopException()
+
+    monkeypatch.setattr(st, "write_stream", stopping)
 
 
 def send(at: AppTest, prompt: str) -> AppTest:
@@ -61,7 +79,7 @@ def expected_answer(body: dict) -> str:
 
 
 def set_options(at: AppTest, *, language: str, max_words: int, search: bool, system: str) -> None:
-    suffix = conversation(at).id
+    suffix = conversation(at).key
     at.selectbox(key=f"chat_language_{suffix}").set_value(language).run()
     at.toggle(key=f"chat_limit_{suffix}").set_value(True).run()
     at.number_input(key=f"chat_max_words_{suffix}").set_value(max_words).run()
@@ -86,7 +104,7 @@ def test_a_prompt_streams_the_emulators_answer_with_the_whole_conversation(
     assert second["user_id"] == member.user_id == first["user_id"]
     assert (second["language"], second["max_words"], second["use_search"]) == ("French", 150, True)
     assert second["stream"] is True
-    assert second["bot_slug"] == conversation(at).bot_slug
+    assert second["bot_slug"] == conversation(at).conversation.bot_slug
     first_answer = conversation(at).messages[2].text
     assert second["messages"] == [
         {"role": "system", "content": "Answer like a pirate."},
@@ -173,7 +191,7 @@ def test_the_catalogue_can_preselect_a_bot_and_open_a_fresh_conversation(
     at.session_state[Keys.CHAT_BOT_SLUG] = other.slug
     at.session_state[Keys.CHAT_NEW_REQUESTED] = True
     at.run()
-    assert conversation(at).bot_slug == other.slug
+    assert conversation(at).conversation.bot_slug == other.slug
     assert bubbles(at) == [("assistant", chat.welcome_text(other))]
     assert at.selectbox(key=Keys.CHAT_BOT_SELECT).value == other.slug
 
@@ -182,38 +200,45 @@ def test_picking_a_bot_new_chat_and_clear_chat(logged_in: Callable[[str], AppTes
     at = logged_in()
     with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=emulator().base_url) as client:
         target = client.get_bots()[2]
-    assert conversation(at).bot_slug != target.slug
+    assert conversation(at).conversation.bot_slug != target.slug
     at.selectbox(key=Keys.CHAT_BOT_SELECT).set_value(target.slug).run()
-    slug = conversation(at).bot_slug
+    slug = conversation(at).conversation.bot_slug
     assert slug == target.slug
     assert bubbles(at) == [("assistant", chat.welcome_text(target))]
 
     send(at, "First question")
     assert len(bubbles(at)) == 3
     at.button(key="chat_clear").click().run()
-    assert len(bubbles(at)) == 1 and conversation(at).bot_slug == slug
+    assert len(bubbles(at)) == 1 and conversation(at).conversation.bot_slug == slug
 
     send(at, "Second question")
     old_id = conversation(at).id
     at.button(key="chat_new").click().run()
     assert conversation(at).id != old_id and len(bubbles(at)) == 1
-    assert conversation(at).bot_slug == slug  # a new chat keeps the bot
+    assert conversation(at).conversation.bot_slug == slug  # a new chat keeps the bot
 
 
-def test_stop_keeps_the_partial_answer_marked_stopped(logged_in: Callable[[str], AppTest]) -> None:
+def test_stop_keeps_the_partial_answer_marked_stopped(
+    logged_in: Callable[[str], AppTest],
+    monkeypatch: pytest.MonkeyPatch,
+    app_store: ConversationStore,
+) -> None:
     at = logged_in()
     from streamlit.proto.ChatInput_pb2 import ChatInput as ChatInputProto
 
     # While an answer streams, the send button is a Stop button.
     assert at.chat_input[0].proto.submit_mode == ChatInputProto.SubmitMode.SUBMIT_MODE_STOP
 
+    stop_after(monkeypatch, pieces=3)
     send(at, "Write me a poem")
-    # Stop ends the streaming run early: the answer is left as far as it got.
-    reply = conversation(at).messages[-1]
-    reply.text = reply.text[:20]
-    reply.status = chat.STREAMING
+    # The run ended at the Stop, and the part received was saved right then.
+    member = at.session_state[Keys.MEMBER]
+    saved = app_store.all_messages(member, conversation(at).id)[-1]
+    assert saved.role == "assistant" and saved.text
+    # The next run (any click) shows it kept, as stopped.
     at.run()
-    assert conversation(at).messages[-1].status == chat.STOPPED
+    reply = conversation(at).last
+    assert reply is not None and reply.status == chat.STOPPED and reply.text == saved.text
     assert bubbles(at)[-1] == ("assistant", reply.text)
     assert any("Stopped" in c.value for c in at.caption)
     assert not at.error  # a stop is the user's choice, not an error

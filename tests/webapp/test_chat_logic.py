@@ -1,9 +1,13 @@
-"""webapp.chat: the conversation model, the context sent, and streaming for real."""
+"""webapp.chat: the open conversation, saving it as it streams, the context sent.
+
+Against a real SQLite store file and the emulator over loopback.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +15,19 @@ import ablt_core._retry
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle, Fault
 from webapp import chat
-from webapp.chat import ChatMessage, ChatOptions, Conversation
+from webapp.history import ContextLimits, ConversationOptions
+from webapp.store import ConversationStore
+
+
+@dataclass(frozen=True)
+class Member:
+    username: str
+    user_id: int
+
+
+ANN = Member("ann", 42)
+BOB = Member("bob", 43)
+NO_CAP = ContextLimits(max_messages=None, max_words=None)
 
 
 def make_bot(slug: str = "omni", name: str = "Omni", welcome: str = "Hi!\r\nAsk me.") -> Bot:
@@ -26,114 +42,106 @@ def make_bot(slug: str = "omni", name: str = "Omni", welcome: str = "Hi!\r\nAsk 
     )
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ConversationStore]:
+    with ConversationStore(f"sqlite:///{tmp_path / 'chat.db'}") as opened:
+        yield opened
+
+
+def seeded(store: ConversationStore, *turns: tuple[str, str, str]) -> chat.OpenChat:
+    """A stored conversation with (role, text, status) messages, opened."""
+    conv = store.create_conversation(ANN, "omni", "Omni")
+    for role, text, status in turns:
+        store.append_message(ANN, conv.id, role, text, status=status)  # type: ignore[arg-type]
+    return chat.open_conversation(store, ANN, conv.id)
+
+
 # -- the model ----------------------------------------------------------------
 
 
-def test_a_new_conversation_opens_with_the_welcome_message() -> None:
-    conv = chat.new_conversation(make_bot())
-    assert conv.bot_slug == "omni"
-    assert [(m.role, m.text, m.status) for m in conv.messages] == [
+def test_a_new_conversation_is_a_draft_that_opens_with_the_welcome(
+    store: ConversationStore,
+) -> None:
+    draft = chat.new_draft(ANN, make_bot())
+    assert draft.is_draft and draft.conversation.bot_slug == "omni"
+    assert [(m.role, m.text, m.status) for m in draft.messages] == [
         ("assistant", "Hi!\nAsk me.", "complete")
     ]
-    assert chat.new_conversation(make_bot(welcome="  ")).messages == []
+    assert chat.new_draft(ANN, make_bot(welcome="  ")).messages == []
+    assert store.list_conversations(ANN) == []  # nothing saved until the first prompt
 
 
-def test_conversations_round_trip_through_json() -> None:
-    conv = chat.new_conversation(
-        make_bot(), ChatOptions(language="French", max_words=150, use_search=True)
-    )
-    chat.add_prompt(conv, "Bonjour")
-    conv.messages.append(ChatMessage("assistant", "Sal", chat.INTERRUPTED, "cut off"))
-    again = Conversation.from_dict(json.loads(json.dumps(conv.to_dict())))
-    assert again == conv
-
-
-def test_prompts_are_trimmed_and_empty_ones_refused() -> None:
-    conv = chat.new_conversation(make_bot())
-    assert chat.add_prompt(conv, "  hello \n").text == "hello"
-    with pytest.raises(ValueError):
-        chat.add_prompt(conv, "   ")
-
-
-def test_context_has_system_first_prompt_last_and_no_failed_answers() -> None:
-    conv = chat.new_conversation(make_bot(), ChatOptions(system_instruction="Be terse."))
-    chat.add_prompt(conv, "one")
-    conv.messages.append(ChatMessage("assistant", "answer one"))
-    chat.add_prompt(conv, "two")
-    conv.messages.append(ChatMessage("assistant", "half", chat.STOPPED))
-    chat.add_prompt(conv, "three")
-    conv.messages.append(ChatMessage("assistant", "partial", chat.INTERRUPTED, "cut"))
-    conv.messages.append(ChatMessage("assistant", "", chat.ERROR, "rate limited"))
-    chat.add_prompt(conv, "four")
-
-    assert chat.api_messages(conv) == [
-        {"role": "system", "content": "Be terse."},
-        {"role": "assistant", "content": "Hi!\nAsk me."},
-        {"role": "user", "content": "one"},
-        {"role": "assistant", "content": "answer one"},
-        {"role": "user", "content": "two"},
-        {"role": "assistant", "content": "half"},
-        {"role": "user", "content": "three"},
-        {"role": "user", "content": "four"},
+def test_the_first_prompt_saves_the_draft_with_welcome_bot_and_options(
+    store: ConversationStore,
+) -> None:
+    options = ConversationOptions(language="French", max_words=150)
+    opened = chat.new_draft(ANN, make_bot(), options)
+    chat.send_prompt(store, ANN, opened, "  Bonjour \n")
+    assert not opened.is_draft
+    again = chat.open_conversation(store, ANN, opened.id)
+    assert again.conversation.options == options and again.conversation.bot_name == "Omni"
+    assert again.conversation.title == "Bonjour"
+    assert [(m.role, m.text) for m in again.messages] == [
+        ("assistant", "Hi!\nAsk me."),
+        ("user", "Bonjour"),
     ]
-
-
-def test_context_needs_a_new_prompt() -> None:
     with pytest.raises(ValueError):
-        chat.api_messages(chat.new_conversation(make_bot()))
+        chat.send_prompt(store, ANN, opened, "   ")
+
+
+def test_options_changes_are_saved_with_the_conversation(store: ConversationStore) -> None:
+    opened = seeded(store, ("user", "hi", "complete"))
+    chat.set_options(store, ANN, opened, ConversationOptions(use_search=True, max_words=500))
+    assert store.get_conversation(ANN, opened.id).options.use_search is True
 
 
 def test_only_the_options_that_are_set_are_sent() -> None:
-    assert ChatOptions().api_options() == {}
-    assert ChatOptions(language="  ", use_search=False).api_options() == {}
-    assert ChatOptions(language=" Klingon ", max_words=40, use_search=True).api_options() == {
-        "language": "Klingon",
-        "max_words": 40,
-        "use_search": True,
-    }
+    assert chat.api_options(ConversationOptions()) == {}
+    assert chat.api_options(ConversationOptions(language="  ")) == {}
+    assert chat.api_options(
+        ConversationOptions(language=" Klingon ", max_words=40, use_search=True)
+    ) == {"language": "Klingon", "max_words": 40, "use_search": True}
 
 
 def test_the_apis_advice_on_answer_length_and_search() -> None:
-    assert ChatOptions().advice() == []
-    assert ChatOptions(max_words=500, use_search=True).advice() == []
-    assert any("cut off" in note for note in ChatOptions(max_words=50).advice())
-    assert any("time out" in note for note in ChatOptions(max_words=2500).advice())
-    assert any("Web search" in note for note in ChatOptions(max_words=50, use_search=True).advice())
+    assert chat.advice(ConversationOptions()) == []
+    assert chat.advice(ConversationOptions(max_words=500, use_search=True)) == []
+    assert any("cut off" in n for n in chat.advice(ConversationOptions(max_words=50)))
+    assert any("time out" in n for n in chat.advice(ConversationOptions(max_words=2500)))
+    both = chat.advice(ConversationOptions(max_words=50, use_search=True))
+    assert any("Web search" in n for n in both)
 
 
-def test_retry_drops_the_failed_answer_only() -> None:
-    conv = chat.new_conversation(make_bot())
-    chat.add_prompt(conv, "hi")
-    assert chat.awaiting_answer(conv) and not chat.can_retry(conv)
-    conv.messages.append(ChatMessage("assistant", "par", chat.INTERRUPTED, "cut"))
-    assert chat.can_retry(conv) and not chat.awaiting_answer(conv)
-    chat.prepare_retry(conv)
-    assert conv.last.text == "hi" and chat.awaiting_answer(conv)
-    conv.messages.append(ChatMessage("assistant", "fine"))
-    chat.prepare_retry(conv)  # nothing to retry: a complete answer stays
-    assert conv.last.text == "fine"
-
-
-def test_an_answer_left_streaming_by_an_earlier_run_counts_as_stopped() -> None:
-    conv = chat.new_conversation(make_bot())
-    chat.add_prompt(conv, "hi")
-    conv.messages.append(ChatMessage("assistant", "so far", chat.STREAMING))
-    chat.settle_interrupted(conv)
-    assert conv.last.status == chat.STOPPED and conv.last.text == "so far"
-
-
-def test_choose_conversation() -> None:
+def test_choose_open(store: ConversationStore) -> None:
     omni, chef = make_bot("omni"), make_bot("chef", "Chef", "Bon appétit")
     bots = [omni, chef]
-    first = chat.choose_conversation(None, None, False, bots)
-    assert first.bot_slug == "omni"
-    chat.add_prompt(first, "hi")
-    assert chat.choose_conversation(first, "omni", False, bots) is first
-    assert chat.choose_conversation(first, "gone", False, bots) is first
-    fresh = chat.choose_conversation(first, "omni", True, bots)
-    assert fresh is not first and fresh.messages[0].text == "Hi!\nAsk me."
-    switched = chat.choose_conversation(first, "chef", False, bots)
-    assert switched.bot_slug == "chef" and switched.messages[0].text == "Bon appétit"
+    first, notice = chat.choose_open(store, ANN, bots, None)
+    assert first.conversation.bot_slug == "omni" and notice is None
+    chat.send_prompt(store, ANN, first, "hi")
+    assert chat.choose_open(store, ANN, bots, first, requested_slug="omni")[0] is first
+    assert chat.choose_open(store, ANN, bots, first, requested_slug="gone")[0] is first
+    fresh, _ = chat.choose_open(store, ANN, bots, first, new_requested=True)
+    assert fresh.is_draft and fresh.messages[0].text == "Hi!\nAsk me."
+    switched, _ = chat.choose_open(store, ANN, bots, first, requested_slug="chef")
+    assert switched.conversation.bot_slug == "chef" and switched.messages[0].text == "Bon appétit"
+    reopened, _ = chat.choose_open(store, ANN, bots, switched, requested_id=first.id)
+    assert reopened.id == first.id and [m.text for m in reopened.messages][-1] == "hi"
+
+
+def test_another_members_id_opens_nothing(store: ConversationStore) -> None:
+    anns = seeded(store, ("user", "secret plans", "complete"))
+    opened, notice = chat.choose_open(store, BOB, [make_bot()], None, requested_id=anns.id)
+    assert opened.is_draft and notice == chat.NOT_FOUND_MESSAGE
+    assert all("secret" not in m.text for m in opened.messages)
+
+
+def test_a_conversation_deleted_elsewhere_falls_back_to_a_new_chat(
+    store: ConversationStore,
+) -> None:
+    opened = seeded(store, ("user", "hi", "complete"))
+    store.delete_conversation(ANN, opened.id)
+    again, notice = chat.choose_open(store, ANN, [make_bot()], opened)
+    assert again.is_draft and notice and "deleted" in notice
 
 
 def test_bot_labels_are_unique_even_when_names_are_not() -> None:
@@ -141,6 +149,87 @@ def test_bot_labels_are_unique_even_when_names_are_not() -> None:
         [make_bot("omni", "Omni"), make_bot("omni-fast", "Omni"), make_bot("chef", "Chef")]
     )
     assert labels == {"omni": "Omni (omni)", "omni-fast": "Omni (omni-fast)", "chef": "Chef"}
+
+
+def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
+    text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
+    assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
+
+
+# -- paging and context ---------------------------------------------------------
+
+
+def test_only_the_shown_tail_is_loaded_and_show_earlier_adds_a_page(
+    store: ConversationStore,
+) -> None:
+    turns = [("user" if i % 2 == 0 else "assistant", f"m{i}", "complete") for i in range(100)]
+    opened = seeded(store, *turns)
+    assert len(opened.messages) == chat.PAGE_SIZE and opened.total == 100
+    assert opened.messages[-1].text == "m99" and opened.hidden == 100 - chat.PAGE_SIZE
+    chat.show_earlier(opened)
+    chat.refresh(store, ANN, opened)
+    assert len(opened.messages) == 2 * chat.PAGE_SIZE and opened.messages[-1].text == "m99"
+
+
+def test_the_context_is_capped_and_counts_what_was_left_out(store: ConversationStore) -> None:
+    turns = [("user" if i % 2 == 0 else "assistant", f"m{i}", "complete") for i in range(500)]
+    opened = seeded(store, *turns, ("user", "latest", "complete"))
+    window = chat.context_for(store, ANN, opened, ContextLimits(max_messages=5, max_words=None))
+    assert window.messages == [
+        {"role": "user", "content": "m496"},
+        {"role": "assistant", "content": "m497"},
+        {"role": "user", "content": "m498"},
+        {"role": "assistant", "content": "m499"},
+        {"role": "user", "content": "latest"},
+    ]
+    assert window.omitted == 496
+    assert chat.context_rows(ContextLimits(max_messages=40, max_words=6000)) < 1000
+    assert chat.context_rows(NO_CAP) is None
+
+
+def test_no_omission_note_when_everything_fits(store: ConversationStore) -> None:
+    opened = seeded(store, ("assistant", "welcome", "complete"), ("user", "hi", "complete"))
+    window = chat.context_for(store, ANN, opened, ContextLimits())
+    assert window.omitted == 0 and window.messages[0]["content"] == "welcome"
+    assert chat.context_note(opened) is None
+    opened.context_omitted = 3
+    assert "3 earlier messages were left out" in (chat.context_note(opened) or "")
+
+
+# -- regenerate, edit, retry -----------------------------------------------------
+
+
+def test_regenerate_drops_only_a_finished_answer(store: ConversationStore) -> None:
+    opened = seeded(store, ("assistant", "welcome", "complete"))
+    assert not chat.can_regenerate(opened)  # the welcome is no answer to regenerate
+    opened = seeded(store, ("user", "q", "complete"), ("assistant", "a", "complete"))
+    assert chat.can_regenerate(opened)
+    chat.prepare_regenerate(store, ANN, opened)
+    assert chat.awaiting_answer(opened) and opened.last and opened.last.text == "q"
+
+
+def test_edit_replaces_the_last_prompt_and_its_answer(store: ConversationStore) -> None:
+    opened = seeded(
+        store,
+        ("user", "first", "complete"),
+        ("assistant", "one", "complete"),
+        ("user", "typo", "complete"),
+        ("assistant", "answer to typo", "complete"),
+    )
+    assert chat.last_prompt(opened) is not None
+    chat.edit_last_prompt(store, ANN, opened, "fixed")
+    assert [m.text for m in store.all_messages(ANN, opened.id)] == ["first", "one", "fixed"]
+    assert chat.awaiting_answer(opened)
+
+
+def test_retry_drops_the_failed_answer_only(store: ConversationStore) -> None:
+    opened = seeded(store, ("user", "hi", "complete"), ("assistant", "par", "interrupted"))
+    assert chat.can_retry(opened) and not chat.awaiting_answer(opened)
+    chat.prepare_retry(store, ANN, opened)
+    assert opened.last and opened.last.text == "hi" and chat.awaiting_answer(opened)
+    done = seeded(store, ("user", "hi", "complete"), ("assistant", "fine", "complete"))
+    chat.prepare_retry(store, ANN, done)  # nothing to retry: a complete answer stays
+    assert done.last and done.last.text == "fine"
 
 
 # -- streaming against the emulator over loopback ----------------------------
@@ -157,78 +246,144 @@ def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ablt_core._retry, "sleep", lambda seconds: None)
 
 
-def started(client: AbltClient, options: ChatOptions | None = None) -> Conversation:
+def started(
+    store: ConversationStore, client: AbltClient, options: ConversationOptions | None = None
+) -> chat.OpenChat:
     bot = client.find_bot_by_slug("omni")
     assert bot is not None
-    conv = chat.new_conversation(bot, options)
-    chat.add_prompt(conv, "How do I boil an egg?")
-    return conv
+    opened = chat.new_draft(ANN, bot, options)
+    chat.send_prompt(store, ANN, opened, "How do I boil an egg?")
+    return opened
 
 
-def test_stream_answer_saves_the_answer_as_it_grows(
-    client: AbltClient, emulator: EmulatorHandle
+def stored(store: ConversationStore, opened: chat.OpenChat) -> list[tuple[str, str, str]]:
+    return [(m.role, m.status, m.text) for m in store.all_messages(ANN, opened.id)]
+
+
+class TickingClock:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_the_answer_is_saved_about_once_a_second_and_finalised(
+    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
 ) -> None:
-    conv = started(
-        client,
-        ChatOptions(
-            language="French",
-            max_words=150,
-            use_search=True,
-            system_instruction="Answer like a pirate.",
-        ),
+    options = ConversationOptions(
+        language="French", max_words=150, use_search=True, system_instruction="Be a pirate."
     )
-    seen = []
-    for piece in chat.stream_answer(client, conv, user_id=42):
+    opened = started(store, client, options)
+    # Each read of the clock is 0.3 s later: a save lands every few pieces.
+    answer = chat.stream_answer(client, store, ANN, opened, NO_CAP, clock=TickingClock(0.3))
+    seen, saved_lengths = [], []
+    for piece in answer:
         seen.append(piece)
-        assert conv.last.text == "".join(seen)  # saved before the caller sees the piece
-        assert conv.last.status == chat.STREAMING
-    assert conv.last.status == chat.COMPLETE and conv.last.error is None
-    assert len(seen) > 1
+        last = stored(store, opened)[-1]
+        assert last[1] == chat.STREAMING and "".join(seen).startswith(last[2])
+        saved_lengths.append(len(last[2]))
+    assert len(seen) > 6
+    # Saved while growing, but throttled: not after every piece.
+    assert 0 < len(set(saved_lengths) - {0}) < len(seen)
+    assert stored(store, opened)[-1] == ("assistant", chat.COMPLETE, "".join(seen))
+    assert opened.streaming_id is None
 
     body = emulator.requests[-1].json
-    assert body["bot_slug"] == "omni" and body["stream"] is True
-    assert body["user_id"] == 42
+    assert body["bot_slug"] == "omni" and body["stream"] is True and body["user_id"] == 42
     assert (body["language"], body["max_words"], body["use_search"]) == ("French", 150, True)
-    assert body["messages"][0] == {"role": "system", "content": "Answer like a pirate."}
+    assert body["messages"][0] == {"role": "system", "content": "Be a pirate."}
     assert body["messages"][-1] == {"role": "user", "content": "How do I boil an egg?"}
 
 
 def test_a_rate_limit_becomes_a_plain_error_and_keeps_the_prompt(
-    client: AbltClient, emulator: EmulatorHandle
+    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
 ) -> None:
     emulator.inject(Fault(kind="rate_limit", retry_after=2, times=3))
-    conv = started(client)
-    assert list(chat.stream_answer(client, conv, user_id=1)) == []
-    assert conv.messages[-2].text == "How do I boil an egg?"
-    assert conv.last.status == chat.ERROR
-    assert "rate limiting" in conv.last.error and "2 seconds" in conv.last.error
+    opened = started(store, client)
+    assert list(chat.stream_answer(client, store, ANN, opened, NO_CAP)) == []
+    chat.refresh(store, ANN, opened)
+    assert opened.messages[-2].text == "How do I boil an egg?"
+    assert opened.last and opened.last.status == chat.ERROR
+    assert "rate limiting" in (opened.last.error or "") and "2 seconds" in (opened.last.error or "")
 
-    chat.prepare_retry(conv)
-    assert "".join(chat.stream_answer(client, conv, user_id=1))
-    assert conv.last.status == chat.COMPLETE
+    chat.prepare_retry(store, ANN, opened)
+    assert "".join(chat.stream_answer(client, store, ANN, opened, NO_CAP))
+    assert stored(store, opened)[-1][1] == chat.COMPLETE
 
 
 def test_a_dropped_stream_keeps_the_part_received(
-    client: AbltClient, emulator: EmulatorHandle
+    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
 ) -> None:
     emulator.inject(Fault(kind="drop_stream", after_pieces=3))
-    conv = started(client)
-    pieces = list(chat.stream_answer(client, conv, user_id=1))
+    opened = started(store, client)
+    pieces = list(chat.stream_answer(client, store, ANN, opened, NO_CAP))
     assert len(pieces) == 3
-    assert conv.last.status == chat.INTERRUPTED
-    assert conv.last.text == "".join(pieces)
-    assert "cut off" in conv.last.error
+    chat.refresh(store, ANN, opened)
+    assert opened.last and opened.last.status == chat.INTERRUPTED
+    assert opened.last.text == "".join(pieces) and "cut off" in (opened.last.error or "")
 
 
-def test_stopping_mid_stream_keeps_the_part_marked_stopped(client: AbltClient) -> None:
-    conv = started(client)
-    answer = chat.stream_answer(client, conv, user_id=1)
-    first = next(answer)
-    answer.close()  # what happens when Streamlit abandons write_stream (Stop)
-    assert conv.last.status == chat.STOPPED
-    assert conv.last.text == first
+def test_stop_keeps_the_part_as_stopped_for_this_session_only(
+    store: ConversationStore, client: AbltClient
+) -> None:
+    opened = started(store, client)
+    answer = chat.stream_answer(client, store, ANN, opened, NO_CAP)
+    first = next(answer) + next(answer)
+    answer.close()  # what the page does when Streamlit stops write_stream (Stop, a reload)
+    # Anyone else (a reload, another tab) sees it interrupted, with its text.
+    elsewhere = chat.open_conversation(store, ANN, opened.id)
+    assert elsewhere.last and (elsewhere.last.status, elsewhere.last.text) == (
+        chat.INTERRUPTED,
+        first,
+    )
+    assert chat.can_retry(elsewhere)
+    # The session that pressed Stop sees its choice: stopped, no error, context.
+    chat.refresh(store, ANN, opened)
+    assert opened.last and (opened.last.status, opened.last.text) == (chat.STOPPED, first)
+    assert opened.last.error is None and opened.streaming_id is None
+    chat.send_prompt(store, ANN, opened, "Go on")
+    window = chat.context_for(store, ANN, opened, NO_CAP)
+    assert window.messages[-2] == {"role": "assistant", "content": first}
 
 
-def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
-    text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
-    assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
+def test_an_answer_left_streaming_by_a_dead_process_becomes_interrupted(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    with ConversationStore(url, clock=lambda: past) as old:
+        conv = old.create_conversation(ANN, "omni", "Omni")
+        old.append_message(ANN, conv.id, "user", "hi")
+        old.append_message(ANN, conv.id, "assistant", "half an ans", status="streaming")
+    with ConversationStore(url) as store:
+        fresh = store.create_conversation(ANN, "omni", "Omni")
+        store.append_message(ANN, fresh.id, "user", "hi")
+        store.append_message(ANN, fresh.id, "assistant", "still going", status="streaming")
+        dead = chat.open_conversation(store, ANN, conv.id)
+        assert dead.last and (dead.last.status, dead.last.text) == ("interrupted", "half an ans")
+        # Saved a moment ago: another tab may still be streaming it; left alone.
+        live = chat.open_conversation(store, ANN, fresh.id)
+        assert live.last and live.last.status == chat.STREAMING
+
+
+def test_history_sections_search_rename_pin_delete_import(store: ConversationStore) -> None:
+    a = seeded(store, ("user", "Trip to Rome", "complete"), ("assistant", "Pack shoes", "complete"))
+    b = seeded(store, ("user", "Egg recipes", "complete"))
+    assert [c.id for _, convs in chat.history_sections(store, ANN) for c in convs] == [b.id, a.id]
+    assert [c.id for _, cs in chat.history_sections(store, ANN, "shoes") for c in cs] == [a.id]
+    chat.set_pinned(store, ANN, a, a.id, True)
+    assert a.conversation.pinned
+    assert chat.history_sections(store, ANN)[0] == ("Pinned", [a.conversation])
+    chat.rename(store, ANN, a, a.id, "Rome, again")
+    assert a.conversation.title == "Rome, again"
+    copy = chat.import_file(store, ANN, chat.export_json(store, ANN, a.id).encode())
+    assert [m.text for m in store.all_messages(ANN, copy.id)] == ["Trip to Rome", "Pack shoes"]
+    chat.delete(store, ANN, a.id)
+    assert {c.id for _, cs in chat.history_sections(store, ANN) for c in cs} == {b.id, copy.id}
+    assert chat.history_sections(store, BOB) == []

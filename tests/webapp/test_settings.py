@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from webapp.history import ContextLimits
 from webapp.settings import (
     DEFAULT_AUTH_FILE,
     DEFAULT_BASE_URL,
@@ -83,3 +84,22 @@ def test_cookie_key_rules_apply_only_with_a_real_token() -> None:
 
     good = load_settings({"ABLT_BEARER_TOKEN": TOKEN, "ABLT_COOKIE_KEY": COOKIE_KEY})
     assert good.cookie_key_problem is None
+
+
+def test_database_url_and_context_caps_come_from_env_or_secrets() -> None:
+    default = load_settings({}, {})
+    assert default.db_url is None
+    assert default.context_limits == ContextLimits()
+
+    settings = load_settings(
+        {"ABLT_CONTEXT_MAX_MESSAGES": "12"},
+        {"ABLT_DB_URL": "postgresql+psycopg://u:pw@db/chat", "ABLT_CONTEXT_MAX_WORDS": 0},
+    )
+    assert settings.db_url == "postgresql+psycopg://u:pw@db/chat"
+    assert settings.context_limits == ContextLimits(max_messages=12, max_words=None)
+    assert "pw" not in repr(settings)  # the URL may carry the database password
+
+
+def test_a_bad_context_cap_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match="ABLT_CONTEXT_MAX_WORDS"):
+        load_settings({"ABLT_CONTEXT_MAX_WORDS": "lots"}, {})

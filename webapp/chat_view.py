@@ -1,0 +1,430 @@
+"""The chat page's widgets: history sidebar, options, bubbles and their controls.
+
+Rendering only: every change goes through `webapp.chat` (which talks to the
+store) from a widget callback, so it lands before the run that shows it.
+Callbacks find the member and the open conversation in session state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+
+from webapp import chat, history, ui
+from webapp.backend import get_store
+from webapp.history import ConversationImportError, ConversationOptions, Message
+from webapp.state import Keys
+from webapp.store import ConversationNotFound
+
+BOT_DEFAULT_LANGUAGE = "Bot's default"
+OTHER_LANGUAGE = "Other…"
+LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
+HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
+USER_AVATAR = ":material/person:"
+
+
+# ------------------------------------------------------------- callbacks
+
+
+def _opened() -> chat.OpenChat | None:
+    return st.session_state.get(Keys.CHAT_OPEN)
+
+
+def notify(text: str, kind: str = "info") -> None:
+    """A message for the next run to show once (callbacks cannot draw)."""
+    st.session_state[Keys.CHAT_NOTICE] = (kind, text)
+
+
+def show_notice() -> None:
+    notice = st.session_state.pop(Keys.CHAT_NOTICE, None)
+    if notice:
+        kind, text = notice
+        {"error": st.error, "success": st.success}.get(kind, st.info)(text)
+
+
+def _guarded(action: Callable[[], Any]) -> None:
+    """Run a change; a conversation gone meanwhile (another tab) is a notice."""
+    try:
+        action()
+    except ConversationNotFound:
+        notify("That conversation no longer exists.", "error")
+    except ValueError as err:
+        notify(str(err), "error")
+
+
+def request_open(conversation_id: str) -> None:
+    st.session_state[Keys.CHAT_OPEN_ID] = conversation_id
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+
+
+def request_new_chat() -> None:
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+
+
+def pick_bot() -> None:
+    st.session_state[Keys.CHAT_BOT_SLUG] = st.session_state[Keys.CHAT_BOT_SELECT]
+
+
+def clear_chat() -> None:
+    """A fresh conversation with the same bot and options; the old one stays in history."""
+    opened = _opened()
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    if opened is not None:
+        st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
+
+
+def retry() -> None:
+    opened = _opened()
+    if opened is not None:
+        _guarded(lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened))
+
+
+def regenerate() -> None:
+    opened = _opened()
+    if opened is not None:
+        _guarded(
+            lambda: chat.prepare_regenerate(get_store(), st.session_state[Keys.MEMBER], opened)
+        )
+
+
+def start_edit() -> None:
+    opened = _opened()
+    prompt = chat.last_prompt(opened) if opened else None
+    if prompt is not None:
+        st.session_state[Keys.CHAT_EDITING] = True
+        st.session_state[Keys.CHAT_EDIT_TEXT] = prompt.text
+
+
+def cancel_edit() -> None:
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+
+
+def send_edit() -> None:
+    opened = _opened()
+    text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+    if opened is not None:
+        _guarded(
+            lambda: chat.edit_last_prompt(get_store(), st.session_state[Keys.MEMBER], opened, text)
+        )
+
+
+def show_earlier() -> None:
+    opened = _opened()
+    if opened is not None:
+        chat.show_earlier(opened)
+
+
+def rename(conversation_id: str) -> None:
+    title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
+    _guarded(
+        lambda: chat.rename(
+            get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, title
+        )
+    )
+
+
+def toggle_pin(conversation_id: str, pinned: bool) -> None:
+    _guarded(
+        lambda: chat.set_pinned(
+            get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, pinned
+        )
+    )
+
+
+def ask_delete(conversation_id: str) -> None:
+    st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
+
+
+def cancel_delete() -> None:
+    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+
+
+def confirm_delete(conversation_id: str) -> None:
+    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+    _guarded(lambda: chat.delete(get_store(), st.session_state[Keys.MEMBER], conversation_id))
+    opened = _opened()
+    if opened is not None and opened.id == conversation_id:
+        st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+
+
+def more_history() -> None:
+    st.session_state[Keys.CHAT_HISTORY_LIMIT] = (
+        st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP) + HISTORY_STEP
+    )
+
+
+def import_upload(key: str) -> None:
+    """Import the uploaded export as a new conversation and open it; a bad
+    file gets its reason and writes nothing."""
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    # A new uploader key next run empties the widget for the next import.
+    st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
+    try:
+        conv = chat.import_file(get_store(), st.session_state[Keys.MEMBER], upload.getvalue())
+    except ConversationImportError as err:
+        notify(f"“{upload.name}” was not imported: {err} Nothing was changed.", "error")
+        return
+    request_open(conv.id)
+    notify(f"Imported “{conv.title}”.", "success")
+
+
+# ------------------------------------------------------------- the sidebar
+
+
+def member_timezone() -> ZoneInfo | None:
+    """The browser's time zone, so "Today" is the member's today."""
+    name = st.context.timezone
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def render_history(member: Any, opened: chat.OpenChat) -> None:
+    """Search, then the member's conversations grouped, each with its actions."""
+    sidebar = st.sidebar
+    sidebar.subheader("History")
+    query = sidebar.text_input(
+        "Search conversations",
+        key=Keys.CHAT_HISTORY_QUERY,
+        placeholder="Search titles and messages",
+        label_visibility="collapsed",
+    )
+    store = get_store()
+    pending = st.session_state.get(Keys.CHAT_DELETE_PENDING)
+    if pending:
+        try:
+            doomed = store.get_conversation(member, pending)
+        except ConversationNotFound:
+            st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+        else:
+            with sidebar.container(border=True):
+                st.warning(
+                    f"Delete “{doomed.title}” and all its messages? This cannot be undone.",
+                    icon=":material/delete:",
+                )
+                yes, no = st.columns(2)
+                yes.button(
+                    "Delete",
+                    key="chat_delete_confirm",
+                    type="primary",
+                    on_click=confirm_delete,
+                    args=(pending,),
+                )
+                no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
+
+    sections = chat.history_sections(store, member, query, tz=member_timezone())
+    if not sections:
+        sidebar.caption(
+            "No conversations match." if query.strip() else "No saved conversations yet."
+        )
+        return
+    limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    shown = 0
+    for name, conversations in sections:
+        if shown >= limit:
+            break
+        sidebar.caption(name)
+        for conv in conversations[: limit - shown]:
+            _history_row(conv, is_open=conv.id == opened.id)
+            shown += 1
+    if sum(len(c) for _, c in sections) > shown:
+        sidebar.button("Show more", key="chat_history_more", on_click=more_history)
+
+
+def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
+    title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
+    title_col.button(
+        conv.title,
+        key=f"chat_open_{conv.id}",
+        type="primary" if is_open else "tertiary",
+        on_click=request_open,
+        args=(conv.id,),
+        width="stretch",
+        help=f"{conv.bot_name or conv.bot_slug} · last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
+    )
+    with menu_col.popover("", icon=":material/more_vert:", type="tertiary", help="Manage"):
+        with st.form(key=f"chat_rename_form_{conv.id}", border=False):
+            st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
+            st.form_submit_button(
+                "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
+            )
+        st.button(
+            "Unpin" if conv.pinned else "Pin to top",
+            key=f"chat_pin_{conv.id}",
+            icon=":material/keep:",
+            on_click=toggle_pin,
+            args=(conv.id, not conv.pinned),
+        )
+        st.button(
+            "Delete…",
+            key=f"chat_delete_{conv.id}",
+            icon=":material/delete:",
+            on_click=ask_delete,
+            args=(conv.id,),
+        )
+
+
+def render_import() -> None:
+    with st.sidebar.expander("Import a conversation", icon=":material/upload:"):
+        key = f"chat_import_{st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0)}"
+        st.file_uploader(
+            "A JSON export from aBLT Chat",
+            type=["json"],
+            key=key,
+            on_change=import_upload,
+            args=(key,),
+            help=f"Up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
+            "It becomes a new conversation; nothing else changes.",
+        )
+
+
+def render_options(opened: chat.OpenChat) -> ConversationOptions:
+    """The conversation's options as the widgets now say; keys carry its id."""
+    options = opened.conversation.options
+    suffix = opened.key
+    with st.sidebar.expander("Conversation options", expanded=False):
+        current = options.language or BOT_DEFAULT_LANGUAGE
+        choice = st.selectbox(
+            "Language",
+            LANGUAGE_CHOICES,
+            index=LANGUAGE_CHOICES.index(
+                current if current in LANGUAGE_CHOICES else OTHER_LANGUAGE
+            ),
+            key=f"chat_language_{suffix}",
+        )
+        if choice == OTHER_LANGUAGE:
+            typed = st.text_input(
+                "Other language",
+                value="" if current in LANGUAGE_CHOICES else current,
+                key=f"chat_language_other_{suffix}",
+                placeholder="e.g. Catalan",
+            )
+            language = typed.strip() or None
+        else:
+            language = None if choice == BOT_DEFAULT_LANGUAGE else choice
+
+        max_words = None
+        if st.toggle(
+            "Limit answer length", value=options.max_words is not None, key=f"chat_limit_{suffix}"
+        ):
+            max_words = int(
+                st.number_input(
+                    "Max words",
+                    min_value=1,
+                    max_value=20_000,
+                    value=options.max_words or 300,
+                    step=50,
+                    key=f"chat_max_words_{suffix}",
+                )
+            )
+        st.caption(
+            f"The API's advice: under {chat.MAX_WORDS_CUT_BELOW} words answers get cut off; "
+            f"over {chat.MAX_WORDS_SLOW_ABOVE} words regular models may time out."
+        )
+        use_search = st.toggle(
+            "Web search",
+            value=options.use_search,
+            key=f"chat_search_{suffix}",
+            help="A premium feature: the bot searches the web before answering.",
+        )
+        system = st.text_area(
+            "System instruction",
+            value=options.system_instruction or "",
+            key=f"chat_system_{suffix}",
+            placeholder="Extends or overrides the bot's own instructions",
+        )
+        chosen = ConversationOptions(
+            language=language,
+            max_words=max_words,
+            use_search=use_search,
+            system_instruction=system if system.strip() else None,
+        )
+        for note in chat.advice(chosen):
+            st.warning(note, icon=":material/info:")
+    return chosen
+
+
+# ---------------------------------------------------------------- the chat
+
+
+def render_exports(member: Any, opened: chat.OpenChat) -> None:
+    """Download buttons whose files are built only when clicked (no per-run export)."""
+    if opened.is_draft:
+        return
+    store, conv_id = get_store(), opened.id
+    with st.popover("Export", icon=":material/download:"):
+        st.download_button(
+            "Markdown",
+            data=lambda: chat.export_markdown(store, member, conv_id),
+            file_name=history.export_filename(opened.conversation, "md"),
+            mime="text/markdown",
+            key="chat_export_md",
+            on_click="ignore",
+            icon=":material/description:",
+        )
+        st.download_button(
+            "JSON (can be imported again)",
+            data=lambda: chat.export_json(store, member, conv_id),
+            file_name=history.export_filename(opened.conversation, "json"),
+            mime="application/json",
+            key="chat_export_json",
+            on_click="ignore",
+            icon=":material/data_object:",
+        )
+
+
+def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
+    with st.chat_message(message.role, avatar=avatar):
+        if message.text:
+            st.markdown(chat.display_text(message.text))
+        if message.status == chat.STOPPED:
+            st.caption(
+                ":material/stop_circle: Stopped: this is the part received before you stopped it."
+            )
+        elif message.status == chat.STREAMING:
+            st.caption(":material/hourglass_top: Still arriving in another tab or window.")
+        elif message.status in chat.RETRYABLE_STATUSES:
+            text = message.error or chat.INTERRUPTED_MESSAGE
+            ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
+        if message.text:
+            # st.code brings a copy-to-clipboard button; in a popover it stays out of the way.
+            with st.popover("Copy", icon=":material/content_copy:", type="tertiary"):
+                st.code(message.text, language=None, wrap_lines=True)
+
+
+def render_last_controls(opened: chat.OpenChat) -> None:
+    """Regenerate the last answer; edit the last prompt and send it again."""
+    if st.session_state.get(Keys.CHAT_EDITING) and chat.last_prompt(opened) is not None:
+        with st.form(key="chat_edit_form"):
+            st.text_area("Edit your last message", key=Keys.CHAT_EDIT_TEXT)
+            send, cancel = st.columns(2)
+            send.form_submit_button(
+                "Send", key="chat_edit_send", type="primary", on_click=send_edit
+            )
+            cancel.form_submit_button("Cancel", key="chat_edit_cancel", on_click=cancel_edit)
+        return
+    row = st.container(horizontal=True)
+    if chat.can_regenerate(opened):
+        row.button(
+            "Regenerate",
+            key="chat_regenerate",
+            icon=":material/refresh:",
+            type="tertiary",
+            on_click=regenerate,
+        )
+    if chat.last_prompt(opened) is not None and not chat.awaiting_answer(opened):
+        row.button(
+            "Edit last message",
+            key="chat_edit",
+            icon=":material/edit:",
+            type="tertiary",
+            on_click=start_edit,
+        )
