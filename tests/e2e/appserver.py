@@ -219,10 +219,18 @@ USER_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message fr
 UI_TIMEOUT_MS = 20_000
 
 
+# How long the login page must have been idle before the form is used. Its login
+# cookie component reports to the server once loaded, which reruns the script; a
+# form submitted while that rerun is on its way is lost (Streamlit only merges
+# button clicks into a rerun that has not started yet), so let it land first.
+LOGIN_SETTLE_MS = 1000
+
+
 def open_login(page: Page, server: AppServer) -> None:
-    """Open the app and wait for its login form."""
+    """Open the app and wait for its login form, settled and ready for input."""
     page.goto(server.url, wait_until="domcontentloaded")
     page.get_by_label("Username").wait_for(timeout=UI_TIMEOUT_MS)
+    wait_until_idle(page, quiet_ms=LOGIN_SETTLE_MS)
 
 
 def submit_login(page: Page, username: str, password: str) -> None:
@@ -238,13 +246,22 @@ def log_in(page: Page, server: AppServer, username: str, password: str) -> None:
     page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
 
 
-def wait_until_idle(page: Page, timeout_ms: int = UI_TIMEOUT_MS) -> None:
-    """Wait until Streamlit's script run has finished (no running indicator)."""
+def wait_until_idle(page: Page, quiet_ms: int = 400, timeout_ms: int = UI_TIMEOUT_MS) -> None:
+    """Wait until the app's script has not been running for `quiet_ms` in a row.
+
+    Streamlit marks its root with `data-test-script-state`; an `st.rerun()` makes
+    it flip to "notRunning" for a moment between two runs, hence the quiet time.
+    """
+    page.evaluate("() => { window.__abltBusyAt = performance.now(); }")
     page.wait_for_function(
-        """() => {
-            const w = document.querySelector('[data-testid="stStatusWidget"]');
-            return !w || !/running|stop/i.test(w.innerText || '');
+        """(quietMs) => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const state = app && app.getAttribute('data-test-script-state');
+            const now = performance.now();
+            if (state !== 'notRunning') window.__abltBusyAt = now;
+            return now - window.__abltBusyAt >= quietMs;
         }""",
+        arg=quiet_ms,
         timeout=timeout_ms,
     )
 
