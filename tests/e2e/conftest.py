@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from tests.e2e.appserver import (
     AppServer,
     chromium_available,
     launch_chromium,
+    running_in_ci,
     start_app,
     warm_up,
 )
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 VIEWPORT: dict[str, int] = {"width": 1400, "height": 900}
-
-
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def require_chromium() -> None:

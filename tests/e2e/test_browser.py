@@ -8,7 +8,6 @@ Enter.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -22,15 +21,15 @@ from tests.e2e.appserver import (
     USER_MESSAGE,
     AppServer,
     chromium_available,
-    log_in,
     open_login,
+    running_in_ci,
     send_prompt,
     shown_demo_credentials,
     submit_login,
     wait_until_idle,
 )
 
-if not chromium_available() and not os.environ.get("CI"):
+if not chromium_available() and not running_in_ci():
     pytest.skip(
         f"Chromium is not installed at {CHROMIUM_PATH} (Debian: apt-get install chromium)",
         allow_module_level=True,
@@ -54,11 +53,16 @@ START_SAMPLING = """() => {
 STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__samples; }"
 
 
-def log_in_as_member(page: Page, app_server: AppServer) -> None:
-    """Log in with the demo member's credentials exactly as the login page shows them."""
-    open_login(page, app_server)
+def log_in_as_member(page: Page, app_server: AppServer | None = None) -> None:
+    """Log in with the demo member's credentials exactly as the login page shows them.
+
+    Opens the login page first when given `app_server`, else uses the open one.
+    """
+    if app_server is not None:
+        open_login(page, app_server)
     password = shown_demo_credentials(page)[MEMBER]
-    log_in(page, app_server, MEMBER, password)
+    submit_login(page, MEMBER, password)
+    expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
     # The new conversation opens with the bot's welcome.
     expect(page.locator(ASSISTANT_MESSAGE).first).to_be_visible()
     wait_until_idle(page)
@@ -151,7 +155,7 @@ def test_no_token_or_password_hash_reaches_the_browser(page: Page, app_server: A
     pages_html: list[bytes] = []
     open_login(page, app_server)
     pages_html.append(page.content().encode())
-    log_in_as_member(page, app_server)
+    log_in_as_member(page)
     pages_html.append(page.content().encode())
     prompt = "Is the secret sauce safe?"
     chat(page, prompt)
