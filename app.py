@@ -1,9 +1,9 @@
 """aBLT Chat: the entry point (`streamlit run app.py`).
 
-Page config, then the login gate, then `st.navigation` over the pages. Until
-someone is logged in, the only page that exists is the login page (or a page
-explaining what to configure), so no chat, bot or statistics content can be
-reached, whatever the URL.
+Page config, then the login gate, then `st.navigation` over the pages in
+views/. Until someone is logged in, the only page that exists is the login
+page (or a page explaining what to configure), so no chat, bot or statistics
+content can be reached, whatever the URL.
 """
 
 from __future__ import annotations
@@ -22,11 +22,16 @@ st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout=
 
 
 # The app's pages: (script, title, icon). Their URL paths are the file names.
+# The folder is views/, not pages/: Streamlit treats a pages/ folder next to the
+# entry point as an old-style multipage app until st.navigation has run once in
+# the process, so on a fresh server the first run would execute a page file
+# without this login gate, and the switch to st.navigation on the next run
+# would remount the page and drop the first Log in click.
 APP_PAGES = (
-    ("pages/chat.py", "Chat", ":material/chat:"),
-    ("pages/bots.py", "Bots", ":material/smart_toy:"),
-    ("pages/statistics.py", "Statistics", ":material/bar_chart:"),
-    ("pages/account.py", "Account", ":material/person:"),
+    ("views/chat.py", "Chat", ":material/chat:"),
+    ("views/bots.py", "Bots", ":material/smart_toy:"),
+    ("views/statistics.py", "Statistics", ":material/bar_chart:"),
+    ("views/account.py", "Account", ":material/person:"),
 )
 
 

@@ -20,7 +20,6 @@ How it fits together (app.py drives it every run):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import threading
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from webapp.settings import Settings, get_settings
 from webapp.state import Keys
@@ -57,7 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-APP_SCRIPT = "app.py"  # the entry point, relative to itself
 COOKIE_NAME = "ablt_chat_login"
 COOKIE_EXPIRY_DAYS = 30
 # The authenticator's own session-state keys (it owns them; we only read).
@@ -207,14 +204,12 @@ def current_member() -> Member | None:
 def require_member() -> Member:
     """For the top of every page: the member, or stop the page before any content.
 
-    app.py's gate normally runs first. But on a fresh server's first run,
-    Streamlit's old pages-directory mode may execute a `pages/` file directly,
-    without app.py; then this sends the browser to app.py and its login page.
+    app.py's login gate registers no page until someone is logged in, so this
+    is defence in depth: should a page file ever run without app.py, it still
+    shows nothing but a request to log in.
     """
     member = current_member()
     if member is None:
-        with contextlib.suppress(StreamlitAPIException):  # app.py not a page: v2 mode
-            st.switch_page(APP_SCRIPT)
         st.info("Please log in first.")
         st.stop()
     return member

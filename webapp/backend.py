@@ -88,10 +88,8 @@ def _client(settings: Settings) -> AbltClient:
 def get_client(settings: Settings | None = None) -> AbltClient:
     """The process-wide client for the configured API (demo emulator or real).
 
-    For logged-in members only: it stops the page otherwise. app.py's gate
-    normally sees to that, but on a fresh server's very first run Streamlit
-    may execute a `pages/` file directly (its old pages-directory mode) without
-    app.py; no API content can leak that way.
+    For logged-in members only: it stops the page otherwise (app.py's gate
+    sees to that first; this is defence in depth).
     """
     auth.require_member()
     return _client(settings or get_settings())

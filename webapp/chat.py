@@ -1,6 +1,6 @@
 """Chat logic: the open conversation, its durable store, and talking to the API.
 
-No widgets here; `pages/chat.py` and `webapp/chat_view.py` call these.
+No widgets here; `views/chat.py` and `webapp/chat_view.py` call these.
 
 The model is `webapp.history` (Conversation, Message, ConversationOptions),
 the same objects the store returns. Session state holds one `OpenChat`: which

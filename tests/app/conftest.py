@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 import ablt_core._retry
@@ -20,7 +19,7 @@ from webapp import backend
 from webapp import team as team_module
 from webapp.store import ConversationStore
 
-APP_PATH = str(Path(__file__).resolve().parents[2] / "app.py")
+APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 COOKIE_KEY = "test-cookie-key-" + "x" * 32
 APP_TIMEOUT = 30  # seconds per script run; generous for a busy CI machine
 
@@ -34,32 +33,6 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ablt_core._retry, "sleep", lambda seconds: None)
-
-
-@pytest.fixture(autouse=True)
-def steady_state_server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py on every AppTest run, as a server that has been up a while does.
-
-    Until the entry point has called `st.navigation` once in the process,
-    Streamlit runs a requested `pages/` file directly (its legacy pages-directory
-    mode). AppTest resets that flag before every run, so without this each
-    rerun of a subpage would skip app.py: its login gate, sidebar and health.
-    Tests of that first-run case ask for `first_run_server` instead.
-    """
-    if "first_run_server" in request.fixturenames:
-        return
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
-def first_run_server() -> None:
-    """Keep Streamlit's legacy pages-directory mode on, as on a fresh server's first run."""
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +86,7 @@ def token_env(
 @pytest.fixture
 def new_app() -> Callable[[], AppTest]:
     def make() -> AppTest:
-        return AppTest.from_file(APP_PATH, default_timeout=APP_TIMEOUT)
+        return AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)
 
     return make
 

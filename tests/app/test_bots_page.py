@@ -25,7 +25,7 @@ def fresh_caches() -> None:
 
 
 def open_bots(at: AppTest) -> AppTest:
-    at.switch_page("pages/bots.py").run()
+    at.switch_page("views/bots.py").run()
     assert not at.exception
     return at
 

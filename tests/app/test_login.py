@@ -13,9 +13,9 @@ from ablt_core.emulator import EmulatorHandle
 from webapp.state import Keys
 from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
 
-from .conftest import log_in
+from .conftest import APP_PATH, APP_TIMEOUT, log_in
 
-PAGES = ("pages/chat.py", "pages/bots.py", "pages/statistics.py", "pages/account.py")
+PAGES = ("views/chat.py", "views/bots.py", "views/statistics.py", "views/account.py")
 
 
 def page_text(at: AppTest) -> str:
@@ -92,7 +92,7 @@ def test_account_page_change_password_and_log_out(
     logged_in: Callable[[str], AppTest], auth_file: Path, new_app: Callable[[], AppTest]
 ) -> None:
     at = logged_in("demo-admin")
-    at.switch_page("pages/account.py").run()
+    at.switch_page("views/account.py").run()
     assert not at.exception
     text = page_text(at)
     assert "Demo Admin" in text and "`demo-admin`" in text and "admin" in text
@@ -120,20 +120,22 @@ def test_account_page_change_password_and_log_out(
     assert again.chat_input
 
 
-@pytest.mark.usefixtures("demo_env", "first_run_server")
-def test_a_page_run_without_app_py_still_needs_a_login(
-    logged_in: Callable[[str], AppTest],
-) -> None:
-    # On a fresh server Streamlit may run pages/account.py itself, skipping app.py.
-    at = logged_in("demo-member")
-    at.switch_page("pages/account.py").run()
-    assert "demo-member" in page_text(at)
-    next(b for b in at.button if b.label == "Log out").click().run()
+@pytest.mark.usefixtures("demo_env")
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_file_run_on_its_own_shows_nothing_without_a_login(page: str) -> None:
+    # app.py's gate is what keeps pages away; each page's own guard is the second
+    # line of defence, should a page file ever run without app.py.
+    at = AppTest.from_file(str(APP_PATH.parent / page), default_timeout=APP_TIMEOUT).run()
     assert not at.exception
-    # The page's own guard sends the browser to app.py, which shows the login.
-    assert shows_login_form(at) and not shows_app_content(at)
-    assert [t.value for t in at.title] == ["aBLT Chat"]
-    assert Keys.MEMBER not in at.session_state
+    assert not shows_app_content(at) and not at.text_input and not at.button
+    assert [i.value for i in at.info] == ["Please log in first."]
+
+
+def test_the_pages_folder_is_not_named_pages() -> None:
+    # Streamlit runs a folder named pages/ next to app.py as an old-style multipage
+    # app on a fresh server's first run: page files without app.py's login gate.
+    assert not (APP_PATH.parent / "pages").exists()
+    assert all((APP_PATH.parent / page).is_file() for page in PAGES)
 
 
 def test_with_a_token_demo_credentials_are_refused(

@@ -36,7 +36,7 @@ def emulator() -> EmulatorHandle:
 
 
 def open_statistics(at: AppTest) -> AppTest:
-    at.switch_page("pages/statistics.py").run()
+    at.switch_page("views/statistics.py").run()
     assert not at.exception
     return at
 

@@ -36,7 +36,7 @@ def render_card(bot: Bot) -> None:
             # The chat page reads these and opens a fresh conversation with this bot.
             st.session_state[Keys.CHAT_BOT_SLUG] = bot.slug
             st.session_state[Keys.CHAT_NEW_REQUESTED] = True
-            st.switch_page("pages/chat.py")
+            st.switch_page("views/chat.py")
 
 
 def render() -> None:
