@@ -5,11 +5,15 @@ Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 
 - `start_app(workdir)` runs Streamlit as a subprocess in its own process group,
   with a clean environment (no `ABLT_BEARER_TOKEN`: demo mode; the team file
-  and the conversation database under `workdir`; no user or project secrets
-  file), and returns once `/_stcore/health` answers. `AppServer.stop()` ends
-  the whole group; `AppServer.log()` is what the app printed.
+  and the conversation database under `workdir` unless `auth_file=` / `db_url=`
+  name shared ones; no user or project secrets file), and returns once
+  `/_stcore/health` answers. `AppServer.stop()` ends the whole group;
+  `AppServer.log()` is what the app printed.
+- `start_apps(...)` starts several such processes at once (a scale-out test:
+  same team file, same database, same cookie key) and waits for all of them.
 - `launch_chromium(playwright)` launches Debian's Chromium, never a download.
-- `log_in(page, ...)` fills the real login form.
+- `log_in(page, ...)` fills the real login form; `log_in_as_member`, `chat`,
+  `message_text` and `history_entry` are the steps the tests share.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, Locator, Page, Playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = Path("/usr/bin/chromium")
@@ -60,8 +64,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def app_env(workdir: Path, emulator_delay: float = DEFAULT_EMULATOR_DELAY) -> dict[str, str]:
-    """A clean demo-mode environment whose files all live under `workdir`."""
+def app_env(
+    workdir: Path,
+    emulator_delay: float = DEFAULT_EMULATOR_DELAY,
+    *,
+    auth_file: Path | None = None,
+    db_url: str | None = None,
+    cookie_key: str | None = None,
+) -> dict[str, str]:
+    """A clean demo-mode environment whose files live under `workdir`.
+
+    `auth_file`, `db_url` and `cookie_key` override the team file, the
+    conversation database and the login cookie's key (default: a per-process
+    random key), so several processes can share them.
+    """
     home = workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
@@ -71,11 +87,13 @@ def app_env(workdir: Path, emulator_delay: float = DEFAULT_EMULATOR_DELAY) -> di
             "HOME": str(home),
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "ABLT_AUTH_FILE": str(workdir / "auth.yaml"),
-            "ABLT_DB_URL": f"sqlite:///{workdir / 'conversations.db'}",
+            "ABLT_AUTH_FILE": str(auth_file or workdir / "auth.yaml"),
+            "ABLT_DB_URL": db_url or f"sqlite:///{workdir / 'conversations.db'}",
             "ABLT_EMULATOR_DELAY": str(emulator_delay),
         }
     )
+    if cookie_key is not None:
+        env["ABLT_COOKIE_KEY"] = cookie_key
     return env
 
 
@@ -108,15 +126,12 @@ class AppServer:
     port: int
     workdir: Path
     log_path: Path
+    auth_file: Path
     _log_file: object = field(repr=False, default=None)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def auth_file(self) -> Path:
-        return self.workdir / "auth.yaml"
 
     def log(self) -> str:
         """Everything the app wrote to stdout and stderr so far."""
@@ -152,45 +167,112 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_app(
+def launch_app(
     workdir: Path,
     *,
     emulator_delay: float = DEFAULT_EMULATOR_DELAY,
-    timeout: float = STARTUP_TIMEOUT,
+    auth_file: Path | None = None,
+    db_url: str | None = None,
+    cookie_key: str | None = None,
 ) -> AppServer:
-    """Start the app in demo mode; return once its health endpoint answers."""
+    """Start the app in demo mode without waiting for it (see `wait_ready`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
     secrets_file.write_text("# no secrets: demo mode\n")
     log_path = workdir / "streamlit.log"
     log_file = log_path.open("wb")
     port = free_port()
+    env = app_env(
+        workdir, emulator_delay, auth_file=auth_file, db_url=db_url, cookie_key=cookie_key
+    )
     process = subprocess.Popen(
         app_command(port, secrets_file),
         cwd=REPO_ROOT,
-        env=app_env(workdir, emulator_delay),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so stop() ends it all
     )
-    server = AppServer(process, port, workdir, log_path, log_file)
+    return AppServer(process, port, workdir, log_path, Path(env["ABLT_AUTH_FILE"]), log_file)
+
+
+def wait_ready(servers: Sequence[AppServer], timeout: float = STARTUP_TIMEOUT) -> None:
+    """Wait until every server's health endpoint answers; stop them all if one fails."""
     deadline = time.monotonic() + timeout
-    while not _healthy(server.url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            why = (
-                f"exited with code {process.returncode}"
-                if process.poll() is not None
-                else f"did not answer {HEALTH_PATH} within {timeout:.0f} s"
-            )
-            server.stop()
-            raise RuntimeError(f"The app {why}. Its log:\n{server.log()}")
-        time.sleep(0.1)
+    waiting = list(servers)
+    while waiting:
+        waiting = [server for server in waiting if not _healthy(server.url)]
+        for server in waiting:
+            exited = server.process.poll() is not None
+            if exited or time.monotonic() > deadline:
+                why = (
+                    f"exited with code {server.process.returncode}"
+                    if exited
+                    else f"did not answer {HEALTH_PATH} within {timeout:.0f} s"
+                )
+                log = server.log()
+                for other in servers:
+                    other.stop()
+                raise RuntimeError(f"The app on port {server.port} {why}. Its log:\n{log}")
+        if waiting:
+            time.sleep(0.1)
+
+
+def start_app(
+    workdir: Path,
+    *,
+    emulator_delay: float = DEFAULT_EMULATOR_DELAY,
+    timeout: float = STARTUP_TIMEOUT,
+    auth_file: Path | None = None,
+    db_url: str | None = None,
+    cookie_key: str | None = None,
+) -> AppServer:
+    """Start the app in demo mode; return once its health endpoint answers."""
+    server = launch_app(
+        workdir,
+        emulator_delay=emulator_delay,
+        auth_file=auth_file,
+        db_url=db_url,
+        cookie_key=cookie_key,
+    )
+    wait_ready([server], timeout)
     return server
 
 
+def start_apps(
+    workdirs: Sequence[Path],
+    *,
+    emulator_delay: float = DEFAULT_EMULATOR_DELAY,
+    timeout: float = STARTUP_TIMEOUT,
+    auth_file: Path | None = None,
+    db_url: str | None = None,
+    cookie_key: str | None = None,
+) -> list[AppServer]:
+    """Start one app per workdir, all at once, sharing the given team file,
+    database and cookie key (a scale-out deployment in miniature)."""
+    servers: list[AppServer] = []
+    try:
+        for workdir in workdirs:
+            servers.append(
+                launch_app(
+                    workdir,
+                    emulator_delay=emulator_delay,
+                    auth_file=auth_file,
+                    db_url=db_url,
+                    cookie_key=cookie_key,
+                )
+            )
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    wait_ready(servers, timeout)
+    return servers
+
+
 @contextlib.contextmanager
-def running_app(workdir: Path, **kwargs: float) -> Iterator[AppServer]:
+def running_app(workdir: Path, **kwargs: Any) -> Iterator[AppServer]:
     server = start_app(workdir, **kwargs)
     try:
         yield server
@@ -222,6 +304,8 @@ CHAT_MESSAGE = "stChatMessage"
 ASSISTANT_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]'
 USER_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from user"]'
 UI_TIMEOUT_MS = 20_000
+# The demo team's member (webapp.team.DEMO_MEMBERS).
+MEMBER = "demo-member"
 
 
 # How long the login page must have been idle before the form is used. Its login
@@ -296,6 +380,48 @@ def warm_up(browser: Browser, server: AppServer) -> None:
         wait_until_idle(page)
     finally:
         context.close()
+
+
+def log_in_as_member(page: Page, server: AppServer | None = None) -> None:
+    """Log in as the demo member with the credentials exactly as the login page shows them.
+
+    Opens the login page first when given `server`, else uses the open one.
+    """
+    from playwright.sync_api import expect
+
+    if server is not None:
+        open_login(page, server)
+    password = shown_demo_credentials(page)[MEMBER]
+    submit_login(page, MEMBER, password)
+    expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
+    # The new conversation opens with the bot's welcome.
+    expect(page.locator(ASSISTANT_MESSAGE).first).to_be_visible()
+    wait_until_idle(page)
+
+
+def chat(page: Page, prompt: str) -> str:
+    """Send `prompt` with the keyboard; return the finished answer's text."""
+    from playwright.sync_api import expect
+
+    answers_before = page.locator(ASSISTANT_MESSAGE).count()
+    send_prompt(page, prompt)
+    expect(page.locator(USER_MESSAGE).last).to_contain_text(prompt)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
+    # Finished: the app's runs are over and the input's Stop button is Send again.
+    wait_until_idle(page)
+    expect(page.get_by_role("button", name="Stop script")).to_have_count(0)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
+    return message_text(page.locator(ASSISTANT_MESSAGE).last)
+
+
+def message_text(message: Locator) -> str:
+    """A chat bubble's text as written: its Markdown, without the Copy control."""
+    return message.get_by_test_id("stMarkdownContainer").first.inner_text().strip()
+
+
+def history_entry(page: Page, title: str) -> Locator:
+    """The conversation titled `title` in the chat page's History sidebar."""
+    return page.get_by_test_id("stSidebar").get_by_role("button", name=title, exact=True)
 
 
 _DEMO_LINE = re.compile(r"^\s*(demo-[\w.-]+)\s*/\s*(\S+)\s*$", re.MULTILINE)

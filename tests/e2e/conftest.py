@@ -2,17 +2,19 @@
 
 - `app_server` (module scope): `streamlit run app.py` as a subprocess with a
   clean demo-mode environment whose team file and database live under a temp
-  folder; its process group is ended at teardown. A failing test gets the
-  app's log attached to its report.
-- `browser` (module scope): Chromium from `/usr/bin/chromium`. Without it the
-  tests skip, except under CI (`CI` set), where the browser is installed and
-  its absence is a failure.
-- `page` (function scope): a fresh browser context (no login cookie) at 1400x900.
+  folder; its process group is ended at teardown. A failing test gets the log
+  of every app it used (`AppServer` arguments, or lists/tuples of them)
+  attached to its report.
+- `browser` (session scope): Chromium from `/usr/bin/chromium`, launched once
+  for all browser tests. Without it the tests skip, except under CI (`CI`
+  set), where the browser is installed and its absence is a failure.
+- `page` (function scope): a fresh browser context (no login cookie) at 1400x900;
+  `new_page()` makes more such pages, for tests that need several browsers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,7 +32,7 @@ from tests.e2e.appserver import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 VIEWPORT: dict[str, int] = {"width": 1400, "height": 900}
 
@@ -45,49 +47,64 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    require_chromium()  # no point starting the app for a browser we don't have
-    server = start_app(tmp_path_factory.mktemp("app"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(app_server: AppServer) -> Iterator[Browser]:
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
     require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         try:
-            warm_up(chromium, app_server)
             yield chromium
         finally:
             chromium.close()
 
 
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[AppServer]:
+    server = start_app(tmp_path_factory.mktemp("app"))
+    try:
+        warm_up(browser, server)
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(UI_TIMEOUT_MS)
+def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
+    """Make pages, each in a fresh browser context (its own cookies: another device)."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> Page:
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
     expect.set_options(timeout=UI_TIMEOUT_MS)
     try:
-        yield context.new_page()
+        yield make
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Page]) -> Page:
+    return new_page()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the app's log to the report of any test that fails."""
+    """Attach the logs of the apps a failing test used to its report."""
     report = yield
     if report.failed:
-        server = getattr(item, "funcargs", {}).get("app_server")
-        if isinstance(server, AppServer):
-            report.sections.append(("streamlit app log", server.log() or "(empty)"))
+        for name, value in getattr(item, "funcargs", {}).items():
+            servers = value if isinstance(value, (list, tuple)) else [value]
+            for server in servers:
+                if isinstance(server, AppServer):
+                    title = f"streamlit app log ({name}, port {server.port})"
+                    report.sections.append((title, server.log() or "(empty)"))
     return report

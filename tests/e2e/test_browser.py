@@ -18,12 +18,13 @@ from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
     CHAT_INPUT,
     CHROMIUM_PATH,
-    USER_MESSAGE,
+    MEMBER,
     AppServer,
+    chat,
     chromium_available,
+    log_in_as_member,
     open_login,
     running_in_ci,
-    send_prompt,
     shown_demo_credentials,
     submit_login,
     wait_until_idle,
@@ -37,7 +38,6 @@ if not chromium_available() and not running_in_ci():
 
 pytestmark = pytest.mark.e2e
 
-MEMBER = "demo-member"
 BCRYPT_HASH = re.compile(rb"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
 
 # The script that samples the last assistant message many times a second while
@@ -51,34 +51,6 @@ START_SAMPLING = """() => {
     }, 10);
 }""".replace("SELECTOR", json.dumps(ASSISTANT_MESSAGE))
 STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__samples; }"
-
-
-def log_in_as_member(page: Page, app_server: AppServer | None = None) -> None:
-    """Log in with the demo member's credentials exactly as the login page shows them.
-
-    Opens the login page first when given `app_server`, else uses the open one.
-    """
-    if app_server is not None:
-        open_login(page, app_server)
-    password = shown_demo_credentials(page)[MEMBER]
-    submit_login(page, MEMBER, password)
-    expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
-    # The new conversation opens with the bot's welcome.
-    expect(page.locator(ASSISTANT_MESSAGE).first).to_be_visible()
-    wait_until_idle(page)
-
-
-def chat(page: Page, prompt: str) -> str:
-    """Send `prompt` with the keyboard; return the finished answer's text."""
-    answers_before = page.locator(ASSISTANT_MESSAGE).count()
-    send_prompt(page, prompt)
-    expect(page.locator(USER_MESSAGE).last).to_contain_text(prompt)
-    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
-    # Finished: the app's runs are over and the input's Stop button is Send again.
-    wait_until_idle(page)
-    expect(page.get_by_role("button", name="Stop script")).to_have_count(0)
-    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
-    return page.locator(ASSISTANT_MESSAGE).last.inner_text().strip()
 
 
 def test_login_gate_refuses_a_wrong_password_and_accepts_the_shown_demo_account(

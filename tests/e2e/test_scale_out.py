@@ -1,0 +1,146 @@
+"""Scale-out: two app processes, one database (docs/deploy.md).
+
+Two `streamlit run app.py` processes on two ports share the team file, the
+login cookie key and the conversation database, as every process behind the
+proxy does. Each runs in demo mode with its own emulator, which serves the same
+bots. A member chats through instance A; on instance B (another browser, as
+when the proxy sends them elsewhere) the conversation is in the History and
+opens with its prompt and answer; B continues it, and A, reopening the
+conversation in the session it still has open, shows B's message.
+
+The database is a SQLite file both processes open and, when `ABLT_TEST_PG_URL`
+is set (CI sets it), PostgreSQL: a fresh schema per run (through the URL's
+`search_path`) in which the processes create their tables on start, dropped
+afterwards, so the store tests never see these rows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.appserver import (
+    ASSISTANT_MESSAGE,
+    CHROMIUM_PATH,
+    USER_MESSAGE,
+    AppServer,
+    chat,
+    chromium_available,
+    history_entry,
+    log_in_as_member,
+    message_text,
+    running_in_ci,
+    start_apps,
+    wait_until_idle,
+    warm_up,
+)
+from webapp.history import make_title
+from webapp.team import create_demo_team
+
+if not chromium_available() and not running_in_ci():
+    pytest.skip(
+        f"Chromium is not installed at {CHROMIUM_PATH} (Debian: apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+pytestmark = pytest.mark.e2e
+
+PG_ENV = "ABLT_TEST_PG_URL"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The one database both instances use: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared' / 'ablt-chat.db'}"
+        return
+    base = os.environ.get(PG_ENV, "").strip()
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL variant not run")
+    schema_name = f"e2e_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema_name}"')
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema_name}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema_name}" CASCADE')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def instances(
+    shared_db_url: str, tmp_path: Path, browser: Browser
+) -> Iterator[tuple[AppServer, AppServer]]:
+    """Instances A and B: same team file, cookie key and database; started together."""
+    auth_file = tmp_path / "team" / "auth.yaml"
+    auth_file.parent.mkdir()
+    create_demo_team(auth_file)  # in place before either process starts, as on a real host
+    servers = start_apps(
+        [tmp_path / "a", tmp_path / "b"],
+        auth_file=auth_file,
+        db_url=shared_db_url,
+        cookie_key=secrets.token_urlsafe(48),
+        emulator_delay=0,  # what is under test is where answers are kept, not streaming
+    )
+    try:
+        for server in servers:
+            warm_up(browser, server)
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_conversation_saved_through_one_instance_is_listed_opened_and_continued_on_another(
+    instances: tuple[AppServer, AppServer], new_page: Callable[[], Page]
+) -> None:
+    a, b = instances
+    tag = uuid.uuid4().hex[:6]
+    prompt = f"Which lighthouse keeps the oldest logbook, {tag}?"
+    title = make_title(prompt)
+
+    # Instance A: log in, chat; the conversation joins A's History.
+    page_a = new_page()
+    log_in_as_member(page_a, a)
+    answer = chat(page_a, prompt)
+    assert f"\u201c{prompt}\u201d" in answer, answer
+    expect(history_entry(page_a, title)).to_be_visible()
+
+    # Instance B, another browser: the same member finds it in the History, and opens it.
+    page_b = new_page()
+    log_in_as_member(page_b, b)
+    expect(page_b.locator(USER_MESSAGE)).to_have_count(0)  # a fresh chat is open
+    history_entry(page_b, title).click()
+    expect(page_b.locator(USER_MESSAGE)).to_have_count(1)
+    expect(page_b.locator(USER_MESSAGE)).to_contain_text(prompt)
+    wait_until_idle(page_b)
+    assert message_text(page_b.locator(ASSISTANT_MESSAGE).last) == answer
+
+    # B continues the conversation.
+    follow_up = f"And who writes in it today, {tag}?"
+    follow_up_answer = chat(page_b, follow_up)
+    assert f"\u201c{follow_up}\u201d" in follow_up_answer, follow_up_answer
+    expect(page_b.locator(USER_MESSAGE)).to_have_count(2)
+
+    # Back on A, whose session still shows the conversation as it was: reopening it
+    # from the History (a rerun) shows B's message and answer, read from the database.
+    expect(page_a.locator(USER_MESSAGE)).to_have_count(1)
+    history_entry(page_a, title).click()
+    expect(page_a.locator(USER_MESSAGE)).to_have_count(2)
+    expect(page_a.locator(USER_MESSAGE).last).to_contain_text(follow_up)
+    wait_until_idle(page_a)
+    assert message_text(page_a.locator(ASSISTANT_MESSAGE).last) == follow_up_answer
+    # Still one conversation, not a copy per instance.
+    expect(history_entry(page_a, title)).to_have_count(1)
