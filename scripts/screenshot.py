@@ -16,22 +16,22 @@ from playwright.sync_api import sync_playwright
 
 from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
+    CHAT_INPUT,
+    MEMBER,
     REPO_ROOT,
     USER_MESSAGE,
     chromium_available,
     launch_chromium,
-    log_in,
     open_login,
     running_app,
     send_prompt,
     shown_demo_credentials,
+    submit_login,
     wait_until_idle,
-    warm_up,
 )
 
 DEFAULT_OUT = REPO_ROOT / "docs" / "screenshot.png"
 VIEWPORT = {"width": 1400, "height": 900}
-MEMBER = "demo-member"
 PROMPT = "Could you suggest a name for our team's new internal chat tool?"
 # Fast enough for a script, slow enough that the answer really streams.
 EMULATOR_DELAY = 0.005
@@ -46,12 +46,12 @@ def take(out: Path) -> None:
     ):
         browser = launch_chromium(playwright)
         try:
-            warm_up(browser, server)
             context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
             context.set_default_timeout(UI_TIMEOUT_MS)
             page = context.new_page()
             open_login(page, server)
-            log_in(page, server, MEMBER, shown_demo_credentials(page)[MEMBER])
+            submit_login(page, MEMBER, shown_demo_credentials(page)[MEMBER])
+            page.get_by_test_id(CHAT_INPUT).wait_for()
             page.locator(ASSISTANT_MESSAGE).first.wait_for()
             wait_until_idle(page)
 

@@ -8,7 +8,7 @@ Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
   and the conversation database under `workdir` unless `auth_file=` / `db_url=`
   name shared ones; no user or project secrets file), and returns once
   `/_stcore/health` answers. `AppServer.stop()` ends the whole group;
-  `AppServer.log()` is what the app printed.
+  `AppServer.log()` is what the app printed; `stop_all(...)` stops several at once.
 - `start_apps(...)` starts several such processes at once (a scale-out test:
   same team file, same database, same cookie key) and waits for all of them.
 - `launch_chromium(playwright)` launches Debian's Chromium, never a download.
@@ -140,11 +140,16 @@ class AppServer:
         except OSError:
             return ""
 
-    def stop(self) -> None:
-        """End the app's whole process group: SIGTERM, then SIGKILL if it lingers."""
+    def terminate(self) -> None:
+        """Ask the app's process group to end (SIGTERM) without waiting; `stop()` waits."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        """End the app's whole process group: SIGTERM, then SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            self.terminate()
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -157,6 +162,14 @@ class AppServer:
         close = getattr(self._log_file, "close", None)
         if close is not None:
             close()
+
+
+def stop_all(servers: Sequence[AppServer]) -> None:
+    """Stop several apps, letting them shut down at the same time."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.stop()
 
 
 def _healthy(url: str) -> bool:
@@ -212,8 +225,7 @@ def wait_ready(servers: Sequence[AppServer], timeout: float = STARTUP_TIMEOUT) -
                     else f"did not answer {HEALTH_PATH} within {timeout:.0f} s"
                 )
                 log = server.log()
-                for other in servers:
-                    other.stop()
+                stop_all(servers)
                 raise RuntimeError(f"The app on port {server.port} {why}. Its log:\n{log}")
         if waiting:
             time.sleep(0.1)
@@ -264,8 +276,7 @@ def start_apps(
                 )
             )
     except BaseException:
-        for server in servers:
-            server.stop()
+        stop_all(servers)
         raise
     wait_ready(servers, timeout)
     return servers
@@ -308,18 +319,10 @@ UI_TIMEOUT_MS = 20_000
 MEMBER = "demo-member"
 
 
-# How long the login page must have been idle before the form is used. Its login
-# cookie component reports to the server once loaded, which reruns the script; a
-# form submitted while that rerun is on its way is lost (Streamlit only merges
-# button clicks into a rerun that has not started yet), so let it land first.
-LOGIN_SETTLE_MS = 1000
-
-
 def open_login(page: Page, server: AppServer) -> None:
-    """Open the app and wait for its login form, settled and ready for input."""
+    """Open the app and wait for its login form; it takes input at once (no settling)."""
     page.goto(server.url, wait_until="domcontentloaded")
     page.get_by_label("Username").wait_for(timeout=UI_TIMEOUT_MS)
-    wait_until_idle(page, quiet_ms=LOGIN_SETTLE_MS)
 
 
 def submit_login(page: Page, username: str, password: str) -> None:
@@ -361,25 +364,6 @@ def send_prompt(page: Page, prompt: str) -> None:
     box.click()
     page.keyboard.type(prompt)
     page.keyboard.press("Enter")
-
-
-def warm_up(browser: Browser, server: AppServer) -> None:
-    """Open the app once in a throwaway context, as if someone had visited it before.
-
-    On a fresh server the very first script run happens in Streamlit's old
-    pages-directory mode (the app has a `pages/` folder) and switches to
-    `st.navigation` during the next run; a login submitted across that switch
-    is lost (the page is remounted, the cookie component reruns the script and
-    the form's submit trigger is dropped). After one visit the app is in its
-    steady state, which is what these tests and the screenshot are about.
-    """
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        open_login(page, server)
-        wait_until_idle(page)
-    finally:
-        context.close()
 
 
 def log_in_as_member(page: Page, server: AppServer | None = None) -> None:

@@ -5,6 +5,9 @@
   folder; its process group is ended at teardown. A failing test gets the log
   of every app it used (`AppServer` arguments, or lists/tuples of them)
   attached to its report.
+- `fresh_app_server` (function scope, once per module): a second app started
+  alongside `app_server` that no browser has visited, for checks of a fresh
+  server's first visitor; it is stopped after that test.
 - `browser` (session scope): Chromium from `/usr/bin/chromium`, launched once
   for all browser tests. Without it the tests skip, except under CI (`CI`
   set), where the browser is installed and its absence is a failure.
@@ -27,8 +30,8 @@ from tests.e2e.appserver import (
     chromium_available,
     launch_chromium,
     running_in_ci,
-    start_app,
-    warm_up,
+    start_apps,
+    stop_all,
 )
 
 if TYPE_CHECKING:
@@ -61,13 +64,32 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[AppServer]:
-    server = start_app(tmp_path_factory.mktemp("app"))
+def _app_servers(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser
+) -> Iterator[list[AppServer]]:
+    """The module's app and an untouched spare, started together (it costs little more)."""
+    servers = start_apps([tmp_path_factory.mktemp("app"), tmp_path_factory.mktemp("fresh-app")])
     try:
-        warm_up(browser, server)
-        yield server
+        yield servers
     finally:
-        server.stop()
+        stop_all(servers)
+
+
+@pytest.fixture(scope="module")
+def app_server(_app_servers: list[AppServer]) -> AppServer:
+    return _app_servers[0]
+
+
+@pytest.fixture
+def fresh_app_server(_app_servers: list[AppServer]) -> Iterator[AppServer]:
+    """An app no browser has visited yet: for the one test that needs its very first visit."""
+    spare = _app_servers[1]
+    if spare.process.poll() is not None:
+        pytest.fail("fresh_app_server serves one test per module; its app is used up.")
+    try:
+        yield spare
+    finally:
+        spare.stop()
 
 
 @pytest.fixture

@@ -53,6 +53,20 @@ START_SAMPLING = """() => {
 STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__samples; }"
 
 
+def test_the_first_login_on_a_freshly_started_server_is_not_lost(
+    page: Page, fresh_app_server: AppServer
+) -> None:
+    # The server's very first visitor submits the form as soon as it shows, without
+    # waiting for the page to settle. (With a pages/ folder Streamlit's first run
+    # on a fresh server was an old-style multipage run whose switch to
+    # st.navigation remounted the page and dropped that submit.)
+    open_login(page, fresh_app_server)
+    submit_login(page, MEMBER, shown_demo_credentials(page)[MEMBER])
+    expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Demo Member")
+    expect(page.get_by_role("button", name="Log in")).to_have_count(0)
+
+
 def test_login_gate_refuses_a_wrong_password_and_accepts_the_shown_demo_account(
     page: Page, app_server: AppServer
 ) -> None:

@@ -38,8 +38,8 @@ from tests.e2e.appserver import (
     message_text,
     running_in_ci,
     start_apps,
+    stop_all,
     wait_until_idle,
-    warm_up,
 )
 from webapp.history import make_title
 from webapp.team import create_demo_team
@@ -95,12 +95,9 @@ def instances(
         emulator_delay=0,  # what is under test is where answers are kept, not streaming
     )
     try:
-        for server in servers:
-            warm_up(browser, server)
         yield servers[0], servers[1]
     finally:
-        for server in servers:
-            server.stop()
+        stop_all(servers)
 
 
 def test_a_conversation_saved_through_one_instance_is_listed_opened_and_continued_on_another(
