@@ -12,10 +12,11 @@ How it fits together (app.py drives it every run):
    the file; we keep the file ours and take the cookie key from the settings.
    With a real token, members still using the public demo password are left
    out of that dict, so the login form refuses them.
-4. `restore_from_cookie` / `render_login`: its cookie and its form set
-   `st.session_state["authentication_status"]`, `["username"]`, `["name"]`,
-   `["roles"]`. `sync_member` turns that into our `Member` (from the file, so a
-   role change or removal applies on the next run) under `Keys.MEMBER`.
+4. `restore_from_cookie` / `render_login`: its cookie, and our login form
+   through its credential check, set `st.session_state["authentication_status"]`,
+   `["username"]`, `["name"]`, `["roles"]`. `sync_member` turns that into our
+   `Member` (from the file, so a role change or removal applies on the next
+   run) under `Keys.MEMBER`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "ablt_chat_login"
 COOKIE_EXPIRY_DAYS = 30
+LOGIN_FORM_KEY = "login"
+WRONG_CREDENTIALS = "Username or password is incorrect."
 # The authenticator's own session-state keys (it owns them; we only read).
 _AUTH_STATUS = "authentication_status"
 _AUTH_USERNAME = "username"
@@ -143,37 +146,60 @@ def restore_from_cookie(authenticator: stauth.Authenticate) -> None:
 
 
 def render_login(authenticator: stauth.Authenticate, settings: Settings, team: Team) -> None:
-    """The login form; reruns into the app once the credentials are right."""
-    from streamlit_authenticator.utilities import LoginError
+    """The login form. The check runs in the submit button's callback.
 
-    try:
-        authenticator.login(
-            location="main",
-            key="login",
-            fields={
-                "Form name": "Log in",
-                "Username": "Username",
-                "Password": "Password",
-                "Login": "Log in",
-            },
+    A callback runs before the script body, so the login is done even when the
+    run that follows the click is cut short: the login cookie component reports
+    to the server once it has loaded in the browser, which reruns the script,
+    and a rerun request cuts off the run in progress; the run that replaces it
+    no longer carries the click. With the check in the form's own body (as
+    streamlit-authenticator's form has it) a click within about a second of the
+    page loading was silently lost.
+    """
+    with st.form(LOGIN_FORM_KEY):
+        st.subheader("Log in")
+        st.text_input("Username", key=Keys.LOGIN_USERNAME, autocomplete="username")
+        st.text_input(
+            "Password", type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
         )
-    except LoginError as err:
-        st.error(str(err))
-        return
-    status = st.session_state.get(_AUTH_STATUS)
-    if status:
-        # Set the login cookie again on the next run: this run ends at once, which
-        # may cut the cookie component off before the browser stored the cookie.
-        st.session_state[Keys.AUTH_SET_COOKIE] = True
-        st.rerun()
-    elif status is False:
-        st.error("Username or password is incorrect.")
-        if refused_usernames(settings, team):
+        st.form_submit_button(
+            "Log in", type="primary", on_click=submit_login, args=(authenticator,)
+        )
+    problem = st.session_state.pop(Keys.LOGIN_PROBLEM, None)
+    if problem:
+        st.error(problem)
+        if problem == WRONG_CREDENTIALS and refused_usernames(settings, team):
             st.warning(
                 "Demo accounts cannot log in while a real aBLT token is configured: "
                 "their password is public. An admin can set a new one with "
                 "`python -m webapp.team passwd USER`."
             )
+
+
+def submit_login(authenticator: stauth.Authenticate) -> None:
+    """The login form's callback: check the credentials, log in or say why not."""
+    from streamlit_authenticator.utilities import LoginError
+
+    username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "").strip()
+    password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
+    if not username or not password:
+        st.session_state[Keys.LOGIN_PROBLEM] = "Enter your username and password."
+        return
+    try:
+        # streamlit-authenticator's own check, over the credentials it was given
+        # (members refused with a real token are not among them). It sets its
+        # session-state keys: authentication_status, username, name, roles.
+        ok = authenticator.authentication_controller.login(username, password)
+    except LoginError as err:
+        st.session_state[Keys.LOGIN_PROBLEM] = str(err)
+        return
+    if not ok:
+        st.session_state[Keys.LOGIN_PROBLEM] = WRONG_CREDENTIALS
+        return
+    # The password has done its job: keep it out of session state.
+    st.session_state.pop(Keys.LOGIN_PASSWORD, None)
+    # sync_member stores the login cookie in the browser during this same run.
+    st.session_state[Keys.AUTH_SET_COOKIE] = True
 
 
 def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None:

@@ -15,6 +15,9 @@ class Keys:
     MEMBER = "member"  # the logged-in webapp.auth.Member, or absent
     AUTHENTICATOR = "auth_authenticator"  # this run's streamlit_authenticator.Authenticate
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
+    LOGIN_USERNAME = "auth_login_username"  # the login form's fields
+    LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
+    LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
     CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
 

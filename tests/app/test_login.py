@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
@@ -265,3 +266,33 @@ def test_when_the_api_is_down_pages_still_load_and_say_so(
     next(b for b in at.button if b.label == "Retry").click().run()
     assert not at.exception
     assert "API online" in page_text(at) and at.chat_input
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_login_submit_survives_a_rerun_from_the_cookie_component(
+    new_app: Callable[[], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The login cookie component reports to the server once it has loaded in the
+    # browser, which reruns the script. When that lands just after a Log in click,
+    # the click's run is cut off at the component and the next run no longer has
+    # the click: the login must already have happened by then.
+    import extra_streamlit_components as stx
+
+    armed = {"rerun": False}
+    original = stx.CookieManager.__init__
+
+    def reporting_init(self: object, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if armed["rerun"]:
+            armed["rerun"] = False
+            st.rerun()  # as the component's report does: this run stops here
+
+    monkeypatch.setattr(stx.CookieManager, "__init__", reporting_init)
+    at = new_app().run()
+    assert shows_login_form(at)
+    armed["rerun"] = True
+    log_in(at, "demo-member", DEMO_PASSWORD)
+    assert not armed["rerun"], "the simulated component report did not happen"
+    assert not at.exception
+    assert not shows_login_form(at) and at.chat_input
+    assert at.session_state[Keys.MEMBER].username == "demo-member"
