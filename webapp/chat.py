@@ -595,6 +595,16 @@ def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
     }
 
 
+def is_welcome(message: Message) -> bool:
+    """The bot's welcome: the assistant message a conversation opens with."""
+    return message.role == "assistant" and message.seq == 0
+
+
+def can_copy(message: Message) -> bool:
+    """Whether a bubble offers "Copy text": any message with text but the welcome."""
+    return bool(message.text.strip()) and not is_welcome(message)
+
+
 def display_text(text: str) -> str:
     """Markdown that keeps the text's line breaks (Markdown joins single lines).
 

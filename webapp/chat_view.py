@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from webapp import chat, history, ui
+from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
 from webapp.state import Keys
@@ -24,6 +25,7 @@ OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
 HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
+COPY_HELP = "Copy text"
 
 
 # ------------------------------------------------------------- callbacks
@@ -169,10 +171,10 @@ def import_upload(key: str) -> None:
     try:
         conv = chat.import_file(get_store(), st.session_state[Keys.MEMBER], upload.getvalue())
     except ConversationImportError as err:
-        notify(f"“{upload.name}” was not imported: {err} Nothing was changed.", "error")
+        notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
         return
     request_open(conv.id)
-    notify(f"Imported “{conv.title}”.", "success")
+    notify(f"Imported “{md.escape(conv.title)}”.", "success")
 
 
 # ------------------------------------------------------------- the sidebar
@@ -207,7 +209,8 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
         else:
             with sidebar.container(border=True):
                 st.warning(
-                    f"Delete “{doomed.title}” and all its messages? This cannot be undone.",
+                    f"Delete “{md.escape(doomed.title)}” and all its messages? "
+                    "This cannot be undone.",
                     icon=":material/delete:",
                 )
                 yes, no = st.columns(2)
@@ -242,13 +245,14 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
     title_col.button(
-        conv.title,
+        md.escape(conv.title),  # a label renders Markdown: show the title as typed
         key=f"chat_open_{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
-        help=f"{conv.bot_name or conv.bot_slug} · last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
+        help=f"{md.escape(conv.bot_name or conv.bot_slug)} · "
+        f"last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
     )
     with menu_col.popover("", icon=":material/more_vert:", type="tertiary", help="Manage"):
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
@@ -394,9 +398,10 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
         elif message.status in chat.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
-        if message.text:
-            # st.code brings a copy-to-clipboard button; in a popover it stays out of the way.
-            with st.popover("Copy", icon=":material/content_copy:", type="tertiary"):
+        if chat.can_copy(message):
+            # An icon-only button (a real button: Tab reaches it, Enter opens it);
+            # st.code inside brings the copy-to-clipboard button.
+            with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
 
 

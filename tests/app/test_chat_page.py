@@ -245,3 +245,15 @@ def test_stop_keeps_the_partial_answer_marked_stopped(
 
     send(at, "Go on")  # the stopped part is context for the next prompt
     assert chat_requests()[-1]["messages"][-2] == {"role": "assistant", "content": reply.text}
+
+
+def test_copy_is_offered_on_prompts_and_answers_but_not_the_welcome(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in("demo-member")
+    send(at, "Copy me, please")
+    welcome, prompt, answer = at.chat_message
+    # The copy control holds the text in a code block (its copy-to-clipboard button).
+    assert not welcome.code
+    assert [c.value for c in prompt.code] == ["Copy me, please"]
+    assert [c.value for c in answer.code] == [conversation(at).messages[-1].text]

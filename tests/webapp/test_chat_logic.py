@@ -387,3 +387,17 @@ def test_history_sections_search_rename_pin_delete_import(store: ConversationSto
     chat.delete(store, ANN, a.id)
     assert {c.id for _, cs in chat.history_sections(store, ANN) for c in cs} == {b.id, copy.id}
     assert chat.history_sections(store, BOB) == []
+
+
+def test_every_message_with_text_can_be_copied_but_the_welcome(store: ConversationStore) -> None:
+    opened = chat.new_draft(ANN, make_bot())
+    (welcome,) = opened.messages
+    assert chat.is_welcome(welcome) and not chat.can_copy(welcome)
+    prompt = chat.send_prompt(store, ANN, opened, "Hello")
+    answer = store.append_message(ANN, opened.id, "assistant", "Hi, Ann.")
+    empty = store.append_message(ANN, opened.id, "assistant", "", status="error")
+    saved_welcome = store.all_messages(ANN, opened.id)[0]
+    assert chat.is_welcome(saved_welcome) and not chat.can_copy(saved_welcome)
+    assert chat.can_copy(prompt) and chat.can_copy(answer)
+    assert not chat.is_welcome(answer)
+    assert not chat.can_copy(empty)  # nothing to copy
