@@ -6,6 +6,7 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp import catalogue, ui
+from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.avatars import avatar_for, has_image
 from webapp.backend import get_client
@@ -23,7 +24,7 @@ def render_card(bot: Bot) -> None:
             avatar.image(picture, width=56)
         else:
             avatar.markdown("## 🤖")
-        heading.markdown(f"**{bot.name}**")
+        heading.markdown(f"**{md.escape(bot.name)}**")
         heading.caption(f"Model: {bot.model} · `{bot.slug}`")
         st.write(bot.description or "_No description._")
         welcome = catalogue.welcome_text(bot)

@@ -274,3 +274,11 @@ def test_a_long_conversation_shows_its_tail_and_says_when_context_was_cut(
     assert [m["content"] for m in sent] == ["m196", "m197", "m198", "m199", "Summarise"]
     note = " ".join(c.value for c in at.caption)
     assert "196 earlier messages were left out" in note
+
+
+def test_a_title_with_markdown_is_listed_as_typed(logged_in: Login) -> None:
+    at = logged_in("demo-member")
+    send(at, "Why is **bold** $x^2$ [here](x)?")
+    (label,) = history_titles(at).values()
+    # The label is escaped Markdown: Streamlit shows it exactly as typed.
+    assert label == r"Why is \*\*bold\*\* \$x\^2\$ \[here\]\(x\)?"
