@@ -41,6 +41,10 @@ PARTS = {"original": "original", "enhancement": "enchancement", "response": "res
 COLUMNS = (*PARTS, "total")
 PART_LABELS = {"original": "Original", "enhancement": "Enhancement", "response": "Response"}
 
+# The app's indigo theme (primaryColor #4F46E5 in .streamlit/config.toml), in three
+# steps light enough apart to tell the stacked parts from one another.
+PART_COLORS = {"original": "#312E81", "enhancement": "#A5B4FC", "response": "#4F46E5"}
+
 OTHERS_LABEL = "Others (not in the team list)"
 
 # Headers for the tables (the frames keep short lower-case names for the CSV).
@@ -113,20 +117,40 @@ def frame_totals(frame: pd.DataFrame) -> dict[str, int]:
     return {column: int(frame[column].sum()) for column in COLUMNS}
 
 
+def day_labels(days: Sequence[dt.date]) -> list[str]:
+    """Axis labels for days: "Nov 26", with the year only when the days span two."""
+    with_year = len({day.year for day in days}) > 1
+    return [f"{day:%b} {day.day}" + (f", {day.year}" if with_year else "") for day in days]
+
+
 def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
-    """Stacked daily bars of original / enhancement / response."""
-    long = _long(frame, "date")
-    long["date"] = pd.to_datetime(long["date"])
+    """Stacked daily bars of original / enhancement / response.
+
+    The x axis is discrete, one band per day of the range in order, so each
+    bar sits on its own day's label and the range's last day is the last bar
+    (a time axis put each bar to the right of its tick and ran a day past the
+    end).
+    """
+    days = [pd.Timestamp(day).date() for day in frame["date"]]
+    labels = day_labels(days)
+    long = _long(frame.assign(day=labels).drop(columns="date"), "day")
+    long["date"] = long["day"].map(dict(zip(labels, days, strict=True))).astype(str)
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("yearmonthdate(date):T", title="Day"),
+            x=alt.X(
+                "day:O",
+                sort=labels,
+                title=None,
+                # Long ranges: Vega drops labels that would overlap, never a bar.
+                axis=alt.Axis(labelAngle=0, labelOverlap=True),
+            ),
             y=alt.Y("value:Q", stack="zero", title=unit.capitalize()),
             color=_part_color(),
             order=alt.Order("order:Q"),
             tooltip=[
-                alt.Tooltip("yearmonthdate(date):T", title="Day"),
+                alt.Tooltip("date:N", title="Day"),
                 alt.Tooltip("part:N", title="Part"),
                 alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
             ],
@@ -210,7 +234,13 @@ def _long(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
 
 def _part_color() -> alt.Color:
     labels = list(PART_LABELS.values())
-    return alt.Color("part:N", title=None, sort=labels, scale=alt.Scale(domain=labels))
+    return alt.Color(
+        "part:N",
+        title=None,
+        sort=labels,
+        scale=alt.Scale(domain=labels, range=[PART_COLORS[part] for part in PARTS]),
+        legend=alt.Legend(orient="top"),
+    )
 
 
 # -- cached loaders (the only functions here that touch the API) -----------------------

@@ -212,3 +212,32 @@ def test_csv_has_a_header_iso_dates_and_one_line_per_day() -> None:
 def test_csv_file_name_is_safe_and_says_what_it_holds() -> None:
     name = usage.csv_file_name(D(2024, 5, 1), D(2024, 5, 7), "tokens", "Ann Lee (ann)")
     assert name == "ablt-usage-ann-lee--ann-2024-05-01-to-2024-05-07-tokens.csv"
+
+
+def test_daily_chart_has_one_band_per_day_ending_on_the_last_day() -> None:
+    stats = statistics({D(2026, 11, 26): (10, 5, 30), D(2026, 11, 20): (1, 1, 1)})
+    frame = usage.daily_frame(stats, D(2026, 11, 20), D(2026, 11, 26), "words")
+    spec = usage.daily_chart(frame, "words").to_dict()
+    x = spec["encoding"]["x"]
+    assert x["type"] == "ordinal"  # a band per day: no time axis running past the range
+    assert x["sort"] == [f"Nov {n}" for n in range(20, 27)]  # the last band is the end day
+    values = next(iter(spec["datasets"].values()))
+    last_day = {row["part"]: row["value"] for row in values if row["day"] == "Nov 26"}
+    assert last_day == {"Original": 10, "Enhancement": 5, "Response": 30}
+    assert {row["date"] for row in values if row["day"] == "Nov 26"} == {"2026-11-26"}
+
+
+def test_day_labels_name_the_year_only_when_the_range_spans_two() -> None:
+    assert usage.day_labels([D(2026, 11, 6), D(2026, 11, 26)]) == ["Nov 6", "Nov 26"]
+    assert usage.day_labels([D(2025, 12, 31), D(2026, 1, 1)]) == ["Dec 31, 2025", "Jan 1, 2026"]
+
+
+def test_charts_use_the_apps_indigo_palette() -> None:
+    stats = statistics({D(2024, 5, 2): (10, 5, 30)})
+    frame = usage.daily_frame(stats, D(2024, 5, 1), D(2024, 5, 2), "words")
+    breakdown = usage.breakdown_frame([usage.MemberUsage("Ann", totals(1, 2, 3))], "words")
+    for chart in (usage.daily_chart(frame, "words"), usage.breakdown_chart(breakdown, "words")):
+        scale = chart.to_dict()["encoding"]["color"]["scale"]
+        assert scale["domain"] == ["Original", "Enhancement", "Response"]
+        assert scale["range"] == ["#312E81", "#A5B4FC", "#4F46E5"]
+        assert "#4F46E5" in scale["range"]  # the theme's primary colour
