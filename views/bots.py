@@ -8,7 +8,7 @@ from ablt_core import AbltError, Bot
 from webapp import catalogue, ui
 from webapp import markdown as md
 from webapp.auth import require_member
-from webapp.avatars import avatar_for, has_image
+from webapp.avatars import avatar_for
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -19,13 +19,10 @@ CARDS_PER_ROW = 3
 def render_card(bot: Bot) -> None:
     with st.container(border=True):
         avatar, heading = st.columns([1, 4], vertical_alignment="center")
-        picture = avatar_for(bot.avatar_url)
-        if has_image(picture):
-            avatar.image(picture, width=56)
-        else:
-            avatar.markdown("## 🤖")
+        avatar.image(avatar_for(bot.avatar_url, bot.name), width=56)
         heading.markdown(f"**{md.escape(bot.name)}**")
-        heading.caption(f"Model: {bot.model} · `{bot.slug}`")
+        # The slug on its own line: beside the model, its chip broke at a hyphen.
+        heading.caption(f"Model: {md.escape(bot.model)}  \n`{bot.slug}`")
         st.write(bot.description or "_No description._")
         welcome = catalogue.welcome_text(bot)
         if welcome:

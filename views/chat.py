@@ -8,7 +8,7 @@ import streamlit as st
 from ablt_core import AbltError
 from webapp import catalogue, chat, chat_view, ui, usage
 from webapp.auth import require_member
-from webapp.avatars import avatar_for, has_image
+from webapp.avatars import avatar_for
 from webapp.backend import get_client, get_store
 from webapp.errors import describe
 from webapp.settings import get_settings
@@ -56,7 +56,7 @@ def render() -> None:
     by_slug = {b.slug: b for b in bots}
     bot = by_slug.get(opened.conversation.bot_slug)
     bot_name = bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
-    bot_avatar = avatar_for(bot.avatar_url) if bot else ":material/smart_toy:"
+    bot_avatar = avatar_for(bot.avatar_url if bot else None, bot_name)
 
     # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
     names = chat.bot_labels(bots)
@@ -87,8 +87,7 @@ def render() -> None:
 
     chat_view.show_notice()
     heading_avatar, heading_text, heading_menu = st.columns([1, 10, 2], vertical_alignment="center")
-    if has_image(bot_avatar):
-        heading_avatar.image(bot_avatar, width=48)
+    heading_avatar.image(bot_avatar, width=48)
     heading_text.subheader(bot_name)
     if bot is not None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle, Fault
-from webapp import backend
-from webapp.avatars import fetch_avatar_data_url
+from webapp import backend, markdown
+from webapp.avatars import fetch_avatar_data_url, initials_avatar
 from webapp.state import Keys
 
 CHAT_LABEL = "Chat with this bot"
@@ -66,14 +66,19 @@ def test_catalogue_shows_every_bot_as_a_card_with_the_count(logged_in: Login) ->
     assert count_caption(at) == f"{len(bots)} of {len(bots)} bots"
     assert card_names(at) == [bot.name for bot in bots]
     assert chat_buttons(at) == [f"bots_chat_{bot.uid}" for bot in bots]
-    # avatars: the emulator's images, inlined by the server; model, description on the cards
+    # avatars: the emulator's images, inlined by the server, or the bot's initials
+    # for a bot without one; model, description on the cards
     images = [url for image in at.image for url in image.value]
-    assert images == [fetch_avatar_data_url(bot.avatar_url) for bot in bots if bot.avatar_url]
+    assert images == [
+        fetch_avatar_data_url(bot.avatar_url) if bot.avatar_url else initials_avatar(bot.name)
+        for bot in bots
+    ]
+    assert any(not bot.avatar_url for bot in bots)  # the emulator has one without
     assert all(url.startswith("data:image/svg+xml;base64,") for url in images)
     captions = [c.value for c in at.caption]
     texts = [md.value for md in at.markdown]
     for bot in bots:
-        assert f"Model: {bot.model} · `{bot.slug}`" in captions
+        assert f"Model: {markdown.escape(bot.model)}  \n`{bot.slug}`" in captions
         assert (bot.description or "_No description._") in texts
 
 

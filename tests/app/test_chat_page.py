@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
 from webapp import backend, chat
+from webapp.avatars import initials_avatar
 from webapp.state import Keys
 from webapp.store import ConversationStore
 
@@ -257,3 +258,18 @@ def test_copy_is_offered_on_prompts_and_answers_but_not_the_welcome(
     assert not welcome.code
     assert [c.value for c in prompt.code] == ["Copy me, please"]
     assert [c.value for c in answer.code] == [conversation(at).messages[-1].text]
+
+
+def test_a_bot_without_an_avatar_shows_its_initials_in_header_and_bubbles(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=emulator().base_url) as client:
+        plain = next(bot for bot in client.get_bots() if not bot.avatar_url)
+    at.selectbox(key=Keys.CHAT_BOT_SELECT).set_value(plain.slug).run()
+    send(at, "Hello")
+    round_initials = initials_avatar(plain.name)
+    assert [image.value for image in at.main.image] == [[round_initials]]  # the header
+    bot_bubbles = [m for m in at.chat_message if m.name == "assistant"]
+    assert len(bot_bubbles) == 2
+    assert all(m.avatar == round_initials for m in bot_bubbles)
