@@ -8,9 +8,9 @@
 - `fresh_app_server` (function scope, once per module): a second app started
   alongside `app_server` that no browser has visited, for checks of a fresh
   server's first visitor; it is stopped after that test.
-- `browser` (session scope): Chromium from `/usr/bin/chromium`, launched once
-  for all browser tests. Without it the tests skip, except under CI (`CI`
-  set), where the browser is installed and its absence is a failure.
+- `browser` (module scope): Chromium from `/usr/bin/chromium`. Without it the
+  tests skip, except under CI (`CI` set), where the browser is installed and
+  its absence is a failure.
 - `page` (function scope): a fresh browser context (no login cookie) at 1400x900;
   `new_page()` makes more such pages, for tests that need several browsers.
 """
@@ -50,7 +50,10 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in
+# this thread while it is open, which would break the async tests collected after
+# tests/e2e.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require_chromium()
     from playwright.sync_api import sync_playwright
