@@ -5,7 +5,11 @@ Subfolders add their own conftest.py for their own fixtures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +39,28 @@ def emulator(emulator_server: EmulatorHandle) -> Iterator[EmulatorHandle]:
     emulator_server.clear_faults()
     emulator_server.clear_requests()
     emulator_server.set_delay(0)
+
+
+@pytest.fixture
+def lock_sqlite(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], AbstractContextManager[None]]:
+    """Hold a real write lock on a SQLite file, as another busy process would.
+
+    Stores opened after this fixture wait only 0.2 s for a lock, so a locked
+    database fails a write with SQLAlchemy's OperationalError ("database is
+    locked") at once rather than after the production 10 s.
+    """
+    from webapp.store import core
+
+    monkeypatch.setattr(core, "SQLITE_BUSY_TIMEOUT_MS", 200)
+
+    @contextlib.contextmanager
+    def lock(path: Path) -> Iterator[None]:
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+    return lock

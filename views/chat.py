@@ -14,6 +14,8 @@ from webapp.errors import describe
 from webapp.settings import get_settings
 from webapp.state import Keys
 
+PROMPT_KEY = "chat_prompt"
+
 
 def render() -> None:
     member = require_member()
@@ -114,16 +116,23 @@ def render() -> None:
     if note:
         st.caption(f":material/content_cut: {note}")
 
+    chat_view.show_send_problem()
+    chat_view.restore_prompt()
     # "stop" turns the send button into a Stop button while the answer streams.
-    prompt = st.chat_input(f"Message {bot_name}", key="chat_prompt", submit_mode="stop")
+    prompt = st.chat_input(f"Message {bot_name}", key=PROMPT_KEY, submit_mode="stop")
     if prompt and prompt.strip():
         st.session_state.pop(Keys.CHAT_EDITING, None)
-        message = chat.send_prompt(store, member, opened, prompt)
+        message = chat_view.send(store, member, opened, prompt, PROMPT_KEY)
         st.query_params[chat.OPEN_PARAM] = opened.id
         chat_view.render_message(message, chat_view.USER_AVATAR, is_last=False)
 
     if chat.awaiting_answer(opened):
-        answer = chat.stream_answer(client, store, member, opened, settings.context_limits)
+        try:
+            answer = chat.stream_answer(client, store, member, opened, settings.context_limits)
+        except chat.SendFailed as err:
+            # The prompt is saved; any rerun (this Retry) tries the answer again.
+            ui.error_box(str(err), retry_key="chat_answer_retry")
+            return
         try:
             with st.chat_message("assistant", avatar=bot_avatar):
                 st.write_stream(answer)

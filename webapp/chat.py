@@ -26,10 +26,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ablt_core import AbltError, StreamInterruptedError
 from webapp import history
@@ -88,6 +90,19 @@ INTERRUPTED_MESSAGE = (
     "This answer stopped arriving before it finished (the page was reloaded or the "
     "connection dropped). The part received is kept; retry to ask again."
 )
+# A database that refuses a write (disk full, locked, gone): the send stops with
+# one of these, never a traceback, and the prompt text is not lost.
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
+PROMPT_NOT_SAVED = (
+    "Your message was not sent: the conversation database is not accepting changes "
+    "right now (it may be busy or out of disk space). Your text is back in the message "
+    "box, so you can send it again in a moment."
+)
+ANSWER_NOT_STARTED = (
+    "Your message is saved, but the answer could not be started: the conversation "
+    "database is not accepting changes right now (it may be busy or out of disk space). "
+    "Retry in a moment."
+)
 NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
 
 
@@ -120,6 +135,10 @@ def advice(options: ConversationOptions) -> list[str]:
     if options.use_search and words is not None and words < 100:
         notes.append("Web search needs room: use it with at least 100 words.")
     return notes
+
+
+class SendFailed(Exception):
+    """A send stopped before anything went to the API; the message is for the user."""
 
 
 # --------------------------------------------------------- the open chat
@@ -297,20 +316,26 @@ def choose_open(
 def send_prompt(store: ConversationStore, member: Owner, opened: OpenChat, prompt: str) -> Message:
     """Save the user's prompt (a draft is saved first, welcome included).
 
-    Runs before anything is sent, so the prompt is never lost.
+    Runs before anything is sent, so the prompt is never lost. A database that
+    refuses the write raises `SendFailed`: nothing was sent, the caller keeps
+    the text for the user to send again.
     """
     text = prompt.strip()
     if not text:
         raise ValueError("An empty message cannot be sent.")
-    if opened.is_draft:
-        conv = opened.conversation
-        created = store.create_conversation(member, conv.bot_slug, conv.bot_name, conv.options)
-        for message in opened.messages:
-            store.append_message(member, created.id, message.role, message.text)
-        opened.conversation = created
-        opened.streaming_id = None
-    saved = store.append_message(member, opened.id, "user", text)
-    refresh(store, member, opened)
+    try:
+        if opened.is_draft:
+            conv = opened.conversation
+            created = store.create_conversation(member, conv.bot_slug, conv.bot_name, conv.options)
+            for message in opened.messages:
+                store.append_message(member, created.id, message.role, message.text)
+            opened.conversation = created
+            opened.streaming_id = None
+        saved = store.append_message(member, opened.id, "user", text)
+        refresh(store, member, opened)
+    except DATABASE_ERRORS as err:
+        log.warning("Could not save a prompt: %s", err)
+        raise SendFailed(PROMPT_NOT_SAVED) from err
     return saved
 
 
@@ -435,7 +460,7 @@ def stream_answer(
     *,
     clock: Callable[[], float] = time.monotonic,
     save_every: float = SAVE_EVERY,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Ask for an answer to the last prompt and yield its pieces as they arrive.
 
     Made for `st.write_stream`. The answer is saved at once (empty,
@@ -446,11 +471,32 @@ def stream_answer(
     consumer closes the generator early (Stop, a rerun, the session ending) the
     part received is saved `interrupted` and `opened.streaming_id` stays set,
     so this session's next run can call it `stopped` (see `refresh`).
+
+    The context is read and the empty answer saved before this returns: a
+    database that refuses them raises `SendFailed` here, not mid-stream (the
+    prompt stays saved, awaiting its answer).
     """
-    window = context_for(store, member, opened, limits)
+    try:
+        window = context_for(store, member, opened, limits)
+        reply = store.append_message(member, opened.id, "assistant", "", status=STREAMING)
+    except DATABASE_ERRORS as err:
+        log.warning("Could not start an answer: %s", err)
+        raise SendFailed(ANSWER_NOT_STARTED) from err
     opened.context_omitted = window.omitted
-    reply = store.append_message(member, opened.id, "assistant", "", status=STREAMING)
     opened.streaming_id = reply.id
+    return _answer_pieces(client, store, member, opened, window, reply, clock, save_every)
+
+
+def _answer_pieces(
+    client: AbltClient,
+    store: ConversationStore,
+    member: Owner,
+    opened: OpenChat,
+    window: ContextWindow,
+    reply: Message,
+    clock: Callable[[], float],
+    save_every: float,
+) -> Generator[str, None, None]:
     text = ""
     status, error = STREAMING, None
     superseded = False

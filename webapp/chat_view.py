@@ -405,6 +405,31 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
                 st.code(message.text, language=None, wrap_lines=True)
 
 
+def send(store: Any, member: Any, opened: chat.OpenChat, prompt: str, input_key: str) -> Message:
+    """Save the prompt; when the database refuses it, say so and put the text back
+    in the message box (`input_key`) on a fresh run, so nothing typed is lost."""
+    try:
+        return chat.send_prompt(store, member, opened, prompt)
+    except chat.SendFailed as err:
+        st.session_state[Keys.CHAT_SEND_PROBLEM] = str(err)
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (input_key, prompt)
+        st.rerun()
+
+
+def restore_prompt() -> None:
+    """Before the message box is drawn: a prompt that could not be sent goes back in it."""
+    back = st.session_state.pop(Keys.CHAT_PROMPT_BACK, None)
+    if back:
+        input_key, text = back
+        st.session_state[input_key] = text
+
+
+def show_send_problem() -> None:
+    problem = st.session_state.pop(Keys.CHAT_SEND_PROBLEM, None)
+    if problem:
+        st.error(problem, icon=":material/database:")
+
+
 def render_last_controls(opened: chat.OpenChat) -> None:
     """Regenerate the last answer; edit the last prompt and send it again."""
     if st.session_state.get(Keys.CHAT_EDITING) and chat.last_prompt(opened) is not None:

@@ -32,6 +32,8 @@ class Keys:
     CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
     CHAT_HISTORY_LIMIT = "chat_history_limit"  # history rows shown ("Show more" adds)
     CHAT_DELETE_PENDING = "chat_delete_pending"  # id waiting for the delete confirmation
+    CHAT_SEND_PROBLEM = "chat_send_problem"  # why the last prompt was not sent, shown once
+    CHAT_PROMPT_BACK = "chat_prompt_back"  # (input key, text): put back in the message box
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
 
     # Bot catalogue page

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 from streamlit.testing.v1 import AppTest
 
 from ablt_core import AbltClient
@@ -273,3 +276,24 @@ def test_a_bot_without_an_avatar_shows_its_initials_in_header_and_bubbles(
     bot_bubbles = [m for m in at.chat_message if m.name == "assistant"]
     assert len(bot_bubbles) == 2
     assert all(m.avatar == round_initials for m in bot_bubbles)
+
+
+def test_a_database_that_refuses_the_prompt_shows_a_plain_message_and_keeps_the_text(
+    logged_in: Callable[[str], AppTest],
+    app_db_url: str,
+    lock_sqlite: Callable[[Path], AbstractContextManager[None]],
+) -> None:
+    at = logged_in("demo-member")
+    asked_before = len(chat_requests())
+    with lock_sqlite(Path(make_url(app_db_url).database or "")):
+        send(at, "Please keep this text")
+        assert not at.exception
+        assert [e.value for e in at.error] == [chat.PROMPT_NOT_SAVED]
+        assert at.chat_input[0].value == "Please keep this text"  # back in the message box
+        assert len(bubbles(at)) == 1  # only the welcome: nothing half-sent
+        assert len(chat_requests()) == asked_before
+
+    send(at, "Please keep this text")  # sent again once the database is back
+    assert not at.error
+    assert [role for role, _ in bubbles(at)] == ["assistant", "user", "assistant"]
+    assert bubbles(at)[1] == ("user", "Please keep this text")

@@ -5,11 +5,13 @@ Against a real SQLite store file and the emulator over loopback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 import ablt_core._retry
 from ablt_core import AbltClient, Bot
@@ -401,3 +403,40 @@ def test_every_message_with_text_can_be_copied_but_the_welcome(store: Conversati
     assert chat.can_copy(prompt) and chat.can_copy(answer)
     assert not chat.is_welcome(answer)
     assert not chat.can_copy(empty)  # nothing to copy
+
+
+# -- a database that refuses writes ---------------------------------------------
+
+
+def test_a_locked_database_stops_a_send_with_a_plain_message(
+    tmp_path: Path, lock_sqlite: Callable[[Path], AbstractContextManager[None]]
+) -> None:
+    path = tmp_path / "chat.db"
+    with ConversationStore(f"sqlite:///{path}") as store:
+        opened = chat.new_draft(ANN, make_bot())
+        with lock_sqlite(path), pytest.raises(chat.SendFailed) as failed:
+            chat.send_prompt(store, ANN, opened, "Hello?")
+        assert str(failed.value) == chat.PROMPT_NOT_SAVED
+        assert isinstance(failed.value.__cause__, OperationalError)  # the real failure
+        assert opened.is_draft and store.list_conversations(ANN) == []  # nothing half-saved
+
+        chat.send_prompt(store, ANN, opened, "Hello?")  # the lock gone, the same text goes
+        assert [m.text for m in store.all_messages(ANN, opened.id)][-1] == "Hello?"
+
+
+def test_a_locked_database_stops_an_answer_before_anything_is_sent(
+    tmp_path: Path,
+    lock_sqlite: Callable[[Path], AbstractContextManager[None]],
+    client: AbltClient,
+    emulator: EmulatorHandle,
+) -> None:
+    path = tmp_path / "chat.db"
+    with ConversationStore(f"sqlite:///{path}") as store:
+        opened = chat.new_draft(ANN, make_bot())
+        chat.send_prompt(store, ANN, opened, "Hello?")
+        sent_before = len(emulator.requests)
+        with lock_sqlite(path), pytest.raises(chat.SendFailed) as failed:
+            chat.stream_answer(client, store, ANN, opened, NO_CAP)
+        assert str(failed.value) == chat.ANSWER_NOT_STARTED
+        assert len(emulator.requests) == sent_before  # the API was not asked
+        assert chat.awaiting_answer(opened)  # the prompt is kept, waiting for its answer
