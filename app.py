@@ -87,17 +87,20 @@ def team_problem(message: str) -> NoReturn:
 
 def login_page(settings: Settings, authenticator: Any, team: Team) -> NoReturn:
     def render() -> None:
-        st.title("aBLT Chat")
-        st.caption("Chat with the team's aBLT bots. Log in to continue.")
-        demo = auth.demo_credentials(settings, team)
-        if demo:
-            lines = "\n".join(f"- `{user}` / `{password}`" for user, password in demo)
-            st.info(
-                "**Demo mode.** Answers come from the built-in emulator. "
-                f"Log in with one of the demo accounts:\n\n{lines}",
-                icon=":material/science:",
-            )
-        auth.render_login(authenticator, settings, team)
+        # A form the width of a wide page is hard to read: keep it in the middle.
+        _, middle, _ = st.columns([1, 2, 1])
+        with middle:
+            st.title("aBLT Chat")
+            st.caption("Chat with the team's aBLT bots. Log in to continue.")
+            demo = auth.demo_credentials(settings, team)
+            if demo:
+                lines = "\n".join(f"- `{user}` / `{password}`" for user, password in demo)
+                st.info(
+                    "**Demo mode.** Answers come from the built-in emulator. "
+                    f"Log in with one of the demo accounts:\n\n{lines}",
+                    icon=":material/science:",
+                )
+            auth.render_login(authenticator, settings, team)
 
     show_only(render, "Log in", "login")
 
@@ -117,6 +120,7 @@ except TeamError as err:
     team_problem(str(err))
 
 authenticator = auth.make_authenticator(settings, team)
+ui.hide_cookie_component()
 auth.restore_from_cookie(authenticator)
 member = auth.sync_member(authenticator, team)
 

@@ -16,6 +16,22 @@ API_DOWN_MESSAGE = (
 )
 
 
+# The login cookie component (streamlit-authenticator's, an iframe of height 0)
+# still takes a line plus a gap at the top of every page. Hidden like this, the
+# iframe keeps working: it only reads and writes cookies.
+_HIDE_COOKIE_COMPONENT = (
+    "<style>"
+    '[data-testid="stElementContainer"]:has(iframe[title*="CookieManager"]) { display: none; }'
+    "</style>"
+)
+
+
+def hide_cookie_component() -> None:
+    """Keep the invisible login cookie component from pushing the page down."""
+    # Style-only HTML goes to Streamlit's event container: it takes no space itself.
+    st.html(_HIDE_COOKIE_COMPONENT)
+
+
 def demo_badge(settings: Settings) -> None:
     """Say plainly, in the sidebar, when answers come from the built-in emulator."""
     if settings.demo_mode:
