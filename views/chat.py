@@ -133,13 +133,17 @@ def render() -> None:
             # The prompt is saved; any rerun (this Retry) tries the answer again.
             ui.error_box(str(err), retry_key="chat_answer_retry")
             return
-        try:
-            with st.chat_message("assistant", avatar=bot_avatar):
-                st.write_stream(answer)
-        finally:
-            # Stop (or the session ending) raises out of write_stream: close the
-            # generator now so the part received is saved before the run ends.
-            answer.close()
+        with st.chat_message("assistant", avatar=bot_avatar):
+            thinking = chat_view.ThinkingIndicator(bot_name)
+            try:
+                st.write_stream(chat.on_first_piece(answer, thinking.clear))
+            finally:
+                try:
+                    # Stop (or the session ending) raises out of write_stream: close
+                    # the generator now so the part received is saved before the run ends.
+                    answer.close()
+                finally:
+                    thinking.clear()  # an error or a Stop before the first words
         usage.forget_statistics()  # the Statistics page counts this chat at once
         # Show the finished answer with its status (stopped, error + Retry).
         st.rerun()

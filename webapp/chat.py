@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -485,6 +485,20 @@ def stream_answer(
     opened.context_omitted = window.omitted
     opened.streaming_id = reply.id
     return _answer_pieces(client, store, member, opened, window, reply, clock, save_every)
+
+
+def on_first_piece(
+    pieces: Iterable[str], callback: Callable[[], None]
+) -> Generator[str, None, None]:
+    """`pieces` unchanged; `callback()` runs once, just before the first
+    non-empty piece is passed on (the "thinking" indicator makes way for the
+    answer). Closing this generator does not close `pieces`: its owner does."""
+    waiting = True
+    for piece in pieces:
+        if waiting and piece:
+            waiting = False
+            callback()
+        yield piece
 
 
 def _answer_pieces(

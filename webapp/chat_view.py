@@ -7,11 +7,14 @@ Callbacks find the member and the open conversation in session state.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from webapp import chat, history, ui
 from webapp import markdown as md
@@ -26,6 +29,9 @@ LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE
 HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
 COPY_HELP = "Copy text"
+THINKING_ICON = ":material/pending:"
+# How long a stopped run waits for the indicator's removal to be sent.
+CLEAR_AFTER_STOP_TIMEOUT = 2.0
 
 
 # ------------------------------------------------------------- callbacks
@@ -403,6 +409,42 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             # st.code inside brings the copy-to-clipboard button.
             with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
+
+
+def thinking_text(bot_name: str) -> str:
+    return f"{THINKING_ICON} {md.escape(bot_name)} is thinking…"
+
+
+class ThinkingIndicator:
+    """“<bot> is thinking…” in the answer's bubble, from the send until the
+    first words arrive (with the real API that can take seconds).
+
+    Drawn where it is created; `clear()` removes it and is safe to call again.
+    Hand `clear` to `chat.on_first_piece` and call it once more when the answer
+    ends, so an error or a Stop before any text never leaves it behind.
+    """
+
+    def __init__(self, bot_name: str) -> None:
+        self._slot = st.empty()
+        self._slot.caption(thinking_text(bot_name))
+        self._shown = True
+
+    def clear(self) -> None:
+        if not self._shown:
+            return
+        self._shown = False
+        try:
+            self._slot.empty()
+        except StopException:
+            # Stop was pressed: this run's own thread may send nothing more
+            # (each send raises StopException again), yet the indicator must
+            # not stay on screen. A helper thread carrying this run's context
+            # can still send the removal; then the stop goes on.
+            helper = threading.Thread(target=self._slot.empty, name="clear-thinking")
+            add_script_run_ctx(helper)
+            helper.start()
+            helper.join(CLEAR_AFTER_STOP_TIMEOUT)
+            raise
 
 
 def send(store: Any, member: Any, opened: chat.OpenChat, prompt: str, input_key: str) -> Message:

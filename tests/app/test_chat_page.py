@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block, ElementTree, parse_tree_from_messages
 
 from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
@@ -249,6 +250,92 @@ def test_stop_keeps_the_partial_answer_marked_stopped(
 
     send(at, "Go on")  # the stopped part is context for the next prompt
     assert chat_requests()[-1]["messages"][-2] == {"role": "assistant", "content": reply.text}
+
+
+def page_so_far() -> ElementTree:
+    """The page as the browser has it at this moment of the run (from inside it)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    assert ctx is not None
+    runner = ctx._enqueue.__self__  # AppTest's LocalScriptRunner collects the messages
+    return parse_tree_from_messages(runner.forward_msgs())
+
+
+def thinking(tree: AppTest | ElementTree | Block) -> list[str]:
+    """Texts of "… is thinking…" indicators on the page."""
+    return [c.value for c in tree.caption if "is thinking" in c.value]
+
+
+def test_the_bot_is_shown_thinking_until_the_first_words_arrive(
+    logged_in: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    at = logged_in()
+    bot_name = at.session_state[Keys.CHAT_OPEN].conversation.bot_name
+    real = st.write_stream
+    states: dict[str, list[str]] = {}
+
+    def watching(stream: Iterator[str], *args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(st, "write_stream", real)  # this answer only
+        page = page_so_far()
+        states["before the first words"] = thinking(page)
+        # In the answer's own bubble, under the prompt just sent.
+        states["in the bubble"] = thinking(page.chat_message[-1])
+        states["bubble"] = [page.chat_message[-2].name, page.chat_message[-1].name]
+
+        def pieces() -> Iterator[str]:
+            for piece in stream:
+                yield piece
+                states.setdefault("with the first words", thinking(page_so_far()))
+
+        return real(pieces(), *args, **kwargs)
+
+    monkeypatch.setattr(st, "write_stream", watching)
+    send(at, "Are you awake?")
+    assert states["before the first words"] == [f":material/pending: {bot_name} is thinking…"]
+    assert states["in the bubble"] == states["before the first words"]
+    assert states["bubble"] == ["user", "assistant"]
+    assert states["with the first words"] == []  # the answer took its place
+    assert thinking(at) == [] and conversation(at).last.status == chat.COMPLETE
+
+
+def test_the_thinking_indicator_goes_when_the_answer_fails(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    emulator().inject(Fault(kind="server_error", status=500, times=3))
+    at.chat_input[0].set_value("Anyone there?").run()
+    assert at.error and thinking(at) == []
+    assert conversation(at).last.status == chat.ERROR
+
+
+def test_stop_before_the_first_words_leaves_no_thinking_indicator(
+    logged_in: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    at = logged_in()
+    real = st.write_stream
+
+    def stop_pressed_while_waiting(stream: Iterator[str], *args: object, **kwargs: object) -> str:
+        monkeypatch.setattr(st, "write_stream", real)  # this answer only
+        assert thinking(page_so_far())
+        # Stop is pressed during the wait; the run stops at its next send,
+        # which is when the first words arrive.
+        ctx = get_script_run_ctx()
+        assert ctx is not None
+        ctx.script_requests.request_stop()
+        return real(stream, *args, **kwargs)
+
+    monkeypatch.setattr(st, "write_stream", stop_pressed_while_waiting)
+    at.chat_input[0].set_value("Tell me a long story").run()
+    assert thinking(at) == []
+    at.run()
+    assert conversation(at).last.status == chat.STOPPED
+    assert thinking(at) == []
 
 
 def test_copy_is_offered_on_prompts_and_answers_but_not_the_welcome(

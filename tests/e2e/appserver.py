@@ -12,6 +12,8 @@ Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 - `start_apps(...)` starts several such processes at once (a scale-out test:
   same team file, same database, same cookie key) and waits for all of them.
 - `launch_chromium(playwright)` launches Debian's Chromium, never a download.
+- `emulator_url(server)` finds the app's demo emulator (its other listening
+  port); `inject_fault(server, kind=..., ...)` queues a fault in it over HTTP.
 - `log_in(page, ...)` fills the real login form; `log_in_as_member`, `chat`,
   `message_text` and `history_entry` are the steps the tests share.
 """
@@ -19,6 +21,7 @@ Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -162,6 +165,51 @@ class AppServer:
         close = getattr(self._log_file, "close", None)
         if close is not None:
             close()
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports process `pid` listens on over IPv4 loopback or any address (Linux /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and inode in inodes:  # 0A: LISTEN
+            ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def emulator_url(server: AppServer) -> str:
+    """The base URL of the demo emulator inside `server` (started by its first page).
+
+    The app listens on its own port and on the emulator's; the other one is it.
+    Use it for the emulator's control endpoints (`/_emulator/faults`...).
+    """
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        others = listening_ports(server.process.pid) - {server.port}
+        if len(others) == 1:
+            return f"http://127.0.0.1:{others.pop()}"
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"No single emulator port in the app's process: {others}")
+        time.sleep(0.1)
+
+
+def inject_fault(server: AppServer, **fault: Any) -> None:
+    """Queue a fault (see `ablt_core.emulator`) in the app's demo emulator."""
+    request = urllib.request.Request(
+        emulator_url(server) + "/_emulator/faults",
+        data=json.dumps(fault).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status < 300, response.status
 
 
 def stop_all(servers: Sequence[AppServer]) -> None:

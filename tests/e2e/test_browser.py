@@ -22,9 +22,12 @@ from tests.e2e.appserver import (
     AppServer,
     chat,
     chromium_available,
+    inject_fault,
     log_in_as_member,
+    message_text,
     open_login,
     running_in_ci,
+    send_prompt,
     shown_demo_credentials,
     submit_login,
     wait_until_idle,
@@ -118,6 +121,25 @@ def test_a_prompt_sent_with_enter_streams_its_answer_into_the_page(
     )
     # The prompt is cleared from the input once sent.
     expect(page.get_by_test_id(CHAT_INPUT)).to_have_value("")
+
+
+def test_the_bot_is_shown_thinking_until_a_slow_answer_starts(
+    page: Page, app_server: AppServer
+) -> None:
+    log_in_as_member(page, app_server)
+    answers_before = page.locator(ASSISTANT_MESSAGE).count()
+    # The API takes its time before the first byte, as the real one can.
+    inject_fault(app_server, kind="slow_first_byte", seconds=2)
+
+    send_prompt(page, "Are you there?")
+    answer = page.locator(ASSISTANT_MESSAGE).nth(answers_before)
+    expect(answer).to_contain_text("Omni is thinking…")
+    # The answer takes its place: the indicator goes, the text is what arrived.
+    expect(page.get_by_text("is thinking")).to_have_count(0)
+    wait_until_idle(page)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
+    assert "Are you there?" in message_text(page.locator(ASSISTANT_MESSAGE).last)
+    expect(page.get_by_text("is thinking")).to_have_count(0)
 
 
 def test_no_token_or_password_hash_reaches_the_browser(page: Page, app_server: AppServer) -> None:

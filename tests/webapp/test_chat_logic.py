@@ -153,6 +153,30 @@ def test_bot_labels_are_unique_even_when_names_are_not() -> None:
     assert labels == {"omni": "Omni (omni)", "omni-fast": "Omni (omni-fast)", "chef": "Chef"}
 
 
+def test_on_first_piece_calls_back_once_just_before_the_first_words() -> None:
+    seen: list[str] = []
+
+    def pieces() -> Iterator[str]:
+        seen.append("asked")
+        yield ""  # an empty keep-alive piece is not the answer starting
+        seen.append("empty passed")
+        yield "Hello"
+        yield " there"
+
+    def arrived() -> None:
+        seen.append("callback")
+
+    out = list(chat.on_first_piece(pieces(), arrived))
+    assert out == ["", "Hello", " there"]
+    assert seen == ["asked", "empty passed", "callback"]
+
+
+def test_on_first_piece_never_calls_back_when_nothing_arrives() -> None:
+    calls: list[str] = []
+    assert list(chat.on_first_piece(iter(["", ""]), lambda: calls.append("x"))) == ["", ""]
+    assert calls == []
+
+
 def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
     text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
     assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
