@@ -7,6 +7,7 @@ import streamlit as st
 
 from ablt_core import AbltError
 from webapp import catalogue, chat, chat_view, ui, usage
+from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.avatars import avatar_for
 from webapp.backend import get_client, get_store
@@ -90,7 +91,8 @@ def render() -> None:
     chat_view.show_notice()
     heading_avatar, heading_text, heading_menu = st.columns([1, 10, 2], vertical_alignment="center")
     heading_avatar.image(bot_avatar, width=48)
-    heading_text.subheader(bot_name)
+    # The picker's label: two bots may share a name, the header tells them apart too.
+    heading_text.subheader(md.escape(names[opened.conversation.bot_slug] if bot else bot_name))
     if bot is not None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
     else:

@@ -223,6 +223,21 @@ def test_picking_a_bot_new_chat_and_clear_chat(logged_in: Callable[[str], AppTes
     assert conversation(at).conversation.bot_slug == slug  # a new chat keeps the bot
 
 
+def test_the_header_tells_apart_bots_that_share_a_name(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    picker = at.selectbox(key=Keys.CHAT_BOT_SELECT)
+    # The demo catalogue has two bots called "Omni": omni and omni-fast.
+    picker.set_value("omni-fast").run()
+    assert conversation(at).conversation.bot_slug == "omni-fast"
+    assert at.subheader[0].value == r"Omni \(omni\-fast\)"  # Markdown for "Omni (omni-fast)"
+    assert at.selectbox(key=Keys.CHAT_BOT_SELECT).format_func("omni-fast") == "Omni (omni-fast)"
+
+    at.selectbox(key=Keys.CHAT_BOT_SELECT).set_value("omni").run()
+    assert at.subheader[0].value == r"Omni \(omni\)"
+
+
 def test_stop_keeps_the_partial_answer_marked_stopped(
     logged_in: Callable[[str], AppTest],
     monkeypatch: pytest.MonkeyPatch,
