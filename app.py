@@ -121,7 +121,7 @@ except TeamError as err:
 
 authenticator = auth.make_authenticator(settings, team)
 ui.hide_cookie_component()
-auth.restore_from_cookie(authenticator)
+auth.restore_from_cookie(authenticator, settings)
 member = auth.sync_member(authenticator, team)
 
 ui.demo_badge(settings)

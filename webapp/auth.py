@@ -134,10 +134,34 @@ def make_authenticator(settings: Settings, team: Team) -> stauth.Authenticate:
     )
 
 
-def restore_from_cookie(authenticator: stauth.Authenticate) -> None:
+def login_cookie_verifies(token: object, key: str) -> bool:
+    """Whether `token` (the login cookie's value) is a token signed with `key`.
+
+    Checked before streamlit-authenticator sees the cookie: it prints the
+    decoding error of a missing, foreign or stale cookie (e.g. signed with the
+    key of a demo server since restarted) to stdout on every run. The value
+    itself is never logged.
+    """
+    import jwt
+
+    if not isinstance(token, str) or not token:
+        return False
+    try:
+        jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.PyJWTError as err:
+        log.debug("Login cookie ignored: %s", type(err).__name__)
+        return False
+    return True
+
+
+def restore_from_cookie(authenticator: stauth.Authenticate, settings: Settings) -> None:
     """Log in from a valid login cookie, if the browser sent one."""
     from streamlit_authenticator.utilities import LoginError
 
+    if not st.session_state.get("authentication_status") and not login_cookie_verifies(
+        st.context.cookies.get(COOKIE_NAME), cookie_key(settings)
+    ):
+        return  # no cookie of ours: nothing to restore (the library would only print noise)
     try:
         authenticator.login(location="unrendered", key="login")
     except LoginError:

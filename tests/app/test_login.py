@@ -89,6 +89,18 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
 
 
 @pytest.mark.usefixtures("demo_env")
+def test_no_run_prints_cookie_noise(
+    new_app: Callable[[], AppTest], capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = new_app().run()
+    log_in(at, "demo-member", DEMO_PASSWORD)
+    at.run()
+    assert not at.exception
+    # streamlit-authenticator printed "Invalid token type..." for a missing cookie.
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.usefixtures("demo_env")
 def test_account_page_change_password_and_log_out(
     logged_in: Callable[[str], AppTest], auth_file: Path, new_app: Callable[[], AppTest]
 ) -> None:

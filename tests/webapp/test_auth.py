@@ -100,3 +100,17 @@ def test_change_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert reloaded.check_password("demo-member", "new-password")
     assert not reloaded.check_password("demo-member", DEMO_PASSWORD)
     assert reloaded.get("demo-member").user_id == member.user_id
+
+
+def test_only_a_login_cookie_signed_with_our_key_is_taken_and_none_is_printed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import jwt
+
+    key, other = "k" * 32, "o" * 32
+    ours = jwt.encode({"username": "ann", "exp_date": 2e9}, key, algorithm="HS256")
+    assert auth.login_cookie_verifies(ours, key)
+    assert not auth.login_cookie_verifies(ours, other)  # e.g. a demo server since restarted
+    for junk in (None, "", "not-a-token", object(), b"bytes"):
+        assert not auth.login_cookie_verifies(junk, key)
+    assert capsys.readouterr() == ("", "")
