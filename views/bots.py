@@ -56,7 +56,7 @@ def render() -> None:
         "Model", catalogue.available_models(bots), key=Keys.BOTS_MODELS, placeholder="All models"
     )
     # A callback runs before the rerun, so the reloaded page already asks the API.
-    refresh.button(
+    refresh.container(horizontal_alignment="right").button(  # ends where the cards end
         "Refresh",
         key="bots_refresh",
         icon=":material/refresh:",

@@ -97,7 +97,7 @@ def render() -> None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
     else:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
-    with heading_menu:
+    with heading_menu.container(horizontal_alignment="right"):  # ends where the chat ends
         chat_view.render_exports(member, opened)
 
     if opened.hidden:

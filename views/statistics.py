@@ -87,7 +87,8 @@ def render() -> None:
     caption, refresh = st.columns([5, 1], vertical_alignment="center")
     caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days")
     # Figures are cached for a minute; Refresh shows a chat that just ended right away.
-    refresh.button(
+    # Right-aligned in its column, so it ends where the content ends.
+    refresh.container(horizontal_alignment="right").button(
         "Refresh",
         key="stats_refresh",
         icon=":material/refresh:",

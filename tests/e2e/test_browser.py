@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Locator, Page, WebSocket, expect
 
 from ablt_core.emulator.answers import DEFAULT_MIN_WORDS
 from tests.e2e.appserver import (
@@ -140,6 +140,38 @@ def test_the_bot_is_shown_thinking_until_a_slow_answer_starts(
     expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers_before + 1)
     assert "Are you there?" in message_text(page.locator(ASSISTANT_MESSAGE).last)
     expect(page.get_by_text("is thinking")).to_have_count(0)
+
+
+def right_edge(locator: Locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None, locator
+    return box["x"] + box["width"]
+
+
+def test_page_top_buttons_end_where_the_content_ends(page: Page, app_server: AppServer) -> None:
+    log_in_as_member(page, app_server)
+    chat(page, "Line up, please")  # a saved conversation has Export
+    export = page.get_by_role("button", name="Export")
+    assert right_edge(export) == pytest.approx(
+        right_edge(page.get_by_test_id("stChatInput")), abs=1
+    )
+
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Statistics", exact=True).click()
+    expect(page.get_by_test_id("stMetric")).to_have_count(4)
+    wait_until_idle(page)
+    refresh = page.get_by_role("button", name="Refresh")
+    assert right_edge(refresh) == pytest.approx(
+        right_edge(page.get_by_test_id("stMetric").last), abs=1
+    )
+
+    nav.get_by_text("Bots", exact=True).click()
+    expect(page.get_by_role("button", name="Chat with this bot").first).to_be_visible()
+    wait_until_idle(page)
+    title = page.get_by_role("heading", name="Bots", level=1)  # as wide as the content
+    assert right_edge(page.get_by_role("button", name="Refresh")) == pytest.approx(
+        right_edge(title), abs=1
+    )
 
 
 def test_no_token_or_password_hash_reaches_the_browser(page: Page, app_server: AppServer) -> None:
