@@ -130,6 +130,7 @@ if member is None:
     login_page(settings, authenticator, team)
 
 ui.member_caption(member.name, member.role)
+auth.logout_button(st.sidebar, key=auth.SIDEBAR_LOGOUT_KEY)  # on every page
 page = st.navigation(
     [
         st.Page(script, title=title, icon=icon, default=index == 0)

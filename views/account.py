@@ -51,9 +51,7 @@ def render() -> None:
                 "`python -m webapp.team add|role|passwd|remove|list`."
             )
 
-    if st.button("Log out", key="account_logout", icon=":material/logout:"):
-        auth.logout()
-        st.rerun()
+    auth.logout_button(st, key="account_logout")  # the sidebar has the same one
 
 
 render()

@@ -52,6 +52,7 @@ __all__ = [
     "list_members",
     "load_team_for",
     "logout",
+    "logout_button",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 COOKIE_NAME = "ablt_chat_login"
 COOKIE_EXPIRY_DAYS = 30
 LOGIN_FORM_KEY = "login"
+LOGOUT_LABEL = "Log out"
+LOGOUT_ICON = ":material/logout:"
+SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 WRONG_CREDENTIALS = "Username or password is incorrect."
 # The authenticator's own session-state keys (it owns them; we only read).
 _AUTH_STATUS = "authentication_status"
@@ -297,6 +301,19 @@ def logout() -> None:
     """Log the member out: forget the session's login and the browser's cookie."""
     authenticator = st.session_state.get(Keys.AUTHENTICATOR)
     _forget_login(authenticator)
+
+
+def logout_button(where: Any, *, key: str) -> None:
+    """A Log out button in `where` (`st.sidebar`, or `st` for the page itself).
+
+    Every Log out button is this one: a click logs out through `logout()` and
+    reruns, and with no member the rerun lands on the login page. The logout
+    runs in the script, not in an on_click callback: it draws the cookie
+    component's delete call, and a callback has no place on the page to draw.
+    """
+    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON):
+        logout()
+        st.rerun()
 
 
 def _forget_login(authenticator: Any) -> None:

@@ -11,6 +11,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import EmulatorHandle
+from webapp import auth
 from webapp.state import Keys
 from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
 
@@ -134,6 +135,34 @@ def test_account_page_change_password_and_log_out(
 
 
 @pytest.mark.usefixtures("demo_env")
+@pytest.mark.usefixtures("demo_env")
+def test_log_out_from_the_sidebar_on_any_page(logged_in: Callable[[str], AppTest]) -> None:
+    at = logged_in("demo-member")
+    for page in PAGES:  # every page has it, under "Logged in as …"
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        sidebar = [
+            node.value if node.type == "caption" else node.label
+            for node in at.sidebar
+            if node.type in ("caption", "button")
+        ]
+        logged_in_as = next(i for i, text in enumerate(sidebar) if "Logged in as" in text)
+        assert sidebar[logged_in_as + 1] == "Log out"
+
+    at.switch_page("views/chat.py").run()
+    assert at.chat_input
+    at.sidebar.button(key=auth.SIDEBAR_LOGOUT_KEY).click().run()
+    assert not at.exception, at.exception
+    assert shows_login_form(at) and not shows_app_content(at)
+    assert Keys.MEMBER not in at.session_state and Keys.CHAT_OPEN not in at.session_state
+    assert "Logged in as" not in page_text(at)
+    for page in PAGES:  # logged out, no page can be opened any more
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(page)
+    at.run()
+    assert shows_login_form(at) and not shows_app_content(at)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_a_page_file_run_on_its_own_shows_nothing_without_a_login(page: str) -> None:
     # app.py's gate is what keeps pages away; each page's own guard is the second
