@@ -246,7 +246,7 @@ class AsyncAbltClient(BaseClient):
         )
         response = await self._request("POST", PATH_CHAT, body=body, stream=stream)
         if stream:
-            return AsyncChatStream(response, logger=self._logger)
+            return AsyncChatStream(response, logger=self._logger, secret=self._token)
         return self._parse_answer(response)
 
     async def get_usage_statistics(

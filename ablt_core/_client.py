@@ -241,7 +241,7 @@ class AbltClient(BaseClient):
         )
         response = self._request("POST", PATH_CHAT, body=body, stream=stream)
         if stream:
-            return ChatStream(response, logger=self._logger)
+            return ChatStream(response, logger=self._logger, secret=self._token)
         return self._parse_answer(response)
 
     def get_usage_statistics(

@@ -21,7 +21,7 @@ from typing import Any, Self
 import httpx
 
 from ._constants import MAX_LOGGED_EVENT_CHARS, STREAM_DONE_MARKER
-from ._exceptions import StreamInterruptedError, truncate
+from ._exceptions import StreamInterruptedError, redact, truncate
 from ._sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["AsyncChatStream", "ChatStream", "piece_of"]
@@ -44,12 +44,13 @@ def piece_of(payload: Any) -> str | None:
 class _PieceDecoder:
     """Bytes of an aBLT answer stream in, non-empty text pieces out (shared by both streams)."""
 
-    __slots__ = ("_logger", "_parts", "_request_id", "_sse", "done")
+    __slots__ = ("_logger", "_parts", "_request_id", "_secret", "_sse", "done")
 
-    def __init__(self, logger: logging.Logger, request_id: str | None) -> None:
+    def __init__(self, logger: logging.Logger, request_id: str | None, secret: str | None) -> None:
         self._sse = SSEDecoder()
         self._logger = logger
         self._request_id = request_id
+        self._secret = secret  # redacted from anything quoted in a log line or message
         self._parts: list[str] = []
         self.done = False
 
@@ -97,14 +98,15 @@ class _PieceDecoder:
             "Skipping a malformed stream event (%s; request id %s): %r",
             why,
             self._request_id,
-            truncate(data, MAX_LOGGED_EVENT_CHARS),
+            truncate(redact(data, self._secret), MAX_LOGGED_EVENT_CHARS),
         )
 
     def interrupted(self, cause: BaseException | None) -> StreamInterruptedError:
         text = self.text
         message = f"The answer stream was cut off before {STREAM_DONE_MARKER} "
         message += f"after {len(text)} characters"
-        message += f": {cause}" if cause is not None and str(cause) else "."
+        reason = redact(str(cause), self._secret) if cause is not None else ""
+        message += f": {truncate(reason)}" if reason else "."
         if self._request_id:
             message += f" (request id: {self._request_id})"
         return StreamInterruptedError(message, partial_text=text, request_id=self._request_id)
@@ -113,10 +115,12 @@ class _PieceDecoder:
 class ChatStream:
     """The pieces of a streamed answer, as they arrive. Iterate it, or `with` it."""
 
-    def __init__(self, response: httpx.Response, *, logger: logging.Logger) -> None:
+    def __init__(
+        self, response: httpx.Response, *, logger: logging.Logger, secret: str | None = None
+    ) -> None:
         self.response = response
         self.request_id: str | None = response.headers.get("x-request-id")
-        self._decoder = _PieceDecoder(logger, self.request_id)
+        self._decoder = _PieceDecoder(logger, self.request_id, secret)
         self._iterator = self._iterate()
 
     @property
@@ -187,10 +191,12 @@ class ChatStream:
 class AsyncChatStream:
     """The async twin of `ChatStream`: `async for piece in stream`, `async with`."""
 
-    def __init__(self, response: httpx.Response, *, logger: logging.Logger) -> None:
+    def __init__(
+        self, response: httpx.Response, *, logger: logging.Logger, secret: str | None = None
+    ) -> None:
         self.response = response
         self.request_id: str | None = response.headers.get("x-request-id")
-        self._decoder = _PieceDecoder(logger, self.request_id)
+        self._decoder = _PieceDecoder(logger, self.request_id, secret)
         self._iterator = self._iterate()
 
     @property

@@ -215,3 +215,23 @@ def test_stream_repr_shows_no_token() -> None:
     body = RecordingStream([event("[DONE]")])
     stream = sync_stream(body)
     assert TOKEN not in repr(stream)
+
+
+def test_the_token_is_redacted_from_stream_warnings_and_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A proxy or a misbehaving server may echo the request's headers back.
+    echoed = f"data: {{bad Bearer {TOKEN}\n\n".encode()
+    failure = httpx.ReadError(f"reset while sending Authorization: Bearer {TOKEN}")
+    body = RecordingStream([event('{"content":"Half"}'), echoed], fail_with=failure)
+    with (
+        caplog.at_level(logging.WARNING, logger="ablt_core"),
+        pytest.raises(StreamInterruptedError) as info,
+    ):
+        list(sync_stream(body))
+    assert info.value.partial_text == "Half"
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("[redacted]" in line for line in logged)
+    assert "[redacted]" in str(info.value)
+    for text in [*logged, str(info.value), repr(info.value)]:
+        assert TOKEN not in text
