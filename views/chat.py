@@ -91,8 +91,10 @@ def render() -> None:
     chat_view.show_notice()
     heading_avatar, heading_text, heading_menu = st.columns([1, 10, 2], vertical_alignment="center")
     heading_avatar.image(bot_avatar, width=48)
-    # The picker's label: two bots may share a name, the header tells them apart too.
-    heading_text.subheader(md.escape(names[opened.conversation.bot_slug] if bot else bot_name))
+    # The picker's label: two bots may share a name, the header and the message
+    # box tell them apart too.
+    label = names[opened.conversation.bot_slug] if bot else bot_name
+    heading_text.subheader(md.escape(label))
     if bot is not None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
     else:
@@ -121,7 +123,7 @@ def render() -> None:
     chat_view.show_send_problem()
     chat_view.restore_prompt()
     # "stop" turns the send button into a Stop button while the answer streams.
-    prompt = st.chat_input(f"Message {bot_name}", key=PROMPT_KEY, submit_mode="stop")
+    prompt = st.chat_input(f"Message {label}", key=PROMPT_KEY, submit_mode="stop")
     if prompt and prompt.strip():
         st.session_state.pop(Keys.CHAT_EDITING, None)
         message = chat_view.send(store, member, opened, prompt, PROMPT_KEY)

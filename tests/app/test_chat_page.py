@@ -236,6 +236,18 @@ def test_the_header_tells_apart_bots_that_share_a_name(
 
     at.selectbox(key=Keys.CHAT_BOT_SELECT).set_value("omni").run()
     assert at.subheader[0].value == r"Omni \(omni\)"
+    assert at.chat_input[0].placeholder == "Message Omni (omni)"
+
+
+def test_the_message_box_names_the_bot_as_the_header_does(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    at = logged_in()
+    picker = at.selectbox(key=Keys.CHAT_BOT_SELECT)
+    slug = conversation(at).conversation.bot_slug
+    assert at.chat_input[0].placeholder == f"Message {picker.format_func(slug)}"
+    picker.set_value("omni-fast").run()
+    assert at.chat_input[0].placeholder == "Message Omni (omni-fast)"  # not just "Omni"
 
 
 def test_stop_keeps_the_partial_answer_marked_stopped(
