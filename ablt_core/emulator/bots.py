@@ -266,11 +266,6 @@ def find_bot(*, uid: str | None = None, slug: str | None = None) -> Bot | None:
     return None
 
 
-def find_bot_by_slug(slug: str) -> Bot | None:
-    """The bot with this slug, if any (avatars are addressed by slug)."""
-    return find_bot(slug=slug)
-
-
 def avatar_svg(bot: Bot) -> str:
     """A 96x96 avatar: coloured disc, a soft accent shape and the bot's initials."""
     # A per-bot variation so avatars differ by more than colour.

@@ -48,7 +48,7 @@ MALFORMED_EVENT = b"data: {not json\n\n"
 class EmulatorState:
     """Everything one emulator instance keeps; shared with its ``EmulatorHandle``."""
 
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never shown in a repr
     delay: float = 0.03
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)

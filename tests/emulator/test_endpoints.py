@@ -88,6 +88,14 @@ def test_wrong_token_is_401_when_one_is_configured(emulator: EmulatorHandle) -> 
     assert response.json() == {"detail": "Invalid token"}
 
 
+def test_the_configured_token_never_shows_in_a_repr(
+    emulator: EmulatorHandle, test_token: str
+) -> None:
+    assert emulator.state.token == test_token
+    assert test_token not in repr(emulator.state)
+    assert test_token not in repr(emulator)
+
+
 def test_without_configured_token_any_non_empty_token_works() -> None:
     with start_emulator(delay=0, history_days=0) as open_emulator:
         ok = httpx.get(f"{open_emulator.base_url}/v1/bots", headers={"Authorization": "Bearer x"})
