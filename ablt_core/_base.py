@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from . import _retry
 from ._constants import (
@@ -62,7 +62,8 @@ PATH_USAGE = "/v1/user/usage-statistics"
 
 _LOGGER_NAME = "ablt_core"
 _BOTS = TypeAdapter(list[Bot])
-_M = TypeVar("_M", bound=BaseModel)
+_USAGE = TypeAdapter(UsageStatistics)
+_T = TypeVar("_T")
 
 
 def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -220,19 +221,15 @@ class BaseClient:
             message, status_code=response.status_code, request_id=request_id
         )
 
-    def _model(self, response: httpx.Response, model: type[_M]) -> _M:
+    def _validated(self, response: httpx.Response, adapter: TypeAdapter[_T]) -> _T:
         data = self._json(response)
         try:
-            return model.model_validate(data)
+            return adapter.validate_python(data)
         except ValidationError as err:
             raise self._invalid(response, _summary(err)) from err
 
     def _parse_bots(self, response: httpx.Response) -> list[Bot]:
-        data = self._json(response)
-        try:
-            return _BOTS.validate_python(data)
-        except ValidationError as err:
-            raise self._invalid(response, _summary(err)) from err
+        return self._validated(response, _BOTS)
 
     def _parse_answer(self, response: httpx.Response) -> str:
         data = self._json(response)
@@ -243,7 +240,7 @@ class BaseClient:
         raise self._invalid(response, "a chat reply without 'content' or 'message' text")
 
     def _parse_usage(self, response: httpx.Response) -> UsageStatistics:
-        return self._model(response, UsageStatistics)
+        return self._validated(response, _USAGE)
 
     def _is_healthy(self, response: httpx.Response) -> bool:
         if response.status_code != 200:

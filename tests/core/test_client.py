@@ -401,6 +401,24 @@ def test_a_200_without_content_is_a_response_validation_error() -> None:
         assert client.chat(bot_slug=BOT_SLUG, prompt="Hi", stream=False) == "old"
 
 
+def test_bodies_that_break_the_contract_are_response_validation_errors() -> None:
+    replies = {
+        "/v1/bots": httpx.Response(200, json=[{"slug": "no-uid", "name": "X"}]),
+        "/v1/user/usage-statistics": httpx.Response(
+            200, text="<html><title>Proxy login</title></html>", headers={"x-request-id": "r-2"}
+        ),
+    }
+    transport = httpx.MockTransport(lambda request: replies[request.url.path])
+    with AbltClient("t", "http://ablt.test", transport=transport, max_retries=0) as client:
+        with pytest.raises(APIResponseValidationError) as bots:
+            client.get_bots()
+        assert "0.uid" in str(bots.value)
+        with pytest.raises(APIResponseValidationError) as usage:
+            client.get_usage_statistics()
+        assert "not JSON" in str(usage.value)
+        assert usage.value.request_id == "r-2"
+
+
 # -- streams that break -------------------------------------------------------------------
 
 
