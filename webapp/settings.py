@@ -16,17 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ablt_core import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_BEARER_TOKEN
 from webapp.history import ENV_CONTEXT_MAX_MESSAGES, ENV_CONTEXT_MAX_WORDS, ContextLimits
 
 DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
-DEFAULT_BASE_URL = "https://api.ablt.ai"
 # streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
 # 32 characters is the least that resists guessing.
 MIN_COOKIE_KEY_LENGTH = 32
 
 ENV_NAMES = (
-    "ABLT_BEARER_TOKEN",
-    "ABLT_BASE_URL",
+    ENV_BEARER_TOKEN,
+    ENV_BASE_URL,
     "ABLT_AUTH_FILE",
     "ABLT_COOKIE_KEY",
     "ABLT_EMULATOR_DELAY",
@@ -113,8 +113,8 @@ def load_settings(
         raise SettingsError(str(err)) from None
 
     return Settings(
-        bearer_token=get("ABLT_BEARER_TOKEN"),
-        base_url=(get("ABLT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+        bearer_token=get(ENV_BEARER_TOKEN),
+        base_url=(get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/"),
         auth_file=get("ABLT_AUTH_FILE") or DEFAULT_AUTH_FILE,
         cookie_key=get("ABLT_COOKIE_KEY"),
         emulator_delay=delay,
