@@ -104,6 +104,11 @@ def password_problem(password: str, repeat: str | None = None) -> str | None:
     return None
 
 
+def _key(username: str) -> str:
+    """A username as the file keys it (streamlit-authenticator lower-cases them)."""
+    return username.lower().strip()
+
+
 def _role_of(entry: dict[str, Any]) -> str:
     roles = entry.get("roles") or []
     if isinstance(roles, str):
@@ -136,11 +141,15 @@ class Team:
         users: dict[str, dict[str, Any]] = self.config["credentials"]["usernames"]
         return users
 
+    def _next_user_id(self) -> int:
+        """One more than the highest user_id in the file (1 for an empty team)."""
+        taken = [e.get("user_id") for e in self._users.values()]
+        return max((u for u in taken if isinstance(u, int)), default=0) + 1
+
     def assign_missing(self) -> bool:
         """Give user_ids to members without one, hash plaintext passwords. True if changed."""
         changed = False
-        taken = {e["user_id"] for e in self._users.values() if isinstance(e.get("user_id"), int)}
-        next_id = max(taken, default=0) + 1
+        next_id = self._next_user_id()
         seen: set[int] = set()
         for username, entry in self._users.items():
             uid = entry.get("user_id")
@@ -173,11 +182,11 @@ class Team:
         )
 
     def get(self, username: str) -> Member | None:
-        username = username.lower().strip()
+        username = _key(username)
         return self._member(username) if username in self._users else None
 
     def check_password(self, username: str, password: str) -> bool:
-        entry = self._users.get(username.lower().strip())
+        entry = self._users.get(_key(username))
         return entry is not None and password_matches(password, entry.get("password"))
 
     def credentials(self, exclude: Sequence[str] = ()) -> dict[str, Any]:
@@ -202,7 +211,7 @@ class Team:
     def add(
         self, username: str, *, name: str, email: str, password: str, role: str = "member"
     ) -> Member:
-        username = username.lower().strip()
+        username = _key(username)
         if not username or any(c.isspace() for c in username):
             raise TeamError("A username cannot be empty or contain spaces.")
         if username in self._users:
@@ -212,19 +221,17 @@ class Team:
         problem = password_problem(password)
         if problem:
             raise TeamError(problem)
-        taken = [e.get("user_id") for e in self._users.values()]
-        user_id = max((u for u in taken if isinstance(u, int)), default=0) + 1
         self._users[username] = {
             "name": name,
             "email": email,
             "password": hash_password(password),
             "roles": [role],
-            "user_id": user_id,
+            "user_id": self._next_user_id(),
         }
         return self._member(username)
 
     def _existing(self, username: str) -> dict[str, Any]:
-        username = username.lower().strip()
+        username = _key(username)
         if username not in self._users:
             raise TeamError(f"{username} is not a member.")
         return self._users[username]
@@ -234,7 +241,7 @@ class Team:
             raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
         entry = self._existing(username)
         entry["roles"] = [role]
-        return self._member(username.lower().strip())
+        return self._member(_key(username))
 
     def set_password(self, username: str, password: str) -> None:
         problem = password_problem(password)
@@ -244,7 +251,7 @@ class Team:
 
     def remove(self, username: str) -> None:
         self._existing(username)
-        del self._users[username.lower().strip()]
+        del self._users[_key(username)]
 
     def save(self) -> None:
         """Write atomically (temp file + rename), readable by the owner only."""
