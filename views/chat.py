@@ -102,6 +102,16 @@ def render() -> None:
     with heading_menu.container(horizontal_alignment="right"):  # ends where the chat ends
         chat_view.render_exports(member, opened)
 
+    chat_view.restore_prompt()
+    # Read before the messages are drawn (st.chat_input sits at the bottom of the
+    # page wherever the script calls it), so a send run knows from the start that
+    # the last exchange's controls are not to be drawn above the new prompt.
+    # "stop" turns the send button into a Stop button while the answer streams.
+    prompt = st.chat_input(f"Message {label}", key=PROMPT_KEY, submit_mode="stop")
+    sending = bool(prompt and prompt.strip())
+    if sending:
+        st.session_state.pop(Keys.CHAT_EDITING, None)
+
     if opened.hidden:
         st.button(
             f"Show earlier ({opened.hidden} more)",
@@ -113,19 +123,17 @@ def render() -> None:
         chat_view.render_message(
             message,
             bot_avatar if message.role == "assistant" else chat_view.USER_AVATAR,
-            is_last=index == len(opened.messages) - 1,
+            # A failed answer's Retry, too, is not offered above a new prompt.
+            is_last=index == len(opened.messages) - 1 and not sending,
         )
-    chat_view.render_last_controls(opened)
+    if chat.last_controls_shown(opened, sending=sending):
+        chat_view.render_last_controls(opened)
     note = chat.context_note(opened)
     if note:
         st.caption(f":material/content_cut: {note}")
 
     chat_view.show_send_problem()
-    chat_view.restore_prompt()
-    # "stop" turns the send button into a Stop button while the answer streams.
-    prompt = st.chat_input(f"Message {label}", key=PROMPT_KEY, submit_mode="stop")
-    if prompt and prompt.strip():
-        st.session_state.pop(Keys.CHAT_EDITING, None)
+    if sending:
         message = chat_view.send(store, member, opened, prompt, PROMPT_KEY)
         st.query_params[chat.OPEN_PARAM] = opened.id
         chat_view.render_message(message, chat_view.USER_AVATAR, is_last=False)

@@ -373,6 +373,16 @@ def can_regenerate(opened: OpenChat) -> bool:
     )
 
 
+def last_controls_shown(opened: OpenChat, *, sending: bool) -> bool:
+    """Whether Regenerate / Edit last message are drawn under the last answer.
+
+    Not while a prompt is being sent (`sending`) or its answer is awaited or
+    streaming: they belong to the exchange before, and would show above the
+    new prompt. The run after the answer draws them under it.
+    """
+    return not sending and not awaiting_answer(opened)
+
+
 def last_prompt(opened: OpenChat) -> Message | None:
     """The prompt that can be edited and resent: the last one, answered or not."""
     msgs = opened.messages

@@ -279,6 +279,42 @@ def test_stop_keeps_the_partial_answer_marked_stopped(
     assert chat_requests()[-1]["messages"][-2] == {"role": "assistant", "content": reply.text}
 
 
+def test_last_controls_wait_for_the_new_answer_to_finish(
+    logged_in: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    controls = {"Regenerate", "Edit last message"}
+    at = logged_in()
+    send(at, "First question")
+    assert controls <= {b.label for b in at.button}  # under the finished answer
+    real = st.write_stream
+    during: dict[str, object] = {}
+
+    def watching(stream: Iterator[str], *args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(st, "write_stream", real)  # this answer only
+        page = page_so_far()
+        during["buttons"] = {b.label for b in page.button}
+        during["bubbles"] = [m.name for m in page.chat_message]
+        return real(stream, *args, **kwargs)
+
+    monkeypatch.setattr(st, "write_stream", watching)
+    send(at, "Second question")
+    # While the new answer streams, nothing of the last exchange's controls is drawn.
+    assert during["bubbles"] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert not controls & during["buttons"]  # type: ignore[operator]
+    # After it, they are back, under the new answer.
+    assert controls <= {b.label for b in at.button}
+    order = [
+        node.type if node.type == "chat_message" else node.label
+        for node in at.main
+        if node.type in ("chat_message", "button")
+    ]
+    assert order.index("Regenerate") > max(
+        i for i, kind in enumerate(order) if kind == "chat_message"
+    )
+
+
 def page_so_far() -> ElementTree:
     """The page as the browser has it at this moment of the run (from inside it)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx

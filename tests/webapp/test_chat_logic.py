@@ -234,6 +234,16 @@ def test_regenerate_drops_only_a_finished_answer(store: ConversationStore) -> No
     assert chat.awaiting_answer(opened) and opened.last and opened.last.text == "q"
 
 
+def test_last_controls_show_only_under_a_finished_answer(store: ConversationStore) -> None:
+    answered = seeded(store, ("user", "q", "complete"), ("assistant", "a", "complete"))
+    assert chat.last_controls_shown(answered, sending=False)
+    # A prompt being sent: the controls belong to the exchange before it.
+    assert not chat.last_controls_shown(answered, sending=True)
+    # Its answer awaited or streaming (Retry, Regenerate, Edit all send again).
+    waiting = seeded(store, ("user", "q", "complete"))
+    assert not chat.last_controls_shown(waiting, sending=False)
+
+
 def test_edit_replaces_the_last_prompt_and_its_answer(store: ConversationStore) -> None:
     opened = seeded(
         store,
