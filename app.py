@@ -127,6 +127,7 @@ member = auth.sync_member(authenticator, team)
 ui.demo_badge(settings)
 healthy = ui.health_indicator()
 if member is None:
+    auth.delete_cookie_after_logout(authenticator)
     login_page(settings, authenticator, team)
 
 ui.member_caption(member.name, member.role)

@@ -49,6 +49,7 @@ __all__ = [
     "change_password",
     "configuration_problem",
     "current_member",
+    "delete_cookie_after_logout",
     "list_members",
     "load_team_for",
     "logout",
@@ -63,6 +64,8 @@ LOGIN_FORM_KEY = "login"
 LOGOUT_LABEL = "Log out"
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
+# Our own key for the cookie component's delete call ("delete" is the library's).
+DELETE_COOKIE_KEY = "auth_cookie_delete"
 WRONG_CREDENTIALS = "Username or password is incorrect."
 # The authenticator's own session-state keys (it owns them; we only read).
 _AUTH_STATUS = "authentication_status"
@@ -242,6 +245,7 @@ def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None
         return None
     st.session_state[Keys.MEMBER] = member
     st.session_state[Keys.AUTHENTICATOR] = authenticator
+    st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)  # logged in again: keep the new one
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
         authenticator.cookie_controller.set_cookie()
     return member
@@ -328,6 +332,32 @@ def _forget_login(authenticator: Any) -> None:
             del st.session_state[key]
     st.session_state["logout"] = True
     st.session_state[_AUTH_STATUS] = None
+    # The browser's login cookie goes in the runs that follow (delete_cookie_after_logout).
+    st.session_state[Keys.AUTH_DELETE_COOKIE] = True
+
+
+def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
+    """After a logout, remove the login cookie from the browser; for the login page.
+
+    The "logout" flag only keeps this session from logging in again from the
+    cookie: a reload starts a new session, which would. The library's own
+    delete (drawn by `authenticator.logout`) is drawn in the Log out click's
+    run, which ends in a rerun at once, so its component is gone before it has
+    loaded and the cookie stayed. Here the delete call is drawn in every run
+    until the component reports the cookie removed (it reruns the app then).
+    """
+    if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
+        return
+    # The authenticator's extra_streamlit_components CookieManager. Its component
+    # is called as CookieManager.delete calls it, minus that method's bookkeeping
+    # of the cookies it last read (which prints a KeyError when ours is not among
+    # them) and with the component's answer kept: True once the cookie is removed.
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
+    removed = manager.cookie_manager(
+        method="delete", cookie=COOKIE_NAME, key=DELETE_COOKIE_KEY, default=False
+    )
+    if removed is True:
+        st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
 
 
 def demo_credentials(settings: Settings, team: Team) -> list[tuple[str, str]]:

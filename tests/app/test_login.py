@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,11 +157,24 @@ def test_log_out_from_the_sidebar_on_any_page(logged_in: Callable[[str], AppTest
     assert shows_login_form(at) and not shows_app_content(at)
     assert Keys.MEMBER not in at.session_state and Keys.CHAT_OPEN not in at.session_state
     assert "Logged in as" not in page_text(at)
+    # The browser's login cookie is deleted too, or a reload would log back in.
+    assert cookie_deletes(at) == [auth.COOKIE_NAME]
+    assert at.session_state[Keys.AUTH_DELETE_COOKIE] is True
     for page in PAGES:  # logged out, no page can be opened any more
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(page)
     at.run()
     assert shows_login_form(at) and not shows_app_content(at)
+
+    log_in(at, "demo-member", DEMO_PASSWORD)  # logged in again: the new cookie stays
+    assert at.chat_input and cookie_deletes(at) == []
+    assert Keys.AUTH_DELETE_COOKIE not in at.session_state
+
+
+def cookie_deletes(at: AppTest) -> list[str]:
+    """Cookies the page's cookie components are deleting in the browser this run."""
+    calls = [json.loads(node.proto.json_args) for node in at if node.type == "component_instance"]
+    return [call["cookie"] for call in calls if call.get("method") == "delete"]
 
 
 @pytest.mark.parametrize("page", PAGES)
