@@ -59,9 +59,7 @@ def describe(err: AbltError) -> str:
     if isinstance(err, UnprocessableEntityError):
         return f"The aBLT API rejected the request as invalid: {_short(err.detail)}"
     if isinstance(err, InternalServerError):
-        return (
-            "The aBLT API had an internal error or is restarting. Wait a moment, then try again."
-        )
+        return "The aBLT API had an internal error or is restarting. Wait a moment, then try again."
     if isinstance(err, APIStatusError):
         return f"The aBLT API answered with an error ({err.status_code}): {_short(err.detail)}"
     if isinstance(err, InvalidRequestError):
