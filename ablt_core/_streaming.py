@@ -112,8 +112,8 @@ class _PieceDecoder:
         return StreamInterruptedError(message, partial_text=text, request_id=self._request_id)
 
 
-class ChatStream:
-    """The pieces of a streamed answer, as they arrive. Iterate it, or `with` it."""
+class _StreamBase:
+    """What both streams share: the response, its request id, and the text so far."""
 
     def __init__(
         self, response: httpx.Response, *, logger: logging.Logger, secret: str | None = None
@@ -121,7 +121,6 @@ class ChatStream:
         self.response = response
         self.request_id: str | None = response.headers.get("x-request-id")
         self._decoder = _PieceDecoder(logger, self.request_id, secret)
-        self._iterator = self._iterate()
 
     @property
     def text(self) -> str:
@@ -132,6 +131,19 @@ class ChatStream:
     def done(self) -> bool:
         """True once the `[DONE]` marker was seen: the answer is complete."""
         return self._decoder.done
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} done={self.done} chars={len(self.text)}>"
+
+
+class ChatStream(_StreamBase):
+    """The pieces of a streamed answer, as they arrive. Iterate it, or `with` it."""
+
+    def __init__(
+        self, response: httpx.Response, *, logger: logging.Logger, secret: str | None = None
+    ) -> None:
+        super().__init__(response, logger=logger, secret=secret)
+        self._iterator = self._iterate()
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -184,30 +196,15 @@ class ChatStream:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<ChatStream done={self.done} chars={len(self.text)}>"
 
-
-class AsyncChatStream:
+class AsyncChatStream(_StreamBase):
     """The async twin of `ChatStream`: `async for piece in stream`, `async with`."""
 
     def __init__(
         self, response: httpx.Response, *, logger: logging.Logger, secret: str | None = None
     ) -> None:
-        self.response = response
-        self.request_id: str | None = response.headers.get("x-request-id")
-        self._decoder = _PieceDecoder(logger, self.request_id, secret)
+        super().__init__(response, logger=logger, secret=secret)
         self._iterator = self._iterate()
-
-    @property
-    def text(self) -> str:
-        """All the text received so far."""
-        return self._decoder.text
-
-    @property
-    def done(self) -> bool:
-        """True once the `[DONE]` marker was seen: the answer is complete."""
-        return self._decoder.done
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self
@@ -259,6 +256,3 @@ class AsyncChatStream:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncChatStream done={self.done} chars={len(self.text)}>"
