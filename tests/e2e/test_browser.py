@@ -17,27 +17,18 @@ from ablt_core.emulator.answers import DEFAULT_MIN_WORDS
 from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
     CHAT_INPUT,
-    CHROMIUM_PATH,
     MEMBER,
     AppServer,
     chat,
-    chromium_available,
     inject_fault,
     log_in_as_member,
     message_text,
     open_login,
-    running_in_ci,
     send_prompt,
     shown_demo_credentials,
     submit_login,
     wait_until_idle,
 )
-
-if not chromium_available() and not running_in_ci():
-    pytest.skip(
-        f"Chromium is not installed at {CHROMIUM_PATH} (Debian: apt-get install chromium)",
-        allow_module_level=True,
-    )
 
 pytestmark = pytest.mark.e2e
 

@@ -16,67 +16,41 @@ afterwards, so the store tests never see these rows.
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
-    CHROMIUM_PATH,
     USER_MESSAGE,
     AppServer,
     chat,
-    chromium_available,
     history_entry,
     log_in_as_member,
     message_text,
-    running_in_ci,
     start_apps,
     stop_all,
     wait_until_idle,
 )
+from tests.pg import BACKENDS, fresh_schema_url
 from webapp.history import make_title
 from webapp.team import create_demo_team
 
-if not chromium_available() and not running_in_ci():
-    pytest.skip(
-        f"Chromium is not installed at {CHROMIUM_PATH} (Debian: apt-get install chromium)",
-        allow_module_level=True,
-    )
-
 pytestmark = pytest.mark.e2e
 
-PG_ENV = "ABLT_TEST_PG_URL"
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The one database both instances use: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'shared' / 'ablt-chat.db'}"
         return
-    base = os.environ.get(PG_ENV, "").strip()
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: PostgreSQL variant not run")
-    schema_name = f"e2e_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema_name}"')
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema_name}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema_name}" CASCADE')
-    finally:
-        admin.dispose()
+    with fresh_schema_url("e2e") as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ through `search_path`, dropped afterwards, so tests never see each other's rows.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.pg import BACKENDS, fresh_schema_url
 from webapp.history import ConversationImportError, ConversationOptions
 from webapp.store import (
     LATEST_VERSION,
@@ -33,7 +32,6 @@ from webapp.store import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-PG_ENV = "ABLT_TEST_PG_URL"
 
 
 @dataclass(frozen=True)
@@ -62,27 +60,15 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'data' / 'ablt-chat.db'}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database of each backend."""
     if request.param == "sqlite":
         (tmp_path / "data").mkdir()  # the store makes it; raw engines in tests need it too
         yield sqlite_url(tmp_path)
         return
-    base = os.environ.get(PG_ENV, "").strip()
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: PostgreSQL variant not run")
-    schema_name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema_name}"')
-    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema_name}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema_name}" CASCADE')
-        admin.dispose()
+    with fresh_schema_url("t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""A throwaway PostgreSQL schema for tests that also run on PostgreSQL.
+
+CI sets `ABLT_TEST_PG_URL` (see .ci/run); without it the PostgreSQL variants
+skip. Each use gets a fresh schema, selected through the connection's
+`search_path`, so tests never see each other's tables; it is dropped after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+PG_ENV = "ABLT_TEST_PG_URL"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def fresh_schema_url(prefix: str) -> Iterator[str]:
+    """A database URL whose connections use a new, empty schema (skips without PG)."""
+    base = os.environ.get(PG_ENV, "").strip()
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL variant not run")
+    schema_name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema_name}"')
+        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema_name}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema_name}" CASCADE')
+    finally:
+        admin.dispose()
