@@ -5,6 +5,7 @@ is an `AbltError`.
 """
 
 from ._async_client import AsyncAbltClient
+from ._base import RetryListener
 from ._client import AbltClient
 from ._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_BEARER_TOKEN, __version__
 from ._exceptions import (
@@ -51,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RetryListener",
     "Role",
     "SSEDecoder",
     "ServerSentEvent",

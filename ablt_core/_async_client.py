@@ -14,15 +14,16 @@ import httpx
 
 from . import _retry
 from ._base import (
-    DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
     PATH_BOTS,
     PATH_CHAT,
     PATH_USAGE,
     BaseClient,
+    RetryListener,
     find_by_name,
     find_by_slug,
     find_by_uid,
+    make_limits,
 )
 from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TOTAL_TIMEOUT
 from ._exceptions import APIConnectionError, APIStatusError
@@ -52,6 +53,8 @@ class AsyncAbltClient(BaseClient):
         verify: bool | ssl.SSLContext = True,
         logger: logging.Logger | None = None,
         total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+        max_retry_after: float | None = None,
+        max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -61,11 +64,12 @@ class AsyncAbltClient(BaseClient):
             max_retries=max_retries,
             total_timeout=total_timeout,
             logger=logger,
+            max_retry_after=max_retry_after,
         )
         self._http = httpx.AsyncClient(
             timeout=self.timeout,
             verify=verify,
-            limits=DEFAULT_LIMITS,
+            limits=make_limits(max_connections),
             headers=self._default_headers(),
             transport=transport,
         )
@@ -121,7 +125,13 @@ class AsyncAbltClient(BaseClient):
         raise self._status_error(response)
 
     async def _request(
-        self, method: str, path: str, *, body: dict[str, Any] | None = None, stream: bool = False
+                self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        stream: bool = False,
+        on_retry: RetryListener | None = None,
     ) -> httpx.Response:
         request = self._build_request(self._http, method, path, body=body, stream=stream)
         started = time.monotonic()
@@ -130,7 +140,7 @@ class AsyncAbltClient(BaseClient):
             try:
                 return await self._attempt(request, stream)
             except (APIConnectionError, APIStatusError) as error:
-                delay = self._retry_delay(attempt, error, started)
+                delay = self._retry_delay(attempt, error, started, on_retry)
                 if delay is None:
                     raise
             await _retry.async_sleep(delay)
@@ -177,6 +187,7 @@ class AsyncAbltClient(BaseClient):
         user_id: int | None = ...,
         use_search: bool | None = ...,
         assumptions: Mapping[str, Any] | None = ...,
+        on_retry: RetryListener | None = ...,
     ) -> AsyncChatStream: ...
 
     @overload
@@ -193,6 +204,7 @@ class AsyncAbltClient(BaseClient):
         user_id: int | None = ...,
         use_search: bool | None = ...,
         assumptions: Mapping[str, Any] | None = ...,
+        on_retry: RetryListener | None = ...,
     ) -> str: ...
 
     @overload
@@ -209,6 +221,7 @@ class AsyncAbltClient(BaseClient):
         user_id: int | None = ...,
         use_search: bool | None = ...,
         assumptions: Mapping[str, Any] | None = ...,
+        on_retry: RetryListener | None = ...,
     ) -> AsyncChatStream | str: ...
 
     async def chat(
@@ -224,12 +237,14 @@ class AsyncAbltClient(BaseClient):
         user_id: int | None = None,
         use_search: bool | None = None,
         assumptions: Mapping[str, Any] | None = None,
+        on_retry: RetryListener | None = None,
     ) -> AsyncChatStream | str:
         """Ask a bot. Exactly one of bot_uid/bot_slug and one of prompt/messages.
 
         The request is sent now: HTTP errors raise from here. With `stream=True`
         (the default) returns a `AsyncChatStream` of text pieces; else the answer.
-        Only the options given are sent.
+        Only the options given are sent. `on_retry(delay, error)` is called
+        before each retry's wait (e.g. to show "rate limited, retrying in 42 s").
         """
         body = build_chat_body(
             bot_uid=bot_uid,
@@ -244,7 +259,9 @@ class AsyncAbltClient(BaseClient):
             assumptions=assumptions,
             logger=self._logger,
         )
-        response = await self._request("POST", PATH_CHAT, body=body, stream=stream)
+        response = await self._request(
+            "POST", PATH_CHAT, body=body, stream=stream, on_retry=on_retry
+        )
         if stream:
             return AsyncChatStream(response, logger=self._logger, secret=self._token)
         return self._parse_answer(response)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -40,7 +40,11 @@ from ._exceptions import (
 )
 from ._models import Bot, UsageStatistics
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "BaseClient"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "BaseClient", "RetryListener", "make_limits"]
+
+# Called before each retry's wait with (seconds to wait, the failure that caused it),
+# so a caller can say what it waits for ("rate limited, retrying in 42 s").
+RetryListener: TypeAlias = Callable[[float, AbltError], None]
 
 DEFAULT_TIMEOUT = httpx.Timeout(
     connect=DEFAULT_CONNECT_TIMEOUT,
@@ -84,6 +88,24 @@ def make_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(float(timeout), connect=min(float(timeout), DEFAULT_CONNECT_TIMEOUT))
 
 
+def make_limits(max_connections: int | None) -> httpx.Limits:
+    """Pool limits for a client that runs at most `max_connections` requests at once.
+
+    None gives DEFAULT_LIMITS. A caller that bounds its own concurrency (a worker
+    pool) sizes the pool to match, so a request never waits for a pooled connection
+    (and a wait of ours is never reported as the API being slow).
+    """
+    if max_connections is None:
+        return DEFAULT_LIMITS
+    if isinstance(max_connections, bool) or max_connections < 1:
+        raise AbltError(f"max_connections must be an integer >= 1; got {max_connections!r}.")
+    return httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+
+
 def find_by_uid(bots: Iterable[Bot], uid: str) -> Bot | None:
     """The bot whose uid equals `uid`, compared case-insensitively."""
     wanted = uid.strip().casefold()
@@ -108,6 +130,7 @@ class BaseClient:
     max_retries: int
     timeout: httpx.Timeout
     total_timeout: float | None
+    max_retry_after: float | None
 
     def __init__(
         self,
@@ -118,6 +141,7 @@ class BaseClient:
         max_retries: int,
         total_timeout: float | None,
         logger: logging.Logger | None,
+        max_retry_after: float | None = None,
     ) -> None:
         token = bearer_token if bearer_token is not None else os.environ.get(ENV_BEARER_TOKEN)
         if token is None or not token.strip():
@@ -139,6 +163,9 @@ class BaseClient:
         self.max_retries = max_retries
         self.timeout = make_timeout(timeout)
         self.total_timeout = total_timeout
+        if max_retry_after is not None and not max_retry_after >= 0:
+            raise AbltError(f"max_retry_after must be >= 0 or None; got {max_retry_after!r}.")
+        self.max_retry_after = max_retry_after
         self._logger = logger or logging.getLogger(_LOGGER_NAME)
 
     def __repr__(self) -> str:
@@ -183,13 +210,29 @@ class BaseClient:
     def _status_error(self, response: httpx.Response) -> APIStatusError:
         return status_to_error(response, secret=self._token)
 
-    def _retry_delay(self, attempt: int, error: AbltError, started: float) -> float | None:
-        """Seconds to wait before retrying after `error`, or None to give up."""
+    def _retry_delay(
+        self,
+        attempt: int,
+        error: AbltError,
+        started: float,
+        on_retry: RetryListener | None = None,
+    ) -> float | None:
+        """Seconds to wait before retrying after `error`, or None to give up.
+
+        With `max_retry_after` set, a server asking for a longer wait (its
+        `Retry-After`) is not waited for: the error is raised at once, carrying
+        the wait, so the caller can show it with a Retry instead of hanging.
+        `on_retry(delay, error)` is called before a retry's wait.
+        """
         if attempt >= self.max_retries or not _retry.should_retry(error):
             return None
         retry_after = (
             error.response.headers.get("retry-after") if isinstance(error, APIStatusError) else None
         )
+        hinted = _retry.parse_retry_after(retry_after)
+        ceiling = self.max_retry_after
+        if ceiling is not None and hinted is not None and hinted > ceiling:
+            return None
         delay = _retry.retry_delay(attempt, retry_after)
         if self.total_timeout is not None and (
             time.monotonic() - started + delay > self.total_timeout
@@ -202,6 +245,8 @@ class BaseClient:
             self.max_retries,
             delay,
         )
+        if on_retry is not None:
+            on_retry(delay, error)
         return delay
 
     # -- responses ------------------------------------------------------------

@@ -9,7 +9,7 @@ apply to the control endpoints under ``/_emulator/``.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 FAULT_KINDS = (
@@ -123,6 +123,9 @@ class RecordedRequest:
     json: Any  # the parsed JSON body, or None
     headers: dict[str, str] = field(default_factory=dict)
     request_id: str = ""
+    # The client closed the connection before the response ended (a Stop, a
+    # cancelled request): seen while waiting to answer or mid-stream.
+    closed_early: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for ``GET /_emulator/requests``."""
@@ -140,6 +143,14 @@ class RequestLog:
         """Append one request."""
         with self._lock:
             self._items.append(item)
+
+    def mark_closed_early(self, request_id: str) -> None:
+        """Note that the client of request `request_id` went away before the end."""
+        with self._lock:
+            self._items = [
+                replace(item, closed_early=True) if item.request_id == request_id else item
+                for item in self._items
+            ]
 
     def clear(self) -> None:
         """Forget every recorded request."""

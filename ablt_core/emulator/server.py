@@ -167,8 +167,11 @@ def _api(state: EmulatorState, handler: Handler, *, auth: bool = True) -> Any:
         )
         fault = state.faults.take(request.url.path, _is_streamed_chat(request.url.path, body))
         if fault is not None:
-            if fault.kind == "slow_first_byte":
-                await asyncio.sleep(fault.seconds)
+            if fault.kind == "slow_first_byte" and not await _wait_unless_gone(
+                request, fault.seconds
+            ):
+                state.requests.mark_closed_early(request.state.request_id)
+                return Response(status_code=499)  # nobody is left to read it
             immediate = _fault_response(fault)
             if immediate is not None:
                 return immediate
@@ -179,6 +182,24 @@ def _api(state: EmulatorState, handler: Handler, *, auth: bool = True) -> Any:
         return await handler(request, state, fault)
 
     return endpoint
+
+
+async def _wait_unless_gone(request: Request, seconds: float) -> bool:
+    """Sleep `seconds`; False as soon as the client disconnects instead.
+
+    The body was read already, so the next ASGI message is the disconnect.
+    """
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(gone())
+    try:
+        done, _ = await asyncio.wait({watcher}, timeout=seconds)
+    finally:
+        watcher.cancel()
+    return watcher not in done
 
 
 async def _parse(request: Request, model: type[Any]) -> Any:
@@ -227,13 +248,26 @@ def _event(payload: dict[str, str]) -> bytes:
 
 
 async def _sse(
-    state: EmulatorState, pieces: list[str], fault: Fault | None
+    state: EmulatorState, pieces: list[str], fault: Fault | None, request_id: str = ""
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
     A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
     """
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
+    try:
+        async for chunk in _sse_body(state, pieces, fault, fire_at):
+            yield chunk
+    except (asyncio.CancelledError, GeneratorExit):
+        # The client went away mid-answer (Starlette cancels the body on disconnect).
+        if request_id:
+            state.requests.mark_closed_early(request_id)
+        raise
+
+
+async def _sse_body(
+    state: EmulatorState, pieces: list[str], fault: Fault | None, fire_at: int
+) -> AsyncIterator[bytes]:
     yield _event({"content": ""})
     for index in range(len(pieces) + 1):
         if index == fire_at and fault is not None:
@@ -279,7 +313,7 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
     if not body.stream:
         return JSONResponse({"content": answer.text})
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault),
+        _sse(state, split_pieces(answer.text), fault, request.state.request_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -31,6 +31,7 @@ from ablt_core import (
     UsageDay,
     UsageStatistics,
     UsageTotals,
+    _constants,
 )
 from ablt_core._constants import RETRY_AFTER_CAP, RETRY_BACKOFF_BASE, RETRY_BACKOFF_CAP
 from ablt_core.emulator import EmulatorHandle, Fault
@@ -539,3 +540,36 @@ def test_token_never_in_logs_or_messages(
     for text in messages + logged:
         assert test_token not in text
         assert "sk-bad-token-77" not in text
+
+
+def test_a_retry_after_above_max_retry_after_is_raised_at_once_not_slept_through(
+    emulator: EmulatorHandle, sleeps: list[float], test_token: str
+) -> None:
+    # A one-hour wait is shown at once (with Retry), never slept through; a short one is waited.
+    with AbltClient(test_token, emulator.base_url, max_retry_after=60) as client:
+        emulator.inject(Fault(kind="rate_limit", retry_after=3600, times=3))
+        with pytest.raises(RateLimitError) as info:
+            client.chat(bot_slug="omni", prompt="hi", stream=False)
+        assert info.value.retry_after == 3600
+        assert sleeps == []
+        emulator.clear_faults()
+        emulator.inject(Fault(kind="rate_limit", retry_after=42, times=1))
+        notices: list[tuple[float, str]] = []
+        answer = client.chat(
+            bot_slug="omni",
+            prompt="hi",
+            stream=False,
+            on_retry=lambda delay, err: notices.append((delay, type(err).__name__)),
+        )
+    assert answer
+    assert sleeps == [42]
+    assert notices == [(42, "RateLimitError")]
+
+
+def test_the_connection_pool_is_sized_from_max_connections() -> None:
+    from ablt_core._base import make_limits
+
+    assert make_limits(3).max_connections == 3
+    assert make_limits(None).max_connections == _constants.MAX_CONNECTIONS
+    with pytest.raises(AbltError):
+        make_limits(0)

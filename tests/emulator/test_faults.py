@@ -176,3 +176,59 @@ def test_invalid_fault_in_python_raises() -> None:
         Fault(kind="explode")
     with pytest.raises(ValueError):
         Fault(kind="rate_limit", times=0)
+
+
+def _raw_chat(emulator: EmulatorHandle, token: str) -> Any:
+    """A streamed chat request over a bare socket, left open (the caller hangs up)."""
+    import json
+    import socket
+
+    host, port = httpx.URL(emulator.base_url).host, httpx.URL(emulator.base_url).port
+    body = json.dumps({"bot_slug": "omni", "prompt": "hi", "stream": True}).encode()
+    sock = socket.create_connection((host, port))
+    sock.sendall(
+        b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    return sock
+
+
+def _wait_for(condition: Any) -> bool:
+    import time
+
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(condition())
+
+
+@pytest.mark.parametrize("when", ["slow first byte", "mid-stream"])
+def test_a_client_that_hangs_up_early_is_recorded_as_gone(
+    emulator: EmulatorHandle, test_token: str, when: str
+) -> None:
+    if when == "slow first byte":
+        emulator.inject(Fault(kind="slow_first_byte", seconds=30))
+    else:
+        emulator.set_delay(0.2)
+    sock = _raw_chat(emulator, test_token)
+    try:
+        assert _wait_for(lambda: emulator.requests)
+        if when == "mid-stream":
+            assert sock.recv(100)  # the answer has started
+        assert not emulator.requests[0].closed_early
+    finally:
+        sock.close()
+    assert _wait_for(lambda: emulator.requests[0].closed_early)
+
+
+def test_a_finished_answer_is_not_recorded_as_gone(
+    emulator: EmulatorHandle, test_token: str
+) -> None:
+    response = httpx.post(
+        emulator.base_url + CHAT_URL,
+        json={"bot_slug": "omni", "prompt": "hi", "stream": True},
+        headers={"Authorization": f"Bearer {test_token}"},
+    )
+    assert b"[DONE]" in response.content
+    assert not emulator.requests[0].closed_early
