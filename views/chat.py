@@ -1,5 +1,10 @@
-"""Chat page: pick a bot or reopen a conversation, set its options, talk; answers
-stream in and are saved as they grow."""
+"""Chat page: pick a bot or reopen a conversation, set its options, talk.
+
+Answers are generated in the background (`webapp.answers`): this page sends
+prompts from the message box's own callback and attaches to the answer in
+progress, so a rerun, a page switch or a reload never cuts it. With the API
+down, History, reading, search and export still work; only sending needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,13 @@ import streamlit as st
 from ablt_core import AbltError
 from webapp import catalogue, chat, chat_view, ui, usage
 from webapp import markdown as md
+from webapp.answers import view as answers_view
 from webapp.auth import require_member
 from webapp.avatars import avatar_for
-from webapp.backend import get_client, get_store
+from webapp.backend import get_answers, get_client, get_store
 from webapp.errors import describe
 from webapp.settings import get_settings
 from webapp.state import Keys
-
-PROMPT_KEY = "chat_prompt"
 
 
 def render() -> None:
@@ -23,94 +27,115 @@ def render() -> None:
     client = get_client()
     settings = get_settings()
     store = get_store(settings)
+    answers = get_answers(settings)
+    bots_problem = None
     try:
         bots = catalogue.load_bots(client)
     except AbltError as err:
-        st.title("Chat")
-        ui.error_box(describe(err), retry_key="chat_bots_retry")
-        return
-    if not bots:
-        st.title("Chat")
-        st.info("The API lists no bots to chat with.")
-        return
+        bots, bots_problem = [], describe(err)
 
-    # The URL names the open conversation, so a reload or a bookmark reopens it.
-    opened, notice = chat.choose_open(
-        store,
-        member,
-        bots,
-        st.session_state.get(Keys.CHAT_OPEN),
-        requested_id=st.session_state.pop(Keys.CHAT_OPEN_ID, None)
-        or st.query_params.get(chat.OPEN_PARAM),
-        requested_slug=st.session_state.get(Keys.CHAT_BOT_SLUG),
-        new_requested=bool(st.session_state.pop(Keys.CHAT_NEW_REQUESTED, False)),
-        carry_options=st.session_state.pop(Keys.CHAT_CARRY_OPTIONS, None),
-    )
+    current = st.session_state.get(Keys.CHAT_OPEN)
+    try:
+        opened, notice = chat.choose_open(
+            store,
+            member,
+            bots,
+            current,
+            requested_id=st.session_state.pop(Keys.CHAT_OPEN_ID, None)
+            or st.query_params.get(chat.OPEN_PARAM),
+            requested_slug=st.session_state.get(Keys.CHAT_BOT_SLUG),
+            new_requested=bool(st.session_state.pop(Keys.CHAT_NEW_REQUESTED, False)),
+            carry_options=st.session_state.pop(Keys.CHAT_CARRY_OPTIONS, None),
+            alive=answers.alive_ids(),
+        )
+    except chat.DATABASE_ERRORS:
+        # The database cannot be read: keep what this page last showed, say why.
+        opened, notice = current, None
+        chat_view.notify(chat.DATABASE_UNREADABLE, "error")
     st.session_state[Keys.CHAT_OPEN] = opened
-    st.session_state[Keys.CHAT_BOT_SLUG] = opened.conversation.bot_slug
-    if opened.id:
-        if st.query_params.get(chat.OPEN_PARAM) != opened.id:
-            st.query_params[chat.OPEN_PARAM] = opened.id
-    elif chat.OPEN_PARAM in st.query_params:
-        del st.query_params[chat.OPEN_PARAM]
+    if opened is not None:
+        st.session_state[Keys.CHAT_BOT_SLUG] = opened.conversation.bot_slug
+        if opened.id:
+            if st.query_params.get(chat.OPEN_PARAM) != opened.id:
+                st.query_params[chat.OPEN_PARAM] = opened.id
+        elif chat.OPEN_PARAM in st.query_params:
+            del st.query_params[chat.OPEN_PARAM]
     if notice:
         chat_view.notify(notice, "error")
 
     by_slug = {b.slug: b for b in bots}
-    bot = by_slug.get(opened.conversation.bot_slug)
-    bot_name = bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
-    bot_avatar = avatar_for(bot.avatar_url if bot else None, bot_name)
-
-    # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
     names = chat.bot_labels(bots)
-    if bot is None:  # a reopened conversation whose bot left the catalogue
-        names[opened.conversation.bot_slug] = f"{bot_name} (no longer listed)"
-    st.session_state[Keys.CHAT_BOT_SELECT] = opened.conversation.bot_slug
-    st.sidebar.selectbox(
-        "Bot",
-        list(names),
-        format_func=lambda slug: names[slug],
-        key=Keys.CHAT_BOT_SELECT,
-        on_change=chat_view.pick_bot,
-    )
-    new_col, clear_col = st.sidebar.columns(2)
-    new_col.button(
-        "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
-    )
-    clear_col.button(
-        "Clear chat",
-        key="chat_clear",
-        icon=":material/delete_sweep:",
-        on_click=chat_view.clear_chat,
-        help="Start over with the same bot and options; this conversation stays in the history.",
-    )
-    chat.set_options(store, member, opened, chat_view.render_options(opened))
+    if bots and opened is not None:
+        # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
+        if opened.conversation.bot_slug not in by_slug:  # its bot left the catalogue
+            bot_name = opened.conversation.bot_name or opened.conversation.bot_slug
+            names[opened.conversation.bot_slug] = f"{bot_name} (no longer listed)"
+        st.session_state[Keys.CHAT_BOT_SELECT] = opened.conversation.bot_slug
+        st.sidebar.selectbox(
+            "Bot",
+            list(names),
+            format_func=lambda slug: names[slug],
+            key=Keys.CHAT_BOT_SELECT,
+            on_change=chat_view.pick_bot,
+        )
+        new_col, clear_col = st.sidebar.columns(2)
+        new_col.button(
+            "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
+        )
+        clear_col.button(
+            "Clear chat",
+            key="chat_clear",
+            icon=":material/delete_sweep:",
+            on_click=chat_view.clear_chat,
+            help="Start over with the same bot and options; "
+            "this conversation stays in the history.",
+        )
+    if opened is not None:
+        try:
+            chat.set_options(store, member, opened, chat_view.render_options(opened))
+        except chat.DATABASE_ERRORS:
+            chat_view.notify(chat.DATABASE_READ_ONLY, "error")
     chat_view.render_history(member, opened)
     chat_view.render_import()
 
+    if bots_problem:
+        # Reading needs no API: only new chats and answers do.
+        ui.error_box(
+            f"{bots_problem} You can still read, search and export your conversations; "
+            "sending needs the API.",
+            retry_key="chat_bots_retry",
+        )
     chat_view.show_notice()
+    if opened is None:
+        st.title("Chat")
+        if bots_problem:
+            st.info("Open a conversation from the History; new chats need the bot list.")
+        else:
+            st.info("The API lists no bots to chat with.")
+        return
+
+    bot = by_slug.get(opened.conversation.bot_slug)
+    bot_name = bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
+    bot_avatar = avatar_for(bot.avatar_url if bot else None, bot_name)
     heading_avatar, heading_text, heading_menu = st.columns([1, 10, 2], vertical_alignment="center")
     heading_avatar.image(bot_avatar, width=48)
     # The picker's label: two bots may share a name, the header and the message
     # box tell them apart too.
-    label = names[opened.conversation.bot_slug] if bot else bot_name
+    label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
     heading_text.subheader(md.escape(label))
     if bot is not None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
-    else:
+    elif not bots_problem:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
     with heading_menu.container(horizontal_alignment="right"):  # ends where the chat ends
         chat_view.render_exports(member, opened)
+    if opened.problem:
+        st.warning(opened.problem, icon=":material/database:")
 
     chat_view.restore_prompt()
-    # Read before the messages are drawn (st.chat_input sits at the bottom of the
-    # page wherever the script calls it), so a send run knows from the start that
-    # the last exchange's controls are not to be drawn above the new prompt.
-    # "stop" turns the send button into a Stop button while the answer streams.
-    prompt = st.chat_input(f"Message {label}", key=PROMPT_KEY, submit_mode="stop")
-    sending = bool(prompt and prompt.strip())
-    if sending:
-        st.session_state.pop(Keys.CHAT_EDITING, None)
+    # The message box stays usable while an answer streams: a prompt sent then is
+    # saved by the callback and queued behind the answer (type-ahead).
+    st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
 
     if opened.hidden:
         st.button(
@@ -119,45 +144,37 @@ def render() -> None:
             icon=":material/expand_less:",
             on_click=chat_view.show_earlier,
         )
-    for index, message in enumerate(opened.messages):
+    generating = opened.generating
+    shown = opened.messages[:-1] if generating is not None else opened.messages
+    for index, message in enumerate(shown):
         chat_view.render_message(
             message,
             bot_avatar if message.role == "assistant" else chat_view.USER_AVATAR,
-            # A failed answer's Retry, too, is not offered above a new prompt.
-            is_last=index == len(opened.messages) - 1 and not sending,
+            is_last=generating is None and index == len(shown) - 1,
         )
-    if chat.last_controls_shown(opened, sending=sending):
-        chat_view.render_last_controls(opened)
+    if generating is None:
+        if chat.awaiting_answer(opened) and not opened.queued:
+            answers_view.render_unanswered()
+        elif opened.queued and not chat.can_retry(opened):
+            # A queue left behind (its worker died before starting the next).
+            answers_view.start_answer()
+            if answers.store.generating(member, opened.id):
+                st.rerun()
+        answers_view.render_queued(opened.queued)
+        if chat.last_controls_shown(opened, sending=False):
+            chat_view.render_last_controls(opened)
+    ended = answers.live(opened.last.id) if opened.last is not None else None
+    if ended is not None and ended.done:
+        opened.context_omitted = ended.context_omitted
     note = chat.context_note(opened)
     if note:
         st.caption(f":material/content_cut: {note}")
-
     chat_view.show_send_problem()
-    if sending:
-        message = chat_view.send(store, member, opened, prompt, PROMPT_KEY)
-        st.query_params[chat.OPEN_PARAM] = opened.id
-        chat_view.render_message(message, chat_view.USER_AVATAR, is_last=False)
 
-    if chat.awaiting_answer(opened):
-        try:
-            answer = chat.stream_answer(client, store, member, opened, settings.context_limits)
-        except chat.SendFailed as err:
-            # The prompt is saved; any rerun (this Retry) tries the answer again.
-            ui.error_box(str(err), retry_key="chat_answer_retry")
-            return
-        with st.chat_message("assistant", avatar=bot_avatar):
-            thinking = chat_view.ThinkingIndicator(bot_name)
-            try:
-                st.write_stream(chat.on_first_piece(answer, thinking.clear))
-            finally:
-                try:
-                    # Stop (or the session ending) raises out of write_stream: close
-                    # the generator now so the part received is saved before the run ends.
-                    answer.close()
-                finally:
-                    thinking.clear()  # an error or a Stop before the first words
+    if generating is not None:
+        answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
         usage.forget_statistics()  # the Statistics page counts this chat at once
-        # Show the finished answer with its status (stopped, error + Retry).
+        # Show the finished answer settled: its status, Regenerate / Edit, Retry.
         st.rerun()
 
 

@@ -22,6 +22,7 @@ from webapp.settings import Settings, get_settings
 if TYPE_CHECKING:
     from ablt_core import AbltClient
     from ablt_core.emulator import EmulatorHandle
+    from webapp.answers import AnswerService
     from webapp.store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -134,3 +135,57 @@ def get_store(settings: Settings | None = None) -> ConversationStore:
     from webapp.store import DEFAULT_DB_URL
 
     return _store_for((settings or get_settings()).db_url or DEFAULT_DB_URL)
+
+
+# A Retry-After longer than this is shown at once with Retry, not waited for.
+MAX_RETRY_AFTER = 60.0
+
+
+@st.cache_resource(show_spinner=False)
+def _answers_for(
+    db_url: str,
+    base_url: str,
+    token_digest: str,
+    max_workers: int,
+    max_messages: int | None,
+    max_words: int | None,
+    _token: str,
+) -> AnswerService:
+    # One per process and configuration; it owns the answers' event loop and
+    # the async client, whose pool is sized to the number of answers at once.
+    from ablt_core import AsyncAbltClient
+    from webapp.answers import AnswerService
+    from webapp.history import ContextLimits
+
+    return AnswerService(
+        _store_for(db_url),
+        lambda: AsyncAbltClient(
+            bearer_token=_token,
+            base_url=base_url,
+            max_connections=max_workers,
+            max_retry_after=MAX_RETRY_AFTER,
+        ),
+        limits=ContextLimits(max_messages=max_messages, max_words=max_words),
+        max_workers=max_workers,
+    )
+
+
+def get_answers(settings: Settings | None = None) -> AnswerService:
+    """The process-wide answer service (`webapp.answers`): answers generated in the
+    background, for every session of this process. For logged-in members only."""
+    from webapp.store import DEFAULT_DB_URL
+
+    auth.require_member()
+    settings = settings or get_settings()
+    base_url, token = api_target(settings)
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    limits = settings.context_limits
+    return _answers_for(
+        settings.db_url or DEFAULT_DB_URL,
+        base_url,
+        digest,
+        settings.max_workers,
+        limits.max_messages,
+        limits.max_words,
+        token,
+    )

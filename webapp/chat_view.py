@@ -7,14 +7,11 @@ Callbacks find the member and the open conversation in session state.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from webapp import chat, history, ui
 from webapp import markdown as md
@@ -29,9 +26,6 @@ LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE
 HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
 COPY_HELP = "Copy text"
-THINKING_ICON = ":material/pending:"
-# How long a stopped run waits for the indicator's removal to be sent.
-CLEAR_AFTER_STOP_TIMEOUT = 2.0
 
 
 # ------------------------------------------------------------- callbacks
@@ -85,16 +79,37 @@ def clear_chat() -> None:
         st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
 
 
+def _then_answer(change: Callable[[], Any]) -> None:
+    """A change that leaves a prompt to answer, then its answer started in the background."""
+    from webapp.answers import view as answers_view
+
+    try:
+        change()
+    except ConversationNotFound:
+        notify("That conversation no longer exists.", "error")
+        return
+    except ValueError as err:
+        notify(str(err), "error")
+        return
+    except chat.SendFailed as err:
+        notify(str(err), "error")
+        return
+    except chat.DATABASE_ERRORS:
+        notify(chat.DATABASE_READ_ONLY, "error")
+        return
+    answers_view.start_answer()
+
+
 def retry() -> None:
     opened = _opened()
     if opened is not None:
-        _guarded(lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened))
+        _then_answer(lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened))
 
 
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
-        _guarded(
+        _then_answer(
             lambda: chat.prepare_regenerate(get_store(), st.session_state[Keys.MEMBER], opened)
         )
 
@@ -116,7 +131,7 @@ def send_edit() -> None:
     text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
     st.session_state.pop(Keys.CHAT_EDITING, None)
     if opened is not None:
-        _guarded(
+        _then_answer(
             lambda: chat.edit_last_prompt(get_store(), st.session_state[Keys.MEMBER], opened, text)
         )
 
@@ -195,7 +210,7 @@ def member_timezone() -> ZoneInfo | None:
         return None
 
 
-def render_history(member: Any, opened: chat.OpenChat) -> None:
+def render_history(member: Any, opened: chat.OpenChat | None) -> None:
     """Search, then the member's conversations grouped, each with its actions."""
     sidebar = st.sidebar
     sidebar.subheader("History")
@@ -229,7 +244,11 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
                 )
                 no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
 
-    sections = chat.history_sections(store, member, query, tz=member_timezone())
+    try:
+        sections = chat.history_sections(store, member, query, tz=member_timezone())
+    except chat.DATABASE_ERRORS:
+        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
+        return
     if not sections:
         sidebar.caption(
             "No conversations match." if query.strip() else "No saved conversations yet."
@@ -242,7 +261,7 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
             break
         sidebar.caption(name)
         for conv in conversations[: limit - shown]:
-            _history_row(conv, is_open=conv.id == opened.id)
+            _history_row(conv, is_open=opened is not None and conv.id == opened.id)
             shown += 1
     if sum(len(c) for _, c in sections) > shown:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
@@ -399,8 +418,6 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
             )
-        elif message.status == chat.STREAMING:
-            st.caption(":material/hourglass_top: Still arriving in another tab or window.")
         elif message.status in chat.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
@@ -409,53 +426,6 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             # st.code inside brings the copy-to-clipboard button.
             with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
-
-
-def thinking_text(bot_name: str) -> str:
-    return f"{THINKING_ICON} {md.escape(bot_name)} is thinking…"
-
-
-class ThinkingIndicator:
-    """“<bot> is thinking…” in the answer's bubble, from the send until the
-    first words arrive (with the real API that can take seconds).
-
-    Drawn where it is created; `clear()` removes it and is safe to call again.
-    Hand `clear` to `chat.on_first_piece` and call it once more when the answer
-    ends, so an error or a Stop before any text never leaves it behind.
-    """
-
-    def __init__(self, bot_name: str) -> None:
-        self._slot = st.empty()
-        self._slot.caption(thinking_text(bot_name))
-        self._shown = True
-
-    def clear(self) -> None:
-        if not self._shown:
-            return
-        self._shown = False
-        try:
-            self._slot.empty()
-        except StopException:
-            # Stop was pressed: this run's own thread may send nothing more
-            # (each send raises StopException again), yet the indicator must
-            # not stay on screen. A helper thread carrying this run's context
-            # can still send the removal; then the stop goes on.
-            helper = threading.Thread(target=self._slot.empty, name="clear-thinking")
-            add_script_run_ctx(helper)
-            helper.start()
-            helper.join(CLEAR_AFTER_STOP_TIMEOUT)
-            raise
-
-
-def send(store: Any, member: Any, opened: chat.OpenChat, prompt: str, input_key: str) -> Message:
-    """Save the prompt; when the database refuses it, say so and put the text back
-    in the message box (`input_key`) on a fresh run, so nothing typed is lost."""
-    try:
-        return chat.send_prompt(store, member, opened, prompt)
-    except chat.SendFailed as err:
-        st.session_state[Keys.CHAT_SEND_PROBLEM] = str(err)
-        st.session_state[Keys.CHAT_PROMPT_BACK] = (input_key, prompt)
-        st.rerun()
 
 
 def restore_prompt() -> None:

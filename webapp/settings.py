@@ -23,6 +23,9 @@ DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
 # streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
 # 32 characters is the least that resists guessing.
 MIN_COOKIE_KEY_LENGTH = 32
+# Answers one app process generates at once; more prompts wait for a free slot.
+ENV_MAX_WORKERS = "ABLT_MAX_WORKERS"
+DEFAULT_MAX_WORKERS = 16
 
 ENV_NAMES = (
     ENV_BEARER_TOKEN,
@@ -33,6 +36,7 @@ ENV_NAMES = (
     "ABLT_DB_URL",
     ENV_CONTEXT_MAX_MESSAGES,
     ENV_CONTEXT_MAX_WORDS,
+    ENV_MAX_WORKERS,
 )
 
 
@@ -53,6 +57,8 @@ class Settings:
     db_url: str | None = field(default=None, repr=False)
     # How much history each request carries (ABLT_CONTEXT_MAX_MESSAGES / _WORDS).
     context_limits: ContextLimits = field(default_factory=ContextLimits)
+    # Answers generated at once by one app process (more wait for a free slot).
+    max_workers: int = DEFAULT_MAX_WORKERS
 
     @property
     def demo_mode(self) -> bool:
@@ -112,6 +118,18 @@ def load_settings(
     except ValueError as err:
         raise SettingsError(str(err)) from None
 
+    workers_text = get(ENV_MAX_WORKERS)
+    max_workers = DEFAULT_MAX_WORKERS
+    if workers_text is not None:
+        try:
+            max_workers = int(workers_text)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_MAX_WORKERS} must be a whole number of answers, not {workers_text!r}."
+            ) from None
+        if max_workers < 1:
+            raise SettingsError(f"{ENV_MAX_WORKERS} must be at least 1.")
+
     return Settings(
         bearer_token=get(ENV_BEARER_TOKEN),
         base_url=(get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/"),
@@ -120,6 +138,7 @@ def load_settings(
         emulator_delay=delay,
         db_url=get("ABLT_DB_URL"),
         context_limits=limits,
+        max_workers=max_workers,
     )
 
 

@@ -36,6 +36,8 @@ class Keys:
     CHAT_SEND_PROBLEM = "chat_send_problem"  # why the last prompt was not sent, shown once
     CHAT_PROMPT_BACK = "chat_prompt_back"  # (input key, text): put back in the message box
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
+    CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
+    CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"

@@ -32,7 +32,22 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_wait(seconds: float) -> None:
+        return None
+
     monkeypatch.setattr(ablt_core._retry, "sleep", lambda seconds: None)
+    monkeypatch.setattr(ablt_core._retry, "async_sleep", no_wait)
+
+
+@pytest.fixture(autouse=True)
+def close_answer_services() -> Iterator[None]:
+    """Each test's answers run in their own service; none outlives the test."""
+    yield
+    from webapp.answers import service
+
+    backend._answers_for.clear()
+    for open_service in list(service.OPEN_SERVICES):
+        open_service.close()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -120,28 +119,6 @@ def test_a_dropped_stream_is_interrupted_with_retry_in_this_and_a_new_session(
     assert not reloaded.error
     final = app_store.all_messages(member, conversation(at).id)[-1]
     assert final.status == "complete" and final.text.startswith(saved[-1].text)
-
-
-def test_a_reload_while_an_answer_is_streaming_shows_it_interrupted_with_retry(
-    logged_in: Login, app_db_url: str, app_store: ConversationStore
-) -> None:
-    at = logged_in()
-    member = at.session_state[Keys.MEMBER]
-    # A process that was streaming this answer a minute ago, then died.
-    minute_ago = datetime.now(UTC) - timedelta(minutes=1)
-    with ConversationStore(app_db_url, clock=lambda: minute_ago) as dead:
-        conv = dead.create_conversation(member, "omni", "Omni")
-        dead.append_message(member, conv.id, "user", "Explain tides")
-        dead.append_message(member, conv.id, "assistant", "The moon pulls", status="streaming")
-
-    at.query_params[chat.OPEN_PARAM] = conv.id  # the reloaded URL names it
-    at.run()
-    assert bubbles(at)[-2:] == [("user", "Explain tides"), ("assistant", "The moon pulls")]
-    assert [e.value for e in at.error] == [chat.INTERRUPTED_MESSAGE]
-    assert app_store.all_messages(member, conv.id)[-1].status == "interrupted"
-    click(at, "chat_retry")
-    last = app_store.all_messages(member, conv.id)[-1]
-    assert last.status == "complete" and bubbles(at)[-1] == ("assistant", last.text)
 
 
 def test_regenerate_replaces_the_last_answer(

@@ -8,6 +8,7 @@ See `webapp.store.core` for the API and `webapp.store.schema` for migrations.
 """
 
 from webapp.history import Conversation, ConversationOptions, Message
+from webapp.store.answers import DEAD_WORKER_ERROR, AnswerRow, Claim, QueuedPrompt
 from webapp.store.core import (
     DEFAULT_DB_URL,
     ENV_DB_URL,
@@ -23,10 +24,13 @@ from webapp.store.core import (
 from webapp.store.schema import LATEST_VERSION
 
 __all__ = [
+    "DEAD_WORKER_ERROR",
     "DEFAULT_DB_URL",
     "ENV_DB_URL",
     "LATEST_VERSION",
     "STREAM_IDLE_AFTER",
+    "AnswerRow",
+    "Claim",
     "Conversation",
     "ConversationNotFound",
     "ConversationOptions",
@@ -35,6 +39,7 @@ __all__ = [
     "MessageNotFound",
     "MessagePage",
     "Owner",
+    "QueuedPrompt",
     "StoreError",
     "db_url_from_env",
 ]

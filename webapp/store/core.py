@@ -38,6 +38,7 @@ from webapp.history import (
     Status,
 )
 from webapp.store import schema
+from webapp.store.answers import AnswerRows
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
 
@@ -146,7 +147,7 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-class ConversationStore:
+class ConversationStore(AnswerRows):
     """Members' conversations and messages behind a small, owner-checked API.
 
     Create one per process (e.g. with `st.cache_resource`) and share it: it is

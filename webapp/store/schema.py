@@ -108,6 +108,24 @@ messages = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=True),  # v2; NULL only on rows from v1
+    sa.Column("reply_to", sa.String(36), nullable=True),  # v3: the prompt an answer answers
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),  # v3: a generating answer's last sign
+    sa.Column("waiting", sa.Text, nullable=True),  # v3: what it waits for (JSON), for followers
+)
+
+queued_prompts = sa.Table(
+    "queued_prompts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),  # answered in this order
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 
@@ -174,8 +192,37 @@ def _v2_pinned_and_message_times(conn: Connection) -> None:
     )
 
 
+def _v3_background_answers(conn: Connection) -> None:
+    """Answers generated in the background: which prompt an answer answers, a
+    heartbeat that tells a live worker from a dead one, what it is waiting for,
+    and the prompts queued behind the answer in progress (type-ahead, two tabs)."""
+    ts = _ts(conn)
+    conn.exec_driver_sql("ALTER TABLE messages ADD COLUMN reply_to VARCHAR(36)")
+    conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN heartbeat_at {ts}")
+    conn.exec_driver_sql("ALTER TABLE messages ADD COLUMN waiting TEXT")
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE queued_prompts (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            created_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_queued_prompts_conversation ON queued_prompts (conversation_id, position)"
+    )
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: Final[list[Migration]] = [_v1_initial, _v2_pinned_and_message_times]
+MIGRATIONS: Final[list[Migration]] = [
+    _v1_initial,
+    _v2_pinned_and_message_times,
+    _v3_background_answers,
+]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
 # Any constant works; it only has to be the same in every process.

@@ -1,0 +1,25 @@
+"""Answers that outlive the page: generated in the background, followed anywhere.
+
+The small surface the chat page uses (see `service.AnswerService`):
+
+    answers.submit(member, conversation_id, prompt)  # save it; answer now or queue it
+    answers.start(member, conversation_id)           # answer the last prompt (Retry)
+    answers.follow(member, answer_id, on_tick)       # text so far, then live (write_stream)
+    answers.stop(member, answer_id, keep_chars)      # now; saved as seen
+    answers.live(answer_id)                          # status here: text, Wait, end
+
+Generation belongs to the process, never to a script run: a rerun, a page or
+chat switch, a reload or a closed tab detaches a page, and the answer goes on.
+"""
+
+from webapp.answers.live import LiveAnswer, Wait, describe_wait
+from webapp.answers.service import DEFAULT_MAX_WORKERS, AnswerService, Submitted
+
+__all__ = [
+    "DEFAULT_MAX_WORKERS",
+    "AnswerService",
+    "LiveAnswer",
+    "Submitted",
+    "Wait",
+    "describe_wait",
+]

@@ -1,0 +1,178 @@
+"""An answer while it is generated: its text so far, what it waits for, its end.
+
+`LiveAnswer` is shared by the worker (on the answers' event-loop thread) and
+the pages that show it (Streamlit script threads), so everything in it is
+guarded by one `threading.Condition`; readers wait on it for new text.
+
+`Wait` says what a generating answer is waiting for, in a form that can be
+written to the database (`to_json`) so a page on another app process can say
+it too; `describe_wait` puts it in plain words.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Final, Literal
+
+WaitKind = Literal["slot", "first_byte", "retry"]
+# Under this many seconds a first byte is just the bot thinking; after it the
+# page says the API is slow, and counts.
+SLOW_AFTER: Final = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """What an answer waits for. Times are wall-clock seconds (time.time()),
+    comparable across processes.
+
+    kind: "slot" (a free worker slot of this process: `ahead` answers first),
+    "first_byte" (the API has the request and has not answered yet), "retry"
+    (the API failed with `reason`; the next attempt is at `until`).
+    """
+
+    kind: WaitKind
+    since: float
+    until: float | None = None
+    reason: str = ""
+    ahead: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Wait | None:
+        """The wait a worker wrote, or None (none, or unreadable: shown as no wait)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(
+                kind=data["kind"],
+                since=float(data["since"]),
+                until=None if data.get("until") is None else float(data["until"]),
+                reason=str(data.get("reason", "")),
+                ahead=int(data.get("ahead", 0)),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) -> str:
+    """What the page says while an answer has no new text (Markdown-safe words).
+
+    E.g. "Rate limited by the aBLT API, retrying in 42 s." or "The aBLT API is
+    slow to answer, still waiting (35 s)." Never blames the API for a wait of
+    our own (a free slot).
+    """
+    now = time.time() if now is None else now
+    if wait is None:
+        return f"{bot_name} is writing…"
+    if wait.kind == "slot":
+        others = f" ({wait.ahead} ahead)" if wait.ahead else ""
+        return (
+            "Waiting for a free answer slot: this server is answering as many prompts "
+            f"as it is set to at once{others}. Your prompt is saved."
+        )
+    if wait.kind == "retry":
+        left = max(0, math.ceil((wait.until or now) - now))
+        return f"{wait.reason or 'The aBLT API failed'}, retrying in {left} s."
+    waited = max(0.0, now - wait.since)
+    if waited < SLOW_AFTER:
+        return f"{bot_name} is thinking…"
+    return f"The aBLT API is slow to answer, still waiting ({int(waited)} s)."
+
+
+class LiveAnswer:
+    """One answer being generated in this process.
+
+    The worker calls `append`, `set_wait` and `finish`; readers call `read`,
+    which blocks until there is text past their offset, the answer ended, or
+    the timeout passed.
+    """
+
+    def __init__(self, message_id: str, conversation_id: str, owner: str) -> None:
+        self.message_id = message_id
+        self.conversation_id = conversation_id
+        self.owner = owner
+        self._cond = threading.Condition()
+        self._parts: list[str] = []
+        self._length = 0
+        self._wait: Wait | None = None
+        self._status: str = "streaming"
+        self._error: str | None = None
+        self._done = threading.Event()
+        # Earlier messages left out of this answer's context (the page says so).
+        self.context_omitted = 0
+
+    # -------------------------------------------------------------- writer
+
+    def append(self, piece: str) -> None:
+        if not piece:
+            return
+        with self._cond:
+            self._parts.append(piece)
+            self._length += len(piece)
+            self._wait = None
+            self._cond.notify_all()
+
+    def set_wait(self, wait: Wait | None) -> None:
+        with self._cond:
+            self._wait = wait
+            self._cond.notify_all()
+
+    def finish(self, status: str, error: str | None, text: str | None = None) -> None:
+        """The end: its status, and the text that was saved (when cut to what was seen)."""
+        with self._cond:
+            if text is not None and text != self._text():
+                self._parts = [text]
+                self._length = len(text)
+            self._status, self._error, self._wait = status, error, None
+            self._done.set()
+            self._cond.notify_all()
+
+    # -------------------------------------------------------------- readers
+
+    def _text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def text(self) -> str:
+        with self._cond:
+            return self._text()
+
+    @property
+    def wait(self) -> Wait | None:
+        with self._cond:
+            return self._wait
+
+    @property
+    def status(self) -> str:
+        with self._cond:
+            return self._status
+
+    @property
+    def error(self) -> str | None:
+        with self._cond:
+            return self._error
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Block until the answer ended (saved with its final status)."""
+        return self._done.wait(timeout)
+
+    def read(self, offset: int, timeout: float) -> tuple[str, bool]:
+        """(text after `offset`, ended): waits up to `timeout` s for either."""
+        with self._cond:
+            if self._length <= offset and not self._done.is_set():
+                self._cond.wait(timeout)
+            text = self._text()
+            return text[offset:], self._done.is_set()

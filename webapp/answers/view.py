@@ -1,0 +1,207 @@
+"""The chat page's side of background answers: send, show live, stop, queue.
+
+- `submit_prompt` is the message box's `on_submit` callback: the prompt is
+  saved (and its answer started, or queued) before the run that follows
+  draws anything, so no rerun can lose it.
+- `render_live` shows a generating answer: the text so far, then the rest as
+  it arrives (`show_stream`, the one place that hands pieces to
+  `st.write_stream`), a status line saying what it waits for, and a Stop bound
+  to the worker (not to the script run). A rerun, a click elsewhere or a
+  closed tab only detaches the page; the answer goes on.
+- `render_queued` shows prompts typed ahead, each with its Cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import streamlit as st
+
+from webapp import chat
+from webapp import markdown as md
+from webapp.answers.live import Wait, describe_wait
+from webapp.backend import get_answers, get_store
+from webapp.history import Message
+from webapp.state import Keys
+from webapp.store import ConversationNotFound, QueuedPrompt
+
+STOP_LABEL = "Stop"
+WAIT_ICON = ":material/pending:"
+USER_AVATAR = ":material/person:"
+
+
+def _member() -> Any:
+    return st.session_state[Keys.MEMBER]
+
+
+def _problem(text: str) -> None:
+    st.session_state[Keys.CHAT_NOTICE] = ("error", text)
+
+
+# ------------------------------------------------------------- callbacks
+
+
+def submit_prompt() -> None:
+    """`st.chat_input(on_submit=...)`: save the prompt and start (or queue) its answer.
+
+    A database that refuses the prompt puts the text back in the message box
+    with the reason; nothing was sent.
+    """
+    text = st.session_state.get(Keys.CHAT_PROMPT) or ""
+    opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+    if opened is None or not text.strip():
+        return
+    member = _member()
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+    try:
+        chat.save_draft(get_store(), member, opened)
+        get_answers().submit(member, opened.id, text)
+    except ConversationNotFound:
+        _problem("That conversation no longer exists. Your text is back in the message box.")
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
+    except chat.DATABASE_ERRORS:
+        st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.PROMPT_NOT_SAVED
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
+
+
+def start_answer() -> None:
+    """Answer the conversation's last prompt now (after Retry, Regenerate, Edit)."""
+    opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+    if opened is None or opened.is_draft:
+        return
+    try:
+        get_answers().start(_member(), opened.id)
+    except ConversationNotFound:
+        _problem("That conversation no longer exists.")
+    except chat.DATABASE_ERRORS:
+        st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
+
+
+def stop_answer(answer_id: str) -> None:
+    """Stop: the worker is cancelled now; what this page showed is what is kept."""
+    shown = st.session_state.get(Keys.CHAT_SHOWN)
+    keep = shown["shown"] if shown and shown.get("id") == answer_id else None
+    try:
+        get_answers().stop(_member(), answer_id, keep)
+    except chat.DATABASE_ERRORS:
+        _problem(chat.DATABASE_READ_ONLY)
+
+
+def cancel_queued(queued_id: str) -> None:
+    try:
+        get_answers().cancel_queued(_member(), queued_id)
+    except chat.DATABASE_ERRORS:
+        _problem(chat.DATABASE_READ_ONLY)
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def show_stream(pieces: Iterable[str]) -> None:
+    """Hand an answer's pieces to the page: the one place that streams text.
+
+    (Swap in the shared rendering's block streamer here.)
+    """
+    st.write_stream(pieces)
+
+
+def _counted(
+    pieces: Iterable[str], answer_id: str, on_first: Callable[[], None]
+) -> Iterator[str]:
+    """`pieces`, counting the characters the page has drawn (for Stop).
+
+    A piece counts once the consumer asks for the next one: Streamlit has sent
+    it by then. The counter is a plain dict in session state, updated without
+    a Streamlit call, so counting never interrupts the run. `on_first()` runs
+    just before the first piece (the waiting line makes way for the text).
+    """
+    counter: dict[str, Any] = {"id": answer_id, "shown": 0}
+    st.session_state[Keys.CHAT_SHOWN] = counter
+    first = True
+    for piece in pieces:
+        if first and piece:
+            first = False
+            on_first()
+        yield piece
+        counter["shown"] += len(piece)
+
+
+def render_live(
+    message: Message, avatar: str, bot_name: str, *, queued: list[QueuedPrompt]
+) -> bool:
+    """Draw a generating answer live until it ends; True when it ended here
+    (the caller reruns to draw it settled). The queued prompts are drawn
+    below it first, so their Cancel works while it streams."""
+    member = _member()
+    answers = get_answers()
+    name = md.escape(bot_name)
+    with st.chat_message("assistant", avatar=avatar):
+        text_slot = st.container()
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.button(
+            STOP_LABEL,
+            key="chat_stop",
+            icon=":material/stop_circle:",
+            type="secondary",
+            on_click=stop_answer,
+            args=(message.id,),
+            help="Stop this answer now; the part shown is kept.",
+        )
+        status = row.empty()
+    render_queued(queued)
+
+    live = answers.live(message.id)
+    first: Wait | None = live.wait if live is not None else None
+    if live is None:
+        row_now = answers.store.answer_row(member, message.id)
+        first = Wait.from_json(row_now.waiting) if row_now else None
+    started = bool(message.text) or (live is not None and bool(live.text))
+
+    def tick(wait: Wait | None) -> None:
+        # Also Streamlit's chance to act on a click made meanwhile (Stop).
+        if wait is None and started:
+            status.empty()
+        else:
+            status.caption(f"{WAIT_ICON} {describe_wait(wait, name)}")
+
+    if not started or first is not None:
+        tick(first)
+
+    def text_started() -> None:
+        nonlocal started
+        started = True
+        status.empty()
+
+    pieces = _counted(answers.follow(member, message.id, tick), message.id, text_started)
+    with text_slot:
+        show_stream(pieces)
+    status.empty()
+    opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+    if live is not None and opened is not None:
+        opened.context_omitted = live.context_omitted
+    return True
+
+
+def render_queued(queued: list[QueuedPrompt]) -> None:
+    """Prompts typed ahead: shown in order, marked queued, each cancellable."""
+    for item in queued:
+        with st.chat_message("user", avatar=USER_AVATAR):
+            st.markdown(chat.display_text(item.text))
+            line = st.container(horizontal=True, vertical_alignment="center")
+            line.caption(":material/schedule: Queued: sent when the answer before it is done.")
+            line.button(
+                "Cancel",
+                key=f"chat_queued_cancel_{item.id}",
+                type="tertiary",
+                icon=":material/close:",
+                on_click=cancel_queued,
+                args=(item.id,),
+            )
+
+
+def render_unanswered() -> None:
+    """A prompt without an answer and none coming (its start failed, or an import)."""
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.caption(":material/help: This message has no answer yet.")
+    row.button("Answer it", key="chat_answer_now", icon=":material/send:", on_click=start_answer)
