@@ -77,5 +77,9 @@ def render(rows: list[Row]) -> str:
 
 
 if __name__ == "__main__":
-    DOC.write_text(render(collect()), encoding="utf-8")
-    print(f"wrote {DOC.relative_to(ROOT)} ({len(ROWS)} rows)")
+    # The test modules register with `tests.reliability`, not with this `__main__`.
+    from tests import reliability
+
+    rows = reliability.collect()
+    DOC.write_text(reliability.render(rows), encoding="utf-8")
+    print(f"wrote {DOC.relative_to(ROOT)} ({len(rows)} rows)")

@@ -8,6 +8,8 @@ down, History, reading, search and export still work; only sending needs it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from ablt_core import AbltError
@@ -145,6 +147,14 @@ def render() -> None:
             on_click=chat_view.show_earlier,
         )
     generating = opened.generating
+    ended = answers.live(generating.id) if generating is not None else None
+    if generating is not None and ended is not None and ended.done:
+        # Ended here, but its final save has not landed (the database refuses
+        # writes): show it as it ended rather than attach again.
+        opened.messages[-1] = replace(
+            generating, text=ended.text, status=ended.status, error=ended.error
+        )
+        generating = None
     shown = opened.messages[:-1] if generating is not None else opened.messages
     for index, message in enumerate(shown):
         chat_view.render_message(

@@ -39,13 +39,14 @@ from webapp.history import (
     Message,
 )
 from webapp.store import (
+    DEAD_WORKER_ERROR,
     STREAM_IDLE_AFTER,
     ConversationNotFound,
     ConversationStore,
     Owner,
     QueuedPrompt,
 )
-from webapp.store.core import MAX_PAGE
+from webapp.store.core import MAX_PAGE, MessagePage
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -281,12 +282,29 @@ def refresh(
         except DATABASE_ERRORS as err:
             log.warning("Could not settle answers: %s", err)
             opened.problem = DATABASE_READ_ONLY
+            page = MessagePage(_dead_as_shown(store, member, page.messages, alive), page.total)
             settled = 0
         if settled:
             page = store.messages(member, opened.id, limit=opened.window)
     opened.messages = page.messages
     opened.total = page.total
     opened.queued = store.queued_prompts(member, opened.id)
+
+
+def _dead_as_shown(
+    store: ConversationStore, member: Owner, messages: list[Message], alive: Collection[str]
+) -> list[Message]:
+    """`messages`, with answers whose worker died shown `interrupted` (with Retry)
+    when the database cannot record it: only reads here."""
+    shown = []
+    for message in messages:
+        if message.status == STREAMING and message.id not in alive:
+            row = store.answer_row(member, message.id)
+            beat = row.heartbeat_at if row else None
+            if beat is None or datetime.now(UTC) - beat > STREAM_IDLE_AFTER:
+                message = replace(message, status="interrupted", error=DEAD_WORKER_ERROR)
+        shown.append(message)
+    return shown
 
 
 def show_earlier(opened: OpenChat) -> None:

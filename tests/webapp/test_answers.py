@@ -465,3 +465,107 @@ def test_an_answer_whose_process_died_is_settled_interrupted_with_retry(
     )
     opened = chat.open_conversation(store, ANN, cid)
     assert chat.can_retry(opened)
+
+
+# -- the request, and failures of the API --------------------------------------------
+
+
+def test_the_request_carries_the_options_and_the_context_up_to_its_prompt(
+    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
+) -> None:
+    from webapp.history import ConversationOptions
+
+    options = ConversationOptions(
+        language="French", max_words=150, use_search=True, system_instruction="Be a pirate."
+    )
+    cid = store.create_conversation(ANN, "omni", "Omni", options).id
+    store.append_message(ANN, cid, "assistant", "Ahoy!")
+    finished(service, service.submit(ANN, cid, "How do I boil an egg?").answer_id)
+    body = chat_requests(emulator)[-1].json
+    assert body["bot_slug"] == "omni" and body["stream"] is True and body["user_id"] == 42
+    assert (body["language"], body["max_words"], body["use_search"]) == ("French", 150, True)
+    assert body["messages"] == [
+        {"role": "system", "content": "Be a pirate."},
+        {"role": "assistant", "content": "Ahoy!"},
+        {"role": "user", "content": "How do I boil an egg?"},
+    ]
+
+
+@row(
+    "The API drops the stream mid-answer",
+    happens="The worker ends the answer as interrupted with the reason.",
+    sees="The part received, 'cut off before it finished', and Retry.",
+    kept="The prompt and every piece received.",
+)
+def test_a_dropped_stream_keeps_the_part_received_with_retry(
+    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="drop_stream", after_pieces=3))
+    cid = conversation(store)
+    sent = service.submit(ANN, cid, "Tell me")
+    shown = "".join(service.follow(ANN, sent.answer_id))  # type: ignore[arg-type]
+    answer = store.all_messages(ANN, cid)[-1]
+    assert answer.status == "interrupted" and answer.text == shown and shown
+    assert "cut off" in (answer.error or "")
+    opened = chat.open_conversation(store, ANN, cid)
+    assert chat.can_retry(opened)
+    chat.prepare_retry(store, ANN, opened)
+    finished(service, service.start(ANN, cid))
+    assert messages(store, cid)[-1][2] == "complete"
+
+
+# -- issue 13.4: a database that refuses writes ----------------------------------------
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[ConversationStore], None]:
+    """Make a store's writes fail as SQLite's do on a full disk (reads still work)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import OperationalError
+
+    def fill(target: ConversationStore) -> None:
+        @sa.event.listens_for(target.engine, "before_cursor_execute")
+        def refuse(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+                raise OperationalError(statement, parameters, Exception("database or disk is full"))
+
+    return fill
+
+
+@row(
+    "The disk fills up while an answer streams",
+    happens="The worker's saves fail (logged); streaming goes on; settling on open fails too.",
+    sees="The conversation, readable, with a plain note: the database is not accepting changes.",
+    kept="Everything saved before the disk filled; the answer still on screen.",
+)
+@pytest.mark.parametrize("cause", ["full disk while streaming", "full disk on reopen only"])
+def test_a_full_disk_keeps_the_conversation_readable_with_a_plain_message(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+    full_disk: Callable[[ConversationStore], None],
+    cause: str,
+) -> None:
+    cid = conversation(store)
+    store.append_message(ANN, cid, "user", "Earlier question")
+    store.append_message(ANN, cid, "assistant", "Earlier answer")
+    reader = ConversationStore(store.url)  # the page's process
+    try:
+        if cause == "full disk while streaming":
+            service = make_service(idle_after=timedelta(0), save_retry_pause=0.01)
+            emulator.set_delay(0.02)
+            sent = service.submit(ANN, cid, "Long one")
+            full_disk(store)  # from now on nothing lands
+            shown = "".join(service.follow(ANN, sent.answer_id))  # type: ignore[arg-type]
+            assert shown  # the member still read the whole answer
+        else:
+            store.enqueue_prompt(ANN, cid, "Will it settle?")
+            store.claim_next(ANN, cid)
+        full_disk(reader)
+        opened = chat.OpenChat(conversation=reader.get_conversation(ANN, cid))
+        chat.refresh(reader, ANN, opened)
+        assert opened.problem == chat.DATABASE_READ_ONLY
+        texts = [m.text for m in opened.messages]
+        assert texts[:2] == ["Earlier question", "Earlier answer"]
+    finally:
+        reader.close()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 import ablt_core._retry
 from ablt_core import AbltClient, Bot
-from ablt_core.emulator import EmulatorHandle, Fault
+from ablt_core.emulator import EmulatorHandle
 from webapp import chat
 from webapp.history import ContextLimits, ConversationOptions
 from webapp.store import ConversationStore
@@ -153,30 +153,6 @@ def test_bot_labels_are_unique_even_when_names_are_not() -> None:
     assert labels == {"omni": "Omni (omni)", "omni-fast": "Omni (omni-fast)", "chef": "Chef"}
 
 
-def test_on_first_piece_calls_back_once_just_before_the_first_words() -> None:
-    seen: list[str] = []
-
-    def pieces() -> Iterator[str]:
-        seen.append("asked")
-        yield ""  # an empty keep-alive piece is not the answer starting
-        seen.append("empty passed")
-        yield "Hello"
-        yield " there"
-
-    def arrived() -> None:
-        seen.append("callback")
-
-    out = list(chat.on_first_piece(pieces(), arrived))
-    assert out == ["", "Hello", " there"]
-    assert seen == ["asked", "empty passed", "callback"]
-
-
-def test_on_first_piece_never_calls_back_when_nothing_arrives() -> None:
-    calls: list[str] = []
-    assert list(chat.on_first_piece(iter(["", ""]), lambda: calls.append("x"))) == ["", ""]
-    assert calls == []
-
-
 def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
     text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
     assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
@@ -296,96 +272,6 @@ def stored(store: ConversationStore, opened: chat.OpenChat) -> list[tuple[str, s
     return [(m.role, m.status, m.text) for m in store.all_messages(ANN, opened.id)]
 
 
-class TickingClock:
-    """A clock that moves `step` seconds each time it is read."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
-def test_the_answer_is_saved_about_once_a_second_and_finalised(
-    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
-) -> None:
-    options = ConversationOptions(
-        language="French", max_words=150, use_search=True, system_instruction="Be a pirate."
-    )
-    opened = started(store, client, options)
-    # Each read of the clock is 0.3 s later: a save lands every few pieces.
-    answer = chat.stream_answer(client, store, ANN, opened, NO_CAP, clock=TickingClock(0.3))
-    seen, saved_lengths = [], []
-    for piece in answer:
-        seen.append(piece)
-        last = stored(store, opened)[-1]
-        assert last[1] == chat.STREAMING and "".join(seen).startswith(last[2])
-        saved_lengths.append(len(last[2]))
-    assert len(seen) > 6
-    # Saved while growing, but throttled: not after every piece.
-    assert 0 < len(set(saved_lengths) - {0}) < len(seen)
-    assert stored(store, opened)[-1] == ("assistant", chat.COMPLETE, "".join(seen))
-    assert opened.streaming_id is None
-
-    body = emulator.requests[-1].json
-    assert body["bot_slug"] == "omni" and body["stream"] is True and body["user_id"] == 42
-    assert (body["language"], body["max_words"], body["use_search"]) == ("French", 150, True)
-    assert body["messages"][0] == {"role": "system", "content": "Be a pirate."}
-    assert body["messages"][-1] == {"role": "user", "content": "How do I boil an egg?"}
-
-
-def test_a_rate_limit_becomes_a_plain_error_and_keeps_the_prompt(
-    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
-) -> None:
-    emulator.inject(Fault(kind="rate_limit", retry_after=2, times=3))
-    opened = started(store, client)
-    assert list(chat.stream_answer(client, store, ANN, opened, NO_CAP)) == []
-    chat.refresh(store, ANN, opened)
-    assert opened.messages[-2].text == "How do I boil an egg?"
-    assert opened.last and opened.last.status == chat.ERROR
-    assert "rate limiting" in (opened.last.error or "") and "2 seconds" in (opened.last.error or "")
-
-    chat.prepare_retry(store, ANN, opened)
-    assert "".join(chat.stream_answer(client, store, ANN, opened, NO_CAP))
-    assert stored(store, opened)[-1][1] == chat.COMPLETE
-
-
-def test_a_dropped_stream_keeps_the_part_received(
-    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
-) -> None:
-    emulator.inject(Fault(kind="drop_stream", after_pieces=3))
-    opened = started(store, client)
-    pieces = list(chat.stream_answer(client, store, ANN, opened, NO_CAP))
-    assert len(pieces) == 3
-    chat.refresh(store, ANN, opened)
-    assert opened.last and opened.last.status == chat.INTERRUPTED
-    assert opened.last.text == "".join(pieces) and "cut off" in (opened.last.error or "")
-
-
-def test_stop_keeps_the_part_as_stopped_for_this_session_only(
-    store: ConversationStore, client: AbltClient
-) -> None:
-    opened = started(store, client)
-    answer = chat.stream_answer(client, store, ANN, opened, NO_CAP)
-    first = next(answer) + next(answer)
-    answer.close()  # what the page does when Streamlit stops write_stream (Stop, a reload)
-    # Anyone else (a reload, another tab) sees it interrupted, with its text.
-    elsewhere = chat.open_conversation(store, ANN, opened.id)
-    assert elsewhere.last and (elsewhere.last.status, elsewhere.last.text) == (
-        chat.INTERRUPTED,
-        first,
-    )
-    assert chat.can_retry(elsewhere)
-    # The session that pressed Stop sees its choice: stopped, no error, context.
-    chat.refresh(store, ANN, opened)
-    assert opened.last and (opened.last.status, opened.last.text) == (chat.STOPPED, first)
-    assert opened.last.error is None and opened.streaming_id is None
-    chat.send_prompt(store, ANN, opened, "Go on")
-    window = chat.context_for(store, ANN, opened, NO_CAP)
-    assert window.messages[-2] == {"role": "assistant", "content": first}
-
-
 def test_an_answer_left_streaming_by_a_dead_process_becomes_interrupted(
     tmp_path: Path,
 ) -> None:
@@ -456,21 +342,3 @@ def test_a_locked_database_stops_a_send_with_a_plain_message(
 
         chat.send_prompt(store, ANN, opened, "Hello?")  # the lock gone, the same text goes
         assert [m.text for m in store.all_messages(ANN, opened.id)][-1] == "Hello?"
-
-
-def test_a_locked_database_stops_an_answer_before_anything_is_sent(
-    tmp_path: Path,
-    lock_sqlite: Callable[[Path], AbstractContextManager[None]],
-    client: AbltClient,
-    emulator: EmulatorHandle,
-) -> None:
-    path = tmp_path / "chat.db"
-    with ConversationStore(f"sqlite:///{path}") as store:
-        opened = chat.new_draft(ANN, make_bot())
-        chat.send_prompt(store, ANN, opened, "Hello?")
-        sent_before = len(emulator.requests)
-        with lock_sqlite(path), pytest.raises(chat.SendFailed) as failed:
-            chat.stream_answer(client, store, ANN, opened, NO_CAP)
-        assert str(failed.value) == chat.ANSWER_NOT_STARTED
-        assert len(emulator.requests) == sent_before  # the API was not asked
-        assert chat.awaiting_answer(opened)  # the prompt is kept, waiting for its answer

@@ -102,6 +102,7 @@ class AnswerService:
         max_workers: int = DEFAULT_MAX_WORKERS,
         save_every: float = SAVE_EVERY,
         idle_after: timedelta = STREAM_IDLE_AFTER,
+        save_retry_pause: float = 0.5,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
@@ -110,6 +111,7 @@ class AnswerService:
         self.max_workers = max_workers
         self.save_every = save_every
         self.idle_after = idle_after
+        self.save_retry_pause = save_retry_pause  # first pause before a failed final save's retry
         self._jobs: dict[str, _Job] = {}
         # Answers that ended lately, so a page arriving just after the end still
         # reads how it went (e.g. the context note); the oldest are forgotten.
@@ -239,13 +241,13 @@ class AnswerService:
             if row.status != chat.STREAMING:
                 return
             beat = row.heartbeat_at
-            if (
-                beat is not None
-                and (time.time() - beat.timestamp()) > self.idle_after.total_seconds()
-            ):
-                self.store.settle_stale(
-                    owner, row.conversation_id, self.idle_after, alive=self.alive_ids()
-                )
+            idle = self.idle_after.total_seconds()
+            if beat is not None and time.time() - beat.timestamp() > idle:
+                # Its worker died: settle it (if the database lets us) and stop following.
+                with contextlib.suppress(*chat.DATABASE_ERRORS):
+                    self.store.settle_stale(
+                        owner, row.conversation_id, self.idle_after, alive=self.alive_ids()
+                    )
                 return
             if on_tick is not None:
                 on_tick(Wait.from_json(row.waiting))
@@ -432,7 +434,7 @@ class AnswerService:
                 return
             except Exception as err:
                 log.warning("Could not save a finished answer (attempt %d): %s", attempt + 1, err)
-                await asyncio.sleep(min(2.0**attempt, 5.0))
+                await asyncio.sleep(min(self.save_retry_pause * 2.0**attempt, 5.0))
 
 
 def _follow_live(

@@ -106,9 +106,7 @@ def show_stream(pieces: Iterable[str]) -> None:
     st.write_stream(pieces)
 
 
-def _counted(
-    pieces: Iterable[str], answer_id: str, on_first: Callable[[], None]
-) -> Iterator[str]:
+def _counted(pieces: Iterable[str], answer_id: str, on_first: Callable[[], None]) -> Iterator[str]:
     """`pieces`, counting the characters the page has drawn (for Stop).
 
     A piece counts once the consumer asks for the next one: Streamlit has sent
