@@ -125,7 +125,7 @@ class AsyncAbltClient(BaseClient):
         raise self._status_error(response)
 
     async def _request(
-                self,
+        self,
         method: str,
         path: str,
         *,

@@ -125,7 +125,7 @@ class AbltClient(BaseClient):
         raise self._status_error(response)
 
     def _request(
-                self,
+        self,
         method: str,
         path: str,
         *,
@@ -259,9 +259,7 @@ class AbltClient(BaseClient):
             assumptions=assumptions,
             logger=self._logger,
         )
-        response = self._request(
-            "POST", PATH_CHAT, body=body, stream=stream, on_retry=on_retry
-        )
+        response = self._request("POST", PATH_CHAT, body=body, stream=stream, on_retry=on_retry)
         if stream:
             return ChatStream(response, logger=self._logger, secret=self._token)
         return self._parse_answer(response)
