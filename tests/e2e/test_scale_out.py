@@ -16,6 +16,7 @@ afterwards, so the store tests never see these rows.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,13 +31,16 @@ from tests.e2e.appserver import (
     AppServer,
     chat,
     history_entry,
+    inject_fault,
     log_in_as_member,
     message_text,
+    send_prompt,
     start_apps,
     stop_all,
     wait_until_idle,
 )
 from tests.pg import BACKENDS, fresh_schema_url
+from tests.reliability import row
 from webapp.history import make_title
 from webapp.team import create_demo_team
 
@@ -115,3 +119,63 @@ def test_a_conversation_saved_through_one_instance_is_listed_opened_and_continue
     assert message_text(page_a.locator(ASSISTANT_MESSAGE).last) == follow_up_answer
     # Still one conversation, not a copy per instance.
     expect(history_entry(page_a, title)).to_have_count(1)
+
+
+@pytest.fixture
+def slow_instances(
+    shared_db_url: str, tmp_path: Path, browser: Browser
+) -> Iterator[tuple[AppServer, AppServer]]:
+    """Instances A and B as above, whose emulators stream slowly (answers take seconds)."""
+    auth_file = tmp_path / "team" / "auth.yaml"
+    auth_file.parent.mkdir()
+    create_demo_team(auth_file)
+    servers = start_apps(
+        [tmp_path / "a", tmp_path / "b"],
+        auth_file=auth_file,
+        db_url=shared_db_url,
+        cookie_key=secrets.token_urlsafe(48),
+        emulator_delay=0.06,
+    )
+    try:
+        yield servers[0], servers[1]
+    finally:
+        stop_all(servers)
+
+
+@row(
+    "An answer generated on app process A is opened on process B (scale-out)",
+    happens="B follows it through the database, about a second behind.",
+    sees="The text so far, then the rest as it is saved, then complete.",
+    kept="One answer, saved by A, complete.",
+)
+def test_an_answer_started_on_one_instance_is_followed_live_on_another(
+    slow_instances: tuple[AppServer, AppServer], new_page: Callable[[], Page]
+) -> None:
+    a, b = slow_instances
+    tag = uuid.uuid4().hex[:6]
+    prompt = f"Which tide tables do harbour pilots trust, {tag}?"
+    page_b = new_page()
+    log_in_as_member(page_b, b)  # ready before A starts, so B sees it grow
+    page_a = new_page()
+    log_in_as_member(page_a, a)
+    inject_fault(a, kind="slow_first_byte", seconds=3)
+    send_prompt(page_a, prompt)
+    expect(page_a.locator(USER_MESSAGE).last).to_contain_text(prompt)
+
+    page_b.reload()  # the History is read on each run
+    history_entry(page_b, make_title(prompt)).click()
+    expect(page_b.locator(USER_MESSAGE).last).to_contain_text(prompt)
+    stop_b = page_b.locator(".st-key-chat_stop button")
+    expect(stop_b.first).to_be_visible()  # following it while A generates
+    bubble = page_b.locator(ASSISTANT_MESSAGE).last
+    lengths = set()
+    while stop_b.count():
+        with contextlib.suppress(Exception):  # the bubble may be redrawn meanwhile
+            lengths.add(len(message_text(bubble)))
+    wait_until_idle(page_b)
+    final_b = message_text(page_b.locator(ASSISTANT_MESSAGE).last)
+    assert f"\u201c{prompt}\u201d" in final_b
+    assert len({n for n in lengths if 0 < n < len(final_b)}) >= 2, lengths  # live, in steps
+    expect(page_a.locator(".st-key-chat_stop button")).to_have_count(0, timeout=60_000)
+    wait_until_idle(page_a)
+    assert message_text(page_a.locator(ASSISTANT_MESSAGE).last) == final_b
