@@ -25,12 +25,26 @@ import logging
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp import history
+
+# Re-exported: the chat's options and History actions live in their own modules.
+from webapp.chat_history import delete as delete
+from webapp.chat_history import export_json as export_json
+from webapp.chat_history import export_markdown as export_markdown
+from webapp.chat_history import history_sections as history_sections
+from webapp.chat_history import import_file as import_file
+from webapp.chat_history import rename as rename
+from webapp.chat_history import set_pinned as set_pinned
+from webapp.chat_options import COMMON_LANGUAGES as COMMON_LANGUAGES
+from webapp.chat_options import MAX_WORDS_CUT_BELOW as MAX_WORDS_CUT_BELOW
+from webapp.chat_options import MAX_WORDS_SLOW_ABOVE as MAX_WORDS_SLOW_ABOVE
+from webapp.chat_options import advice as advice
+from webapp.chat_options import api_options as api_options
 from webapp.history import (
     ContextLimits,
     ContextWindow,
@@ -64,28 +78,6 @@ REGENERABLE_STATUSES = history.CONTEXT_STATUSES
 PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
 OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
 
-# The API's own advice on answer length (see ablt-api.md).
-MAX_WORDS_CUT_BELOW = 100
-MAX_WORDS_SLOW_ABOVE = 2000
-COMMON_LANGUAGES = (
-    "English",
-    "Spanish",
-    "French",
-    "German",
-    "Italian",
-    "Portuguese",
-    "Dutch",
-    "Polish",
-    "Ukrainian",
-    "Russian",
-    "Turkish",
-    "Arabic",
-    "Hindi",
-    "Chinese",
-    "Japanese",
-    "Korean",
-)
-
 UNEXPECTED_ERROR = "Something went wrong while getting the answer. Try again."
 INTERRUPTED_MESSAGE = (
     "This answer stopped arriving before it finished (the page was reloaded or the "
@@ -113,37 +105,6 @@ DATABASE_UNREADABLE = (
     "Retry in a moment; nothing saved is lost."
 )
 NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
-
-
-# ------------------------------------------------------------------ options
-
-
-def api_options(options: ConversationOptions) -> dict[str, Any]:
-    """The chat() keyword arguments for the options that are set, and only those."""
-    out: dict[str, Any] = {}
-    if options.language and options.language.strip():
-        out["language"] = options.language.strip()
-    if options.max_words is not None:
-        out["max_words"] = int(options.max_words)
-    if options.use_search:
-        out["use_search"] = True
-    return out
-
-
-def advice(options: ConversationOptions) -> list[str]:
-    """The API's advice for these options, in plain words (empty when all is well)."""
-    notes = []
-    words = options.max_words
-    if words is not None and words < MAX_WORDS_CUT_BELOW:
-        notes.append(f"Under {MAX_WORDS_CUT_BELOW} words, answers often get cut off mid-sentence.")
-    if words is not None and words > MAX_WORDS_SLOW_ABOVE:
-        notes.append(
-            f"Over {MAX_WORDS_SLOW_ABOVE} words, regular models may time out before "
-            "the answer is done."
-        )
-    if options.use_search and words is not None and words < 100:
-        notes.append("Web search needs room: use it with at least 100 words.")
-    return notes
 
 
 class SendFailed(Exception):
@@ -528,67 +489,6 @@ def context_before(
         msgs, system_instruction=conversation.options.system_instruction, limits=limits
     )
     return ContextWindow(window.messages, window.omitted + unloaded, window.skipped)
-
-
-# ------------------------------------------------------------ the history
-
-
-def history_sections(
-    store: ConversationStore,
-    member: Owner,
-    query: str | None = None,
-    *,
-    now: datetime | None = None,
-    tz: tzinfo | None = None,
-) -> list[tuple[str, list[Conversation]]]:
-    """The member's conversations for the sidebar: searched, grouped, pinned on top."""
-    return history.group_conversations(
-        store.list_conversations(member, query or None), now=now, tz=tz
-    )
-
-
-def rename(
-    store: ConversationStore,
-    member: Owner,
-    opened: OpenChat | None,
-    conversation_id: str,
-    title: str,
-) -> None:
-    """Rename one of the member's conversations (ValueError for a blank title)."""
-    conv = store.rename(member, conversation_id, title)
-    if opened is not None and opened.id == conversation_id:
-        opened.conversation = conv
-
-
-def set_pinned(
-    store: ConversationStore,
-    member: Owner,
-    opened: OpenChat | None,
-    conversation_id: str,
-    pinned: bool,
-) -> None:
-    conv = store.set_pinned(member, conversation_id, pinned)
-    if opened is not None and opened.id == conversation_id:
-        opened.conversation = conv
-
-
-def delete(store: ConversationStore, member: Owner, conversation_id: str) -> None:
-    """Delete one of the member's conversations (the page asked for confirmation)."""
-    store.delete_conversation(member, conversation_id)
-
-
-def import_file(store: ConversationStore, member: Owner, data: bytes) -> Conversation:
-    """A new conversation from a JSON export; ConversationImportError (with a
-    plain reason) when the file is not one, and then nothing is written."""
-    return store.import_conversation(member, data)
-
-
-def export_markdown(store: ConversationStore, member: Owner, conversation_id: str) -> str:
-    return store.export_markdown(member, conversation_id)
-
-
-def export_json(store: ConversationStore, member: Owner, conversation_id: str) -> str:
-    return store.export_json(member, conversation_id)
 
 
 # ---------------------------------------------------------------- display

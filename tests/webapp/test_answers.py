@@ -395,11 +395,17 @@ def test_answers_beyond_the_worker_cap_wait_for_a_slot_and_all_complete(
     count: int,
 ) -> None:
     service = make_service(max_workers=cap)
-    emulator.set_delay(0.01)
+    # The first answers hold every slot until the API's first byte comes.
+    emulator.inject(Fault(kind="slow_first_byte", seconds=5, times=cap))
     chats = [conversation(store) for _ in range(count)]
     sent = [service.submit(ANN, cid, f"Question {n}") for n, cid in enumerate(chats)]
-    waits = [service.live(s.answer_id).wait for s in sent]  # type: ignore[arg-type,union-attr]
-    assert sum(1 for w in waits if w is not None and w.kind == "slot") >= count - cap
+
+    def kinds() -> list[str | None]:
+        waits = [service.live(s.answer_id).wait for s in sent]  # type: ignore[arg-type,union-attr]
+        return [w.kind if w else None for w in waits]
+
+    until(lambda: kinds().count("slot") == count - cap and len(chat_requests(emulator)) == cap)
+    assert kinds().count("first_byte") == cap  # never more requests than slots
     for s in sent:
         finished(service, s.answer_id)
     for n, cid in enumerate(chats):

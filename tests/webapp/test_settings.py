@@ -103,3 +103,14 @@ def test_database_url_and_context_caps_come_from_env_or_secrets() -> None:
 def test_a_bad_context_cap_names_the_setting() -> None:
     with pytest.raises(SettingsError, match="ABLT_CONTEXT_MAX_WORDS"):
         load_settings({"ABLT_CONTEXT_MAX_WORDS": "lots"}, {})
+
+
+def test_the_worker_cap_comes_from_env_or_secrets_and_a_bad_one_names_the_setting() -> None:
+    from webapp.settings import DEFAULT_MAX_WORKERS, ENV_MAX_WORKERS
+
+    assert load_settings({}).max_workers == DEFAULT_MAX_WORKERS
+    assert load_settings({ENV_MAX_WORKERS: "3"}).max_workers == 3
+    assert load_settings({}, {ENV_MAX_WORKERS: 5}).max_workers == 5
+    for bad in ("0", "-2", "many", "2.5"):
+        with pytest.raises(SettingsError, match=ENV_MAX_WORKERS):
+            load_settings({ENV_MAX_WORKERS: bad})
