@@ -575,3 +575,27 @@ def test_a_full_disk_keeps_the_conversation_readable_with_a_plain_message(
         assert texts[:2] == ["Earlier question", "Earlier answer"]
     finally:
         reader.close()
+
+
+def test_an_api_that_never_starts_answering_is_not_blamed_on_the_answer_length(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+    test_token: str,
+) -> None:
+    from webapp.answers.service import FIRST_BYTE_TIMEOUT
+
+    service = AnswerService(
+        store,
+        lambda: AsyncAbltClient(test_token, emulator.base_url, timeout=0.3, max_retries=1),
+        limits=NO_CAP,
+    )
+    try:
+        emulator.inject(Fault(kind="slow_first_byte", seconds=2, times=2))
+        cid = conversation(store)
+        finished(service, service.submit(ANN, cid, "Hello?").answer_id)
+        answer = store.all_messages(ANN, cid)[-1]
+        assert (answer.status, answer.error) == ("error", FIRST_BYTE_TIMEOUT)
+        assert "fewer words" not in FIRST_BYTE_TIMEOUT
+    finally:
+        service.close()

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from ablt_core import AbltError, RateLimitError, StreamInterruptedError
+from ablt_core import AbltError, APITimeoutError, RateLimitError, StreamInterruptedError
 from webapp import chat
 from webapp.answers.live import LiveAnswer, Wait
 from webapp.errors import describe
@@ -61,6 +61,10 @@ STOP_WAIT: Final = 5.0  # seconds Stop waits for the worker's final save
 DATABASE_ANSWER_ERROR: Final = (
     "The answer could not be started: the conversation database did not answer "
     "(it may be busy or out of disk space). Your prompt is saved; retry in a moment."
+)
+FIRST_BYTE_TIMEOUT: Final = (
+    "The aBLT API did not start answering (it was asked more than once). It may be "
+    "overloaded; retry in a while."
 )
 FINAL_SAVE_ATTEMPTS: Final = 5
 RECENT_KEPT: Final = 256  # ended answers remembered (see `live`)
@@ -391,6 +395,11 @@ class AnswerService:
                 await stream.aclose()
         except StreamInterruptedError as err:
             return chat.INTERRUPTED, describe(err), err.partial_text or live.text
+        except APITimeoutError as err:
+            if live.text:
+                return chat.ERROR, describe(err), None
+            # No byte came at all: the length asked for is not the cause.
+            return chat.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
             return chat.ERROR, describe(err), None
         return chat.COMPLETE, None, None
