@@ -1,4 +1,5 @@
-"""The house rules that tools can check: ruff clean everywhere, mypy strict on the client and on webapp.answers.
+"""The house rules that tools can check: ruff clean everywhere, mypy strict on the client
+and on webapp.answers.
 
 They run with the tests so that the README's one test command (and CI) holds
 every change to them; each prints the tool's own report when it fails.
