@@ -89,6 +89,16 @@ conversations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("pinned", sa.Boolean, nullable=False),  # v2
+    # v4: comparisons (history.KIND_*): a "comparison" row groups "column" rows.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="chat"),
+    sa.Column(
+        "parent_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("voted_id", sa.String(36), nullable=True),
 )
 
 messages = sa.Table(
@@ -252,11 +262,28 @@ def _v3_prompt_library_and_shares(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_shares_owner ON shares (owner, created_at)")
 
 
+def _v4_comparisons(conn: Connection) -> None:
+    """Comparisons: a conversation of kind "comparison" groups one "column"
+    conversation per compared bot (`parent_id`, `position`), and keeps the
+    vote for the best one (`voted_id`). Plain chats are kind "chat"."""
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'chat'"
+    )
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN parent_id VARCHAR(36) "
+        "REFERENCES conversations (id) ON DELETE CASCADE"
+    )
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN position INTEGER NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN voted_id VARCHAR(36)")
+    conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
     _v2_pinned_and_message_times,
     _v3_prompt_library_and_shares,
+    _v4_comparisons,
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
