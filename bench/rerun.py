@@ -64,8 +64,7 @@ def main() -> None:
         from streamlit.runtime.pages_manager import PagesManager
         from streamlit.testing.v1 import AppTest
 
-        from webapp import history
-        from webapp import passwords
+        from webapp import history, passwords
         from webapp import team as team_module
         from webapp.state import Keys
         from webapp.store import ConversationStore

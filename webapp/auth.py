@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from webapp.settings import Settings, get_settings
-from webapp.state import Keys
 from webapp.logins import WRONG_CREDENTIALS, client_address, served_over_https
 from webapp.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_problem
+from webapp.settings import Settings, get_settings
+from webapp.state import Keys
 from webapp.team import Member, Team, TeamError, create_demo_team, load_team
 
 if TYPE_CHECKING:

@@ -187,8 +187,9 @@ def authenticate(
     return LoginResult(member)
 
 
-def unlock(log: LoginLog, *, actor: str, username: str | None = None,
-           address: str | None = None) -> None:
+def unlock(
+    log: LoginLog, *, actor: str, username: str | None = None, address: str | None = None
+) -> None:
     """Lift a lock-out (and any wait) at once: an admin's action, recorded with `actor`.
 
     For `python -m webapp.team unlock` and the Team page. Raises ValueError
@@ -212,8 +213,10 @@ def lockouts(log: LoginLog) -> list[Lockout]:
     now = log.now()
     names, addresses = log.failing_keys(window())
     found = []
-    for by_address, policy, keys in ((False, USERNAME_POLICY, names), (True, ADDRESS_POLICY,
-                                                                        addresses)):
+    for by_address, policy, keys in (
+        (False, USERNAME_POLICY, names),
+        (True, ADDRESS_POLICY, addresses),
+    ):
         for key in keys:
             recent = log.recent_failures(
                 "" if by_address else key, key if by_address else "", window()
@@ -237,6 +240,7 @@ def client_address(
     `X-Forwarded-For`: the ones further left were sent by the client and can
     be anything. See docs/deploy.md.
     """
+    remote = remote if isinstance(remote, str) and remote else None
     if trusted_proxy_hops <= 0:
         return remote
     forwarded = ",".join(v for k, v in headers.items() if k.lower() == "x-forwarded-for")
@@ -246,12 +250,10 @@ def client_address(
     return remote
 
 
-def served_over_https(
-    url: str | None, headers: Mapping[str, str], trusted_proxy_hops: int
-) -> bool:
+def served_over_https(url: str | None, headers: Mapping[str, str], trusted_proxy_hops: int) -> bool:
     """Whether the browser reached the app over HTTPS: its URL says so, or a trusted
     proxy's `X-Forwarded-Proto` does (only with `trusted_proxy_hops` > 0)."""
-    if url and url.lower().startswith("https://"):
+    if isinstance(url, str) and url.lower().startswith("https://"):
         return True
     if trusted_proxy_hops <= 0:
         return False

@@ -15,8 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import ablt_core._retry
 from ablt_core.emulator import EmulatorHandle
-from webapp import backend
-from webapp import passwords
+from webapp import backend, passwords
 from webapp import team as team_module
 from webapp.store import ConversationStore
 

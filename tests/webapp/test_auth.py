@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp import auth
-from webapp import passwords
-from webapp import team as team_module
+from webapp import auth, passwords
 from webapp.settings import load_settings
 from webapp.team import DEMO_PASSWORD, Member, TeamError, load_team
 

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from webapp import passwords
-from webapp import team as team_module
 from webapp.team import (
     DEMO_PASSWORD,
     Team,

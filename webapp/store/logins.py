@@ -101,7 +101,10 @@ class LoginLog:
 
     @staticmethod
     def _failures(
-        conn: Connection, column: sa.Column[str | None], value: str, resets: Sequence[str],
+        conn: Connection,
+        column: sa.Column[str | None],
+        value: str,
+        resets: Sequence[str],
         since: datetime,
     ) -> list[datetime]:
         last_reset = conn.execute(
@@ -156,7 +159,9 @@ class LoginLog:
                 E.update().where(E.c.id == event_id).values(event=SUCCESS if ok else FAILURE)
             )
 
-    def unlock(self, *, actor: str, username: str | None = None, address: str | None = None) -> None:
+    def unlock(
+        self, *, actor: str, username: str | None = None, address: str | None = None
+    ) -> None:
         """Record an admin lifting the lock-out of a username and/or an address."""
         if username is None and address is None:
             raise ValueError("unlock needs a username or an address")
