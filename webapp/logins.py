@@ -7,10 +7,12 @@
 
 The throttle (OWASP's "Blocking Brute Force Attacks": limit per account and
 per source): failed logins are counted per username (whether or not such a
-member exists, so the answer never tells) and per client address, over a
-window of `Policy.lock_for`. After `free_failures` failures each further
-attempt must wait a delay that doubles from `first_delay`; at `lock_after`
-failures logins are locked until `lock_for` after the last one. An attempt
+member exists, so the answer never tells) and per client address, over
+`Policy.window` (an hour). After `free_failures` failures each further
+attempt must wait a delay that doubles from `first_delay` (up to
+`max_delay`); at `lock_after` failures logins are locked until `lock_for`
+after the last one, and each failure while the count stays that high locks
+again. An attempt
 during a wait or a lock-out is refused without checking the password (the
 right password too) and says so in plain words. A successful login starts
 the username's count afresh; only an admin's `unlock` (or time) clears an
@@ -46,15 +48,18 @@ class Policy:
     """How many failures a key (a username, an address) may have, and what follows.
 
     `free_failures`: failures before any delay. `first_delay`: seconds to
-    wait after the next one, doubling with each further failure (capped at
-    `lock_for`). `lock_after`: failures that lock the key until `lock_for`
-    after the last one. Failures older than `lock_for` no longer count.
+    wait after the next one, doubling with each further failure up to
+    `max_delay` seconds. `lock_after`: failures that lock the key until
+    `lock_for` after the last one. Failures older than `window` no longer
+    count (a success also clears a username's, an admin's unlock either).
     """
 
     free_failures: int
     lock_after: int
     first_delay: float
+    max_delay: float
     lock_for: timedelta
+    window: timedelta = timedelta(hours=1)
 
     def wait_until(self, failures: list[datetime]) -> tuple[datetime, bool] | None:
         """(until when, whether it is a lock-out) for these failures, oldest first;
@@ -65,19 +70,28 @@ class Policy:
         last = failures[-1]
         if count >= self.lock_after:
             return last + self.lock_for, True
-        delay = self.first_delay * 2 ** (count - self.free_failures)
-        return last + min(timedelta(seconds=delay), self.lock_for), False
+        delay = min(self.first_delay * 2 ** (count - self.free_failures), self.max_delay)
+        return last + timedelta(seconds=delay), False
 
 
-# One member mistyping a few times never waits; a guesser gets 10 tries per
-# 15 minutes per username. An address is shared by everyone behind one NAT or
-# proxy (see docs/deploy.md for telling the app the real client address), so
-# it gets more room: it stops one source spraying guesses over many usernames.
+# One member mistyping a few times never waits; a guesser gets 10 tries, then
+# one per 15 minutes, per username. An address is shared by everyone behind
+# one NAT or proxy (see docs/deploy.md for telling the app the real client
+# address), so it gets more room: it stops one source spraying guesses over
+# many usernames.
 USERNAME_POLICY: Final = Policy(
-    free_failures=3, lock_after=10, first_delay=2.0, lock_for=timedelta(minutes=15)
+    free_failures=3,
+    lock_after=10,
+    first_delay=2.0,
+    max_delay=300.0,
+    lock_for=timedelta(minutes=15),
 )
 ADDRESS_POLICY: Final = Policy(
-    free_failures=10, lock_after=30, first_delay=1.0, lock_for=timedelta(minutes=15)
+    free_failures=10,
+    lock_after=30,
+    first_delay=1.0,
+    max_delay=60.0,
+    lock_for=timedelta(minutes=15),
 )
 
 
@@ -142,8 +156,8 @@ def judge(
 
 
 def window() -> timedelta:
-    """How far back failures count (the longer of the two policies' lock-outs)."""
-    return max(USERNAME_POLICY.lock_for, ADDRESS_POLICY.lock_for)
+    """How far back failures count (the longer of the two policies' windows)."""
+    return max(USERNAME_POLICY.window, ADDRESS_POLICY.window)
 
 
 def authenticate(

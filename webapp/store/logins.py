@@ -107,14 +107,19 @@ class LoginLog:
         resets: Sequence[str],
         since: datetime,
     ) -> list[datetime]:
+        # Ids grow with every insert: "after the reset" holds even within one clock tick.
         last_reset = conn.execute(
-            sa.select(sa.func.max(E.c.at)).where(column == value, E.c.event.in_(resets))
+            sa.select(sa.func.max(E.c.id)).where(column == value, E.c.event.in_(resets))
         ).scalar()
-        start = max(since, last_reset) if last_reset is not None else since
         rows = conn.execute(
             sa.select(E.c.at)
-            .where(column == value, E.c.event.in_((ATTEMPT, FAILURE)), E.c.at >= start)
-            .order_by(E.c.at)
+            .where(
+                column == value,
+                E.c.event.in_((ATTEMPT, FAILURE)),
+                E.c.at >= since,
+                E.c.id > (last_reset or 0),
+            )
+            .order_by(E.c.id)
         ).scalars()
         return list(rows)
 
