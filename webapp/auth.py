@@ -219,13 +219,15 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: T
 
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
-    address = client_address(
-        st.context.ip_address, st.context.headers, settings.trusted_proxy_hops
-    )
+    address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
     try:
         log_book = LoginLog(backend.get_store(settings).engine)
         result = logins.authenticate(
-            team, username, password, address, log_book,
+            team,
+            username,
+            password,
+            address,
+            log_book,
             refused_usernames=refused_usernames(settings, team),
         )
     except (SQLAlchemyError, OSError):
@@ -261,8 +263,67 @@ def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None
     st.session_state[Keys.AUTHENTICATOR] = authenticator
     st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)  # logged in again: keep the new one
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
-        set_login_cookie(authenticator)
+        store_login_cookie(authenticator, member.username)
     return member
+
+
+def _tickets() -> Any:
+    from webapp import backend
+    from webapp.login_cookie import Tickets
+
+    return Tickets(backend.get_store().engine)
+
+
+_warned_script_cookie = False
+
+
+def store_login_cookie(authenticator: stauth.Authenticate, username: str) -> None:
+    """Have the browser store the login cookie: from the server (HttpOnly) when
+    `serve.py` mounted the cookie routes, else from a script (`set_login_cookie`)."""
+    global _warned_script_cookie
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp import login_cookie
+
+    if not login_cookie.routes_mounted():
+        if not _warned_script_cookie:
+            _warned_script_cookie = True
+            log.warning(
+                "The login cookie is written by a script, so it is not HttpOnly: "
+                "serve the app with `streamlit run serve.py` (see docs/security.md)."
+            )
+        set_login_cookie(authenticator)
+        return
+    try:
+        ticket = _tickets().issue(login_cookie.SET, username)
+    except (SQLAlchemyError, OSError):
+        # Logged in all the same; only a reload will ask for the password again.
+        log.warning("Could not issue a login cookie ticket", exc_info=True)
+        return
+    st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.SET_PATH, ticket)
+
+
+def draw_cookie_ticket() -> None:
+    """Draw the hidden image that trades a pending ticket for the cookie (or its
+    removal), on every run until the browser has fetched it; for app.py."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from streamlit import config
+
+    from webapp.login_cookie import image_tag
+
+    pending = st.session_state.get(Keys.AUTH_COOKIE_TICKET)
+    if not pending:
+        return
+    path, ticket = pending
+    try:
+        used = _tickets().used(ticket)
+    except (SQLAlchemyError, OSError):
+        log.warning("Could not read a login cookie ticket", exc_info=True)
+        used = False
+    if used:
+        st.session_state.pop(Keys.AUTH_COOKIE_TICKET, None)
+        return
+    st.sidebar.html(image_tag(path, ticket, str(config.get_option("server.baseUrlPath") or "")))
 
 
 def set_login_cookie(authenticator: stauth.Authenticate) -> None:
@@ -385,6 +446,18 @@ def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
     until the component reports the cookie removed (it reruns the app then).
     """
     if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
+        return
+    from webapp import login_cookie
+
+    if login_cookie.routes_mounted():
+        # A cookie the server wrote HttpOnly is removed by the server too.
+        st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
+        try:
+            ticket = _tickets().issue(login_cookie.CLEAR)
+        except Exception:  # the database is down: the cookie stays until it expires
+            log.warning("Could not issue a logout cookie ticket", exc_info=True)
+            return
+        st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.CLEAR_PATH, ticket)
         return
     # The authenticator's extra_streamlit_components CookieManager. Its component
     # is called as CookieManager.delete calls it, minus that method's bookkeeping

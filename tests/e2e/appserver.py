@@ -114,7 +114,7 @@ def app_command(port: int, secrets_file: Path) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        "serve.py",  # as deployed: app.py plus the HttpOnly login cookie routes
         "--server.port",
         str(port),
         "--server.address",

@@ -125,6 +125,16 @@ login_events = sa.Table(
     sa.Column("actor", sa.String(128), nullable=True),  # who lifted a lock-out
 )
 
+login_tickets = sa.Table(
+    "login_tickets",
+    metadata,
+    sa.Column("ticket_hash", sa.String(64), primary_key=True),  # v3; SHA-256 hex
+    sa.Column("kind", sa.String(8), nullable=False),  # set | clear (the login cookie)
+    sa.Column("username", sa.String(128), nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)
+
 
 # ----------------------------------------------------------------- migrations
 
@@ -189,9 +199,10 @@ def _v2_pinned_and_message_times(conn: Connection) -> None:
     )
 
 
-def _v3_login_events(conn: Connection) -> None:
+def _v3_logins(conn: Connection) -> None:
     """Login attempts, for throttling across processes and for the audit log:
-    who (username as typed), what (event), when, from which address."""
+    who (username as typed), what (event), when, from which address. And
+    one-time tickets the browser trades for the HttpOnly login cookie."""
     ident = (
         "INTEGER NOT NULL PRIMARY KEY"
         if conn.dialect.name == "sqlite"
@@ -211,13 +222,25 @@ def _v3_login_events(conn: Connection) -> None:
     )
     conn.exec_driver_sql("CREATE INDEX ix_login_events_username_at ON login_events (username, at)")
     conn.exec_driver_sql("CREATE INDEX ix_login_events_address_at ON login_events (address, at)")
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE login_tickets (
+            ticket_hash VARCHAR(64) NOT NULL PRIMARY KEY,
+            kind VARCHAR(8) NOT NULL,
+            username VARCHAR(128),
+            expires_at {ts} NOT NULL,
+            used_at {ts}
+        )
+        """
+    )
 
 
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
     _v2_pinned_and_message_times,
-    _v3_login_events,
+    _v3_logins,
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
