@@ -85,3 +85,17 @@ def test_account_page_refuses_an_87_character_passphrase_and_keeps_spaces(
     other = new_app().run()
     log_in(other, "demo-member", PASSPHRASE_87)  # the login form: the same plain message
     assert errors(other)[0].startswith("A password can be at most 72 bytes long")
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_a_member_removed_from_the_team_is_logged_out_on_the_next_run(
+    logged_in: Callable[[str], AppTest], auth_file: Path
+) -> None:
+    at = logged_in("demo-member")
+    team = load_team(auth_file)
+    team.remove("demo-member")
+    team.save()
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not at.chat_input
