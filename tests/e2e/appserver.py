@@ -1,4 +1,4 @@
-"""Start the real app (`streamlit run app.py`) in demo mode and drive it with Chromium.
+"""Start the real app (`streamlit run serve.py`: app.py plus its cookie routes) in demo mode and drive it with Chromium.
 
 Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 (`python -m scripts.screenshot`), so both see the app exactly the same way:
@@ -131,7 +131,7 @@ def app_command(port: int, secrets_file: Path) -> list[str]:
 
 @dataclass
 class AppServer:
-    """A running `streamlit run app.py` and where to reach it."""
+    """A running `streamlit run serve.py` and where to reach it."""
 
     process: subprocess.Popen[bytes]
     port: int
