@@ -25,6 +25,7 @@ import random
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from webapp import passwords
@@ -56,10 +57,11 @@ def main() -> None:
         times: dict[str, list[float]] = {"member": [], "unknown": [], "library": []}
         for run in range(args.runs):
             address = f"198.51.100.{run % 250}"
+            stranger = f"nobody{run}"
             calls = [
-                ("member", lambda: authenticate(team, "bob", f"wrong-{run}", address, log)),
-                ("unknown", lambda: authenticate(team, f"nobody{run}", "wrong", address, log)),
-                ("library", lambda: library.check_credentials(f"nobody{run}", "wrong")),
+                ("member", partial(authenticate, team, "bob", f"wrong-{run}", address, log)),
+                ("unknown", partial(authenticate, team, stranger, "wrong", address, log)),
+                ("library", partial(library.check_credentials, stranger, "wrong")),
             ]
             rng.shuffle(calls)
             for name, call in calls:

@@ -1,4 +1,4 @@
-"""Start the real app (`streamlit run serve.py`: app.py plus its cookie routes) in demo mode and drive it with Chromium.
+"""Start the real app (`streamlit run serve.py`) in demo mode and drive it with Chromium.
 
 Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 (`python -m scripts.screenshot`), so both see the app exactly the same way:
