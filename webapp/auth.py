@@ -447,6 +447,8 @@ def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
     """
     if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
         return
+    from sqlalchemy.exc import SQLAlchemyError
+
     from webapp import login_cookie
 
     if login_cookie.routes_mounted():
@@ -454,7 +456,7 @@ def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
         st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
         try:
             ticket = _tickets().issue(login_cookie.CLEAR)
-        except Exception:  # the database is down: the cookie stays until it expires
+        except (SQLAlchemyError, OSError):  # the database is down: the cookie stays
             log.warning("Could not issue a logout cookie ticket", exc_info=True)
             return
         st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.CLEAR_PATH, ticket)
