@@ -10,12 +10,21 @@ login cookie written by a script instead (not HttpOnly).
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from streamlit import config
 
-from webapp import auth, backend, login_cookie
+from webapp import auth, login_cookie
 from webapp.logins import served_over_https
 from webapp.settings import get_settings
+
+
+def _engine() -> Engine:
+    # Imported when the first request needs it: webapp.backend declares Streamlit
+    # caches, which want the runtime that st.App starts after this file is read.
+    from webapp import backend
+
+    return backend.get_store().engine
 
 
 def _secure(request: Request) -> bool:
@@ -25,7 +34,7 @@ def _secure(request: Request) -> bool:
 app = st.App(
     "app.py",
     routes=login_cookie.build_routes(
-        engine=lambda: backend.get_store().engine,
+        engine=_engine,
         cookie_name=auth.COOKIE_NAME,
         cookie_key=lambda: auth.cookie_key(get_settings()),
         expiry_days=auth.COOKIE_EXPIRY_DAYS,
