@@ -33,6 +33,9 @@ STATUSES: Final[frozenset[str]] = frozenset(get_args(Status))
 CONTEXT_STATUSES: Final[frozenset[str]] = frozenset({"complete", "stopped"})
 
 DEFAULT_TITLE: Final = "New conversation"
+KIND_CHAT: Final = "chat"
+KIND_COMPARISON: Final = "comparison"
+KIND_COLUMN: Final = "column"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 
@@ -69,6 +72,8 @@ class ConversationOptions(BaseModel):
     max_words: int | None = Field(default=None, ge=1, le=100_000)
     use_search: bool = False
     system_instruction: str | None = Field(default=None, max_length=50_000)
+    # The prompt-library entry the conversation was started from, if any.
+    library_prompt_id: str | None = Field(default=None, max_length=36)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,16 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     pinned: bool = False
+    # "chat", "comparison" (a row that groups 2-4 columns, no messages of its
+    # own) or "column" (one bot's conversation inside a comparison).
+    kind: str = "chat"
+    parent_id: str | None = None  # a column's comparison
+    position: int = 0  # a column's place, left to right
+    voted_id: str | None = None  # a comparison's best column, as voted
+
+    @property
+    def is_comparison(self) -> bool:
+        return self.kind == KIND_COMPARISON
 
 
 @dataclass(frozen=True, slots=True)

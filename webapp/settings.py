@@ -34,6 +34,7 @@ ENV_NAMES = (
     "ABLT_COOKIE_KEY",
     "ABLT_EMULATOR_DELAY",
     "ABLT_DB_URL",
+    "ABLT_TRUSTED_PROXY_HOPS",
     ENV_CONTEXT_MAX_MESSAGES,
     ENV_CONTEXT_MAX_WORDS,
     ENV_MAX_WORKERS,
@@ -59,6 +60,9 @@ class Settings:
     context_limits: ContextLimits = field(default_factory=ContextLimits)
     # Answers generated at once by one app process (more wait for a free slot).
     max_workers: int = DEFAULT_MAX_WORKERS
+    # How many reverse proxies in front of the app append to X-Forwarded-For
+    # (and set X-Forwarded-Proto): 0 trusts no such header. See docs/deploy.md.
+    trusted_proxy_hops: int = 0
 
     @property
     def demo_mode(self) -> bool:
@@ -129,6 +133,12 @@ def load_settings(
             ) from None
         if max_workers < 1:
             raise SettingsError(f"{ENV_MAX_WORKERS} must be at least 1.")
+    hops_text = get("ABLT_TRUSTED_PROXY_HOPS") or "0"
+    if not hops_text.isdigit():
+        raise SettingsError(
+            f"ABLT_TRUSTED_PROXY_HOPS must be a whole number of proxies (0, 1, ...), "
+            f"not {hops_text!r}."
+        )
 
     return Settings(
         bearer_token=get(ENV_BEARER_TOKEN),
@@ -139,6 +149,7 @@ def load_settings(
         db_url=get("ABLT_DB_URL"),
         context_limits=limits,
         max_workers=max_workers,
+        trusted_proxy_hops=int(hops_text),
     )
 
 

@@ -16,6 +16,7 @@ class Keys:
     AUTHENTICATOR = "auth_authenticator"  # this run's streamlit_authenticator.Authenticate
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
+    AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
@@ -38,6 +39,16 @@ class Keys:
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
     CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
     CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
+
+    # Prompt library (its page and the chat's Library menu)
+    LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
+    LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
+    LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+
+    # Share links
+    SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
+    SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
+    SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"

@@ -4,17 +4,20 @@ Every request gets an ``x-request-id`` (an outermost ASGI wrapper adds it, so
 even unhandled 500s and routing 404s carry one). API routes then run a common
 prelude: record the request, apply the first matching injected fault, check
 the bearer token. ``/_emulator/*`` control routes skip all of that but only
-answer loopback clients.
+answer loopback clients, and, when the emulator has a control secret (the
+app's embedded one always does), only requests that carry it in
+``X-Emulator-Secret``: the request log holds members' prompts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .answers import (
     Answer,
     ChatInput,
+    attempt_key,
     build_answer,
     count_words,
     estimate_tokens,
@@ -40,6 +44,7 @@ from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
 
 CONTROL_PREFIX = "/_emulator/"
+CONTROL_SECRET_HEADER = "X-Emulator-Secret"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 MALFORMED_EVENT = b"data: {not json\n\n"
 
@@ -53,6 +58,12 @@ class EmulatorState:
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)
+    # Required in X-Emulator-Secret by the control routes; None: not required.
+    control_secret: str | None = field(default=None, repr=False)
+    # attempt_key -> streamed answers delivered in full. A dropped stream does not
+    # count, so a Retry after a failure gets the same answer and a Regenerate a
+    # new one; non-streamed answers stay fixed (scripts and tests compare them).
+    attempts: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 class StreamAborted(Exception):
@@ -248,7 +259,11 @@ def _event(payload: dict[str, str]) -> bytes:
 
 
 async def _sse(
-    state: EmulatorState, pieces: list[str], fault: Fault | None, request_id: str = ""
+    state: EmulatorState,
+    pieces: list[str],
+    fault: Fault | None,
+    request_id: str = "",
+    attempt_key: str = "",
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
@@ -256,7 +271,7 @@ async def _sse(
     """
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
     try:
-        async for chunk in _sse_body(state, pieces, fault, fire_at):
+        async for chunk in _sse_body(state, pieces, fault, fire_at, attempt_key):
             yield chunk
     except (asyncio.CancelledError, GeneratorExit):
         # The client went away mid-answer (Starlette cancels the body on disconnect).
@@ -266,7 +281,7 @@ async def _sse(
 
 
 async def _sse_body(
-    state: EmulatorState, pieces: list[str], fault: Fault | None, fire_at: int
+    state: EmulatorState, pieces: list[str], fault: Fault | None, fire_at: int, attempt_key: str
 ) -> AsyncIterator[bytes]:
     yield _event({"content": ""})
     for index in range(len(pieces) + 1):
@@ -283,6 +298,12 @@ async def _sse_body(
             await asyncio.sleep(state.delay)
         yield _event({"content": pieces[index]})
     yield b"data: [DONE]\n\n"
+    _count_delivered(state, attempt_key)
+
+
+def _count_delivered(state: EmulatorState, key: str) -> None:
+    if key:
+        state.attempts[key] = state.attempts.get(key, 0) + 1
 
 
 async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
@@ -298,22 +319,21 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         messages = tuple(ChatMessage(m.role, m.content) for m in body.messages)
     else:
         messages = (ChatMessage("user", body.prompt or ""),)
-    answer = build_answer(
-        bot,
-        ChatInput(
-            messages=messages,
-            language=body.language,
-            max_words=body.max_words,
-            use_search=bool(body.use_search),
-            assumptions=body.assumptions,
-        ),
+    asked = ChatInput(
+        messages=messages,
+        language=body.language,
+        max_words=body.max_words,
+        use_search=bool(body.use_search),
+        assumptions=body.assumptions,
     )
+    key = attempt_key(bot.slug, asked) if body.stream else ""
+    answer = build_answer(bot, replace(asked, attempt=state.attempts.get(key, 0)))
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
     if not body.stream:
         return JSONResponse({"content": answer.text})
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault, request.state.request_id),
+        _sse(state, split_pieces(answer.text), fault, request.state.request_id, key),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -338,6 +358,10 @@ def _control(
         host = request.client.host if request.client else ""
         if host not in LOOPBACK_HOSTS:
             return _detail(403, "The emulator control API answers loopback clients only")
+        if state.control_secret is not None:
+            given = request.headers.get(CONTROL_SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), state.control_secret.encode()):
+                return _detail(403, f"The emulator control API needs {CONTROL_SECRET_HEADER}")
         return await handler(request, state)
 
     return endpoint
@@ -372,6 +396,7 @@ async def list_requests(request: Request, state: EmulatorState) -> Response:
 async def clear_requests(request: Request, state: EmulatorState) -> Response:
     """``DELETE /_emulator/requests``."""
     state.requests.clear()
+    state.attempts.clear()
     return Response(status_code=204)
 
 

@@ -89,6 +89,16 @@ conversations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("pinned", sa.Boolean, nullable=False),  # v2
+    # v5: comparisons (history.KIND_*): a "comparison" row groups "column" rows.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="chat"),
+    sa.Column(
+        "parent_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("voted_id", sa.String(36), nullable=True),
 )
 
 messages = sa.Table(
@@ -108,9 +118,9 @@ messages = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=True),  # v2; NULL only on rows from v1
-    sa.Column("reply_to", sa.String(36), nullable=True),  # v3: the prompt an answer answers
-    sa.Column("heartbeat_at", UTCDateTime, nullable=True),  # v3: a generating answer's last sign
-    sa.Column("waiting", sa.Text, nullable=True),  # v3: what it waits for (JSON), for followers
+    sa.Column("reply_to", sa.String(36), nullable=True),  # v6: the prompt an answer answers
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),  # v6: a generating answer's last sign
+    sa.Column("waiting", sa.Text, nullable=True),  # v6: what it waits for (JSON), for followers
 )
 
 queued_prompts = sa.Table(
@@ -126,6 +136,67 @@ queued_prompts = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),  # answered in this order
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The team's prompt library (v3): a name, a system instruction and/or a
+# starter prompt, default options, for one bot or any; private or shared.
+prompts = sa.Table(
+    "prompts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("system_instruction", sa.Text, nullable=False),  # '' when none
+    sa.Column("starter_prompt", sa.Text, nullable=False),  # '' when none
+    sa.Column("options", sa.Text, nullable=False),  # ConversationOptions as JSON
+    sa.Column("bot_slug", sa.String(200), nullable=True),  # NULL: any bot
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("pinned", sa.Boolean, nullable=False),  # admins pin shared entries
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Read-only share links (v3): a snapshot of a conversation at the moment of
+# sharing, in the JSON export format, opened by its unguessable token.
+shares = sa.Table(
+    "shares",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("message_count", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+
+login_events = sa.Table(
+    "login_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),  # v4
+    sa.Column("at", UTCDateTime, nullable=False),
+    # attempt (being checked) | failure | success | refused (throttled) | unlock
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("username", sa.String(128), nullable=True),  # as typed, lower-cased
+    sa.Column("address", sa.String(64), nullable=True),  # the client's network address
+    sa.Column("actor", sa.String(128), nullable=True),  # who lifted a lock-out
+)
+
+login_tickets = sa.Table(
+    "login_tickets",
+    metadata,
+    sa.Column("ticket_hash", sa.String(64), primary_key=True),  # v4; SHA-256 hex
+    sa.Column("kind", sa.String(8), nullable=False),  # set | clear (the login cookie)
+    sa.Column("username", sa.String(128), nullable=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
 )
 
 
@@ -192,7 +263,7 @@ def _v2_pinned_and_message_times(conn: Connection) -> None:
     )
 
 
-def _v3_background_answers(conn: Connection) -> None:
+def _v6_background_answers(conn: Connection) -> None:
     """Answers generated in the background: which prompt an answer answers, a
     heartbeat that tells a live worker from a dead one, what it is waiting for,
     and the prompts queued behind the answer in progress (type-ahead, two tabs)."""
@@ -217,11 +288,107 @@ def _v3_background_answers(conn: Connection) -> None:
     )
 
 
+def _v3_prompt_library_and_shares(conn: Connection) -> None:
+    """The prompt library and read-only share links (see the tables above)."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE prompts (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            name VARCHAR(200) NOT NULL,
+            system_instruction TEXT NOT NULL,
+            starter_prompt TEXT NOT NULL,
+            options TEXT NOT NULL,
+            bot_slug VARCHAR(200),
+            shared BOOLEAN NOT NULL,
+            pinned BOOLEAN NOT NULL,
+            created_at {ts} NOT NULL,
+            updated_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_prompts_owner ON prompts (owner)")
+    conn.exec_driver_sql("CREATE INDEX ix_prompts_shared ON prompts (shared)")
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE shares (
+            token VARCHAR(64) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            title VARCHAR(200) NOT NULL,
+            snapshot TEXT NOT NULL,
+            message_count INTEGER NOT NULL,
+            created_at {ts} NOT NULL,
+            revoked_at {ts}
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_shares_owner ON shares (owner, created_at)")
+
+
+def _v4_logins(conn: Connection) -> None:
+    """Login attempts, for throttling across processes and for the audit log:
+    who (username as typed), what (event), when, from which address. And
+    one-time tickets the browser trades for the HttpOnly login cookie."""
+    ident = (
+        "INTEGER NOT NULL PRIMARY KEY"
+        if conn.dialect.name == "sqlite"
+        else "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+    )
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE login_events (
+            id {ident},
+            at {_ts(conn)} NOT NULL,
+            event VARCHAR(16) NOT NULL,
+            username VARCHAR(128),
+            address VARCHAR(64),
+            actor VARCHAR(128)
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_login_events_username_at ON login_events (username, at)")
+    conn.exec_driver_sql("CREATE INDEX ix_login_events_address_at ON login_events (address, at)")
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE login_tickets (
+            ticket_hash VARCHAR(64) NOT NULL PRIMARY KEY,
+            kind VARCHAR(8) NOT NULL,
+            username VARCHAR(128),
+            expires_at {ts} NOT NULL,
+            used_at {ts}
+        )
+        """
+    )
+
+
+def _v5_comparisons(conn: Connection) -> None:
+    """Comparisons: a conversation of kind "comparison" groups one "column"
+    conversation per compared bot (`parent_id`, `position`), and keeps the
+    vote for the best one (`voted_id`). Plain chats are kind "chat"."""
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'chat'"
+    )
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN parent_id VARCHAR(36) "
+        "REFERENCES conversations (id) ON DELETE CASCADE"
+    )
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN position INTEGER NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN voted_id VARCHAR(36)")
+    conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
     _v2_pinned_and_message_times,
-    _v3_background_answers,
+    _v3_prompt_library_and_shares,
+    _v4_logins,
+    _v5_comparisons,
+    _v6_background_answers,
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
