@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from ablt_core.emulator.server import CONTROL_SECRET_HEADER
 from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
+    EMULATOR_CONTROL_SECRET,
     USER_MESSAGE,
     AppServer,
     emulator_url,
@@ -54,7 +56,12 @@ def slow_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iter
 
 
 def chat_requests(server: AppServer) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(emulator_url(server) + "/_emulator/requests", timeout=5) as r:
+    """The chat requests the app's emulator received (its control route needs the secret)."""
+    request = urllib.request.Request(
+        emulator_url(server) + "/_emulator/requests",
+        headers={CONTROL_SECRET_HEADER: EMULATOR_CONTROL_SECRET},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:
         return [item for item in json.load(r) if item["path"] == "/v1/chat"]
 
 
@@ -208,6 +215,9 @@ def test_a_prompt_typed_while_an_answer_streams_is_queued_and_answered_next(
     send_prompt(page, "Second, what is mist?")  # the box is usable mid-answer
     expect(page.get_by_text("Queued: sent when the answer before it is done.")).to_be_visible()
     expect(page.locator(USER_MESSAGE)).to_have_count(2)
+    expect(page.locator(ASSISTANT_MESSAGE).last).to_contain_text(
+        "\u201cSecond, what is mist?\u201d", timeout=60_000
+    )
     finished_answer(page, "Second, what is mist?")
     answers = [message_text(a) for a in page.locator(ASSISTANT_MESSAGE).all()][-2:]
     assert "\u201cFirst, what is fog?\u201d" in answers[0]

@@ -334,19 +334,23 @@ class AnswerService:
                 status, error = chat.INTERRUPTED, None
             if not job.stopped_elsewhere:
                 await self._final_save(owner, answer.id, text, status, error)
+            if status in (chat.COMPLETE, chat.STOPPED):
+                # The next queued prompt of the conversation, if any, started before
+                # this answer is reported ended, so a page that reruns at the end
+                # finds it generating (not after a failure: the member decides,
+                # with Retry or by sending).
+                with contextlib.suppress(Exception):
+                    claim = await self._db(
+                        lambda: self.store.claim_next(owner, answer.conversation_id)
+                    )
+                    if claim is not None:
+                        self._launch_here(owner, claim)
             live.finish(status, error, text)
             with self._lock:
                 self._jobs.pop(answer.id, None)
                 self._recent[answer.id] = live
                 while len(self._recent) > RECENT_KEPT:
                     self._recent.popitem(last=False)
-        if status in (chat.COMPLETE, chat.STOPPED) and not self._loop.is_closed():
-            # The next queued prompt of the conversation, if any (not after a failure:
-            # the member decides with Retry or by sending).
-            with contextlib.suppress(Exception):
-                claim = await self._db(lambda: self.store.claim_next(owner, answer.conversation_id))
-                if claim is not None:
-                    self._launch_here(owner, claim)
 
     def _launch_here(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)
