@@ -102,6 +102,7 @@ def render() -> None:
     with heading_menu.container(horizontal_alignment="right"):  # ends where the chat ends
         chat_view.render_exports(member, opened)
 
+    chat_view.render_option_notes(opened)
     chat_view.restore_prompt()
     # Read before the messages are drawn (st.chat_input sits at the bottom of the
     # page wherever the script calls it), so a send run knows from the start that
@@ -122,7 +123,7 @@ def render() -> None:
     for index, message in enumerate(opened.messages):
         chat_view.render_message(
             message,
-            bot_avatar if message.role == "assistant" else chat_view.USER_AVATAR,
+            chat_view.avatar_for_role(message.role, bot_avatar),
             # A failed answer's Retry, too, is not offered above a new prompt.
             is_last=index == len(opened.messages) - 1 and not sending,
         )

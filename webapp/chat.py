@@ -43,6 +43,7 @@ from webapp.history import (
     ConversationOptions,
     Message,
 )
+from webapp.limits import MAX_WORDS_MAX, MAX_WORDS_MIN
 from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
 from webapp.store.core import MAX_PAGE
 
@@ -115,7 +116,8 @@ def api_options(options: ConversationOptions) -> dict[str, Any]:
     if options.language and options.language.strip():
         out["language"] = options.language.strip()
     if options.max_words is not None:
-        out["max_words"] = int(options.max_words)
+        # Within the one set of limits even for options built without validation.
+        out["max_words"] = min(max(int(options.max_words), MAX_WORDS_MIN), MAX_WORDS_MAX)
     if options.use_search:
         out["use_search"] = True
     return out
@@ -352,9 +354,28 @@ def set_options(
 
 
 def awaiting_answer(opened: OpenChat) -> bool:
-    """True when the last message is a prompt with no answer yet."""
+    """True when the last message is a sent prompt with no answer yet.
+
+    An imported prompt that was never sent (`history.is_unsent_prompt`) is
+    not awaiting: an import has no side effects until the member sends it.
+    """
     last = opened.last
-    return last is not None and last.role == "user"
+    return last is not None and last.role == "user" and not history.is_unsent_prompt(last)
+
+
+def unsent_prompt(opened: OpenChat) -> Message | None:
+    """The last message when it is an imported prompt waiting for its Send."""
+    last = opened.last
+    return last if last is not None and history.is_unsent_prompt(last) else None
+
+
+def send_unsent(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """The member sends the imported prompt: it becomes a sent prompt awaiting its answer."""
+    prompt = unsent_prompt(opened)
+    if prompt is None:
+        return
+    store.update_message(member, prompt.id, status=COMPLETE, error="")
+    refresh(store, member, opened)
 
 
 def can_retry(opened: OpenChat) -> bool:

@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import chat, history, ui
+from webapp import chat, history, limits, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -28,6 +28,11 @@ OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
 HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
+SYSTEM_AVATAR = ":material/tune:"
+SYSTEM_CAPTION = (
+    ":material/tune: System message: not shown to the bot as a question; it is sent as "
+    "an instruction with each prompt."
+)
 COPY_HELP = "Copy text"
 THINKING_ICON = ":material/pending:"
 # How long a stopped run waits for the indicator's removal to be sent.
@@ -119,6 +124,13 @@ def send_edit() -> None:
         _guarded(
             lambda: chat.edit_last_prompt(get_store(), st.session_state[Keys.MEMBER], opened, text)
         )
+
+
+def send_unsent() -> None:
+    """The member sends an imported prompt that was never sent (its Send button)."""
+    opened = _opened()
+    if opened is not None:
+        _guarded(lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened))
 
 
 def show_earlier() -> None:
@@ -314,6 +326,7 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             typed = st.text_input(
                 "Other language",
                 value="" if current in LANGUAGE_CHOICES else current,
+                max_chars=limits.LANGUAGE_MAX_CHARS,
                 key=f"chat_language_other_{suffix}",
                 placeholder="e.g. Catalan",
             )
@@ -328,9 +341,9 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             max_words = int(
                 st.number_input(
                     "Max words",
-                    min_value=1,
-                    max_value=20_000,
-                    value=options.max_words or 300,
+                    min_value=limits.MAX_WORDS_MIN,
+                    max_value=limits.MAX_WORDS_MAX,
+                    value=options.max_words or limits.MAX_WORDS_DEFAULT,
                     step=50,
                     key=f"chat_max_words_{suffix}",
                 )
@@ -349,6 +362,9 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             "System instruction",
             value=options.system_instruction or "",
             key=f"chat_system_{suffix}",
+            # The widget keeps at most this many (in the browser and on the server),
+            # so the model below never sees a longer one.
+            max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
             placeholder="Extends or overrides the bot's own instructions",
         )
         chosen = ConversationOptions(
@@ -391,11 +407,30 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
         )
 
 
+def avatar_for_role(role: str, bot_avatar: str) -> str:
+    """The bubble's avatar: the bot's for answers, distinct ones for you and for system messages."""
+    return {"assistant": bot_avatar, "system": SYSTEM_AVATAR}.get(role, USER_AVATAR)
+
+
+def render_option_notes(opened: chat.OpenChat) -> None:
+    """Stored options set aside on opening (outside today's limits), said once per run."""
+    for note in opened.conversation.option_notes:
+        st.info(note, icon=":material/tune:")
+
+
 def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
     with st.chat_message(message.role, avatar=avatar):
+        if message.role == "system":
+            st.caption(SYSTEM_CAPTION)
         if message.text:
             st.markdown(chat.display_text(message.text))
-        if message.status == chat.STOPPED:
+        if history.is_unsent_prompt(message):
+            st.caption(f":material/upload_file: {history.UNSENT_NOTE}")
+            if is_last:
+                st.button(
+                    "Send", key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
+                )
+        elif message.status == chat.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
             )
