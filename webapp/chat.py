@@ -35,7 +35,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ablt_core import AbltError, StreamInterruptedError
 from webapp import history
+from webapp.bot_display import plain_name, plain_slug
 from webapp.errors import describe
+from webapp.graphemes import cut_graphemes, fit_code_points
 from webapp.history import (
     ContextLimits,
     ContextWindow,
@@ -43,7 +45,7 @@ from webapp.history import (
     ConversationOptions,
     Message,
 )
-from webapp.limits import MAX_WORDS_MAX, MAX_WORDS_MIN
+from webapp.limits import BOT_WELCOME_MAX_GRAPHEMES, MAX_WORDS_MAX, MAX_WORDS_MIN
 from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
 from webapp.store.core import MAX_PAGE
 
@@ -60,6 +62,7 @@ ERROR = "error"
 RETRYABLE_STATUSES = frozenset({ERROR, INTERRUPTED})
 REGENERABLE_STATUSES = history.CONTEXT_STATUSES
 
+BOT_NAME_STORED_MAX = 200  # the store's bot_name column, in characters
 PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
 SAVE_EVERY = 1.0  # seconds between saves of a growing answer: at most this much is lost
 OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
@@ -184,9 +187,12 @@ class OpenChat:
 
 
 def welcome_text(bot: Bot) -> str:
-    """The welcome message with the API's `\\r\\n` line ends made plain."""
+    """The welcome message with the API's `\\r\\n` line ends made plain, cut to
+    `BOT_WELCOME_MAX_GRAPHEMES` whole characters (it is the bot's text, saved
+    as the conversation's first message)."""
     text = bot.welcome_message or ""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return cut_graphemes(text, BOT_WELCOME_MAX_GRAPHEMES)
 
 
 def new_draft(
@@ -203,7 +209,8 @@ def new_draft(
         owner=member.username,
         owner_user_id=member.user_id,
         bot_slug=bot.slug,
-        bot_name=bot.name,
+        # The name as shown, within the store's column (VARCHAR(200)).
+        bot_name=fit_code_points(plain_name(bot.name), BOT_NAME_STORED_MAX),
         title=history.DEFAULT_TITLE,
         options=options or ConversationOptions(),
         created_at=now,
@@ -676,13 +683,16 @@ def export_json(store: ConversationStore, member: Owner, conversation_id: str) -
 
 
 def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
-    """slug -> a label for the bot picker, unique even though bot names are not."""
+    """slug -> a plain-text label for the bot picker, unique even though bot names
+    are not; names and slugs cut for display (`webapp.bot_display`)."""
+    names = {bot.slug: plain_name(bot.name) for bot in bots}
     counts: dict[str, int] = {}
-    for bot in bots:
-        counts[bot.name] = counts.get(bot.name, 0) + 1
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
     # The picker tells options apart by their label, so a shared name gets its slug.
     return {
-        bot.slug: bot.name if counts[bot.name] == 1 else f"{bot.name} ({bot.slug})" for bot in bots
+        slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
+        for slug, name in names.items()
     }
 
 

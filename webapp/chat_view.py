@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import chat, history, limits, ui
+from webapp import bot_display, chat, history, limits, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -269,7 +269,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
-        help=f"{md.escape(conv.bot_name or conv.bot_slug)} · "
+        help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
         f"last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
     )
     with menu_col.popover("", icon=":material/more_vert:", type="tertiary", help="Manage"):
@@ -447,7 +447,7 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
 
 
 def thinking_text(bot_name: str) -> str:
-    return f"{THINKING_ICON} {md.escape(bot_name)} is thinking…"
+    return f"{THINKING_ICON} {bot_display.name_md(bot_name)} is thinking…"
 
 
 class ThinkingIndicator:

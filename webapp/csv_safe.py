@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the venv
 
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 QUOTE: Final = "'"

@@ -43,3 +43,20 @@ def cut_graphemes(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
             return text[:end] + ellipsis
         end = match.end()
     return text
+
+
+def fit_code_points(text: str, max_code_points: int, ellipsis: str = ELLIPSIS) -> str:
+    """`text` cut at a grapheme boundary so it holds at most `max_code_points`
+    code points, ellipsis included: for columns sized in characters (a
+    database's VARCHAR(200)) where a cluster may be many code points."""
+    if len(text) <= max_code_points:
+        return text
+    if len(ellipsis) > max_code_points:
+        ellipsis = ""
+    budget = max_code_points - len(ellipsis)
+    end = 0
+    for match in _GRAPHEME.finditer(text):
+        if match.end() > budget:
+            break
+        end = match.end()
+    return text[:end] + ellipsis

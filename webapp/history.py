@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from webapp import limits
+from webapp import markdown as md
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,9 @@ def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> 
     lines = [
         f"# {conversation.title}",
         "",
-        f"- Bot: {conversation.bot_name or conversation.bot_slug} (`{conversation.bot_slug}`)",
+        # The bot's name and slug are the API's data: literal text, never markup.
+        f"- Bot: {md.escape(conversation.bot_name or conversation.bot_slug)} "
+        f"({md.code_span(conversation.bot_slug)})",
         f"- Started: {_fmt_time(conversation.created_at)}",
         f"- Last activity: {_fmt_time(conversation.updated_at)}",
     ]

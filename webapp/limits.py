@@ -29,8 +29,12 @@ SYSTEM_INSTRUCTION_MAX_CHARS: Final = 50_000
 BOT_NAME_MAX_GRAPHEMES: Final = 80
 BOT_MODEL_MAX_GRAPHEMES: Final = 60
 BOT_SLUG_MAX_GRAPHEMES: Final = 80
-BOT_DESCRIPTION_MAX_GRAPHEMES: Final = 600
+BOT_DESCRIPTION_MAX_GRAPHEMES: Final = 600  # a card
+BOT_HEADER_DESCRIPTION_MAX_GRAPHEMES: Final = 160  # the chat header's one line
 BOT_WELCOME_MAX_GRAPHEMES: Final = 2_000  # the welcome shown in the chat and on a card
+# What the app keeps of each text field of a bot at all (cached, searched): more
+# than any page shows, far less than a hostile API may send.
+BOT_FIELD_KEEP_GRAPHEMES: Final = 4_000
 
 # -- how many bots one run draws ----------------------------------------------------
 
