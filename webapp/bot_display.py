@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from webapp import limits
 from webapp import markdown as md
-from webapp.graphemes import cut_graphemes
+from webapp.graphemes import truncate_text
 
 NO_DESCRIPTION_MD = "_No description._"
 
@@ -29,17 +29,17 @@ def _one_line(text: str | None) -> str:
 
 
 def plain_name(name: str | None) -> str:
-    """The name on one line, cut to `BOT_NAME_MAX_GRAPHEMES` (plain text)."""
-    return cut_graphemes(_one_line(name), limits.BOT_NAME_MAX_GRAPHEMES) or "?"
+    """The name on one line, cut to `BOT_NAME_MAX_CHARS` (plain text)."""
+    return truncate_text(_one_line(name), limits.BOT_NAME_MAX_CHARS) or "?"
 
 
 def plain_slug(slug: str | None) -> str:
-    """The slug on one line, cut to `BOT_SLUG_MAX_GRAPHEMES` (plain text)."""
-    return cut_graphemes(_one_line(slug), limits.BOT_SLUG_MAX_GRAPHEMES)
+    """The slug on one line, cut to `BOT_SLUG_MAX_CHARS` (plain text)."""
+    return truncate_text(_one_line(slug), limits.BOT_SLUG_MAX_CHARS)
 
 
 def plain_model(model: str | None) -> str:
-    return cut_graphemes(_one_line(model), limits.BOT_MODEL_MAX_GRAPHEMES)
+    return truncate_text(_one_line(model), limits.BOT_MODEL_MAX_CHARS)
 
 
 def name_md(name: str | None) -> str:
@@ -56,23 +56,20 @@ def model_md(model: str | None) -> str:
     return md.escape(plain_model(model))
 
 
-def description_md(
-    description: str | None, limit: int = limits.BOT_DESCRIPTION_MAX_GRAPHEMES
-) -> str:
-    """The description as literal Markdown keeping its lines, cut to `limit` clusters."""
-    text = cut_graphemes((description or "").strip(), limit)
+def description_md(description: str | None, limit: int = limits.BOT_DESCRIPTION_MAX_CHARS) -> str:
+    """The description as literal Markdown keeping its lines, cut to `limit`
+    characters (between whole clusters)."""
+    text = truncate_text((description or "").strip(), limit)
     return md.escape_block(text) or NO_DESCRIPTION_MD
 
 
 def description_line_md(description: str | None) -> str:
     """The description on one line, cut short, as literal Markdown (the chat header)."""
-    return md.escape(
-        cut_graphemes(_one_line(description), limits.BOT_HEADER_DESCRIPTION_MAX_GRAPHEMES)
-    )
+    return md.escape(truncate_text(_one_line(description), limits.BOT_HEADER_DESCRIPTION_MAX_CHARS))
 
 
 def welcome_quote_md(welcome: str) -> str:
     """The welcome message as a literal Markdown block quote, cut (a card's preview)."""
-    text = cut_graphemes(welcome, limits.BOT_WELCOME_MAX_GRAPHEMES)
+    text = truncate_text(welcome, limits.BOT_WELCOME_MAX_CHARS)
     escaped = md.escape_block(text)
     return "\n".join(f"> {line}" if line else ">" for line in escaped.split("\n"))

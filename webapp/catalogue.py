@@ -16,7 +16,7 @@ import streamlit as st
 
 from ablt_core import AbltClient, Bot
 from webapp import limits
-from webapp.graphemes import cut_graphemes
+from webapp.graphemes import truncate_text
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ TEXT_FIELDS = ("name", "description", "welcome_message", "model")
 
 
 def trim_bot(bot: Bot) -> Bot:
-    """`bot` with each text field cut to `BOT_FIELD_KEEP_GRAPHEMES` clusters.
+    """`bot` with each text field cut to `BOT_FIELD_KEEP_CHARS` characters (whole clusters).
 
     Applied once as the list arrives, so a hostile API's descriptions of
     hundreds of kilobytes cost neither memory in the cache nor time in each
@@ -40,8 +40,8 @@ def trim_bot(bot: Bot) -> Bot:
     changes = {}
     for name in TEXT_FIELDS:
         value = getattr(bot, name, None)
-        if isinstance(value, str) and len(value) > limits.BOT_FIELD_KEEP_GRAPHEMES:
-            changes[name] = cut_graphemes(value, limits.BOT_FIELD_KEEP_GRAPHEMES)
+        if isinstance(value, str) and len(value) > limits.BOT_FIELD_KEEP_CHARS:
+            changes[name] = truncate_text(value, limits.BOT_FIELD_KEEP_CHARS)
     return bot.model_copy(update=changes) if changes else bot
 
 

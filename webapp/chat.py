@@ -37,7 +37,7 @@ from ablt_core import AbltError, StreamInterruptedError
 from webapp import history
 from webapp.bot_display import plain_name, plain_slug
 from webapp.errors import describe
-from webapp.graphemes import cut_graphemes, fit_code_points
+from webapp.graphemes import truncate_text
 from webapp.history import (
     ContextLimits,
     ContextWindow,
@@ -45,7 +45,7 @@ from webapp.history import (
     ConversationOptions,
     Message,
 )
-from webapp.limits import BOT_WELCOME_MAX_GRAPHEMES, MAX_WORDS_MAX, MAX_WORDS_MIN
+from webapp.limits import BOT_WELCOME_MAX_CHARS, MAX_WORDS_MAX, MAX_WORDS_MIN
 from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
 from webapp.store.core import MAX_PAGE
 
@@ -188,11 +188,11 @@ class OpenChat:
 
 def welcome_text(bot: Bot) -> str:
     """The welcome message with the API's `\\r\\n` line ends made plain, cut to
-    `BOT_WELCOME_MAX_GRAPHEMES` whole characters (it is the bot's text, saved
+    `BOT_WELCOME_MAX_CHARS` whole characters (it is the bot's text, saved
     as the conversation's first message)."""
     text = bot.welcome_message or ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return cut_graphemes(text, BOT_WELCOME_MAX_GRAPHEMES)
+    return truncate_text(text, BOT_WELCOME_MAX_CHARS)
 
 
 def new_draft(
@@ -210,7 +210,7 @@ def new_draft(
         owner_user_id=member.user_id,
         bot_slug=bot.slug,
         # The name as shown, within the store's column (VARCHAR(200)).
-        bot_name=fit_code_points(plain_name(bot.name), BOT_NAME_STORED_MAX),
+        bot_name=truncate_text(plain_name(bot.name), BOT_NAME_STORED_MAX),
         title=history.DEFAULT_TITLE,
         options=options or ConversationOptions(),
         created_at=now,

@@ -24,17 +24,18 @@ MAX_WORDS_DEFAULT: Final = 300  # what the widget proposes when the limit is swi
 LANGUAGE_MAX_CHARS: Final = 100
 SYSTEM_INSTRUCTION_MAX_CHARS: Final = 50_000
 
-# -- bot fields as the pages show them (cut at whole grapheme clusters) -----------
+# -- bot fields as the pages show them (characters = code points, cut only
+#    between whole grapheme clusters: webapp.graphemes) -------------------------
 
-BOT_NAME_MAX_GRAPHEMES: Final = 80
-BOT_MODEL_MAX_GRAPHEMES: Final = 60
-BOT_SLUG_MAX_GRAPHEMES: Final = 80
-BOT_DESCRIPTION_MAX_GRAPHEMES: Final = 600  # a card
-BOT_HEADER_DESCRIPTION_MAX_GRAPHEMES: Final = 160  # the chat header's one line
-BOT_WELCOME_MAX_GRAPHEMES: Final = 2_000  # the welcome shown in the chat and on a card
+BOT_NAME_MAX_CHARS: Final = 80
+BOT_MODEL_MAX_CHARS: Final = 60
+BOT_SLUG_MAX_CHARS: Final = 80
+BOT_DESCRIPTION_MAX_CHARS: Final = 600  # a card
+BOT_HEADER_DESCRIPTION_MAX_CHARS: Final = 160  # the chat header's one line
+BOT_WELCOME_MAX_CHARS: Final = 2_000  # the welcome shown in the chat and on a card
 # What the app keeps of each text field of a bot at all (cached, searched): more
 # than any page shows, far less than a hostile API may send.
-BOT_FIELD_KEEP_GRAPHEMES: Final = 4_000
+BOT_FIELD_KEEP_CHARS: Final = 4_000
 
 # -- how many bots one run draws ----------------------------------------------------
 
