@@ -63,7 +63,7 @@ def render_team_breakdown(
         csv_safe.safe_frame(frame),
         hide_index=True,
         width="stretch",
-        column_config=usage.TABLE_LABELS,
+        column_config=usage.table_columns(),
         key="stats_breakdown_table",
     )
     st.download_button(
@@ -121,7 +121,7 @@ def render() -> None:
             frame,
             hide_index=True,
             width="stretch",
-            column_config=usage.TABLE_LABELS,
+            column_config=usage.table_columns(),
             key="stats_daily_table",
         )
         st.download_button(

@@ -79,6 +79,8 @@ class ConversationOptions(BaseModel):
     system_instruction: str | None = Field(
         default=None, max_length=limits.SYSTEM_INSTRUCTION_MAX_CHARS
     )
+    # The prompt-library entry the conversation was started from, if any.
+    library_prompt_id: str | None = Field(default=None, max_length=36)
 
 
 _OPTION_NAMES: Final = {
@@ -86,6 +88,7 @@ _OPTION_NAMES: Final = {
     "max_words": "answer length limit",
     "use_search": "web search setting",
     "system_instruction": "system instruction",
+    "library_prompt_id": "prompt library entry",
 }
 
 

@@ -282,3 +282,15 @@ def test_a_title_with_markdown_is_listed_as_typed(logged_in: Login) -> None:
     (label,) = history_titles(at).values()
     # The label is escaped Markdown: Streamlit shows it exactly as typed.
     assert label == r"Why is \*\*bold\*\* \$x\^2\$ \[here\]\(x\)?"
+
+
+def test_a_history_rows_menu_closes_once_its_action_is_done(logged_in: Login) -> None:
+    at = logged_in()
+    send(at, "Trip to Rome")
+    rome = conversation(at).id
+    menu = f"chat_row_menu_{rome}"
+    for action in (f"chat_rename_{rome}", f"chat_pin_{rome}", f"chat_delete_{rome}"):
+        at.session_state[menu] = True  # the member opened the ⋮ menu
+        at.run()
+        click(at, action)
+        assert at.session_state[menu] is False, f"{action} left the menu open"
