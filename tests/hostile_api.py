@@ -122,11 +122,22 @@ def hostile_texts(attacker: str) -> dict[str, str]:
             f"<a href='{attacker}/a'>a</a>\n# Heading\n- item\n> quote"
         ),
         "model": f"![m]({attacker}/model.png) <b>gpt</b> :red[m]",
+        # Without remote URLs: the welcome is shown like an answer, by the message
+        # renderer; `REMOTE_WELCOME_SLUG`'s carries those.
         "welcome_message": (
-            f"Hello!\r\n![]({attacker}/welcome.png) [x](javascript:alert(1)) "
+            "Hello!\r\n<script>alert('welcome')</script> "
             "<img src=x onerror=alert('welcome')> :red[w] :material/home:"
         ),
+        "remote_welcome": (
+            f"Hello!\r\n![]({attacker}/welcome.png) [x](javascript:alert(1)) "
+            f"<img src=x onerror=alert('welcome')> [data](data:text/html,<script>alert(1)</script>)"
+        ),
     }
+
+
+# The one bot whose welcome and answers carry remote images and script links:
+# what the message renderer (not the bot-field display) must neutralise.
+REMOTE_WELCOME_SLUG = "hostile-remote-welcome"
 
 
 def hostile_bots(attacker: str, count: int, base_url: str) -> list[dict[str, Any]]:
@@ -142,7 +153,7 @@ def hostile_bots(attacker: str, count: int, base_url: str) -> list[dict[str, Any
         None,
     ]
     bots = []
-    for n in range(count):
+    for n in range(count - 1):  # and the remote-welcome bot: `count` in all
         description = texts["description"]
         if n % 50 == 1:
             description += " lorem ipsum" * 30_000  # ~360 KB
@@ -157,6 +168,17 @@ def hostile_bots(attacker: str, count: int, base_url: str) -> list[dict[str, Any
                 "avatar_url": avatar_kinds[n % len(avatar_kinds)],
             }
         )
+    bots.append(
+        {
+            "uid": "HOSTILE-REMOTE",
+            "slug": REMOTE_WELCOME_SLUG,
+            "name": "Remote welcome",
+            "description": "Its welcome and answers carry remote images.",
+            "welcome_message": texts["remote_welcome"],
+            "model": "model-remote",
+            "avatar_url": None,
+        }
+    )
     return bots
 
 
@@ -185,13 +207,9 @@ def hostile_api(attacker: str, bot_count: int) -> tuple[Starlette, dict[str, Any
             return JSONResponse({"detail": "Not authenticated"}, status_code=401)
         body = await request.json()
         state["chat_bodies"].append(body)
-        answer = [
-            "Here is ",
-            f"![]({attacker}/answer.png) ",
-            "[a link](javascript:alert(1)) ",
-            "<img src=x onerror=alert('answer')> ",
-            "done.",
-        ]
+        answer = ["Here is ", "<img src=x onerror=alert('answer')> ", ":red[done]."]
+        if body.get("bot_slug") == REMOTE_WELCOME_SLUG:
+            answer[1:1] = [f"![]({attacker}/answer.png) ", "[a link](javascript:alert(1)) "]
         if not body.get("stream"):
             return JSONResponse({"content": "".join(answer)})
 

@@ -235,8 +235,13 @@ def launch_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AppServer:
-    """Start the app in demo mode without waiting for it (see `wait_ready`)."""
+    """Start the app in demo mode without waiting for it (see `wait_ready`).
+
+    `extra_env` is added to the clean environment (e.g. a token and base URL:
+    the app then talks to that API instead of its demo emulator).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
     secrets_file.write_text("# no secrets: demo mode\n")
@@ -246,6 +251,7 @@ def launch_app(
     env = app_env(
         workdir, emulator_delay, auth_file=auth_file, db_url=db_url, cookie_key=cookie_key
     )
+    env.update(extra_env or {})
     process = subprocess.Popen(
         app_command(port, secrets_file),
         cwd=REPO_ROOT,
@@ -287,6 +293,7 @@ def start_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -295,6 +302,7 @@ def start_app(
         auth_file=auth_file,
         db_url=db_url,
         cookie_key=cookie_key,
+        extra_env=extra_env,
     )
     wait_ready([server], timeout)
     return server
