@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp import auth
+from webapp import auth, csv_safe
+from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.team import MIN_PASSWORD_LENGTH
 
@@ -14,7 +15,7 @@ def render() -> None:
     st.title("Account")
 
     with st.container(border=True):
-        st.subheader(member.name)
+        st.subheader(md.escape(member.name))
         left, middle, right = st.columns(3)
         left.markdown(f"**Username**  \n`{member.username}`")
         middle.markdown(f"**Role**  \n{member.role}")
@@ -39,11 +40,12 @@ def render() -> None:
 
     if member.is_admin:
         with st.expander("Team"):
+            # The table's toolbar downloads it as CSV: a name may be a formula.
             st.dataframe(
-                [
+                csv_safe.safe_rows(
                     {"user id": m.user_id, "username": m.username, "name": m.name, "role": m.role}
                     for m in auth.list_members()
-                ],
+                ),
                 hide_index=True,
             )
             st.caption(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ablt_core import AbltClient, AbltError, UsageStatistics
 from webapp import csv_safe, ui, usage
+from webapp import markdown as md
 from webapp.auth import Member, list_members, require_member
 from webapp.backend import get_client
 from webapp.errors import describe
@@ -33,7 +34,7 @@ def pick_range(today: dt.date) -> tuple[dt.date | None, dt.date | None]:
 def pick_scope(member: Member) -> tuple[int, str]:
     """(user_id, label): a member gets their own; an admin picks a member or the team."""
     if member.role != "admin":
-        st.caption(f"Your own usage, {member.name}.")
+        st.caption(f"Your own usage, {md.escape(member.name)}.")
         return member.user_id, member.username
     names = {usage.TEAM_USER_ID: WHOLE_TEAM}
     names.update({m.user_id: f"{m.name} ({m.username})" for m in list_members()})

@@ -13,6 +13,7 @@ number, not a formula, and must still add up in the sheet).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 import pandas as pd  # type: ignore[import-untyped]  # no pandas-stubs in the venv
@@ -40,6 +41,12 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
             safe[column] = safe[column].map(neutralise_cell)
     safe.columns = [neutralise_cell(name) for name in safe.columns]
     return safe
+
+
+def safe_rows(rows: Iterable[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Table rows (e.g. for `st.dataframe`, whose toolbar writes a CSV) with
+    every text cell neutralised; numbers untouched."""
+    return [{key: neutralise_cell(value) for key, value in row.items()} for row in rows]
 
 
 def csv_bytes(frame: pd.DataFrame, *, date_format: str = "%Y-%m-%d") -> bytes:

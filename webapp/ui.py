@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from webapp import backend
+from webapp import markdown as md
 from webapp.settings import Settings
 
 API_DOWN_MESSAGE = (
@@ -80,4 +81,4 @@ def error_box(
 
 
 def member_caption(name: str, role: str) -> None:
-    st.sidebar.caption(f"Logged in as **{name}** · {role}")
+    st.sidebar.caption(f"Logged in as **{md.escape(name)}** · {role}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from webapp import markdown as md
 from webapp import team
 from webapp.state import Keys
 
@@ -70,3 +71,39 @@ def test_a_member_named_as_a_formula_is_neutralised_in_the_per_member_table(
     assert not any(str(name).startswith("=") for name in shown)
     labels = [b.label for b in at.download_button]
     assert labels == ["Download CSV", "Download per-member CSV"]
+
+
+def test_a_member_named_as_a_formula_is_neutralised_in_the_team_table_and_shown_as_text(
+    logged_in: Login, auth_file: Path
+) -> None:
+    at = logged_in("demo-admin")
+    crew = team.load_team(auth_file)
+    crew.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
+    crew.add(
+        "eve",
+        name="![](http://attacker.invalid/x.png) :red[Eve]",
+        email="e@example.com",
+        password="a long enough passphrase 2",
+    )
+    crew.save()
+    at.switch_page("views/account.py").run()
+    assert not at.exception, at.exception
+    names = list(at.dataframe[0].value["name"])
+    assert "'" + LEAK in names and LEAK not in names
+
+
+def test_a_members_name_with_markdown_is_shown_as_text(
+    logged_in: Login, auth_file: Path, new_app, login
+) -> None:
+    logged_in("demo-admin")  # creates the demo team file
+    crew = team.load_team(auth_file)
+    name = "![](http://attacker.invalid/x.png) :red[Eve]"
+    crew.add("eve", name=name, email="e@example.com", password="a long enough passphrase 2")
+    crew.save()
+    at = login(new_app().run(), "eve", "a long enough passphrase 2")
+    assert not at.exception, at.exception
+    caption = next(c.value for c in at.sidebar.caption if "Logged in as" in c.value)
+    assert md.escape(name) in caption and "](http" not in caption
+    at = open_statistics(at)
+    assert any(md.escape(name) in c.value for c in at.caption)
+    assert all("](http" not in c.value for c in at.caption)
