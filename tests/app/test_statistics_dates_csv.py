@@ -79,12 +79,6 @@ def test_a_member_named_as_a_formula_is_neutralised_in_the_team_table_and_shown_
     at = logged_in("demo-admin")
     crew = team.load_team(auth_file)
     crew.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
-    crew.add(
-        "eve",
-        name="![](http://attacker.invalid/x.png) :red[Eve]",
-        email="e@example.com",
-        password="a long enough passphrase 2",
-    )
     crew.save()
     at.switch_page("views/account.py").run()
     assert not at.exception, at.exception
