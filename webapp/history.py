@@ -494,9 +494,44 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
             f"The export format version {shown!r} is not supported "
             f"(this app reads version {EXPORT_VERSION})."
         )
+    conversation = data.get("conversation")
+    if isinstance(conversation, Mapping) and isinstance(conversation.get("options"), Mapping):
+        problem = options_problem(conversation["options"])
+        if problem:
+            raise ConversationImportError(problem)
     parsed = ImportedConversation.model_validate(data)
     _check_storable(parsed)
     return parsed
+
+
+_OPTION_RULES: Final = {
+    "language": f"a language name of at most {limits.LANGUAGE_MAX_CHARS} characters",
+    "max_words": f"a whole number of words from {limits.MAX_WORDS_MIN} to {limits.MAX_WORDS_MAX:,}",
+    "use_search": "true or false",
+    "system_instruction": "a system instruction of at most "
+    f"{limits.SYSTEM_INSTRUCTION_MAX_CHARS:,} characters",
+    "library_prompt_id": "a prompt library id",
+}
+
+
+def options_problem(options: Mapping[str, Any]) -> str | None:
+    """A plain sentence naming the first option outside this app's limits
+    (`webapp.limits`), or None when every known option is acceptable."""
+    for name, rule in _OPTION_RULES.items():
+        value = options.get(name)
+        if value is None:
+            continue
+        try:
+            ConversationOptions.model_validate({name: value})
+        except (ValidationError, ValueError, TypeError, RecursionError):
+            shown = repr(value) if isinstance(value, int | float | bool) else "given"
+            if len(shown) > 30:
+                shown = "given"
+            return (
+                f"The file's {_OPTION_NAMES[name]} ({shown}) is outside what this app "
+                f"accepts: {rule}."
+            )
+    return None
 
 
 def _check_storable(parsed: ImportedConversation) -> None:

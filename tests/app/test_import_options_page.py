@@ -95,7 +95,8 @@ def test_an_import_with_max_words_50000_is_refused_plainly(
     member = at.session_state[Keys.MEMBER]
     upload(at, "huge.json", export([("user", "Hi")], max_words=50_000))
     assert "was not imported" in at.error[0].value
-    assert f"{limits.MAX_WORDS_MAX}" in at.error[0].value
+    assert "answer length limit (50000)" in at.error[0].value
+    assert f"{limits.MAX_WORDS_MAX:,}" in at.error[0].value
     assert app_store.list_conversations(member) == []
 
 
