@@ -26,7 +26,8 @@ from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 
-from webapp.history import ConversationOptions, options_from_stored
+from webapp.history import ConversationOptions
+from webapp.options import options_from_stored
 from webapp.store import ConversationStore
 from webapp.store.schema import prompts as P
 

@@ -37,6 +37,7 @@ from webapp.history import (
     Role,
     Status,
 )
+from webapp.options import options_from_stored
 from webapp.store import schema
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
@@ -236,7 +237,7 @@ class ConversationStore:
     def _to_conversation(row: Mapping[Any, Any]) -> Conversation:
         # Never raises on a stored option outside today's limits: it is set
         # aside with a note (the page shows it), so the conversation opens.
-        options, notes = history.options_from_stored(row["options"])
+        options, notes = options_from_stored(row["options"])
         return Conversation(
             id=row["id"],
             owner=row["owner"],
