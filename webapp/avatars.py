@@ -350,8 +350,8 @@ def cached_avatar(
 ) -> str | None:
     """The avatar at `url` from the cache, else fetched (waiting at most the time limit).
 
-    A fetch that overruns its limit counts as a failure (and is cached as one
-    when it ends); the caller gets None at once.
+    A fetch that overruns its limit counts as a failure, cached at once; the
+    caller gets None.
     """
     cache = cache or _cache
     key = (url, policy)
@@ -362,6 +362,9 @@ def cached_avatar(
     try:
         return future.result(timeout=AVATAR_TIME_LIMIT_SECONDS + 0.5)
     except FutureTimeout:
+        # Still stuck (a stalled name lookup): a failure from now on, so the
+        # next runs do not wait for it again; the fetch's own end may replace it.
+        cache.store(key, None)
         return None
 
 

@@ -26,7 +26,8 @@ from typing import Any, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from webapp import markdown as md
-from webapp.options import ConversationOptions, options_problem
+from webapp.options import ConversationOptions as ConversationOptions  # re-exported
+from webapp.options import options_problem
 
 log = logging.getLogger(__name__)
 

@@ -454,3 +454,27 @@ def test_initials(name: str, expected: str) -> None:
 def test_a_name_cannot_break_out_of_the_svg() -> None:
     svg = svg_of(initials_avatar("&lt; <b>"))
     assert "<b>" not in svg and svg.count("<text") == 1
+
+
+def test_a_fetch_stuck_past_the_limit_is_a_cached_failure_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A name lookup that stalls (a DNS server that never answers) holds its worker.
+    release = threading.Event()
+    calls: list[str] = []
+
+    def stalled(url: str, **kwargs: object) -> str | None:
+        calls.append(url)
+        release.wait(30)
+        return None
+
+    monkeypatch.setattr(avatars, "fetch_avatar_data_url", stalled)
+    monkeypatch.setattr(avatars, "AVATAR_TIME_LIMIT_SECONDS", 0.2)
+    cache = AvatarCache(clock=FakeClock())
+    try:
+        assert cached_avatar("http://stalled.example/a.png", LOOPBACK_ONLY, cache=cache) is None
+        assert cache.lookup(("http://stalled.example/a.png", LOOPBACK_ONLY)) == (True, None)
+        assert cached_avatar("http://stalled.example/a.png", LOOPBACK_ONLY, cache=cache) is None
+        assert calls == ["http://stalled.example/a.png"]  # one stuck fetch, not one per run
+    finally:
+        release.set()

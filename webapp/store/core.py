@@ -31,13 +31,12 @@ from webapp.history import (
     ROLES,
     STATUSES,
     Conversation,
-    ConversationOptions,
     ImportedConversation,
     Message,
     Role,
     Status,
 )
-from webapp.options import options_from_stored
+from webapp.options import ConversationOptions, options_from_stored
 from webapp.store import schema
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
