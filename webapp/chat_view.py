@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import chat, history, ui
+from webapp import chat, history, render, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -394,7 +394,7 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
 def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
     with st.chat_message(message.role, avatar=avatar):
         if message.text:
-            st.markdown(chat.display_text(message.text))
+            show_text(message)
         if message.status == chat.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
@@ -409,6 +409,16 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             # st.code inside brings the copy-to-clipboard button.
             with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
+
+
+def show_text(message: Message) -> None:
+    """A message's text as written: a prompt exactly as typed, an answer (or the
+    welcome) as its Markdown, one element per block, as it was streamed."""
+    if message.role == "user":
+        st.markdown(render.prompt_html(message.text), unsafe_allow_html=True)
+        return
+    for block in render.answer_blocks(message.text):
+        st.markdown(block, unsafe_allow_html=True)
 
 
 def thinking_text(bot_name: str) -> str:

@@ -13,6 +13,7 @@ from streamlit.testing.v1.element_tree import Block, ElementTree, parse_tree_fro
 
 from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
+from tests.shown import shown
 from webapp import backend, chat
 from webapp.avatars import initials_avatar
 from webapp.state import Keys
@@ -32,32 +33,35 @@ def conversation(at: AppTest) -> chat.OpenChat:
 
 
 def bubbles(at: AppTest) -> list[tuple[str, str]]:
-    """(role, text) of every chat bubble on the page, in order.
-
-    The page adds Markdown hard breaks ("  " before a newline); undone here so
-    texts compare with what the API sent.
-    """
-    return [
-        (m.name, "\n".join(md.value for md in m.markdown).replace("  \n", "\n"))
-        for m in at.chat_message
-    ]
+    """(role, text) of every chat bubble on the page, in order, as read
+    (the page draws sanitised HTML: see tests/shown.py)."""
+    return [(m.name, shown(md.value for md in m.markdown)) for m in at.chat_message]
 
 
 def stop_after(monkeypatch: pytest.MonkeyPatch, pieces: int) -> None:
     """Make the next answer end as the Stop button ends it: the script is
-    stopped while `st.write_stream` is reading, after `pieces` pieces."""
+    stopped while `st.write_stream` is reading, after `pieces` redraws (each
+    drawn, redraws not coalesced so that each piece makes one)."""
     import streamlit as st
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-    real = st.write_stream
+    from webapp import render
 
-    def stopping(stream: Iterator[str], *args: object, **kwargs: object) -> str:
+    real, real_blocks = st.write_stream, render.stream_blocks
+
+    def stopping(stream: Iterator[Callable[[], None]], *args: object, **kwargs: object) -> str:
         monkeypatch.setattr(st, "write_stream", real)  # this answer only
-        got = [piece for piece, _ in zip(stream, range(pieces), strict=False)]
+        got = [write for write, _ in zip(stream, range(pieces), strict=False)]
         assert len(got) == pieces
+        for write in got:
+            write()
         raise StopException()
 
+    def every_piece(answer: Iterator[str], **kwargs: object) -> object:
+        return real_blocks(answer, interval=0)
+
     monkeypatch.setattr(st, "write_stream", stopping)
+    monkeypatch.setattr(render, "stream_blocks", every_piece)
 
 
 def send(at: AppTest, prompt: str) -> AppTest:
