@@ -20,7 +20,22 @@ from collections.abc import Iterator
 
 from webapp.render import answer_html, stream_blocks
 
-WORDS = "the quick brown fox jumps over a lazy dog while bots write long answers".split(" ")
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "bots",
+    "write",
+    "long",
+    "answers",
+]
 
 
 def answer(words: int) -> str:
