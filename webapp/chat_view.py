@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
@@ -188,11 +188,7 @@ def import_upload(key: str) -> None:
 
 def member_timezone() -> ZoneInfo | None:
     """The browser's time zone, so "Today" is the member's today."""
-    name = st.context.timezone
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return ui.member_timezone()
 
 
 def render_history(member: Any, opened: chat.OpenChat) -> None:

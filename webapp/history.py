@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, get_args
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from webapp.render import standalone_markdown
@@ -285,7 +286,8 @@ def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
 
 def export_filename(conversation: Conversation, extension: str) -> str:
     """A safe, recognisable file name such as `ablt-chat-trip-to-rome.md`."""
-    slug = re.sub(r"[^\w-]+", "-", conversation.title.lower(), flags=re.UNICODE).strip("-_")
+    # Letters with their combining marks (\p{M}) stay whole; the rest is "-".
+    slug = regex.sub(r"[^\w\p{M}-]+", "-", conversation.title.lower()).strip("-_")
     return f"ablt-chat-{cut_graphemes(slug, 50) or conversation.id[:8]}.{extension.lstrip('.')}"
 
 
