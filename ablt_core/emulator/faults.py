@@ -22,9 +22,17 @@ FAULT_KINDS = (
     "split_surrogate",
     "keepalive_after_done",
     "empty_answer",
+    "scripted_answer",
 )
 STREAM_KINDS = frozenset(
-    {"drop_stream", "malformed_event", "split_surrogate", "keepalive_after_done", "empty_answer"}
+    {
+        "drop_stream",
+        "malformed_event",
+        "split_surrogate",
+        "keepalive_after_done",
+        "empty_answer",
+        "scripted_answer",
+    }
 )
 # split_surrogate: the whole answer, sent as two events that split the emoji's
 # UTF-16 halves (JSON escapes), as some servers do.
@@ -54,6 +62,7 @@ class Fault:
     # keepalive_after_done: the gap between keep-alive comments sent after [DONE]
     # (the connection then stays open until the client closes it). empty_answer:
     # the stream is only `data: [DONE]`.
+    text: str = ""  # scripted_answer: the answer streamed instead, word by word
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

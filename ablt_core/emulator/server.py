@@ -239,6 +239,8 @@ async def _sse(
                 yield chunk
         yield b"data: [DONE]\n\n"
         return
+    if fault is not None and fault.kind == "scripted_answer":
+        pieces = split_pieces(fault.text)  # a given text (display tests: tables, RTL, ...)
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
     yield _event({"content": ""})
     for index in range(len(pieces) + 1):

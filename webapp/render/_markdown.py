@@ -135,7 +135,7 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     alt = self.renderInlineAsText(token.children or [], options, env).strip()
     host = urlsplit(src).hostname or src
     label = f"Image{': ' + alt if alt else ''} (not loaded; opens {host})"
-    return f'<a class="ablt-image-link" href="{html.escape(src)}">🖼 {html.escape(label)}</a>'
+    return f'<a class="ablt-image-link" href="{html.escape(src)}">{html.escape(label)}</a>'
 
 
 def _ltr_code(default: Any) -> Any:
@@ -196,7 +196,8 @@ def _for_streamlit(fragment: str, *, clean: bool = True) -> str:
     raw-HTML block for `st.markdown(..., unsafe_allow_html=True)`."""
     cleaned = _CLEANER.clean(fragment).strip() if clean else fragment
     cleaned = cleaned.replace(":material/", "&#58;material/").translate(_STREAMLIT_FIXES)
-    return f'<div class="ablt-block">{cleaned}</div>'
+    # text-align:start: each block aligns to its own direction (right for Arabic).
+    return f'<div class="ablt-block" style="text-align:start">{cleaned}</div>'
 
 
 def render_tokens(tokens: Sequence[Token], env: dict[str, Any]) -> str:
