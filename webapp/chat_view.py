@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,7 +128,17 @@ def show_earlier() -> None:
         chat.show_earlier(opened)
 
 
+def _row_menu_key(conversation_id: str) -> str:
+    return f"chat_row_menu_{conversation_id}"
+
+
+def close_row_menu(conversation_id: str) -> None:
+    """Close a history row's ⋮ menu: its action is done."""
+    st.session_state[_row_menu_key(conversation_id)] = False
+
+
 def rename(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
     title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
     _guarded(
         lambda: chat.rename(
@@ -137,6 +148,7 @@ def rename(conversation_id: str) -> None:
 
 
 def toggle_pin(conversation_id: str, pinned: bool) -> None:
+    close_row_menu(conversation_id)
     _guarded(
         lambda: chat.set_pinned(
             get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, pinned
@@ -145,6 +157,7 @@ def toggle_pin(conversation_id: str, pinned: bool) -> None:
 
 
 def ask_delete(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
     st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
 
 
@@ -232,6 +245,7 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
         )
         return
     limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    st.html(_HISTORY_ROW_STYLE)
     shown = 0
     for name, conversations in sections:
         if shown >= limit:
@@ -244,6 +258,23 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
 
 
+def local_time(when: datetime, tz: tzinfo | None) -> str:
+    """`when` as the member reads a clock: "2026-11-30 14:05" in their zone
+    (the browser's), with the zone's abbreviation; UTC when it is unknown."""
+    shown = when.astimezone(tz or UTC)
+    return f"{shown:%Y-%m-%d %H:%M} {shown.tzname() or ''}".rstrip()
+
+
+# History titles start at the left edge, short or long (a stretched button
+# centres its label by default).
+_HISTORY_ROW_STYLE = (
+    "<style>"
+    '[class*="st-key-chat_open_"] button { justify-content: flex-start; text-align: left; }'
+    '[class*="st-key-chat_open_"] button p { text-align: left; }'
+    "</style>"
+)
+
+
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
     title_col.button(
@@ -254,9 +285,16 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         args=(conv.id,),
         width="stretch",
         help=f"{md.escape(conv.bot_name or conv.bot_slug)} · "
-        f"last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
+        f"last active {local_time(conv.updated_at, member_timezone())}",
     )
-    with menu_col.popover("", icon=":material/more_vert:", type="tertiary", help="Manage"):
+    with menu_col.popover(
+        "",
+        icon=":material/more_vert:",
+        type="tertiary",
+        help="Manage",
+        key=_row_menu_key(conv.id),
+        on_change="rerun",  # its open state is then ours to close
+    ):
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
             st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
             st.form_submit_button(
@@ -347,11 +385,14 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             key=f"chat_system_{suffix}",
             placeholder="Extends or overrides the bot's own instructions",
         )
-        chosen = ConversationOptions(
-            language=language,
-            max_words=max_words,
-            use_search=use_search,
-            system_instruction=system if system.strip() else None,
+        # A copy, so what the widgets don't show (the library entry) stays.
+        chosen = options.model_copy(
+            update={
+                "language": language,
+                "max_words": max_words,
+                "use_search": use_search,
+                "system_instruction": system if system.strip() else None,
+            }
         )
         for note in chat.advice(chosen):
             st.warning(note, icon=":material/info:")

@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .answers import (
     Answer,
     ChatInput,
+    attempt_key,
     build_answer,
     count_words,
     estimate_tokens,
@@ -53,6 +54,10 @@ class EmulatorState:
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)
+    # attempt_key -> streamed answers delivered in full. A dropped stream does not
+    # count, so a Retry after a failure gets the same answer and a Regenerate a
+    # new one; non-streamed answers stay fixed (scripts and tests compare them).
+    attempts: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 class StreamAborted(Exception):
@@ -227,7 +232,7 @@ def _event(payload: dict[str, str]) -> bytes:
 
 
 async def _sse(
-    state: EmulatorState, pieces: list[str], fault: Fault | None
+    state: EmulatorState, pieces: list[str], fault: Fault | None, attempt_key: str = ""
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
@@ -257,10 +262,16 @@ async def _sse(
             await asyncio.sleep(state.delay)
         yield _event({"content": pieces[index]})
     yield b"data: [DONE]\n\n"
+    _count_delivered(state, attempt_key)
     if fault is not None and fault.kind == "keepalive_after_done":
         while True:  # until the client hangs up (the server then cancels this)
             await asyncio.sleep(fault.seconds)
             yield b": keep-alive\n\n"
+
+
+def _count_delivered(state: EmulatorState, key: str) -> None:
+    if key:
+        state.attempts[key] = state.attempts.get(key, 0) + 1
 
 
 async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
@@ -276,22 +287,21 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         messages = tuple(ChatMessage(m.role, m.content) for m in body.messages)
     else:
         messages = (ChatMessage("user", body.prompt or ""),)
-    answer = build_answer(
-        bot,
-        ChatInput(
-            messages=messages,
-            language=body.language,
-            max_words=body.max_words,
-            use_search=bool(body.use_search),
-            assumptions=body.assumptions,
-        ),
+    request = ChatInput(
+        messages=messages,
+        language=body.language,
+        max_words=body.max_words,
+        use_search=bool(body.use_search),
+        assumptions=body.assumptions,
     )
+    key = attempt_key(bot.slug, request) if body.stream else ""
+    answer = build_answer(bot, replace(request, attempt=state.attempts.get(key, 0)))
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
     if not body.stream:
         return JSONResponse({"content": answer.text})
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault),
+        _sse(state, split_pieces(answer.text), fault, key),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -350,6 +360,7 @@ async def list_requests(request: Request, state: EmulatorState) -> Response:
 async def clear_requests(request: Request, state: EmulatorState) -> Response:
     """``DELETE /_emulator/requests``."""
     state.requests.clear()
+    state.attempts.clear()
     return Response(status_code=204)
 
 

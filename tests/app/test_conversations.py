@@ -308,3 +308,15 @@ def test_a_title_renamed_to_an_image_or_a_script_link_is_text_everywhere(
     assert chat.export_markdown(app_store, member, cid).startswith(
         r"# \!\[\](http://host.example/t?secret=1) \[go\](javascript:alert(1))"
     )
+
+
+def test_a_history_rows_menu_closes_once_its_action_is_done(logged_in: Login) -> None:
+    at = logged_in()
+    send(at, "Trip to Rome")
+    rome = conversation(at).id
+    menu = f"chat_row_menu_{rome}"
+    for action in (f"chat_rename_{rome}", f"chat_pin_{rome}", f"chat_delete_{rome}"):
+        at.session_state[menu] = True  # the member opened the ⋮ menu
+        at.run()
+        click(at, action)
+        assert at.session_state[menu] is False, f"{action} left the menu open"

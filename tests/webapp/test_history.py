@@ -388,3 +388,14 @@ def test_context_limits_come_from_the_environment() -> None:
         ContextLimits.from_env({"ABLT_CONTEXT_MAX_WORDS": "lots"})
     with pytest.raises(ValueError, match="ABLT_CONTEXT_MAX_MESSAGES must be 0"):
         ContextLimits.from_env({"ABLT_CONTEXT_MAX_MESSAGES": "-1"})
+
+
+def test_times_show_in_the_members_own_zone_and_say_which() -> None:
+    from zoneinfo import ZoneInfo
+
+    from webapp.chat_view import local_time
+
+    late_evening_utc = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert local_time(late_evening_utc, ZoneInfo("Asia/Tokyo")) == "2026-12-01 08:30 JST"
+    assert local_time(late_evening_utc, ZoneInfo("America/New_York")) == "2026-11-30 18:30 EST"
+    assert local_time(late_evening_utc, None) == "2026-11-30 23:30 UTC"

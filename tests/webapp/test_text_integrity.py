@@ -104,3 +104,13 @@ def test_lone_surrogates_become_the_replacement_character() -> None:
     assert fix_surrogates("a\ud83d\ude00b") == "a😀b"
     assert fix_surrogates("a\ud83db\ude00") == "a\ufffdb\ufffd"
     fix_surrogates("\udfff\ud800").encode("utf-8")
+
+
+@pytest.mark.parametrize("kind", CLUSTERS)
+def test_library_entry_names_are_cut_at_whole_characters(kind: str) -> None:
+    from webapp.library import prompts
+
+    for pad in range(4):
+        typed = "n" * pad + CLUSTERS[kind] * 150
+        name = prompts._clean_name(typed)
+        assert len(name) <= prompts.NAME_MAX_CHARS and whole_prefix(name, typed)
