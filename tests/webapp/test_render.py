@@ -251,6 +251,12 @@ def test_http_links_stay_links_and_open_without_referrer() -> None:
     assert "noreferrer" in html
 
 
+def test_bare_urls_are_links_but_not_script_or_data_ones() -> None:
+    html = answer_html("See https://example.com/a_b, javascript:alert(1) and data:text/html,x")
+    assert re.findall(r'href="([^"]+)"', html) == ["https://example.com/a_b"]
+    assert "<code>https://in.code</code>" in answer_html("`https://in.code`")
+
+
 def test_streamlit_syntax_in_an_answer_is_text() -> None:
     text = ":material/home: :red[red?] :smile:"
     assert shown(answer_blocks(text)) == text

@@ -149,13 +149,13 @@ def _ltr_code(default: Any) -> Any:
 def parser() -> MarkdownIt:
     """The one Markdown parser of the display, the stream and the exports.
 
-    CommonMark plus GitHub's tables and strikethrough; `\\( \\)` and `\\[ \\]`
-    are maths (never `$`, so prices stay prices); single newlines are line
-    breaks (bots write plain text with single newlines); raw HTML is parsed,
-    then sanitised by nh3.
+    CommonMark plus GitHub's tables, strikethrough and bare-URL links
+    (linkify-it-py); `\\( \\)` and `\\[ \\]` are maths (never `$`, so prices
+    stay prices); single newlines are line breaks (bots write plain text with
+    single newlines); raw HTML is parsed, then sanitised by nh3.
     """
-    md = MarkdownIt("commonmark", {"html": True, "breaks": True})
-    md.enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": True, "breaks": True, "linkify": True})
+    md.enable(["table", "strikethrough", "linkify"])  # linkify: bare URLs, as on GitHub
     texmath_plugin(md, delimiters="brackets")
     md.validateLink = _link_ok  # type: ignore[method-assign]
     md.add_render_rule("math_inline", _render_math_inline)
