@@ -37,6 +37,9 @@ STATUSES: Final[frozenset[str]] = frozenset(get_args(Status))
 CONTEXT_STATUSES: Final[frozenset[str]] = frozenset({"complete", "stopped"})
 
 DEFAULT_TITLE: Final = "New conversation"
+KIND_CHAT: Final = "chat"
+KIND_COMPARISON: Final = "comparison"
+KIND_COLUMN: Final = "column"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 
@@ -91,6 +94,16 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     pinned: bool = False
+    # "chat", "comparison" (a row that groups 2-4 columns, no messages of its
+    # own) or "column" (one bot's conversation inside a comparison).
+    kind: str = "chat"
+    parent_id: str | None = None  # a column's comparison
+    position: int = 0  # a column's place, left to right
+    voted_id: str | None = None  # a comparison's best column, as voted
+
+    @property
+    def is_comparison(self) -> bool:
+        return self.kind == KIND_COMPARISON
 
 
 @dataclass(frozen=True, slots=True)

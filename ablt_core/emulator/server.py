@@ -4,12 +4,15 @@ Every request gets an ``x-request-id`` (an outermost ASGI wrapper adds it, so
 even unhandled 500s and routing 404s carry one). API routes then run a common
 prelude: record the request, apply the first matching injected fault, check
 the bearer token. ``/_emulator/*`` control routes skip all of that but only
-answer loopback clients.
+answer loopback clients, and, when the emulator has a control secret (the
+app's embedded one always does), only requests that carry it in
+``X-Emulator-Secret``: the request log holds members' prompts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import uuid
@@ -41,6 +44,7 @@ from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
 
 CONTROL_PREFIX = "/_emulator/"
+CONTROL_SECRET_HEADER = "X-Emulator-Secret"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 MALFORMED_EVENT = b"data: {not json\n\n"
 
@@ -54,6 +58,8 @@ class EmulatorState:
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)
+    # Required in X-Emulator-Secret by the control routes; None: not required.
+    control_secret: str | None = field(default=None, repr=False)
     # attempt_key -> streamed answers delivered in full. A dropped stream does not
     # count, so a Retry after a failure gets the same answer and a Regenerate a
     # new one; non-streamed answers stay fixed (scripts and tests compare them).
@@ -326,6 +332,10 @@ def _control(
         host = request.client.host if request.client else ""
         if host not in LOOPBACK_HOSTS:
             return _detail(403, "The emulator control API answers loopback clients only")
+        if state.control_secret is not None:
+            given = request.headers.get(CONTROL_SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), state.control_secret.encode()):
+                return _detail(403, f"The emulator control API needs {CONTROL_SECRET_HEADER}")
         return await handler(request, state)
 
     return endpoint

@@ -1,4 +1,4 @@
-"""Start the real app (`streamlit run app.py`) in demo mode and drive it with Chromium.
+"""Start the real app (`streamlit run serve.py`) in demo mode and drive it with Chromium.
 
 Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 (`python -m scripts.screenshot`), so both see the app exactly the same way:
@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,9 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ablt_core.emulator.server import CONTROL_SECRET_HEADER
+from webapp.backend import ENV_EMULATOR_CONTROL_SECRET
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Playwright
 
+# The app's embedded emulator requires it on its control routes (/_emulator/*).
+EMULATOR_CONTROL_SECRET = secrets.token_urlsafe(24)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -93,6 +99,8 @@ def app_env(
             "ABLT_AUTH_FILE": str(auth_file or workdir / "auth.yaml"),
             "ABLT_DB_URL": db_url or f"sqlite:///{workdir / 'conversations.db'}",
             "ABLT_EMULATOR_DELAY": str(emulator_delay),
+            # The embedded emulator's control routes need it (inject_fault sends it).
+            ENV_EMULATOR_CONTROL_SECRET: EMULATOR_CONTROL_SECRET,
         }
     )
     if cookie_key is not None:
@@ -106,7 +114,7 @@ def app_command(port: int, secrets_file: Path) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        "serve.py",  # as deployed: app.py plus the HttpOnly login cookie routes
         "--server.port",
         str(port),
         "--server.address",
@@ -123,7 +131,7 @@ def app_command(port: int, secrets_file: Path) -> list[str]:
 
 @dataclass
 class AppServer:
-    """A running `streamlit run app.py` and where to reach it."""
+    """A running `streamlit run serve.py` and where to reach it."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -205,7 +213,10 @@ def inject_fault(server: AppServer, **fault: Any) -> None:
     request = urllib.request.Request(
         emulator_url(server) + "/_emulator/faults",
         data=json.dumps(fault).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            CONTROL_SECRET_HEADER: EMULATOR_CONTROL_SECRET,
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
