@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from webapp import limits
 from webapp import markdown as md
-from webapp.graphemes import truncate_text
+from webapp.text import truncate_text
 
 NO_DESCRIPTION_MD = "_No description._"
 

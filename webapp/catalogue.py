@@ -16,7 +16,7 @@ import streamlit as st
 
 from ablt_core import AbltClient, Bot
 from webapp import limits
-from webapp.graphemes import truncate_text
+from webapp.text import truncate_text
 
 T = TypeVar("T")
 

@@ -11,13 +11,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import bot_display, chat, history, limits, ui
+from webapp import bot_display, chat, history, limits, render, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -213,11 +213,7 @@ def import_upload(key: str) -> None:
 
 def member_timezone() -> ZoneInfo | None:
     """The browser's time zone, so "Today" is the member's today."""
-    name = st.context.timezone
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return ui.member_timezone()
 
 
 def render_history(member: Any, opened: chat.OpenChat) -> None:
@@ -464,7 +460,7 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
         if message.role == "system":
             st.caption(SYSTEM_CAPTION)
         if message.text:
-            st.markdown(chat.display_text(message.text))
+            show_text(message)
         if history.is_unsent_prompt(message):
             st.caption(f":material/upload_file: {history.UNSENT_NOTE}")
             if is_last:
@@ -485,6 +481,17 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             # st.code inside brings the copy-to-clipboard button.
             with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
+
+
+def show_text(message: Message) -> None:
+    """A message's text as written: a prompt (or a system message, which a
+    person wrote too) exactly as typed, an answer (or the welcome) as its
+    Markdown, one element per block, as it was streamed."""
+    if message.role in ("user", "system"):
+        st.markdown(render.prompt_html(message.text), unsafe_allow_html=True)
+        return
+    for block in render.answer_blocks(message.text):
+        st.markdown(block, unsafe_allow_html=True)
 
 
 def thinking_text(bot_name: str) -> str:

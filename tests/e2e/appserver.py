@@ -466,7 +466,11 @@ def chat(page: Page, prompt: str) -> str:
 
 
 def message_text(message: Locator) -> str:
-    """A chat bubble's text as written: its Markdown, without the Copy control."""
+    """A chat bubble's text as written (its blocks, see `webapp.render`), without
+    the Copy control or status notes; blocks apart by a blank line."""
+    blocks = message.locator(".ablt-block").all_inner_texts()
+    if blocks:
+        return "\n\n".join(block.strip() for block in blocks)
     return message.get_by_test_id("stMarkdownContainer").first.inner_text().strip()
 
 

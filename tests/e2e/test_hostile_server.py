@@ -131,12 +131,6 @@ def test_browsing_2000_hostile_bots_sends_nothing_to_the_attacker_and_opens_no_d
     assert hostile.attacker.seen() == []  # nor from the server (avatars)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="remote images in the welcome and in answers are the message renderer's "
-    "(webapp.render, the text helper's issue 12 'Remote content in messages'); "
-    "remove this mark when it is on main",
-)
 def test_a_welcome_and_an_answer_with_remote_images_send_nothing_to_the_attacker(
     page: Page, hostile_app: AppServer, hostile: HostileSetup
 ) -> None:
