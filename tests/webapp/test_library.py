@@ -271,3 +271,20 @@ def test_a_copied_share_ending_in_a_prompt_is_not_answered_until_sent(
     copy = links.copy_into(CAROL, links.share(BOB, conv_id).token)
     opened = chat.open_conversation(store, CAROL, copy.id)
     assert not chat.awaiting_answer(opened) and chat.unsent_prompt(opened) is not None
+
+
+def test_a_snapshot_that_no_longer_reads_is_not_available_not_a_crash(
+    store: ConversationStore, links: ShareLinks
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp.store.schema import shares
+
+    conv_id = _conversation(store, BOB, "hello")
+    link = links.share(BOB, conv_id)
+    with store.transaction(write=True) as conn:  # written under other limits than today's
+        conn.execute(
+            sa.update(shares).where(shares.c.token == link.token).values(snapshot='{"max_words":')
+        )
+    with pytest.raises(ShareNotAvailable):
+        links.open(link.token)
