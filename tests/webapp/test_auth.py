@@ -106,7 +106,7 @@ def test_change_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     problem = auth.change_password(demo, DEMO_PASSWORD, "new-password", "new-password")
     assert problem == auth.DEMO_PASSWORD_FIXED
     assert load_team(path).check_password("demo-member", DEMO_PASSWORD)
-    assert reloaded.get("demo-member").user_id == member.user_id
+    assert reloaded.get("carol").user_id == member.user_id
 
 
 def test_only_a_login_cookie_signed_with_our_key_is_taken_and_none_is_printed(
