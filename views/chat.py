@@ -13,7 +13,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import catalogue, chat, chat_view, ui, usage
+from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -72,16 +72,30 @@ def render() -> None:
     if bots and opened is not None:
         # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
         if opened.conversation.bot_slug not in by_slug:  # its bot left the catalogue
-            bot_name = opened.conversation.bot_name or opened.conversation.bot_slug
-            names[opened.conversation.bot_slug] = f"{bot_name} (no longer listed)"
+            gone = bot_display.plain_name(
+                opened.conversation.bot_name or opened.conversation.bot_slug
+            )
+            names[opened.conversation.bot_slug] = f"{gone} (no longer listed)"
         st.session_state[Keys.CHAT_BOT_SELECT] = opened.conversation.bot_slug
+        query = ""
+        if len(names) > limits.BOT_PICKER_MAX_CHOICES:
+            # Thousands of bots: search them rather than list them all.
+            query = st.sidebar.text_input(
+                "Find a bot", key=Keys.CHAT_BOT_QUERY, placeholder="Name, slug, model…"
+            )
+        choices, matching = catalogue.picker_slugs(bots, query, opened.conversation.bot_slug)
         st.sidebar.selectbox(
             "Bot",
-            list(names),
+            choices,
             format_func=lambda slug: names[slug],
             key=Keys.CHAT_BOT_SELECT,
             on_change=chat_view.pick_bot,
         )
+        if matching > limits.BOT_PICKER_MAX_CHOICES:
+            st.sidebar.caption(
+                f"Showing {limits.BOT_PICKER_MAX_CHOICES} of {matching:,} matching bots: "
+                "type to find others."
+            )
         new_col, clear_col = st.sidebar.columns(2)
         new_col.button(
             "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
@@ -119,8 +133,13 @@ def render() -> None:
         return
 
     bot = by_slug.get(opened.conversation.bot_slug)
-    bot_name = bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
-    bot_avatar = avatar_for(bot.avatar_url if bot else None, bot_name)
+    # Shown as text everywhere (cut; escaped where Markdown renders): the API's data.
+    bot_name = bot_display.plain_name(
+        bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
+    )
+    bot_avatar = avatar_for(
+        bot.avatar_url if bot else None, bot_name, catalogue.client_base_url(client)
+    )
     library_view.settle_on_chat_page()
     sharing_view.show_flash()
     heading_avatar, heading_text, heading_menu = st.columns([1, 8, 5], vertical_alignment="center")
@@ -130,7 +149,9 @@ def render() -> None:
     label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
     heading_text.subheader(md.escape(label))
     if bot is not None:
-        heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
+        model = bot_display.model_md(bot.model)
+        description = bot_display.description_line_md(bot.description)
+        heading_text.caption(f"{model} · {description}" if description else model)
     elif not bots_problem:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
     # Ends where the chat ends.
@@ -143,6 +164,7 @@ def render() -> None:
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
 
+    chat_view.render_option_notes(opened)
     chat_view.restore_prompt()
     # The message box stays usable while an answer streams: a prompt sent then is
     # saved by the callback and queued behind the answer (type-ahead).
@@ -168,7 +190,7 @@ def render() -> None:
     for index, message in enumerate(shown):
         chat_view.render_message(
             message,
-            bot_avatar if message.role == "assistant" else chat_view.USER_AVATAR,
+            chat_view.avatar_for_role(message.role, bot_avatar),
             is_last=generating is None and index == len(shown) - 1,
         )
     if generating is None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp import history
+from webapp.bot_display import plain_name, plain_slug
 
 # Re-exported: the chat's options and History actions live in their own modules.
 from webapp.chat_history import delete as delete
@@ -52,6 +53,7 @@ from webapp.history import (
     ConversationOptions,
     Message,
 )
+from webapp.limits import BOT_WELCOME_MAX_CHARS
 from webapp.store import (
     DEAD_WORKER_ERROR,
     STREAM_IDLE_AFTER,
@@ -61,6 +63,7 @@ from webapp.store import (
     QueuedPrompt,
 )
 from webapp.store.core import MAX_PAGE, MessagePage
+from webapp.text import truncate_text
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -75,6 +78,7 @@ ERROR = "error"
 RETRYABLE_STATUSES = frozenset({ERROR, INTERRUPTED})
 REGENERABLE_STATUSES = history.CONTEXT_STATUSES
 
+BOT_NAME_STORED_MAX = 200  # the store's bot_name column, in characters
 PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
 OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
 
@@ -104,6 +108,7 @@ DATABASE_UNREADABLE = (
     "The conversation database cannot be read right now (it may be busy or unavailable). "
     "Retry in a moment; nothing saved is lost."
 )
+EMPTY_ANSWER = "The bot sent an empty answer. Retry to ask again."
 NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
 
 
@@ -160,9 +165,12 @@ class OpenChat:
 
 
 def welcome_text(bot: Bot) -> str:
-    """The welcome message with the API's `\\r\\n` line ends made plain."""
+    """The welcome message with the API's `\\r\\n` line ends made plain, cut to
+    `BOT_WELCOME_MAX_CHARS` whole characters (it is the bot's text, saved
+    as the conversation's first message)."""
     text = bot.welcome_message or ""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return truncate_text(text, BOT_WELCOME_MAX_CHARS)
 
 
 def new_draft(
@@ -179,7 +187,8 @@ def new_draft(
         owner=member.username,
         owner_user_id=member.user_id,
         bot_slug=bot.slug,
-        bot_name=bot.name,
+        # The name as shown, within the store's column (VARCHAR(200)).
+        bot_name=truncate_text(plain_name(bot.name), BOT_NAME_STORED_MAX),
         title=history.DEFAULT_TITLE,
         options=options or ConversationOptions(),
         created_at=now,
@@ -371,9 +380,28 @@ def set_options(
 
 
 def awaiting_answer(opened: OpenChat) -> bool:
-    """True when the last message is a prompt with no answer yet."""
+    """True when the last message is a sent prompt with no answer yet.
+
+    An imported prompt that was never sent (`history.is_unsent_prompt`) is
+    not awaiting: an import has no side effects until the member sends it.
+    """
     last = opened.last
-    return last is not None and last.role == "user"
+    return last is not None and last.role == "user" and not history.is_unsent_prompt(last)
+
+
+def unsent_prompt(opened: OpenChat) -> Message | None:
+    """The last message when it is an imported prompt waiting for its Send."""
+    last = opened.last
+    return last if last is not None and history.is_unsent_prompt(last) else None
+
+
+def send_unsent(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """The member sends the imported prompt: it becomes a sent prompt awaiting its answer."""
+    prompt = unsent_prompt(opened)
+    if prompt is None:
+        return
+    store.update_message(member, prompt.id, status=COMPLETE, error="")
+    refresh(store, member, opened)
 
 
 def can_retry(opened: OpenChat) -> bool:
@@ -495,13 +523,16 @@ def context_before(
 
 
 def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
-    """slug -> a label for the bot picker, unique even though bot names are not."""
+    """slug -> a plain-text label for the bot picker, unique even though bot names
+    are not; names and slugs cut for display (`webapp.bot_display`)."""
+    names = {bot.slug: plain_name(bot.name) for bot in bots}
     counts: dict[str, int] = {}
-    for bot in bots:
-        counts[bot.name] = counts.get(bot.name, 0) + 1
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
     # The picker tells options apart by their label, so a shared name gets its slug.
     return {
-        bot.slug: bot.name if counts[bot.name] == 1 else f"{bot.name} ({bot.slug})" for bot in bots
+        slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
+        for slug, name in names.items()
     }
 
 
@@ -513,24 +544,6 @@ def is_welcome(message: Message) -> bool:
 def can_copy(message: Message) -> bool:
     """Whether a bubble offers "Copy text": any message with text but the welcome."""
     return bool(message.text.strip()) and not is_welcome(message)
-
-
-def display_text(text: str) -> str:
-    """Markdown that keeps the text's line breaks (Markdown joins single lines).
-
-    Bots write plain text with single newlines (welcome messages, lists without
-    blank lines); a trailing double space makes each a hard break. Lines inside
-    code fences are left exactly as they are.
-    """
-    lines = text.split("\n")
-    in_code = False
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-            continue
-        if not in_code and line.strip() and index < len(lines) - 1:
-            lines[index] = line + "  "
-    return "\n".join(lines)
 
 
 def context_note(opened: OpenChat) -> str | None:

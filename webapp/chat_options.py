@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.history import ConversationOptions
+from webapp.limits import MAX_WORDS_MAX, MAX_WORDS_MIN
+from webapp.options import ConversationOptions
 
 # The API's own advice on answer length (see ablt-api.md).
 MAX_WORDS_CUT_BELOW = 100
@@ -35,7 +36,8 @@ def api_options(options: ConversationOptions) -> dict[str, Any]:
     if options.language and options.language.strip():
         out["language"] = options.language.strip()
     if options.max_words is not None:
-        out["max_words"] = int(options.max_words)
+        # Within the one set of limits even for options built without validation.
+        out["max_words"] = min(max(int(options.max_words), MAX_WORDS_MIN), MAX_WORDS_MAX)
     if options.use_search:
         out["use_search"] = True
     return out

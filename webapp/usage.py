@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ablt_core import AbltClient, UsageStatistics, UsageTotals
+from webapp import csv_safe
 from webapp.catalogue import client_base_url
 
 # Short enough that a chat shows up in the totals within a minute, long enough
@@ -64,6 +65,14 @@ def table_columns() -> dict[str, str | st.column_config.Column]:
     }
 
 
+def member_today(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> dt.date:
+    """The member's own date (`tz`: their browser's zone, `st.context.timezone`),
+    so "Last 7 days" ends on their today, not the server's; the server's
+    local date when the zone is unknown. `now`: an aware instant (tests)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(tz).date()
+
+
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """The inclusive date range a preset stands for, ending `today`.
 
@@ -77,16 +86,62 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     raise ValueError(f"No fixed range for preset {preset!r}")
 
 
-def range_problem(start: dt.date | None, end: dt.date | None) -> str | None:
-    """A message when the range can't be asked for, else None."""
+@dataclass(frozen=True)
+class RangeChoice:
+    """The range a member asked for and the one the page shows.
+
+    `problem` set: nothing can be shown (say it, name the dates asked for).
+    `note` set: the shown range differs from the asked one (say both).
+    """
+
+    asked_start: dt.date | None
+    asked_end: dt.date | None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    note: str | None = None
+    problem: str | None = None
+
+
+def _day(value: dt.date) -> str:
+    return f"{value:%Y-%m-%d}"
+
+
+def resolve_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> RangeChoice:
+    """What to show for the inclusive range `start`..`end` the member picked.
+
+    `today` is the member's today (the caller decides the time zone). No
+    usage exists after it, so an end in the future is clamped to `today` with
+    a note naming both ranges; a range wholly in the future, a reversed one,
+    or a half-picked one is a problem naming the member's own dates. Nothing
+    is swapped or moved silently.
+    """
     if start is None or end is None:
-        return "Pick both a start and an end date."
+        return RangeChoice(start, end, problem="Pick both a start and an end date.")
+    asked = f"You asked for {_day(start)} to {_day(end)}"
     if end < start:
-        return (
-            f"The end date ({end:%Y-%m-%d}) is before the start date ({start:%Y-%m-%d}). "
-            "Pick an end date on or after the start date."
+        return RangeChoice(
+            start,
+            end,
+            problem=f"{asked}: the end date is before the start date. "
+            f"Pick an end date on or after {_day(start)}.",
         )
-    return None
+    if start > today:
+        return RangeChoice(
+            start,
+            end,
+            problem=f"{asked}, which is after today ({_day(today)}): there is no usage "
+            f"to show yet. Pick dates up to {_day(today)}.",
+        )
+    if end > today:
+        return RangeChoice(
+            start,
+            end,
+            start=start,
+            end=today,
+            note=f"{asked}. Usage exists only up to today, so this shows "
+            f"{_day(start)} to {_day(today)}.",
+        )
+    return RangeChoice(start, end, start=start, end=end)
 
 
 def days_in(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -225,8 +280,9 @@ def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV with a header row and ISO dates, no index."""
-    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+    """The frame as UTF-8 CSV with a header row and ISO dates, no index; text
+    cells that a spreadsheet would run as formulas are neutralised (`csv_safe`)."""
+    return csv_safe.csv_bytes(frame, date_format="%Y-%m-%d")
 
 
 def csv_file_name(start: dt.date, end: dt.date, unit: str, scope: str) -> str:

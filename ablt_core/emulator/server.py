@@ -39,7 +39,7 @@ from .answers import (
 )
 from .answers import Message as ChatMessage
 from .bots import BOTS, avatar_svg, find_bot
-from .faults import Fault, FaultBook, RecordedRequest, RequestLog
+from .faults import SPLIT_SURROGATE_EVENTS, Fault, FaultBook, RecordedRequest, RequestLog
 from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
 
@@ -269,6 +269,14 @@ async def _sse(
 
     A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
     """
+    if fault is not None and fault.kind in ("split_surrogate", "empty_answer"):
+        if fault.kind == "split_surrogate":
+            for chunk in SPLIT_SURROGATE_EVENTS:
+                yield chunk
+        yield b"data: [DONE]\n\n"
+        return
+    if fault is not None and fault.kind == "scripted_answer":
+        pieces = split_pieces(fault.text)  # a given text (display tests: tables, RTL, ...)
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
     try:
         async for chunk in _sse_body(state, pieces, fault, fire_at, attempt_key):
@@ -299,6 +307,10 @@ async def _sse_body(
         yield _event({"content": pieces[index]})
     yield b"data: [DONE]\n\n"
     _count_delivered(state, attempt_key)
+    if fault is not None and fault.kind == "keepalive_after_done":
+        while True:  # until the client hangs up (the server then cancels this)
+            await asyncio.sleep(fault.seconds)
+            yield b": keep-alive\n\n"
 
 
 def _count_delivered(state: EmulatorState, key: str) -> None:

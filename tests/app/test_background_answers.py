@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.reliability import row
-from webapp import backend, chat
+from tests.shown import shown
+from webapp import backend, chat, render
 from webapp.answers import view as answers_view
 from webapp.state import Keys
 from webapp.store import ConversationStore
@@ -80,7 +81,7 @@ def act_mid_answer(
                 RerunData(query_string=ctx.query_string, page_script_hash=ctx.page_script_hash)
             )
 
-    def acting(pieces: Iterable[str]) -> None:
+    def acting(pieces: Iterable[str], *args: Any) -> None:
         monkeypatch.setattr(answers_view, "show_stream", real)  # this answer only
         if after == 0:
             act()  # before any text: handled at the page's next update
@@ -92,7 +93,7 @@ def act_mid_answer(
                 yield piece
                 drawn.append(piece)  # on screen: Streamlit sent it and asked for more
 
-        real(counted())
+        real(counted(), *args)
 
     monkeypatch.setattr(answers_view, "show_stream", acting)
 
@@ -118,7 +119,13 @@ def stored_last(store: ConversationStore, at: AppTest) -> Any:
 
 
 def last_bubble_text(at: AppTest) -> str:
-    return at.chat_message[-1].markdown[0].value.replace("  \n", "\n")
+    """The text the last bubble shows (its answer blocks, without the status line)."""
+    return shown(m.value for m in at.chat_message[-1].markdown if "<" in m.value)
+
+
+def as_shown(text: str) -> str:
+    """What a bubble shows for this saved text."""
+    return shown(render.answer_blocks(text))
 
 
 # -- issue 8 ---------------------------------------------------------------------
@@ -152,7 +159,7 @@ def test_switching_chat_mid_answer_and_back_shows_it_complete(
     assert opened(at).id == first.id
     done = stored_last(app_store, at)
     assert done.status == "complete" and "Tell me about tides" in done.text
-    assert last_bubble_text(at) == done.text
+    assert last_bubble_text(at) == as_shown(done.text)
     assert {"Regenerate", "Edit last message"} <= {b.label for b in at.button}
 
 
@@ -176,7 +183,7 @@ def test_switching_page_mid_answer_and_back_shows_it_complete(
     at.switch_page("views/chat.py").run()  # reattaches, follows to the end
     done = stored_last(app_store, at)
     assert done.id == answer.id and done.status == "complete"
-    assert last_bubble_text(at) == done.text
+    assert last_bubble_text(at) == as_shown(done.text)
     assert not any("Stopped" in c.value for c in at.caption)
 
 
@@ -207,7 +214,7 @@ def test_a_reload_mid_answer_reattaches_and_completes(
     assert done.status == "complete" and opened(again).id == conversation_id
     # It showed what had arrived at once (one piece), then the rest.
     assert "".join(followed) == done.text and len(followed[0]) >= len("".join(seen[:4]))
-    assert last_bubble_text(again) == done.text
+    assert last_bubble_text(again) == as_shown(done.text)
 
 
 @row(
@@ -226,7 +233,7 @@ def test_a_rerun_forced_mid_answer_leaves_it_streaming_to_completion(
     at.chat_input[0].set_value("Describe a rock pool").run()
     done = stored_last(app_store, at)
     assert done.status == "complete" and "Describe a rock pool" in done.text
-    assert last_bubble_text(at) == done.text
+    assert last_bubble_text(at) == as_shown(done.text)
     assert len(chat_requests()) == 1  # one answer, not asked twice
 
 
@@ -243,16 +250,16 @@ def test_stop_keeps_what_was_on_screen_and_the_page_settles_at_once(
     app_store: ConversationStore,
 ) -> None:
     at = logged_in()
-    seen: list[str] = []
-    act_mid_answer(monkeypatch, after=5, action="stop", seen=seen)
+    act_mid_answer(monkeypatch, after=5, action="stop")
     at.chat_input[0].set_value("Write me a poem").run()
-    on_screen = "".join(seen)
+    on_screen = last_bubble_text(at)  # the page as the browser has it when Stop is pressed
     answer = stored_last(app_store, at)
-    assert answer.status == "streaming"
+    assert answer.status == "streaming" and on_screen
 
     at.button(key="chat_stop").click().run()
     stopped = stored_last(app_store, at)
-    assert (stopped.id, stopped.status, stopped.text) == (answer.id, "stopped", on_screen)
+    assert (stopped.id, stopped.status) == (answer.id, "stopped")
+    assert as_shown(stopped.text) == on_screen  # saved exactly what was on screen
     assert last_bubble_text(at) == on_screen
     assert any("Stopped" in c.value for c in at.caption)
     assert {"Regenerate", "Edit last message"} <= {b.label for b in at.button}
@@ -266,7 +273,7 @@ def test_stop_keeps_what_was_on_screen_and_the_page_settles_at_once(
     reloaded.chat_input[0].set_value("Go on").run()
     context = chat_requests()[-1].json["messages"]
     assert context[-2:] == [
-        {"role": "assistant", "content": on_screen},
+        {"role": "assistant", "content": stopped.text},
         {"role": "user", "content": "Go on"},
     ]
 
@@ -393,7 +400,7 @@ def test_with_the_api_down_history_reading_search_and_export_still_work(
     assert any("sending needs the API" in e.value for e in at.error)
     assert at.button(key=f"chat_open_{conv.id}")  # History is there
     at.button(key=f"chat_open_{conv.id}").click().run()
-    assert [m.markdown[0].value for m in at.chat_message][-1] == "On cliff tops."
+    assert last_bubble_text(at) == "On cliff tops."
     at.text_input(key=Keys.CHAT_HISTORY_QUERY).input("puffins").run()
     assert at.button(key=f"chat_open_{conv.id}") and not at.exception
     assert at.get("download_button") or at.get("popover")  # Export
@@ -432,8 +439,8 @@ def test_a_full_disk_on_open_shows_the_conversation_with_a_plain_message(
         at.button(key=f"chat_open_{conv.id}").click().run()
         assert not at.exception
         assert chat.DATABASE_READ_ONLY in [w.value for w in at.warning]
-        shown = [m.markdown[0].value for m in at.chat_message if m.markdown]
-        assert "Saved before the disk filled" in shown
+        texts = [shown(m.value for m in b.markdown) for b in at.chat_message]
+        assert "Saved before the disk filled" in texts
         assert any("app server generating it stopped" in e.value for e in at.error)  # + Retry
         # Sending now keeps the text and says why.
         at.chat_input[0].set_value("And now?").run()

@@ -246,8 +246,13 @@ def launch_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AppServer:
-    """Start the app in demo mode without waiting for it (see `wait_ready`)."""
+    """Start the app in demo mode without waiting for it (see `wait_ready`).
+
+    `extra_env` is added to the clean environment (e.g. a token and base URL:
+    the app then talks to that API instead of its demo emulator).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
     secrets_file.write_text("# no secrets: demo mode\n")
@@ -257,6 +262,7 @@ def launch_app(
     env = app_env(
         workdir, emulator_delay, auth_file=auth_file, db_url=db_url, cookie_key=cookie_key
     )
+    env.update(extra_env or {})
     process = subprocess.Popen(
         app_command(port, secrets_file),
         cwd=REPO_ROOT,
@@ -298,6 +304,7 @@ def start_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -306,6 +313,7 @@ def start_app(
         auth_file=auth_file,
         db_url=db_url,
         cookie_key=cookie_key,
+        extra_env=extra_env,
     )
     wait_ready([server], timeout)
     return server
@@ -458,7 +466,11 @@ def chat(page: Page, prompt: str) -> str:
 
 
 def message_text(message: Locator) -> str:
-    """A chat bubble's text as written: its Markdown, without the Copy control."""
+    """A chat bubble's text as written (its blocks, see `webapp.render`), without
+    the Copy control or status notes; blocks apart by a blank line."""
+    blocks = message.locator(".ablt-block").all_inner_texts()
+    if blocks:
+        return "\n\n".join(block.strip() for block in blocks)
     return message.get_by_test_id("stMarkdownContainer").first.inner_text().strip()
 
 

@@ -599,3 +599,30 @@ def test_an_api_that_never_starts_answering_is_not_blamed_on_the_answer_length(
         assert "fewer words" not in FIRST_BYTE_TIMEOUT
     finally:
         service.close()
+
+
+@row(
+    "The API's stream is only [DONE]: an empty answer",
+    happens="The worker ends the answer as an error, not as a complete empty bubble.",
+    sees="'The bot sent an empty answer. Retry to ask again.' with Retry.",
+    kept="The prompt.",
+)
+def test_an_empty_answer_is_a_failure_with_retry(
+    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="empty_answer"))
+    cid = conversation(store)
+    finished(service, service.submit(ANN, cid, "Anything?").answer_id)
+    answer = store.all_messages(ANN, cid)[-1]
+    assert (answer.status, answer.text, answer.error) == ("error", "", chat.EMPTY_ANSWER)
+    opened = chat.open_conversation(store, ANN, cid)
+    assert chat.can_retry(opened) and not chat.can_regenerate(opened)
+
+
+def test_split_surrogate_halves_are_saved_as_one_emoji(
+    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="split_surrogate"))
+    cid = conversation(store)
+    finished(service, service.submit(ANN, cid, "Smile?").answer_id)
+    assert messages(store, cid)[-1] == ("assistant", "Smile \U0001f600 done", "complete")

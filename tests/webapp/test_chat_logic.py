@@ -153,11 +153,6 @@ def test_bot_labels_are_unique_even_when_names_are_not() -> None:
     assert labels == {"omni": "Omni (omni)", "omni-fast": "Omni (omni-fast)", "chef": "Chef"}
 
 
-def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
-    text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
-    assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
-
-
 # -- paging and context ---------------------------------------------------------
 
 

@@ -57,6 +57,7 @@ DEFAULT_MAX_WORKERS: Final = 16  # answers generated at once per process (ABLT_M
 SAVE_EVERY: Final = 1.0  # seconds between a generating answer's saves (its heartbeat)
 FOLLOW_EVERY: Final = 0.5  # seconds between reads of an answer another process generates
 TICK: Final = 0.5  # seconds a page waits for new text before it updates its status line
+FLUSH_AFTER: Final = 0.06  # a pause this long in the text: the reader may draw what it held
 STOP_WAIT: Final = 5.0  # seconds Stop waits for the worker's final save
 DATABASE_ANSWER_ERROR: Final = (
     "The answer could not be started: the conversation database did not answer "
@@ -406,6 +407,9 @@ class AnswerService:
             return chat.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
             return chat.ERROR, describe(err), None
+        if not live.text.strip():
+            # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
+            return chat.ERROR, chat.EMPTY_ANSWER, None
         return chat.COMPLETE, None, None
 
     def _context(self, owner: Owner, answer: Message) -> tuple[Conversation, ContextWindow]:
@@ -453,14 +457,22 @@ class AnswerService:
 def _follow_live(
     live: LiveAnswer, on_tick: Callable[[Wait | None], None] | None, tick: float
 ) -> Iterator[str]:
+    """New text as it comes; "" when it pauses (a coalescing reader draws what it
+    held back), and `on_tick` after each `tick` s without text."""
     offset = 0
+    quiet = 0.0
     while True:
-        piece, ended = live.read(offset, tick)
+        timeout = FLUSH_AFTER if quiet < FLUSH_AFTER else tick
+        piece, ended = live.read(offset, timeout)
         if piece:
             offset += len(piece)
+            quiet = 0.0
             yield piece
-        elif on_tick is not None and not ended:
-            on_tick(live.wait)
+        elif not ended:
+            quiet += timeout
+            yield ""
+            if quiet >= tick and on_tick is not None:
+                on_tick(live.wait)
         if ended:
             rest, _ = live.read(offset, 0)
             if rest:

@@ -18,8 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from webapp import chat
-from webapp import markdown as md
+from webapp import bot_display, chat, render
 from webapp.answers.live import Wait, describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.history import Message
@@ -98,31 +97,35 @@ def cancel_queued(queued_id: str) -> None:
 # ---------------------------------------------------------------- drawing
 
 
-def show_stream(pieces: Iterable[str]) -> None:
-    """Hand an answer's pieces to the page: the one place that streams text.
+def show_stream(pieces: Iterable[str], answer_id: str) -> None:
+    """Draw an answer's pieces as they come: the one place that streams text.
 
-    (Swap in the shared rendering's block streamer here.)
-    """
-    st.write_stream(pieces)
-
-
-def _counted(pieces: Iterable[str], answer_id: str, on_first: Callable[[], None]) -> Iterator[str]:
-    """`pieces`, counting the characters the page has drawn (for Stop).
-
-    A piece counts once the consumer asks for the next one: Streamlit has sent
-    it by then. The counter is a plain dict in session state, updated without
-    a Streamlit call, so counting never interrupts the run. `on_first()` runs
-    just before the first piece (the waiting line makes way for the text).
+    Block by block (`render.stream_blocks`: a finished block is sent once,
+    redraws coalesced). Counts the characters on screen for Stop: a block
+    write counts once Streamlit has drawn it and asks for the next (a click
+    that ends the run stops it before the next draw is sent). The counter is a
+    plain dict in session state, updated without a Streamlit call.
     """
     counter: dict[str, Any] = {"id": answer_id, "shown": 0}
     st.session_state[Keys.CHAT_SHOWN] = counter
+
+    def drawn() -> Iterator[render.BlockWrite]:
+        for write in render.stream_blocks(pieces):
+            yield write
+            counter["shown"] = write.shown
+
+    st.write_stream(drawn())
+
+
+def _announced(pieces: Iterable[str], on_first: Callable[[], None]) -> Iterator[str]:
+    """`pieces`; `on_first()` runs just before the first text (the waiting line
+    makes way for it)."""
     first = True
     for piece in pieces:
         if first and piece:
             first = False
             on_first()
         yield piece
-        counter["shown"] += len(piece)
 
 
 def render_live(
@@ -133,7 +136,7 @@ def render_live(
     below it first, so their Cancel works while it streams."""
     member = _member()
     answers = get_answers()
-    name = md.escape(bot_name)
+    name = bot_display.name_md(bot_name)
     with st.chat_message("assistant", avatar=avatar):
         text_slot = st.container()
         row = st.container(horizontal=True, vertical_alignment="center")
@@ -171,9 +174,9 @@ def render_live(
         started = True
         status.empty()
 
-    pieces = _counted(answers.follow(member, message.id, tick), message.id, text_started)
+    pieces = _announced(answers.follow(member, message.id, tick), text_started)
     with text_slot:
-        show_stream(pieces)
+        show_stream(pieces, message.id)
     status.empty()
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if live is not None and opened is not None:
@@ -185,7 +188,7 @@ def render_queued(queued: list[QueuedPrompt]) -> None:
     """Prompts typed ahead: shown in order, marked queued, each cancellable."""
     for item in queued:
         with st.chat_message("user", avatar=USER_AVATAR):
-            st.markdown(chat.display_text(item.text))
+            st.markdown(render.prompt_html(item.text), unsafe_allow_html=True)
             line = st.container(horizontal=True, vertical_alignment="center")
             line.caption(":material/schedule: Queued: sent when the answer before it is done.")
             line.button(

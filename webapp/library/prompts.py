@@ -27,8 +27,10 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 
 from webapp.history import ConversationOptions
+from webapp.options import options_from_stored
 from webapp.store import ConversationStore
 from webapp.store.schema import prompts as P
+from webapp.text import cut_graphemes
 
 NAME_MAX_CHARS: Final = 200
 # `{{ name }}`: letters, digits, spaces, `_` and `-`, between double braces.
@@ -116,7 +118,7 @@ def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise ValueError("A library entry needs a name.")
-    return cleaned[:NAME_MAX_CHARS]
+    return cut_graphemes(cleaned, NAME_MAX_CHARS)  # whole characters only
 
 
 class PromptLibrary:
@@ -134,7 +136,8 @@ class PromptLibrary:
             name=row["name"],
             system_instruction=row["system_instruction"],
             starter_prompt=row["starter_prompt"],
-            options=ConversationOptions.model_validate_json(row["options"]),
+            # Never a crash on a stored option outside today's limits (it falls back).
+            options=options_from_stored(row["options"])[0],
             bot_slug=row["bot_slug"],
             shared=bool(row["shared"]),
             pinned=bool(row["pinned"]),

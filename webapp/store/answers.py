@@ -196,7 +196,11 @@ class AnswerRows:
                 .first()
             )
             seq = 0 if last_row is None else last_row["seq"] + 1
-            if last_row is not None and last_row["role"] == "user":
+            if (
+                last_row is not None
+                and last_row["role"] == "user"
+                and last_row["status"] == "complete"  # not an imported prompt never sent
+            ):
                 prompt = self._to_message(last_row)
             elif take_queued:
                 queued = (
