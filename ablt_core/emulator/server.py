@@ -38,6 +38,7 @@ from .bots import BOTS, avatar_svg, find_bot
 from .faults import Fault, FaultBook, RecordedRequest, RequestLog
 from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
+from .streams import StreamLog, StreamRecord
 
 CONTROL_PREFIX = "/_emulator/"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
@@ -53,6 +54,9 @@ class EmulatorState:
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)
+    # Benchmarks: every answer exactly this many words (None: the persona's 90-150).
+    answer_words: int | None = None
+    streams: StreamLog = field(default_factory=StreamLog)
 
 
 class StreamAborted(Exception):
@@ -227,28 +231,35 @@ def _event(payload: dict[str, str]) -> bytes:
 
 
 async def _sse(
-    state: EmulatorState, pieces: list[str], fault: Fault | None
+    state: EmulatorState, pieces: list[str], fault: Fault | None, record: StreamRecord
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
     A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
+    ``record`` gets the times the pieces and the end were sent (see ``streams``).
     """
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
-    yield _event({"content": ""})
-    for index in range(len(pieces) + 1):
-        if index == fire_at and fault is not None:
-            if fault.kind == "malformed_event":
-                yield MALFORMED_EVENT
-            elif fault.kind == "drop_stream":
-                if fault.mode == "abort":
-                    raise StreamAborted("drop_stream fault (abort)")
-                return
-        if index == len(pieces):
-            break
-        if state.delay > 0:
-            await asyncio.sleep(state.delay)
-        yield _event({"content": pieces[index]})
-    yield b"data: [DONE]\n\n"
+    completed = False
+    try:
+        yield _event({"content": ""})
+        for index in range(len(pieces) + 1):
+            if index == fire_at and fault is not None:
+                if fault.kind == "malformed_event":
+                    yield MALFORMED_EVENT
+                elif fault.kind == "drop_stream":
+                    if fault.mode == "abort":
+                        raise StreamAborted("drop_stream fault (abort)")
+                    return
+            if index == len(pieces):
+                break
+            if state.delay > 0:
+                await asyncio.sleep(state.delay)
+            yield _event({"content": pieces[index]})
+            state.streams.piece_sent(record)
+        yield b"data: [DONE]\n\n"
+        completed = True
+    finally:
+        state.streams.ended(record, completed=completed)
 
 
 async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
@@ -272,14 +283,17 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
             max_words=body.max_words,
             use_search=bool(body.use_search),
             assumptions=body.assumptions,
+            words=state.answer_words,
         ),
     )
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
     if not body.stream:
         return JSONResponse({"content": answer.text})
+    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    record = state.streams.start(request.state.request_id, prompt, answer.text)
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault),
+        _sse(state, split_pieces(answer.text), fault, record),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -341,6 +355,46 @@ async def clear_requests(request: Request, state: EmulatorState) -> Response:
     return Response(status_code=204)
 
 
+async def list_streams(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/streams``: every streamed answer and its timings, oldest first."""
+    return JSONResponse([r.to_json() for r in state.streams.list()])
+
+
+async def clear_streams(request: Request, state: EmulatorState) -> Response:
+    """``DELETE /_emulator/streams``."""
+    state.streams.clear()
+    return Response(status_code=204)
+
+
+def _settings_json(state: EmulatorState) -> dict[str, Any]:
+    return {"delay": state.delay, "answer_words": state.answer_words}
+
+
+async def get_settings(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/settings``: ``{"delay": seconds, "answer_words": int | null}``."""
+    return JSONResponse(_settings_json(state))
+
+
+async def put_settings(request: Request, state: EmulatorState) -> Response:
+    """``PUT /_emulator/settings`` with any of ``delay`` (seconds, >= 0) and
+    ``answer_words`` (int >= 1, or null for the persona's length); 422 otherwise."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return _detail(422, "The body must be a JSON object")
+    if not isinstance(body, dict) or not set(body) <= {"delay", "answer_words"}:
+        return _detail(422, "Expected an object with 'delay' and/or 'answer_words'")
+    delay = body.get("delay", state.delay)
+    words = body.get("answer_words", state.answer_words)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+        return _detail(422, "'delay' must be a number of seconds >= 0")
+    if words is not None and (isinstance(words, bool) or not isinstance(words, int) or words < 1):
+        return _detail(422, "'answer_words' must be an integer >= 1 or null")
+    state.delay = float(delay)
+    state.answer_words = words
+    return JSONResponse(_settings_json(state))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """FastAPI-style JSON for routing errors (404 unknown path, 405 wrong method)."""
     assert isinstance(exc, HTTPException)
@@ -365,6 +419,10 @@ def create_app(state: EmulatorState) -> ASGIApp:
         Route(f"{CONTROL_PREFIX}faults", _control(clear_faults, state), methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}requests", _control(list_requests, state), methods=["GET"]),
         Route(f"{CONTROL_PREFIX}requests", _control(clear_requests, state), methods=["DELETE"]),
+        Route(f"{CONTROL_PREFIX}streams", _control(list_streams, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}streams", _control(clear_streams, state), methods=["DELETE"]),
+        Route(f"{CONTROL_PREFIX}settings", _control(get_settings, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}settings", _control(put_settings, state), methods=["PUT"]),
     ]
     app = Starlette(
         routes=routes,
