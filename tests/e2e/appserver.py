@@ -31,7 +31,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,13 +100,14 @@ def app_env(
     return env
 
 
-def app_command(port: int, secrets_file: Path) -> list[str]:
+def app_command(port: int, secrets_file: Path, script: str = "app.py") -> list[str]:
+    """`streamlit run <script>` (a path relative to the repository) on loopback, headless."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.port",
         str(port),
         "--server.address",
@@ -235,8 +236,15 @@ def launch_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    script: str = "app.py",
+    extra_env: Mapping[str, str] | None = None,
 ) -> AppServer:
-    """Start the app in demo mode without waiting for it (see `wait_ready`)."""
+    """Start the app in demo mode without waiting for it (see `wait_ready`).
+
+    `script` runs another Streamlit script instead (the bench's reference app);
+    `extra_env` adds variables, e.g. `ABLT_BEARER_TOKEN` and `ABLT_BASE_URL` to
+    run against an aBLT server of the caller's instead of the embedded emulator.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
     secrets_file.write_text("# no secrets: demo mode\n")
@@ -246,8 +254,9 @@ def launch_app(
     env = app_env(
         workdir, emulator_delay, auth_file=auth_file, db_url=db_url, cookie_key=cookie_key
     )
+    env.update(extra_env or {})
     process = subprocess.Popen(
-        app_command(port, secrets_file),
+        app_command(port, secrets_file, script),
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -287,6 +296,8 @@ def start_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    script: str = "app.py",
+    extra_env: Mapping[str, str] | None = None,
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -295,6 +306,8 @@ def start_app(
         auth_file=auth_file,
         db_url=db_url,
         cookie_key=cookie_key,
+        script=script,
+        extra_env=extra_env,
     )
     wait_ready([server], timeout)
     return server
