@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import catalogue, chat, chat_view, ui, usage
+from webapp import catalogue, chat, chat_view, ui, usage_api
 from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.avatars import avatar_for
@@ -156,7 +156,7 @@ def render() -> None:
                     answer.close()
                 finally:
                     thinking.clear()  # an error or a Stop before the first words
-        usage.forget_statistics()  # the Statistics page counts this chat at once
+        usage_api.forget_statistics()  # the Statistics page counts this chat at once
         # Show the finished answer with its status (stopped, error + Retry).
         st.rerun()
 
