@@ -621,7 +621,9 @@ def many_members(
         emulator.set_answer_words(args.member_words)
         emulator.clear_streams()
         run_tag = secrets.token_hex(3)
-        prompts = {s.member: f"Member {s.member} asks {run_tag}-{i:02d}" for i, s in enumerate(sessions)}
+        prompts = {
+            s.member: f"Member {s.member} asks {run_tag}-{i:02d}" for i, s in enumerate(sessions)
+        }
         for session in sessions:
             session.arm(prompts[session.member], opener, closer)
         before = cpu_seconds(server.process.pid)
