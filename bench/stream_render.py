@@ -165,6 +165,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--delay", type=float, default=DEFAULT_DELAY, help="seconds between streamed words"
     )
+    parser.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the product's process only, e.g. a Streamlit "
+        "option to try: STREAMLIT_RUNNER_POST_SCRIPT_GC=false (repeatable)",
+    )
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=REPO_ROOT,
+        help="the checkout whose app.py is the product (default: this one), e.g. a "
+        "worktree of main to compare a branch with",
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--app-only", action="store_true", help="measure the product only")
     only.add_argument("--reference-only", action="store_true", help="the reference app only")
@@ -175,6 +190,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.members is None:
         args.members = QUICK_MEMBERS if quick else DEFAULT_MEMBERS
     args.member_words = args.member_words or (QUICK_MEMBER_WORDS if quick else DEFAULT_MEMBER_WORDS)
+    if any("=" not in item for item in args.app_env):
+        parser.error("--app-env takes NAME=VALUE")
+    args.app_env = dict(item.split("=", 1) for item in args.app_env)
+    if not (args.app_dir / "app.py").is_file():
+        parser.error(f"--app-dir: no app.py in {args.app_dir}")
     if min(args.sizes) < 20 or args.runs < 1 or args.members < 0 or args.delay < 0:
         parser.error("sizes must be >= 20 words, runs >= 1, members >= 0, delay >= 0")
     args.kinds = (
@@ -310,7 +330,13 @@ def prepare_team(workdir: Path, members: int, conversations: int) -> tuple[Path,
 
 
 def start_apps(
-    workdir: Path, emulator: Emulator, auth_file: Path, db_url: str, kinds: Sequence[str]
+    workdir: Path,
+    emulator: Emulator,
+    auth_file: Path,
+    db_url: str,
+    kinds: Sequence[str],
+    product_env: dict[str, str],
+    app_dir: Path,
 ) -> dict[str, AppServer]:
     from tests.e2e.appserver import launch_app, wait_ready
 
@@ -323,7 +349,8 @@ def start_apps(
             db_url=db_url,
             cookie_key=secrets.token_urlsafe(32),
             script="app.py" if kind == "product" else "bench/reference_app.py",
-            extra_env=env,
+            extra_env=env | product_env if kind == "product" else env,
+            cwd=app_dir if kind == "product" else REPO_ROOT,
         )
     wait_ready(list(servers.values()))
     return servers
@@ -711,7 +738,9 @@ def bench_setup(
         auth_file, db_url = prepare_team(workdir, max(args.members, 1), args.conversations)
         emulator = start_emulator(args.delay, free_port())
         try:
-            servers = start_apps(workdir, emulator, auth_file, db_url, args.kinds)
+            servers = start_apps(
+                workdir, emulator, auth_file, db_url, args.kinds, args.app_env, args.app_dir
+            )
             try:
                 yield emulator, servers, db_url, auth_file
             finally:
@@ -731,7 +760,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     print(
         f"bench.stream_render: {' and '.join(args.kinds)}, sizes {args.sizes}, "
-        f"{args.runs} run(s), {args.members} members; started {time.strftime('%H:%M:%S')}"
+        f"{args.runs} run(s), {args.members} members"
+        + (f", product env {args.app_env}" if args.app_env else "")
+        + (f", product from {args.app_dir}" if args.app_dir != REPO_ROOT else "")
+        + f"; started {time.strftime('%H:%M:%S')}"
     )
     with bench_setup(args) as (emulator, servers, db_url, auth_file), sync_playwright() as pw:
         browser = launch_chromium(pw)

@@ -238,12 +238,14 @@ def launch_app(
     cookie_key: str | None = None,
     script: str = "app.py",
     extra_env: Mapping[str, str] | None = None,
+    cwd: Path = REPO_ROOT,
 ) -> AppServer:
     """Start the app in demo mode without waiting for it (see `wait_ready`).
 
     `script` runs another Streamlit script instead (the bench's reference app);
     `extra_env` adds variables, e.g. `ABLT_BEARER_TOKEN` and `ABLT_BASE_URL` to
-    run against an aBLT server of the caller's instead of the embedded emulator.
+    run against an aBLT server of the caller's instead of the embedded emulator;
+    `cwd` runs another checkout of the app (the bench compares branches so).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
@@ -257,7 +259,7 @@ def launch_app(
     env.update(extra_env or {})
     process = subprocess.Popen(
         app_command(port, secrets_file, script),
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log_file,
