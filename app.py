@@ -16,6 +16,7 @@ import streamlit as st
 
 from webapp import auth, ui
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
+from webapp.sharing.links import SHARE_PARAM
 from webapp.team import Team, TeamError
 
 st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout="wide")
@@ -27,9 +28,15 @@ st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout=
 # the process, so on a fresh server the first run would execute a page file
 # without this login gate, and the switch to st.navigation on the next run
 # would remount the page and drop the first Log in click.
+LOGIN_FOR_SHARE = (
+    "This shared conversation is not available without logging in. Log in as a "
+    "member of the team to read it."
+)
 APP_PAGES = (
     ("views/chat.py", "Chat", ":material/chat:"),
     ("views/bots.py", "Bots", ":material/smart_toy:"),
+    ("views/library.py", "Prompts", ":material/menu_book:"),
+    ("views/shared.py", "Shared", ":material/share:"),
     ("views/statistics.py", "Statistics", ":material/bar_chart:"),
     ("views/account.py", "Account", ":material/person:"),
 )
@@ -92,6 +99,8 @@ def login_page(settings: Settings, authenticator: Any, team: Team) -> NoReturn:
         with middle:
             st.title("aBLT Chat")
             st.caption("Chat with the team's aBLT bots. Log in to continue.")
+            if st.query_params.get(SHARE_PARAM):
+                st.info(LOGIN_FOR_SHARE, icon=":material/lock:")
             demo = auth.demo_credentials(settings, team)
             if demo:
                 lines = "\n".join(f"- `{user}` / `{password}`" for user, password in demo)

@@ -12,10 +12,12 @@ from webapp.auth import require_member
 from webapp.avatars import avatar_for
 from webapp.backend import get_client, get_store
 from webapp.errors import describe
+from webapp.library import view as library_view
 from webapp.settings import get_settings
+from webapp.sharing import view as sharing_view
 from webapp.state import Keys
 
-PROMPT_KEY = "chat_prompt"
+PROMPT_KEY = Keys.CHAT_PROMPT
 
 
 def render() -> None:
@@ -89,7 +91,9 @@ def render() -> None:
     chat_view.render_import()
 
     chat_view.show_notice()
-    heading_avatar, heading_text, heading_menu = st.columns([1, 10, 2], vertical_alignment="center")
+    library_view.settle_on_chat_page()
+    sharing_view.show_flash()
+    heading_avatar, heading_text, heading_menu = st.columns([1, 8, 5], vertical_alignment="center")
     heading_avatar.image(bot_avatar, width=48)
     # The picker's label: two bots may share a name, the header and the message
     # box tell them apart too.
@@ -99,7 +103,12 @@ def render() -> None:
         heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
     else:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
-    with heading_menu.container(horizontal_alignment="right"):  # ends where the chat ends
+    # Ends where the chat ends.
+    with heading_menu.container(horizontal=True, horizontal_alignment="right"):
+        library_view.render_chat_menu(
+            opened.conversation.options, opened.conversation.bot_slug, bots
+        )
+        sharing_view.render_share_menu(opened.id)
         chat_view.render_exports(member, opened)
 
     chat_view.restore_prompt()

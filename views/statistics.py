@@ -61,7 +61,7 @@ def render_team_breakdown(
         frame,
         hide_index=True,
         width="stretch",
-        column_config=usage.TABLE_LABELS,
+        column_config=usage.table_columns(),
         key="stats_breakdown_table",
     )
 
@@ -107,7 +107,7 @@ def render() -> None:
             frame,
             hide_index=True,
             width="stretch",
-            column_config=usage.TABLE_LABELS,
+            column_config=usage.table_columns(),
             key="stats_daily_table",
         )
         st.download_button(

@@ -351,11 +351,14 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             key=f"chat_system_{suffix}",
             placeholder="Extends or overrides the bot's own instructions",
         )
-        chosen = ConversationOptions(
-            language=language,
-            max_words=max_words,
-            use_search=use_search,
-            system_instruction=system if system.strip() else None,
+        # A copy, so what the widgets don't show (the library entry) stays.
+        chosen = options.model_copy(
+            update={
+                "language": language,
+                "max_words": max_words,
+                "use_search": use_search,
+                "system_instruction": system if system.strip() else None,
+            }
         )
         for note in chat.advice(chosen):
             st.warning(note, icon=":material/info:")

@@ -69,6 +69,8 @@ class ConversationOptions(BaseModel):
     max_words: int | None = Field(default=None, ge=1, le=100_000)
     use_search: bool = False
     system_instruction: str | None = Field(default=None, max_length=50_000)
+    # The prompt-library entry the conversation was started from, if any.
+    library_prompt_id: str | None = Field(default=None, max_length=36)
 
 
 @dataclass(frozen=True, slots=True)

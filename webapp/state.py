@@ -37,6 +37,18 @@ class Keys:
     CHAT_PROMPT_BACK = "chat_prompt_back"  # (input key, text): put back in the message box
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
 
+    CHAT_PROMPT = "chat_prompt"  # the chat page's message box (st.chat_input)
+
+    # Prompt library (its page and the chat's Library menu)
+    LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
+    LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
+    LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+
+    # Share links
+    SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
+    SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
+    SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
+
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 from ablt_core import UsageStatistics, UsageTotals
 
@@ -51,6 +52,19 @@ OTHERS_LABEL = "Others (not in the team list)"
 
 # Headers for the tables (the frames keep short lower-case names for the CSV).
 TABLE_LABELS = {"date": "Day", "member": "Member", **PART_LABELS, "total": "Total"}
+# Counts in the tables read as on the tiles: "12,345" (sprintf-js's `%,d`).
+COUNT_FORMAT = "%,d"
+
+
+def table_columns() -> dict[str, str | st.column_config.Column]:
+    """`st.dataframe`'s column_config for a daily or per-member frame: each
+    header, and the counts (every column in `COLUMNS`) with thousands separators."""
+    return {
+        name: st.column_config.NumberColumn(label, format=COUNT_FORMAT)
+        if name in COLUMNS
+        else label
+        for name, label in TABLE_LABELS.items()
+    }
 
 
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -5,7 +5,9 @@ options made it over the wire: it quotes the last user message, counts the
 earlier turns and recalls the first user message, quotes a system instruction,
 names the language, echoes ``assumptions``, pretends to cite search results
 when ``use_search`` is on, and never exceeds ``max_words`` words. The same
-request always gets the same answer (no RNG, no clock).
+request always gets the same answer (no RNG, no clock) for the same attempt
+number: asking again (Regenerate) gives attempt 1, 2, ... another opening and
+other sentences, so a demo shows that something new came back.
 
 Text measures used by the usage ledger:
 
@@ -71,10 +73,20 @@ class ChatInput:
     max_words: int | None = None
     use_search: bool = False
     assumptions: dict[str, Any] | None = None
+    attempt: int = 0  # how many times this very request was answered in full before
     # Not part of the request: the emulator's own setting (``answer_words``) for
     # benchmarks. The answer is lengthened to exactly this many words (the bot's
     # sentences repeat, in paragraphs), then ``max_words`` still applies.
     words: int | None = None
+
+
+# Openings of a second, third, ... answer to the same request (attempt 1, 2, ...).
+RETAKE_OPENERS = (
+    "Let me put that another way.",
+    "Here is a different angle.",
+    "Trying again, more briefly.",
+    "One more take on it.",
+)
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,21 @@ def _lengthened(intro: str, bot: Bot, start: int, words: int) -> str:
     return cut_words(f"{body}\n\n{bot.closer}", words)
 
 
+def attempt_key(bot_slug: str, chat: ChatInput) -> str:
+    """A digest naming "this very request" (bot, messages, options), under which
+    the emulator counts the answers it delivered in full."""
+    parts = [
+        bot_slug,
+        repr([(m.role, m.content) for m in chat.messages]),
+        repr((chat.language, chat.max_words, chat.use_search, chat.assumptions)),
+    ]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
 def build_answer(bot: Bot, chat: ChatInput) -> Answer:
-    """The bot's answer to ``chat``; pure and deterministic."""
+    """The bot's answer to ``chat``; pure and deterministic for a given
+    ``chat.attempt`` (0: the first answer; each later attempt opens and goes on
+    differently)."""
     systems = [m.content for m in chat.messages if m.role == "system"]
     turns = [m for m in chat.messages if m.role != "system"]
     last = turns[-1].content
@@ -135,6 +160,8 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
     earlier_prompts = [m.content for m in earlier if m.role == "user"]
 
     intro: list[str] = [bot.opener]
+    if chat.attempt > 0:
+        intro = [RETAKE_OPENERS[(chat.attempt - 1) % len(RETAKE_OPENERS)]]
     if systems:
         intro.append(f"Following your instruction {_quote(systems[-1])},")
         intro.append("I've adjusted my usual style.")
@@ -159,7 +186,7 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
         sources = "\n".join(search_lines)
         text = f"{text} I searched the web and found 3 relevant sources:\n{sources}\n"
         text += "Drawing on them:"
-    start = _seed(last) % len(bot.sentences)
+    start = (_seed(last) + chat.attempt) % len(bot.sentences)
     if chat.words is None:
         for i in range(len(bot.sentences)):
             if count_words(text) >= DEFAULT_MIN_WORDS:

@@ -66,8 +66,10 @@ class EmulatorHandle:
         return self.state.requests.list()
 
     def clear_requests(self) -> None:
-        """Forget the recorded requests."""
+        """Forget the recorded requests, and the answers counted per request
+        (the next answer to any request is its first again)."""
         self.state.requests.clear()
+        self.state.attempts.clear()
 
     def inject(self, fault: Fault) -> None:
         """Queue a fault; see the package docstring for the kinds."""

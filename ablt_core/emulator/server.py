@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .answers import (
     Answer,
     ChatInput,
+    attempt_key,
     build_answer,
     count_words,
     estimate_tokens,
@@ -57,6 +58,10 @@ class EmulatorState:
     # Benchmarks: every answer exactly this many words (None: the persona's 90-150).
     answer_words: int | None = None
     streams: StreamLog = field(default_factory=StreamLog)
+    # attempt_key -> streamed answers delivered in full. A dropped stream does not
+    # count, so a Retry after a failure gets the same answer and a Regenerate a
+    # new one; non-streamed answers stay fixed (scripts and tests compare them).
+    attempts: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 class StreamAborted(Exception):
@@ -231,7 +236,11 @@ def _event(payload: dict[str, str]) -> bytes:
 
 
 async def _sse(
-    state: EmulatorState, pieces: list[str], fault: Fault | None, record: StreamRecord
+    state: EmulatorState,
+    pieces: list[str],
+    fault: Fault | None,
+    record: StreamRecord,
+    attempt_key: str = "",
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
@@ -258,8 +267,14 @@ async def _sse(
             state.streams.piece_sent(record)
         yield b"data: [DONE]\n\n"
         completed = True
+        _count_delivered(state, attempt_key)
     finally:
         state.streams.ended(record, completed=completed)
+
+
+def _count_delivered(state: EmulatorState, key: str) -> None:
+    if key:
+        state.attempts[key] = state.attempts.get(key, 0) + 1
 
 
 async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> Response:
@@ -275,17 +290,16 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         messages = tuple(ChatMessage(m.role, m.content) for m in body.messages)
     else:
         messages = (ChatMessage("user", body.prompt or ""),)
-    answer = build_answer(
-        bot,
-        ChatInput(
-            messages=messages,
-            language=body.language,
-            max_words=body.max_words,
-            use_search=bool(body.use_search),
-            assumptions=body.assumptions,
-            words=state.answer_words,
-        ),
+    chat_input = ChatInput(
+        messages=messages,
+        language=body.language,
+        max_words=body.max_words,
+        use_search=bool(body.use_search),
+        assumptions=body.assumptions,
+        words=state.answer_words,
     )
+    key = attempt_key(bot.slug, chat_input) if body.stream else ""
+    answer = build_answer(bot, replace(chat_input, attempt=state.attempts.get(key, 0)))
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
     if not body.stream:
@@ -293,7 +307,7 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
     prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
     record = state.streams.start(request.state.request_id, prompt, answer.text)
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault, record),
+        _sse(state, split_pieces(answer.text), fault, record, key),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -352,6 +366,7 @@ async def list_requests(request: Request, state: EmulatorState) -> Response:
 async def clear_requests(request: Request, state: EmulatorState) -> Response:
     """``DELETE /_emulator/requests``."""
     state.requests.clear()
+    state.attempts.clear()
     return Response(status_code=204)
 
 

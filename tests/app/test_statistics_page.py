@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 import pytest
@@ -153,3 +154,13 @@ def test_a_range_without_usage_shows_zeros_and_an_empty_chart(logged_in: Login) 
     assert int(daily["total"].sum()) == 0
     assert "No usage in this range" in at.info[0].value
     assert not at.error
+
+
+def test_the_tables_counts_have_thousands_separators_as_the_tiles_do(logged_in: Login) -> None:
+    at = open_statistics(logged_in("demo-admin"))
+    assert any("," in m.value for m in at.metric), "the seeded history reaches thousands"
+    for table in (at.dataframe[0], at.dataframe[1]):  # daily, per member
+        config = json.loads(table.proto.columns)
+        for column in usage.COLUMNS:
+            assert config[column]["type_config"]["format"] == usage.COUNT_FORMAT
+            assert config[column]["label"] == usage.TABLE_LABELS[column]

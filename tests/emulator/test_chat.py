@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ablt_core.emulator import BOTS, EmulatorHandle
+from ablt_core.emulator import BOTS, EmulatorHandle, Fault
 from tests.emulator.helpers import CHAT_URL, sse_events
 
 
@@ -190,3 +190,41 @@ def test_unknown_bot_is_404(http: httpx.Client, key: str) -> None:
     response = http.post(CHAT_URL, json={key: "no-such-bot", "prompt": "hi", "stream": True})
     assert response.status_code == 404
     assert response.json() == {"detail": "Bot not found"}
+
+
+def _streamed(http: httpx.Client, **body: Any) -> tuple[str, bool]:
+    """The streamed answer's text, and whether it ended with [DONE]."""
+    response = http.post(CHAT_URL, json={"bot_slug": "omni", "stream": True, **body})
+    raw = response.content
+    done = raw.endswith(b"data: [DONE]\n\n")
+    events = sse_events(raw)
+    return "".join(e["content"] for e in events if isinstance(e, dict)), done
+
+
+def test_asking_again_gets_another_answer_as_regenerate_expects(
+    http: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    messages = [{"role": "user", "content": "Name a good first programming language."}]
+    first, _ = _streamed(http, messages=messages)
+    second, _ = _streamed(http, messages=messages)
+    third, _ = _streamed(http, messages=messages)
+    assert len({first, second, third}) == 3, "each regenerate reads differently"
+    for answer in (first, second, third):
+        assert "\u201cName a good first programming language.\u201d" in answer
+    # Deterministic per attempt number: after a reset the same sequence comes back.
+    emulator.clear_requests()
+    assert _streamed(http, messages=messages)[0] == first
+    assert _streamed(http, messages=messages)[0] == second
+    # Other requests keep their own count; a non-streamed answer stays the first one.
+    assert _streamed(http, prompt="Something else")[0] == ask(http, prompt="Something else")
+    assert ask(http, messages=messages) == ask(http, messages=messages) == first
+
+
+def test_a_dropped_stream_does_not_count_as_an_answer(
+    http: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="drop_stream", after_pieces=3))
+    cut, done = _streamed(http, prompt="Retry me")
+    assert not done
+    whole, done = _streamed(http, prompt="Retry me")
+    assert done and whole.startswith(cut), "a Retry after a failure gets the same answer"

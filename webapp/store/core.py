@@ -17,7 +17,7 @@ import os
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -205,6 +205,16 @@ class ConversationStore:
     def _now(self) -> datetime:
         return self._clock()
 
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        """One short transaction on this store's database, for the stores of
+        other features that share it (the prompt library, share links).
+        `write=True` queues writers on SQLite (`BEGIN IMMEDIATE`)."""
+        return self._write() if write else self._read()
+
+    def now(self) -> datetime:
+        """The store's clock (UTC; tests may set it)."""
+        return self._clock()
+
     # ------------------------------------------------------------- helpers
 
     @staticmethod
@@ -346,6 +356,8 @@ class ConversationStore:
             # Messages first: correct even where foreign keys are not enforced.
             owned = sa.select(C.c.id).where(self._owned(owner, conversation_id))
             conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned)))
+            # Its share links go with it: a deleted conversation is shown to nobody.
+            conn.execute(sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned)))
             if conn.execute(sa.delete(C).where(self._owned(owner, conversation_id))).rowcount != 1:
                 raise ConversationNotFound()
 

@@ -110,6 +110,44 @@ messages = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=True),  # v2; NULL only on rows from v1
 )
 
+# The team's prompt library (v3): a name, a system instruction and/or a
+# starter prompt, default options, for one bot or any; private or shared.
+prompts = sa.Table(
+    "prompts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("system_instruction", sa.Text, nullable=False),  # '' when none
+    sa.Column("starter_prompt", sa.Text, nullable=False),  # '' when none
+    sa.Column("options", sa.Text, nullable=False),  # ConversationOptions as JSON
+    sa.Column("bot_slug", sa.String(200), nullable=True),  # NULL: any bot
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("pinned", sa.Boolean, nullable=False),  # admins pin shared entries
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Read-only share links (v3): a snapshot of a conversation at the moment of
+# sharing, in the JSON export format, opened by its unguessable token.
+shares = sa.Table(
+    "shares",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("message_count", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
 
 # ----------------------------------------------------------------- migrations
 
@@ -174,8 +212,52 @@ def _v2_pinned_and_message_times(conn: Connection) -> None:
     )
 
 
+def _v3_prompt_library_and_shares(conn: Connection) -> None:
+    """The prompt library and read-only share links (see the tables above)."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE prompts (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            name VARCHAR(200) NOT NULL,
+            system_instruction TEXT NOT NULL,
+            starter_prompt TEXT NOT NULL,
+            options TEXT NOT NULL,
+            bot_slug VARCHAR(200),
+            shared BOOLEAN NOT NULL,
+            pinned BOOLEAN NOT NULL,
+            created_at {ts} NOT NULL,
+            updated_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_prompts_owner ON prompts (owner)")
+    conn.exec_driver_sql("CREATE INDEX ix_prompts_shared ON prompts (shared)")
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE shares (
+            token VARCHAR(64) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            title VARCHAR(200) NOT NULL,
+            snapshot TEXT NOT NULL,
+            message_count INTEGER NOT NULL,
+            created_at {ts} NOT NULL,
+            revoked_at {ts}
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_shares_owner ON shares (owner, created_at)")
+
+
 Migration = Callable[[Connection], None]
-MIGRATIONS: Final[list[Migration]] = [_v1_initial, _v2_pinned_and_message_times]
+MIGRATIONS: Final[list[Migration]] = [
+    _v1_initial,
+    _v2_pinned_and_message_times,
+    _v3_prompt_library_and_shares,
+]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
 # Any constant works; it only has to be the same in every process.

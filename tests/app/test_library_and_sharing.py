@@ -1,0 +1,166 @@
+"""The prompt library and read-only share links through app.py, as members use them.
+
+Demo mode against the embedded emulator; both demo accounts log in through the
+real login form, in separate sessions (two browsers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from webapp.library import PromptLibrary
+from webapp.sharing import NOT_AVAILABLE, SHARE_PARAM, ShareLinks
+from webapp.state import Keys
+from webapp.store import ConversationStore
+
+from .test_chat_page import bubbles, chat_requests, conversation, send
+
+pytestmark = pytest.mark.usefixtures("demo_env")
+
+Login = Callable[..., AppTest]
+
+
+def open_page(at: AppTest, script: str) -> AppTest:
+    at.switch_page(script).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def new_entry(
+    at: AppTest, name: str, *, system: str = "", starter: str = "", shared: bool = False
+) -> None:
+    """Fill in and submit the Prompts page's "New library entry" form."""
+    at.text_input(key="library_new_name").input(name)
+    at.text_area(key="library_new_system").input(system)
+    at.text_area(key="library_new_starter").input(starter)
+    at.checkbox(key="library_new_shared").check() if shared else None
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception, at.exception
+
+
+def entry_names(at: AppTest) -> list[str]:
+    """The library entries listed on the Prompts page (card headings)."""
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**")]
+
+
+def test_a_member_creates_shares_and_starts_a_chat_filling_its_variable(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    admin = open_page(logged_in("demo-admin"), "views/library.py")
+    new_entry(admin, "Admin notes", system="Internal: be terse.")  # private
+    new_entry(
+        admin,
+        "Refund reply",
+        system="You write for the support team.",
+        starter="Write a kind refund reply to {{customer}}.",
+        shared=True,
+    )
+    member = open_page(logged_in("demo-member"), "views/library.py")
+    names = entry_names(member)
+    assert any("Refund reply" in n for n in names)
+    assert not any("Admin notes" in n for n in names), "another member's private entry"
+
+    entry = next(e for e in PromptLibrary(app_store).visible(member.session_state[Keys.MEMBER]))
+    # Starting without the variable says what is missing and goes nowhere.
+    member.button(key=f"library_start_page_{entry.id}").click().run()
+    assert "customer" in member.error[0].value
+    member.text_input(key=f"library_var_page_{entry.id}_customer").input("Ada **Lovelace**")
+    member.button(key=f"library_start_page_{entry.id}").click().run()
+    assert not member.exception, member.exception
+
+    opened = conversation(member)  # the chat page, a fresh conversation from the entry
+    assert opened.is_draft
+    assert opened.conversation.options.system_instruction == "You write for the support team."
+    assert opened.conversation.options.library_prompt_id == entry.id
+    assert member.chat_input[0].value == "Write a kind refund reply to Ada **Lovelace**."
+    assert not chat_requests(), "nothing is sent by itself"
+
+    # AppTest stays on the page it was told to open (a browser follows
+    # st.switch_page), and a chat input's text lives in the browser: send it anew.
+    open_page(member, "views/chat.py")
+    send(member, "Write a kind refund reply to Ada **Lovelace**.")
+    sent = chat_requests()[-1]
+    assert sent["messages"][0] == {"role": "system", "content": "You write for the support team."}
+    stored = app_store.get_conversation(member.session_state[Keys.MEMBER], conversation(member).id)
+    assert stored.options.library_prompt_id == entry.id, "the conversation remembers its entry"
+
+
+def test_the_chats_options_are_saved_as_a_library_entry_from_the_chat(logged_in: Login) -> None:
+    at = logged_in("demo-member")
+    at.text_input(key="library_save_name").input("My pirate voice")
+    at.text_area(key="library_save_starter").input("Tell me about {{topic}}")
+    at.checkbox(key="library_save_shared").check()
+    next(b for b in at.button if b.label == "Save to library").click().run()
+    assert not at.exception, at.exception
+    assert "Saved" in at.success[0].value
+
+    other = open_page(logged_in("demo-admin"), "views/library.py")
+    assert any("My pirate voice" in n for n in entry_names(other)), "shared with the team"
+
+
+def test_a_share_link_shows_the_snapshot_read_only_and_copies_into_my_chats(
+    logged_in: Login, app_store: ConversationStore, new_app: Callable[[], AppTest]
+) -> None:
+    owner = logged_in("demo-admin")
+    send(owner, "Plan a budget for a trip to Rome")
+    conv_id = conversation(owner).id
+    owner.button(key="share_create").click().run()
+    assert not owner.exception, owner.exception
+    link = ShareLinks(app_store).owned(owner.session_state[Keys.MEMBER])[0]
+    shown_links = [c.value for c in owner.code if "/shared?share=" in c.value]
+    assert len(shown_links) == 1 and shown_links[0].endswith(f"/shared?share={link.token}")
+    shared_bubbles = bubbles(owner)
+    send(owner, "My salary is 4,000 a month; is that enough?")  # after sharing: not shown
+
+    reader = logged_in("demo-member")
+    reader.query_params[SHARE_PARAM] = link.token
+    open_page(reader, "views/shared.py")
+    assert bubbles(reader) == shared_bubbles
+    assert "salary" not in str([m.value for m in reader.markdown])
+    assert not reader.chat_input, "read-only: no message box"
+
+    reader.button(key="share_copy").click().run()
+    assert not reader.exception, reader.exception
+    copy = conversation(reader)
+    assert copy.id != conv_id and copy.conversation.owner == "demo-member"
+    assert bubbles(reader)[: len(shared_bubbles)] == shared_bubbles
+
+
+def test_revoked_and_unknown_links_get_the_same_plain_not_available(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    owner = logged_in("demo-admin")
+    send(owner, "Shared for a moment")
+    owner.button(key="share_create").click().run()
+    token = ShareLinks(app_store).owned(owner.session_state[Keys.MEMBER])[0].token
+
+    open_page(owner, "views/shared.py")
+    owner.button(key=f"share_revoke_{token}").click().run()
+    assert "Stopped sharing" in owner.success[0].value
+
+    for shown_token in (token, "made-up-token"):
+        reader = logged_in("demo-member")
+        reader.query_params[SHARE_PARAM] = shown_token
+        open_page(reader, "views/shared.py")
+        assert [w.value for w in reader.warning] == [NOT_AVAILABLE]
+        assert not reader.chat_message
+
+
+def test_a_logged_out_visitor_gets_the_login_page_and_no_conversation(
+    new_app: Callable[[], AppTest], logged_in: Login, app_store: ConversationStore
+) -> None:
+    owner = logged_in("demo-admin")
+    send(owner, "Only for the team")
+    owner.button(key="share_create").click().run()
+    token = ShareLinks(app_store).owned(owner.session_state[Keys.MEMBER])[0].token
+
+    visitor = new_app()
+    visitor.query_params[SHARE_PARAM] = token
+    visitor.run()
+    assert not visitor.exception
+    assert "not available" in " ".join(i.value for i in visitor.info)
+    assert not visitor.chat_message
+    assert "Only for the team" not in str([m.value for m in visitor.markdown])

@@ -1,0 +1,313 @@
+"""The prompt library's widgets: the Prompts page's list and form, and the chat
+header's "Library" menu (start a chat from an entry, save the chat's options).
+
+Rendering and callbacks only; the rules live in `webapp.library.prompts`.
+Starting a chat from an entry asks for its `{{variables}}` first, then opens a
+new conversation with the entry's bot (if it names one) and options, with the
+filled starter prompt waiting in the message box: nothing is sent by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from ablt_core import Bot
+from webapp import markdown as md
+from webapp.backend import get_store
+from webapp.history import ConversationOptions
+from webapp.library.prompts import (
+    LibraryPrompt,
+    PromptLibrary,
+    PromptNotFound,
+    entry_options,
+    fill_template,
+)
+from webapp.state import Keys
+from webapp.team import Member
+
+ANY_BOT = ""  # the bot picker's value for "any bot"
+LANGUAGE_DEFAULT = ""  # the language field left empty: the bot's default
+CHAT_PAGE = "views/chat.py"
+
+
+def get_library() -> PromptLibrary:
+    """The library over this process's conversation store."""
+    return PromptLibrary(get_store())
+
+
+def _member() -> Member:
+    member: Member = st.session_state[Keys.MEMBER]
+    return member
+
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state[Keys.LIBRARY_NOTICE] = (kind, text)
+
+
+def show_flash() -> None:
+    """The result of the last library action, once."""
+    notice = st.session_state.pop(Keys.LIBRARY_NOTICE, None)
+    if notice:
+        kind, text = notice
+        (st.error if kind == "error" else st.success)(text)
+
+
+def entry_label(entry: LibraryPrompt, bots_by_slug: dict[str, Bot]) -> str:
+    """One line naming an entry for pickers: name, bot, and whose it is."""
+    bot = bots_by_slug.get(entry.bot_slug or "")
+    parts = [entry.name, f"for {bot.name if bot else entry.bot_slug}" if entry.bot_slug else ""]
+    prefix = "📌 " if entry.pinned else ""
+    suffix = " (team)" if entry.shared else " (private)"
+    return prefix + " · ".join(p for p in parts if p) + suffix
+
+
+def option_facts(options: ConversationOptions) -> list[str]:
+    """The options an entry sets, as short phrases ("language French", ...)."""
+    facts = []
+    if options.language:
+        facts.append(f"language {md.escape(options.language)}")
+    if options.max_words:
+        facts.append(f"max {options.max_words:,} words")
+    if options.use_search:
+        facts.append("web search")
+    return facts
+
+
+# ------------------------------------------------------------ start a chat
+
+
+def _variable_key(entry_id: str, name: str, where: str) -> str:
+    return f"library_var_{where}_{entry_id}_{name}"
+
+
+def start_chat(entry_id: str, where: str) -> None:
+    """Callback: a new conversation from the entry, its starter (variables
+    filled) waiting in the message box, then the chat page."""
+    try:
+        entry = get_library().get(_member(), entry_id)
+    except PromptNotFound as err:
+        _flash("error", str(err))
+        return
+    values = {
+        name: st.session_state.get(_variable_key(entry.id, name, where), "")
+        for name in entry.variables
+    }
+    missing = [name for name, value in values.items() if not value.strip()]
+    if missing:
+        _flash("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        return
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_CARRY_OPTIONS] = entry_options(entry)
+    if entry.bot_slug:
+        st.session_state[Keys.CHAT_BOT_SLUG] = entry.bot_slug
+    if entry.starter_prompt:
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (
+            Keys.CHAT_PROMPT,
+            fill_template(entry.starter_prompt, values),
+        )
+    st.session_state[Keys.LIBRARY_GO_TO_CHAT] = True
+
+
+def follow_to_chat() -> None:
+    """After `start_chat` ran from a page other than Chat: go there."""
+    if st.session_state.pop(Keys.LIBRARY_GO_TO_CHAT, False):
+        st.switch_page(CHAT_PAGE)
+
+
+def settle_on_chat_page() -> None:
+    """On the chat page: a chat started from its own Library menu is already
+    here (no page to switch to); show what the last library action did."""
+    st.session_state.pop(Keys.LIBRARY_GO_TO_CHAT, None)
+    show_flash()
+
+
+def render_start_form(entry: LibraryPrompt, where: str) -> None:
+    """The entry's variables as fields, and the button that starts the chat."""
+    for name in entry.variables:
+        st.text_input(name, key=_variable_key(entry.id, name, where), max_chars=2000)
+    st.button(
+        "Start a chat with it",
+        key=f"library_start_{where}_{entry.id}",
+        icon=":material/play_arrow:",
+        type="primary",
+        on_click=start_chat,
+        args=(entry.id, where),
+    )
+
+
+# ---------------------------------------------------------- the chat's menu
+
+
+def save_from_chat(options: ConversationOptions, bot_slug: str) -> None:
+    """Callback: the chat's current options as a new library entry."""
+    name = st.session_state.get("library_save_name", "")
+    starter = st.session_state.get("library_save_starter", "")
+    try:
+        entry = get_library().create(
+            _member(),
+            name,
+            system_instruction=options.system_instruction or "",
+            starter_prompt=starter,
+            options=options,
+            bot_slug=bot_slug if st.session_state.get("library_save_this_bot") else None,
+            shared=bool(st.session_state.get("library_save_shared")),
+        )
+    except ValueError as err:
+        _flash("error", str(err))
+        return
+    _flash("success", f"Saved “{md.escape(entry.name)}” in the prompt library.")
+
+
+def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence[Bot]) -> None:
+    """The chat header's "Library" popover: pick an entry (searchable, this
+    bot's and any-bot entries) to start a chat with it, or save these options."""
+    by_slug = {b.slug: b for b in bots}
+    with st.popover("Library", icon=":material/menu_book:", help="The team's prompt library"):
+        entries = [
+            e for e in get_library().visible(_member()) if e.bot_slug in (None, "", bot_slug)
+        ]
+        labels = {e.id: entry_label(e, by_slug) for e in entries}
+        if entries:
+            chosen = st.selectbox(
+                "Start from a library entry",
+                list(labels),
+                index=None,
+                format_func=labels.__getitem__,
+                placeholder="Search the library…",
+                key="library_chat_pick",
+            )
+            if chosen is not None:
+                render_start_form(next(e for e in entries if e.id == chosen), "chat")
+        else:
+            st.caption("No library entries for this bot yet.")
+        st.divider()
+        with st.form("library_save_form", border=False, clear_on_submit=True):
+            st.caption("Save this chat's options (language, max words, search, instruction)")
+            st.text_input("Name", key="library_save_name", max_chars=200)
+            st.text_area(
+                "Starter prompt (optional; {{variables}} are asked for)",
+                key="library_save_starter",
+                max_chars=20_000,
+            )
+            st.checkbox("Only for this bot", key="library_save_this_bot")
+            st.checkbox("Share with the team", key="library_save_shared")
+            st.form_submit_button(
+                "Save to library", on_click=save_from_chat, args=(options, bot_slug)
+            )
+
+
+# ---------------------------------------------------------- the Prompts page
+
+
+def create_from_form() -> None:
+    """Callback of the Prompts page's "New entry" form."""
+    state = st.session_state
+    max_words = state.get("library_new_max_words") if state.get("library_new_limit") else None
+    try:
+        options = ConversationOptions(
+            language=(state.get("library_new_language") or "").strip() or None,
+            max_words=int(max_words) if max_words else None,
+            use_search=bool(state.get("library_new_search")),
+        )
+        entry = get_library().create(
+            _member(),
+            state.get("library_new_name", ""),
+            system_instruction=state.get("library_new_system", ""),
+            starter_prompt=state.get("library_new_starter", ""),
+            options=options,
+            bot_slug=state.get("library_new_bot") or None,
+            shared=bool(state.get("library_new_shared")),
+        )
+    except ValueError as err:
+        _flash("error", str(err))
+        return
+    _flash("success", f"Saved “{md.escape(entry.name)}”.")
+
+
+def _guarded_change(action: str, entry_id: str, value: bool = False) -> None:
+    library, member = get_library(), _member()
+    try:
+        if action == "share":
+            library.set_shared(member, entry_id, value)
+        elif action == "pin":
+            library.set_pinned(member, entry_id, value)
+        elif action == "delete":
+            library.delete(member, entry_id)
+    except (PromptNotFound, PermissionError) as err:
+        _flash("error", str(err))
+
+
+def render_new_form(bots: Sequence[Bot]) -> None:
+    names = {ANY_BOT: "Any bot", **{b.slug: f"{b.name} ({b.slug})" for b in bots}}
+    with (
+        st.expander("New library entry", icon=":material/add:"),
+        st.form("library_new_form", border=False, clear_on_submit=True),
+    ):
+        st.text_input("Name", key="library_new_name", max_chars=200)
+        st.text_area(
+            "System instruction",
+            key="library_new_system",
+            max_chars=50_000,
+            placeholder="Extends or overrides the bot's own instructions",
+        )
+        st.text_area(
+            "Starter prompt",
+            key="library_new_starter",
+            max_chars=20_000,
+            placeholder="e.g. Write a friendly reply to {{customer}} about {{topic}}.",
+            help="Words in double braces are asked for when the entry is used.",
+        )
+        left, right = st.columns(2)
+        left.selectbox("Bot", list(names), format_func=names.__getitem__, key="library_new_bot")
+        right.text_input("Language", key="library_new_language", placeholder="The bot's default")
+        left.checkbox("Limit answer length", key="library_new_limit")
+        right.number_input("Max words", 1, 20_000, value=300, step=50, key="library_new_max_words")
+        left.checkbox("Web search", key="library_new_search")
+        right.checkbox("Share with the team", key="library_new_shared")
+        st.form_submit_button("Save", type="primary", on_click=create_from_form)
+
+
+def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, Bot]) -> None:
+    """One entry as a card: what it sets, and what this member may do with it."""
+    with st.container(border=True):
+        st.markdown(f"**{md.escape(entry_label(entry, bots_by_slug))}**")
+        st.caption(" · ".join([f"by {md.escape(entry.owner)}", *option_facts(entry.options)]))
+        if entry.system_instruction:
+            st.caption("System instruction")
+            st.code(entry.system_instruction, language=None, wrap_lines=True)
+        if entry.starter_prompt:
+            st.caption("Starter prompt")
+            st.code(entry.starter_prompt, language=None, wrap_lines=True)
+        render_start_form(entry, "page")
+        row = st.container(horizontal=True)
+        if entry.owner == member.username:
+            row.button(
+                "Make private" if entry.shared else "Share with the team",
+                key=f"library_share_{entry.id}",
+                icon=":material/group:",
+                type="tertiary",
+                on_click=_guarded_change,
+                args=("share", entry.id, not entry.shared),
+            )
+            with row.popover("Delete…", icon=":material/delete:", type="tertiary"):
+                st.caption(
+                    "Delete this entry for everyone? Chats started from it keep their options."
+                )
+                st.button(
+                    "Delete",
+                    key=f"library_delete_{entry.id}",
+                    type="primary",
+                    on_click=_guarded_change,
+                    args=("delete", entry.id),
+                )
+        if member.is_admin and entry.shared:
+            row.button(
+                "Unpin" if entry.pinned else "Pin for the team",
+                key=f"library_pin_{entry.id}",
+                icon=":material/keep:",
+                type="tertiary",
+                on_click=_guarded_change,
+                args=("pin", entry.id, not entry.pinned),
+            )

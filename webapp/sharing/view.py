@@ -1,0 +1,197 @@
+"""Share links' widgets: the chat header's "Share" menu and the Shared page
+(a snapshot read-only with "Copy into my chats", or the owner's own links).
+
+Rendering and callbacks only; the rules live in `webapp.sharing.links`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from webapp import markdown as md
+from webapp.backend import get_store
+from webapp.history import Message
+from webapp.sharing.links import (
+    SHARE_PARAM,
+    SharedSnapshot,
+    ShareLinks,
+    ShareNotAvailable,
+    share_path,
+)
+from webapp.state import Keys
+from webapp.store import ConversationNotFound
+from webapp.team import Member
+
+CHAT_PAGE = "views/chat.py"
+SHARED_PAGE = "views/shared.py"
+
+
+def get_links() -> ShareLinks:
+    """The share links over this process's conversation store."""
+    return ShareLinks(get_store())
+
+
+def _member() -> Member:
+    member: Member = st.session_state[Keys.MEMBER]
+    return member
+
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state[Keys.SHARE_NOTICE] = (kind, text)
+
+
+def show_flash() -> None:
+    """The result of the last share action, once."""
+    notice = st.session_state.pop(Keys.SHARE_NOTICE, None)
+    if notice:
+        kind, text = notice
+        (st.error if kind == "error" else st.success)(text)
+
+
+def absolute_link(token: str, page_url: str | None) -> str:
+    """The full URL of a share link, on the host and path prefix the member is
+    using now (`page_url`, from `st.context.url`); app-relative without one."""
+    path = share_path(token)
+    if not page_url:
+        return path
+    parts = urlsplit(page_url)
+    prefix = parts.path.rsplit("/", 1)[0]  # drop the page's own segment (/chat)
+    return f"{parts.scheme}://{parts.netloc}{prefix}{path}"
+
+
+# ------------------------------------------------------------ chat header
+
+
+def create_link(conversation_id: str) -> None:
+    """Callback: a new snapshot link to the open conversation."""
+    try:
+        link = get_links().share(_member(), conversation_id)
+    except (ConversationNotFound, ValueError) as err:
+        _flash("error", str(err))
+        return
+    st.session_state[Keys.SHARE_LAST] = (conversation_id, link.token)
+
+
+def render_share_menu(conversation_id: str) -> None:
+    """The "Share" popover of a saved conversation: make a read-only link."""
+    if not conversation_id:
+        return  # a draft: nothing to share yet
+    with st.popover("Share", icon=":material/share:", help="A read-only link for the team"):
+        st.caption(
+            "Anyone logged in to this app can open the link and read the conversation "
+            "as it is now; later messages are not shared. You can revoke it on the "
+            "Shared page."
+        )
+        st.button(
+            "Create a read-only link",
+            key="share_create",
+            icon=":material/link:",
+            on_click=create_link,
+            args=(conversation_id,),
+        )
+        last = st.session_state.get(Keys.SHARE_LAST)
+        if last and last[0] == conversation_id:
+            st.code(absolute_link(last[1], st.context.url), language=None, wrap_lines=True)
+        st.page_link(SHARED_PAGE, label="Your shared links", icon=":material/list:")
+
+
+# ------------------------------------------------------------ Shared page
+
+
+def copy_into_my_chats(token: str) -> None:
+    """Callback: the snapshot becomes the reader's own conversation, opened."""
+    try:
+        conversation = get_links().copy_into(_member(), token)
+    except ShareNotAvailable as err:
+        _flash("error", str(err))
+        return
+    st.session_state[Keys.CHAT_OPEN_ID] = conversation.id
+    st.session_state[Keys.SHARE_GO_TO_CHAT] = True
+
+
+def revoke(token: str) -> None:
+    """Callback: stop sharing one of the member's links."""
+    try:
+        get_links().revoke(_member(), token)
+    except ShareNotAvailable as err:
+        _flash("error", str(err))
+        return
+    _flash("success", "Stopped sharing: the link now shows “not available”.")
+
+
+def follow_to_chat() -> None:
+    """After "Copy into my chats": open the copy on the chat page."""
+    if st.session_state.pop(Keys.SHARE_GO_TO_CHAT, False):
+        st.query_params.pop(SHARE_PARAM, None)
+        st.switch_page(CHAT_PAGE)
+
+
+def snapshot_messages(snapshot: SharedSnapshot) -> list[Message]:
+    """The snapshot's messages in the shape the chat's bubbles draw."""
+    return [
+        Message(
+            id="",
+            conversation_id="",
+            seq=seq,
+            role=m.role,
+            text=m.text,
+            status=m.status,
+            error=m.error,
+            created_at=m.created_at,
+        )
+        for seq, m in enumerate(snapshot.conversation.messages)
+    ]
+
+
+def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
+    """The shared conversation, read-only: no message box, no controls that change it."""
+    from webapp import chat_view  # the chat's own bubbles (imported late: a heavy module)
+
+    info = snapshot.conversation.conversation
+    st.title(md.escape(info.title))
+    st.caption(
+        f"Shared by {md.escape(snapshot.link.owner)} · "
+        f"{md.escape(info.bot_name or info.bot_slug)} · "
+        f"{snapshot.link.message_count} messages as of "
+        f"{snapshot.link.created_at:%Y-%m-%d %H:%M} UTC · read-only"
+    )
+    st.button(
+        "Copy into my chats",
+        key="share_copy",
+        icon=":material/content_copy:",
+        type="primary",
+        on_click=copy_into_my_chats,
+        args=(token,),
+        help="A copy of your own, to continue the conversation; the original stays as it is.",
+    )
+    for message in snapshot_messages(snapshot):
+        avatar = ":material/smart_toy:" if message.role == "assistant" else chat_view.USER_AVATAR
+        chat_view.render_message(message, avatar, is_last=False)
+
+
+def render_owned(member: Member) -> None:
+    """The member's own links: what is shared, since when, and Revoke."""
+    st.subheader("Your shared links")
+    links = get_links().owned(member)
+    if not links:
+        st.caption("You have not shared anything yet: use Share in a chat's header.")
+        return
+    for link in links:
+        with st.container(border=True):
+            state = "active" if link.active else "revoked"
+            st.markdown(f"**{md.escape(link.title)}**")
+            st.caption(
+                f"{link.message_count} messages · shared {link.created_at:%Y-%m-%d %H:%M} UTC"
+                f" · {state}"
+            )
+            if link.active:
+                st.code(absolute_link(link.token, st.context.url), language=None)
+                st.button(
+                    "Revoke",
+                    key=f"share_revoke_{link.token}",
+                    icon=":material/link_off:",
+                    on_click=revoke,
+                    args=(link.token,),
+                )
