@@ -281,15 +281,39 @@ def member_name(index: int) -> str:
     return f"bench-{index:02d}"
 
 
-def prepare_team(workdir: Path, members: int, conversations: int) -> tuple[Path, str]:
+def in_checkout(app_dir: Path, function: str, *args: Any) -> Any:
+    """Call `function(*args)` of this module in a fresh interpreter whose `webapp`
+    is `app_dir`'s, so the team file and the store are written and read by the
+    product's own code (another checkout may have another schema). JSON in, out."""
+    code = (
+        "import importlib.util, json, sys\n"
+        "spec = importlib.util.spec_from_file_location('bench_stream_render', sys.argv[1])\n"
+        "module = sys.modules['bench_stream_render'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(json.dumps(getattr(module, sys.argv[2])(*json.loads(sys.argv[3]))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, __file__, function, json.dumps(args)],
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{function} failed in {app_dir}:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def prepare_team(workdir: str, members: int, conversations: int) -> tuple[str, str]:
     """A team file with `members` members and a SQLite store where each has
-    `conversations` saved conversations of 6 messages; returns (team file, DB URL)."""
+    `conversations` saved conversations of 6 messages; returns (team file, DB URL).
+    Run through `in_checkout`."""
     from webapp import history
     from webapp import team as team_module
     from webapp.store import ConversationStore
 
     team_module.BCRYPT_ROUNDS = 4  # logging 20 members in should not cost a minute
-    auth_file = workdir / "auth.yaml"
+    auth_file = Path(workdir) / "auth.yaml"
     team = team_module.load_team(auth_file, create=True)
     created = [
         team.add(
@@ -298,7 +322,7 @@ def prepare_team(workdir: Path, members: int, conversations: int) -> tuple[Path,
         for i in range(1, members + 1)
     ]
     team.save()
-    db_url = f"sqlite:///{workdir / 'conversations.db'}"
+    db_url = f"sqlite:///{Path(workdir) / 'conversations.db'}"
     start = datetime.now(UTC) - timedelta(days=40)
     with ConversationStore(db_url) as store:
         for member in created:
@@ -323,7 +347,7 @@ def prepare_team(workdir: Path, members: int, conversations: int) -> tuple[Path,
                     ],
                 }
                 store.import_conversation(member, history.parse_import(export))
-    return auth_file, db_url
+    return str(auth_file), db_url
 
 
 # -- the apps ---------------------------------------------------------------------
@@ -592,35 +616,44 @@ def percentile(values: Sequence[float | None], q: float) -> float | None:
     return present[min(rank, len(present)) - 1]
 
 
-def saved_answers_problems(
-    db_url: str,
-    auth_file: Path,
-    members: int,
-    prompts: dict[str, str],
-    records: dict[str, dict[str, Any]],
-) -> list[str]:
-    """Members whose newest saved answer is not their whole answer, status complete."""
+def newest_answers(db_url: str, auth_file: str, names: list[str]) -> dict[str, Any]:
+    """{member: [status, text] of the newest conversation's last answer, or None}.
+    Run through `in_checkout`."""
     from webapp.store import ConversationStore
     from webapp.team import load_team
 
     team = load_team(auth_file)
-    problems = []
+    found: dict[str, Any] = {}
     with ConversationStore(db_url) as store:
-        for i in range(1, members + 1):
-            name = member_name(i)
+        for name in names:
             owner = team.get(name)
-            assert owner is not None, name
-            conv = store.list_conversations(owner)[0]
-            messages = store.all_messages(owner, conv.id)
+            conversations = store.list_conversations(owner) if owner else []
+            messages = store.all_messages(owner, conversations[0].id) if conversations else []
             answer = next((m for m in reversed(messages) if m.role == "assistant"), None)
-            record = records.get(prompts[name])
-            if answer is None or record is None:
-                problems.append(f"{name}: no saved answer")
-            elif answer.status != "complete" or answer.text != record["text"]:
-                problems.append(
-                    f"{name}: saved {answer.status}, {len(answer.text)} of "
-                    f"{len(record['text'])} characters"
-                )
+            found[name] = None if answer is None else [answer.status, answer.text]
+    return found
+
+
+def saved_answers_problems(
+    app_dir: Path,
+    db_url: str,
+    auth_file: Path,
+    prompts: dict[str, str],
+    records: dict[str, dict[str, Any]],
+) -> list[str]:
+    """Members whose newest saved answer is not their whole answer, status complete."""
+    saved = in_checkout(app_dir, "newest_answers", db_url, str(auth_file), list(prompts))
+    problems = []
+    for name, prompt in prompts.items():
+        record = records.get(prompt)
+        if saved[name] is None or record is None:
+            problems.append(f"{name}: no saved answer")
+            continue
+        status, text = saved[name]
+        if status != "complete" or text != record["text"]:
+            problems.append(
+                f"{name}: saved {status}, {len(text)} of {len(record['text'])} characters"
+            )
     return problems
 
 
@@ -674,7 +707,7 @@ def many_members(
             answers.append(answer)
             verdicts.append(verdict)
         saved = (
-            saved_answers_problems(db_url, auth_file, args.members, prompts, records)
+            saved_answers_problems(args.app_dir, db_url, auth_file, prompts, records)
             if (kind == "product")
             else []
         )
@@ -735,7 +768,10 @@ def bench_setup(
 
     with tempfile.TemporaryDirectory(prefix="ablt-bench-") as tmp:
         workdir = Path(tmp)
-        auth_file, db_url = prepare_team(workdir, max(args.members, 1), args.conversations)
+        auth_path, db_url = in_checkout(
+            args.app_dir, "prepare_team", tmp, max(args.members, 1), args.conversations
+        )
+        auth_file = Path(auth_path)
         emulator = start_emulator(args.delay, free_port())
         try:
             servers = start_apps(
