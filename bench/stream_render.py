@@ -367,17 +367,34 @@ def start_apps(
     env = {"ABLT_BEARER_TOKEN": TOKEN, "ABLT_BASE_URL": emulator.url}
     servers = {}
     for kind in kinds:
+        if kind == "product":
+            script, cwd, extra = "app.py", app_dir, env | product_env
+        else:
+            # Run from an empty folder: Streamlit's defaults, not the project's
+            # .streamlit/config.toml (the tutorial app has none); ablt_core via PYTHONPATH.
+            cwd = workdir / "reference-cwd"
+            cwd.mkdir(exist_ok=True)
+            script = str(REPO_ROOT / "bench" / "reference_app.py")
+            extra = env | {"PYTHONPATH": str(REPO_ROOT)}
         servers[kind] = launch_app(
             workdir / kind,
             auth_file=auth_file,
             db_url=db_url,
             cookie_key=secrets.token_urlsafe(32),
-            script="app.py" if kind == "product" else "bench/reference_app.py",
-            extra_env=env | product_env if kind == "product" else env,
-            cwd=app_dir if kind == "product" else REPO_ROOT,
+            script=script,
+            extra_env=extra,
+            cwd=cwd,
         )
     wait_ready(list(servers.values()))
     return servers
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -835,6 +852,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             for session in sessions.values():
                 session.page.context.close()
             report_part1(results, args)
+            memory = ", ".join(
+                f"{kind} {rss_mb(servers[kind].process.pid):.0f} MB" for kind in args.kinds
+            )
+            print(f"  server memory (RSS) after part 1: {memory}")
             if args.members:
                 outcomes = {
                     kind: many_members(
@@ -843,6 +864,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                     for kind in args.kinds
                 }
                 report_part2(outcomes, args)
+                memory = ", ".join(
+                    f"{kind} {rss_mb(servers[kind].process.pid):.0f} MB" for kind in args.kinds
+                )
+                print(f"    server memory (RSS) after part 2: {memory}")
         finally:
             browser.close()
     print(f"\nfinished {time.strftime('%H:%M:%S')}")
