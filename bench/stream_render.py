@@ -802,6 +802,78 @@ def bench_setup(
             emulator.stop()
 
 
+# Issue 8's targets (product against reference, measured in the same run).
+BYTES_TARGET = 25.0  # bytes received / answer size, at the largest size (3,000 words)
+FIRST_WORD_TARGET = 1.2  # first word on screen, product / reference
+CPU_TARGET = 1.5  # server CPU per answer, product / reference
+LAG_TARGET = 1.5  # part 2: display lag p50, product / reference
+
+
+def targets(
+    results: dict[tuple[str, int], list[Answer]],
+    outcomes: dict[str, dict[str, Any]] | None,
+    args: argparse.Namespace,
+) -> list[tuple[str, str, bool | None]]:
+    """[(target, measured, met?)]: met is None when this run could not tell."""
+
+    def worst_ratio(get: Any) -> float | None:
+        ratios = []
+        for words in args.sizes:
+            mine = median([get(a) for a in results.get(("product", words), [])])
+            theirs = median([get(a) for a in results.get(("reference", words), [])])
+            if mine is not None and theirs:
+                ratios.append(mine / theirs)
+        return max(ratios) if ratios else None
+
+    rows: list[tuple[str, str, bool | None]] = []
+    largest = max(args.sizes)
+    ratio_bytes = median([a.bytes_ratio for a in results.get(("product", largest), [])])
+    rows.append(
+        (
+            f"bytes / answer size at {largest} words <= {BYTES_TARGET:g}x",
+            fmt(ratio_bytes) + "x",
+            None if ratio_bytes is None else ratio_bytes <= BYTES_TARGET,
+        )
+    )
+    for title, get, limit in (
+        ("first word, product/reference (worst size)", lambda a: a.first_ms, FIRST_WORD_TARGET),
+        ("server CPU, product/reference (worst size)", lambda a: a.cpu_s, CPU_TARGET),
+    ):
+        value = worst_ratio(get)
+        rows.append(
+            (
+                f"{title} <= {limit:g}x",
+                fmt(value, ".2f") + "x",
+                None if value is None else value <= limit,
+            )
+        )
+    if outcomes and set(outcomes) == {"product", "reference"}:
+        lags = [
+            percentile([a.lag_ms for a in outcomes[k]["answers"]], 0.5)
+            for k in ("product", "reference")
+        ]
+        value = lags[0] / lags[1] if lags[0] is not None and lags[1] else None
+        rows.append(
+            (
+                f"{args.members} members: lag p50, product/reference <= {LAG_TARGET:g}x",
+                fmt(value, ".2f") + "x",
+                None if value is None else value <= LAG_TARGET,
+            )
+        )
+    if outcomes and "product" in outcomes:
+        bad = sum(v != "ok" for v in outcomes["product"]["verdicts"])
+        bad += len(outcomes["product"]["saved"])
+        rows.append((f"{args.members} members: no answer lost, cut or mixed", str(bad), bad == 0))
+    return rows
+
+
+def report_targets(rows: list[tuple[str, str, bool | None]]) -> None:
+    print("\nIssue 8 targets")
+    for title, measured, met in rows:
+        verdict = "not measured" if met is None else "met" if met else "NOT met"
+        print(f"    {title:<58} {measured:>9}  {verdict}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -856,6 +928,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{kind} {rss_mb(servers[kind].process.pid):.0f} MB" for kind in args.kinds
             )
             print(f"  server memory (RSS) after part 1: {memory}")
+            outcomes = None
             if args.members:
                 outcomes = {
                     kind: many_members(
@@ -868,6 +941,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{kind} {rss_mb(servers[kind].process.pid):.0f} MB" for kind in args.kinds
                 )
                 print(f"    server memory (RSS) after part 2: {memory}")
+            if args.kinds == ["product", "reference"]:
+                report_targets(targets(results, outcomes, args))
         finally:
             browser.close()
     print(f"\nfinished {time.strftime('%H:%M:%S')}")

@@ -54,3 +54,37 @@ def test_an_answer_is_judged_against_what_the_emulator_sent() -> None:
     assert stream_render.judge("Hello there, member B.", record, prompts, "member A") == "mixed"
     assert stream_render.judge("", record, prompts, "member A") == "lost"
     assert stream_render.judge("anything", None, prompts, "member A") == "lost"
+
+
+def test_targets_compare_the_product_with_the_reference_of_the_same_run() -> None:
+    args = stream_render.parse_args(["--sizes", "200", "3000", "--members", "2"])
+    answer = stream_render.Answer
+    results = {
+        ("product", 200): [answer("product", 200, first_ms=110, cpu_s=0.3, bytes_ratio=300)],
+        ("reference", 200): [answer("reference", 200, first_ms=100, cpu_s=0.1, bytes_ratio=100)],
+        ("product", 3000): [answer("product", 3000, first_ms=100, cpu_s=1.4, bytes_ratio=20)],
+        ("reference", 3000): [answer("reference", 3000, first_ms=100, cpu_s=1.0, bytes_ratio=900)],
+    }
+    outcomes = {
+        "product": {
+            "answers": [answer("product", 9, lag_ms=140), answer("product", 9, lag_ms=150)],
+            "verdicts": ["ok", "cut"],
+            "saved": [],
+        },
+        "reference": {
+            "answers": [answer("reference", 9, lag_ms=100), answer("reference", 9, lag_ms=100)],
+            "verdicts": ["ok", "ok"],
+            "saved": [],
+        },
+    }
+    met = {
+        title.split(" <=")[0].split(",")[0]: ok
+        for title, _, ok in stream_render.targets(results, outcomes, args)
+    }
+    assert met == {
+        "bytes / answer size at 3000 words": True,  # 20x, the largest size only
+        "first word": True,  # 1.1x at worst
+        "server CPU": False,  # 3x at 200 words
+        "2 members: lag p50": True,  # 1.4x
+        "2 members: no answer lost": False,  # one cut
+    }
