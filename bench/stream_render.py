@@ -180,6 +180,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the checkout whose app.py is the product (default: this one), e.g. a "
         "worktree of main to compare a branch with",
     )
+    parser.add_argument(
+        "--pg-url",
+        default=None,
+        help="store conversations in a throwaway schema of this PostgreSQL database "
+        "(e.g. $ABLT_TEST_PG_URL) instead of a SQLite file",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (app logs, database)"
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--app-only", action="store_true", help="measure the product only")
     only.add_argument("--reference-only", action="store_true", help="the reference app only")
@@ -304,7 +313,7 @@ def in_checkout(app_dir: Path, function: str, *args: Any) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def prepare_team(workdir: str, members: int, conversations: int) -> tuple[str, str]:
+def prepare_team(workdir: str, members: int, conversations: int, db_url: str) -> tuple[str, str]:
     """A team file with `members` members and a SQLite store where each has
     `conversations` saved conversations of 6 messages; returns (team file, DB URL).
     Run through `in_checkout`."""
@@ -322,7 +331,6 @@ def prepare_team(workdir: str, members: int, conversations: int) -> tuple[str, s
         for i in range(1, members + 1)
     ]
     team.save()
-    db_url = f"sqlite:///{Path(workdir) / 'conversations.db'}"
     start = datetime.now(UTC) - timedelta(days=40)
     with ConversationStore(db_url) as store:
         for member in created:
@@ -602,6 +610,7 @@ def report_part1(results: dict[tuple[str, int], list[Answer]], args: argparse.Na
             "",
         ),
         ("longest task (ms)", lambda a: max(a.long_tasks, default=0.0), ".0f", ""),
+        ("browser busy in long tasks, total (ms)", lambda a: sum(a.long_tasks), ".0f", ""),
     ]
     for title, get, spec, unit in rows:
         print(f"\n  {title}")
@@ -753,6 +762,8 @@ def report_part2(outcomes: dict[str, dict[str, Any]], args: argparse.Namespace) 
         ("whole answer p99 (ms after Enter)", lambda a: a.whole_ms, 0.99),
         ("lag after last event p50 (ms)", lambda a: a.lag_ms, 0.5),
         ("lag after last event p99 (ms)", lambda a: a.lag_ms, 0.99),
+        ("browser busy in long tasks p50 (ms)", lambda a: sum(a.long_tasks), 0.5),
+        ("longest task p99 (ms)", lambda a: max(a.long_tasks, default=0.0), 0.99),
     ]
     for title, get, q in rows:
         values = [percentile([get(a) for a in outcomes[k]["answers"]], q) for k in kinds]
@@ -783,23 +794,48 @@ def bench_setup(
 ) -> Iterator[tuple[Emulator, dict[str, AppServer], str, Path]]:
     from tests.e2e.appserver import free_port, stop_all
 
-    with tempfile.TemporaryDirectory(prefix="ablt-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            tmp = tempfile.mkdtemp(prefix="ablt-bench-")
+            print(f"workdir (kept: app logs, team file, database): {tmp}")
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="ablt-bench-"))
         workdir = Path(tmp)
+        if args.pg_url:
+            db_url = stack.enter_context(throwaway_schema(args.pg_url))
+        else:
+            db_url = f"sqlite:///{workdir / 'conversations.db'}"
         auth_path, db_url = in_checkout(
-            args.app_dir, "prepare_team", tmp, max(args.members, 1), args.conversations
+            args.app_dir, "prepare_team", tmp, max(args.members, 1), args.conversations, db_url
         )
         auth_file = Path(auth_path)
         emulator = start_emulator(args.delay, free_port())
+        stack.callback(emulator.stop)
+        servers = start_apps(
+            workdir, emulator, auth_file, db_url, args.kinds, args.app_env, args.app_dir
+        )
+        stack.callback(stop_all, list(servers.values()))
+        yield emulator, servers, db_url, auth_file
+
+
+@contextlib.contextmanager
+def throwaway_schema(base_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose connections use a new, empty schema, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"bench_{secrets.token_hex(8)}"
+    admin = sa.create_engine(base_url, poolclass=sa.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+        url = sa.make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"})
         try:
-            servers = start_apps(
-                workdir, emulator, auth_file, db_url, args.kinds, args.app_env, args.app_dir
-            )
-            try:
-                yield emulator, servers, db_url, auth_file
-            finally:
-                stop_all(list(servers.values()))
+            yield url.render_as_string(hide_password=False)
         finally:
-            emulator.stop()
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+    finally:
+        admin.dispose()
 
 
 # Issue 8's targets (product against reference, measured in the same run).
@@ -888,6 +924,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{args.runs} run(s), {args.members} members"
         + (f", product env {args.app_env}" if args.app_env else "")
         + (f", product from {args.app_dir}" if args.app_dir != REPO_ROOT else "")
+        + (", PostgreSQL" if args.pg_url else ", SQLite")
         + f"; started {time.strftime('%H:%M:%S')}"
     )
     with bench_setup(args) as (emulator, servers, db_url, auth_file), sync_playwright() as pw:
