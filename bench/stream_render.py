@@ -28,7 +28,10 @@ Clocks: the browser's `performance.timeOrigin + performance.now()` and the
 emulator's `time.time()` are the same machine's wall clock.
 
 Run:  python -m bench.stream_render [--quick] [--sizes 200 1000 3000] [--runs 3]
-                                     [--members 20] [--app-only | --reference-only]
+          [--members 20] [--member-words 1000] [--app-only | --reference-only]
+          [--app-dir OTHER_CHECKOUT] [--app-env NAME=VALUE] [--pg-url URL] [--keep]
+The setup (emulator process, team, store, apps) is in `bench.stream_setup`, the
+page side (what the page counts, judging an answer) in `bench.stream_page`.
 It is not a test: the figures are noisy on a shared machine; compare the
 product/reference ratios, which are measured in the same run.
 """
@@ -36,31 +39,39 @@ product/reference ratios, which are measured in the same run.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.stream_page import (
+    INIT_SCRIPT,
+    Answer,
+    Session,
+    expected_ends,
+    figures,
+    judge,
+    settle,
+    wait_all,
+)
+from bench.stream_setup import (
+    REPO_ROOT,
+    Emulator,
+    bench_setup,
+    cpu_seconds,
+    in_checkout,
+    member_name,
+    rss_mb,
+)
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
     from tests.e2e.appserver import AppServer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "bench-token"
-PASSWORD = "bench-password-1"
-BOT_SLUG = "omni"  # the product's default bot and the reference app's
 DEFAULT_SIZES = (200, 1000, 3000)
 QUICK_SIZES = (200, 1000)
 DEFAULT_MEMBERS = 20
@@ -70,83 +81,8 @@ QUICK_MEMBER_WORDS = 200
 DEFAULT_DELAY = 0.005  # seconds between words: a brisk but realistic model
 DEFAULT_CONVERSATIONS = 30
 LONG_TASK_MS = 200
-IDLE_QUIET_MS = 600
 # How long a page may take beyond the stream itself before a run counts as failed.
 SLACK_S = 90.0
-
-# Counts every byte the page's WebSockets receive and every long task, from the
-# first script on (Streamlit opens one WebSocket; it does not compress frames).
-INIT_SCRIPT = """
-(() => {
-  const Native = window.WebSocket;
-  window.__benchWsBytes = 0;
-  window.__benchLongTasks = [];
-  class CountingWebSocket extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (event) => {
-        const d = event.data;
-        window.__benchWsBytes += typeof d === 'string'
-          ? new TextEncoder().encode(d).length : (d.byteLength ?? d.size ?? 0);
-      });
-    }
-  }
-  window.WebSocket = CountingWebSocket;
-  try {
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries())
-        window.__benchLongTasks.push([performance.timeOrigin + e.startTime, e.duration]);
-    }).observe({type: 'longtask', buffered: true});
-  } catch (e) {}
-})();
-"""
-
-# Arms the watch for one answer: the time of Enter in the message box, then the
-# first time a NEW assistant bubble shows the answer's first words (the bot's
-# opener), then the first time one shows its last words (the closer).
-WATCH_SCRIPT = """
-([opener, closer]) => {
-  const now = () => performance.timeOrigin + performance.now();
-  const sel = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]';
-  const count = (needle) => {
-    let n = 0;
-    for (const el of document.querySelectorAll(sel))
-      if (el.textContent.replace(/\\s+/g, ' ').includes(needle)) n += 1;
-    return n;
-  };
-  if (window.__benchObserver) window.__benchObserver.disconnect();
-  const m = {enter: null, first: null, done: null, bytesAtEnter: null,
-             baseFirst: count(opener), baseDone: count(closer)};
-  window.__benchWatch = m;
-  const check = () => {
-    if (m.enter === null) return;
-    if (m.first === null && count(opener) > m.baseFirst) m.first = now();
-    if (m.first !== null && m.done === null && count(closer) > m.baseDone) {
-      m.done = now();
-      window.__benchObserver.disconnect();
-    }
-  };
-  window.__benchObserver = new MutationObserver(check);
-  window.__benchObserver.observe(document.body,
-    {subtree: true, childList: true, characterData: true});
-  if (!window.__benchKeyHooked) {
-    window.__benchKeyHooked = true;
-    document.addEventListener('keydown', (event) => {
-      const w = window.__benchWatch;
-      if (event.key === 'Enter' && !event.shiftKey && w && w.enter === null
-          && event.target && event.target.matches('[data-testid="stChatInputTextArea"]')) {
-        w.enter = now();
-        w.bytesAtEnter = window.__benchWsBytes;
-      }
-    }, true);
-  }
-}
-"""
-
-READ_SCRIPT = """
-() => ({...window.__benchWatch, bytes: window.__benchWsBytes, now: performance.timeOrigin
-        + performance.now(), longTasks: window.__benchLongTasks})
-"""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -214,344 +150,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         else ["product", "reference"]
     )
     return args
-
-
-# -- the emulator, in its own process ---------------------------------------------
-
-
-@dataclass
-class Emulator:
-    """`python -m ablt_core.emulator` as a subprocess, and its control API."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
-
-    def set_answer_words(self, words: int) -> None:
-        self._call("PUT", "/_emulator/settings", {"answer_words": words})
-
-    def streams(self) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/_emulator/streams"))
-
-    def clear_streams(self) -> None:
-        self._call("DELETE", "/_emulator/streams")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def start_emulator(delay: float, port: int) -> Emulator:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ablt_core.emulator",
-            "--port",
-            str(port),
-            "--delay",
-            str(delay),
-            "--token",
-            TOKEN,
-            "--history-days",
-            "0",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    emulator = Emulator(process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(OSError):
-            emulator._call("GET", "/_emulator/settings")
-            return emulator
-        if process.poll() is not None or time.monotonic() > deadline:
-            emulator.stop()
-            raise RuntimeError("the emulator did not start")
-        time.sleep(0.1)
-
-
-# -- the team and its saved conversations ----------------------------------------
-
-
-def member_name(index: int) -> str:
-    return f"bench-{index:02d}"
-
-
-def in_checkout(app_dir: Path, function: str, *args: Any) -> Any:
-    """Call `function(*args)` of this module in a fresh interpreter whose `webapp`
-    is `app_dir`'s, so the team file and the store are written and read by the
-    product's own code (another checkout may have another schema). JSON in, out."""
-    code = (
-        "import importlib.util, json, sys\n"
-        "spec = importlib.util.spec_from_file_location('bench_stream_render', sys.argv[1])\n"
-        "module = sys.modules['bench_stream_render'] = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
-        "print(json.dumps(getattr(module, sys.argv[2])(*json.loads(sys.argv[3]))))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, __file__, function, json.dumps(args)],
-        cwd=app_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{function} failed in {app_dir}:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def prepare_team(workdir: str, members: int, conversations: int, db_url: str) -> tuple[str, str]:
-    """A team file with `members` members and a SQLite store where each has
-    `conversations` saved conversations of 6 messages; returns (team file, DB URL).
-    Run through `in_checkout`."""
-    from webapp import history
-    from webapp import team as team_module
-    from webapp.store import ConversationStore
-
-    team_module.BCRYPT_ROUNDS = 4  # logging 20 members in should not cost a minute
-    auth_file = Path(workdir) / "auth.yaml"
-    team = team_module.load_team(auth_file, create=True)
-    created = [
-        team.add(
-            member_name(i), name=f"Bench {i:02d}", email=f"b{i}@bench.invalid", password=PASSWORD
-        )
-        for i in range(1, members + 1)
-    ]
-    team.save()
-    start = datetime.now(UTC) - timedelta(days=40)
-    with ConversationStore(db_url) as store:
-        for member in created:
-            for c in range(conversations):
-                at = start + timedelta(days=c)
-                export = {
-                    "format": "ablt-chat-conversation",
-                    "version": 1,
-                    "conversation": {
-                        "title": f"Saved conversation {c + 1}",
-                        "bot_slug": BOT_SLUG,
-                        "bot_name": "Omni",
-                        "created_at": at.isoformat(),
-                    },
-                    "messages": [
-                        {
-                            "role": "user" if i % 2 == 0 else "assistant",
-                            "text": f"Message {i} of an older chat about topic {c}.",
-                            "created_at": (at + timedelta(minutes=i)).isoformat(),
-                        }
-                        for i in range(6)
-                    ],
-                }
-                store.import_conversation(member, history.parse_import(export))
-    return str(auth_file), db_url
-
-
-# -- the apps ---------------------------------------------------------------------
-
-
-def start_apps(
-    workdir: Path,
-    emulator: Emulator,
-    auth_file: Path,
-    db_url: str,
-    kinds: Sequence[str],
-    product_env: dict[str, str],
-    app_dir: Path,
-) -> dict[str, AppServer]:
-    from tests.e2e.appserver import launch_app, wait_ready
-
-    env = {"ABLT_BEARER_TOKEN": TOKEN, "ABLT_BASE_URL": emulator.url}
-    servers = {}
-    for kind in kinds:
-        if kind == "product":
-            script, cwd, extra = "app.py", app_dir, env | product_env
-        else:
-            # Run from an empty folder: Streamlit's defaults, not the project's
-            # .streamlit/config.toml (the tutorial app has none); ablt_core via PYTHONPATH.
-            cwd = workdir / "reference-cwd"
-            cwd.mkdir(exist_ok=True)
-            script = str(REPO_ROOT / "bench" / "reference_app.py")
-            extra = env | {"PYTHONPATH": str(REPO_ROOT)}
-        servers[kind] = launch_app(
-            workdir / kind,
-            auth_file=auth_file,
-            db_url=db_url,
-            cookie_key=secrets.token_urlsafe(32),
-            script=script,
-            extra_env=extra,
-            cwd=cwd,
-        )
-    wait_ready(list(servers.values()))
-    return servers
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` in MB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-# -- one browser session -----------------------------------------------------------
-
-
-@dataclass
-class Session:
-    """One member's page on one app, ready to send."""
-
-    kind: str
-    page: Page
-    server: AppServer
-    member: str = ""
-
-    def open(self) -> None:
-        from tests.e2e.appserver import CHAT_INPUT, UI_TIMEOUT_MS, log_in, wait_until_idle
-
-        if self.kind == "product":
-            log_in(self.page, self.server, self.member, PASSWORD)
-        else:
-            self.page.goto(self.server.url, wait_until="domcontentloaded")
-            self.page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
-        wait_until_idle(self.page, IDLE_QUIET_MS)
-
-    def fresh_chat(self) -> None:
-        """A new, empty conversation: the product's New chat; a new session for the reference."""
-        from tests.e2e.appserver import CHAT_INPUT, UI_TIMEOUT_MS, wait_until_idle
-
-        if self.kind == "product":
-            self.page.get_by_test_id("stSidebar").get_by_role("button", name="New chat").click()
-        else:
-            self.page.goto(self.server.url, wait_until="domcontentloaded")
-            self.page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
-        wait_until_idle(self.page, IDLE_QUIET_MS)
-
-    def arm(self, prompt: str, opener: str, closer: str) -> None:
-        from tests.e2e.appserver import CHAT_INPUT
-
-        self.page.evaluate(WATCH_SCRIPT, [opener, closer])
-        box = self.page.get_by_test_id(CHAT_INPUT)
-        box.fill(prompt)
-        box.focus()
-
-    def press_enter(self) -> None:
-        self.page.keyboard.press("Enter")
-
-    def watch(self) -> dict[str, Any]:
-        return dict(self.page.evaluate(READ_SCRIPT))
-
-    def last_answer(self) -> str:
-        from tests.e2e.appserver import ASSISTANT_MESSAGE
-
-        answers = self.page.locator(ASSISTANT_MESSAGE)
-        if answers.count() == 0:
-            return ""
-        return normalise(answers.last.inner_text())
-
-    def errors_shown(self) -> int:
-        return int(
-            self.page.locator(
-                '[data-testid="stException"], [data-testid="stAlertContentError"]'
-            ).count()
-        )
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
-@dataclass
-class Answer:
-    """One answer's figures (times in ms; None when it never happened)."""
-
-    kind: str
-    words: int
-    first_ms: float | None = None
-    whole_ms: float | None = None
-    lag_ms: float | None = None
-    bytes_ratio: float | None = None
-    cpu_s: float | None = None
-    long_tasks: list[float] = field(default_factory=list)
-    verdict: str = "ok"  # ok, lost, cut, mixed, error
-
-
-def judge(shown: str, record: dict[str, Any] | None, prompts: Sequence[str], mine: str) -> str:
-    """ok / lost / cut / mixed: the text on screen against what the emulator sent."""
-    if record is None or not shown:
-        return "lost"
-    if any(p != mine and p in shown for p in prompts):
-        return "mixed"
-    sent = normalise(record["text"])
-    if not record["completed"] or sent not in shown:
-        return "cut"
-    return "ok"
-
-
-def figures(
-    session: Session, watch: dict[str, Any], record: dict[str, Any] | None, words: int
-) -> Answer:
-    answer = Answer(session.kind, words)
-    enter = watch.get("enter")
-    if enter is None:
-        answer.verdict = "lost"
-        return answer
-    if watch.get("first") is not None:
-        answer.first_ms = watch["first"] - enter
-    if watch.get("done") is not None:
-        answer.whole_ms = watch["done"] - enter
-        if record and record.get("ended_at"):
-            answer.lag_ms = watch["done"] - record["ended_at"] * 1000
-    if record:
-        size = len(record["text"].encode())
-        answer.bytes_ratio = (watch["bytes"] - watch["bytesAtEnter"]) / size
-    answer.long_tasks = [d for start, d in watch["longTasks"] if start >= enter]
-    return answer
-
-
-def expected_ends() -> tuple[str, str]:
-    """The first words and the last words of every answer of the bench's bot."""
-    from ablt_core.emulator import BOTS
-
-    bot = next(b for b in BOTS if b.slug == BOT_SLUG)
-    return " ".join(bot.opener.split()[:4]), bot.closer
-
-
-def wait_all(sessions: Sequence[Session], timeout: float) -> list[dict[str, Any]]:
-    """Poll the pages until every answer is whole on screen (or `timeout` s)."""
-    deadline = time.monotonic() + timeout
-    watches = [s.watch() for s in sessions]
-    while any(w["done"] is None for w in watches) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        watches = [
-            w if w["done"] is not None else s.watch()
-            for s, w in zip(sessions, watches, strict=True)
-        ]
-    return watches
-
-
-def settle(session: Session) -> None:
-    from tests.e2e.appserver import wait_until_idle
-
-    with contextlib.suppress(Exception):
-        wait_until_idle(session.page, IDLE_QUIET_MS, timeout_ms=60_000)
 
 
 # -- part 1 ------------------------------------------------------------------------
@@ -640,24 +238,6 @@ def percentile(values: Sequence[float | None], q: float) -> float | None:
         return None
     rank = max(1, -(-int(q * len(present) * 100) // 100))
     return present[min(rank, len(present)) - 1]
-
-
-def newest_answers(db_url: str, auth_file: str, names: list[str]) -> dict[str, Any]:
-    """{member: [status, text] of the newest conversation's last answer, or None}.
-    Run through `in_checkout`."""
-    from webapp.store import ConversationStore
-    from webapp.team import load_team
-
-    team = load_team(auth_file)
-    found: dict[str, Any] = {}
-    with ConversationStore(db_url) as store:
-        for name in names:
-            owner = team.get(name)
-            conversations = store.list_conversations(owner) if owner else []
-            messages = store.all_messages(owner, conversations[0].id) if conversations else []
-            answer = next((m for m in reversed(messages) if m.role == "assistant"), None)
-            found[name] = None if answer is None else [answer.status, answer.text]
-    return found
 
 
 def saved_answers_problems(
@@ -786,56 +366,6 @@ def report_part2(outcomes: dict[str, dict[str, Any]], args: argparse.Namespace) 
 
 
 # -- main --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def bench_setup(
-    args: argparse.Namespace,
-) -> Iterator[tuple[Emulator, dict[str, AppServer], str, Path]]:
-    from tests.e2e.appserver import free_port, stop_all
-
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            tmp = tempfile.mkdtemp(prefix="ablt-bench-")
-            print(f"workdir (kept: app logs, team file, database): {tmp}")
-        else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="ablt-bench-"))
-        workdir = Path(tmp)
-        if args.pg_url:
-            db_url = stack.enter_context(throwaway_schema(args.pg_url))
-        else:
-            db_url = f"sqlite:///{workdir / 'conversations.db'}"
-        auth_path, db_url = in_checkout(
-            args.app_dir, "prepare_team", tmp, max(args.members, 1), args.conversations, db_url
-        )
-        auth_file = Path(auth_path)
-        emulator = start_emulator(args.delay, free_port())
-        stack.callback(emulator.stop)
-        servers = start_apps(
-            workdir, emulator, auth_file, db_url, args.kinds, args.app_env, args.app_dir
-        )
-        stack.callback(stop_all, list(servers.values()))
-        yield emulator, servers, db_url, auth_file
-
-
-@contextlib.contextmanager
-def throwaway_schema(base_url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose connections use a new, empty schema, dropped afterwards."""
-    import sqlalchemy as sa
-
-    name = f"bench_{secrets.token_hex(8)}"
-    admin = sa.create_engine(base_url, poolclass=sa.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        url = sa.make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        admin.dispose()
 
 
 # Issue 8's targets (product against reference, measured in the same run).
