@@ -137,10 +137,12 @@ ui.demo_badge(settings)
 healthy = ui.health_indicator()
 if member is None:
     auth.delete_cookie_after_logout(authenticator)
+    auth.draw_cookie_ticket()
     login_page(settings, authenticator, team)
 
 ui.member_caption(member.name, member.role)
 auth.logout_button(st.sidebar, key=auth.SIDEBAR_LOGOUT_KEY)  # on every page
+auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
 page = st.navigation(
     [
         st.Page(script, title=title, icon=icon, default=index == 0)

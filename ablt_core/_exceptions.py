@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ._constants import MAX_DETAIL_CHARS
+from ._text import truncate_text
 
 __all__ = [
     "APIConnectionError",
@@ -197,8 +198,9 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def truncate(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
-    """`text` cut to `limit` characters, marked with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` cut to `limit` characters, marked with an ellipsis when cut; cut
+    only between whole characters (grapheme clusters), never inside one."""
+    return truncate_text(text, limit)
 
 
 def redact(text: str, secret: str | None) -> str:

@@ -3,7 +3,11 @@
 Both iterate the text pieces of an answer as they arrive (empty pieces are
 skipped), so they can be handed straight to `st.write_stream`. They are context
 managers, expose `.text` (everything received so far) and `.done` (the `[DONE]`
-marker was seen), and always close the HTTP response. A stream that ends
+marker was seen), and always close the HTTP response: at `[DONE]` at once,
+without waiting for the server to end the body (some keep the connection open
+with keep-alive comments). Pieces are always valid Unicode: a UTF-16 surrogate
+pair split across two events is rejoined, a half that never pairs becomes
+U+FFFD (see `_text.SurrogateJoiner`). A stream that ends
 without `[DONE]`, or whose connection fails mid-answer, raises
 `StreamInterruptedError` carrying the partial text; such a stream is never
 retried, since part of the answer has already reached the caller.
@@ -11,7 +15,6 @@ retried, since part of the answer has already reached the caller.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
@@ -23,6 +26,7 @@ import httpx
 from ._constants import MAX_LOGGED_EVENT_CHARS, STREAM_DONE_MARKER
 from ._exceptions import StreamInterruptedError, redact, truncate
 from ._sse import ServerSentEvent, SSEDecoder
+from ._text import SurrogateJoiner
 
 __all__ = ["AsyncChatStream", "ChatStream", "piece_of"]
 
@@ -44,7 +48,7 @@ def piece_of(payload: Any) -> str | None:
 class _PieceDecoder:
     """Bytes of an aBLT answer stream in, non-empty text pieces out (shared by both streams)."""
 
-    __slots__ = ("_logger", "_parts", "_request_id", "_secret", "_sse", "done")
+    __slots__ = ("_joiner", "_logger", "_parts", "_request_id", "_secret", "_sse", "done")
 
     def __init__(self, logger: logging.Logger, request_id: str | None, secret: str | None) -> None:
         self._sse = SSEDecoder()
@@ -52,6 +56,8 @@ class _PieceDecoder:
         self._request_id = request_id
         self._secret = secret  # redacted from anything quoted in a log line or message
         self._parts: list[str] = []
+        # Some servers split an emoji's UTF-16 halves across two events.
+        self._joiner = SurrogateJoiner()
         self.done = False
 
     @property
@@ -78,6 +84,7 @@ class _PieceDecoder:
                 continue
             if data == STREAM_DONE_MARKER:
                 self.done = True
+                self._add(self._joiner.finish(), pieces)
                 break
             try:
                 payload = _decode_json(data)
@@ -88,10 +95,13 @@ class _PieceDecoder:
             if piece is None:
                 self._skip(data, "no 'content' or 'message' text")
                 continue
-            if piece:
-                self._parts.append(piece)
-                pieces.append(piece)
+            self._add(self._joiner.feed(piece), pieces)
         return pieces
+
+    def _add(self, piece: str, pieces: list[str]) -> None:
+        if piece:
+            self._parts.append(piece)
+            pieces.append(piece)
 
     def _skip(self, data: str, why: str) -> None:
         self._logger.warning(
@@ -102,6 +112,9 @@ class _PieceDecoder:
         )
 
     def interrupted(self, cause: BaseException | None) -> StreamInterruptedError:
+        tail = self._joiner.finish()  # a half that can no longer pair
+        if tail:
+            self._parts.append(tail)
         text = self.text
         message = f"The answer stream was cut off before {STREAM_DONE_MARKER} "
         message += f"after {len(text)} characters"
@@ -166,11 +179,9 @@ class ChatStream(_StreamBase):
                 raise decoder.interrupted(err) from err
             if not decoder.done:
                 raise decoder.interrupted(None)
-            # Read what follows [DONE] (normally just the end of the body) so the
-            # connection can go back to the pool; the answer is complete either way.
-            with contextlib.suppress(httpx.HTTPError):
-                for _ in chunks:
-                    pass
+            # Nothing after [DONE] is read: the answer is complete, and a server
+            # that keeps the connection open (keep-alive comments) must not hold
+            # it. Closing the response now ends the stream at once.
         finally:
             self.response.close()
 
@@ -229,9 +240,7 @@ class AsyncChatStream(_StreamBase):
                 raise decoder.interrupted(err) from err
             if not decoder.done:
                 raise decoder.interrupted(None)
-            with contextlib.suppress(httpx.HTTPError):
-                async for _ in chunks:
-                    pass
+            # As in ChatStream: nothing after [DONE] is read.
         finally:
             await self.response.aclose()
 

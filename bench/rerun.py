@@ -69,12 +69,12 @@ def main() -> None:
         from streamlit.runtime.pages_manager import PagesManager
         from streamlit.testing.v1 import AppTest
 
-        from webapp import history
+        from webapp import history, passwords
         from webapp import team as team_module
         from webapp.state import Keys
         from webapp.store import ConversationStore
 
-        team_module.BCRYPT_ROUNDS = 4
+        passwords.BCRYPT_ROUNDS = 4
         # Run app.py on every rerun, as a server that has been up a while does
         # (see tests/app/conftest.py, steady_state_server).
         original = PagesManager.__init__

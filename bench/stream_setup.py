@@ -211,7 +211,9 @@ def start_apps(
     servers = {}
     for kind in kinds:
         if kind == "product":
-            script, cwd, extra = "app.py", app_dir, env | product_env
+            # As deployed (serve.py: app.py plus the login cookie routes) where it exists.
+            script = "serve.py" if (app_dir / "serve.py").is_file() else "app.py"
+            cwd, extra = app_dir, env | product_env
         else:
             # Run from an empty folder: Streamlit's defaults, not the project's
             # .streamlit/config.toml (the tutorial app has none); ablt_core via PYTHONPATH.

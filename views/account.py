@@ -6,7 +6,7 @@ import streamlit as st
 
 from webapp import auth
 from webapp.auth import require_member
-from webapp.team import MIN_PASSWORD_LENGTH
+from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 
 
 def render() -> None:
@@ -27,9 +27,15 @@ def render() -> None:
         st.subheader("Change password")
         current = st.text_input("Current password", type="password")
         new = st.text_input(
-            "New password", type="password", help=f"At least {MIN_PASSWORD_LENGTH} characters."
+            "New password",
+            type="password",
+            help=(
+                f"At least {MIN_PASSWORD_LENGTH} characters and at most {MAX_PASSWORD_BYTES} "
+                "bytes (letters outside A-Z take 2 to 4 bytes each)."
+            ),
         )
         repeat = st.text_input("Repeat new password", type="password")
+        st.caption(WHITESPACE_NOTE)
         if st.form_submit_button("Change password"):
             problem = auth.change_password(member, current, new, repeat)
             if problem:

@@ -13,6 +13,7 @@ from webapp.avatars import avatar_for
 from webapp.backend import get_client, get_store
 from webapp.errors import describe
 from webapp.library import view as library_view
+from webapp.render import stream_blocks
 from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
 from webapp.state import Keys
@@ -157,7 +158,8 @@ def render() -> None:
         with st.chat_message("assistant", avatar=bot_avatar):
             thinking = chat_view.ThinkingIndicator(bot_name)
             try:
-                st.write_stream(chat.on_first_piece(answer, thinking.clear))
+                # Block by block: a finished block is sent once, not with every piece.
+                st.write_stream(stream_blocks(chat.on_first_piece(answer, thinking.clear)))
             finally:
                 try:
                     # Stop (or the session ending) raises out of write_stream: close

@@ -71,7 +71,7 @@ def render() -> None:
     member = require_member()
     st.title("Usage statistics")
 
-    today = dt.date.today()
+    today = usage.member_today(ui.member_timezone())  # the member's day, not the server's
     start, end = pick_range(today)
     controls = st.columns([1, 2])
     unit = controls[0].radio(

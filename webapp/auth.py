@@ -24,22 +24,17 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from webapp.logins import WRONG_CREDENTIALS, client_address, served_over_https
+from webapp.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_problem
 from webapp.settings import Settings, get_settings
 from webapp.state import Keys
-from webapp.team import (
-    DEMO_PASSWORD,
-    Member,
-    Team,
-    TeamError,
-    create_demo_team,
-    load_team,
-    password_problem,
-)
+from webapp.team import Member, Team, TeamError, create_demo_team, load_team
 
 if TYPE_CHECKING:
     import streamlit_authenticator as stauth
@@ -66,7 +61,6 @@ LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 # Our own key for the cookie component's delete call ("delete" is the library's).
 DELETE_COOKIE_KEY = "auth_cookie_delete"
-WRONG_CREDENTIALS = "Username or password is incorrect."
 # The authenticator's own session-state keys (it owns them; we only read).
 _AUTH_STATUS = "authentication_status"
 _AUTH_USERNAME = "username"
@@ -193,8 +187,9 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: T
         st.text_input(
             "Password", type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
         )
+        st.caption(WHITESPACE_NOTE)
         st.form_submit_button(
-            "Log in", type="primary", on_click=submit_login, args=(authenticator,)
+            "Log in", type="primary", on_click=submit_login, args=(authenticator, settings, team)
         )
     problem = st.session_state.pop(Keys.LOGIN_PROBLEM, None)
     if problem:
@@ -207,26 +202,47 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: T
             )
 
 
-def submit_login(authenticator: stauth.Authenticate) -> None:
-    """The login form's callback: check the credentials, log in or say why not."""
-    from streamlit_authenticator.utilities import LoginError
+def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: Team) -> None:
+    """The login form's callback: check the credentials, log in or say why not.
 
-    username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "").strip()
+    The check is ours (`webapp.logins.authenticate`: the throttle, then
+    bcrypt, a dummy hash for unknown usernames, whitespace kept); the
+    password never reaches streamlit-authenticator, which strips it and
+    skips bcrypt for unknown usernames. On success the library is told who
+    logged in through its token path (the one its cookie uses), which sets
+    its session-state keys: authentication_status, username, name, roles.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp import backend, logins
+    from webapp.store.logins import LoginLog
+
+    username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
-    if not username or not password:
-        st.session_state[Keys.LOGIN_PROBLEM] = "Enter your username and password."
-        return
+    address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
     try:
-        # streamlit-authenticator's own check, over the credentials it was given
-        # (members refused with a real token are not among them). It sets its
-        # session-state keys: authentication_status, username, name, roles.
-        ok = authenticator.authentication_controller.login(username, password)
-    except LoginError as err:
-        st.session_state[Keys.LOGIN_PROBLEM] = str(err)
+        log_book = LoginLog(backend.get_store(settings).engine)
+        result = logins.authenticate(
+            team,
+            username,
+            password,
+            address,
+            log_book,
+            refused_usernames=refused_usernames(settings, team),
+        )
+    except (SQLAlchemyError, OSError):
+        log.warning("The login log could not be read or written", exc_info=True)
+        st.session_state[Keys.LOGIN_PROBLEM] = (
+            "Logging in is not possible right now: the app's database is not answering. "
+            "Try again in a moment."
+        )
         return
-    if not ok:
-        st.session_state[Keys.LOGIN_PROBLEM] = WRONG_CREDENTIALS
+    if result.member is None:
+        st.session_state[Keys.LOGIN_PROBLEM] = result.problem or WRONG_CREDENTIALS
         return
+    authenticator.authentication_controller.authentication_model.login(
+        "", "", token={"username": result.member.username}
+    )
     # The password has done its job: keep it out of session state.
     st.session_state.pop(Keys.LOGIN_PASSWORD, None)
     # sync_member stores the login cookie in the browser during this same run.
@@ -247,8 +263,91 @@ def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None
     st.session_state[Keys.AUTHENTICATOR] = authenticator
     st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)  # logged in again: keep the new one
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
-        authenticator.cookie_controller.set_cookie()
+        store_login_cookie(authenticator, member.username)
     return member
+
+
+def _tickets() -> Any:
+    from webapp import backend
+    from webapp.login_cookie import Tickets
+
+    return Tickets(backend.get_store().engine)
+
+
+_warned_script_cookie = False
+
+
+def store_login_cookie(authenticator: stauth.Authenticate, username: str) -> None:
+    """Have the browser store the login cookie: from the server (HttpOnly) when
+    `serve.py` mounted the cookie routes, else from a script (`set_login_cookie`)."""
+    global _warned_script_cookie
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp import login_cookie
+
+    if not login_cookie.routes_mounted():
+        if not _warned_script_cookie:
+            _warned_script_cookie = True
+            log.warning(
+                "The login cookie is written by a script, so it is not HttpOnly: "
+                "serve the app with `streamlit run serve.py` (see docs/security.md)."
+            )
+        set_login_cookie(authenticator)
+        return
+    try:
+        ticket = _tickets().issue(login_cookie.SET, username)
+    except (SQLAlchemyError, OSError):
+        # Logged in all the same; only a reload will ask for the password again.
+        log.warning("Could not issue a login cookie ticket", exc_info=True)
+        return
+    st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.SET_PATH, ticket)
+
+
+def draw_cookie_ticket() -> None:
+    """Draw the hidden image that trades a pending ticket for the cookie (or its
+    removal), on every run until the browser has fetched it; for app.py."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from streamlit import config
+
+    from webapp.login_cookie import image_tag
+
+    pending = st.session_state.get(Keys.AUTH_COOKIE_TICKET)
+    if not pending:
+        return
+    path, ticket = pending
+    try:
+        used = _tickets().used(ticket)
+    except (SQLAlchemyError, OSError):
+        log.warning("Could not read a login cookie ticket", exc_info=True)
+        used = False
+    if used:
+        st.session_state.pop(Keys.AUTH_COOKIE_TICKET, None)
+        return
+    st.sidebar.html(image_tag(path, ticket, str(config.get_option("server.baseUrlPath") or "")))
+
+
+def set_login_cookie(authenticator: stauth.Authenticate) -> None:
+    """Store the signed login cookie in the browser: SameSite=Strict, and Secure when
+    the app is served over HTTPS (its URL, or a trusted proxy's X-Forwarded-Proto).
+
+    It cannot be HttpOnly: streamlit-authenticator writes it from JavaScript
+    (extra_streamlit_components' CookieManager), and a cookie written by a
+    script is always readable by scripts. docs/security.md says why and what
+    limits the harm. This is the library's `CookieModel.set_cookie` with the
+    Secure flag added (its own call never sets one).
+    """
+    settings = get_settings()
+    model = authenticator.cookie_controller.cookie_model
+    model.exp_date = model._set_exp_date()
+    token = model._token_encode()
+    secure = served_over_https(st.context.url, st.context.headers, settings.trusted_proxy_hops)
+    model.cookie_manager.set(
+        COOKIE_NAME,
+        token,
+        expires_at=datetime.now() + timedelta(days=COOKIE_EXPIRY_DAYS),
+        secure=secure or None,
+        same_site="strict",
+    )
 
 
 def current_member() -> Member | None:
@@ -347,6 +446,20 @@ def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
     until the component reports the cookie removed (it reruns the app then).
     """
     if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp import login_cookie
+
+    if login_cookie.routes_mounted():
+        # A cookie the server wrote HttpOnly is removed by the server too.
+        st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
+        try:
+            ticket = _tickets().issue(login_cookie.CLEAR)
+        except (SQLAlchemyError, OSError):  # the database is down: the cookie stays
+            log.warning("Could not issue a logout cookie ticket", exc_info=True)
+            return
+        st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.CLEAR_PATH, ticket)
         return
     # The authenticator's extra_streamlit_components CookieManager. Its component
     # is called as CookieManager.delete calls it, minus that method's bookkeeping

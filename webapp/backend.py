@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
 import threading
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,12 @@ log = logging.getLogger(__name__)
 DEMO_TOKEN = "demo-token"
 HEALTH_TTL_SECONDS = 30
 
+# The embedded emulator's control routes (/_emulator/faults, /_emulator/requests:
+# the request log holds members' prompts) need this per-process secret. Tests
+# that start the app as a server pass their own through the environment.
+ENV_EMULATOR_CONTROL_SECRET = "ABLT_EMULATOR_CONTROL_SECRET"
+_control_secret = os.environ.get(ENV_EMULATOR_CONTROL_SECRET) or secrets.token_urlsafe(32)
+
 _emulator_lock = threading.Lock()
 _emulator: EmulatorHandle | None = None
 
@@ -46,12 +54,21 @@ def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
             from ablt_core.emulator import start_emulator
 
             kwargs = {} if delay is None else {"delay": delay}
-            _emulator = start_emulator(host="127.0.0.1", port=0, **kwargs)
+            # Loopback only, and its control routes locked with the process's secret.
+            _emulator = start_emulator(
+                host="127.0.0.1", port=0, control_secret=_control_secret, **kwargs
+            )
             log.info("Demo mode: started the built-in aBLT emulator at %s", _emulator.base_url)
         elif delay is not None:
             # The emulator outlives script runs; keep its pace in line with the settings.
             _emulator.set_delay(delay)
         return _emulator
+
+
+def demo_control_secret() -> str:
+    """The secret the embedded emulator's `/_emulator/*` routes require (header
+    `X-Emulator-Secret`). For tests and tools on the server; never for the browser."""
+    return _control_secret
 
 
 def demo_emulator() -> EmulatorHandle | None:

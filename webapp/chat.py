@@ -103,6 +103,7 @@ ANSWER_NOT_STARTED = (
     "database is not accepting changes right now (it may be busy or out of disk space). "
     "Retry in a moment."
 )
+EMPTY_ANSWER = "The bot sent an empty answer. Retry to ask again."
 NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
 
 
@@ -543,7 +544,8 @@ def _answer_pieces(
                     # Another session declared this answer dead: it wins, stop writing.
                     superseded = True
                     return
-        status = COMPLETE
+        # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
+        status, error = (COMPLETE, None) if text.strip() else (ERROR, EMPTY_ANSWER)
     except StreamInterruptedError as err:
         text = err.partial_text or text
         status, error = INTERRUPTED, describe(err)
@@ -673,24 +675,6 @@ def is_welcome(message: Message) -> bool:
 def can_copy(message: Message) -> bool:
     """Whether a bubble offers "Copy text": any message with text but the welcome."""
     return bool(message.text.strip()) and not is_welcome(message)
-
-
-def display_text(text: str) -> str:
-    """Markdown that keeps the text's line breaks (Markdown joins single lines).
-
-    Bots write plain text with single newlines (welcome messages, lists without
-    blank lines); a trailing double space makes each a hard break. Lines inside
-    code fences are left exactly as they are.
-    """
-    lines = text.split("\n")
-    in_code = False
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-            continue
-        if not in_code and line.strip() and index < len(lines) - 1:
-            lines[index] = line + "  "
-    return "\n".join(lines)
 
 
 def context_note(opened: OpenChat) -> str | None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import chat, history, ui
+from webapp import chat, history, render, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -127,7 +128,17 @@ def show_earlier() -> None:
         chat.show_earlier(opened)
 
 
+def _row_menu_key(conversation_id: str) -> str:
+    return f"chat_row_menu_{conversation_id}"
+
+
+def close_row_menu(conversation_id: str) -> None:
+    """Close a history row's ⋮ menu: its action is done."""
+    st.session_state[_row_menu_key(conversation_id)] = False
+
+
 def rename(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
     title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
     _guarded(
         lambda: chat.rename(
@@ -137,6 +148,7 @@ def rename(conversation_id: str) -> None:
 
 
 def toggle_pin(conversation_id: str, pinned: bool) -> None:
+    close_row_menu(conversation_id)
     _guarded(
         lambda: chat.set_pinned(
             get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, pinned
@@ -145,6 +157,7 @@ def toggle_pin(conversation_id: str, pinned: bool) -> None:
 
 
 def ask_delete(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
     st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
 
 
@@ -188,11 +201,7 @@ def import_upload(key: str) -> None:
 
 def member_timezone() -> ZoneInfo | None:
     """The browser's time zone, so "Today" is the member's today."""
-    name = st.context.timezone
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return ui.member_timezone()
 
 
 def render_history(member: Any, opened: chat.OpenChat) -> None:
@@ -236,6 +245,7 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
         )
         return
     limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    st.html(_HISTORY_ROW_STYLE)
     shown = 0
     for name, conversations in sections:
         if shown >= limit:
@@ -248,6 +258,23 @@ def render_history(member: Any, opened: chat.OpenChat) -> None:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
 
 
+def local_time(when: datetime, tz: tzinfo | None) -> str:
+    """`when` as the member reads a clock: "2026-11-30 14:05" in their zone
+    (the browser's), with the zone's abbreviation; UTC when it is unknown."""
+    shown = when.astimezone(tz or UTC)
+    return f"{shown:%Y-%m-%d %H:%M} {shown.tzname() or ''}".rstrip()
+
+
+# History titles start at the left edge, short or long (a stretched button
+# centres its label by default).
+_HISTORY_ROW_STYLE = (
+    "<style>"
+    '[class*="st-key-chat_open_"] button { justify-content: flex-start; text-align: left; }'
+    '[class*="st-key-chat_open_"] button p { text-align: left; }'
+    "</style>"
+)
+
+
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
     title_col.button(
@@ -258,9 +285,16 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         args=(conv.id,),
         width="stretch",
         help=f"{md.escape(conv.bot_name or conv.bot_slug)} · "
-        f"last active {conv.updated_at:%Y-%m-%d %H:%M} UTC",
+        f"last active {local_time(conv.updated_at, member_timezone())}",
     )
-    with menu_col.popover("", icon=":material/more_vert:", type="tertiary", help="Manage"):
+    with menu_col.popover(
+        "",
+        icon=":material/more_vert:",
+        type="tertiary",
+        help="Manage",
+        key=_row_menu_key(conv.id),
+        on_change="rerun",  # its open state is then ours to close
+    ):
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
             st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
             st.form_submit_button(
@@ -397,7 +431,7 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
 def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
     with st.chat_message(message.role, avatar=avatar):
         if message.text:
-            st.markdown(chat.display_text(message.text))
+            show_text(message)
         if message.status == chat.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
@@ -412,6 +446,16 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
             # st.code inside brings the copy-to-clipboard button.
             with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
                 st.code(message.text, language=None, wrap_lines=True)
+
+
+def show_text(message: Message) -> None:
+    """A message's text as written: a prompt exactly as typed, an answer (or the
+    welcome) as its Markdown, one element per block, as it was streamed."""
+    if message.role == "user":
+        st.markdown(render.prompt_html(message.text), unsafe_allow_html=True)
+        return
+    for block in render.answer_blocks(message.text):
+        st.markdown(block, unsafe_allow_html=True)
 
 
 def thinking_text(bot_name: str) -> str:

@@ -23,6 +23,7 @@ from ablt_core import (
     StreamInterruptedError,
     UnprocessableEntityError,
 )
+from webapp.text import truncate_text
 
 
 def describe(err: AbltError) -> str:
@@ -70,4 +71,4 @@ def describe(err: AbltError) -> str:
 def _short(detail: object, limit: int = 200) -> str:
     text = detail if isinstance(detail, str) else str(detail)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate_text(text, limit)  # whole characters only

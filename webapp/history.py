@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, get_args
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from webapp.render import standalone_markdown
+from webapp.text import cut_graphemes
 
 Role = Literal["user", "assistant", "system"]
 Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
@@ -33,6 +37,9 @@ STATUSES: Final[frozenset[str]] = frozenset(get_args(Status))
 CONTEXT_STATUSES: Final[frozenset[str]] = frozenset({"complete", "stopped"})
 
 DEFAULT_TITLE: Final = "New conversation"
+KIND_CHAT: Final = "chat"
+KIND_COMPARISON: Final = "comparison"
+KIND_COLUMN: Final = "column"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 
@@ -87,6 +94,16 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     pinned: bool = False
+    # "chat", "comparison" (a row that groups 2-4 columns, no messages of its
+    # own) or "column" (one bot's conversation inside a comparison).
+    kind: str = "chat"
+    parent_id: str | None = None  # a column's comparison
+    position: int = 0  # a column's place, left to right
+    voted_id: str | None = None  # a comparison's best column, as voted
+
+    @property
+    def is_comparison(self) -> bool:
+        return self.kind == KIND_COMPARISON
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +138,11 @@ def make_title(prompt: str, max_chars: int = TITLE_MAX_CHARS) -> str:
         return DEFAULT_TITLE
     if len(line) <= max_chars:
         return line
-    cut = line[: max_chars - 1]
+    cut = cut_graphemes(line, max_chars - 1)
     space = cut.rfind(" ")
     if space >= max_chars // 3:
         cut = cut[:space]
-    return cut.rstrip(" ,.;:-") + "…"
+    return (cut.rstrip(" ,.;:-") or cut_graphemes(line, max_chars - 1)) + "…"
 
 
 def clean_title(title: str) -> str:
@@ -133,7 +150,7 @@ def clean_title(title: str) -> str:
     line = _WS.sub(" ", title).strip()
     if not line:
         raise ValueError("A title cannot be empty.")
-    return line[:TITLE_HARD_LIMIT]
+    return cut_graphemes(line, TITLE_HARD_LIMIT)
 
 
 # ------------------------------------------------------------------- grouping
@@ -198,13 +215,35 @@ def _fmt_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# Inside a heading or a list item of the export, only these characters can make
+# a link, an image, HTML, emphasis, code, a table or maths out of plain text.
+_EXPORT_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~$&])")
+
+
+def _export_text(text: str) -> str:
+    """A name or title as literal Markdown text on one line (readable raw, too)."""
+    return _EXPORT_SPECIAL.sub(r"\\\1", _WS.sub(" ", text).strip())
+
+
+def _code_span(text: str) -> str:
+    """`text` as a Markdown code span, or escaped text when it holds a backtick."""
+    return f"`{text}`" if "`" not in text and text.strip() == text else _export_text(text)
+
+
 def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> str:
-    """A readable Markdown transcript: title, bot, options, then each message."""
+    """A readable Markdown transcript: title, bot, options, then each message.
+
+    Names and the title are text, escaped (a title renamed to an image or a
+    link stays text). Each message's Markdown stands alone
+    (`render.standalone_markdown`): a stopped answer that ends inside a code
+    fence cannot pull later headings and messages into it.
+    """
     opts = conversation.options
     lines = [
-        f"# {conversation.title}",
+        f"# {_export_text(conversation.title)}",
         "",
-        f"- Bot: {conversation.bot_name or conversation.bot_slug} (`{conversation.bot_slug}`)",
+        f"- Bot: {_export_text(conversation.bot_name or conversation.bot_slug)} "
+        f"({_code_span(conversation.bot_slug)})",
         f"- Started: {_fmt_time(conversation.created_at)}",
         f"- Last activity: {_fmt_time(conversation.updated_at)}",
     ]
@@ -221,7 +260,7 @@ def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> 
         note = _STATUS_NOTES.get(msg.status)
         if note:
             heading += f" ({note})"
-        lines += ["", heading, "", msg.text.rstrip() or "_(empty)_"]
+        lines += ["", heading, "", standalone_markdown(msg.text).rstrip() or "_(empty)_"]
         if msg.error:
             lines += ["", f"> Error: {msg.error}"]
     return "\n".join(lines) + "\n"
@@ -262,8 +301,9 @@ def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
 
 def export_filename(conversation: Conversation, extension: str) -> str:
     """A safe, recognisable file name such as `ablt-chat-trip-to-rome.md`."""
-    slug = re.sub(r"[^\w-]+", "-", conversation.title.lower(), flags=re.UNICODE).strip("-_")
-    return f"ablt-chat-{slug[:50] or conversation.id[:8]}.{extension.lstrip('.')}"
+    # Letters with their combining marks (\p{M}) stay whole; the rest is "-".
+    slug = regex.sub(r"[^\w\p{M}-]+", "-", conversation.title.lower()).strip("-_")
+    return f"ablt-chat-{cut_graphemes(slug, 50) or conversation.id[:8]}.{extension.lstrip('.')}"
 
 
 # --------------------------------------------------------------------- import

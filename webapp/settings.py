@@ -31,6 +31,7 @@ ENV_NAMES = (
     "ABLT_COOKIE_KEY",
     "ABLT_EMULATOR_DELAY",
     "ABLT_DB_URL",
+    "ABLT_TRUSTED_PROXY_HOPS",
     ENV_CONTEXT_MAX_MESSAGES,
     ENV_CONTEXT_MAX_WORDS,
 )
@@ -53,6 +54,9 @@ class Settings:
     db_url: str | None = field(default=None, repr=False)
     # How much history each request carries (ABLT_CONTEXT_MAX_MESSAGES / _WORDS).
     context_limits: ContextLimits = field(default_factory=ContextLimits)
+    # How many reverse proxies in front of the app append to X-Forwarded-For
+    # (and set X-Forwarded-Proto): 0 trusts no such header. See docs/deploy.md.
+    trusted_proxy_hops: int = 0
 
     @property
     def demo_mode(self) -> bool:
@@ -112,6 +116,13 @@ def load_settings(
     except ValueError as err:
         raise SettingsError(str(err)) from None
 
+    hops_text = get("ABLT_TRUSTED_PROXY_HOPS") or "0"
+    if not hops_text.isdigit():
+        raise SettingsError(
+            f"ABLT_TRUSTED_PROXY_HOPS must be a whole number of proxies (0, 1, ...), "
+            f"not {hops_text!r}."
+        )
+
     return Settings(
         bearer_token=get(ENV_BEARER_TOKEN),
         base_url=(get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/"),
@@ -120,6 +131,7 @@ def load_settings(
         emulator_delay=delay,
         db_url=get("ABLT_DB_URL"),
         context_limits=limits,
+        trusted_proxy_hops=int(hops_text),
     )
 
 

@@ -16,6 +16,7 @@ class Keys:
     AUTHENTICATOR = "auth_authenticator"  # this run's streamlit_authenticator.Authenticate
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
+    AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once

@@ -22,6 +22,11 @@ import here: the CLI and the app share this module.
     python -m webapp.team passwd USER
     python -m webapp.team remove USER
     python -m webapp.team list
+    python -m webapp.team unlock USER            # lift a login lock-out
+    python -m webapp.team unlock --address ADDR  # the same for a network address
+
+Passwords follow `webapp.passwords` (whitespace kept, at most 72 bytes);
+`--password-stdin` takes the first line of stdin without its line ending.
 """
 
 from __future__ import annotations
@@ -40,17 +45,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import bcrypt
 import yaml
+
+from webapp.passwords import (
+    DEMO_PASSWORD,
+    check_or_dummy,
+    hash_password,
+    is_bcrypt_hash,
+    password_matches,
+    password_problem,
+    too_long_problem,
+)
 
 log = logging.getLogger(__name__)
 
 ROLES = ("admin", "member")
-MIN_PASSWORD_LENGTH = 8
-BCRYPT_ROUNDS = 12  # bcrypt's default cost; tests lower it to stay fast
-# The demo team the app creates in demo mode. The password is public (the login
-# page shows it), which is why such accounts are refused with a real token.
-DEMO_PASSWORD = "ablt-demo"
 DEMO_MEMBERS = (
     ("demo-admin", "Demo Admin", "demo-admin@example.com", "admin"),
     ("demo-member", "Demo Member", "demo-member@example.com", "member"),
@@ -74,34 +83,6 @@ class Member:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-
-def hash_password(password: str, rounds: int | None = None) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds or BCRYPT_ROUNDS)).decode()
-
-
-def is_bcrypt_hash(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(("$2a$", "$2b$", "$2y$"))
-
-
-def password_matches(password: str, password_hash: object) -> bool:
-    if not is_bcrypt_hash(password_hash):
-        return False
-    try:
-        return bcrypt.checkpw(password.encode(), str(password_hash).encode())
-    except ValueError:  # a damaged hash: no password matches it
-        return False
-
-
-def password_problem(password: str, repeat: str | None = None) -> str | None:
-    """Why a new password is not acceptable, or None."""
-    if repeat is not None and password != repeat:
-        return "The two new passwords do not match."
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
-    if password == DEMO_PASSWORD:
-        return "That is the public demo password; choose another."
-    return None
 
 
 def _key(username: str) -> str:
@@ -163,6 +144,11 @@ class Team:
             if isinstance(password, str) and password and not is_bcrypt_hash(password):
                 # Same as streamlit-authenticator's auto_hash: a plaintext password
                 # never stays on disk once the app or the CLI has read the file.
+                if too_long_problem(password):
+                    raise TeamError(
+                        f"{self.path}: the plaintext password of {username} is longer than "
+                        "bcrypt's 72 bytes. Replace it with a shorter one."
+                    )
                 log.warning("Hashing the plaintext password of %s in %s", username, self.path)
                 entry["password"] = hash_password(password)
                 changed = True
@@ -186,8 +172,11 @@ class Team:
         return self._member(username) if username in self._users else None
 
     def check_password(self, username: str, password: str) -> bool:
+        """Whether `password` is `username`'s; bcrypt runs once even for an unknown username
+        (against a dummy hash), so the time taken does not tell members from strangers."""
         entry = self._users.get(_key(username))
-        return entry is not None and password_matches(password, entry.get("password"))
+        stored = entry.get("password") if entry is not None else None
+        return check_or_dummy(password, stored) and entry is not None
 
     def credentials(self, exclude: Sequence[str] = ()) -> dict[str, Any]:
         """A copy in the shape streamlit-authenticator takes, minus `exclude`."""
@@ -381,7 +370,31 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("username")
 
     sub.add_parser("list", help="list the members (never shows password hashes)")
+
+    unlock = sub.add_parser(
+        "unlock", help="lift the login lock-out of a username (or of an address)"
+    )
+    unlock.add_argument("username", nargs="?")
+    unlock.add_argument("--address", help="a client network address to unlock instead/too")
     return parser
+
+
+def _unlock(username: str | None, address: str | None) -> str:
+    """The `unlock` command: record an admin unlock in the app's database."""
+    from webapp import logins
+    from webapp.settings import get_settings
+    from webapp.store import DEFAULT_DB_URL, ConversationStore
+    from webapp.store.logins import LoginLog
+
+    if not username and not address:
+        raise TeamError("Name a username to unlock, or give --address.")
+    actor = f"cli:{getpass.getuser()}"
+    with ConversationStore(get_settings().db_url or DEFAULT_DB_URL) as store:
+        logins.unlock(LoginLog(store.engine), actor=actor, username=username, address=address)
+    what = " and ".join(
+        part for part in (username and username.lower(), address and f"address {address}") if part
+    )
+    return f"Unlocked {what}: the next login is checked at once."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -394,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("No members yet. Add one with: python -m webapp.team add USER ...")
             for m in members:
                 print(f"{m.user_id:>4}  {m.username:<20} {m.role:<7} {m.name} <{m.email}>")
+            return 0
+        if args.command == "unlock":
+            print(_unlock(args.username, args.address))
             return 0
         team = load_team(args.file, create=args.command == "add")
         if args.command == "add":

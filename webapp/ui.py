@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
@@ -14,6 +15,16 @@ API_DOWN_MESSAGE = (
     "The aBLT API is not answering right now. Pages still open, but chats, bots and "
     "statistics may fail until it is back."
 )
+
+
+def member_timezone() -> ZoneInfo | None:
+    """The browser's time zone (`st.context.timezone`), so "today" is the
+    member's today; None when the browser did not say or named no real zone."""
+    name = st.context.timezone
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 # The login cookie component (streamlit-authenticator's, an iframe of height 0)

@@ -67,6 +67,14 @@ def table_columns() -> dict[str, str | st.column_config.Column]:
     }
 
 
+def member_today(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> dt.date:
+    """The member's own date (`tz`: their browser's zone, `st.context.timezone`),
+    so "Last 7 days" ends on their today, not the server's; the server's
+    local date when the zone is unknown. `now`: an aware instant (tests)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(tz).date()
+
+
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """The inclusive date range a preset stands for, ending `today`.
 

@@ -49,7 +49,10 @@ slow_first_byte    sleeps ``seconds`` (1.0) before the response starts
 ``drop_stream`` and ``malformed_event`` only match streamed chats (a
 non-streamed chat leaves them queued). From Python: ``handle.inject(fault)``,
 ``handle.clear_faults()``, ``handle.requests``, ``handle.clear_requests()``,
-``handle.set_delay(seconds)``. Over HTTP (no auth, loopback clients only)::
+``handle.set_delay(seconds)``. Over HTTP (loopback clients only; with
+``start_emulator(control_secret=S)``, as the app's embedded emulator is
+started, only with the header ``X-Emulator-Secret: S``; the command line
+``python -m ablt_core.emulator`` needs none)::
 
     curl -X POST localhost:8765/_emulator/faults -d '{"kind": "server_error", "status": 503}'
     curl localhost:8765/_emulator/faults            # what is still queued

@@ -19,8 +19,28 @@ FAULT_KINDS = (
     "drop_stream",
     "malformed_event",
     "slow_first_byte",
+    "split_surrogate",
+    "keepalive_after_done",
+    "empty_answer",
+    "scripted_answer",
 )
-STREAM_KINDS = frozenset({"drop_stream", "malformed_event"})
+STREAM_KINDS = frozenset(
+    {
+        "drop_stream",
+        "malformed_event",
+        "split_surrogate",
+        "keepalive_after_done",
+        "empty_answer",
+        "scripted_answer",
+    }
+)
+# split_surrogate: the whole answer, sent as two events that split the emoji's
+# UTF-16 halves (JSON escapes), as some servers do.
+SPLIT_SURROGATE_EVENTS = (
+    b'data: {"content": "Smile \\ud83d"}\n\n',
+    b'data: {"content": "\\ude00 done"}\n\n',
+)
+SPLIT_SURROGATE_TEXT = "Smile \U0001f600 done"
 DROP_MODES = ("close", "abort")
 
 
@@ -38,7 +58,11 @@ class Fault:
     status: int = 500  # server_error: 500, 502, 503, ...
     after_pieces: int = 3  # drop_stream / malformed_event: non-empty pieces sent first
     mode: str = "close"  # drop_stream: "close" (clean end, no [DONE]) or "abort"
-    seconds: float = 1.0  # slow_first_byte: sleep before the response starts
+    seconds: float = 1.0  # slow_first_byte: sleep before the response starts;
+    # keepalive_after_done: the gap between keep-alive comments sent after [DONE]
+    # (the connection then stays open until the client closes it). empty_answer:
+    # the stream is only `data: [DONE]`.
+    text: str = ""  # scripted_answer: the answer streamed instead, word by word
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

@@ -145,13 +145,20 @@ def start_emulator(
     token: str | None = None,
     history_days: int = 90,
     answer_words: int | None = None,
+    control_secret: str | None = None,
 ) -> EmulatorHandle:
     """Start an emulator in a daemon thread; returns once it accepts connections.
 
     ``port=0`` picks a free port (read it from ``handle.port`` / ``handle.base_url``).
+    ``control_secret``: required in the ``X-Emulator-Secret`` header by the
+    ``/_emulator/*`` routes (None: loopback clients need none, as for tests).
     """
     state = EmulatorState(
-        token=token, delay=delay, ledger=Ledger(history_days), answer_words=answer_words
+        token=token,
+        delay=delay,
+        ledger=Ledger(history_days),
+        answer_words=answer_words,
+        control_secret=control_secret,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

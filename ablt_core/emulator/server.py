@@ -4,12 +4,15 @@ Every request gets an ``x-request-id`` (an outermost ASGI wrapper adds it, so
 even unhandled 500s and routing 404s carry one). API routes then run a common
 prelude: record the request, apply the first matching injected fault, check
 the bearer token. ``/_emulator/*`` control routes skip all of that but only
-answer loopback clients.
+answer loopback clients, and, when the emulator has a control secret (the
+app's embedded one always does), only requests that carry it in
+``X-Emulator-Secret``: the request log holds members' prompts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import uuid
@@ -36,12 +39,13 @@ from .answers import (
 )
 from .answers import Message as ChatMessage
 from .bots import BOTS, avatar_svg, find_bot
-from .faults import Fault, FaultBook, RecordedRequest, RequestLog
+from .faults import SPLIT_SURROGATE_EVENTS, Fault, FaultBook, RecordedRequest, RequestLog
 from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
 from .streams import StreamLog, StreamRecord
 
 CONTROL_PREFIX = "/_emulator/"
+CONTROL_SECRET_HEADER = "X-Emulator-Secret"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 MALFORMED_EVENT = b"data: {not json\n\n"
 
@@ -58,6 +62,8 @@ class EmulatorState:
     # Benchmarks: every answer exactly this many words (None: the persona's 90-150).
     answer_words: int | None = None
     streams: StreamLog = field(default_factory=StreamLog)
+    # Required in X-Emulator-Secret by the control routes; None: not required.
+    control_secret: str | None = field(default=None, repr=False)
     # attempt_key -> streamed answers delivered in full. A dropped stream does not
     # count, so a Retry after a failure gets the same answer and a Regenerate a
     # new one; non-streamed answers stay fixed (scripts and tests compare them).
@@ -247,6 +253,17 @@ async def _sse(
     A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
     ``record`` gets the times the pieces and the end were sent (see ``streams``).
     """
+    if fault is not None and fault.kind in ("split_surrogate", "empty_answer"):
+        try:
+            if fault.kind == "split_surrogate":
+                for chunk in SPLIT_SURROGATE_EVENTS:
+                    yield chunk
+            yield b"data: [DONE]\n\n"
+        finally:
+            state.streams.ended(record, completed=True)
+        return
+    if fault is not None and fault.kind == "scripted_answer":
+        pieces = split_pieces(fault.text)  # a given text (display tests: tables, RTL, ...)
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
     completed = False
     try:
@@ -267,7 +284,12 @@ async def _sse(
             state.streams.piece_sent(record)
         yield b"data: [DONE]\n\n"
         completed = True
+        state.streams.ended(record, completed=True)
         _count_delivered(state, attempt_key)
+        if fault is not None and fault.kind == "keepalive_after_done":
+            while True:  # until the client hangs up (the server then cancels this)
+                await asyncio.sleep(fault.seconds)
+                yield b": keep-alive\n\n"
     finally:
         state.streams.ended(record, completed=completed)
 
@@ -332,6 +354,10 @@ def _control(
         host = request.client.host if request.client else ""
         if host not in LOOPBACK_HOSTS:
             return _detail(403, "The emulator control API answers loopback clients only")
+        if state.control_secret is not None:
+            given = request.headers.get(CONTROL_SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), state.control_secret.encode()):
+                return _detail(403, f"The emulator control API needs {CONTROL_SECRET_HEADER}")
         return await handler(request, state)
 
     return endpoint

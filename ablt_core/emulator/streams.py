@@ -57,10 +57,12 @@ class StreamLog:
             record.pieces_sent += 1
 
     def ended(self, record: StreamRecord, *, completed: bool) -> None:
-        """Note the stream's end (``completed``: with ``[DONE]``)."""
+        """Note the stream's end (``completed``: with ``[DONE]``); the first call counts
+        (a keep-alive after ``[DONE]`` does not move the end)."""
         with self._lock:
-            record.ended_at = time.time()
-            record.completed = completed
+            if record.ended_at is None:
+                record.ended_at = time.time()
+                record.completed = completed
 
     def clear(self) -> None:
         """Forget every record."""

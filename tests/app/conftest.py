@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import ablt_core._retry
 from ablt_core.emulator import EmulatorHandle
-from webapp import backend
+from webapp import backend, passwords
 from webapp import team as team_module
 from webapp.store import ConversationStore
 
@@ -27,7 +27,7 @@ APP_TIMEOUT = 30  # seconds per script run; generous for a busy CI machine
 @pytest.fixture(autouse=True)
 def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     # The app runs in this process, so the cheaper cost applies to the demo team too.
-    monkeypatch.setattr(team_module, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
 @pytest.fixture(autouse=True)

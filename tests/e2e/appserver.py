@@ -1,4 +1,4 @@
-"""Start the real app (`streamlit run app.py`) in demo mode and drive it with Chromium.
+"""Start the real app (`streamlit run serve.py`) in demo mode and drive it with Chromium.
 
 Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 (`python -m scripts.screenshot`), so both see the app exactly the same way:
@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,9 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ablt_core.emulator.server import CONTROL_SECRET_HEADER
+from webapp.backend import ENV_EMULATOR_CONTROL_SECRET
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, Playwright
 
+# The app's embedded emulator requires it on its control routes (/_emulator/*).
+EMULATOR_CONTROL_SECRET = secrets.token_urlsafe(24)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -93,6 +99,8 @@ def app_env(
             "ABLT_AUTH_FILE": str(auth_file or workdir / "auth.yaml"),
             "ABLT_DB_URL": db_url or f"sqlite:///{workdir / 'conversations.db'}",
             "ABLT_EMULATOR_DELAY": str(emulator_delay),
+            # The embedded emulator's control routes need it (inject_fault sends it).
+            ENV_EMULATOR_CONTROL_SECRET: EMULATOR_CONTROL_SECRET,
         }
     )
     if cookie_key is not None:
@@ -100,14 +108,14 @@ def app_env(
     return env
 
 
-def app_command(port: int, secrets_file: Path, script: str = "app.py") -> list[str]:
+def app_command(port: int, secrets_file: Path, script: str = "serve.py") -> list[str]:
     """`streamlit run <script>` (a path relative to the repository) on loopback, headless."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        script,
+        script,  # as deployed: serve.py, app.py plus the HttpOnly login cookie routes
         "--server.port",
         str(port),
         "--server.address",
@@ -124,7 +132,7 @@ def app_command(port: int, secrets_file: Path, script: str = "app.py") -> list[s
 
 @dataclass
 class AppServer:
-    """A running `streamlit run app.py` and where to reach it."""
+    """A running `streamlit run serve.py` and where to reach it."""
 
     process: subprocess.Popen[bytes]
     port: int
@@ -206,7 +214,10 @@ def inject_fault(server: AppServer, **fault: Any) -> None:
     request = urllib.request.Request(
         emulator_url(server) + "/_emulator/faults",
         data=json.dumps(fault).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            CONTROL_SECRET_HEADER: EMULATOR_CONTROL_SECRET,
+        },
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -236,7 +247,7 @@ def launch_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
-    script: str = "app.py",
+    script: str = "serve.py",
     extra_env: Mapping[str, str] | None = None,
     cwd: Path = REPO_ROOT,
 ) -> AppServer:
@@ -298,7 +309,7 @@ def start_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
-    script: str = "app.py",
+    script: str = "serve.py",
     extra_env: Mapping[str, str] | None = None,
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
@@ -462,7 +473,11 @@ def chat(page: Page, prompt: str) -> str:
 
 
 def message_text(message: Locator) -> str:
-    """A chat bubble's text as written: its Markdown, without the Copy control."""
+    """A chat bubble's text as written (its blocks, see `webapp.render`), without
+    the Copy control or status notes; blocks apart by a blank line."""
+    blocks = message.locator(".ablt-block").all_inner_texts()
+    if blocks:
+        return "\n\n".join(block.strip() for block in blocks)
     return message.get_by_test_id("stMarkdownContainer").first.inner_text().strip()
 
 

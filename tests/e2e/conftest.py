@@ -1,6 +1,6 @@
 """Browser-test fixtures: the real app in demo mode, driven by Debian's Chromium.
 
-- `app_server` (module scope): `streamlit run app.py` as a subprocess with a
+- `app_server` (module scope): `streamlit run serve.py` as a subprocess with a
   clean demo-mode environment whose team file and database live under a temp
   folder; its process group is ended at teardown. A failing test gets the log
   of every app it used (`AppServer` arguments, or lists/tuples of them)

@@ -1,6 +1,6 @@
 """The real app in a real browser: login gate, streamed answers, no secrets sent.
 
-Runs `streamlit run app.py` in demo mode (see conftest.py) and drives Debian's
+Runs `streamlit run serve.py` in demo mode (see conftest.py) and drives Debian's
 Chromium through it the way a person would: reading the page, typing, pressing
 Enter.
 """

@@ -1,6 +1,6 @@
 """Scale-out: two app processes, one database (docs/deploy.md).
 
-Two `streamlit run app.py` processes on two ports share the team file, the
+Two `streamlit run serve.py` processes on two ports share the team file, the
 login cookie key and the conversation database, as every process behind the
 proxy does. Each runs in demo mode with its own emulator, which serves the same
 bots. A member chats through instance A; on instance B (another browser, as

@@ -176,3 +176,27 @@ def test_invalid_fault_in_python_raises() -> None:
         Fault(kind="explode")
     with pytest.raises(ValueError):
         Fault(kind="rate_limit", times=0)
+
+
+def test_empty_answer_sends_only_done(http: httpx.Client, emulator: EmulatorHandle) -> None:
+    emulator.inject(Fault(kind="empty_answer"))
+    assert chat(http, stream=True).content == b"data: [DONE]\n\n"
+
+
+def test_split_surrogate_sends_the_halves_in_two_events(
+    http: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    emulator.inject(Fault(kind="split_surrogate"))
+    body = chat(http, stream=True).content
+    assert body.startswith(b'data: {"content": "Smile \\ud83d"}\n\ndata: {"content": "\\ude00')
+    assert body.endswith(b"data: [DONE]\n\n")
+
+
+def test_scripted_answer_streams_the_given_text_word_by_word(
+    http: httpx.Client, emulator: EmulatorHandle
+) -> None:
+    text = "| a |\r\n|---|\r\n| x<br>y |\n\nمرحبا."
+    emulator.inject(Fault(kind="scripted_answer", text=text))
+    events = sse_events(chat(http, stream=True).content)
+    assert events[-1] == "[DONE]"
+    assert "".join(e["content"] for e in events[:-1]) == text

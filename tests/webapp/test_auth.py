@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp import auth
-from webapp import team as team_module
+from webapp import auth, passwords
 from webapp.settings import load_settings
 from webapp.team import DEMO_PASSWORD, Member, TeamError, load_team
 
@@ -16,7 +15,7 @@ COOKIE_KEY = "c" * 40
 
 @pytest.fixture(autouse=True)
 def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(team_module, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
 def demo_settings(path: Path):

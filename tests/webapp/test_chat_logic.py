@@ -177,14 +177,6 @@ def test_on_first_piece_never_calls_back_when_nothing_arrives() -> None:
     assert calls == []
 
 
-def test_display_text_keeps_line_breaks_but_not_inside_code() -> None:
-    text = "Hi!\nAsk me.\n\n```\ncode line\nmore\n```\nend"
-    assert chat.display_text(text) == "Hi!  \nAsk me.  \n\n```\ncode line\nmore\n```\nend"
-
-
-# -- paging and context ---------------------------------------------------------
-
-
 def test_only_the_shown_tail_is_loaded_and_show_earlier_adds_a_page(
     store: ConversationStore,
 ) -> None:
@@ -361,6 +353,35 @@ def test_a_dropped_stream_keeps_the_part_received(
     chat.refresh(store, ANN, opened)
     assert opened.last and opened.last.status == chat.INTERRUPTED
     assert opened.last.text == "".join(pieces) and "cut off" in (opened.last.error or "")
+
+
+def test_an_empty_answer_is_a_failure_with_retry_not_an_empty_bubble(
+    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
+) -> None:
+    # Issue 7, item 6: the stream is only `data: [DONE]`.
+    emulator.inject(Fault(kind="empty_answer"))
+    opened = started(store, client)
+    assert "".join(chat.stream_answer(client, store, ANN, opened, NO_CAP)) == ""
+    chat.refresh(store, ANN, opened)
+    assert opened.last is not None
+    assert (opened.last.status, opened.last.text) == (chat.ERROR, "")
+    assert opened.last.error == chat.EMPTY_ANSWER
+    assert "empty answer" in chat.EMPTY_ANSWER
+    assert chat.can_retry(opened) and not chat.can_regenerate(opened)
+    chat.prepare_retry(store, ANN, opened)
+    assert "".join(chat.stream_answer(client, store, ANN, opened, NO_CAP))
+    assert stored(store, opened)[-1][1] == chat.COMPLETE
+
+
+def test_split_surrogate_halves_are_saved_as_one_emoji(
+    store: ConversationStore, client: AbltClient, emulator: EmulatorHandle
+) -> None:
+    # Issue 7, item 4: the page used to crash and save the answer empty as stopped.
+    emulator.inject(Fault(kind="split_surrogate"))
+    opened = started(store, client)
+    pieces = list(chat.stream_answer(client, store, ANN, opened, NO_CAP))
+    assert "".join(pieces) == "Smile \U0001f600 done"
+    assert stored(store, opened)[-1] == ("assistant", chat.COMPLETE, "Smile \U0001f600 done")
 
 
 def test_stop_keeps_the_part_as_stopped_for_this_session_only(

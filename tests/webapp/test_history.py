@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from webapp import history
 from webapp.history import (
@@ -148,6 +150,47 @@ def test_markdown_export_has_title_bot_options_and_each_message() -> None:
         "> Error: The service is busy.",
     ):
         assert line in text
+
+
+def _parsed(markdown: str) -> list[Token]:
+    return MarkdownIt("commonmark").parse(markdown)
+
+
+def _headings(markdown: str) -> list[str]:
+    tokens = _parsed(markdown)
+    return [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+
+
+@pytest.mark.parametrize(
+    "stopped",
+    [
+        "Here you go:\n```python\nfor i in range(3):",  # issue 7, item 9
+        "~~~~\nstill code\n~~~",  # ours: a shorter closing fence does not close
+        "<!-- an HTML comment cut off",  # ours
+    ],
+)
+def test_a_stopped_answer_inside_a_fence_keeps_later_messages_out_of_it(stopped: str) -> None:
+    messages = [
+        msg(0, "user", "Loop?"),
+        msg(1, "assistant", stopped, "stopped"),
+        msg(2, "user", "And then?"),
+        msg(3, "assistant", "## Done\n\nAll good."),
+    ]
+    text = export_markdown(conv(), messages)
+    titles = _headings(text)
+    assert titles[0] == "Trip"
+    roles = [t.split(" · ")[0] for t in titles[1:]]
+    assert roles == ["You", "Assistant", "You", "Assistant", "Done"]
+    assert stopped in text  # the text itself is kept as it was
+
+
+def test_a_title_renamed_to_markdown_is_text_in_the_export() -> None:
+    title = "![](http://host.example/t?secret=1) [click](javascript:alert(1)) **b** <img src=x>"
+    text = export_markdown(conv(title=title), turns("Hi", "Hello!"))
+    heading = _parsed(text.split("\n", 1)[0])[1]
+    kinds = {child.type for child in heading.children or []}
+    assert kinds <= {"text", "softbreak"}, kinds  # no image, link, emphasis or HTML
+    assert "".join(child.content for child in heading.children or []) == title
 
 
 def test_json_export_is_versioned_and_round_trips() -> None:
@@ -345,3 +388,14 @@ def test_context_limits_come_from_the_environment() -> None:
         ContextLimits.from_env({"ABLT_CONTEXT_MAX_WORDS": "lots"})
     with pytest.raises(ValueError, match="ABLT_CONTEXT_MAX_MESSAGES must be 0"):
         ContextLimits.from_env({"ABLT_CONTEXT_MAX_MESSAGES": "-1"})
+
+
+def test_times_show_in_the_members_own_zone_and_say_which() -> None:
+    from zoneinfo import ZoneInfo
+
+    from webapp.chat_view import local_time
+
+    late_evening_utc = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert local_time(late_evening_utc, ZoneInfo("Asia/Tokyo")) == "2026-12-01 08:30 JST"
+    assert local_time(late_evening_utc, ZoneInfo("America/New_York")) == "2026-11-30 18:30 EST"
+    assert local_time(late_evening_utc, None) == "2026-11-30 23:30 UTC"

@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 import yaml
 
-from webapp import team as team_module
+from webapp import passwords
 from webapp.team import (
     DEMO_PASSWORD,
     Team,
@@ -22,7 +22,7 @@ from webapp.team import (
 
 @pytest.fixture(autouse=True)
 def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(team_module, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
 def quick_hash(password: str) -> str:

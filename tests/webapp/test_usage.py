@@ -241,3 +241,20 @@ def test_charts_use_the_apps_indigo_palette() -> None:
         assert scale["domain"] == ["Original", "Enhancement", "Response"]
         assert scale["range"] == ["#312E81", "#A5B4FC", "#4F46E5"]
         assert "#4F46E5" in scale["range"]  # the theme's primary colour
+
+
+# -- the member's own day (issue 7: dates a member sees and picks) -------------------------
+
+
+def test_presets_end_on_the_members_today_not_the_servers() -> None:
+    from zoneinfo import ZoneInfo
+
+    instant = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # still 29 Nov in California
+    la = usage.member_today(ZoneInfo("America/Los_Angeles"), instant)
+    kiribati = usage.member_today(ZoneInfo("Pacific/Kiritimati"), instant)  # UTC+14
+    assert la == dt.date(2026, 11, 29)
+    assert kiribati == dt.date(2026, 11, 30)
+    assert usage.preset_range(usage.LAST_7_DAYS, la) == (dt.date(2026, 11, 23), la)
+    late = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)  # already 1 Dec at UTC+14
+    assert usage.member_today(ZoneInfo("Pacific/Kiritimati"), late) == dt.date(2026, 12, 1)
+    assert usage.preset_range(usage.THIS_MONTH, dt.date(2026, 12, 1))[0] == dt.date(2026, 12, 1)

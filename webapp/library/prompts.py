@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from webapp.history import ConversationOptions
 from webapp.store import ConversationStore
 from webapp.store.schema import prompts as P
+from webapp.text import cut_graphemes
 
 NAME_MAX_CHARS: Final = 200
 # `{{ name }}`: letters, digits, spaces, `_` and `-`, between double braces.
@@ -116,7 +117,7 @@ def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise ValueError("A library entry needs a name.")
-    return cleaned[:NAME_MAX_CHARS]
+    return cut_graphemes(cleaned, NAME_MAX_CHARS)  # whole characters only
 
 
 class PromptLibrary:

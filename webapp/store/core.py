@@ -245,6 +245,10 @@ class ConversationStore:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             pinned=bool(row["pinned"]),
+            kind=row["kind"],
+            parent_id=row["parent_id"],
+            position=row["position"],
+            voted_id=row["voted_id"],
         )
 
     @staticmethod
@@ -277,8 +281,15 @@ class ConversationStore:
         bot_name: str = "",
         options: ConversationOptions | None = None,
         title: str | None = None,
+        *,
+        kind: str = history.KIND_CHAT,
+        parent_id: str | None = None,
+        position: int = 0,
     ) -> Conversation:
-        """A new, empty conversation; without a title, the first prompt names it."""
+        """A new, empty conversation; without a title, the first prompt names it.
+
+        `kind`, `parent_id` and `position` make comparisons (`webapp.compare`):
+        a column's parent must be one of the owner's comparisons."""
         if not bot_slug.strip():
             raise ValueError("A conversation needs a bot.")
         now = self._now()
@@ -293,8 +304,13 @@ class ConversationStore:
             "created_at": now,
             "updated_at": now,
             "pinned": False,
+            "kind": kind,
+            "parent_id": parent_id,
+            "position": position,
         }
         with self._write() as conn:
+            if parent_id is not None:
+                self._conversation_row(conn, owner, parent_id)  # theirs, or not found
             conn.execute(sa.insert(C).values(**values))
             return self._to_conversation(self._conversation_row(conn, owner, values["id"]))
 
@@ -311,7 +327,8 @@ class ConversationStore:
         `query` matches titles and message text, case-insensitively (Unicode
         too, on both databases).
         """
-        stmt = sa.select(C).where(C.c.owner == owner.username)
+        # A comparison's columns are listed through their comparison.
+        stmt = sa.select(C).where(C.c.owner == owner.username, C.c.parent_id.is_(None))
         needle = (query or "").strip()
         if needle:
             pattern = schema.fold(sa.literal(_like_pattern(needle)))
@@ -351,13 +368,19 @@ class ConversationStore:
             return self._to_conversation(self._conversation_row(conn, owner, conversation_id))
 
     def delete_conversation(self, owner: Owner, conversation_id: str) -> None:
-        """Delete a conversation and its messages."""
+        """Delete a conversation and its messages (a comparison: its columns too)."""
         with self._write() as conn:
             # Messages first: correct even where foreign keys are not enforced.
-            owned = sa.select(C.c.id).where(self._owned(owner, conversation_id))
+            owned = sa.select(C.c.id).where(
+                C.c.owner == owner.username,
+                sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
+            )
             conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned)))
             # Its share links go with it: a deleted conversation is shown to nobody.
             conn.execute(sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned)))
+            conn.execute(
+                sa.delete(C).where(C.c.owner == owner.username, C.c.parent_id == conversation_id)
+            )
             if conn.execute(sa.delete(C).where(self._owned(owner, conversation_id))).rowcount != 1:
                 raise ConversationNotFound()
 

@@ -1,0 +1,44 @@
+"""Serve aBLT Chat: `streamlit run serve.py` (the same options as `streamlit run app.py`).
+
+It runs app.py as the Streamlit app, plus the two small HTTP routes that
+write and remove the login cookie from the server, so that the cookie is
+HttpOnly (page scripts cannot read it) and Secure over HTTPS; see
+`webapp.login_cookie`. `streamlit run app.py` still works, with the
+login cookie written by a script instead (not HttpOnly).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+from starlette.requests import Request
+from streamlit import config
+
+from webapp import auth, login_cookie
+from webapp.logins import served_over_https
+from webapp.settings import get_settings
+
+
+def _engine() -> Engine:
+    # Imported when the first request needs it: webapp.backend declares Streamlit
+    # caches, which want the runtime that st.App starts after this file is read.
+    from webapp import backend
+
+    return backend.get_store().engine
+
+
+def _secure(request: Request) -> bool:
+    return served_over_https(str(request.url), request.headers, get_settings().trusted_proxy_hops)
+
+
+app = st.App(
+    "app.py",
+    routes=login_cookie.build_routes(
+        engine=_engine,
+        cookie_name=auth.COOKIE_NAME,
+        cookie_key=lambda: auth.cookie_key(get_settings()),
+        expiry_days=auth.COOKIE_EXPIRY_DAYS,
+        secure=_secure,
+        base_path=str(config.get_option("server.baseUrlPath") or ""),
+    ),
+)

@@ -1,0 +1,42 @@
+"""Demo mode (issue 12): the app's embedded emulator keeps its request log (members'
+prompts) and fault injection to whoever holds the process's secret; the standalone
+emulator keeps them open to loopback clients for tests."""
+
+from __future__ import annotations
+
+import httpx
+
+from ablt_core import AbltClient
+from ablt_core.emulator import start_emulator
+from ablt_core.emulator.server import CONTROL_SECRET_HEADER
+from webapp import backend
+
+PROMPT = "my salary is 123456, is that fair?"
+
+
+def test_the_embedded_emulator_answers_control_calls_only_with_the_secret() -> None:
+    handle = backend.ensure_demo_emulator(0)
+    assert handle.host == "127.0.0.1"  # loopback only
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=handle.base_url) as client:
+        client.chat(bot_slug="omni", prompt=PROMPT, stream=False)
+    url = handle.base_url + "/_emulator/requests"
+
+    anyone = httpx.get(url)
+    assert anyone.status_code == 403 and PROMPT not in anyone.text
+    guess = httpx.get(url, headers={CONTROL_SECRET_HEADER: "guess"})
+    assert guess.status_code == 403
+    fault = httpx.post(handle.base_url + "/_emulator/faults", json={"kind": "server_error"})
+    assert fault.status_code == 403 and handle.faults == []
+
+    allowed = httpx.get(url, headers={CONTROL_SECRET_HEADER: backend.demo_control_secret()})
+    assert allowed.status_code == 200 and PROMPT in allowed.text
+    handle.clear_requests()
+
+
+def test_the_standalone_emulator_keeps_its_control_routes_open_to_loopback() -> None:
+    with start_emulator(delay=0) as emulator:
+        assert httpx.get(emulator.base_url + "/_emulator/requests").status_code == 200
+        posted = httpx.post(
+            emulator.base_url + "/_emulator/faults", json={"kind": "server_error", "status": 503}
+        )
+        assert posted.status_code == 201 and len(emulator.faults) == 1
