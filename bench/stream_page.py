@@ -103,6 +103,7 @@ class Session:
     member: str = ""
 
     def open(self) -> None:
+        """Log in through the real form (product) or open the app (reference); wait idle."""
         from tests.e2e.appserver import CHAT_INPUT, UI_TIMEOUT_MS, log_in, wait_until_idle
 
         if self.kind == "product":
@@ -124,6 +125,7 @@ class Session:
         wait_until_idle(self.page, IDLE_QUIET_MS)
 
     def arm(self, prompt: str, opener: str, closer: str) -> None:
+        """Start watching for the next answer and type `prompt` (not sent yet)."""
         from tests.e2e.appserver import CHAT_INPUT
 
         self.page.evaluate(WATCH_SCRIPT, [opener, closer])
@@ -132,12 +134,15 @@ class Session:
         box.focus()
 
     def press_enter(self) -> None:
+        """Send the typed prompt as a person does."""
         self.page.keyboard.press("Enter")
 
     def watch(self) -> dict[str, Any]:
+        """The page's counters: enter/first/done (epoch ms), bytes, longTasks."""
         return dict(self.page.evaluate(READ_SCRIPT))
 
     def last_answer(self) -> str:
+        """The newest assistant bubble's text, whitespace normalised ('' if none)."""
         from tests.e2e.appserver import ASSISTANT_MESSAGE
 
         answers = self.page.locator(ASSISTANT_MESSAGE)
@@ -146,6 +151,7 @@ class Session:
         return normalise(answers.last.inner_text())
 
     def errors_shown(self) -> int:
+        """Exceptions and error boxes the app shows."""
         return int(
             self.page.locator(
                 '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -154,6 +160,7 @@ class Session:
 
 
 def normalise(text: str) -> str:
+    """`text` with every run of whitespace as one space (Markdown reflows lines)."""
     return " ".join(text.split())
 
 
@@ -187,6 +194,7 @@ def judge(shown: str, record: dict[str, Any] | None, prompts: Sequence[str], min
 def figures(
     session: Session, watch: dict[str, Any], record: dict[str, Any] | None, words: int
 ) -> Answer:
+    """One answer's figures from the page's counters and the emulator's record of it."""
     answer = Answer(session.kind, words)
     enter = watch.get("enter")
     if enter is None:
@@ -227,6 +235,7 @@ def wait_all(sessions: Sequence[Session], timeout: float) -> list[dict[str, Any]
 
 
 def settle(session: Session) -> None:
+    """Wait until the app is idle again (at most a minute; a busy page is not an error)."""
     from tests.e2e.appserver import wait_until_idle
 
     with contextlib.suppress(Exception):

@@ -39,6 +39,7 @@ product/reference ratios, which are measured in the same run.
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import statistics
 import sys
@@ -156,6 +157,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def one_answer(session: Session, emulator: Emulator, words: int, delay: float, tag: str) -> Answer:
+    """Part 1: a new chat, one prompt answered in `words` words, its figures."""
     opener, closer = expected_ends()
     session.fresh_chat()
     emulator.set_answer_words(words)
@@ -178,19 +180,23 @@ def one_answer(session: Session, emulator: Emulator, words: int, delay: float, t
 
 
 def median(values: Sequence[float | None]) -> float | None:
+    """The median of the values present, or None."""
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
 
 
 def fmt(value: float | None, spec: str = ".0f") -> str:
+    """`value` formatted, '-' when missing."""
     return "-" if value is None else format(value, spec)
 
 
 def ratio(a: float | None, b: float | None) -> str:
+    """a / b as '1.23x', '-' when either is missing or b is 0."""
     return "-" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
 
 
 def report_part1(results: dict[tuple[str, int], list[Answer]], args: argparse.Namespace) -> None:
+    """Print part 1's medians per size, product and reference side by side."""
     kinds = args.kinds
     print(
         f"\nPart 1: one member, {args.conversations} saved conversations, "
@@ -272,6 +278,9 @@ def many_members(
     db_url: str,
     auth_file: Path,
 ) -> dict[str, Any]:
+    """Part 2 on one app: `args.members` members log in (product) or open it
+    (reference), type distinct prompts, press Enter one after another as fast as
+    the browser takes it, and wait for every answer. {answers, verdicts, cpu, saved}."""
     from tests.e2e.conftest import VIEWPORT
 
     opener, closer = expected_ends()
@@ -324,6 +333,7 @@ def many_members(
 
 
 def report_part2(outcomes: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print part 2's percentiles, CPU and verdict counts per app."""
     kinds = list(outcomes)
     print(
         f"\nPart 2: {args.members} members press Enter at once, "
@@ -383,6 +393,7 @@ def targets(
     """[(target, measured, met?)]: met is None when this run could not tell."""
 
     def worst_ratio(get: Any) -> float | None:
+        """The largest product/reference ratio of medians over the sizes."""
         ratios = []
         for words in args.sizes:
             mine = median([get(a) for a in results.get(("product", words), [])])
@@ -434,6 +445,7 @@ def targets(
 
 
 def report_targets(rows: list[tuple[str, str, bool | None]]) -> None:
+    """Print `targets()`'s rows."""
     print("\nIssue 8 targets")
     for title, measured, met in rows:
         verdict = "not measured" if met is None else "met" if met else "NOT met"
@@ -441,7 +453,10 @@ def report_targets(rows: list[tuple[str, str, bool | None]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Run part 1, then part 2 (unless `--members 0`), printing as it goes."""
     args = parse_args(argv)
+    # tests.e2e.appserver imports webapp modules whose Streamlit caches warn outside a runtime.
+    logging.getLogger("streamlit.runtime.caching").setLevel(logging.ERROR)
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.appserver import chromium_available, launch_chromium

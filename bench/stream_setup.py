@@ -44,6 +44,7 @@ class Emulator:
     url: str
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        """One control-API call; its JSON reply (None when empty)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
@@ -53,15 +54,19 @@ class Emulator:
         return json.loads(raw) if raw else None
 
     def set_answer_words(self, words: int) -> None:
+        """Every answer from now on is exactly `words` words."""
         self._call("PUT", "/_emulator/settings", {"answer_words": words})
 
     def streams(self) -> list[dict[str, Any]]:
+        """The streamed answers so far with their send times (`StreamRecord` as JSON)."""
         return list(self._call("GET", "/_emulator/streams"))
 
     def clear_streams(self) -> None:
+        """Forget the stream records."""
         self._call("DELETE", "/_emulator/streams")
 
     def stop(self) -> None:
+        """End the emulator process (SIGTERM, then SIGKILL after 10 s)."""
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -70,6 +75,7 @@ class Emulator:
 
 
 def start_emulator(delay: float, port: int) -> Emulator:
+    """`python -m ablt_core.emulator` on `port`, `delay` s a word; returns once it answers."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -104,6 +110,7 @@ def start_emulator(delay: float, port: int) -> Emulator:
 
 
 def member_name(index: int) -> str:
+    """The bench's member number `index` (1-based): bench-01, bench-02..."""
     return f"bench-{index:02d}"
 
 
@@ -205,6 +212,9 @@ def start_apps(
     product_env: dict[str, str],
     app_dir: Path,
 ) -> dict[str, AppServer]:
+    """{kind: app} for `kinds` ("product", "reference"), both on `emulator` with a
+    real token; the product from `app_dir` with `product_env` added, sharing the
+    team file and the database. Returns once every health endpoint answers."""
     from tests.e2e.appserver import launch_app, wait_ready
 
     env = {"ABLT_BEARER_TOKEN": TOKEN, "ABLT_BASE_URL": emulator.url}
