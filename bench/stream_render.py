@@ -1,6 +1,6 @@
 """Streaming in the browser: the real app beside a tutorial-style reference app.
 
-Issue 8's figures. Both `streamlit run app.py` (the product, with a real token
+Issue 8's figures. Both `streamlit run serve.py` (the product, with a real token
 pointed at an emulator this script starts in its own process, a team file and a
 SQLite store seeded with saved conversations) and `bench/reference_app.py` (a
 minimal app written like Streamlit's chat tutorial: `st.chat_input` +
