@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp import auth
+from webapp import auth, csv_safe
+from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.settings import get_settings
 
 
 def render() -> None:
@@ -14,7 +16,7 @@ def render() -> None:
     st.title("Account")
 
     with st.container(border=True):
-        st.subheader(member.name)
+        st.subheader(md.escape(member.name))
         left, middle, right = st.columns(3)
         left.markdown(f"**Username**  \n`{member.username}`")
         middle.markdown(f"**Role**  \n{member.role}")
@@ -23,6 +25,15 @@ def render() -> None:
             st.caption(member.email)
         st.caption("Your user id is sent with every chat, so usage statistics split per member.")
 
+    if auth.is_fixed_demo_account(get_settings(), member.username):
+        st.subheader("Change password")
+        st.info(auth.DEMO_PASSWORD_FIXED, icon=":material/lock:")
+    else:
+        render_password_form(member)
+    render_team(member)
+
+
+def render_password_form(member: auth.Member) -> None:
     with st.form("account_password", clear_on_submit=True):
         st.subheader("Change password")
         current = st.text_input("Current password", type="password")
@@ -43,13 +54,16 @@ def render() -> None:
             else:
                 st.success("Password changed. Use the new one next time you log in.")
 
+
+def render_team(member: auth.Member) -> None:
     if member.is_admin:
         with st.expander("Team"):
+            # The table's toolbar downloads it as CSV: a name may be a formula.
             st.dataframe(
-                [
+                csv_safe.safe_rows(
                     {"user id": m.user_id, "username": m.username, "name": m.name, "role": m.role}
                     for m in auth.list_members()
-                ],
+                ),
                 hide_index=True,
             )
             st.caption(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError, Bot
-from webapp import catalogue, ui
-from webapp import markdown as md
+from webapp import bot_display, catalogue, limits, ui
 from webapp.auth import require_member
-from webapp.avatars import avatar_for
+from webapp.avatars import avatar_for, prefetch_avatars
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.state import Keys
@@ -16,18 +15,21 @@ from webapp.state import Keys
 CARDS_PER_ROW = 3
 
 
-def render_card(bot: Bot) -> None:
+def render_card(bot: Bot, api_base_url: str) -> None:
+    # Every field is the API's data: cut and escaped, never rendered as Markdown.
     with st.container(border=True):
         avatar, heading = st.columns([1, 4], vertical_alignment="center")
-        avatar.image(avatar_for(bot.avatar_url, bot.name), width=56)
-        heading.markdown(f"**{md.escape(bot.name)}**")
-        # The slug on its own line: beside the model, its chip broke at a hyphen.
-        heading.caption(f"Model: {md.escape(bot.model)}  \n`{bot.slug}`")
-        st.write(bot.description or "_No description._")
+        avatar.image(avatar_for(bot.avatar_url, bot.name, api_base_url), width=56)
+        heading.markdown(f"**{bot_display.name_md(bot.name)}**")
+        # The slug on its own line: beside the model, it broke at a hyphen.
+        heading.caption(
+            f"Model: {bot_display.model_md(bot.model)}  \n{bot_display.slug_md(bot.slug)}"
+        )
+        st.markdown(bot_display.description_md(bot.description))
         welcome = catalogue.welcome_text(bot)
         if welcome:
             st.caption("Welcome message")
-            st.markdown("\n".join(f"> {line}" for line in welcome.splitlines()))
+            st.markdown(bot_display.welcome_quote_md(welcome))
         if st.button(
             "Chat with this bot", key=f"bots_chat_{bot.uid}", type="primary", width="stretch"
         ):
@@ -50,10 +52,18 @@ def render() -> None:
 
     search, models, refresh = st.columns([4, 3, 1], vertical_alignment="bottom")
     query = search.text_input(
-        "Search", key=Keys.BOTS_QUERY, placeholder="Name, slug, model, description…"
+        "Search",
+        key=Keys.BOTS_QUERY,
+        placeholder="Name, slug, model, description…",
+        on_change=first_page,
     )
     chosen = models.multiselect(
-        "Model", catalogue.available_models(bots), key=Keys.BOTS_MODELS, placeholder="All models"
+        "Model",
+        catalogue.available_models(bots),
+        key=Keys.BOTS_MODELS,
+        placeholder="All models",
+        format_func=bot_display.plain_model,
+        on_change=first_page,
     )
     # A callback runs before the rerun, so the reloaded page already asks the API.
     refresh.container(horizontal_alignment="right").button(  # ends where the cards end
@@ -65,15 +75,53 @@ def render() -> None:
         args=(client,),
     )
 
-    shown = catalogue.filter_bots(bots, query, chosen)
-    st.caption(catalogue.count_label(len(shown), len(bots)))
-    if not shown:
+    matching = catalogue.filter_bots(bots, query, chosen)
+    st.caption(catalogue.count_label(len(matching), len(bots)))
+    if not matching:
         st.info("No bot matches this search. Clear the search or the model filter.")
+    # A page of cards at a time: 2,000 bots never mean 2,000 cards (or avatars) per run.
+    shown, page = catalogue.page_of(matching, st.session_state.get(Keys.BOTS_PAGE, 1))
+    st.session_state[Keys.BOTS_PAGE] = page
+    api_base_url = catalogue.client_base_url(client)
+    # Fetched side by side, not one by one; only the API's own origin may be private.
+    prefetch_avatars((bot.avatar_url for bot in shown), api_base_url)
     for first in range(0, len(shown), CARDS_PER_ROW):
         row = st.columns(CARDS_PER_ROW)
         for column, bot in zip(row, shown[first : first + CARDS_PER_ROW], strict=False):
             with column:
-                render_card(bot)
+                render_card(bot, api_base_url)
+    render_pager(page, catalogue.page_count(len(matching)))
+
+
+def first_page() -> None:
+    st.session_state[Keys.BOTS_PAGE] = 1
+
+
+def turn_page(step: int) -> None:
+    st.session_state[Keys.BOTS_PAGE] = st.session_state.get(Keys.BOTS_PAGE, 1) + step
+
+
+def render_pager(page: int, pages: int) -> None:
+    if pages <= 1:
+        return
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button(
+        "Previous",
+        key="bots_page_previous",
+        icon=":material/chevron_left:",
+        disabled=page <= 1,
+        on_click=turn_page,
+        args=(-1,),
+    )
+    row.caption(f"Page {page} of {pages} · {limits.BOT_CARDS_PER_PAGE} bots a page")
+    row.button(
+        "Next",
+        key="bots_page_next",
+        icon=":material/chevron_right:",
+        disabled=page >= pages,
+        on_click=turn_page,
+        args=(1,),
+    )
 
 
 render()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import catalogue, chat, chat_view, ui, usage_api
+from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api
 from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.avatars import avatar_for
@@ -61,21 +61,38 @@ def render() -> None:
 
     by_slug = {b.slug: b for b in bots}
     bot = by_slug.get(opened.conversation.bot_slug)
-    bot_name = bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
-    bot_avatar = avatar_for(bot.avatar_url if bot else None, bot_name)
+    # Shown as text everywhere (cut; escaped where Markdown renders): the API's data.
+    bot_name = bot_display.plain_name(
+        bot.name if bot else opened.conversation.bot_name or opened.conversation.bot_slug
+    )
+    bot_avatar = avatar_for(
+        bot.avatar_url if bot else None, bot_name, catalogue.client_base_url(client)
+    )
 
     # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
     names = chat.bot_labels(bots)
     if bot is None:  # a reopened conversation whose bot left the catalogue
         names[opened.conversation.bot_slug] = f"{bot_name} (no longer listed)"
     st.session_state[Keys.CHAT_BOT_SELECT] = opened.conversation.bot_slug
+    query = ""
+    if len(names) > limits.BOT_PICKER_MAX_CHOICES:
+        # Thousands of bots: search them rather than list them all.
+        query = st.sidebar.text_input(
+            "Find a bot", key=Keys.CHAT_BOT_QUERY, placeholder="Name, slug, model…"
+        )
+    choices, matching = catalogue.picker_slugs(bots, query, opened.conversation.bot_slug)
     st.sidebar.selectbox(
         "Bot",
-        list(names),
+        choices,
         format_func=lambda slug: names[slug],
         key=Keys.CHAT_BOT_SELECT,
         on_change=chat_view.pick_bot,
     )
+    if matching > limits.BOT_PICKER_MAX_CHOICES:
+        st.sidebar.caption(
+            f"Showing {limits.BOT_PICKER_MAX_CHOICES} of {matching:,} matching bots: "
+            "type to find others."
+        )
     new_col, clear_col = st.sidebar.columns(2)
     new_col.button(
         "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
@@ -101,7 +118,9 @@ def render() -> None:
     label = names[opened.conversation.bot_slug] if bot else bot_name
     heading_text.subheader(md.escape(label))
     if bot is not None:
-        heading_text.caption(f"{bot.model} · {bot.description}" if bot.description else bot.model)
+        model = bot_display.model_md(bot.model)
+        description = bot_display.description_line_md(bot.description)
+        heading_text.caption(f"{model} · {description}" if description else model)
     else:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
     # Ends where the chat ends.
@@ -112,6 +131,7 @@ def render() -> None:
         sharing_view.render_share_menu(opened.id)
         chat_view.render_exports(member, opened)
 
+    chat_view.render_option_notes(opened)
     chat_view.restore_prompt()
     # Read before the messages are drawn (st.chat_input sits at the bottom of the
     # page wherever the script calls it), so a send run knows from the start that
@@ -132,7 +152,7 @@ def render() -> None:
     for index, message in enumerate(opened.messages):
         chat_view.render_message(
             message,
-            bot_avatar if message.role == "assistant" else chat_view.USER_AVATAR,
+            chat_view.avatar_for_role(message.role, bot_avatar),
             # A failed answer's Retry, too, is not offered above a new prompt.
             is_last=index == len(opened.messages) - 1 and not sending,
         )

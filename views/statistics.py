@@ -7,7 +7,8 @@ import datetime as dt
 import streamlit as st
 
 from ablt_core import AbltClient, AbltError, UsageStatistics
-from webapp import ui, usage
+from webapp import csv_safe, ui, usage
+from webapp import markdown as md
 from webapp.auth import Member, list_members, require_member
 from webapp.backend import get_client
 from webapp.errors import describe
@@ -33,7 +34,7 @@ def pick_range(today: dt.date) -> tuple[dt.date | None, dt.date | None]:
 def pick_scope(member: Member) -> tuple[int, str]:
     """(user_id, label): a member gets their own; an admin picks a member or the team."""
     if member.role != "admin":
-        st.caption(f"Your own usage, {member.name}.")
+        st.caption(f"Your own usage, {md.escape(member.name)}.")
         return member.user_id, member.username
     names = {usage.TEAM_USER_ID: WHOLE_TEAM}
     names.update({m.user_id: f"{m.name} ({m.username})" for m in list_members()})
@@ -57,12 +58,23 @@ def render_team_breakdown(
     rows = usage.load_breakdown(client, members, start, end)
     frame = usage.breakdown_frame(rows, unit, team_total=stats.total)
     st.altair_chart(usage.breakdown_chart(frame, unit), width="stretch")
+    # The table's own toolbar downloads it as CSV: its member names are
+    # neutralised like every CSV the app writes (a name can be a formula).
     st.dataframe(
-        frame,
+        csv_safe.safe_frame(frame),
         hide_index=True,
         width="stretch",
         column_config=usage.table_columns(),
         key="stats_breakdown_table",
+    )
+    st.download_button(
+        "Download per-member CSV",
+        data=usage.csv_bytes(frame),
+        file_name=usage.csv_file_name(start, end, unit, "per-member"),
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="stats_breakdown_csv",
     )
 
 
@@ -80,10 +92,13 @@ def render() -> None:
     with controls[1]:
         user_id, scope = pick_scope(member)
 
-    problem = usage.range_problem(start, end)
-    if problem:
-        st.warning(problem)
+    choice = usage.resolve_range(start, end, today)
+    if choice.problem or choice.start is None or choice.end is None:
+        st.warning(choice.problem or "Pick both a start and an end date.")
         return
+    if choice.note:
+        st.info(choice.note, icon=":material/event:")
+    start, end = choice.start, choice.end
     caption, refresh = st.columns([5, 1], vertical_alignment="center")
     caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days")
     # Figures are cached for a minute; Refresh shows a chat that just ended right away.

@@ -34,7 +34,7 @@ from webapp.logins import WRONG_CREDENTIALS, client_address, served_over_https
 from webapp.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_problem
 from webapp.settings import Settings, get_settings
 from webapp.state import Keys
-from webapp.team import Member, Team, TeamError, create_demo_team, load_team
+from webapp.team import DEMO_MEMBERS, Member, Team, TeamError, create_demo_team, load_team
 
 if TYPE_CHECKING:
     import streamlit_authenticator as stauth
@@ -380,9 +380,26 @@ def list_members() -> list[Member]:
         return []
 
 
+DEMO_PASSWORD_FIXED = (
+    "This is a shared demo account: its password stays as the login page shows it, so "
+    "nobody can lock the others out of the demo. With a real team (an API token set), "
+    "members change their own passwords here."
+)
+
+
+def is_fixed_demo_account(settings: Settings, username: str) -> bool:
+    """True for the demo team's accounts while in demo mode: their password is
+    the one the login page shows, and stays so."""
+    return settings.demo_mode and username in {name for name, *_ in DEMO_MEMBERS}
+
+
 def change_password(member: Member, current: str, new: str, repeat: str) -> str | None:
-    """Change the member's password in the team file. Returns a problem, or None on success."""
+    """Change the member's password in the team file. Returns a problem, or None on success.
+
+    A demo account's password cannot be changed in demo mode (`DEMO_PASSWORD_FIXED`)."""
     settings = get_settings()
+    if is_fixed_demo_account(settings, member.username):
+        return DEMO_PASSWORD_FIXED
     try:
         team = load_team_for(settings)
         if not team.check_password(member.username, current):

@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ablt_core import AbltError, StreamInterruptedError
 from webapp import history
+from webapp.bot_display import plain_name, plain_slug
 from webapp.errors import describe
 from webapp.history import (
     ContextLimits,
@@ -43,8 +44,10 @@ from webapp.history import (
     ConversationOptions,
     Message,
 )
+from webapp.limits import BOT_WELCOME_MAX_CHARS, MAX_WORDS_MAX, MAX_WORDS_MIN
 from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
 from webapp.store.core import MAX_PAGE
+from webapp.text import truncate_text
 
 if TYPE_CHECKING:
     from ablt_core import AbltClient, Bot
@@ -59,6 +62,7 @@ ERROR = "error"
 RETRYABLE_STATUSES = frozenset({ERROR, INTERRUPTED})
 REGENERABLE_STATUSES = history.CONTEXT_STATUSES
 
+BOT_NAME_STORED_MAX = 200  # the store's bot_name column, in characters
 PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
 SAVE_EVERY = 1.0  # seconds between saves of a growing answer: at most this much is lost
 OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
@@ -116,7 +120,8 @@ def api_options(options: ConversationOptions) -> dict[str, Any]:
     if options.language and options.language.strip():
         out["language"] = options.language.strip()
     if options.max_words is not None:
-        out["max_words"] = int(options.max_words)
+        # Within the one set of limits even for options built without validation.
+        out["max_words"] = min(max(int(options.max_words), MAX_WORDS_MIN), MAX_WORDS_MAX)
     if options.use_search:
         out["use_search"] = True
     return out
@@ -183,9 +188,12 @@ class OpenChat:
 
 
 def welcome_text(bot: Bot) -> str:
-    """The welcome message with the API's `\\r\\n` line ends made plain."""
+    """The welcome message with the API's `\\r\\n` line ends made plain, cut to
+    `BOT_WELCOME_MAX_CHARS` whole characters (it is the bot's text, saved
+    as the conversation's first message)."""
     text = bot.welcome_message or ""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return truncate_text(text, BOT_WELCOME_MAX_CHARS)
 
 
 def new_draft(
@@ -202,7 +210,8 @@ def new_draft(
         owner=member.username,
         owner_user_id=member.user_id,
         bot_slug=bot.slug,
-        bot_name=bot.name,
+        # The name as shown, within the store's column (VARCHAR(200)).
+        bot_name=truncate_text(plain_name(bot.name), BOT_NAME_STORED_MAX),
         title=history.DEFAULT_TITLE,
         options=options or ConversationOptions(),
         created_at=now,
@@ -353,9 +362,28 @@ def set_options(
 
 
 def awaiting_answer(opened: OpenChat) -> bool:
-    """True when the last message is a prompt with no answer yet."""
+    """True when the last message is a sent prompt with no answer yet.
+
+    An imported prompt that was never sent (`history.is_unsent_prompt`) is
+    not awaiting: an import has no side effects until the member sends it.
+    """
     last = opened.last
-    return last is not None and last.role == "user"
+    return last is not None and last.role == "user" and not history.is_unsent_prompt(last)
+
+
+def unsent_prompt(opened: OpenChat) -> Message | None:
+    """The last message when it is an imported prompt waiting for its Send."""
+    last = opened.last
+    return last if last is not None and history.is_unsent_prompt(last) else None
+
+
+def send_unsent(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
+    """The member sends the imported prompt: it becomes a sent prompt awaiting its answer."""
+    prompt = unsent_prompt(opened)
+    if prompt is None:
+        return
+    store.update_message(member, prompt.id, status=COMPLETE, error="")
+    refresh(store, member, opened)
 
 
 def can_retry(opened: OpenChat) -> bool:
@@ -657,13 +685,16 @@ def export_json(store: ConversationStore, member: Owner, conversation_id: str) -
 
 
 def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
-    """slug -> a label for the bot picker, unique even though bot names are not."""
+    """slug -> a plain-text label for the bot picker, unique even though bot names
+    are not; names and slugs cut for display (`webapp.bot_display`)."""
+    names = {bot.slug: plain_name(bot.name) for bot in bots}
     counts: dict[str, int] = {}
-    for bot in bots:
-        counts[bot.name] = counts.get(bot.name, 0) + 1
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
     # The picker tells options apart by their label, so a shared name gets its slug.
     return {
-        bot.slug: bot.name if counts[bot.name] == 1 else f"{bot.name} ({bot.slug})" for bot in bots
+        slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
+        for slug, name in names.items()
     }
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from webapp import chat, history, render, ui
+from webapp import bot_display, chat, history, limits, render, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationImportError, ConversationOptions, Message
@@ -29,6 +29,11 @@ OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
 HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
+SYSTEM_AVATAR = ":material/tune:"
+SYSTEM_CAPTION = (
+    ":material/tune: System message: not shown to the bot as a question; it is sent as "
+    "an instruction with each prompt."
+)
 COPY_HELP = "Copy text"
 THINKING_ICON = ":material/pending:"
 # How long a stopped run waits for the indicator's removal to be sent.
@@ -120,6 +125,13 @@ def send_edit() -> None:
         _guarded(
             lambda: chat.edit_last_prompt(get_store(), st.session_state[Keys.MEMBER], opened, text)
         )
+
+
+def send_unsent() -> None:
+    """The member sends an imported prompt that was never sent (its Send button)."""
+    opened = _opened()
+    if opened is not None:
+        _guarded(lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened))
 
 
 def show_earlier() -> None:
@@ -284,7 +296,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
-        help=f"{md.escape(conv.bot_name or conv.bot_slug)} · "
+        help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
         f"last active {local_time(conv.updated_at, member_timezone())}",
     )
     with menu_col.popover(
@@ -348,6 +360,7 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             typed = st.text_input(
                 "Other language",
                 value="" if current in LANGUAGE_CHOICES else current,
+                max_chars=limits.LANGUAGE_MAX_CHARS,
                 key=f"chat_language_other_{suffix}",
                 placeholder="e.g. Catalan",
             )
@@ -362,9 +375,9 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             max_words = int(
                 st.number_input(
                     "Max words",
-                    min_value=1,
-                    max_value=20_000,
-                    value=options.max_words or 300,
+                    min_value=limits.MAX_WORDS_MIN,
+                    max_value=limits.MAX_WORDS_MAX,
+                    value=options.max_words or limits.MAX_WORDS_DEFAULT,
                     step=50,
                     key=f"chat_max_words_{suffix}",
                 )
@@ -383,6 +396,9 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
             "System instruction",
             value=options.system_instruction or "",
             key=f"chat_system_{suffix}",
+            # The widget keeps at most this many (in the browser and on the server),
+            # so the model below never sees a longer one.
+            max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
             placeholder="Extends or overrides the bot's own instructions",
         )
         # A copy, so what the widgets don't show (the library entry) stays.
@@ -428,11 +444,30 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
         )
 
 
+def avatar_for_role(role: str, bot_avatar: str) -> str:
+    """The bubble's avatar: the bot's for answers, distinct ones for you and for system messages."""
+    return {"assistant": bot_avatar, "system": SYSTEM_AVATAR}.get(role, USER_AVATAR)
+
+
+def render_option_notes(opened: chat.OpenChat) -> None:
+    """Stored options set aside on opening (outside today's limits), said once per run."""
+    for note in opened.conversation.option_notes:
+        st.info(note, icon=":material/tune:")
+
+
 def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
     with st.chat_message(message.role, avatar=avatar):
+        if message.role == "system":
+            st.caption(SYSTEM_CAPTION)
         if message.text:
             show_text(message)
-        if message.status == chat.STOPPED:
+        if history.is_unsent_prompt(message):
+            st.caption(f":material/upload_file: {history.UNSENT_NOTE}")
+            if is_last:
+                st.button(
+                    "Send", key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
+                )
+        elif message.status == chat.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
             )
@@ -449,9 +484,10 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
 
 
 def show_text(message: Message) -> None:
-    """A message's text as written: a prompt exactly as typed, an answer (or the
-    welcome) as its Markdown, one element per block, as it was streamed."""
-    if message.role == "user":
+    """A message's text as written: a prompt (or a system message, which a
+    person wrote too) exactly as typed, an answer (or the welcome) as its
+    Markdown, one element per block, as it was streamed."""
+    if message.role in ("user", "system"):
         st.markdown(render.prompt_html(message.text), unsafe_allow_html=True)
         return
     for block in render.answer_blocks(message.text):
@@ -459,7 +495,7 @@ def show_text(message: Message) -> None:
 
 
 def thinking_text(bot_name: str) -> str:
-    return f"{THINKING_ICON} {md.escape(bot_name)} is thinking…"
+    return f"{THINKING_ICON} {bot_display.name_md(bot_name)} is thinking…"
 
 
 class ThinkingIndicator:

@@ -4,7 +4,8 @@ Everything here is free of I/O and Streamlit so it can be tested directly and
 shared by the store (`webapp.store`) and the pages. The store depends on this
 module, never the other way round.
 
-- `Conversation`, `Message`, `ConversationOptions`: the shapes the store returns.
+- `Conversation`, `Message`, `ConversationOptions` (from `webapp.options`): the
+  shapes the store returns.
 - `make_title`: a sidebar title from the first prompt.
 - `group_conversations`: Pinned / Today / Yesterday / Previous 7 days / Older.
 - `export_markdown`, `export_json`, `parse_import`: the export/import formats.
@@ -14,6 +15,7 @@ module, never the other way round.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,8 +26,12 @@ from typing import Any, Final, Literal, get_args
 import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from webapp.options import ConversationOptions as ConversationOptions  # re-exported
+from webapp.options import options_problem
 from webapp.render import standalone_markdown
 from webapp.text import cut_graphemes
+
+log = logging.getLogger(__name__)
 
 Role = Literal["user", "assistant", "system"]
 Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
@@ -63,23 +69,6 @@ GROUP_ORDER: Final = (GROUP_PINNED, GROUP_TODAY, GROUP_YESTERDAY, GROUP_WEEK, GR
 # --------------------------------------------------------------------- models
 
 
-class ConversationOptions(BaseModel):
-    """The chat settings a conversation keeps, so reopening it continues alike.
-
-    Unknown keys are ignored so an options blob written by a newer version
-    still loads in an older one.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    language: str | None = Field(default=None, max_length=100)
-    max_words: int | None = Field(default=None, ge=1, le=100_000)
-    use_search: bool = False
-    system_instruction: str | None = Field(default=None, max_length=50_000)
-    # The prompt-library entry the conversation was started from, if any.
-    library_prompt_id: str | None = Field(default=None, max_length=36)
-
-
 @dataclass(frozen=True, slots=True)
 class Conversation:
     """One member's conversation with one bot, as stored."""
@@ -100,6 +89,9 @@ class Conversation:
     parent_id: str | None = None  # a column's comparison
     position: int = 0  # a column's place, left to right
     voted_id: str | None = None  # a comparison's best column, as voted
+    # Stored options that fell outside today's limits, set aside on opening
+    # (`webapp.options.options_from_stored`): the page shows these notes.
+    option_notes: tuple[str, ...] = ()
 
     @property
     def is_comparison(self) -> bool:
@@ -383,11 +375,55 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# What Python's readers raise on hostile input beyond their own error types:
+# nesting deeper than the recursion limit (json, pydantic), integers past
+# `sys.get_int_max_str_digits` (ValueError), dates that overflow when moved to
+# UTC (OverflowError), text that cannot be encoded (lone surrogates).
+_READ_ERRORS = (
+    ValidationError,
+    ValueError,
+    TypeError,
+    RecursionError,
+    OverflowError,
+    UnicodeError,
+    KeyError,
+    AttributeError,
+)
+
+
 def parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
     """Validate an uploaded export; ConversationImportError says what is wrong.
 
     Only checks: nothing is written here, so a bad file can change nothing.
+    Whatever reading a malformed file raises (deep nesting, huge numbers,
+    NaN, wrong types, bad encodings) comes out as ConversationImportError with
+    a plain reason; no other exception leaves this function. The limits are
+    the app's own (`webapp.limits` via `ConversationOptions`), so a file the
+    import accepts is one the app can open.
     """
+    try:
+        return _parse_import(raw)
+    except ConversationImportError:
+        raise
+    except RecursionError as err:
+        raise ConversationImportError("The file is nested too deeply to be an export.") from err
+    except ValidationError as err:
+        raise ConversationImportError(f"The export file is invalid: {_describe(err)}.") from err
+    except _READ_ERRORS as err:
+        raise ConversationImportError(
+            f"The file could not be read as an export ({type(err).__name__})."
+        ) from err
+    except Exception as err:  # the boundary promise: a plain message, never a crash
+        log.warning("Import refused on an unexpected %s", type(err).__name__)
+        raise ConversationImportError("The file could not be read as an export.") from err
+
+
+def _reject_constant(name: str) -> Any:
+    # JSON has no NaN or Infinity; Python's reader accepts them unless told.
+    raise ConversationImportError(f"The file is not valid JSON ({name} is not a JSON number).")
+
+
+def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
     if isinstance(raw, Mapping):
         data: Any = raw
     else:
@@ -402,7 +438,7 @@ def parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
         if not text.strip():
             raise ConversationImportError("The file is empty.")
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as err:
             raise ConversationImportError(
                 f"The file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})."
@@ -414,15 +450,83 @@ def parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
             "The file is not an aBLT Chat conversation export "
             f'(expected "format": "{EXPORT_FORMAT}").'
         )
-    if data.get("version") != EXPORT_VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != EXPORT_VERSION:
+        shown = version if isinstance(version, int | str) and len(str(version)) < 20 else "given"
         raise ConversationImportError(
-            f"The export format version {data.get('version')!r} is not supported "
+            f"The export format version {shown!r} is not supported "
             f"(this app reads version {EXPORT_VERSION})."
         )
-    try:
-        return ImportedConversation.model_validate(data)
-    except ValidationError as err:
-        raise ConversationImportError(f"The export file is invalid: {_describe(err)}.") from err
+    conversation = data.get("conversation")
+    if isinstance(conversation, Mapping) and isinstance(conversation.get("options"), Mapping):
+        problem = options_problem(conversation["options"])
+        if problem:
+            raise ConversationImportError(problem)
+    parsed = ImportedConversation.model_validate(data)
+    _check_storable(parsed)
+    return parsed
+
+
+def _check_storable(parsed: ImportedConversation) -> None:
+    """Text every database can keep: UTF-8 encodable, without NUL (PostgreSQL's rule)."""
+    info = parsed.conversation
+    texts = [info.title, info.bot_slug, info.bot_name]
+    texts += [info.options.language or "", info.options.system_instruction or ""]
+    for msg in parsed.messages:
+        texts += [msg.text, msg.error or ""]
+    for text in texts:
+        if "\x00" in text:
+            raise ConversationImportError(
+                "The file contains a NUL character, which cannot be kept."
+            )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ConversationImportError(
+                "The file contains text that is not valid Unicode (a lone surrogate)."
+            ) from err
+
+
+# An imported prompt that was never answered here: shown with a Send button,
+# never answered by itself (an import has no side effects: nothing is sent or billed).
+UNSENT_STATUS: Final[Status] = "interrupted"
+UNSENT_NOTE: Final = "Imported and not sent: nothing goes to the bot until you send it."
+
+
+def is_unsent_prompt(message: Message) -> bool:
+    """True for a prompt saved but not to be answered until the member sends it.
+
+    A user message is `complete` once sent; any other status marks one that
+    arrived by import (`settle_imported`) and waits for an explicit Send.
+    """
+    return message.role == "user" and message.status != "complete"
+
+
+def settle_imported(messages: Sequence[ImportedMessage]) -> list[ImportedMessage]:
+    """The imported messages as they are to be stored.
+
+    - An answer that was still streaming when exported is `interrupted`.
+    - Prompts are `complete`, except a last prompt with no answer after it: it
+      is marked unsent (`UNSENT_STATUS`, `UNSENT_NOTE`) so opening the
+      conversation never sends it by itself.
+    - System messages stay system messages (shown as such, sent as
+      instructions once the member sends a prompt).
+    """
+    settled = []
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    unanswered = last_user is not None and all(
+        m.role != "assistant" for m in messages[last_user + 1 :]
+    )
+    for index, msg in enumerate(messages):
+        if msg.role == "user":
+            if unanswered and index == last_user:
+                msg = msg.model_copy(update={"status": UNSENT_STATUS, "error": UNSENT_NOTE})
+            elif msg.status != "complete" or msg.error:
+                msg = msg.model_copy(update={"status": "complete", "error": None})
+        elif msg.status == "streaming":
+            msg = msg.model_copy(update={"status": "interrupted"})
+        settled.append(msg)
+    return settled
 
 
 # -------------------------------------------------------------------- context

@@ -37,6 +37,7 @@ class Keys:
     CHAT_SEND_PROBLEM = "chat_send_problem"  # why the last prompt was not sent, shown once
     CHAT_PROMPT_BACK = "chat_prompt_back"  # (input key, text): put back in the message box
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
+    CHAT_BOT_QUERY = "chat_bot_query"  # the bot picker's search (many bots)
 
     CHAT_PROMPT = "chat_prompt"  # the chat page's message box (st.chat_input)
 
@@ -53,6 +54,7 @@ class Keys:
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"
+    BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
 
     # Statistics page
     STATS_PRESET = "stats_preset"

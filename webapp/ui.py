@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from webapp import backend
+from webapp import markdown as md
 from webapp.settings import Settings
 
 API_DOWN_MESSAGE = (
@@ -91,4 +92,4 @@ def error_box(
 
 
 def member_caption(name: str, role: str) -> None:
-    st.sidebar.caption(f"Logged in as **{name}** · {role}")
+    st.sidebar.caption(f"Logged in as **{md.escape(name)}** · {role}")

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from ablt_core import UsageStatistics, UsageTotals
+from webapp import csv_safe
 
 # Re-exported: the Statistics page and its tests find everything here.
 from webapp.usage_api import STATS_TTL_SECONDS as STATS_TTL_SECONDS
@@ -88,16 +90,62 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     raise ValueError(f"No fixed range for preset {preset!r}")
 
 
-def range_problem(start: dt.date | None, end: dt.date | None) -> str | None:
-    """A message when the range can't be asked for, else None."""
+@dataclass(frozen=True)
+class RangeChoice:
+    """The range a member asked for and the one the page shows.
+
+    `problem` set: nothing can be shown (say it, name the dates asked for).
+    `note` set: the shown range differs from the asked one (say both).
+    """
+
+    asked_start: dt.date | None
+    asked_end: dt.date | None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    note: str | None = None
+    problem: str | None = None
+
+
+def _day(value: dt.date) -> str:
+    return f"{value:%Y-%m-%d}"
+
+
+def resolve_range(start: dt.date | None, end: dt.date | None, today: dt.date) -> RangeChoice:
+    """What to show for the inclusive range `start`..`end` the member picked.
+
+    `today` is the member's today (the caller decides the time zone). No
+    usage exists after it, so an end in the future is clamped to `today` with
+    a note naming both ranges; a range wholly in the future, a reversed one,
+    or a half-picked one is a problem naming the member's own dates. Nothing
+    is swapped or moved silently.
+    """
     if start is None or end is None:
-        return "Pick both a start and an end date."
+        return RangeChoice(start, end, problem="Pick both a start and an end date.")
+    asked = f"You asked for {_day(start)} to {_day(end)}"
     if end < start:
-        return (
-            f"The end date ({end:%Y-%m-%d}) is before the start date ({start:%Y-%m-%d}). "
-            "Pick an end date on or after the start date."
+        return RangeChoice(
+            start,
+            end,
+            problem=f"{asked}: the end date is before the start date. "
+            f"Pick an end date on or after {_day(start)}.",
         )
-    return None
+    if start > today:
+        return RangeChoice(
+            start,
+            end,
+            problem=f"{asked}, which is after today ({_day(today)}): there is no usage "
+            f"to show yet. Pick dates up to {_day(today)}.",
+        )
+    if end > today:
+        return RangeChoice(
+            start,
+            end,
+            start=start,
+            end=today,
+            note=f"{asked}. Usage exists only up to today, so this shows "
+            f"{_day(start)} to {_day(today)}.",
+        )
+    return RangeChoice(start, end, start=start, end=end)
 
 
 def days_in(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -228,8 +276,9 @@ def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV with a header row and ISO dates, no index."""
-    return frame.to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+    """The frame as UTF-8 CSV with a header row and ISO dates, no index; text
+    cells that a spreadsheet would run as formulas are neutralised (`csv_safe`)."""
+    return csv_safe.csv_bytes(frame, date_format="%Y-%m-%d")
 
 
 def csv_file_name(start: dt.date, end: dt.date, unit: str, scope: str) -> str:

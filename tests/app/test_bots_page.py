@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.shown import shown
-from webapp import backend, markdown
-from webapp.avatars import fetch_avatar_data_url, initials_avatar
+from webapp import backend, bot_display, markdown
+from webapp.avatars import AddressPolicy, fetch_avatar_data_url, initials_avatar
 from webapp.state import Keys
 
 CHAT_LABEL = "Chat with this bot"
@@ -71,7 +71,9 @@ def test_catalogue_shows_every_bot_as_a_card_with_the_count(logged_in: Login) ->
     # for a bot without one; model, description on the cards
     images = [url for image in at.image for url in image.value]
     assert images == [
-        fetch_avatar_data_url(bot.avatar_url) if bot.avatar_url else initials_avatar(bot.name)
+        fetch_avatar_data_url(bot.avatar_url, policy=AddressPolicy.trusting(emulator().base_url))
+        if bot.avatar_url
+        else initials_avatar(bot.name)
         for bot in bots
     ]
     assert any(not bot.avatar_url for bot in bots)  # the emulator has one without
@@ -80,7 +82,8 @@ def test_catalogue_shows_every_bot_as_a_card_with_the_count(logged_in: Login) ->
     texts = [md.value for md in at.markdown]
     for bot in bots:
         assert f"Model: {markdown.escape(bot.model)}  \n`{bot.slug}`" in captions
-        assert (bot.description or "_No description._") in texts
+        # The description is the API's data: shown as typed, escaped for Markdown.
+        assert bot_display.description_md(bot.description) in texts
 
 
 def test_search_and_model_filter_narrow_the_cards(logged_in: Login) -> None:

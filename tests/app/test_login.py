@@ -103,7 +103,7 @@ def test_no_run_prints_cookie_noise(
 
 
 @pytest.mark.usefixtures("demo_env")
-def test_account_page_change_password_and_log_out(
+def test_a_demo_accounts_password_cannot_be_changed_in_demo_mode(
     logged_in: Callable[[str], AppTest], auth_file: Path, new_app: Callable[[], AppTest]
 ) -> None:
     at = logged_in("demo-admin")
@@ -113,14 +113,35 @@ def test_account_page_change_password_and_log_out(
     assert "Demo Admin" in text and "`demo-admin`" in text and "admin" in text
     assert f"{load_team(auth_file).get('demo-admin').user_id}" in text
     assert at.dataframe  # an admin sees the team
+    # The page says why, and offers no form that could lock the others out.
+    assert [i.value for i in at.info] == [auth.DEMO_PASSWORD_FIXED]
+    assert not [b for b in at.button if b.label == "Change password"]
+    # The rule holds below the page too (a stale form, another caller).
+    member = at.session_state[Keys.MEMBER]
+    problem = auth.change_password(member, DEMO_PASSWORD, "brand-new-pw", "brand-new-pw")
+    assert problem == auth.DEMO_PASSWORD_FIXED
+    assert load_team(auth_file).check_password("demo-admin", DEMO_PASSWORD)
+    assert "`demo-admin` / `ablt-demo`" in page_text(new_app().run())  # still listed
+
+
+@pytest.mark.usefixtures("demo_env")
+def test_account_page_change_password_and_log_out(
+    auth_file: Path, new_app: Callable[[], AppTest]
+) -> None:
+    team = create_demo_team(auth_file)  # a member added beside the demo accounts
+    team.add("alice", name="Alice", email="a@example.com", password="alice-password")
+    team.save()
+    at = log_in(new_app().run(), "alice", "alice-password")
+    at.switch_page("views/account.py").run()
+    assert not at.exception
 
     fields = {t.label: t for t in at.text_input}
-    fields["Current password"].input(DEMO_PASSWORD)
+    fields["Current password"].input("alice-password")
     fields["New password"].input("brand-new-password")
     fields["Repeat new password"].input("brand-new-password")
     next(b for b in at.button if b.label == "Change password").click().run()
     assert "Password changed" in page_text(at)
-    assert load_team(auth_file).check_password("demo-admin", "brand-new-password")
+    assert load_team(auth_file).check_password("alice", "brand-new-password")
 
     next(b for b in at.button if b.label == "Log out").click().run()
     assert not at.exception
@@ -128,10 +149,9 @@ def test_account_page_change_password_and_log_out(
     assert Keys.MEMBER not in at.session_state
 
     again = new_app().run()
-    assert "`demo-admin` / `ablt-demo`" not in page_text(again)  # not the demo password now
-    log_in(again, "demo-admin", DEMO_PASSWORD)
+    log_in(again, "alice", "alice-password")
     assert shows_login_form(again)
-    log_in(again, "demo-admin", "brand-new-password")
+    log_in(again, "alice", "brand-new-password")
     assert again.chat_input
 
 

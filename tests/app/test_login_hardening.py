@@ -14,7 +14,7 @@ from webapp import logins
 from webapp.passwords import WHITESPACE_NOTE
 from webapp.store import ConversationStore
 from webapp.store.logins import LoginLog
-from webapp.team import DEMO_PASSWORD, load_team
+from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
 
 from .conftest import log_in
 
@@ -62,28 +62,32 @@ def test_wrong_passwords_then_the_right_one_is_refused_until_an_admin_unlocks(
 
 @pytest.mark.usefixtures("demo_env")
 def test_account_page_refuses_an_87_character_passphrase_and_keeps_spaces(
-    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], auth_file: Path
+    new_app: Callable[[], AppTest], auth_file: Path
 ) -> None:
-    at = logged_in("demo-member")
+    # Not a demo account: their passwords stay fixed in demo mode.
+    team = create_demo_team(auth_file)
+    team.add("bob", name="Bob", email="b@example.com", password="bob-password-1")
+    team.save()
+    at = log_in(new_app().run(), "bob", "bob-password-1")
     at.switch_page("views/account.py").run()
     assert WHITESPACE_NOTE in [c.value for c in at.caption]
 
-    change_password(at, DEMO_PASSWORD, PASSPHRASE_87)
+    change_password(at, "bob-password-1", PASSPHRASE_87)
     assert not at.exception  # it was a ValueError traceback
     assert errors(at)[0].startswith("A password can be at most 72 bytes long; this one is 87")
-    assert load_team(auth_file).check_password("demo-member", DEMO_PASSWORD)
+    assert load_team(auth_file).check_password("bob", "bob-password-1")
 
-    change_password(at, DEMO_PASSWORD, "bob new pass ")  # issue 13 item 11
+    change_password(at, "bob-password-1", "bob new pass ")  # issue 13 item 11
     assert not errors(at)
 
     fresh = new_app().run()
-    log_in(fresh, "demo-member", "bob new pass")  # the stripped form is another password
+    log_in(fresh, "bob", "bob new pass")  # the stripped form is another password
     assert errors(fresh) == ["Username or password is incorrect."]
-    log_in(fresh, "demo-member", "bob new pass ")
+    log_in(fresh, "bob", "bob new pass ")
     assert not fresh.exception and fresh.chat_input
 
     other = new_app().run()
-    log_in(other, "demo-member", PASSPHRASE_87)  # the login form: the same plain message
+    log_in(other, "bob", PASSPHRASE_87)  # the login form: the same plain message
     assert errors(other)[0].startswith("A password can be at most 72 bytes long")
 
 

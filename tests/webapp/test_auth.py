@@ -86,19 +86,27 @@ def test_change_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("ABLT_AUTH_FILE", str(path))
     monkeypatch.delenv("ABLT_BEARER_TOKEN", raising=False)
     team = auth.load_team_for(demo_settings(path))
-    member: Member = team.get("demo-member")
+    team.add("carol", name="Carol", email="c@example.com", password="carol-password")
+    team.save()
+    member: Member = load_team(path).get("carol")
 
     assert auth.change_password(member, "wrong", "new-password", "new-password") == (
         "The current password is not correct."
     )
-    assert "do not match" in auth.change_password(member, DEMO_PASSWORD, "new-password", "nope")
-    assert "at least 8" in auth.change_password(member, DEMO_PASSWORD, "short", "short")
-    assert auth.change_password(member, DEMO_PASSWORD, "new-password", "new-password") is None
+    assert "do not match" in auth.change_password(member, "carol-password", "new-password", "no")
+    assert "at least 8" in auth.change_password(member, "carol-password", "short", "short")
+    assert auth.change_password(member, "carol-password", "new-password", "new-password") is None
 
     reloaded = load_team(path)
-    assert reloaded.check_password("demo-member", "new-password")
-    assert not reloaded.check_password("demo-member", DEMO_PASSWORD)
-    assert reloaded.get("demo-member").user_id == member.user_id
+    assert reloaded.check_password("carol", "new-password")
+    assert not reloaded.check_password("carol", "carol-password")
+
+    # A demo account keeps the password the login page shows, in demo mode.
+    demo: Member = reloaded.get("demo-member")
+    problem = auth.change_password(demo, DEMO_PASSWORD, "new-password", "new-password")
+    assert problem == auth.DEMO_PASSWORD_FIXED
+    assert load_team(path).check_password("demo-member", DEMO_PASSWORD)
+    assert reloaded.get("carol").user_id == member.user_id
 
 
 def test_only_a_login_cookie_signed_with_our_key_is_taken_and_none_is_printed(

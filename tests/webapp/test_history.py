@@ -229,7 +229,7 @@ def valid_export() -> dict:
         (lambda d: d["messages"][0].update(created_at="yesterday"), "messages[0].created_at"),
         (lambda d: d["conversation"].update(title=""), "conversation.title"),
         (lambda d: d["conversation"].update(title=" \n "), "title cannot be empty"),
-        (lambda d: d["conversation"]["options"].update(max_words=-5), "options.max_words"),
+        (lambda d: d["conversation"]["options"].update(max_words=-5), "answer length limit (-5)"),
     ],
 )
 def test_a_bad_export_gets_a_plain_reason(mutate, expected: str) -> None:

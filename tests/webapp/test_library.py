@@ -237,3 +237,54 @@ def test_tokens_are_long_and_distinct(store: ConversationStore, links: ShareLink
     tokens = {links.share(BOB, conv_id).token for _ in range(20)}
     assert len(tokens) == 20 and all(len(t) >= 22 for t in tokens)
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens), "URL-safe as they are"
+
+
+# ------------------------------------------------ hostile input (issue 12, 13 item 10)
+
+
+def test_a_stored_entry_option_outside_the_limits_falls_back_instead_of_crashing(
+    store: ConversationStore, library: PromptLibrary
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp.store import schema
+
+    entry = library.create(
+        BOB, "Long", starter_prompt="Hi", options=ConversationOptions(max_words=300)
+    )
+    with store.transaction(write=True) as conn:
+        conn.execute(
+            sa.update(schema.prompts)
+            .where(schema.prompts.c.id == entry.id)
+            .values(options='{"max_words": 50000, "language": "French"}')
+        )
+    options = library.get(BOB, entry.id).options
+    assert (options.max_words, options.language) == (20_000, "French")
+
+
+def test_a_copied_share_ending_in_a_prompt_is_not_answered_until_sent(
+    store: ConversationStore, links: ShareLinks
+) -> None:
+    from webapp import chat
+
+    conv_id = _conversation(store, BOB, "Plan a trip", "Day 1.", "And a 5000-word essay?")
+    copy = links.copy_into(CAROL, links.share(BOB, conv_id).token)
+    opened = chat.open_conversation(store, CAROL, copy.id)
+    assert not chat.awaiting_answer(opened) and chat.unsent_prompt(opened) is not None
+
+
+def test_a_snapshot_that_no_longer_reads_is_not_available_not_a_crash(
+    store: ConversationStore, links: ShareLinks
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp.store.schema import shares
+
+    conv_id = _conversation(store, BOB, "hello")
+    link = links.share(BOB, conv_id)
+    with store.transaction(write=True) as conn:  # written under other limits than today's
+        conn.execute(
+            sa.update(shares).where(shares.c.token == link.token).values(snapshot='{"max_words":')
+        )
+    with pytest.raises(ShareNotAvailable):
+        links.open(link.token)

@@ -68,12 +68,57 @@ def test_custom_has_no_fixed_range() -> None:
         usage.preset_range(usage.CUSTOM, D(2024, 5, 1))
 
 
-def test_range_problem() -> None:
-    assert usage.range_problem(D(2024, 5, 1), D(2024, 5, 1)) is None
-    assert usage.range_problem(D(2024, 5, 1), D(2024, 5, 9)) is None
-    message = usage.range_problem(D(2024, 5, 9), D(2024, 5, 1))
-    assert message is not None and "before the start date" in message
-    assert usage.range_problem(D(2024, 5, 9), None) is not None
+TODAY = D(2026, 11, 30)
+
+
+def test_a_range_up_to_today_is_shown_as_asked() -> None:
+    choice = usage.resolve_range(D(2026, 11, 1), D(2026, 11, 1), TODAY)
+    assert (choice.start, choice.end, choice.note, choice.problem) == (
+        D(2026, 11, 1),
+        D(2026, 11, 1),
+        None,
+        None,
+    )
+    choice = usage.resolve_range(D(2026, 11, 1), TODAY, TODAY)
+    assert (choice.start, choice.end, choice.note) == (D(2026, 11, 1), TODAY, None)
+
+
+def test_a_reversed_range_names_the_members_own_dates_and_shows_nothing() -> None:
+    # The report: 20 Nov to 10 Nov silently showed 20-30 Nov.
+    choice = usage.resolve_range(D(2026, 11, 20), D(2026, 11, 10), TODAY)
+    assert choice.problem == (
+        "You asked for 2026-11-20 to 2026-11-10: the end date is before the start date. "
+        "Pick an end date on or after 2026-11-20."
+    )
+    assert (choice.start, choice.end) == (None, None)
+
+
+def test_a_range_wholly_in_the_future_names_the_dates_picked_not_today() -> None:
+    # The report: January-February 2027 said "the end date (2026-11-30) is before
+    # the start date (2027-01-01)" although the member picked 1 Feb 2027.
+    choice = usage.resolve_range(D(2027, 1, 1), D(2027, 2, 1), TODAY)
+    assert choice.problem == (
+        "You asked for 2027-01-01 to 2027-02-01, which is after today (2026-11-30): "
+        "there is no usage to show yet. Pick dates up to 2026-11-30."
+    )
+    assert "2026-11-30) is before" not in choice.problem
+
+
+def test_a_range_ending_in_the_future_is_clamped_with_a_note_naming_both() -> None:
+    choice = usage.resolve_range(D(2026, 11, 20), D(2026, 12, 15), TODAY)
+    assert (choice.start, choice.end) == (D(2026, 11, 20), TODAY)
+    assert choice.note == (
+        "You asked for 2026-11-20 to 2026-12-15. Usage exists only up to today, "
+        "so this shows 2026-11-20 to 2026-11-30."
+    )
+    assert (choice.asked_start, choice.asked_end) == (D(2026, 11, 20), D(2026, 12, 15))
+
+
+def test_a_half_picked_range_asks_for_both_dates() -> None:
+    assert usage.resolve_range(D(2026, 11, 9), None, TODAY).problem == (
+        "Pick both a start and an end date."
+    )
+    assert usage.resolve_range(None, None, TODAY).problem is not None
 
 
 # -- the daily frame --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 
 from webapp.history import ConversationOptions
+from webapp.options import options_from_stored
 from webapp.store import ConversationStore
 from webapp.store.schema import prompts as P
 from webapp.text import cut_graphemes
@@ -135,7 +136,8 @@ class PromptLibrary:
             name=row["name"],
             system_instruction=row["system_instruction"],
             starter_prompt=row["starter_prompt"],
-            options=ConversationOptions.model_validate_json(row["options"]),
+            # Never a crash on a stored option outside today's limits (it falls back).
+            options=options_from_stored(row["options"])[0],
             bot_slug=row["bot_slug"],
             shared=bool(row["shared"]),
             pinned=bool(row["pinned"]),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from ablt_core import Bot
+from webapp import bot_display
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.history import ConversationOptions
@@ -57,7 +58,9 @@ def show_flash() -> None:
 def entry_label(entry: LibraryPrompt, bots_by_slug: dict[str, Bot]) -> str:
     """One line naming an entry for pickers: name, bot, and whose it is."""
     bot = bots_by_slug.get(entry.bot_slug or "")
-    parts = [entry.name, f"for {bot.name if bot else entry.bot_slug}" if entry.bot_slug else ""]
+    # The bot's name is the API's data: cut for display (callers escape it for Markdown).
+    bot_name = bot_display.plain_name(bot.name) if bot else entry.bot_slug
+    parts = [entry.name, f"for {bot_name}" if entry.bot_slug else ""]
     prefix = "📌 " if entry.pinned else ""
     suffix = " (team)" if entry.shared else " (private)"
     return prefix + " · ".join(p for p in parts if p) + suffix
@@ -240,7 +243,13 @@ def _guarded_change(action: str, entry_id: str, value: bool = False) -> None:
 
 
 def render_new_form(bots: Sequence[Bot]) -> None:
-    names = {ANY_BOT: "Any bot", **{b.slug: f"{b.name} ({b.slug})" for b in bots}}
+    names = {
+        ANY_BOT: "Any bot",
+        **{
+            b.slug: f"{bot_display.plain_name(b.name)} ({bot_display.plain_slug(b.slug)})"
+            for b in bots
+        },
+    }
     with (
         st.expander("New library entry", icon=":material/add:"),
         st.form("library_new_form", border=False, clear_on_submit=True),

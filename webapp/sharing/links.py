@@ -14,6 +14,7 @@ a token's fate cannot be probed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from webapp import history
 from webapp.history import Conversation, ImportedConversation
 from webapp.store import ConversationStore, Owner
 from webapp.store.schema import shares as S
+
+log = logging.getLogger(__name__)
 
 TOKEN_BYTES: Final = 16  # 128 bits: not guessable, short enough for a URL
 SHARE_PARAM: Final = "share"  # the query parameter that carries the token
@@ -128,7 +131,13 @@ class ShareLinks:
             row = conn.execute(stmt).mappings().first() if token else None
         if row is None:
             raise ShareNotAvailable()
-        return SharedSnapshot(self._to_link(row), history.parse_import(row["snapshot"]))
+        try:
+            snapshot = history.parse_import(row["snapshot"])
+        except history.ConversationImportError as err:
+            # Written under other limits than today's: unreadable now, never a crash.
+            log.warning("A shared snapshot could not be read: %s", err)
+            raise ShareNotAvailable() from err
+        return SharedSnapshot(self._to_link(row), snapshot)
 
     def revoke(self, owner: Owner, token: str) -> None:
         """Stop sharing: the link shows "not available" from now on. Only the

@@ -7,7 +7,8 @@
 See `webapp.store.core` for the API and `webapp.store.schema` for migrations.
 """
 
-from webapp.history import Conversation, ConversationOptions, Message
+from webapp.history import Conversation, Message
+from webapp.options import ConversationOptions
 from webapp.store.core import (
     DEFAULT_DB_URL,
     ENV_DB_URL,

@@ -31,12 +31,12 @@ from webapp.history import (
     ROLES,
     STATUSES,
     Conversation,
-    ConversationOptions,
     ImportedConversation,
     Message,
     Role,
     Status,
 )
+from webapp.options import ConversationOptions, options_from_stored
 from webapp.store import schema
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
@@ -234,6 +234,9 @@ class ConversationStore:
 
     @staticmethod
     def _to_conversation(row: Mapping[Any, Any]) -> Conversation:
+        # Never raises on a stored option outside today's limits: it is set
+        # aside with a note (the page shows it), so the conversation opens.
+        options, notes = options_from_stored(row["options"])
         return Conversation(
             id=row["id"],
             owner=row["owner"],
@@ -241,10 +244,11 @@ class ConversationStore:
             bot_slug=row["bot_slug"],
             bot_name=row["bot_name"],
             title=row["title"] or history.DEFAULT_TITLE,
-            options=ConversationOptions.model_validate_json(row["options"]),
+            options=options,
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             pinned=bool(row["pinned"]),
+            option_notes=notes,
             kind=row["kind"],
             parent_id=row["parent_id"],
             position=row["position"],
@@ -557,8 +561,10 @@ class ConversationStore:
         """A NEW conversation owned by `owner` from an export, in one transaction.
 
         Raw input is validated first (`history.ConversationImportError` on a
-        bad file); a failure writes nothing. Answers that were still streaming
-        when exported come back `interrupted`.
+        bad file); a failure writes nothing. Messages are stored as
+        `history.settle_imported` says: answers that were still streaming come
+        back `interrupted`, and a last prompt without an answer is marked
+        unsent, so opening the import never sends anything by itself.
         """
         parsed = data if isinstance(data, ImportedConversation) else history.parse_import(data)
         info = parsed.conversation
@@ -571,12 +577,12 @@ class ConversationStore:
                 "seq": seq,
                 "role": msg.role,
                 "text": msg.text,
-                "status": "interrupted" if msg.status == "streaming" else msg.status,
+                "status": msg.status,
                 "error": msg.error,
                 "created_at": msg.created_at,
                 "updated_at": msg.created_at,
             }
-            for seq, msg in enumerate(parsed.messages)
+            for seq, msg in enumerate(history.settle_imported(parsed.messages))
         ]
         with self._write() as conn:
             conn.execute(
