@@ -1,13 +1,17 @@
-"""Chat page rerun time with 10, 1,000 and 5,000 stored messages.
+"""Chat page rerun time with 0-30 saved conversations, and with 10-5,000 stored messages.
 
 The real app.py under Streamlit's AppTest, in demo mode (embedded emulator),
 logged in through the real form, with a fresh SQLite store in a temporary
-folder. For each size a conversation is written through the store (one
-import), opened from the history, then plain reruns are timed: the page
-loads only the tail it shows, so the figures should stay flat.
+folder. First the member gets `--history` saved conversations (6 short
+messages each, one import each) and a small one is open: the History sidebar
+draws a row per conversation (issue 8: the send run draws them all before the
+answer starts). Then, for each of `--sizes`, a conversation of that many
+messages is written through the store, opened from the history, and plain
+reruns are timed: the page loads only the tail it shows, so those figures
+should stay flat.
 
-Run:  python -m bench.rerun [--runs 7] [--sizes 10 1000 5000]
-Prints the median and best rerun time per size.
+Run:  python -m bench.rerun [--runs 7] [--history 0 10 30] [--sizes 10 1000 5000]
+Prints the median and best rerun time per row, and the sidebar's element count.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 1000, 5000])
+    parser.add_argument("--history", type=int, nargs="+", default=[0, 10, 30])
     args = parser.parse_args()
     logging.disable(logging.WARNING)
 
@@ -89,19 +94,42 @@ def main() -> None:
         member = at.session_state[Keys.MEMBER]
 
         store = ConversationStore(os.environ["ABLT_DB_URL"])
-        print(f"Chat page rerun (AppTest, app.py, demo mode), median of {args.runs}:")
-        print(f"{'stored messages':>16} {'median ms':>10} {'best ms':>8} {'bubbles':>8}")
-        for size in args.sizes:
-            conv = store.import_conversation(member, history.parse_import(_export(size)))
-            at.session_state[Keys.CHAT_OPEN_ID] = conv.id
-            at.run()
-            assert not at.exception, at.exception
+
+        def timed() -> list[float]:
             at.run()  # warm
             times = []
             for _ in range(args.runs):
                 began = time.perf_counter()
                 at.run()
                 times.append((time.perf_counter() - began) * 1000)
+            return times
+
+        print(f"Chat page rerun with N saved conversations in History, median of {args.runs}:")
+        print(f"{'conversations':>16} {'median ms':>10} {'best ms':>8} {'sidebar elements':>17}")
+        saved = 0
+        for count in sorted(args.history):
+            conv = None
+            while saved < count:
+                conv = store.import_conversation(member, history.parse_import(_export(6)))
+                saved += 1
+            if conv is not None:
+                at.session_state[Keys.CHAT_OPEN_ID] = conv.id
+            at.run()
+            assert not at.exception, at.exception
+            times = timed()
+            elements = sum(1 for _ in at.sidebar)
+            print(
+                f"{count:>16,} {statistics.median(times):>10.1f} {min(times):>8.1f} {elements:>17}"
+            )
+
+        print(f"\nChat page rerun (AppTest, app.py, demo mode), median of {args.runs}:")
+        print(f"{'stored messages':>16} {'median ms':>10} {'best ms':>8} {'bubbles':>8}")
+        for size in args.sizes:
+            conv = store.import_conversation(member, history.parse_import(_export(size)))
+            at.session_state[Keys.CHAT_OPEN_ID] = conv.id
+            at.run()
+            assert not at.exception, at.exception
+            times = timed()
             assert at.session_state[Keys.CHAT_OPEN].total == size
             print(
                 f"{size:>16,} {statistics.median(times):>10.1f} {min(times):>8.1f} "

@@ -34,11 +34,15 @@ def emulator(emulator_server: EmulatorHandle) -> Iterator[EmulatorHandle]:
     """The session emulator with faults, recorded requests and delay reset around the test."""
     emulator_server.clear_faults()
     emulator_server.clear_requests()
+    emulator_server.clear_streams()
     emulator_server.set_delay(0)
+    emulator_server.set_answer_words(None)
     yield emulator_server
     emulator_server.clear_faults()
     emulator_server.clear_requests()
+    emulator_server.clear_streams()
     emulator_server.set_delay(0)
+    emulator_server.set_answer_words(None)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage
+from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -214,7 +214,7 @@ def render() -> None:
 
     if generating is not None:
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
-        usage.forget_statistics()  # the Statistics page counts this chat at once
+        usage_api.forget_statistics()  # the Statistics page counts this chat at once
         # Show the finished answer settled: its status, Regenerate / Edit, Retry.
         st.rerun()
 

@@ -259,15 +259,42 @@ class Team:
                 raise
 
 
+# resolved path -> (file version, parsed YAML). Every script run of every session
+# loads the team (app.py's login gate); PyYAML takes 10-20 ms to parse a file of
+# 20 members, so each version of the file is parsed once per process.
+_parsed: dict[str, tuple[tuple[int, int, int], Any]] = {}
+_parsed_lock = threading.Lock()
+
+
+def _read_config(path: Path) -> Any:
+    """The file's YAML, parsed once per file version (inode, mtime, size); a deep
+    copy each call, so a caller's changes never reach another's Team."""
+    stat = path.stat()
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    key = str(path.resolve())
+    with _parsed_lock:
+        cached = _parsed.get(key)
+    if cached is None or cached[0] != version:
+        text = path.read_text(encoding="utf-8")
+        cached = (version, yaml.safe_load(text))
+        with _parsed_lock:
+            _parsed[key] = cached
+    return copy.deepcopy(cached[1])
+
+
 def load_team(path: str | os.PathLike[str], *, create: bool = False) -> Team:
-    """Read the credentials file; persist any user_ids it was missing if possible."""
+    """Read the credentials file; persist any user_ids it was missing if possible.
+
+    Raises TeamError when the file is missing (unless `create`), not YAML or not a
+    mapping. Parsed once per version of the file (see `_read_config`).
+    """
     path = Path(path)
     if not path.exists():
         if create:
             return Team(path, {"credentials": {"usernames": {}}})
         raise TeamError(f"The team file {path} does not exist.")
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        config = _read_config(path) or {}
     except yaml.YAMLError as err:
         raise TeamError(f"The team file {path} is not valid YAML: {err}") from None
     if not isinstance(config, dict):

@@ -1,9 +1,11 @@
 """Usage statistics: date-range presets, daily frames, per-member breakdown, CSV.
 
-Everything here but the two cached loaders is pure: `ablt_core` models and
-dates in, pandas frames, altair charts or bytes out, so tests can check the
-numbers without a browser. The page only picks the range and scope, calls
-these functions and renders what they return.
+Everything here is pure: `ablt_core` models and dates in, pandas frames,
+altair charts or bytes out, so tests can check the numbers without a browser.
+The page only picks the range and scope, calls these functions and renders
+what they return. The cached loaders live in `webapp.usage_api` (re-exported
+here), which imports neither pandas nor altair: only the Statistics page
+imports this module, so the chat page's process heap stays small.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ablt_core import AbltClient, UsageStatistics, UsageTotals
+from ablt_core import UsageStatistics, UsageTotals
 from webapp import csv_safe
-from webapp.catalogue import client_base_url
 
-# Short enough that a chat shows up in the totals within a minute, long enough
-# that flipping between words and tokens or presets costs no API call.
-STATS_TTL_SECONDS = 60
+# Re-exported: the Statistics page and its tests find everything here.
+from webapp.usage_api import STATS_TTL_SECONDS as STATS_TTL_SECONDS
+from webapp.usage_api import MemberUsage as MemberUsage
+from webapp.usage_api import forget_statistics as forget_statistics
+from webapp.usage_api import load_breakdown as load_breakdown
+from webapp.usage_api import load_statistics as load_statistics
 
 TEAM_USER_ID = -1  # the API's "all users of the token"
 
@@ -226,14 +230,6 @@ def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
     )
 
 
-@dataclass(frozen=True)
-class MemberUsage:
-    """One member's totals for the breakdown: a label and the API's totals."""
-
-    label: str
-    totals: UsageTotals
-
-
 def breakdown_frame(
     members: Iterable[MemberUsage], unit: str, team_total: UsageTotals | None = None
 ) -> pd.DataFrame:
@@ -310,45 +306,3 @@ def _part_color() -> alt.Color:
         scale=alt.Scale(domain=labels, range=[PART_COLORS[part] for part in PARTS]),
         legend=alt.Legend(orient="top"),
     )
-
-
-# -- cached loaders (the only functions here that touch the API) -----------------------
-
-
-@st.cache_data(ttl=STATS_TTL_SECONDS, show_spinner=False)
-def _cached_statistics(
-    _client: AbltClient, base_url: str, user_id: int, start: str, end: str
-) -> UsageStatistics:
-    # Keyed by base URL + user_id + range (`_client` is not part of the key), so
-    # one member's figures are never served to another, nor one backend's to another.
-    return _client.get_usage_statistics(start_date=start, end_date=end, user_id=user_id)
-
-
-def load_statistics(
-    client: AbltClient, user_id: int, start: dt.date, end: dt.date
-) -> UsageStatistics:
-    """The API's statistics for one user id (or -1, the team) and range, cached ~60 s.
-
-    Raises `AbltError` on failure (not cached, so a retry asks again).
-    """
-    return _cached_statistics(
-        client, client_base_url(client), user_id, start.isoformat(), end.isoformat()
-    )
-
-
-def forget_statistics() -> None:
-    """Drop every cached figure, so the next load asks the API (after a chat, a Refresh)."""
-    _cached_statistics.clear()
-
-
-def load_breakdown(
-    client: AbltClient,
-    members: Sequence[tuple[str, int]],
-    start: dt.date,
-    end: dt.date,
-) -> list[MemberUsage]:
-    """Totals per (label, user_id), one request per member (each cached)."""
-    return [
-        MemberUsage(label, load_statistics(client, user_id, start, end).total)
-        for label, user_id in members
-    ]

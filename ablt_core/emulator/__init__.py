@@ -60,6 +60,13 @@ started, only with the header ``X-Emulator-Secret: S``; the command line
     curl localhost:8765/_emulator/requests          # recorded requests, oldest first
     curl -X DELETE localhost:8765/_emulator/requests
 
+Benchmarks: ``answer_words`` (``start_emulator(answer_words=N)``, ``--answer-words N``,
+``handle.set_answer_words(N)`` or ``PUT /_emulator/settings {"answer_words": N}``)
+makes every answer exactly N words, one word per event; ``PUT /_emulator/settings
+{"delay": 0.005}`` sets the pace over HTTP. ``handle.streams`` / ``GET
+/_emulator/streams`` give each streamed answer's prompt, text and the wall-clock
+times its first piece and its end were sent (see ``streams``).
+
 Usage ledger: see ``ledger`` (seeded history for users 1-3 up to yesterday)
 and ``answers`` (words = whitespace-separated runs, tokens = ceil(chars / 4)).
 """
@@ -67,6 +74,7 @@ and ``answers`` (words = whitespace-separated runs, tokens = ceil(chars / 4)).
 from .bots import BOTS, Bot
 from .faults import FAULT_KINDS, Fault, RecordedRequest
 from .runner import EmulatorHandle, start_emulator
+from .streams import StreamRecord
 
 __all__ = [
     "BOTS",
@@ -75,5 +83,6 @@ __all__ = [
     "EmulatorHandle",
     "Fault",
     "RecordedRequest",
+    "StreamRecord",
     "start_emulator",
 ]

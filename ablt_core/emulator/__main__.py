@@ -39,14 +39,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=90,
         help="days of seeded usage history before today (default %(default)s)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--answer-words",
+        type=int,
+        default=None,
+        help="make every answer exactly this many words (benchmarks; default: 90-150)",
+    )
+    args = parser.parse_args(argv)
+    if args.answer_words is not None and args.answer_words < 1:
+        parser.error("--answer-words must be at least 1")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the URL, then serve until Ctrl-C."""
     args = parse_args(argv)
     print(f"aBLT emulator on http://{_url_host(args.host)}:{args.port}", flush=True)
-    run_forever(args.host, args.port, args.delay, args.token, args.history_days)
+    run_forever(args.host, args.port, args.delay, args.token, args.history_days, args.answer_words)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from .bots import Bot
 
 DEFAULT_MIN_WORDS = 90  # body sentences are added until the answer reaches this
 DEFAULT_MAX_WORDS = 150  # ... without going past this
+PARAGRAPH_SENTENCES = 5  # a lengthened answer starts a new paragraph after this many sentences
 QUOTE_WORDS = 24  # longer quotes are shortened with an ellipsis
 
 _PIECE_RE = re.compile(r"\s*\S+")
@@ -73,6 +74,10 @@ class ChatInput:
     use_search: bool = False
     assumptions: dict[str, Any] | None = None
     attempt: int = 0  # how many times this very request was answered in full before
+    # Not part of the request: the emulator's own setting (``answer_words``) for
+    # benchmarks. The answer is lengthened to exactly this many words (the bot's
+    # sentences repeat, in paragraphs), then ``max_words`` still applies.
+    words: int | None = None
 
 
 # Openings of a second, third, ... answer to the same request (attempt 1, 2, ...).
@@ -113,6 +118,22 @@ def search_context(query: str) -> list[str]:
         f"[2] \u201cWhat experts say about {topic}\u201d - news.example.com",
         f"[3] \u201c{topic} explained in five minutes\u201d - blog.example.net",
     ]
+
+
+def _lengthened(intro: str, bot: Bot, start: int, words: int) -> str:
+    """``intro``, then the bot's sentences in paragraphs, then its closer: ``words`` words."""
+    closer_words = count_words(bot.closer)
+    parts = [intro]
+    total = count_words(intro)
+    i = 0
+    while total + closer_words < words:
+        sentence = bot.sentences[(start + i) % len(bot.sentences)]
+        parts.append("\n\n" if i % PARAGRAPH_SENTENCES == PARAGRAPH_SENTENCES - 1 else " ")
+        parts.append(sentence)
+        total += count_words(sentence)
+        i += 1
+    body = cut_words("".join(parts), max(words - closer_words, 0))
+    return cut_words(f"{body}\n\n{bot.closer}", words)
 
 
 def attempt_key(bot_slug: str, chat: ChatInput) -> str:
@@ -166,14 +187,17 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
         text = f"{text} I searched the web and found 3 relevant sources:\n{sources}\n"
         text += "Drawing on them:"
     start = (_seed(last) + chat.attempt) % len(bot.sentences)
-    for i in range(len(bot.sentences)):
-        if count_words(text) >= DEFAULT_MIN_WORDS:
-            break
-        sentence = bot.sentences[(start + i) % len(bot.sentences)]
-        if count_words(text) + count_words(sentence) > DEFAULT_MAX_WORDS - 12:
-            break
-        text = f"{text} {sentence}"
-    text = f"{text}\n\n{bot.closer}"
+    if chat.words is None:
+        for i in range(len(bot.sentences)):
+            if count_words(text) >= DEFAULT_MIN_WORDS:
+                break
+            sentence = bot.sentences[(start + i) % len(bot.sentences)]
+            if count_words(text) + count_words(sentence) > DEFAULT_MAX_WORDS - 12:
+                break
+            text = f"{text} {sentence}"
+        text = f"{text}\n\n{bot.closer}"
+    else:
+        text = _lengthened(text, bot, start, chat.words)
     text = cut_words(text, chat.max_words)
 
     enhancement = "\n".join([bot.instructions, *systems, *search_lines])

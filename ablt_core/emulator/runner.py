@@ -14,6 +14,7 @@ import uvicorn
 from .faults import Fault, RecordedRequest
 from .ledger import ALL_USERS, Ledger
 from .server import EmulatorState, create_app
+from .streams import StreamRecord
 
 START_TIMEOUT = 10.0  # seconds to wait for the server thread to accept connections
 STOP_TIMEOUT = 5.0  # seconds to wait for it to finish
@@ -87,6 +88,21 @@ class EmulatorHandle:
         """Seconds between streamed pieces, from the next piece on."""
         self.state.delay = max(0.0, float(seconds))
 
+    def set_answer_words(self, words: int | None) -> None:
+        """Make every answer exactly ``words`` words long (benchmarks); None: the persona's."""
+        if words is not None and words < 1:
+            raise ValueError("answer_words must be >= 1 or None")
+        self.state.answer_words = words
+
+    @property
+    def streams(self) -> list[StreamRecord]:
+        """Every streamed answer so far with its send times (see ``streams``), oldest first."""
+        return self.state.streams.list()
+
+    def clear_streams(self) -> None:
+        """Forget the stream records."""
+        self.state.streams.clear()
+
     def usage(
         self, user_id: int = ALL_USERS, start: date | None = None, end: date | None = None
     ) -> dict[str, Any]:
@@ -128,6 +144,7 @@ def start_emulator(
     delay: float = 0.03,
     token: str | None = None,
     history_days: int = 90,
+    answer_words: int | None = None,
     control_secret: str | None = None,
 ) -> EmulatorHandle:
     """Start an emulator in a daemon thread; returns once it accepts connections.
@@ -137,7 +154,11 @@ def start_emulator(
     ``/_emulator/*`` routes (None: loopback clients need none, as for tests).
     """
     state = EmulatorState(
-        token=token, delay=delay, ledger=Ledger(history_days), control_secret=control_secret
+        token=token,
+        delay=delay,
+        ledger=Ledger(history_days),
+        answer_words=answer_words,
+        control_secret=control_secret,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -163,8 +184,15 @@ def start_emulator(
 
 
 def run_forever(
-    host: str, port: int, delay: float, token: str | None, history_days: int = 90
+    host: str,
+    port: int,
+    delay: float,
+    token: str | None,
+    history_days: int = 90,
+    answer_words: int | None = None,
 ) -> None:
     """Serve in the foreground until interrupted (the CLI)."""
-    state = EmulatorState(token=token, delay=delay, ledger=Ledger(history_days))
+    state = EmulatorState(
+        token=token, delay=delay, ledger=Ledger(history_days), answer_words=answer_words
+    )
     uvicorn.Server(_config(state, host, port)).run()

@@ -42,6 +42,7 @@ from .bots import BOTS, avatar_svg, find_bot
 from .faults import SPLIT_SURROGATE_EVENTS, Fault, FaultBook, RecordedRequest, RequestLog
 from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
+from .streams import StreamLog, StreamRecord
 
 CONTROL_PREFIX = "/_emulator/"
 CONTROL_SECRET_HEADER = "X-Emulator-Secret"
@@ -58,6 +59,9 @@ class EmulatorState:
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)
+    # Benchmarks: every answer exactly this many words (None: the persona's 90-150).
+    answer_words: int | None = None
+    streams: StreamLog = field(default_factory=StreamLog)
     # Required in X-Emulator-Secret by the control routes; None: not required.
     control_secret: str | None = field(default=None, repr=False)
     # attempt_key -> streamed answers delivered in full. A dropped stream does not
@@ -262,55 +266,59 @@ async def _sse(
     state: EmulatorState,
     pieces: list[str],
     fault: Fault | None,
-    request_id: str = "",
+    record: StreamRecord,
     attempt_key: str = "",
+    request_id: str = "",
 ) -> AsyncIterator[bytes]:
     """The SSE body: an empty first event, one event per piece, then ``[DONE]``.
 
     A stream fault fires after ``after_pieces`` pieces (or at the end of a shorter answer).
+    ``record`` gets the times the pieces and the end were sent (see ``streams``).
     """
     if fault is not None and fault.kind in ("split_surrogate", "empty_answer"):
-        if fault.kind == "split_surrogate":
-            for chunk in SPLIT_SURROGATE_EVENTS:
-                yield chunk
-        yield b"data: [DONE]\n\n"
+        try:
+            if fault.kind == "split_surrogate":
+                for chunk in SPLIT_SURROGATE_EVENTS:
+                    yield chunk
+            yield b"data: [DONE]\n\n"
+        finally:
+            state.streams.ended(record, completed=True)
         return
     if fault is not None and fault.kind == "scripted_answer":
         pieces = split_pieces(fault.text)  # a given text (display tests: tables, RTL, ...)
     fire_at = min(fault.after_pieces, len(pieces)) if fault is not None else -1
+    completed = False
     try:
-        async for chunk in _sse_body(state, pieces, fault, fire_at, attempt_key):
-            yield chunk
+        yield _event({"content": ""})
+        for index in range(len(pieces) + 1):
+            if index == fire_at and fault is not None:
+                if fault.kind == "malformed_event":
+                    yield MALFORMED_EVENT
+                elif fault.kind == "drop_stream":
+                    if fault.mode == "abort":
+                        raise StreamAborted("drop_stream fault (abort)")
+                    return
+            if index == len(pieces):
+                break
+            if state.delay > 0:
+                await asyncio.sleep(state.delay)
+            yield _event({"content": pieces[index]})
+            state.streams.piece_sent(record)
+        yield b"data: [DONE]\n\n"
+        completed = True
+        state.streams.ended(record, completed=True)
+        _count_delivered(state, attempt_key)
+        if fault is not None and fault.kind == "keepalive_after_done":
+            while True:  # until the client hangs up (the server then cancels this)
+                await asyncio.sleep(fault.seconds)
+                yield b": keep-alive\n\n"
     except (asyncio.CancelledError, GeneratorExit):
         # The client went away mid-answer (Starlette cancels the body on disconnect).
-        if request_id:
+        if request_id and not completed:
             state.requests.mark_closed_early(request_id)
         raise
-
-
-async def _sse_body(
-    state: EmulatorState, pieces: list[str], fault: Fault | None, fire_at: int, attempt_key: str
-) -> AsyncIterator[bytes]:
-    yield _event({"content": ""})
-    for index in range(len(pieces) + 1):
-        if index == fire_at and fault is not None:
-            if fault.kind == "malformed_event":
-                yield MALFORMED_EVENT
-            elif fault.kind == "drop_stream":
-                if fault.mode == "abort":
-                    raise StreamAborted("drop_stream fault (abort)")
-                return
-        if index == len(pieces):
-            break
-        if state.delay > 0:
-            await asyncio.sleep(state.delay)
-        yield _event({"content": pieces[index]})
-    yield b"data: [DONE]\n\n"
-    _count_delivered(state, attempt_key)
-    if fault is not None and fault.kind == "keepalive_after_done":
-        while True:  # until the client hangs up (the server then cancels this)
-            await asyncio.sleep(fault.seconds)
-            yield b": keep-alive\n\n"
+    finally:
+        state.streams.ended(record, completed=completed)
 
 
 def _count_delivered(state: EmulatorState, key: str) -> None:
@@ -331,21 +339,24 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         messages = tuple(ChatMessage(m.role, m.content) for m in body.messages)
     else:
         messages = (ChatMessage("user", body.prompt or ""),)
-    asked = ChatInput(
+    chat_input = ChatInput(
         messages=messages,
         language=body.language,
         max_words=body.max_words,
         use_search=bool(body.use_search),
         assumptions=body.assumptions,
+        words=state.answer_words,
     )
-    key = attempt_key(bot.slug, asked) if body.stream else ""
-    answer = build_answer(bot, replace(asked, attempt=state.attempts.get(key, 0)))
+    key = attempt_key(bot.slug, chat_input) if body.stream else ""
+    answer = build_answer(bot, replace(chat_input, attempt=state.attempts.get(key, 0)))
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))
     if not body.stream:
         return JSONResponse({"content": answer.text})
+    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    record = state.streams.start(request.state.request_id, prompt, answer.text)
     return StreamingResponse(
-        _sse(state, split_pieces(answer.text), fault, request.state.request_id, key),
+        _sse(state, split_pieces(answer.text), fault, record, key, request.state.request_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -412,6 +423,46 @@ async def clear_requests(request: Request, state: EmulatorState) -> Response:
     return Response(status_code=204)
 
 
+async def list_streams(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/streams``: every streamed answer and its timings, oldest first."""
+    return JSONResponse([r.to_json() for r in state.streams.list()])
+
+
+async def clear_streams(request: Request, state: EmulatorState) -> Response:
+    """``DELETE /_emulator/streams``."""
+    state.streams.clear()
+    return Response(status_code=204)
+
+
+def _settings_json(state: EmulatorState) -> dict[str, Any]:
+    return {"delay": state.delay, "answer_words": state.answer_words}
+
+
+async def get_settings(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/settings``: ``{"delay": seconds, "answer_words": int | null}``."""
+    return JSONResponse(_settings_json(state))
+
+
+async def put_settings(request: Request, state: EmulatorState) -> Response:
+    """``PUT /_emulator/settings`` with any of ``delay`` (seconds, >= 0) and
+    ``answer_words`` (int >= 1, or null for the persona's length); 422 otherwise."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return _detail(422, "The body must be a JSON object")
+    if not isinstance(body, dict) or not set(body) <= {"delay", "answer_words"}:
+        return _detail(422, "Expected an object with 'delay' and/or 'answer_words'")
+    delay = body.get("delay", state.delay)
+    words = body.get("answer_words", state.answer_words)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+        return _detail(422, "'delay' must be a number of seconds >= 0")
+    if words is not None and (isinstance(words, bool) or not isinstance(words, int) or words < 1):
+        return _detail(422, "'answer_words' must be an integer >= 1 or null")
+    state.delay = float(delay)
+    state.answer_words = words
+    return JSONResponse(_settings_json(state))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """FastAPI-style JSON for routing errors (404 unknown path, 405 wrong method)."""
     assert isinstance(exc, HTTPException)
@@ -436,6 +487,10 @@ def create_app(state: EmulatorState) -> ASGIApp:
         Route(f"{CONTROL_PREFIX}faults", _control(clear_faults, state), methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}requests", _control(list_requests, state), methods=["GET"]),
         Route(f"{CONTROL_PREFIX}requests", _control(clear_requests, state), methods=["DELETE"]),
+        Route(f"{CONTROL_PREFIX}streams", _control(list_streams, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}streams", _control(clear_streams, state), methods=["DELETE"]),
+        Route(f"{CONTROL_PREFIX}settings", _control(get_settings, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}settings", _control(put_settings, state), methods=["PUT"]),
     ]
     app = Starlette(
         routes=routes,

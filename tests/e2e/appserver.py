@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,13 +108,14 @@ def app_env(
     return env
 
 
-def app_command(port: int, secrets_file: Path) -> list[str]:
+def app_command(port: int, secrets_file: Path, script: str = "serve.py") -> list[str]:
+    """`streamlit run <script>` (a path relative to the repository) on loopback, headless."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "serve.py",  # as deployed: app.py plus the HttpOnly login cookie routes
+        script,  # as deployed: serve.py, app.py plus the HttpOnly login cookie routes
         "--server.port",
         str(port),
         "--server.address",
@@ -246,12 +247,16 @@ def launch_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
-    extra_env: dict[str, str] | None = None,
+    script: str = "serve.py",
+    extra_env: Mapping[str, str] | None = None,
+    cwd: Path = REPO_ROOT,
 ) -> AppServer:
     """Start the app in demo mode without waiting for it (see `wait_ready`).
 
-    `extra_env` is added to the clean environment (e.g. a token and base URL:
-    the app then talks to that API instead of its demo emulator).
+    `script` runs another Streamlit script instead (the bench's reference app);
+    `extra_env` adds variables, e.g. `ABLT_BEARER_TOKEN` and `ABLT_BASE_URL` to
+    run against an aBLT server of the caller's instead of the embedded emulator;
+    `cwd` runs another checkout of the app (the bench compares branches so).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
@@ -264,8 +269,8 @@ def launch_app(
     )
     env.update(extra_env or {})
     process = subprocess.Popen(
-        app_command(port, secrets_file),
-        cwd=REPO_ROOT,
+        app_command(port, secrets_file, script),
+        cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log_file,
@@ -304,7 +309,8 @@ def start_app(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
-    extra_env: dict[str, str] | None = None,
+    script: str = "serve.py",
+    extra_env: Mapping[str, str] | None = None,
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -313,6 +319,7 @@ def start_app(
         auth_file=auth_file,
         db_url=db_url,
         cookie_key=cookie_key,
+        script=script,
         extra_env=extra_env,
     )
     wait_ready([server], timeout)

@@ -281,3 +281,28 @@ def test_cli_errors_are_plain(
     assert "nobody is not a member" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse rejects an unknown role
         run_cli(monkeypatch, path, "role", "demo-admin", "owner")
+
+
+def test_each_load_is_its_own_team_and_sees_every_saved_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "auth.yaml"
+    first = Team(path, {})
+    first.add("ann", name="Ann", email="ann@example.com", password="ann-password")
+    first.save()
+    parses = []
+    real_safe_load = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(1) or real_safe_load(text))
+
+    one, two = load_team(path), load_team(path)
+    assert len(parses) == 1, "an unchanged file is parsed once"
+    # A change made on one loaded team, unsaved, is not seen by another load.
+    one.add("bob", name="Bob", email="bob@example.com", password="bob-password")
+    assert two.get("bob") is None and load_team(path).get("bob") is None
+
+    one.save()  # saved (as the Account page or the CLI does): every later load has it
+    assert load_team(path).get("bob") is not None
+    # A hand edit in place (same inode) is a new version too.
+    path.write_text(path.read_text().replace("Ann", "Annie"))
+    assert load_team(path).get("ann").name == "Annie"
+    assert len(parses) == 3
