@@ -14,6 +14,8 @@ row is locked (`FOR UPDATE`) before appending, so sequence numbers never clash.
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -128,7 +130,7 @@ def _make_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
@@ -140,6 +142,27 @@ def _make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Put the SQLite file in WAL mode (it stays so: a property of the file).
+
+    Switching a new file to WAL needs it to itself, and SQLite reports "database
+    is locked" at once, without waiting out the busy timeout, when another
+    connection is opening it at that moment (two processes starting together).
+    So it is retried for up to the busy timeout; a file already in WAL mode is
+    left alone.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _like_pattern(query: str) -> str:
