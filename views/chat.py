@@ -56,6 +56,12 @@ def render() -> None:
         # The database cannot be read: keep what this page last showed, say why.
         opened, notice = current, None
         chat_view.notify(chat.DATABASE_UNREADABLE, "error")
+    if opened is not None and opened.conversation.is_comparison:
+        # A comparison picked in History opens on its own page.
+        st.session_state[Keys.COMPARE_OPEN] = opened.id
+        st.query_params.pop(chat.OPEN_PARAM, None)
+        st.session_state[Keys.CHAT_OPEN] = current if current is not opened else None
+        st.switch_page("views/compare.py")
     st.session_state[Keys.CHAT_OPEN] = opened
     if opened is not None:
         st.session_state[Keys.CHAT_BOT_SLUG] = opened.conversation.bot_slug

@@ -310,6 +310,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
     title_col.button(
         md.escape(conv.title),  # a label renders Markdown: show the title as typed
+        icon=":material/view_column:" if conv.is_comparison else None,
         key=f"chat_open_{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,

@@ -51,6 +51,14 @@ class Keys:
     SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
     SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
 
+    # Compare page
+    COMPARE_OPEN = "compare_open"  # id of the comparison the page shows, or absent
+    COMPARE_BOTS = "compare_bots"  # the bots picked for a new comparison (slugs)
+    COMPARE_PROMPT = "compare_prompt"  # the page's message box
+    COMPARE_PROMPT_BACK = "compare_prompt_back"  # text to put back in the box after a refusal
+    COMPARE_NOTICE = "compare_notice"  # (kind, text) to show once
+    COMPARE_GO_TO_CHAT = "compare_go_to_chat"  # True: "Continue with this bot" made a chat
+
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"

@@ -63,6 +63,7 @@ class Fault:
     # (the connection then stays open until the client closes it). empty_answer:
     # the stream is only `data: [DONE]`.
     text: str = ""  # scripted_answer: the answer streamed instead, word by word
+    bot: str = ""  # only chats with this bot slug (a comparison's one failing column); "": any
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -96,9 +97,9 @@ class Fault:
         """Plain dict for the control endpoints."""
         return asdict(self)
 
-    def matches(self, path: str, streamed_chat: bool) -> bool:
-        """Whether this fault applies to a request for ``path``."""
-        if self.path not in ("*", path):
+    def matches(self, path: str, streamed_chat: bool, bot_slug: str = "") -> bool:
+        """Whether this fault applies to a request for ``path`` (a chat with ``bot_slug``)."""
+        if self.path not in ("*", path) or self.bot not in ("", bot_slug):
             return False
         return streamed_chat or self.kind not in STREAM_KINDS
 
@@ -125,11 +126,11 @@ class FaultBook:
         with self._lock:
             return list(self._faults)
 
-    def take(self, path: str, streamed_chat: bool) -> Fault | None:
+    def take(self, path: str, streamed_chat: bool, bot_slug: str = "") -> Fault | None:
         """The first fault matching this request, counting its ``times`` down."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path, streamed_chat):
+                if fault.matches(path, streamed_chat, bot_slug):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

@@ -180,7 +180,12 @@ def _api(state: EmulatorState, handler: Handler, *, auth: bool = True) -> Any:
                 request_id=request.state.request_id,
             )
         )
-        fault = state.faults.take(request.url.path, _is_streamed_chat(request.url.path, body))
+        bot_slug = body.get("bot_slug") if isinstance(body, dict) else None
+        fault = state.faults.take(
+            request.url.path,
+            _is_streamed_chat(request.url.path, body),
+            bot_slug if isinstance(bot_slug, str) else "",
+        )
         if fault is not None:
             if fault.kind == "slow_first_byte" and not await _wait_unless_gone(
                 request, fault.seconds

@@ -107,6 +107,10 @@ class LiveAnswer:
         self._done = threading.Event()
         # Earlier messages left out of this answer's context (the page says so).
         self.context_omitted = 0
+        # Wall-clock times (time.time()): started here, first text, end.
+        self.started_at = time.time()
+        self.first_text_at: float | None = None
+        self.ended_at: float | None = None
 
     # -------------------------------------------------------------- writer
 
@@ -114,6 +118,8 @@ class LiveAnswer:
         if not piece:
             return
         with self._cond:
+            if self.first_text_at is None:
+                self.first_text_at = time.time()
             self._parts.append(piece)
             self._length += len(piece)
             self._wait = None
@@ -131,6 +137,7 @@ class LiveAnswer:
                 self._parts = [text]
                 self._length = len(text)
             self._status, self._error, self._wait = status, error, None
+            self.ended_at = time.time()
             self._done.set()
             self._cond.notify_all()
 

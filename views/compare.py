@@ -1,0 +1,60 @@
+"""Compare page: one prompt to 2-4 bots, their answers side by side and live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ablt_core import AbltError
+from webapp import catalogue, ui
+from webapp import markdown as md
+from webapp.auth import require_member
+from webapp.backend import get_client
+from webapp.compare import view
+from webapp.errors import describe
+from webapp.state import Keys
+from webapp.store import ConversationNotFound
+
+
+def render() -> None:
+    member = require_member()
+    view.follow_to_chat()
+    # The URL names the open comparison, so a reload or a bookmark reopens it.
+    requested = st.query_params.get(view.OPEN_PARAM)
+    if requested and Keys.COMPARE_OPEN not in st.session_state:
+        st.session_state[Keys.COMPARE_OPEN] = requested
+    view.render_recent(member)
+    st.title("Compare bots")
+    view.show_notice()
+    try:
+        bots = catalogue.load_bots(get_client())
+    except AbltError as err:
+        bots = []
+        ui.error_box(describe(err), retry_key="compare_bots_retry")
+
+    comparison = None
+    open_id = st.session_state.get(Keys.COMPARE_OPEN)
+    if open_id:
+        try:
+            comparison = view.get_comparisons().get(member, open_id)
+        except ConversationNotFound:
+            st.session_state.pop(Keys.COMPARE_OPEN, None)
+            st.warning("That comparison does not exist, or is not yours.")
+    if comparison is None:
+        st.query_params.pop(view.OPEN_PARAM, None)
+        view.render_setup(bots)
+    else:
+        st.query_params[view.OPEN_PARAM] = comparison.id
+        st.subheader(md.escape(comparison.conversation.title))
+    view.restore_prompt()
+    st.chat_input(
+        "Ask every bot…" if comparison else "One prompt for all the picked bots…",
+        key=Keys.COMPARE_PROMPT,
+        on_submit=view.submit_prompt,
+        args=(bots,),
+        max_chars=100_000,
+    )
+    if comparison is not None:
+        view.render_comparison(comparison, {b.slug: b for b in bots})
+
+
+render()
