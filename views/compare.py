@@ -44,7 +44,10 @@ def render() -> None:
         view.render_setup(bots)
     else:
         st.query_params[view.OPEN_PARAM] = comparison.id
-        st.subheader(md.escape(comparison.conversation.title))
+        title, menu = st.columns([5, 1], vertical_alignment="center")
+        title.subheader(md.escape(comparison.conversation.title))
+        with menu.container(horizontal_alignment="right"):
+            view.render_exports(comparison)
     view.restore_prompt()
     st.chat_input(
         "Ask every bot…" if comparison else "One prompt for all the picked bots…",

@@ -34,7 +34,8 @@ def open_compare(at: AppTest) -> AppTest:
 
 def columns_text(at: AppTest) -> list[str]:
     """Each column's visible text (its Markdown and HTML), left to right."""
-    return [" ".join(m.value for m in column.markdown) for column in at.columns[: len(BOTS)]]
+    columns = [c for c in at.columns if c.chat_message]  # the bots' columns, not the header's
+    return [" ".join(m.value for m in column.markdown) for column in columns]
 
 
 def start(at: AppTest, prompt: str) -> AppTest:
@@ -118,3 +119,9 @@ def test_a_comparison_reopens_after_a_reload_and_from_history(
     assert row.label == "Tea or coffee?"
     row.click().run()
     assert third.session_state[Keys.COMPARE_OPEN] == comparison_id
+
+
+def test_a_comparison_exports_as_markdown_and_json(logged_in: Login) -> None:
+    at = start(open_compare(logged_in()), "Rice or noodles?")
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Markdown", "JSON"} <= labels

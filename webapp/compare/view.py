@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from ablt_core import Bot
-from webapp import bot_display, chat, limits, render
+from webapp import bot_display, chat, history, limits, render
 from webapp import markdown as md
 from webapp.answers.live import describe_wait
 from webapp.avatars import avatar_for
@@ -318,6 +318,31 @@ def follow_live(member: Any, slots: list[tuple[Message, Any, Any]]) -> None:
         pending = still
         if pending:
             time.sleep(POLL_EVERY)
+
+
+def render_exports(comparison: Comparison) -> None:
+    """Markdown (a section per column) and JSON downloads, built when clicked."""
+    member, comparisons, cid = _member(), get_comparisons(), comparison.id
+    name = history.export_filename(comparison.conversation, "md").removesuffix(".md")
+    with st.popover("Export", icon=":material/download:"):
+        st.download_button(
+            "Markdown",
+            data=lambda: comparisons.export_markdown(member, cid),
+            file_name=f"{name}-comparison.md",
+            mime="text/markdown",
+            key="compare_export_md",
+            on_click="ignore",
+            icon=":material/description:",
+        )
+        st.download_button(
+            "JSON",
+            data=lambda: comparisons.export_json(member, cid),
+            file_name=f"{name}-comparison.json",
+            mime="application/json",
+            key="compare_export_json",
+            on_click="ignore",
+            icon=":material/data_object:",
+        )
 
 
 def render_recent(member: Any) -> None:
