@@ -64,6 +64,8 @@ def render() -> None:
         st.switch_page("views/compare.py")
     st.session_state[Keys.CHAT_OPEN] = opened
     if opened is not None:
+        # The browser tab names the open conversation (titles are plain text there).
+        st.set_page_config(page_title=chat.tab_title(opened))
         st.session_state[Keys.CHAT_BOT_SLUG] = opened.conversation.bot_slug
         if opened.id:
             if st.query_params.get(chat.OPEN_PARAM) != opened.id:
@@ -148,7 +150,7 @@ def render() -> None:
     )
     library_view.settle_on_chat_page()
     sharing_view.show_flash()
-    heading_avatar, heading_text, heading_menu = st.columns([1, 8, 5], vertical_alignment="center")
+    heading_avatar, heading_text, heading_menu = st.columns([1, 7, 6], vertical_alignment="center")
     heading_avatar.image(bot_avatar, width=48)
     # The picker's label: two bots may share a name, the header and the message
     # box tell them apart too.

@@ -522,6 +522,20 @@ def context_before(
 # ---------------------------------------------------------------- display
 
 
+APP_NAME = "aBLT Chat"
+TAB_TITLE_MAX_CHARS = 60
+
+
+def tab_title(opened: OpenChat) -> str:
+    """The browser tab's title: the open conversation's, then the app's name
+    ("Trip to Rome · aBLT Chat"); a new chat shows the app's name alone. Cut
+    at whole characters (`webapp.text`)."""
+    if opened.is_draft:
+        return APP_NAME
+    title = truncate_text(" ".join(opened.conversation.title.split()), TAB_TITLE_MAX_CHARS)
+    return f"{title} · {APP_NAME}" if title else APP_NAME
+
+
 def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
     """slug -> a plain-text label for the bot picker, unique even though bot names
     are not; names and slugs cut for display (`webapp.bot_display`)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import ablt_core._retry
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle
 from webapp import chat
-from webapp.history import ContextLimits, ConversationOptions
+from webapp.history import ContextLimits, Conversation, ConversationOptions
 from webapp.store import ConversationStore
 
 
@@ -337,3 +338,21 @@ def test_a_locked_database_stops_a_send_with_a_plain_message(
 
         chat.send_prompt(store, ANN, opened, "Hello?")  # the lock gone, the same text goes
         assert [m.text for m in store.all_messages(ANN, opened.id)][-1] == "Hello?"
+
+
+def test_the_browser_tab_names_the_open_conversation_cut_at_whole_characters() -> None:
+    from dataclasses import replace
+
+    from webapp.chat import APP_NAME, OpenChat, tab_title
+
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    conv = Conversation(
+        id="c1", owner="ann", owner_user_id=1, bot_slug="omni", bot_name="Omni",
+        title="Trip to\nRome", options=ConversationOptions(), created_at=now, updated_at=now,
+    )  # fmt: skip
+    assert tab_title(OpenChat(conversation=conv)) == f"Trip to Rome · {APP_NAME}"
+    assert tab_title(OpenChat(conversation=replace(conv, id=""))) == APP_NAME  # a new chat
+    flags = "🇫🇷" * 40  # 80 code points: the cut falls between two flags, not inside one
+    title = tab_title(OpenChat(conversation=replace(conv, title=flags)))
+    shown = title.removesuffix(f" · {APP_NAME}").removesuffix("…")
+    assert shown and set(shown.split("🇫🇷")) == {""}
