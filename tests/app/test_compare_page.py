@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
+from tests.reliability import row
 from webapp import chat
 from webapp.compare import Comparisons, view
 from webapp.state import Keys
@@ -67,6 +68,12 @@ def test_three_bots_answer_one_prompt_side_by_side_and_a_follow_up_goes_to_all(
     assert len({r["messages"][1]["content"] for r in follow_ups}) == 3
 
 
+@row(
+    "One bot of a comparison fails (5xx) while the others answer",
+    happens="Each column is its own background answer; only that one ends in error.",
+    sees="That column's error and its own Retry; the other columns complete.",
+    kept="Every column's prompt and every answer that arrived.",
+)
 def test_one_failing_bot_shows_its_own_error_and_retry_while_the_others_complete(
     logged_in: Login,
 ) -> None:

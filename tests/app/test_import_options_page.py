@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from tests.reliability import row
 from webapp import history, limits
 from webapp.state import Keys
 from webapp.store import ConversationStore
@@ -49,6 +50,12 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
+@row(
+    "An imported conversation that ends with an unanswered prompt",
+    happens="Nothing is sent on opening; the prompt is marked as never sent.",
+    sees="The prompt with 'not sent yet' and a Send button; system messages shown as such.",
+    kept="The import as it was; nothing billed until Send.",
+)
 def test_an_imported_prompt_is_not_sent_until_the_member_sends_it(
     logged_in: Login, app_store: ConversationStore
 ) -> None:
@@ -88,6 +95,12 @@ def test_an_imported_prompt_is_not_sent_until_the_member_sends_it(
     assert stored[-1].status == "complete" and stored[-1].text
 
 
+@row(
+    "An import asking for max_words 50,000 (over the app's own limit)",
+    happens="The import is checked against the limits of the options widgets and the API call.",
+    sees="A plain refusal naming the option and the limit.",
+    kept="Nothing is written; every conversation as it was.",
+)
 def test_an_import_with_max_words_50000_is_refused_plainly(
     logged_in: Login, app_store: ConversationStore
 ) -> None:
@@ -100,6 +113,12 @@ def test_an_import_with_max_words_50000_is_refused_plainly(
     assert app_store.list_conversations(member) == []
 
 
+@row(
+    "An import of a JSON nested 100,000 levels deep (or any malformed file)",
+    happens="Reading it fails inside Python (RecursionError and the like); nothing is written.",
+    sees="A plain reason why the file was not imported; nothing changed.",
+    kept="Every conversation as it was; no half-imported one.",
+)
 def test_a_json_nested_100000_levels_deep_is_refused_plainly(logged_in: Login) -> None:
     at = logged_in()
     upload(at, "deep.json", b"[" * 100_000 + b"]" * 100_000)
@@ -107,6 +126,12 @@ def test_a_json_nested_100000_levels_deep_is_refused_plainly(logged_in: Login) -
     assert "Nothing was changed" in at.error[0].value
 
 
+@row(
+    "A stored conversation whose option is outside today's limits",
+    happens="The option falls back to its default (a too-long answer limit to the limit).",
+    sees="The conversation, with a note naming the option set aside.",
+    kept="Every message; the conversation opens every time.",
+)
 def test_a_stored_out_of_range_option_opens_with_a_note(
     logged_in: Login, app_store: ConversationStore
 ) -> None:

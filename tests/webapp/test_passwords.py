@@ -10,6 +10,7 @@ import bcrypt
 import pytest
 import yaml
 
+from tests.reliability import row
 from webapp import auth, passwords
 from webapp.logins import WRONG_CREDENTIALS, authenticate
 from webapp.passwords import (
@@ -136,6 +137,12 @@ def test_a_plaintext_password_too_long_for_bcrypt_in_the_file_is_named(tmp_path:
         ("\tbob tab pass", "bob tab pass"),  # a tab pasted in front
         ("  bob two spaces  ", "bob two spaces"),
     ],
+)
+@row(
+    'A password with a space at either end ("bob new pass ")',
+    happens="Spaces are kept alike where a password is set and where it is checked.",
+    sees="The forms say that leading and trailing spaces are kept; the password logs in.",
+    kept="The member's access (no lock-out by whitespace).",
 )
 def test_whitespace_at_either_end_is_kept_where_set_and_where_checked(
     password: str,
