@@ -319,14 +319,19 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
         f"last active {local_time(conv.updated_at, member_timezone())}",
     )
-    with menu_col.popover(
+    menu = menu_col.popover(
         "",
         icon=":material/more_vert:",
         type="tertiary",
         help="Manage",
         key=_row_menu_key(conv.id),
-        on_change="rerun",  # its open state is then ours to close
-    ):
+        on_change="rerun",  # its open state is then ours to read and to close
+    )
+    if not menu.open:
+        # Drawn only while open: 30 rows then cost two elements each, not seven,
+        # in every run (the first words of an answer wait behind this page).
+        return
+    with menu:
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
             st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
             st.form_submit_button(

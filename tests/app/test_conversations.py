@@ -34,6 +34,12 @@ def history_titles(at: AppTest) -> dict[str, str]:
     }
 
 
+def open_menu(at: AppTest, conversation_id: str) -> AppTest:
+    """Open a History row's ⋮ menu (its actions are drawn only while it is open)."""
+    at.session_state[f"chat_row_menu_{conversation_id}"] = True
+    return at.run()
+
+
 def click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run()
     assert not at.exception, at.exception
@@ -165,13 +171,16 @@ def test_rename_pin_search_and_delete_with_confirmation(
     eggs = conversation(at).id
     assert list(history_titles(at)) == [eggs, rome]  # newest first
 
+    open_menu(at, rome)
     at.text_input(key=f"chat_rename_text_{rome}").input("Rome in May")
     click(at, f"chat_rename_{rome}")
     assert history_titles(at)[rome] == "Rome in May"
 
+    open_menu(at, rome)
     click(at, f"chat_pin_{rome}")
     assert list(history_titles(at)) == [rome, eggs]
     assert "Pinned" in [c.value for c in at.sidebar.caption]
+    open_menu(at, rome)
     assert at.button(key=f"chat_pin_{rome}").label == "Unpin"
 
     # Search finds message text, not only titles.
@@ -184,10 +193,12 @@ def test_rename_pin_search_and_delete_with_confirmation(
     assert eggs in history_titles(at)
     at.text_input(key=Keys.CHAT_HISTORY_QUERY).input("").run()
 
+    open_menu(at, eggs)
     click(at, f"chat_delete_{eggs}")
     assert "cannot be undone" in at.sidebar.warning[0].value
     click(at, "chat_delete_cancel")
     assert set(history_titles(at)) == {rome, eggs}
+    open_menu(at, eggs)
     click(at, f"chat_delete_{eggs}")
     click(at, "chat_delete_confirm")
     assert list(history_titles(at)) == [rome]
@@ -270,6 +281,7 @@ def test_a_title_renamed_to_an_image_or_a_script_link_is_text_everywhere(
     at = logged_in("demo-member")
     send(at, "Hello")
     cid = conversation(at).id
+    open_menu(at, cid)
     at.text_input(key=f"chat_rename_text_{cid}").input(hostile)
     click(at, f"chat_rename_{cid}")
     label = history_titles(at)[cid]
@@ -297,3 +309,4 @@ def test_a_history_rows_menu_closes_once_its_action_is_done(logged_in: Login) ->
         at.run()
         click(at, action)
         assert at.session_state[menu] is False, f"{action} left the menu open"
+        assert not [b for b in at.sidebar.button if b.key == action], "its items went with it"
