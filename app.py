@@ -19,7 +19,8 @@ from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_
 from webapp.sharing.links import SHARE_PARAM
 from webapp.team import Team, TeamError
 
-st.set_page_config(page_title="aBLT Chat", page_icon=":material/forum:", layout="wide")
+# An emoji icon: a Material one is fetched from a font server, which the demo must not need.
+st.set_page_config(page_title="aBLT Chat", page_icon="💬", layout="wide")
 
 
 # The app's pages: (script, title, icon). Their URL paths are the file names.

@@ -58,6 +58,7 @@ class Keys:
     COMPARE_PROMPT_BACK = "compare_prompt_back"  # text to put back in the box after a refusal
     COMPARE_NOTICE = "compare_notice"  # (kind, text) to show once
     COMPARE_GO_TO_CHAT = "compare_go_to_chat"  # True: "Continue with this bot" made a chat
+    COMPARE_LIBRARY_ID = "compare_library_id"  # the library entry a new comparison comes from
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"

@@ -136,10 +136,12 @@ def _lengthened(intro: str, bot: Bot, start: int, words: int) -> str:
     return cut_words(f"{body}\n\n{bot.closer}", words)
 
 
-def attempt_key(bot_slug: str, chat: ChatInput) -> str:
-    """A digest naming "this very request" (bot, messages, options), under which
-    the emulator counts the answers it delivered in full."""
+def attempt_key(bot_slug: str, chat: ChatInput, user_id: int | None = None) -> str:
+    """A digest naming "this very request" (end user, bot, messages, options),
+    under which the emulator counts the answers it delivered in full: another
+    member asking the same first question gets a first answer too."""
     parts = [
+        str(user_id),
         bot_slug,
         repr([(m.role, m.content) for m in chat.messages]),
         repr((chat.language, chat.max_words, chat.use_search, chat.assumptions)),

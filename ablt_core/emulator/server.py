@@ -352,7 +352,7 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         assumptions=body.assumptions,
         words=state.answer_words,
     )
-    key = attempt_key(bot.slug, chat_input) if body.stream else ""
+    key = attempt_key(bot.slug, chat_input, body.user_id) if body.stream else ""
     answer = build_answer(bot, replace(chat_input, attempt=state.attempts.get(key, 0)))
     # Billed when the answer is produced, as the service does; a dropped stream still counts.
     state.ledger.add(body.user_id if body.user_id is not None else 0, _usage_of(answer))

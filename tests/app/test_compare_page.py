@@ -16,6 +16,8 @@ from ablt_core.emulator import Fault
 from tests.reliability import row
 from webapp import chat
 from webapp.compare import Comparisons, view
+from webapp.history import ConversationOptions
+from webapp.library import PromptLibrary
 from webapp.state import Keys
 from webapp.store import ConversationStore
 
@@ -132,3 +134,33 @@ def test_a_comparison_exports_as_markdown_and_json(logged_in: Login) -> None:
     at = start(open_compare(logged_in()), "Rice or noodles?")
     labels = {b.label for b in at.get("download_button")}
     assert {"Markdown", "JSON"} <= labels
+
+
+def test_a_comparison_starts_from_a_library_entry_with_its_variable(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    entry = PromptLibrary(app_store).create(
+        member,
+        "Menu critic",
+        system_instruction="Judge like a critic.",
+        starter_prompt="Review {{dish}} in one line.",
+        options=ConversationOptions(language="French"),
+    )
+    open_compare(at)
+    at.selectbox(key="compare_library_pick").set_value(entry.id).run()
+    at.text_input(key=f"library_var_compare_{entry.id}_dish").input("ratatouille")
+    at.button(key="compare_library_apply").click().run()
+    assert not at.exception, at.exception
+    assert at.chat_input(key=Keys.COMPARE_PROMPT).value == "Review ratatouille in one line."
+    assert not chat_requests(), "nothing is sent by itself"
+
+    start(at, "Review ratatouille in one line.")
+    sent = chat_requests()
+    assert len(sent) == 3
+    for request in sent:
+        assert request["messages"][0] == {"role": "system", "content": "Judge like a critic."}
+        assert request["language"] == "French"
+    comparison = Comparisons(app_store).get(member, at.session_state[Keys.COMPARE_OPEN])
+    assert {c.options.library_prompt_id for c in comparison.columns} == {entry.id}

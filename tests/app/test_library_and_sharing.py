@@ -67,6 +67,8 @@ def test_a_member_creates_shares_and_starts_a_chat_filling_its_variable(
     # Starting without the variable says what is missing and goes nowhere.
     member.button(key=f"library_start_page_{entry.id}").click().run()
     assert "customer" in member.error[0].value
+    member.run()  # another field's rerun: the note stays where it is, under the button
+    assert "customer" in member.error[0].value
     member.text_input(key=f"library_var_page_{entry.id}_customer").input("Ada **Lovelace**")
     member.button(key=f"library_start_page_{entry.id}").click().run()
     assert not member.exception, member.exception

@@ -24,6 +24,8 @@ from webapp.backend import get_answers, get_store
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
 from webapp.history import ConversationOptions, Message
+from webapp.library import PromptNotFound, fill_template
+from webapp.library.view import entry_label, get_library
 from webapp.state import Keys
 from webapp.store import ConversationNotFound
 
@@ -62,6 +64,7 @@ def options_from_fields(prefix: str) -> ConversationOptions:
     limited = bool(state.get(f"{prefix}_limit"))
     system = (state.get(f"{prefix}_system") or "").strip()
     return ConversationOptions(
+        library_prompt_id=state.get(Keys.COMPARE_LIBRARY_ID),
         language=(state.get(f"{prefix}_language") or "").strip() or None,
         max_words=int(state.get(f"{prefix}_max_words") or 0) or None if limited else None,
         use_search=bool(state.get(f"{prefix}_search")),
@@ -100,8 +103,68 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
         st.session_state[Keys.COMPARE_PROMPT_BACK] = text
 
 
+def apply_library_entry(entry_id: str) -> None:
+    """Callback: a library entry's options fill the shared fields, its starter
+    (variables filled) waits in the message box, and the comparison will
+    remember the entry. Nothing is sent by itself."""
+    try:
+        entry = get_library().get(_member(), entry_id)
+    except PromptNotFound as err:
+        _notice("error", str(err))
+        return
+    values = {
+        name: st.session_state.get(f"library_var_compare_{entry.id}_{name}", "")
+        for name in entry.variables
+    }
+    missing = [name for name, value in values.items() if not value.strip()]
+    if missing:
+        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        return
+    state, prefix = st.session_state, "compare_opts_all"
+    state["compare_per_bot"] = False
+    state[f"{prefix}_language"] = entry.options.language or ""
+    state[f"{prefix}_limit"] = entry.options.max_words is not None
+    if entry.options.max_words is not None:
+        state[f"{prefix}_max_words"] = entry.options.max_words
+    state[f"{prefix}_search"] = entry.options.use_search
+    state[f"{prefix}_system"] = entry.system_instruction
+    state[Keys.COMPARE_LIBRARY_ID] = entry.id
+    if entry.starter_prompt:
+        state[Keys.COMPARE_PROMPT_BACK] = fill_template(entry.starter_prompt, values)
+    _notice("success", f"Applied “{md.escape(entry.name)}”: send the prompt when ready.")
+
+
+def render_library_picker() -> None:
+    """Start a comparison from a prompt-library entry (the any-bot ones)."""
+    entries = [e for e in get_library().visible(_member()) if not e.bot_slug]
+    if not entries:
+        return
+    labels = {e.id: entry_label(e, {}) for e in entries}
+    chosen = st.selectbox(
+        "Start from a library entry (optional)",
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        placeholder="Search the prompt library…",
+        key="compare_library_pick",
+    )
+    if chosen is None:
+        return
+    entry = next(e for e in entries if e.id == chosen)
+    for name in entry.variables:
+        st.text_input(name, key=f"library_var_compare_{entry.id}_{name}", max_chars=2000)
+    st.button(
+        "Apply",
+        key="compare_library_apply",
+        icon=":material/menu_book:",
+        on_click=apply_library_entry,
+        args=(entry.id,),
+    )
+
+
 def new_comparison() -> None:
     st.session_state.pop(Keys.COMPARE_OPEN, None)
+    st.session_state.pop(Keys.COMPARE_LIBRARY_ID, None)
 
 
 def open_comparison(comparison_id: str) -> None:
@@ -185,6 +248,7 @@ def render_option_fields(prefix: str) -> None:
 
 def render_setup(bots: Sequence[Bot]) -> None:
     """Before the first prompt: which bots, and their options."""
+    render_library_picker()
     labels = chat.bot_labels(bots)
     st.multiselect(
         f"Bots to compare ({MIN_BOTS} to {MAX_BOTS})",

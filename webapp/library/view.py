@@ -98,9 +98,15 @@ def start_chat(entry_id: str, where: str) -> None:
         for name in entry.variables
     }
     missing = [name for name, value in values.items() if not value.strip()]
+    problem_key = f"library_missing_{where}_{entry.id}"
     if missing:
-        _flash("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        # Said under the button, and kept until it is pressed again: a banner at
+        # the top would vanish on the next field's rerun and move the fields.
+        st.session_state[problem_key] = (
+            "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first."
+        )
         return
+    st.session_state.pop(problem_key, None)
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
     st.session_state[Keys.CHAT_CARRY_OPTIONS] = entry_options(entry)
     if entry.bot_slug:
@@ -138,6 +144,9 @@ def render_start_form(entry: LibraryPrompt, where: str) -> None:
         on_click=start_chat,
         args=(entry.id, where),
     )
+    problem = st.session_state.get(f"library_missing_{where}_{entry.id}")
+    if problem:
+        st.error(problem, icon=":material/edit_note:")
 
 
 # ---------------------------------------------------------- the chat's menu
