@@ -11,9 +11,12 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from webapp.store import ConversationStore
 
 PG_ENV = "ABLT_TEST_PG_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -38,3 +41,16 @@ def fresh_schema_url(prefix: str) -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP SCHEMA "{schema_name}" CASCADE')
     finally:
         admin.dispose()
+
+
+@contextlib.contextmanager
+def store_on(backend: str, folder: Path, prefix: str) -> Iterator[ConversationStore]:
+    """An open store on an empty database of `backend` ("sqlite": a file in
+    `folder`; "postgresql": a fresh schema named after `prefix`, skipped
+    without PostgreSQL), closed after."""
+    if backend == "sqlite":
+        with ConversationStore(f"sqlite:///{folder / f'{prefix}.db'}") as opened:
+            yield opened
+        return
+    with fresh_schema_url(prefix) as url, ConversationStore(url) as opened:
+        yield opened

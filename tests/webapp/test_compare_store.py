@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, store_on
 from webapp.compare import COMPARISON_FORMAT, Comparisons
 from webapp.history import ConversationOptions, parse_import
 from webapp.store import ConversationNotFound, ConversationStore
@@ -28,11 +28,7 @@ THREE = [("omni", "Omni"), ("chef", "Chef"), ("coder", "Coder")]
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationStore]:
-    if request.param == "sqlite":
-        with ConversationStore(f"sqlite:///{tmp_path / 'cmp.db'}") as opened:
-            yield opened
-        return
-    with fresh_schema_url("cmp") as url, ConversationStore(url) as opened:
+    with store_on(request.param, tmp_path, "cmp") as opened:
         yield opened
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, store_on
 from webapp.history import ConversationOptions
 from webapp.library import (
     PromptLibrary,
@@ -42,11 +42,7 @@ CAROL = Member("carol", 3)
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationStore]:
-    if request.param == "sqlite":
-        with ConversationStore(f"sqlite:///{tmp_path / 'lib.db'}") as opened:
-            yield opened
-        return
-    with fresh_schema_url("lib") as url, ConversationStore(url) as opened:
+    with store_on(request.param, tmp_path, "lib") as opened:
         yield opened
 
 
