@@ -53,9 +53,9 @@ def lock_sqlite(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], AbstractCon
     database fails a write with SQLAlchemy's OperationalError ("database is
     locked") at once rather than after the production 10 s.
     """
-    from webapp.store import core
+    from webapp.store import engine
 
-    monkeypatch.setattr(core, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
 
     @contextlib.contextmanager
     def lock(path: Path) -> Iterator[None]:

@@ -263,7 +263,9 @@ def test_import_accepts_a_byte_order_mark_and_unknown_fields() -> None:
 
 
 def test_an_oversized_file_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(history, "MAX_IMPORT_BYTES", 100)
+    from webapp import transcripts  # where the import reads its size limit
+
+    monkeypatch.setattr(transcripts, "MAX_IMPORT_BYTES", 100)
     with pytest.raises(ConversationImportError, match="too large"):
         parse_import(json.dumps(valid_export()))
 
