@@ -332,8 +332,9 @@ def test_the_bot_is_shown_thinking_until_the_first_words_arrive(
         return real(pieces(), *args, **kwargs)
 
     monkeypatch.setattr(st, "write_stream", watching)
-    # The API takes a moment before its first byte: the page is drawn by then.
-    emulator().inject(Fault(kind="slow_first_byte", seconds=0.5))
+    # The API takes a moment before its first byte: the page is drawn by then,
+    # even on a busy CI machine (0.5 s was not always enough there).
+    emulator().inject(Fault(kind="slow_first_byte", seconds=3))
     send(at, "Are you awake?")
     assert states["before the first words"] == [f":material/pending: {bot_name} is thinking…"]
     assert states["in the bubble"] == states["before the first words"]
