@@ -274,7 +274,7 @@ def test_last_controls_wait_for_the_new_answer_to_finish(
         return real(stream, *args, **kwargs)
 
     monkeypatch.setattr(st, "write_stream", watching)
-    emulator().inject(Fault(kind="slow_first_byte", seconds=3))  # the page is drawn by then, even on a busy machine
+    emulator().inject(Fault(kind="slow_first_byte", seconds=3))  # drawn by then, even when busy
     send(at, "Second question")
     # While the new answer streams, nothing of the last exchange's controls is drawn.
     assert during["bubbles"] == ["assistant", "user", "assistant", "user", "assistant"]
