@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from webapp import auth, ui
+from webapp import auth, backend, sidebar, ui
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
 from webapp.team import Team, TeamError
@@ -135,15 +135,13 @@ ui.hide_cookie_component()
 auth.restore_from_cookie(authenticator, settings)
 member = auth.sync_member(authenticator, team)
 
-ui.demo_badge(settings)
-healthy = ui.health_indicator()
+healthy = backend.api_is_healthy()
 if member is None:
     auth.delete_cookie_after_logout(authenticator)
     auth.draw_cookie_ticket()
+    sidebar.render_account_footer(settings, None, healthy)  # the demo note, the API
     login_page(settings, authenticator, team)
 
-ui.member_caption(member.name, member.role)
-auth.logout_button(st.sidebar, key=auth.SIDEBAR_LOGOUT_KEY)  # on every page
 auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
 page = st.navigation(
     [
@@ -151,6 +149,14 @@ page = st.navigation(
         for index, (script, title, icon) in enumerate(APP_PAGES)
     ]
 )
+sidebar.note_page(page.url_path)
+sidebar.close_on_phone()
 if not healthy:
     ui.api_down_notice()
-page.run()
+try:
+    page.run()
+finally:
+    # The page's own sidebar (the chat's New chat and History) comes first; the
+    # API's status, the demo note and Log out close it, on every page. Drawn even
+    # when the page ends early (st.stop, st.rerun), so it never blinks away.
+    sidebar.render_account_footer(settings, member, healthy)

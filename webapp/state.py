@@ -22,6 +22,8 @@ class Keys:
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
     CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
+    SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
+    SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
 
     # Chat page
     CHAT_OPEN = "chat_open"  # the open webapp.chat.OpenChat (the store keeps the rest)
