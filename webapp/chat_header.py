@@ -32,9 +32,11 @@ CHIP_LANGUAGE_MAX_CHARS = 24  # a long "Other…" language is cut in its chip
 # sidebar; the description line is the first thing a phone can do without.
 HEADER_STYLE = (
     "<style>"
+    # Streamlit leaves 6rem above a page; its top bar takes 3.75rem of them.
+    '[data-testid="stMainBlockContainer"] { padding-top: 4rem; }'
     "@media (max-width: 767.98px) {"
-    f"  .st-key-{HEADER_KEY} .stCaption {{ display: none; }}"
-    f"  .st-key-{HEADER_KEY} h3 {{ font-size: 1.1rem; padding: 0; }}"
+    f'  .st-key-{HEADER_KEY} [data-testid="stCaptionContainer"] {{ display: none; }}'
+    f"  .st-key-{HEADER_KEY} h3 {{ font-size: 1.15rem; }}"
     "}"
     "</style>"
 )

@@ -139,7 +139,7 @@ def _close_script(round_: int) -> str:
         "(() => {"
         f"  if (window.innerWidth >= {PHONE_MAX_WIDTH_PX}) return;"
         "  const bar = document.querySelector('section[data-testid=\"stSidebar\"]');"
-        '  if (!bar || bar.getAttribute("aria-expanded") !== "true") return;'
+        '  if (!bar || bar.getAttribute("data-collapsed") !== "false") return;'
         "  const close = bar.querySelector('[data-testid=\"stSidebarCollapseButton\"] button');"
         "  if (close) close.click();"
         "})();"
