@@ -138,32 +138,32 @@ def render_chat(
     library_view.settle_on_chat_page()
     sharing_view.show_flash()
     st.html(chat_header.HEADER_STYLE)
-    with st.container(
-        horizontal=True, vertical_alignment="center", gap="small", key=chat_header.HEADER_KEY
-    ):
-        st.image(bot_avatar, width=40)
-        with st.container(gap=None, width="stretch"):
+    # One row (it wraps on a phone): the bot, its picker, the options, the menus;
+    # the bot's model and description under it.
+    with st.container(key=chat_header.HEADER_KEY, gap=None):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.image(bot_avatar, width=40)
             # The picker's label: two bots may share a name, the header and the
             # message box tell them apart too.
             label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
-            st.subheader(md.escape(label))
-            if bot is not None:
-                model = bot_display.model_md(bot.model)
-                description = bot_display.description_line_md(bot.description)
-                st.caption(f"{model} · {description}" if description else model)
-            elif not bots_problem:
-                st.warning("This bot is no longer in the catalogue; answers may fail.")
-        if bots:
-            chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
-        try:
-            chat.set_options(store, member, opened, chat_header.render_options(opened))
-        except chat.DATABASE_ERRORS:
-            chat_view.notify(chat.DATABASE_READ_ONLY, "error")
-        library_view.render_chat_menu(
-            opened.conversation.options, opened.conversation.bot_slug, bots
-        )
-        sharing_view.render_share_menu(opened.id)
-        chat_view.render_exports(member, opened)
+            st.subheader(md.escape(label), anchor=False, width="stretch")
+            if bots:
+                chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
+            try:
+                chat.set_options(store, member, opened, chat_header.render_options(opened))
+            except chat.DATABASE_ERRORS:
+                chat_view.notify(chat.DATABASE_READ_ONLY, "error")
+            library_view.render_chat_menu(
+                opened.conversation.options, opened.conversation.bot_slug, bots
+            )
+            sharing_view.render_share_menu(opened.id)
+            chat_view.render_exports(member, opened)
+        if bot is not None:
+            model = bot_display.model_md(bot.model)
+            description = bot_display.description_line_md(bot.description)
+            st.caption(f"{model} · {description}" if description else model)
+        elif not bots_problem:
+            st.warning("This bot is no longer in the catalogue; answers may fail.")
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
 

@@ -254,12 +254,16 @@ def render_history(member: Any, opened: chat.OpenChat | None) -> None:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
 
 
-# History titles start at the left edge, short or long (a stretched button
-# centres its label by default).
+# History titles start at the left edge, short or long: a button with a tooltip
+# sits in a hover target that pushes it right, and a stretched button centres
+# its label.
+_ROW = '[class*="st-key-chat_open_"]'
 _HISTORY_ROW_STYLE = (
     "<style>"
-    '[class*="st-key-chat_open_"] button { justify-content: flex-start; text-align: left; }'
-    '[class*="st-key-chat_open_"] button p { text-align: left; }'
+    f'{_ROW} [data-testid="stTooltipHoverTarget"] {{ justify-content: flex-start !important; }}'
+    f"{_ROW} button {{ justify-content: flex-start; text-align: left; width: 100%; }}"
+    f"{_ROW} button > div {{ justify-content: flex-start; width: 100%; }}"
+    f"{_ROW} button p {{ text-align: left; }}"
     "</style>"
 )
 
@@ -337,9 +341,7 @@ def render_import(where: Any) -> None:
 # come first): meanwhile the last run's sidebar stays, usable, and is not dimmed
 # as Streamlit dims elements a running script has not drawn yet.
 _KEEP_SIDEBAR_BRIGHT = (
-    "<style>"
-    '[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }'
-    "</style>"
+    '<style>[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }</style>'
 )
 
 

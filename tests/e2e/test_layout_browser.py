@@ -13,26 +13,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.appserver import (
-    MEMBER,
     UI_TIMEOUT_MS,
     USER_MESSAGE,
     AppServer,
     history_entry,
     log_in_as_member,
     open_login,
+    seed_conversations,
     wait_until_idle,
 )
-from webapp import history
 from webapp.chat_header import HEADER_KEY, OPTIONS_KEY
-from webapp.store import ConversationStore
-from webapp.team import load_team
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -40,41 +36,6 @@ if TYPE_CHECKING:
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SAVED = 12  # conversations saved before the member logs in
-
-
-def seed_conversations(server: AppServer, count: int) -> list[str]:
-    """`count` saved conversations of the demo member (in the app's own database),
-    one a day up to yesterday; returns their titles, the most recent first."""
-    team = load_team(server.auth_file)
-    member = team.get(MEMBER)
-    assert member is not None, "the demo team file names the demo member"
-    start = datetime.now(UTC) - timedelta(days=count + 1)
-    titles: list[str] = []
-    with ConversationStore(f"sqlite:///{server.workdir / 'conversations.db'}") as store:
-        for n in range(count):
-            at = start + timedelta(days=n)
-            title = f"Tide tables {n + 1:02d}"
-            export = {
-                "format": "ablt-chat-conversation",
-                "version": 1,
-                "conversation": {
-                    "title": title,
-                    "bot_slug": "omni",
-                    "bot_name": "Omni",
-                    "created_at": at.isoformat(),
-                },
-                "messages": [
-                    {
-                        "role": "user" if i % 2 == 0 else "assistant",
-                        "text": f"Question {i} about {title}." if i % 2 == 0 else f"Answer {i}.",
-                        "created_at": (at + timedelta(minutes=i)).isoformat(),
-                    }
-                    for i in range(4)
-                ],
-            }
-            store.import_conversation(member, history.parse_import(export))
-            titles.insert(0, title)
-    return titles
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +48,9 @@ def saved_titles(app_server: AppServer, browser: Browser) -> list[str]:
         open_login(page, app_server)  # the first run writes the demo team file
     finally:
         context.close()
-    return seed_conversations(app_server, SAVED)
+    titles = [f"Tide tables {n:02d}" for n in range(SAVED, 0, -1)]
+    seed_conversations(app_server, titles)
+    return titles
 
 
 @pytest.fixture
@@ -149,7 +112,6 @@ def test_history_comes_first_and_its_first_row_is_above_the_fold(
     expect(sidebar.get_by_test_id("stSelectbox")).to_have_count(0)
     options = page.locator(f".st-key-{OPTIONS_KEY}").get_by_role("button").first
     expect(options).to_contain_text("Options")
-    page.screenshot(path="/tmp/layout-desktop.png")  # DEBUG
 
     # An option set in the header shows as a chip on the button that opens them.
     options.click()
@@ -157,7 +119,6 @@ def test_history_comes_first_and_its_first_row_is_above_the_fold(
     search.click()
     wait_until_idle(page)
     expect(options).to_contain_text("Web search")
-    page.screenshot(path="/tmp/layout-desktop-2.png")  # DEBUG
 
 
 def test_on_a_phone_choosing_a_conversation_or_a_page_closes_the_sidebar(
@@ -169,12 +130,10 @@ def test_on_a_phone_choosing_a_conversation_or_a_page_closes_the_sidebar(
     # A phone opens on the conversation, the sidebar closed (Streamlit's "auto").
     expect(sidebar).to_have_attribute("data-collapsed", "true")
     header = page.locator(f".st-key-{HEADER_KEY}")
-    page.screenshot(path="/tmp/layout-phone.png")  # DEBUG
     assert bottom(header) <= PHONE["height"] * 0.4, "the header fills the first screen"
 
     page.get_by_test_id("stExpandSidebarButton").click()
     expect(sidebar).to_have_attribute("data-collapsed", "false")
-    page.screenshot(path="/tmp/layout-phone-sidebar.png")  # DEBUG
     chosen = saved_titles[2]
     history_entry(page, chosen).click()
     expect(sidebar).to_have_attribute("data-collapsed", "true")
