@@ -9,6 +9,7 @@ down, History, reading, search and export still work; only sending needs it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
@@ -110,7 +111,6 @@ def render_chat(
     True when an answer was shown arriving (the page then reruns to settle it)."""
     client = get_client()
     answers = get_answers(get_settings())
-    store = get_store()
     if bots_problem:
         # Reading needs no API: only new chats and answers do.
         ui.error_box(
@@ -140,24 +140,27 @@ def render_chat(
     st.html(chat_header.HEADER_STYLE)
     # One row (it wraps on a phone): the bot, its picker, the options, the menus;
     # the bot's model and description under it.
-    with st.container(key=chat_header.HEADER_KEY, gap=None):
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.image(bot_avatar, width=40)
-            # The picker's label: two bots may share a name, the header and the
-            # message box tell them apart too.
-            label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
-            st.subheader(md.escape(label), anchor=False, width="stretch")
-            if bots:
-                chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
-            try:
-                chat.set_options(store, member, opened, chat_header.render_options(opened))
-            except chat.DATABASE_ERRORS:
-                chat_view.notify(chat.DATABASE_READ_ONLY, "error")
-            library_view.render_chat_menu(
-                opened.conversation.options, opened.conversation.bot_slug, bots
-            )
-            sharing_view.render_share_menu(opened.id)
-            chat_view.render_exports(member, opened)
+    header = st.container(key=chat_header.HEADER_KEY, gap=None)
+    with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.image(bot_avatar, width=40)
+        # The picker's label: two bots may share a name, the header and the
+        # message box tell them apart too.
+        label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
+        st.subheader(md.escape(label), anchor=False, width="stretch")
+        if bots:
+            chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
+        menus = st.container(horizontal=True, gap="small", width="content")
+    # An answer starting or arriving in the page that drew this header last run
+    # (the send run): its menus are drawn after the answer, so its first words
+    # wait behind fewer elements (issue 8); the last run's stay on screen meanwhile.
+    later = (
+        opened.generating is not None
+        and bool(st.session_state.get(Keys.PAGE_REPEATED))
+        and st.session_state.get(Keys.CHAT_HEADER_FOR) == opened.draft_key
+    )
+    if not later:
+        render_menus(menus, member, opened, bots)
+    with header:
         if bot is not None:
             model = bot_display.model_md(bot.model)
             description = bot_display.description_line_md(bot.description)
@@ -218,8 +221,24 @@ def render_chat(
     if generating is not None:
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
-        return True
-    return False
+    if later:
+        render_menus(menus, member, opened, bots)
+    st.session_state[Keys.CHAT_HEADER_FOR] = opened.draft_key
+    return generating is not None
+
+
+def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:
+    """The header's buttons: Options (its label the active ones' chips), Library, Share, Export."""
+    with where:
+        try:
+            chat.set_options(get_store(), member, opened, chat_header.render_options(opened))
+        except chat.DATABASE_ERRORS:
+            chat_view.notify(chat.DATABASE_READ_ONLY, "error")
+        library_view.render_chat_menu(
+            opened.conversation.options, opened.conversation.bot_slug, bots
+        )
+        sharing_view.render_share_menu(opened.id)
+        chat_view.render_exports(member, opened)
 
 
 render()

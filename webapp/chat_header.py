@@ -34,6 +34,9 @@ HEADER_STYLE = (
     "<style>"
     # Streamlit leaves 6rem above a page; its top bar takes 3.75rem of them.
     '[data-testid="stMainBlockContainer"] { padding-top: 4rem; }'
+    # While an answer arrives the menus are the last run's (views/chat.py draws
+    # them after it): usable, so not dimmed as Streamlit dims what is not redrawn yet.
+    f'.st-key-{HEADER_KEY} [data-stale="true"] {{ opacity: 1 !important; }}'
     "@media (max-width: 767.98px) {"
     f'  .st-key-{HEADER_KEY} [data-testid="stCaptionContainer"] {{ display: none; }}'
     f"  .st-key-{HEADER_KEY} h3 {{ font-size: 1.15rem; }}"

@@ -162,9 +162,12 @@ def close_on_phone() -> None:
 
 
 def note_page(url_path: str) -> None:
-    """A different page than last run: on a phone, close the sidebar it was chosen in."""
-    if st.session_state.get(Keys.SIDEBAR_PAGE) not in (None, url_path):
+    """A different page than last run: on a phone, close the sidebar it was chosen in.
+    Also notes whether the last run drew this same page (`Keys.PAGE_REPEATED`)."""
+    last = st.session_state.get(Keys.SIDEBAR_PAGE)
+    if last not in (None, url_path):
         request_close_on_phone()
+    st.session_state[Keys.PAGE_REPEATED] = last == url_path
     st.session_state[Keys.SIDEBAR_PAGE] = url_path
 
 
