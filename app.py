@@ -57,6 +57,7 @@ def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn
     pages += [
         st.Page(render, title=title, url_path=Path(script).stem)
         for script, _, _ in (*APP_PAGES, *ADMIN_PAGES)
+        if Path(script).stem != url_path  # "team": the Team page's URL shows "Team needed"
     ]
     st.navigation(pages, position="hidden").run()
     st.stop()
