@@ -72,7 +72,7 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
 
     book.set_member_limit(member.username, used, "words", actor="demo-admin")
     at.run()
-    assert "used this month's budget" in texts(at.error)
+    assert "This month's budget is used up" in texts(at.error)
     sent_before = len(chat_requests())
     shown_before = bubbles(at)
     at.chat_input[0].set_value("Please answer this one too").run()
@@ -80,6 +80,7 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
     assert len(chat_requests()) == sent_before  # nothing reached the API
     assert bubbles(at) == shown_before  # nor the conversation
     refusal = texts(at.error)
+    assert "Not sent: you have used this month's budget" in refusal
     assert f"{used:,} of {used:,} words" in refusal
     assert "ask an admin to raise your limit: Demo Admin (demo-admin)" in refusal
     assert at.chat_input[0].value == "Please answer this one too"  # the prompt stays
@@ -92,7 +93,7 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
     assert len(chat_requests()) == sent_before + 1
     assert chat_requests()[-1]["messages"][-1]["content"] == "Please answer this one too"
     assert bubbles(at)[-2] == ("user", "Please answer this one too")
-    assert "used this month's budget" not in texts(at.error)
+    assert "budget" not in texts(at.error)
 
 
 def test_a_used_up_budget_refuses_a_comparison_and_keeps_its_prompt(

@@ -105,8 +105,21 @@ class BudgetBook:
         return None if row is None else self._limit(row, SOURCE_MEMBER)
 
     def limit_for(self, username: str) -> Limit:
-        """The limit that applies to the member: their own, else the team default."""
-        return self.own_limit(username) or self.team_default()
+        """The limit that applies to the member: their own, else the team default
+        (one read: the page asks on every run)."""
+        subject = subject_key(username)
+        with self.engine.connect() as conn, conn.begin():
+            rows = {
+                str(r["subject"]): r
+                for r in conn.execute(
+                    sa.select(B).where(B.c.subject.in_((subject, TEAM_DEFAULT)))
+                ).mappings()
+            }
+        if subject and subject in rows:
+            return self._limit(rows[subject], SOURCE_MEMBER)
+        if TEAM_DEFAULT in rows:
+            return self._limit(rows[TEAM_DEFAULT], SOURCE_TEAM)
+        return NO_DEFAULT
 
     def own_limits(self) -> dict[str, Limit]:
         """Every member's own limit, by username (the team default not included)."""

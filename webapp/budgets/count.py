@@ -270,6 +270,17 @@ def refusal_message(status: BudgetStatus, admins: list[str]) -> str:
     )
 
 
+def exhausted_message(status: BudgetStatus, admins: list[str]) -> str:
+    """The status line once the budget is used up (before anything is sent)."""
+    limit = status.limit
+    who = ", ".join(admins) if admins else "an admin of the team"
+    return (
+        f"This month's budget is used up: {status.used:,} of {limit.amount or 0:,} "
+        f"{limit.unit}. Sending is paused until {status.resets_at:%B} 1 (UTC), or until "
+        f"an admin raises your limit: {who}."
+    )
+
+
 def warning_message(status: BudgetStatus) -> str:
     """The 80% warning: how much is used and left."""
     left = status.left or 0

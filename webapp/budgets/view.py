@@ -33,6 +33,7 @@ from webapp.budgets.count import (
     UNLIMITED,
     WARNING,
     BudgetStatus,
+    exhausted_message,
     month_usage,
     refusal_message,
     status_of,
@@ -59,15 +60,16 @@ def _fetch_totals(user_id: int, start: Any, end: Any) -> UsageTotals:
     return get_client().get_usage_statistics(start, end, user_id).total
 
 
-def status_for(member: Any, limit: Limit | None = None) -> BudgetStatus:
+def status_for(member: Any, limit: Limit | None = None, *, always: bool = False) -> BudgetStatus:
     """The member's budget status now (their limit unless `limit` is given).
+    Without a limit the usage is not counted (0) unless `always` (the admin's table).
 
     Raises the store's database errors; an unreadable API falls back to the
     month's local count (see `webapp.budgets.count`)."""
     store = get_store()
     limit = limit or get_book().limit_for(member.username)
     now = store.now()
-    if limit.amount is None:
+    if limit.amount is None and not always:
         return BudgetStatus(limit, 0, now)
     used = month_usage(
         store,
@@ -117,10 +119,7 @@ def render_budget_status(member: Any) -> None:
         return
     limit = status.limit
     if status.state == EXHAUSTED:
-        st.error(
-            refusal_message(status, admin_names()).replace(" Your message is kept in the box.", ""),
-            icon=":material/block:",
-        )
+        st.error(exhausted_message(status, admin_names()), icon=":material/block:")
         return
     if status.state == WARNING:
         st.warning(warning_message(status), icon=":material/data_usage:")
@@ -199,9 +198,9 @@ def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, 
     for m in members:
         limit = own.get(m.username.lower(), default)
         try:
-            status = status_for(m, limit)
-            used: int | None = status.used if limit.amount is not None else None
+            used: int | None = status_for(m, limit, always=True).used
         except Exception:
+            log.warning("Could not count a member's usage", exc_info=True)
             used = None
         rows.append(
             {
