@@ -86,6 +86,11 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
     assert at.chat_input[0].value == "Please answer this one too"  # the prompt stays
     refusals = AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])
     assert [(e.actor, e.kind) for e in refusals] == [("demo-member", BUDGET_REFUSAL)]
+    at.button(key="chat_regenerate").click().run()  # asking again is sending too
+    assert not at.exception, at.exception
+    assert len(chat_requests()) == sent_before and bubbles(at) == shown_before
+    assert "Not sent" in texts(at.error)
+    assert len(AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])) == 2
 
     book.set_member_limit(member.username, used * 10, "words", actor="demo-admin")
     at.chat_input[0].set_value("Please answer this one too").run()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -300,3 +301,61 @@ def test_the_count_is_the_api_figure_plus_answers_since_without_double_counting(
             datetime.now(UTC).date().replace(day=1), datetime.now(UTC).date(), ann.user_id
         ).total.total_tokens
     )
+
+
+def test_two_processes_setting_the_same_limit_at_once_never_clash(
+    store: ConversationStore,
+) -> None:
+    errors: list[BaseException] = []
+    others = [ConversationStore(store.url) for _ in range(2)]
+
+    def save(book: BudgetBook, amount: int) -> None:
+        try:
+            for _ in range(10):
+                book.set_member_limit("ann", amount, "words", actor="boss")
+        except BaseException as err:  # collected: the test fails with it below
+            errors.append(err)
+
+    try:
+        threads = [
+            threading.Thread(target=save, args=(BudgetBook(other.engine), n))
+            for n, other in enumerate(others, start=1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for other in others:
+            other.close()
+    assert errors == []
+    assert BudgetBook(store.engine).limit_for("ann").amount in (1, 2)
+
+
+def test_an_api_figure_is_kept_a_minute_and_a_failed_read_is_retried_sooner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    cache = FigureCache(ttl=60, retry_after=10)
+    reads: list[Figure] = []
+    now = datetime.now(UTC)
+
+    def load(ok: bool) -> Callable[[], Figure]:
+        def read() -> Figure:
+            figure = Figure(len(reads), 0, now, ok=ok)
+            reads.append(figure)
+            return figure
+
+        return read
+
+    key = ("http://api", 1, now.date())
+    assert cache.get(key, load(True)).words == 0
+    clock[0] += 59
+    assert cache.get(key, load(True)).words == 0 and len(reads) == 1  # still the same figure
+    clock[0] += 2
+    assert cache.get(key, load(False)).words == 1 and len(reads) == 2  # a minute on: read again
+    clock[0] += 9
+    assert cache.get(key, load(True)).words == 1  # the failure is kept 10 s...
+    clock[0] += 2
+    assert cache.get(key, load(True)).words == 2  # ...then the API is asked again

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from webapp.store.schema import budgets as B
@@ -135,12 +136,17 @@ class BudgetBook:
             "updated_at": self._clock(),
             "updated_by": actor[:128],
         }
+        insert = (
+            postgresql.insert(B) if self.engine.dialect.name == "postgresql" else sqlite.insert(B)
+        )
+        # One statement, so two admins saving at once on two processes never clash.
+        upsert = insert.values(subject=subject, **values).on_conflict_do_update(
+            index_elements=[B.c.subject], set_=values
+        )
         with self.engine.connect() as conn:
             conn.execution_options(ablt_write=True)
             with conn.begin():
-                done = conn.execute(sa.update(B).where(B.c.subject == subject).values(**values))
-                if done.rowcount == 0:
-                    conn.execute(sa.insert(B).values(subject=subject, **values))
+                conn.execute(upsert)
 
     def set_team_default(self, amount: int | None, unit: str, *, actor: str) -> None:
         """Set the team default (None: no limit); `BudgetError` when invalid."""

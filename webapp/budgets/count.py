@@ -93,6 +93,7 @@ class Figure:
     ok: bool = True
 
     def amount(self, unit: Unit) -> int:
+        """The figure in `unit` (the API's total_words or total_tokens)."""
         return self.words if unit == "words" else self.tokens
 
 
@@ -111,6 +112,7 @@ class FigureCache:
         self._kept: dict[tuple[str, int, date], tuple[float, Figure]] = {}
 
     def clear(self) -> None:
+        """Forget every figure: the next `get` of each key reads the API."""
         with self._lock:
             self._kept.clear()
 
@@ -181,6 +183,7 @@ class Used:
     local_tokens: int
 
     def amount(self, unit: Unit) -> int:
+        """The month's usage in `unit`: the API figure plus the local count."""
         local = self.local_words if unit == "words" else self.local_tokens
         return self.figure.amount(unit) + local
 
@@ -227,6 +230,7 @@ class BudgetStatus:
 
     @property
     def left(self) -> int | None:
+        """What is left of the limit (0 when over it); None without a limit."""
         return None if self.limit.amount is None else max(self.limit.amount - self.used, 0)
 
     @property
@@ -240,6 +244,7 @@ class BudgetStatus:
 
     @property
     def state(self) -> str:
+        """`UNLIMITED`, `OK`, `WARNING` or `EXHAUSTED` (see the class)."""
         if self.limit.amount is None:
             return UNLIMITED
         if self.used >= self.limit.amount:
@@ -248,6 +253,7 @@ class BudgetStatus:
 
     @property
     def may_send(self) -> bool:
+        """False once the limit is reached: sending is refused."""
         return self.state != EXHAUSTED
 
 
