@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -23,7 +24,7 @@ from webapp.budgets import BudgetBook
 from webapp.budgets.count import FIGURES
 from webapp.state import Keys
 from webapp.store import ConversationStore
-from webapp.team import DEMO_PASSWORD
+from webapp.team import DEMO_PASSWORD, load_team
 
 from .conftest import log_in
 from .test_chat_page import bubbles, chat_requests, emulator
@@ -116,12 +117,20 @@ def test_a_used_up_budget_refuses_a_comparison_and_keeps_its_prompt(
 
 
 def test_an_admin_sets_budgets_on_the_team_page_and_the_audit_log_shows_it(
-    logged_in: Login, app_store: ConversationStore
+    logged_in: Login, app_store: ConversationStore, auth_file: Path
 ) -> None:
     at = logged_in("demo-admin")
     at.switch_page("views/team.py").run()
     assert not at.exception, at.exception
     assert [h.value for h in at.subheader][:2] == ["Budgets", "Audit log"]
+
+    # Every member's month so far, as the budget counts it (here: the API's figure).
+    team = load_team(auth_file)
+    budgets = at.dataframe[0].value
+    used = dict(zip(budgets["Member"], budgets["Used this month"], strict=True))
+    for member in team.members():
+        label = f"{member.name} ({member.username})"
+        assert used[label] == month_words(member.user_id), label
 
     at.radio(key=Keys.BUDGET_DEFAULT_MODE).set_value("Limit")
     at.number_input(key=Keys.BUDGET_DEFAULT_AMOUNT).set_value(5000)

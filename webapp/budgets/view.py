@@ -27,7 +27,7 @@ from ablt_core import UsageTotals
 from webapp.audit import AuditLog
 from webapp.auth import Member, list_members
 from webapp.backend import get_client, get_store
-from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit
+from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit
 from webapp.budgets.count import (
     EXHAUSTED,
     UNLIMITED,
@@ -80,6 +80,21 @@ def status_for(member: Any, limit: Limit | None = None, *, always: bool = False)
         now=now,
     )
     return status_of(limit, used, now)
+
+
+def used_this_month(member: Any, unit: Unit = "words") -> int:
+    """The member's usage this month (UTC) in `unit`, counted as budgets count
+    it (API figure + this app's answers since): for the Team page's member list.
+    Raises the store's database errors."""
+    store = get_store()
+    used = month_usage(
+        store,
+        member.username,
+        member.user_id,
+        _fetch_totals,
+        base_url=client_base_url(get_client()),
+    )
+    return used.amount(unit)
 
 
 def admin_names(members: Sequence[Member] | None = None) -> list[str]:
