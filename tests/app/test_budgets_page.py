@@ -67,6 +67,11 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
     used = month_words(member.user_id)
     assert used > 0
     book = BudgetBook(app_store.engine)
+    book.set_member_limit(member.username, used * 2, "words", actor="demo-admin")
+    at.run()
+    assert f"Budget: {used:,} of {used * 2:,} words left this month." in texts(at.caption)
+    assert not at.warning
+
     book.set_member_limit(member.username, math.ceil(used / 0.9), "words", actor="demo-admin")
     at.run()
     assert "of this month's budget" in texts(at.warning), texts(at.warning)
