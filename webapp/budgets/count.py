@@ -11,7 +11,8 @@ this app sent and received since that figure was read.
   every `FIGURE_TTL` seconds per process (`FigureCache`).
 - Between two readings, answers this app generated for the member count
   too (`local_usage`): each answer created at or after the moment the
-  figure arrived, with the prompt it answers, measured as the emulator's
+  figure arrived (one still arriving with its text so far), with the prompt
+  it answers, measured as the emulator's
   ledger measures them (words: whitespace-separated runs; tokens: ceil of
   characters / 4). An answer created before that moment is left to the API
   figure, so nothing is counted twice after a refresh. The local count is an
