@@ -17,6 +17,7 @@ import streamlit as st
 from webapp import auth, backend, sidebar, ui
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
+from webapp.state import Keys
 from webapp.team import Team, TeamError
 
 # An emoji icon: a Material one is fetched from a font server, which the demo must not need.
@@ -61,6 +62,24 @@ def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn
     ]
     st.navigation(pages, position="hidden").run()
     st.stop()
+
+
+def session_pages(admin: bool) -> list[Any]:
+    """The pages this member may open, made once per session (and again if the
+    member's role changes): an `st.Page` resolves its file on disk, several
+    file-system calls per page in every run otherwise, and the first words of
+    an answer wait behind the run that shows them (issue 8)."""
+    made = st.session_state.get(Keys.APP_PAGES)
+    if made is None or made[0] != admin:
+        pages = [
+            st.Page(script, title=title, icon=icon, default=index == 0)
+            for index, (script, title, icon) in enumerate(
+                (*APP_PAGES, *ADMIN_PAGES) if admin else APP_PAGES
+            )
+        ]
+        made = (admin, pages)
+        st.session_state[Keys.APP_PAGES] = made
+    return list(made[1])
 
 
 def setup_needed(message: str) -> NoReturn:
@@ -147,14 +166,7 @@ if member is None:
     login_page(settings, authenticator, team)
 
 auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
-page = st.navigation(
-    [
-        st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(
-            (*APP_PAGES, *ADMIN_PAGES) if member.is_admin else APP_PAGES
-        )
-    ]
-)
+page = st.navigation(session_pages(member.is_admin))
 sidebar.note_page(page.url_path)
 sidebar.close_on_phone()
 if not healthy:

@@ -24,6 +24,7 @@ class Keys:
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
     SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
     SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
+    APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
     PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
 
     # Chat page
