@@ -168,7 +168,6 @@ if member is None:
 auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
 page = st.navigation(session_pages(member.is_admin))
 sidebar.note_page(page.url_path)
-sidebar.close_on_phone()
 if not healthy:
     ui.api_down_notice()
 try:

@@ -158,7 +158,9 @@ def close_on_phone() -> None:
     """
     round_ = st.session_state.pop(Keys.SIDEBAR_CLOSE, None)
     if round_:
-        st.html(_close_script(int(round_)), unsafe_allow_javascript=True)
+        # A script takes a place among the elements: the sidebar's last, so that
+        # no element after it changes place (and state) between runs.
+        st.sidebar.html(_close_script(int(round_)), unsafe_allow_javascript=True)
 
 
 def note_page(url_path: str) -> None:
@@ -350,7 +352,8 @@ _KEEP_SIDEBAR_BRIGHT = (
 
 def render_account_footer(settings: Settings, member: Any | None, healthy: bool) -> None:
     """The bottom of the sidebar, in a few small lines: the API's status (with
-    Check again when it is down), the demo note, who is logged in, Log out."""
+    Check again when it is down), the demo note, who is logged in, Log out;
+    then, when a choice asked for it, the phone's close (`close_on_phone`)."""
     st.html(_KEEP_SIDEBAR_BRIGHT)
     with st.sidebar.container(key="sidebar_account", gap="small"):
         st.divider(width="stretch")
@@ -374,3 +377,4 @@ def render_account_footer(settings: Settings, member: Any | None, healthy: bool)
         if member is not None:
             st.caption(f"Logged in as **{md.escape(member.name)}** · {member.role}")
             auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
+    close_on_phone()
