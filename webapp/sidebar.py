@@ -199,7 +199,13 @@ def render_new_chat(*, can_start: bool) -> None:
 
 
 def render_history(member: Any, opened: chat.OpenChat | None) -> None:
-    """Search, Import, then the member's conversations grouped, each with its actions."""
+    """Search, Import, then the member's conversations grouped, each with its
+    actions; a line under them, above the account."""
+    _history(member, opened)
+    st.sidebar.divider()
+
+
+def _history(member: Any, opened: chat.OpenChat | None) -> None:
     sidebar = st.sidebar
     title_row = sidebar.container(horizontal=True, vertical_alignment="center", gap="small")
     title_row.markdown("**History**", width="stretch")
@@ -345,7 +351,8 @@ def render_import(where: Any) -> None:
 # The chat page draws the sidebar after an answer has streamed (its first words
 # come first): meanwhile the last run's sidebar stays, usable, and is not dimmed
 # as Streamlit dims elements a running script has not drawn yet.
-_KEEP_SIDEBAR_BRIGHT = (
+_FOOTER_KEY = "sidebar_account"
+_SIDEBAR_STYLE = (
     '<style>[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }</style>'
 )
 
@@ -354,9 +361,8 @@ def render_account_footer(settings: Settings, member: Any | None, healthy: bool)
     """The bottom of the sidebar, in a few small lines: the API's status (with
     Check again when it is down), the demo note, who is logged in, Log out;
     then, when a choice asked for it, the phone's close (`close_on_phone`)."""
-    st.html(_KEEP_SIDEBAR_BRIGHT)
-    with st.sidebar.container(key="sidebar_account", gap="small"):
-        st.divider(width="stretch")
+    st.html(_SIDEBAR_STYLE)
+    with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
         badges = st.container(horizontal=True, gap="small")
         if healthy:
             badges.badge("API online", icon=":material/check_circle:", color="green")
