@@ -138,36 +138,42 @@ def render_chat(
     )
     library_view.settle_on_chat_page()
     sharing_view.show_flash()
-    st.html(chat_header.HEADER_STYLE)
-    # One row (it wraps on a phone): the bot, its picker, the options, the menus;
-    # the bot's model and description under it.
-    header = st.container(key=chat_header.HEADER_KEY, gap=None)
-    with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.image(bot_avatar, width=40)
-        # The picker's label: two bots may share a name, the header and the
-        # message box tell them apart too.
-        label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
-        st.subheader(md.escape(label), anchor=False, width="stretch")
-        if bots:
-            chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
-        menus = st.container(horizontal=True, gap="small", width="content")
+    # The picker's label: two bots may share a name, the header and the
+    # message box tell them apart too.
+    label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
     # An answer starting or arriving in the page that drew this header last run
-    # (the send run): its menus are drawn after the answer, so its first words
-    # wait behind fewer elements (issue 8); the last run's stay on screen meanwhile.
+    # (the send run): the header is drawn after the answer, so its first words
+    # wait behind fewer elements (issue 8); the last run's header stays on
+    # screen meanwhile (a container sent again keeps what it held until then).
     later = (
         opened.generating is not None
         and bool(st.session_state.get(Keys.PAGE_REPEATED))
         and st.session_state.get(Keys.CHAT_HEADER_FOR) == opened.draft_key
     )
+    header = st.container(key=chat_header.HEADER_KEY, gap=None)
+
+    def draw_header() -> None:
+        st.html(chat_header.HEADER_STYLE)
+        # One row (it wraps on a phone): the bot, its picker, the options, the
+        # menus; the bot's model and description under it.
+        with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.image(bot_avatar, width=40)
+            st.subheader(md.escape(label), anchor=False, width="stretch")
+            if bots:
+                chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
+            render_menus(
+                st.container(horizontal=True, gap="small", width="content"), member, opened, bots
+            )
+        with header:
+            if bot is not None:
+                model = bot_display.model_md(bot.model)
+                description = bot_display.description_line_md(bot.description)
+                st.caption(f"{model} · {description}" if description else model)
+            elif not bots_problem:
+                st.warning("This bot is no longer in the catalogue; answers may fail.")
+
     if not later:
-        render_menus(menus, member, opened, bots)
-    with header:
-        if bot is not None:
-            model = bot_display.model_md(bot.model)
-            description = bot_display.description_line_md(bot.description)
-            st.caption(f"{model} · {description}" if description else model)
-        elif not bots_problem:
-            st.warning("This bot is no longer in the catalogue; answers may fail.")
+        draw_header()
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
 
@@ -224,7 +230,7 @@ def render_chat(
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
     if later:
-        render_menus(menus, member, opened, bots)
+        draw_header()
     st.session_state[Keys.CHAT_HEADER_FOR] = opened.draft_key
     return generating is not None
 
