@@ -187,6 +187,8 @@ class AnswerService:
         job = _Job(owner=owner, claim=claim, live=live)
         with self._lock:
             self._jobs[claim.answer.id] = job
+        # Into the team's line now, in the order prompts are sent (first come, first served).
+        self.team.join(claim.answer.id, owner.username)
         ready = threading.Event()
 
         def create() -> None:

@@ -115,6 +115,15 @@ class TeamSlots:
             except Exception as err:  # a failing database must not end the heartbeat
                 log.warning("Could not keep this process's answer slots: %s", err)
 
+    def join(self, answer_id: str, owner: str) -> None:
+        """Join the line from the caller's thread, as the prompt is sent, so the
+        line is in the order of sending (`take` then waits for the turn).
+        A database error is logged: `take` joins instead."""
+        try:
+            self.book.claim(answer_id, owner)
+        except DATABASE_ERRORS as err:
+            log.warning("Could not join the line of answer slots: %s", err)
+
     async def take(self, live: LiveAnswer, owner: str) -> None:
         """Wait until the answer holds a team slot (see the module docstring).
 
