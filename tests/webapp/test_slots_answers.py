@@ -108,16 +108,17 @@ def test_with_the_limit_at_2_five_members_sending_at_once_never_have_more_than_2
         emulator.inject(Fault(kind="scripted_answer", text=script(n)))
     # Members on both processes, sending one after another within a moment.
     services = [process_a, process_b, process_a, process_b, process_a]
-    chats = [s.store.create_conversation(m, "omni", "Omni").id for s, m in zip(services, MEMBERS)]
+    pairs = list(zip(services, MEMBERS, strict=True))
+    chats = [s.store.create_conversation(m, "omni", "Omni").id for s, m in pairs]
     sent = [
         s.submit(m, cid, f"Question of {m.username}")
-        for s, m, cid in zip(services, MEMBERS, chats)
+        for s, m, cid in zip(services, MEMBERS, chats, strict=True)
     ]
     assert all(s.answer_id for s in sent)
 
     def notes() -> list[str | None]:
         waits = []
-        for service, s in zip(services, sent):
+        for service, s in zip(services, sent, strict=True):
             live = service.live(s.answer_id)  # type: ignore[arg-type]
             wait = live.wait if live is not None else None
             waits.append(describe_wait(wait, "Omni") if wait and wait.kind == "line" else None)
@@ -125,11 +126,11 @@ def test_with_the_limit_at_2_five_members_sending_at_once_never_have_more_than_2
 
     until(lambda: notes()[2:] == [describe_wait_line(n) for n in (1, 2, 3)])
     assert notes()[:2] == [None, None]
-    for service, s in zip(services, sent):
+    for service, s in zip(services, sent, strict=True):
         live = service.live(s.answer_id)  # type: ignore[arg-type]
         if live is not None:
             assert live.wait_done(SETTLE)
-    for n, (service, member, cid) in enumerate(zip(services, MEMBERS, chats)):
+    for n, (service, member, cid) in enumerate(zip(services, MEMBERS, chats, strict=True)):
         prompt, answer = service.store.all_messages(member, cid)
         assert prompt.text == f"Question of {member.username}"
         # The n-th prompt sent got the n-th request's answer: answered in order.

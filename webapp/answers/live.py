@@ -31,7 +31,8 @@ class Wait:
 
     kind: "slot" (a free worker slot of this process: `ahead` answers first),
     "line" (a free slot of the team's limit on simultaneous answers, `limit`;
-    `ahead` answers are before it in line, on any app process), "first_byte" (the API has the request and has not answered yet), "retry"
+    `ahead` answers are before it in line, on any app process), "first_byte"
+    (the API has the request and has not answered yet), "retry"
     (the API failed with `reason`; the next attempt is at `until`).
     """
 
@@ -103,7 +104,7 @@ def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st, 22nd, ..."""
     if 10 <= n % 100 <= 20:
         return f"{n}th"
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
 
 
 class LiveAnswer:

@@ -29,20 +29,18 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Collection
-from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.answers.live import LiveAnswer, Wait
-from webapp.store.slots import STALE_AFTER, SlotBook
+from webapp.store.slots import SlotBook
 
 if TYPE_CHECKING:
     from webapp.store import ConversationStore
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS: Final = (SQLAlchemyError, OSError)
-ENV_SLOT_STALE_SECONDS: Final = "ABLT_SLOT_STALE_SECONDS"
 
 
 def holder_id() -> str:
@@ -51,24 +49,13 @@ def holder_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def stale_after_from_env(env: dict[str, str] | None = None) -> timedelta:
-    """`ABLT_SLOT_STALE_SECONDS` (seconds a silent process keeps its slots;
-    default 30), for tests that kill a process; ValueError when not a number > 0."""
-    text = (os.environ if env is None else env).get(ENV_SLOT_STALE_SECONDS, "").strip()
-    if not text:
-        return STALE_AFTER
-    seconds = float(text)
-    if not seconds > 0:
-        raise ValueError(f"{ENV_SLOT_STALE_SECONDS} must be a number of seconds above 0.")
-    return timedelta(seconds=seconds)
-
-
 class TeamSlots:
     """One process's use of the team's slots; made by `AnswerService`.
 
     `book`: the slot rows (default: on `store`'s database, no configured
-    limit, `ABLT_SLOT_STALE_SECONDS`). `alive()`: ids of the answers this
-    process runs (its heartbeat keeps their rows and drops the others').
+    limit, `STALE_AFTER`; the app builds it from its settings, `webapp.backend`).
+    `alive()`: ids of the answers this process runs (its heartbeat keeps their
+    rows and drops the others').
     """
 
     def __init__(
@@ -80,9 +67,7 @@ class TeamSlots:
         poll: float,
         alive: Callable[[], Collection[str]],
     ) -> None:
-        self.book = book or SlotBook(
-            store.engine, holder_id(), stale_after=stale_after_from_env()
-        )
+        self.book = book or SlotBook(store.engine, holder_id())
         self.poll = poll
         self.beat_every = self.book.stale_after.total_seconds() / 4
         self._alive = alive

@@ -75,9 +75,7 @@ class Backoff:
         return None if lowered >= self.recovered_at else lowered
 
 
-def effective_limit(
-    configured: int | None, backoff: Backoff | None, now: datetime
-) -> int | None:
+def effective_limit(configured: int | None, backoff: Backoff | None, now: datetime) -> int | None:
     """The most answers streaming at once now (None: no limit).
 
     `configured`: the admin's limit, else the setting, else None; a back-off
