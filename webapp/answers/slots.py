@@ -28,8 +28,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Collection, Coroutine
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS: Final = (SQLAlchemyError, OSError)
+_T = TypeVar("_T")
 
 
 def holder_id() -> str:
@@ -121,7 +122,7 @@ class TeamSlots:
         while True:
             freed = self._freed
             try:
-                place = await asyncio.to_thread(self.book.claim, live.message_id, owner)
+                place = await _finishing(asyncio.to_thread(self.book.claim, live.message_id, owner))
             except DATABASE_ERRORS as err:
                 log.warning("Could not take an answer slot; answering without one: %s", err)
                 place = None
@@ -161,3 +162,15 @@ class TeamSlots:
         task = self._loop.create_task(note())
         self._notes.add(task)
         task.add_done_callback(self._notes.discard)
+
+
+async def _finishing(call: Coroutine[Any, Any, _T]) -> _T:
+    """Await `call`; when cancelled meanwhile (Stop), let it finish first, then
+    re-raise: a claim that lands after the release would keep a place in line."""
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
