@@ -11,6 +11,8 @@ process).
 
 from __future__ import annotations
 
+import importlib
+import logging
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +28,7 @@ EVENT_LABELS = {
     "limit_set": "Limit changed",
     "reclaimed": "Slot reclaimed",
 }
+log = logging.getLogger(__name__)
 NOT_ADMIN = "Only an admin can see and set the team's limit on simultaneous answers."
 
 
@@ -72,11 +75,28 @@ def backoff_line(status: SlotStatus) -> str | None:
 def _save(book: SlotBook, actor: str, key: str) -> None:
     use_setting = st.session_state.get(f"{key}_use_setting", False)
     value = st.session_state.get(f"{key}_value")
+    limit = None if use_setting else int(value or 0)
     try:
-        book.set_limit(None if use_setting else int(value or 0), actor=actor)
-        st.session_state[f"{key}_notice"] = ("success", "Saved: every app process applies it now.")
+        book.set_limit(limit, actor=actor)
     except ValueError as err:
         st.session_state[f"{key}_notice"] = ("error", str(err))
+        return
+    st.session_state[f"{key}_notice"] = ("success", "Saved: every app process applies it now.")
+    record_in_audit_log(actor, f"{ENV_MAX_CONCURRENT_ANSWERS} setting" if limit is None else limit)
+
+
+def record_in_audit_log(actor: str, limit: int | str) -> None:
+    """Also write the change to the team's audit log (`webapp.audit.record_change`,
+    built on another branch) when this app has one; the slot_events row is kept
+    either way. A failure to write it is logged, never shown as a failed save."""
+    try:
+        audit = importlib.import_module("webapp.audit")
+    except ModuleNotFoundError:
+        return
+    try:
+        audit.record_change(actor, "set answer limit", None, f"simultaneous answers: {limit}")
+    except Exception as err:
+        log.warning("Could not write the limit's change to the audit log: %s", err)
 
 
 def render_slots_admin(actor: Actor, *, key: str = "slots_admin") -> None:
