@@ -7,6 +7,7 @@ for two app processes on their own connection pools, and a clock the test moves.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -199,3 +200,48 @@ def test_effective_limit_rules() -> None:
     assert effective_limit(5, backoff, T0 + RECOVER_STEP) == 3
     assert effective_limit(5, backoff, T0 + 2 * RECOVER_STEP) == 5  # recovered
     assert effective_limit(1, backoff, T0 + RECOVER_STEP) == 1  # never above the limit
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_of_the_previous_schema_upgrades_with_an_answer_streaming(
+    backend: str, tmp_path: Path, clock: Clock
+) -> None:
+    """v6 (main's schema before the slots) with a conversation and an answer in
+    progress: opening the store adds the slot tables; the answer and the new
+    rows work together."""
+    import sqlalchemy as sa
+
+    from tests.pg import fresh_schema_url
+    from webapp.store import schema
+
+    @dataclass(frozen=True)
+    class _Member:
+        username: str = "ann"
+        user_id: int = 1
+
+    def run(url: str) -> None:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            schema.upgrade(conn, target=6)
+            conn.exec_driver_sql(
+                "INSERT INTO conversations (id, owner, owner_user_id, bot_slug, bot_name, title, "
+                "options, created_at, updated_at, pinned) VALUES ('c-1', 'ann', 1, 'omni', 'Omni', "
+                "'Old', '{}', '2026-11-29 09:00:00', '2026-11-29 09:00:00', FALSE)"
+            )
+        engine.dispose()
+        with ConversationStore(url) as opened:
+            assert opened.schema_version >= 9
+            member = _Member()
+            opened.enqueue_prompt(member, "c-1", "Still answered?")
+            claim = opened.claim_next(member, "c-1")
+            assert claim is not None
+            slots = SlotBook(opened.engine, "A", configured=1, clock=clock)
+            assert slots.status().stored is None and slots.status().rows == []
+            assert slots.claim(claim.answer.id, "ann").slot == 1
+            assert slots.release(claim.answer.id)
+
+    if backend == "sqlite":
+        run(f"sqlite:///{tmp_path / 'v6.db'}")
+    else:
+        with fresh_schema_url("slotsv6") as url:
+            run(url)
