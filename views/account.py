@@ -6,7 +6,6 @@ import streamlit as st
 
 from webapp import auth, csv_safe
 from webapp import markdown as md
-from webapp.answers.slots_view import render_slots_admin
 from webapp.auth import require_member
 from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.settings import get_settings
@@ -71,9 +70,6 @@ def render_team(member: auth.Member) -> None:
                 "Add, remove or change roles from a terminal: "
                 "`python -m webapp.team add|role|passwd|remove|list`."
             )
-        # Until the Team page (another branch) mounts it, the limit lives here.
-        with st.expander("Simultaneous answers"):
-            render_slots_admin(member)
 
     auth.logout_button(st, key="account_logout")  # the sidebar has the same one
 

@@ -1,8 +1,7 @@
 """The admin's view of the team's limit on simultaneous answers.
 
-`render_slots_admin(actor)` draws it wherever an admin manages the team (the
-Team page calls it; until that page exists, the Account page's admin section
-does): the limit in force and where it comes from, answers streaming and
+`render_slots_admin(actor)` draws it on the admin's Team page (views/team.py):
+the limit in force and where it comes from, answers streaming and
 waiting now, a form to set the team's limit (stored in the database, so every
 app process applies it at once), a back-off after a 429 in progress, and when
 the limit changed (429s, the admin's changes, slots reclaimed from a stopped
@@ -11,14 +10,13 @@ process).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import Any, Protocol
 
 import streamlit as st
 
-from webapp import csv_safe
+from webapp import audit, csv_safe
 from webapp.backend import get_answers
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.store.slots import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
@@ -86,13 +84,9 @@ def _save(book: SlotBook, actor: str, key: str) -> None:
 
 
 def record_in_audit_log(actor: str, limit: int | str) -> None:
-    """Also write the change to the team's audit log (`webapp.audit.record_change`,
-    built on another branch) when this app has one; the slot_events row is kept
-    either way. A failure to write it is logged, never shown as a failed save."""
-    try:
-        audit = importlib.import_module("webapp.audit")
-    except ModuleNotFoundError:
-        return
+    """Also write the change to the team's audit log (`webapp.audit`); the
+    slot_events row is kept either way. A failure to write it is logged,
+    never shown as a failed save (the limit is saved)."""
     try:
         audit.record_change(actor, "set answer limit", None, f"simultaneous answers: {limit}")
     except Exception as err:
