@@ -83,6 +83,7 @@ class _Job:
     keep_chars: int | None = None  # Stop: keep what the member saw
     stopped: bool = False  # Stop pressed in this process
     stopped_elsewhere: bool = False  # the row says stopped (another process) or is gone
+    slot_held: bool = False  # a team slot was free when the prompt was sent
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -188,7 +189,7 @@ class AnswerService:
         with self._lock:
             self._jobs[claim.answer.id] = job
         # Into the team's line now, in the order prompts are sent (first come, first served).
-        self.team.join(claim.answer.id, owner.username)
+        job.slot_held = self.team.join(claim.answer.id, owner.username)
         ready = threading.Event()
 
         def create() -> None:
@@ -315,7 +316,8 @@ class AnswerService:
         status, error = chat.STREAMING, None
         text_override: str | None = None
         try:
-            await self.team.take(live, owner.username)
+            if not job.slot_held:
+                await self.team.take(live, owner.username)
             if self._slots.locked():
                 with self._lock:
                     self._waiting_for_slot += 1

@@ -101,14 +101,16 @@ class TeamSlots:
             except Exception as err:  # a failing database must not end the heartbeat
                 log.warning("Could not keep this process's answer slots: %s", err)
 
-    def join(self, answer_id: str, owner: str) -> None:
+    def join(self, answer_id: str, owner: str) -> bool:
         """Join the line from the caller's thread, as the prompt is sent, so the
         line is in the order of sending (`take` then waits for the turn).
-        A database error is logged: `take` joins instead."""
+        True when a slot was free and is now held (`take` has nothing to do).
+        A database error is logged (False): `take` joins instead."""
         try:
-            self.book.claim(answer_id, owner)
+            return self.book.claim(answer_id, owner).granted
         except DATABASE_ERRORS as err:
             log.warning("Could not join the line of answer slots: %s", err)
+            return False
 
     async def take(self, live: LiveAnswer, owner: str) -> None:
         """Wait until the answer holds a team slot (see the module docstring).
