@@ -104,3 +104,25 @@ def test_an_admin_sees_the_limit_and_sets_it_for_every_process(
     # And in the team's audit log, with who and when.
     (entry,) = [e for e in AuditLog(app_store.engine).entries() if e.action == "set answer limit"]
     assert entry.actor == "demo-admin" and "3" in entry.detail
+
+
+@pytest.mark.usefixtures("limit_one")
+def test_the_admin_sees_when_a_429_lowered_the_limit(
+    logged_in: Callable[[str], AppTest], app_store: ConversationStore
+) -> None:
+    book = SlotBook(app_store.engine, "another-process", configured=4)
+    for answer in ("a", "b", "c", "d"):
+        book.claim(answer, "someone")
+    book.set_limit(4, actor="demo-admin")
+    assert book.note_rate_limited(retry_after=90) == 2  # as a worker does on a 429
+    at = logged_in("demo-admin")
+    at.switch_page("views/team.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Limit now"], metrics["Streaming"]) == ("2", "4")
+    (warning,) = [w.value for w in at.warning if "429" in w.value]
+    assert warning.startswith("Lowered to 2 after the aBLT API answered 429")
+    (table,) = [d.value for d in at.dataframe if "limit before" in d.value.columns]
+    assert list(table["what"][:2]) == ["429 from the API", "Limit changed"]
+    for answer in ("a", "b", "c", "d"):
+        book.release(answer)
