@@ -137,6 +137,12 @@ def test_a_heartbeat_keeps_a_process_rows_and_drops_those_of_answers_it_no_longe
         a.beat({"kept"})  # "leaked" ended but its release failed: the beat heals it
     assert b.claim("b1", "bob").granted  # the leaked slot is free again; "kept" lives on
     assert [r.answer_id for r in b.status().rows if r.holder == "A"] == ["kept"]
+    # An answer that joins while the heartbeat lists the answers alive is not dropped.
+    listed_at = clock.now
+    clock.advance(0.5)
+    assert not a.claim("joining", "ann").granted
+    a.beat({"kept"}, listed_at=listed_at)
+    assert [r.answer_id for r in b.status().rows if r.holder == "A"] == ["kept", "joining"]
 
 
 def test_the_admin_limit_wins_over_the_setting_and_is_recorded(

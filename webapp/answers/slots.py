@@ -29,6 +29,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -96,8 +97,9 @@ class TeamSlots:
         while True:
             await asyncio.sleep(self.beat_every)
             try:
+                listed_at = self.book.now()  # rows joining after it are kept
                 alive = set(self._alive())
-                await asyncio.to_thread(self.book.beat, alive)
+                await asyncio.to_thread(partial(self.book.beat, alive, listed_at=listed_at))
             except Exception as err:  # a failing database must not end the heartbeat
                 log.warning("Could not keep this process's answer slots: %s", err)
 

@@ -351,15 +351,17 @@ class SlotBook:
             done = conn.execute(sa.delete(S).where(S.c.answer_id == answer_id))
             return bool(done.rowcount)
 
-    def beat(self, alive: Collection[str]) -> int:
+    def beat(self, alive: Collection[str], *, listed_at: datetime | None = None) -> int:
         """This process's heartbeat: keep its rows for the answers in `alive`
-        (held or waiting), drop its others (an end whose release failed), and
-        reclaim dead processes' rows. Returns how many rows were reclaimed."""
+        (held or waiting), drop its others that joined before `listed_at` (when
+        `alive` was listed; an answer joining meanwhile is not in it: kept) —
+        an end whose release failed — and reclaim dead processes' rows.
+        Returns how many rows were reclaimed."""
         now = self.now()
         with self._write() as conn:
             mine = S.c.holder == self.holder
             conn.execute(sa.update(S).where(mine).values(heartbeat_at=now))
-            gone = sa.delete(S).where(mine)
+            gone = sa.delete(S).where(mine, S.c.queued_at < (listed_at or now))
             if alive:
                 gone = gone.where(S.c.answer_id.not_in(list(alive)))
             conn.execute(gone)
