@@ -100,7 +100,7 @@ def render_slots_admin(actor: Actor, *, key: str = "slots_admin") -> None:
         return
     book = get_answers().team.book
     status = book.status()
-    st.markdown("**Simultaneous answers**")
+    st.subheader("Simultaneous answers")
     st.caption(
         "The most answers the whole team may have streaming at once, on every app "
         "process (the aBLT plan's limit). Prompts beyond it wait in line and start by themselves."
@@ -116,7 +116,7 @@ def render_slots_admin(actor: Actor, *, key: str = "slots_admin") -> None:
     notice = st.session_state.pop(f"{key}_notice", None)
     if notice:
         (st.success if notice[0] == "success" else st.error)(notice[1])
-    with st.form(f"{key}_form", border=False):
+    with st.form(f"{key}_form", border=True):
         st.number_input(
             "Most answers at once for the team",
             min_value=1,
