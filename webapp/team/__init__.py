@@ -12,6 +12,7 @@ No Streamlit import in the package (the page side is `webapp.team.view`).
 """
 
 from webapp.passwords import DEMO_PASSWORD
+from webapp.team.cli import main
 from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.team.source import open_team
@@ -27,5 +28,6 @@ __all__ = [
     "TeamError",
     "create_demo_team",
     "load_team",
+    "main",
     "open_team",
 ]

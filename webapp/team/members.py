@@ -118,9 +118,11 @@ class MemberStore:
     def get(self, username: str) -> Member | None:
         """The member with this username (any case), or None."""
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(MT).where(MT.c.username == username_key(username))
-            ).mappings().first()
+            row = (
+                conn.execute(sa.select(MT).where(MT.c.username == username_key(username)))
+                .mappings()
+                .first()
+            )
         return None if row is None else _to_member(row)
 
     def check_password(self, username: str, password: str) -> bool:
@@ -182,9 +184,13 @@ class MemberStore:
     # -- changing ---------------------------------------------------------------
 
     def _row(self, conn: Connection, username: str) -> RowMapping:
-        row = conn.execute(
-            sa.select(MT).where(MT.c.username == username_key(username)).with_for_update()
-        ).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(MT).where(MT.c.username == username_key(username)).with_for_update()
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise TeamError(f"{username_key(username)} is not a member.")
         return row
@@ -277,14 +283,19 @@ class MemberStore:
             ).scalar_one()
         )
 
+    def _is_last_admin(self, conn: Connection, row: RowMapping) -> bool:
+        """Whether `row` is an enabled admin and no other enabled admin exists."""
+        if row["role"] != ADMIN or row["disabled"]:
+            return False
+        return self._admins_left(conn, row["username"]) == 0
+
     def set_role(self, username: str, role: str) -> Member:
         """Change a member's role; demoting the last enabled admin raises TeamError."""
         check_role(role)
         with self._write() as conn:
             row = self._row(conn, username)
-            if row["role"] == ADMIN and role != ADMIN and not row["disabled"]:
-                if self._admins_left(conn, row["username"]) == 0:
-                    raise TeamError(LAST_ADMIN)
+            if role != ADMIN and self._is_last_admin(conn, row):
+                raise TeamError(LAST_ADMIN)
             conn.execute(MT.update().where(MT.c.username == row["username"]).values(role=role))
         return self._existing(username)
 
@@ -315,7 +326,7 @@ class MemberStore:
             row = self._row(conn, username)
             values: dict[str, Any] = {"disabled": disabled}
             if disabled:
-                if row["role"] == ADMIN and self._admins_left(conn, row["username"]) == 0:
+                if self._is_last_admin(conn, row):
                     raise TeamError(LAST_ADMIN)
                 values["sessions_valid_after"] = self.now()
             conn.execute(MT.update().where(MT.c.username == row["username"]).values(**values))
@@ -326,9 +337,8 @@ class MemberStore:
         conversations stay in the store under their username."""
         with self._write() as conn:
             row = self._row(conn, username)
-            if row["role"] == ADMIN and not row["disabled"]:
-                if self._admins_left(conn, row["username"]) == 0:
-                    raise TeamError(LAST_ADMIN)
+            if self._is_last_admin(conn, row):
+                raise TeamError(LAST_ADMIN)
             conn.execute(MT.delete().where(MT.c.username == row["username"]))
 
     def revoke_logins(self, username: str) -> None:
@@ -358,9 +368,7 @@ class MemberStore:
 
     # -- where the team comes from ---------------------------------------------
 
-    def import_entries(
-        self, entries: list[tuple[str, dict[str, Any]]], source: str
-    ) -> int | None:
+    def import_entries(self, entries: list[tuple[str, dict[str, Any]]], source: str) -> int | None:
         """Import streamlit-authenticator entries once: None when the team already
         has a source (nothing done), else how many members were added.
 
@@ -375,9 +383,10 @@ class MemberStore:
             added = 0
             for username, entry in entries:
                 key = username_key(username)
-                if not key or conn.execute(
-                    sa.select(MT.c.username).where(MT.c.username == key)
-                ).first():
+                if (
+                    not key
+                    or conn.execute(sa.select(MT.c.username).where(MT.c.username == key)).first()
+                ):
                     continue
                 roles = entry.get("roles") or []
                 roles = [roles] if isinstance(roles, str) else list(roles)

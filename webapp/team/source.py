@@ -22,9 +22,7 @@ from webapp.team.model import TeamError
 
 log = logging.getLogger(__name__)
 
-ADD_FIRST_ADMIN: Final = (
-    "`python -m webapp.team add USER --name NAME --email EMAIL --role admin`"
-)
+ADD_FIRST_ADMIN: Final = "`python -m webapp.team add USER --name NAME --email EMAIL --role admin`"
 
 
 def open_team(
@@ -49,9 +47,8 @@ def open_team(
             )
             if added is not None:
                 log.info("Imported %d members from %s into the database", added, path)
-        elif demo_mode:
-            if members.seed_demo():
-                log.info("Demo mode: the demo team is in the database")
+        elif demo_mode and members.seed_demo():
+            log.info("Demo mode: the demo team is in the database")
     if require_members and not demo_mode and not members.members():
         raise TeamError(
             f"The team has no members yet (and there is no team file at {auth_file} to "
