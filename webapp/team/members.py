@@ -115,6 +115,11 @@ class MemberStore:
             rows = conn.execute(sa.select(MT).order_by(MT.c.user_id)).mappings()
             return [_to_member(r) for r in rows]
 
+    def has_members(self) -> bool:
+        """Whether the team has at least one member."""
+        with self._read() as conn:
+            return conn.execute(sa.select(MT.c.username).limit(1)).first() is not None
+
     def get(self, username: str) -> Member | None:
         """The member with this username (any case), or None."""
         with self._read() as conn:

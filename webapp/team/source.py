@@ -49,7 +49,7 @@ def open_team(
                 log.info("Imported %d members from %s into the database", added, path)
         elif demo_mode and members.seed_demo():
             log.info("Demo mode: the demo team is in the database")
-    if require_members and not demo_mode and not members.members():
+    if require_members and not demo_mode and not members.has_members():
         raise TeamError(
             f"The team has no members yet (and there is no team file at {auth_file} to "
             f"import). Add the first admin with {ADD_FIRST_ADMIN}."
