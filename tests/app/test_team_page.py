@@ -33,7 +33,20 @@ def team_page(logged_in: Callable[[str], AppTest]) -> AppTest:
     return at
 
 
-def add_member(at: AppTest, username: str, name: str, role: str = "member") -> str:
+BOB_PASSWORD = "bob-password-1"
+
+
+def bob_session(app_team: MemberStore, new_app: Callable[[], AppTest]) -> AppTest:
+    """Bob, a member beside the demo accounts (those are fixed in demo mode), logged in."""
+    app_team.add("bob", name="Bob Jones", email="bob@example.com", password=BOB_PASSWORD)
+    at = log_in(new_app().run(), "bob", BOB_PASSWORD)
+    assert at.chat_input, "bob should be logged in"
+    return at
+
+
+def add_member(
+    at: AppTest, username: str, name: str, role: str = "member", user_id: int = 3
+) -> str:
     """Fill in the add form; returns the one-time password the page shows."""
     at.text_input(key=Keys.TEAM_ADD_USERNAME).input(username)
     at.text_input(key=Keys.TEAM_ADD_NAME).input(name)
@@ -41,12 +54,13 @@ def add_member(at: AppTest, username: str, name: str, role: str = "member") -> s
     at.selectbox(key=Keys.TEAM_ADD_ROLE).select(role)
     click(at, "Add member")
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == [f"Added {username} ({role}, user id 3)."]
+    assert [s.value for s in at.success] == [f"Added {username} ({role}, user id {user_id})."]
     assert len(at.code) == 1
     return str(at.code[0].value)
 
 
 def pick(at: AppTest, username: str) -> AppTest:
+    at.run()  # the page as it is now (a member may have been added since)
     at.selectbox(key=Keys.TEAM_PICK).select(username)
     return at.run()
 
@@ -93,18 +107,18 @@ def test_an_added_member_logs_in_with_the_one_time_password_and_must_change_it(
 
 
 def test_a_role_change_applies_to_the_open_session(
-    logged_in: Callable[[str], AppTest], app_team: MemberStore
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
-    member = logged_in("demo-member")
+    admin = team_page(logged_in)
+    member = bob_session(app_team, new_app)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         member.switch_page(TEAM_PAGE)
 
-    admin = team_page(logged_in)
-    pick(admin, "demo-member")
+    pick(admin, "bob")
     admin.selectbox(key=Keys.TEAM_ROLE).select("admin")
     click(admin, "Change role")
-    assert [s.value for s in admin.success] == ["demo-member is now admin."]
-    assert app_team.get("demo-member").is_admin
+    assert [s.value for s in admin.success] == ["bob is now admin."]
+    assert app_team.get("bob").is_admin
 
     member.run()  # the member's next action: now an admin, with the Team page
     member.switch_page(TEAM_PAGE).run()
@@ -112,44 +126,44 @@ def test_a_role_change_applies_to_the_open_session(
 
 
 def test_a_disabled_members_open_session_is_refused_on_its_next_action(
-    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest]
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
-    member = logged_in("demo-member")
     admin = team_page(logged_in)
-    pick(admin, "demo-member")
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
     click(admin, "Disable")
-    assert [s.value for s in admin.success] == ["demo-member is disabled."]
+    assert [s.value for s in admin.success] == ["bob is disabled."]
     assert "disabled" in list(admin.dataframe[0].value["status"])
 
     member.chat_input[0].set_value("Still there?").run()
     assert not member.exception
     assert not member.chat_input and Keys.MEMBER not in member.session_state
     assert auth.SESSION_ENDED in [e.value for e in member.error]
-    again = log_in(new_app().run(), "demo-member", "ablt-demo")
+    again = log_in(new_app().run(), "bob", BOB_PASSWORD)
     assert not again.chat_input  # cannot log in while disabled
 
     click(admin, "Enable")
-    assert log_in(new_app().run(), "demo-member", "ablt-demo").chat_input
+    assert log_in(new_app().run(), "bob", BOB_PASSWORD).chat_input
 
 
 def test_removal_needs_confirmation_and_ends_the_session(
-    logged_in: Callable[[str], AppTest], app_team: MemberStore
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
-    member = logged_in("demo-member")
     admin = team_page(logged_in)
-    pick(admin, "demo-member")
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
     click(admin, "Remove")
-    assert admin.warning and "Remove Demo Member" in admin.warning[0].value
+    assert admin.warning and "Remove Bob Jones" in admin.warning[0].value
     admin.text_input(key=Keys.TEAM_CONFIRM).input("someone-else")
     click(admin, "Remove for good")
-    assert "Type demo-member to confirm" in admin.error[0].value
-    assert app_team.get("demo-member") is not None
+    assert "Type bob to confirm" in admin.error[0].value
+    assert app_team.get("bob") is not None
 
-    admin.text_input(key=Keys.TEAM_CONFIRM).input("demo-member")
+    admin.text_input(key=Keys.TEAM_CONFIRM).input("bob")
     click(admin, "Remove for good")
     assert not admin.exception, admin.exception
-    assert app_team.get("demo-member") is None
-    assert list(admin.dataframe[0].value["username"]) == ["demo-admin"]
+    assert app_team.get("bob") is None
+    assert list(admin.dataframe[0].value["username"]) == ["demo-admin", "demo-member"]
 
     member.run()
     assert not member.chat_input and auth.SESSION_ENDED in [e.value for e in member.error]
@@ -202,16 +216,26 @@ def member_from(url: str, username: str) -> Member | None:
 
 
 def test_a_password_reset_shows_a_new_one_time_password_and_ends_the_open_session(
-    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest]
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
-    member = logged_in("demo-member")
     admin = team_page(logged_in)
-    pick(admin, "demo-member")
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
     click(admin, "Reset password")
     assert not admin.exception, admin.exception
     password = str(admin.code[0].value)
     member.run()
     assert not member.chat_input and auth.SESSION_ENDED in [e.value for e in member.error]
-    assert not log_in(new_app().run(), "demo-member", "ablt-demo").chat_input
-    again = log_in(new_app().run(), "demo-member", password)
+    assert not log_in(new_app().run(), "bob", BOB_PASSWORD).chat_input
+    again = log_in(new_app().run(), "bob", password)
     assert [t.value for t in again.title] == ["Choose your password"]
+
+
+def test_in_demo_mode_the_demo_accounts_cannot_be_locked_out_from_the_team_page(
+    logged_in: Callable[[str], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    pick(admin, "demo-member")
+    assert any("shared demo account" in i.value for i in admin.info)
+    assert not {b.label for b in admin.button} & {"Remove", "Disable", "Reset password"}
+    assert app_team.check_password("demo-member", "ablt-demo")

@@ -283,3 +283,17 @@ def test_logins_before_a_logout_password_change_or_disabling_are_revoked(
     team.set_disabled("bob", False)
     team.remove("bob")
     assert not team.login_still_valid("bob", team.now() + timedelta(hours=1))
+
+
+def test_protected_accounts_keep_role_password_and_access(team: MemberStore) -> None:
+    ann, bob = admin_and_member(team)
+    keep = ["bob"]  # what the Team page passes for the demo accounts in demo mode
+    for change in (
+        lambda: actions.change_role(team, ann, "bob", "admin", keep),
+        lambda: actions.reset_password(team, ann, "bob", keep),
+        lambda: actions.set_enabled(team, ann, "bob", False, keep),
+        lambda: actions.remove_member(team, ann, "bob", "bob", keep),
+    ):
+        with pytest.raises(TeamError, match="shared demo account"):
+            change()
+    assert team.get("bob") == bob and team.check_password("bob", "bob-password")

@@ -2,14 +2,16 @@
 
 Each change goes through `record_change` (`webapp.team.events`). The rules
 that keep the team manageable are here and in the store: an admin cannot
-remove, demote or disable themself, and the team keeps at least one enabled
-admin (checked in the store's write transaction, `MemberStore`).
+remove, demote or disable themself, the team keeps at least one enabled
+admin (checked in the store's write transaction, `MemberStore`), and the
+`protected` accounts (the shared demo accounts in demo mode, issue 11) keep
+their role, password and access.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from webapp.passwords import password_problem
@@ -22,6 +24,10 @@ _ALPHABET: Final = "abcdefghjkmnpqrstuvwxyz23456789"
 ONE_TIME_GROUPS: Final = 4
 ONE_TIME_GROUP_SIZE: Final = 4
 NOT_YOURSELF: Final = "You cannot {what} yourself: ask another admin."
+PROTECTED: Final = (
+    "{username} is a shared demo account: in demo mode it keeps its role and the "
+    "password the login page shows, so nobody can lock the others out of the demo."
+)
 
 # words used this month per username, for the members list; the budgets
 # feature supplies the real one (`words_this_month=` of `member_rows`).
@@ -48,6 +54,11 @@ def _not_self(actor: Member, username: str, what: str) -> None:
         raise TeamError(NOT_YOURSELF.format(what=what))
 
 
+def _not_protected(username: str, protected: Collection[str]) -> None:
+    if username_key(username) in protected:
+        raise TeamError(PROTECTED.format(username=username_key(username)))
+
+
 def _admin(actor: Member) -> None:
     if not actor.is_admin:
         raise TeamError("Only an admin can change the team.")
@@ -67,41 +78,67 @@ def add_member(
     return member, password
 
 
-def change_role(members: MemberStore, actor: Member, username: str, role: str) -> Member:
-    """Set a member's role; not one's own, and never the last admin's away."""
+def change_role(
+    members: MemberStore,
+    actor: Member,
+    username: str,
+    role: str,
+    protected: Collection[str] = (),
+) -> Member:
+    """Set a member's role; not one's own, and never the last admin's away.
+
+    `protected`: usernames no admin may change (the demo accounts in demo mode)."""
     _admin(actor)
     _not_self(actor, username, "change the role of")
+    _not_protected(username, protected)
     member = members.set_role(username, role)
     record_change(actor.username, "role", member.username, f"now {member.role}")
     return member
 
 
-def reset_password(members: MemberStore, actor: Member, username: str) -> str:
+def reset_password(
+    members: MemberStore, actor: Member, username: str, protected: Collection[str] = ()
+) -> str:
     """A new one-time password for a member (returned, to show once); their
     logins end at once and they must change it at the next login."""
     _admin(actor)
     _not_self(actor, username, "reset the password of")
+    _not_protected(username, protected)
     password = one_time_password()
     members.set_password(username, password, must_change=True)
     record_change(actor.username, "reset-password", username_key(username))
     return password
 
 
-def set_enabled(members: MemberStore, actor: Member, username: str, enabled: bool) -> Member:
+def set_enabled(
+    members: MemberStore,
+    actor: Member,
+    username: str,
+    enabled: bool,
+    protected: Collection[str] = (),
+) -> Member:
     """Enable or disable a member (a disabled one's open sessions end on their
     next action); not oneself, never the last admin."""
     _admin(actor)
     _not_self(actor, username, "disable")
+    _not_protected(username, protected)
     member = members.set_disabled(username, not enabled)
     record_change(actor.username, "enable" if enabled else "disable", member.username)
     return member
 
 
-def remove_member(members: MemberStore, actor: Member, username: str, confirm: str) -> None:
+def remove_member(
+    members: MemberStore,
+    actor: Member,
+    username: str,
+    confirm: str,
+    protected: Collection[str] = (),
+) -> None:
     """Remove a member once `confirm` repeats their username; not oneself, never
     the last admin. Their conversations stay in the database."""
     _admin(actor)
     _not_self(actor, username, "remove")
+    _not_protected(username, protected)
     if username_key(confirm) != username_key(username):
         raise TeamError(f"Type {username_key(username)} to confirm the removal.")
     members.remove(username)

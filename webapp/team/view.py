@@ -20,7 +20,7 @@ from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE
 from webapp.state import Keys
 from webapp.team import actions
 from webapp.team.members import MemberStore
-from webapp.team.model import ROLES, Member, TeamError
+from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,14 @@ def _team() -> MemberStore:
     from webapp.settings import get_settings
 
     return auth.load_team_for(get_settings())
+
+
+def _protected() -> list[str]:
+    """The shared demo accounts while in demo mode (their password is on the login page)."""
+    from webapp.settings import get_settings
+
+    settings = get_settings()
+    return [name for name, *_ in DEMO_MEMBERS] if settings.demo_mode else []
 
 
 def _do(action: str, change: Any) -> None:
@@ -69,7 +77,7 @@ def _on_role(actor: Member, username: str) -> None:
     role = str(st.session_state.get(Keys.TEAM_ROLE) or "member")
 
     def change() -> str:
-        member = actions.change_role(_team(), actor, username, role)
+        member = actions.change_role(_team(), actor, username, role, _protected())
         return f"{member.username} is now {member.role}."
 
     _do("role", change)
@@ -77,7 +85,7 @@ def _on_role(actor: Member, username: str) -> None:
 
 def _on_reset(actor: Member, username: str) -> None:
     def change() -> str:
-        password = actions.reset_password(_team(), actor, username)
+        password = actions.reset_password(_team(), actor, username, _protected())
         st.session_state[Keys.TEAM_SECRET] = (username, password)
         return f"New one-time password for {username}; their open sessions have ended."
 
@@ -86,7 +94,7 @@ def _on_reset(actor: Member, username: str) -> None:
 
 def _on_enable(actor: Member, username: str, enabled: bool) -> None:
     def change() -> str:
-        actions.set_enabled(_team(), actor, username, enabled)
+        actions.set_enabled(_team(), actor, username, enabled, _protected())
         return f"{username} is {'enabled' if enabled else 'disabled'}."
 
     _do("enable" if enabled else "disable", change)
@@ -95,7 +103,11 @@ def _on_enable(actor: Member, username: str, enabled: bool) -> None:
 def _on_remove(actor: Member, username: str) -> None:
     def change() -> str:
         actions.remove_member(
-            _team(), actor, username, str(st.session_state.get(Keys.TEAM_CONFIRM) or "")
+            _team(),
+            actor,
+            username,
+            str(st.session_state.get(Keys.TEAM_CONFIRM) or ""),
+            _protected(),
         )
         st.session_state.pop(Keys.TEAM_REMOVE_PENDING, None)
         st.session_state.pop(Keys.TEAM_PICK, None)
@@ -164,6 +176,9 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
     member = next(m for m in team if m.username == picked)
     if member.username == actor.username:
         st.info("This is you: another admin can change your role, disable or remove you.")
+        return
+    if member.username in _protected():
+        st.info(actions.PROTECTED.format(username=member.username), icon=":material/lock:")
         return
     left, right = st.columns(2)
     with left:
