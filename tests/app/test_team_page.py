@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from webapp import auth
+from webapp.audit import TEAM_CHANGE, AuditLog
 from webapp.state import Keys
 from webapp.team import Member, MemberStore, TeamError
 from webapp.team.view import ADMINS_ONLY
@@ -164,6 +165,10 @@ def test_removal_needs_confirmation_and_ends_the_session(
     assert not admin.exception, admin.exception
     assert app_team.get("bob") is None
     assert list(admin.dataframe[0].value["username"]) == ["demo-admin", "demo-member"]
+    changes = AuditLog(app_team.engine).entries(kinds=[TEAM_CHANGE])
+    assert [(e.actor, e.action, e.target) for e in changes] == [
+        ("demo-admin", "remove member", "bob")
+    ]
 
     member.run()
     assert not member.chat_input and auth.SESSION_ENDED in [e.value for e in member.error]

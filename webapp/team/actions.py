@@ -74,7 +74,9 @@ def add_member(
     member = members.add(
         username, name=name, email=email, password=password, role=role, must_change_password=True
     )
-    record_change(actor.username, "add", member.username, f"role {member.role}")
+    record_change(
+        actor.username, "add member", member.username, f"as {member.role}", engine=members.engine
+    )
     return member, password
 
 
@@ -91,8 +93,16 @@ def change_role(
     _admin(actor)
     _not_self(actor, username, "change the role of")
     _not_protected(username, protected)
+    before = members.get(username)
     member = members.set_role(username, role)
-    record_change(actor.username, "role", member.username, f"now {member.role}")
+    was = before.role if before is not None else "?"
+    record_change(
+        actor.username,
+        "set role",
+        member.username,
+        f"{was} -> {member.role}",
+        engine=members.engine,
+    )
     return member
 
 
@@ -106,7 +116,7 @@ def reset_password(
     _not_protected(username, protected)
     password = one_time_password()
     members.set_password(username, password, must_change=True)
-    record_change(actor.username, "reset-password", username_key(username))
+    record_change(actor.username, "reset password", username_key(username), engine=members.engine)
     return password
 
 
@@ -123,7 +133,8 @@ def set_enabled(
     _not_self(actor, username, "disable")
     _not_protected(username, protected)
     member = members.set_disabled(username, not enabled)
-    record_change(actor.username, "enable" if enabled else "disable", member.username)
+    action = "enable member" if enabled else "disable member"
+    record_change(actor.username, action, member.username, engine=members.engine)
     return member
 
 
@@ -142,7 +153,7 @@ def remove_member(
     if username_key(confirm) != username_key(username):
         raise TeamError(f"Type {username_key(username)} to confirm the removal.")
     members.remove(username)
-    record_change(actor.username, "remove", username_key(username))
+    record_change(actor.username, "remove member", username_key(username), engine=members.engine)
 
 
 def change_own_password(
@@ -161,7 +172,7 @@ def change_own_password(
         members.set_password(member.username, new)
     except TeamError as err:
         return str(err)
-    record_change(member.username, "password", member.username)
+    record_change(member.username, "change password", member.username, engine=members.engine)
     return None
 
 

@@ -121,29 +121,30 @@ def _run(args: argparse.Namespace, members: MemberStore) -> str:
         text = _export(members, args.path)
         return text.rstrip("\n") if text is not None else f"Wrote the team to {args.path}."
     username = username_key(args.username)
+    engine = members.engine
     if command == "add":
         password = _read_new_password(args.password_stdin)
         member = members.add(
             args.username, name=args.name, email=args.email, password=password, role=args.role
         )
-        record_change(_actor(), "add", member.username, f"role {member.role}")
+        record_change(_actor(), "add member", member.username, f"as {member.role}", engine=engine)
         return f"Added {member.username} ({member.role}, user_id {member.user_id})."
     if command == "role":
         member = members.set_role(username, args.role)
-        record_change(_actor(), "role", username, f"now {member.role}")
+        record_change(_actor(), "set role", username, f"now {member.role}", engine=engine)
         return f"{member.username} is now {member.role}."
     if command == "passwd":
         if members.get(username) is None:
             raise TeamError(f"{username} is not a member.")
         members.set_password(username, _read_new_password(args.password_stdin))
-        record_change(_actor(), "password", username)
+        record_change(_actor(), "set password", username, engine=engine)
         return f"Password of {username} changed."
     if command in ("disable", "enable"):
         members.set_disabled(username, command == "disable")
-        record_change(_actor(), command, username)
+        record_change(_actor(), f"{command} member", username, engine=engine)
         return f"{username} is {command}d."
     members.remove(username)
-    record_change(_actor(), "remove", username)
+    record_change(_actor(), "remove member", username, engine=engine)
     return f"Removed {username}."
 
 

@@ -138,14 +138,23 @@ def _show_outcome() -> None:
             )
 
 
-def render_team_page(actor: Member, words_this_month: actions.WordsThisMonth) -> None:
-    """The admin's Team page: the members list, add, and the manage panel."""
+def refuse_non_admin(actor: Member) -> None:
+    """For the top of the Team page: stop the page for anyone but an admin."""
     if not actor.is_admin:
         st.error(ADMINS_ONLY, icon=":material/lock:")
         st.stop()
-    st.title("Team")
+
+
+def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> None:
+    """The Team page's members section: the list, add, and the manage panel."""
+    refuse_non_admin(actor)
     _show_outcome()
-    team = _team().members()
+    try:
+        team = _team().members()
+    except SQLAlchemyError:
+        log.warning("Could not read the team", exc_info=True)
+        st.error("The team cannot be read: the database did not answer.")
+        return
     st.subheader("Members")
     # The table's toolbar downloads it as CSV: a name may be a formula.
     st.dataframe(csv_safe.safe_rows(actions.member_rows(team, words_this_month)), hide_index=True)
