@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 PREVIOUS_HELP = "Previous version"
 NEXT_HELP = "Next version"
+EDIT_LABEL = "Edit message"
 EDIT_HELP = "Edit this message: a new branch starts here; the old one stays as a version."
 
 
@@ -93,6 +94,18 @@ def prepare(opened: chat.OpenChat) -> None:
     except chat.DATABASE_ERRORS as err:
         log.warning("Could not read versions: %s", err)
     st.session_state[Keys.CHAT_VERSIONS] = (opened.key, found)
+    st.html(_TOOLS_STYLE)
+
+
+# The switch's and Edit's labels name them for screen readers; on screen the
+# icons say it (with the tooltip), so the labels are visually hidden.
+_TOOLS_STYLE = (
+    "<style>"
+    '[class*="st-key-chat_versions_"] button p {'
+    " position: absolute; width: 1px; height: 1px; overflow: hidden;"
+    " clip-path: inset(50%); white-space: nowrap; }"
+    "</style>"
+)
 
 
 def _versions(message: Message) -> Versions | None:
@@ -131,11 +144,13 @@ def render_tools(message: Message) -> None:
     editable = versions.can_edit(opened, message)
     if found is None and not editable:
         return
-    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    row = st.container(
+        horizontal=True, vertical_alignment="center", gap="small", key=f"chat_versions_{message.id}"
+    )
     if found is not None:
         idle = versions.can_switch(opened)
         row.button(
-            "",
+            PREVIOUS_HELP,
             icon=":material/chevron_left:",
             key=f"chat_version_prev_{message.id}",
             type="tertiary",
@@ -144,9 +159,9 @@ def render_tools(message: Message) -> None:
             on_click=switch_to,
             args=(message.id, -1),
         )
-        row.caption(found.label)
+        row.caption(found.label, width="content")
         row.button(
-            "",
+            NEXT_HELP,
             icon=":material/chevron_right:",
             key=f"chat_version_next_{message.id}",
             type="tertiary",
@@ -157,7 +172,7 @@ def render_tools(message: Message) -> None:
         )
     if editable:
         row.button(
-            "",
+            EDIT_LABEL,
             icon=":material/edit:",
             key=f"chat_edit_{message.id}",
             type="tertiary",
