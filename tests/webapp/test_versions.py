@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from tests.pg import BACKENDS, fresh_schema_url
 from webapp import chat, versions
-from webapp.history import ContextLimits
+from webapp.history import ContextLimits, ConversationImportError
 from webapp.store import (
     LATEST_VERSION,
     BranchBusy,
@@ -276,3 +276,62 @@ def test_a_linear_conversation_from_before_versions_is_carried_over_unchanged(
         assert texts(opened)[-1] == "And day three?"
         versions.switch(store, ANN, opened, opened.messages[-1].id, -1)
         assert [m.id for m in opened.messages] == [r[0] for r in rows]
+
+
+def test_the_json_export_carries_the_versions_and_imports_them_back(
+    store: ConversationStore,
+) -> None:
+    opened = seeded(store, "Q1", "A1")
+    chat.prepare_regenerate(store, ANN, opened)
+    answer(store, opened, "A1 again")
+    store.append_message(ANN, opened.id, "user", "Q2")
+    chat.refresh(store, ANN, opened)
+    answer(store, opened, "A2")
+    versions.edit_prompt(store, ANN, opened, opened.messages[1].id, "Q1 edited")
+    answer(store, opened, "A1 edited")
+    versions.switch(store, ANN, opened, opened.messages[1].id, -1)
+    shown = texts(opened)
+    assert shown == ["welcome", "Q1", "A1 again", "Q2", "A2"]
+
+    exported = chat.export_json(store, ANN, opened.id)
+    data = json.loads(exported)
+    assert [m["text"] for m in data["messages"]] == shown  # the shown path
+    assert sorted(v["text"] for v in data["versions"]) == ["A1", "A1 edited", "Q1 edited"]
+    # Share links (and anything else that exports) keep to the shown path.
+    assert "versions" not in json.loads(store.export_json(ANN, opened.id))
+
+    copy = chat.open_conversation(store, ANN, store.import_conversation(ANN, exported).id)
+    assert texts(copy) == shown
+    assert labels(store, copy) == {"Q1": "1/2", "A1 again": "2/2"}
+    versions.switch(store, ANN, copy, copy.messages[1].id, +1)
+    assert texts(copy) == ["welcome", "Q1 edited", "A1 edited"]
+    versions.switch(store, ANN, copy, copy.messages[1].id, -1)
+    versions.switch(store, ANN, copy, copy.messages[2].id, -1)
+    assert texts(copy) == ["welcome", "Q1", "A1"]
+
+    # An export from before versions imports as it always did; a broken one says why.
+    del data["versions"]
+    assert (
+        texts(
+            chat.open_conversation(store, ANN, store.import_conversation(ANN, json.dumps(data)).id)
+        )
+        == shown
+    )
+    data["versions"] = [
+        {
+            "key": "a",
+            "parent": 1,
+            "role": "assistant",
+            "text": "x",
+            "created_at": "2026-01-01T00:00:00Z",
+        },
+        {
+            "key": "a",
+            "parent": 1,
+            "role": "assistant",
+            "text": "y",
+            "created_at": "2026-01-01T00:00:00Z",
+        },
+    ]
+    with pytest.raises(ConversationImportError, match="same"):
+        store.import_conversation(ANN, json.dumps(data))

@@ -23,6 +23,7 @@ generating: its worker writes to its row in `messages`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,15 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from webapp.conversation import Message
 from webapp.store.schema import message_versions as V
 from webapp.store.schema import messages as M
+from webapp.transcripts import ExportedVersion, ImportedVersion
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from sqlalchemy.engine import Connection, RowMapping
 
-    from webapp.conversation import Message
     from webapp.store.core import Owner
 
 BUSY_MESSAGE = (
@@ -283,3 +285,108 @@ class BranchRows:
         conn.execute(sa.delete(M).where(M.c.id.in_([r["id"] for r in rows])))
         conn.execute(sa.insert(V), moved)
         return len(moved)
+
+    # ------------------------------------------------------- export/import
+
+    def exported_versions(
+        self, owner: Owner, conversation_id: str, path: Sequence[Message]
+    ) -> list[ExportedVersion]:
+        """The conversation's versions for its JSON export, oldest first, each
+        tied to `path` (the shown messages, all of them) or to another version.
+        Versions whose parent is gone (a Retry dropped it) are left out."""
+        with self._read() as conn:
+            self._conversation_row(conn, owner, conversation_id)
+            rows = (
+                conn.execute(sa.select(V).where(V.c.conversation_id == conversation_id))
+                .mappings()
+                .all()
+            )
+        rows = sorted(rows, key=_order)
+        keys = {r["id"]: f"v{n}" for n, r in enumerate(rows, 1)}
+        refs: dict[str | None, int | str | None] = {m.id: i for i, m in enumerate(path)}
+        refs[None] = None
+        exported: list[ExportedVersion] = []
+        placed: set[str] = set()
+        progress = True
+        while progress:  # parents first, whatever the order of their times
+            progress = False
+            for row in rows:
+                if row["id"] in placed:
+                    continue
+                parent = row["parent_id"]
+                if parent in refs:
+                    ref = refs[parent]
+                elif parent in placed:
+                    ref = keys[parent]
+                else:
+                    continue
+                exported.append(
+                    ExportedVersion(
+                        key=keys[row["id"]],
+                        parent=ref,
+                        selected=bool(row["selected"]),
+                        message=Message(
+                            id=row["id"],
+                            conversation_id=conversation_id,
+                            seq=-1,
+                            role=row["role"],
+                            text=row["text"],
+                            status=row["status"],
+                            error=row["error"],
+                            created_at=row["created_at"],
+                        ),
+                    )
+                )
+                placed.add(row["id"])
+                progress = True
+        return exported
+
+    @staticmethod
+    def _import_versions(
+        conn: Connection,
+        conversation_id: str,
+        path_ids: Sequence[str],
+        versions: Sequence[ImportedVersion],
+    ) -> None:
+        """Store an import's versions (new ids) in the caller's transaction.
+
+        Tied by their "parent" to a shown message (an index of `path_ids`) or
+        to another version (its key); one that points nowhere is left out
+        (it could never be shown). Answers still streaming when exported come
+        back `interrupted`; prompts, sent once, come back sent."""
+        ids = {v.key: str(uuid.uuid4()) for v in versions}
+        rows = []
+        for version in versions:
+            parent: str | None
+            if version.parent is None:
+                parent = None
+            elif isinstance(version.parent, int):
+                if not 0 <= version.parent < len(path_ids):
+                    continue
+                parent = path_ids[version.parent]
+            elif version.parent in ids and version.parent != version.key:
+                parent = ids[version.parent]
+            else:
+                continue
+            status = version.status
+            if version.role == "user":
+                status = "complete"
+            elif status == "streaming":
+                status = "interrupted"
+            rows.append(
+                {
+                    "id": ids[version.key],
+                    "conversation_id": conversation_id,
+                    "parent_id": parent,
+                    "selected": version.selected,
+                    "role": version.role,
+                    "text": version.text,
+                    "status": status,
+                    "error": None if version.role == "user" else version.error,
+                    "created_at": version.created_at,
+                    "updated_at": version.created_at,
+                    "reply_to": None,
+                }
+            )
+        if rows:
+            conn.execute(sa.insert(V), rows)

@@ -497,10 +497,12 @@ class ConversationStore(AnswerRows, BranchRows):
 
     # ------------------------------------------------------- export/import
 
-    def export_json(self, owner: Owner, conversation_id: str) -> str:
-        """The conversation in the versioned JSON export format."""
+    def export_json(self, owner: Owner, conversation_id: str, *, versions: bool = False) -> str:
+        """The conversation in the versioned JSON export format: the shown path,
+        and with `versions` the other versions too (not for share links)."""
         conv, msgs = self._load_all(owner, conversation_id)
-        return history.export_json(conv, msgs)
+        extra = self.exported_versions(owner, conversation_id, msgs) if versions else ()
+        return history.export_json(conv, msgs, extra)
 
     def export_markdown(self, owner: Owner, conversation_id: str) -> str:
         """The conversation as a readable Markdown transcript."""
@@ -561,6 +563,7 @@ class ConversationStore(AnswerRows, BranchRows):
             )
             if rows:
                 conn.execute(sa.insert(M), rows)
+            self._import_versions(conn, conv_id, [r["id"] for r in rows], parsed.versions)
             return self._to_conversation(self._conversation_row(conn, owner, conv_id))
 
     def __repr__(self) -> str:
