@@ -466,8 +466,8 @@ def edit_last_prompt(store: ConversationStore, member: Owner, opened: OpenChat, 
         raise ValueError("There is no prompt to edit.")
     if not text.strip():
         raise ValueError("An empty message cannot be sent.")
-    store.shelve_from(member, opened.id, prompt.seq)
-    send_prompt(store, member, opened, text)
+    store.branch_at(member, opened.id, prompt.seq, text)
+    refresh(store, member, opened)
 
 
 # --------------------------------------------------------------- context

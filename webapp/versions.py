@@ -48,18 +48,19 @@ def can_switch(opened: chat.OpenChat) -> bool:
 
 def edit_prompt(
     store: ConversationStore, member: Owner, opened: chat.OpenChat, message_id: str, text: str
-) -> Message:
+) -> None:
     """Start a new branch at a sent prompt: the prompt and all after it are kept
     as a version, `text` takes its place (stripped) and awaits its answer (the
-    caller starts it). ValueError for a blank text, a message that cannot be
-    edited, or an answer still generating (`BranchBusy`)."""
+    caller starts it), in one transaction. ValueError for a blank text, a
+    message that cannot be edited, or an answer still generating (`BranchBusy`);
+    database errors propagate, and then nothing changed."""
     if not text.strip():
         raise ValueError("An empty message cannot be sent.")
     prompt = next((m for m in opened.messages if m.id == message_id), None)
     if prompt is None or not can_edit(opened, prompt):
         raise ValueError("That message cannot be edited now.")
-    store.shelve_from(member, opened.id, prompt.seq)
-    return chat.send_prompt(store, member, opened, text)
+    store.branch_at(member, opened.id, prompt.seq, text)
+    chat.refresh(store, member, opened)
 
 
 def switch(

@@ -75,9 +75,15 @@ def send_edit() -> None:
     if opened is None or not isinstance(message_id, str):
         return
     member = st.session_state[Keys.MEMBER]
-    chat_view._then_answer(
-        lambda: versions.edit_prompt(get_store(), member, opened, message_id, text)
-    )
+    done: list[bool] = []
+
+    def edit() -> None:
+        versions.edit_prompt(get_store(), member, opened, message_id, text)
+        done.append(True)
+
+    chat_view._then_answer(edit)
+    if not done:  # refused (the notice says why): the box stays open with the text
+        st.session_state[Keys.CHAT_EDITING] = message_id
 
 
 # ---------------------------------------------------------------- drawing

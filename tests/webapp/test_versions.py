@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from tests.pg import BACKENDS, fresh_schema_url
 from webapp import chat, versions
@@ -335,3 +336,37 @@ def test_the_json_export_carries_the_versions_and_imports_them_back(
     ]
     with pytest.raises(ConversationImportError, match="same"):
         store.import_conversation(ANN, json.dumps(data))
+
+
+def test_the_first_prompt_of_a_conversation_without_a_welcome_has_versions_too(
+    store: ConversationStore,
+) -> None:
+    conv = store.create_conversation(ANN, "omni", "Omni")
+    store.append_message(ANN, conv.id, "user", "Hi")
+    store.append_message(ANN, conv.id, "assistant", "Hello")
+    opened = chat.open_conversation(store, ANN, conv.id)
+    versions.edit_prompt(store, ANN, opened, opened.messages[0].id, "Hey")
+    answer(store, opened, "Hey yourself")
+    assert labels(store, opened) == {"Hey": "2/2"}
+    versions.switch(store, ANN, opened, opened.messages[0].id, -1)
+    assert texts(opened) == ["Hi", "Hello"]
+    assert labels(store, opened) == {"Hi": "1/2"}
+
+
+def test_an_edit_the_database_refuses_changes_nothing(store: ConversationStore) -> None:
+    opened = seeded(store, "Q1", "A1", "Q2", "A2")
+    before = texts(opened)
+
+    def disk_full(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGES "):
+            raise OperationalError(statement, {}, Exception("disk full"))
+
+    sa.event.listen(store.engine, "before_cursor_execute", disk_full)
+    try:
+        with pytest.raises(OperationalError):
+            versions.edit_prompt(store, ANN, opened, opened.messages[1].id, "Q1 edited")
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", disk_full)
+    again = chat.open_conversation(store, ANN, opened.id)
+    assert texts(again) == before  # the shelving was rolled back with it
+    assert store.version_count(ANN, opened.id) == 0

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from webapp.conversation import Message
+from webapp.store.schema import conversations as C
 from webapp.store.schema import message_versions as V
 from webapp.store.schema import messages as M
 from webapp.transcripts import ExportedVersion, ImportedVersion
@@ -96,6 +97,7 @@ class BranchRows:
 
         def _write(self) -> AbstractContextManager[Connection]: ...
         def _read(self) -> AbstractContextManager[Connection]: ...
+        def _now(self) -> datetime: ...
         def _conversation_row(
             self, conn: Connection, owner: Owner, conversation_id: str, *, lock: bool = False
         ) -> RowMapping: ...
@@ -173,6 +175,35 @@ class BranchRows:
         with self._write() as conn:
             self._conversation_row(conn, owner, conversation_id, lock=True)
             return self._shelve(conn, conversation_id, seq)
+
+    def branch_at(self, owner: Owner, conversation_id: str, seq: int, text: str) -> str:
+        """An edited prompt: the shown path from `seq` on is kept as a version and
+        `text` (stripped) becomes the sent prompt at `seq`, awaiting its answer;
+        one transaction, so a failure changes nothing. Returns the new prompt's id.
+        ValueError for a blank text; `BranchBusy` while an answer there generates."""
+        text = text.strip()
+        if not text:
+            raise ValueError("An empty message cannot be sent.")
+        now = self._now()
+        new_id = str(uuid.uuid4())
+        with self._write() as conn:
+            self._conversation_row(conn, owner, conversation_id, lock=True)
+            self._shelve(conn, conversation_id, seq)
+            conn.execute(
+                sa.insert(M).values(
+                    id=new_id,
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    role="user",
+                    text=text,
+                    status="complete",
+                    error=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(updated_at=now))
+        return new_id
 
     def switch_version(
         self, owner: Owner, conversation_id: str, message_id: str, to_id: str
