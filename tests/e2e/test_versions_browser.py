@@ -61,3 +61,31 @@ def test_the_version_switch_is_keyboard_operable_and_survives_a_reload(
     expect(answer).to_contain_text("1/2")
     assert message_text(answer) == first
     expect(page.locator(USER_MESSAGE).last).to_contain_text("Name a tree that grows by the sea")
+
+
+def test_an_earlier_prompt_is_edited_in_place_and_the_old_branch_stays_reachable(
+    page: Page, app_server: AppServer
+) -> None:
+    log_in_as_member(page, app_server)
+    chat(page, "Plan a day in Rome")
+    chat(page, "And where to eat?")
+    first_prompt = page.locator(USER_MESSAGE).first
+    first_prompt.get_by_role("button", name="Edit message").click()
+    box = first_prompt.get_by_role("textbox")
+    expect(box).to_have_value("Plan a day in Rome")  # the box opens in the bubble itself
+    shots = os.environ.get("ABLT_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "edit-in-place.png"), full_page=True)
+    box.fill("Plan a day in Paris")
+    first_prompt.get_by_role("button", name="Send").click()
+    wait_until_idle(page)
+    expect(page.locator(USER_MESSAGE)).to_have_count(1)
+    expect(page.locator(USER_MESSAGE).first).to_contain_text("Plan a day in Paris")
+    expect(page.locator(USER_MESSAGE).first).to_contain_text("2/2")
+    expect(page.locator(ASSISTANT_MESSAGE).last).to_contain_text("Plan a day in Paris")
+
+    page.locator(USER_MESSAGE).first.get_by_role("button", name="Previous version").click()
+    wait_until_idle(page)
+    expect(page.locator(USER_MESSAGE)).to_have_count(2)
+    expect(page.locator(USER_MESSAGE).last).to_contain_text("And where to eat?")
+    expect(page.locator(USER_MESSAGE).first).to_contain_text("1/2")
