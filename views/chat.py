@@ -13,7 +13,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api
+from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api, versions_view
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -197,11 +197,13 @@ def render() -> None:
         )
         generating = None
     shown = opened.messages[:-1] if generating is not None else opened.messages
+    versions_view.prepare(opened)
     for index, message in enumerate(shown):
         chat_view.render_message(
             message,
             chat_view.avatar_for_role(message.role, bot_avatar),
             is_last=generating is None and index == len(shown) - 1,
+            editable=True,
         )
     if generating is None:
         if chat.awaiting_answer(opened) and not opened.queued:

@@ -30,8 +30,9 @@ class Keys:
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
     CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
     CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result, not found
-    CHAT_EDITING = "chat_editing"  # True while the last prompt is being edited
+    CHAT_EDITING = "chat_editing"  # id of the prompt being edited (its box shows in place)
     CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
+    CHAT_VERSIONS = "chat_versions"  # (OpenChat.key, {message id: Versions}) read this run
     CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
     CHAT_HISTORY_LIMIT = "chat_history_limit"  # history rows shown ("Show more" adds)
     CHAT_DELETE_PENDING = "chat_delete_pending"  # id waiting for the delete confirmation

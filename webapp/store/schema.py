@@ -138,6 +138,33 @@ queued_prompts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Versions off the shown path (v10): the answers a Regenerate replaced and
+# the branches an earlier prompt's edit left. The shown path stays in
+# `messages` (what is rendered, exported and sent as context), so a linear
+# conversation has no rows here. `parent_id` is the message before this one
+# (in `messages` or here; NULL: the conversation's first); `selected` marks
+# the child shown when its parent (itself here) comes back on the path.
+message_versions = sa.Table(
+    "message_versions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("parent_id", sa.String(36), nullable=True),
+    sa.Column("selected", sa.Boolean, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    sa.Column("reply_to", sa.String(36), nullable=True),
+)
+
 # The team's prompt library (v3): a name, a system instruction and/or a
 # starter prompt, default options, for one bot or any; private or shared.
 prompts = sa.Table(
@@ -514,6 +541,39 @@ def _v8_budgets_and_audit(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_messages_created_at ON messages (created_at)")
 
 
+def _v9_placeholder(conn: Connection) -> None:
+    """placeholder: replaced at merge (the "slots" lane's v9)."""
+
+
+def _v10_message_versions(conn: Connection) -> None:
+    """Answer versions and branches (`message_versions`, see the table above):
+    a new table only, so existing conversations stay exactly as they were,
+    their messages the shown path."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE message_versions (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            parent_id VARCHAR(36),
+            selected BOOLEAN NOT NULL,
+            role VARCHAR(16) NOT NULL,
+            text TEXT NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            error TEXT,
+            created_at {ts} NOT NULL,
+            updated_at {ts},
+            reply_to VARCHAR(36)
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_message_versions_conversation_parent "
+        "ON message_versions (conversation_id, parent_id)"
+    )
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -524,6 +584,8 @@ MIGRATIONS: Final[list[Migration]] = [
     _v6_background_answers,
     _v7_members,  # the team in the database (issue 9)
     _v8_budgets_and_audit,  # budgets + audit log
+    _v9_placeholder,  # placeholder: replaced at merge
+    _v10_message_versions,  # answer versions and branching edits
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
