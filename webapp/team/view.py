@@ -157,7 +157,11 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         return
     st.subheader("Members")
     # The table's toolbar downloads it as CSV: a name may be a formula.
-    st.dataframe(csv_safe.safe_rows(actions.member_rows(team, words_this_month)), hide_index=True)
+    st.dataframe(
+        csv_safe.safe_rows(actions.member_rows(team, words_this_month)),
+        hide_index=True,
+        column_config={"words this month": st.column_config.NumberColumn(format="%,d")},
+    )
     _render_add(actor)
     _render_manage(actor, team)
 
