@@ -17,6 +17,7 @@ class Keys:
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
     AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
+    AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
@@ -65,6 +66,21 @@ class Keys:
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"
     BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
+
+    # Team page (admins) and the forced password change
+    TEAM_NOTICE = "team_notice"  # (kind, text) of the last Team-page action, shown once
+    TEAM_SECRET = "team_secret"  # (username, one-time password): shown once, then dropped
+    TEAM_REMOVE_PENDING = "team_remove_pending"  # username waiting for the removal confirmation
+    TEAM_ADD_USERNAME = "team_add_username"  # the add-member form's fields
+    TEAM_ADD_NAME = "team_add_name"
+    TEAM_ADD_EMAIL = "team_add_email"
+    TEAM_ADD_ROLE = "team_add_role"
+    TEAM_PICK = "team_pick"  # the member the manage panel acts on
+    TEAM_ROLE = "team_role"  # the role picker of the manage panel
+    TEAM_CONFIRM = "team_confirm"  # the removal confirmation box (type the username)
+    FORCED_CURRENT = "forced_current"  # the forced password change: one-time password
+    FORCED_NEW = "forced_new"
+    FORCED_REPEAT = "forced_repeat"
 
     # Budgets (Chat page status; the Team page's budget section)
     BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once

@@ -227,6 +227,37 @@ login_tickets = sa.Table(
 )
 
 
+# The team (v7): members, shared by every app process. `sessions_valid_after`:
+# a login (cookie or open session) from before it no longer counts (log out,
+# password change, disabling). `extra`: the other keys of an imported
+# streamlit-authenticator entry (JSON), given back by the YAML export.
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("username", sa.String(128), primary_key=True),  # lower-cased
+    sa.Column("user_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | member
+    sa.Column("password_hash", sa.String(128), nullable=True),  # bcrypt; NULL: cannot log in
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Column("sessions_valid_after", UTCDateTime, nullable=True),
+    sa.Column("extra", sa.Text, nullable=False),
+)
+
+# One row (id 1) once the team has a source: the imported file, the demo
+# seed, or a first member added to the database directly.
+team_state = sa.Table(
+    "team_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+)
+
 # Monthly budgets (v8): one row per member with a limit of their own, keyed by
 # username; the subject '' (never a username) is the team default.
 budgets = sa.Table(
@@ -435,9 +466,39 @@ def _v5_comparisons(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
 
 
-def _v7_placeholder(conn: Connection) -> None:
-    """No-op; the team branch's v7 (members in the database) takes this number."""
-    # placeholder: replaced at merge
+def _v7_members(conn: Connection) -> None:
+    """The team moves into the database: `members` (credentials, role, stable
+    user_id, disabled, must-change-password, last login, the time before
+    which logins are revoked) and `team_state` (where the team came from)."""
+    ts = _ts(conn)
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE members (
+            username VARCHAR(128) NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL UNIQUE,
+            name VARCHAR(200) NOT NULL,
+            email VARCHAR(320) NOT NULL DEFAULT '',
+            role VARCHAR(16) NOT NULL,
+            password_hash VARCHAR(128),
+            disabled BOOLEAN NOT NULL DEFAULT {false},
+            must_change_password BOOLEAN NOT NULL DEFAULT {false},
+            created_at {ts} NOT NULL,
+            last_login_at {ts},
+            sessions_valid_after {ts},
+            extra TEXT NOT NULL DEFAULT '{{}}'
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE team_state (
+            id INTEGER NOT NULL PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at {ts} NOT NULL
+        )
+        """
+    )
 
 
 def _v8_budgets_and_audit(conn: Connection) -> None:
@@ -521,7 +582,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v4_logins,
     _v5_comparisons,
     _v6_background_answers,
-    _v7_placeholder,  # placeholder: replaced at merge (team: members in the database)
+    _v7_members,  # the team in the database (issue 9)
     _v8_budgets_and_audit,  # budgets + audit log
     _v9_placeholder,  # placeholder: replaced at merge
     _v10_message_versions,  # answer versions and branching edits
