@@ -13,7 +13,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api
+from webapp import bot_display, catalogue, chat, chat_notice, chat_view, limits, ui, usage_api
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -73,7 +73,7 @@ def render() -> None:
         elif chat.OPEN_PARAM in st.query_params:
             del st.query_params[chat.OPEN_PARAM]
     if notice:
-        chat_view.notify(notice, "error")
+        chat_notice.hold(notice, opened)
 
     by_slug = {b.slug: b for b in bots}
     names = chat.bot_labels(bots)
@@ -132,6 +132,7 @@ def render() -> None:
             retry_key="chat_bots_retry",
         )
     chat_view.show_notice()
+    chat_notice.show(opened)
     if opened is None:
         st.title("Chat")
         if bots_problem:

@@ -28,7 +28,12 @@ class Keys:
     CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
     CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
-    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result, not found
+    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result
+    CHAT_HELD_NOTICE = "chat_held_notice"  # webapp.chat_notice.HeldNotice: not found, until acted on
+    CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
+    CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
+    CHAT_FIND_INDEX = "chat_find_index"  # (query, conversation key, index): the match shown
+    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # message id to keep in view after "Show earlier"
     CHAT_EDITING = "chat_editing"  # True while the last prompt is being edited
     CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
     CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
