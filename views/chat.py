@@ -13,7 +13,17 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import bot_display, catalogue, chat, chat_notice, chat_view, limits, ui, usage_api
+from webapp import (
+    bot_display,
+    catalogue,
+    chat,
+    chat_notice,
+    chat_view,
+    limits,
+    message_tools,
+    ui,
+    usage_api,
+)
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -106,7 +116,12 @@ def render() -> None:
             )
         new_col, clear_col = st.sidebar.columns(2)
         new_col.button(
-            "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
+            "New chat",
+            key="chat_new",
+            icon=":material/add:",
+            on_click=chat_view.request_new_chat,
+            shortcut=chat_view.NEW_CHAT_SHORTCUT,
+            help=chat_view.NEW_CHAT_HELP,
         )
         clear_col.button(
             "Clear chat",
@@ -179,6 +194,10 @@ def render() -> None:
     # saved by the callback and queued behind the answer (type-ahead).
     st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
 
+    message_tools.render_page_tools(
+        focus_input=bool(st.session_state.pop(Keys.CHAT_FOCUS_INPUT, False)),
+        anchor=st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None),
+    )
     if opened.hidden:
         st.button(
             f"Show earlier ({opened.hidden} more)",
