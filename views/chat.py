@@ -178,6 +178,10 @@ def render() -> None:
         heading_text.caption(f"{model} · {description}" if description else model)
     elif not bots_problem:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
+    with heading_text:
+        message_tools.render_imported_badge(
+            opened.conversation.imported_at, chat_view.member_timezone()
+        )
     # Ends where the chat ends.
     with heading_menu.container(horizontal=True, horizontal_alignment="right"):
         library_view.render_chat_menu(

@@ -316,16 +316,20 @@ _HISTORY_ROW_STYLE = (
 
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
+    imported = message_tools.imported_label(conv.imported_at, member_timezone())
     title_col.button(
         md.escape(conv.title),  # a label renders Markdown: show the title as typed
-        icon=":material/view_column:" if conv.is_comparison else None,
+        icon=":material/view_column:"
+        if conv.is_comparison
+        else (message_tools.IMPORTED_ICON if imported else None),
         key=f"chat_open_{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
         help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
-        f"last active {local_time(conv.updated_at, member_timezone())}",
+        f"last active {local_time(conv.updated_at, member_timezone())}"
+        + (f" · {imported}" if imported else ""),
     )
     menu = menu_col.popover(
         "",

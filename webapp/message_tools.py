@@ -209,7 +209,9 @@ def page_script(*, focus_input: bool, anchor: str | None, mark: bool = False) ->
     )
 
 
-def render_page_tools(*, focus_input: bool = False, anchor: str | None = None, mark: bool = False) -> None:
+def render_page_tools(
+    *, focus_input: bool = False, anchor: str | None = None, mark: bool = False
+) -> None:
     """Draw the style and the script in a hidden container (they take no room).
 
     A run that asks for focus or a scroll gets a script of its own (a fresh
@@ -227,3 +229,28 @@ def render_tools(
 ) -> None:
     """Draw a message's line (`tools_html`) inside its bubble; a page call."""
     st.html(tools_html(message_id=message_id, when=when, tz=tz, copy_text=copy_text))
+
+
+IMPORTED_ICON: Final = ":material/upload_file:"
+
+
+def imported_label(imported_at: datetime | None, tz: tzinfo | None) -> str | None:
+    """ "Imported 30 Nov 2026" for a conversation imported from a file (the day on
+    the member's clock), None for one made here."""
+    if imported_at is None:
+        return None
+    stamp = imported_at if imported_at.tzinfo else imported_at.replace(tzinfo=UTC)
+    local = stamp.astimezone(tz or UTC)
+    return f"Imported {local.day} {local:%b} {local.year}"
+
+
+def render_imported_badge(imported_at: datetime | None, tz: tzinfo | None) -> None:
+    """The chat header's mark on an imported conversation (nothing otherwise)."""
+    label = imported_label(imported_at, tz)
+    if label and imported_at is not None:
+        st.badge(
+            label,
+            icon=IMPORTED_ICON,
+            color="gray",
+            help=f"Imported {full_time(imported_at, tz)}; its dates are the file's.",
+        )

@@ -45,6 +45,7 @@ from webapp.store.engine import (
 )
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
+from webapp.transcripts import imported_last_activity
 
 DEFAULT_LIST_LIMIT: Final = 200
 MAX_PAGE: Final = 1000
@@ -207,6 +208,7 @@ class ConversationStore(AnswerRows):
             parent_id=row["parent_id"],
             position=row["position"],
             voted_id=row["voted_id"],
+            imported_at=row.get("imported_at"),
         )
 
     @staticmethod
@@ -548,9 +550,12 @@ class ConversationStore(AnswerRows):
                     bot_name=info.bot_name,
                     title=info.title,
                     options=info.options.model_dump_json(),
+                    # The file's dates, not the import's: a copy made today of a
+                    # conversation from May is still May's in the History.
                     created_at=info.created_at,
-                    updated_at=now,
+                    updated_at=imported_last_activity(parsed),
                     pinned=info.pinned,
+                    imported_at=now,
                 )
             )
             if rows:

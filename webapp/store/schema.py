@@ -99,6 +99,8 @@ conversations = sa.Table(
     ),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("voted_id", sa.String(36), nullable=True),
+    # v11: when it was imported from an export file (NULL: made here).
+    sa.Column("imported_at", UTCDateTime, nullable=True),
 )
 
 messages = sa.Table(
@@ -381,6 +383,29 @@ def _v5_comparisons(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
 
 
+def _v7_placeholder(conn: Connection) -> None:
+    """placeholder: replaced at merge (another lane's migration)."""
+
+
+def _v8_placeholder(conn: Connection) -> None:
+    """placeholder: replaced at merge (another lane's migration)."""
+
+
+def _v9_placeholder(conn: Connection) -> None:
+    """placeholder: replaced at merge (another lane's migration)."""
+
+
+def _v10_placeholder(conn: Connection) -> None:
+    """placeholder: replaced at merge (another lane's migration)."""
+
+
+def _v11_imported_at(conn: Connection) -> None:
+    """An imported conversation says so: `conversations.imported_at`, the
+    moment of the import (NULL for conversations made in the app), while its
+    `created_at`/`updated_at` and its messages keep the file's dates."""
+    conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN imported_at {_ts(conn)}")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -389,6 +414,11 @@ MIGRATIONS: Final[list[Migration]] = [
     _v4_logins,
     _v5_comparisons,
     _v6_background_answers,
+    _v7_placeholder,  # placeholder: replaced at merge
+    _v8_placeholder,  # placeholder: replaced at merge
+    _v9_placeholder,  # placeholder: replaced at merge
+    _v10_placeholder,  # placeholder: replaced at merge
+    _v11_imported_at,  # controls: an imported conversation is marked as imported
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
