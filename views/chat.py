@@ -19,6 +19,7 @@ from webapp import (
     chat,
     chat_notice,
     chat_view,
+    conversation_search,
     limits,
     message_tools,
     ui,
@@ -188,6 +189,7 @@ def render() -> None:
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
         sharing_view.render_share_menu(opened.id)
+        conversation_search.render_find(opened, member)
         chat_view.render_exports(member, opened)
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
@@ -198,9 +200,11 @@ def render() -> None:
     # saved by the callback and queued behind the answer (type-ahead).
     st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
 
+    anchor, mark = st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None) or (None, False)
     message_tools.render_page_tools(
         focus_input=bool(st.session_state.pop(Keys.CHAT_FOCUS_INPUT, False)),
-        anchor=st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None),
+        anchor=anchor,
+        mark=mark,
     )
     if opened.hidden:
         st.button(

@@ -159,7 +159,7 @@ def show_earlier() -> None:
     if opened is not None:
         if opened.messages:
             # The message read first so far stays where it is (not a jump to the top).
-            st.session_state[Keys.CHAT_SCROLL_ANCHOR] = opened.messages[0].id
+            st.session_state[Keys.CHAT_SCROLL_ANCHOR] = (opened.messages[0].id, False)
         chat.show_earlier(opened)
 
 

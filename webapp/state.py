@@ -33,7 +33,7 @@ class Keys:
     CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
     CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
     CHAT_FIND_INDEX = "chat_find_index"  # (query, conversation key, index): the match shown
-    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # message id to keep in view after "Show earlier"
+    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # (message id, outline it): bring it into view
     CHAT_EDITING = "chat_editing"  # True while the last prompt is being edited
     CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
     CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
