@@ -156,7 +156,7 @@ def render_find(opened: Any, member: Any) -> None:
     """The Find box in a popover: query, "3 of 7", Previous/Next, the match in context."""
     if opened.is_draft:
         return
-    with st.popover("", icon=":material/search:", help="Find in this conversation"):
+    with st.popover("Find", icon=":material/search:", help="Find text in this conversation"):
         query = st.text_input(
             FIND_PLACEHOLDER,
             key=Keys.CHAT_FIND_QUERY,

@@ -32,13 +32,10 @@ COPIED_LABEL: Final = "Copied"
 CHAT_INPUT_SELECTOR: Final = '[data-testid="stChatInputTextArea"]'
 SCRIPTS_KEY: Final = "chat_scripts"  # the hidden container the scripts live in
 
-# Material "content_copy", drawn inline: no icon font or file is fetched for it.
+# Material "content_copy" from the icon font Streamlit itself bundles and serves
+# (no fetch from elsewhere; the HTML sanitiser drops inline SVG).
 _COPY_ICON: Final = (
-    '<svg aria-hidden="true" width="16" height="16" viewBox="0 -960 960 960" '
-    'fill="currentColor"><path d="M360-240q-33 0-56.5-23.5T280-320v-480q0-33 '
-    "23.5-56.5T360-880h360q33 0 56.5 23.5T800-800v480q0 33-23.5 56.5T720-240H360Zm0-80h360"
-    "v-480H360v480ZM200-80q-33 0-56.5-23.5T120-160v-560h80v560h440v80H200Zm160-240v-480 "
-    '480Z"/></svg>'
+    '<span class="ablt-copy-icon" aria-hidden="true" translate="no">content_copy</span>'
 )
 
 TOOLS_STYLE: Final = (
@@ -51,6 +48,12 @@ TOOLS_STYLE: Final = (
     " border-radius: 0.25rem; font: inherit; }"
     ".ablt-copy:hover { background: rgba(128, 128, 128, 0.15); }"
     ".ablt-copy:focus-visible { outline: 2px solid currentColor; }"
+    ".ablt-copy-icon { font-family: 'Material Symbols Rounded'; font-weight: 400;"
+    " font-size: 1rem; line-height: 1; font-feature-settings: 'liga'; user-select: none;"
+    " white-space: nowrap; direction: ltr; }"
+    ".ablt-tools time { user-select: none; }"
+    # The narrow sidebar button keeps its label; its help names the shortcut.
+    ".st-key-chat_new kbd { display: none; }"
     f".st-key-{SCRIPTS_KEY} {{ display: none; }}"
     ".ablt-current-match { outline: 2px solid #f5a623; outline-offset: 4px;"
     " border-radius: 0.5rem; }"
@@ -170,6 +173,11 @@ _PAGE_SCRIPT: Final = """
     go();
   }
   const anchor = ANCHOR;
+  if (!anchor || !anchor.mark) {
+    // The outline marks the match just found, until the next run.
+    document.querySelectorAll(".ablt-current-match")
+      .forEach((el) => el.classList.remove("ablt-current-match"));
+  }
   if (anchor) {
     let tries = 0;
     let userMoved = false;
