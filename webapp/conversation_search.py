@@ -91,10 +91,18 @@ def find_matches(texts: Sequence[str], query: str) -> list[Match]:
 
 
 def snippet_html(text: str, start: int, end: int, radius: int = SNIPPET_RADIUS) -> str:
-    """The match with up to `radius` characters each side, escaped, the match
-    in `<mark>`, "…" where the text goes on; lines joined by spaces."""
+    """The match with up to `radius` characters each side (cut between words
+    where it can be), escaped, the match in `<mark>`, "…" where the text goes
+    on; lines joined by spaces."""
     left = max(start - radius, 0)
     right = min(end + radius, len(text))
+    # Cut between words where the context has a space to cut at.
+    if left > 0 and not text[left - 1].isspace():
+        space = _SPACES.search(text, left, start)
+        left = space.end() if space else left
+    if right < len(text) and not text[right].isspace():
+        spaces = list(_SPACES.finditer(text, end, right))
+        right = spaces[-1].start() if spaces else right
 
     def plain(part: str) -> str:
         return html.escape(_SPACES.sub(" ", part))

@@ -57,6 +57,14 @@ def test_the_snippet_marks_the_match_escaped_with_its_context() -> None:
     start = text.index("Rome")
     shown = snippet_html(text, start, start + 4, radius=10)
     assert shown.startswith("…") and shown.endswith("…")
-    assert "&lt;b&gt;<mark>Rome</mark>&lt;/b&gt; &amp; m" in shown
+    assert shown == "…&lt;b&gt;<mark>Rome</mark>&lt;/b&gt; &amp;…"
     assert "<b>" not in shown
     assert snippet_html("a\n\nRome", 3, 7) == "a <mark>Rome</mark>"
+
+
+def test_the_snippet_cuts_its_context_between_words() -> None:
+    text = "alpha beta gamma delta Rome epsilon zeta eta theta"
+    start = text.index("Rome")
+    assert snippet_html(text, start, start + 4, radius=12) == (
+        "…gamma delta <mark>Rome</mark> epsilon…"
+    )
