@@ -31,6 +31,7 @@ from tests.e2e.appserver import (
     wait_until_idle,
 )
 from tests.e2e.conftest import VIEWPORT
+from tests.reliability import row
 from webapp import chat as chat_logic
 from webapp.message_tools import COPIED_LABEL, time_label
 from webapp.store import ConversationStore
@@ -105,7 +106,10 @@ def test_copy_is_one_click_and_puts_the_raw_text_on_the_clipboard(
     stored = stored_messages(app_server, open_conversation_id(page))
 
     prompt_bubble = page.locator(USER_MESSAGE).last
-    prompt_bubble.get_by_role("button", name="Copy text").click()
+    copy = prompt_bubble.get_by_role("button", name="Copy text")
+    box = copy.bounding_box()
+    assert box is not None and box["width"] >= 16  # its icon is drawn, not an empty button
+    copy.click()
     expect(prompt_bubble.get_by_text(COPIED_LABEL)).to_be_visible()
     assert clipboard(page) == prompt  # as typed, not as rendered
 
@@ -163,6 +167,13 @@ def test_new_chat_by_click_or_shortcut_leaves_the_cursor_in_the_message_box(
 # ------------------------------------------------------- the notice that stays
 
 
+@row(
+    "A link to a conversation that is unknown or another member's (/?conversation=<id>)",
+    happens="A new chat opens instead; nothing of the other conversation is read.",
+    sees="'That conversation does not exist, or is not yours', until Dismiss, "
+    "New chat, another conversation or a first prompt (a new tab and the same tab alike).",
+    kept="Both members' conversations, untouched.",
+)
 def test_the_not_yours_notice_stays_in_a_new_tab_and_in_the_same_tab(
     app_server: AppServer, page: Page
 ) -> None:
