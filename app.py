@@ -42,6 +42,8 @@ APP_PAGES = (
     ("views/statistics.py", "Statistics", ":material/bar_chart:"),
     ("views/account.py", "Account", ":material/person:"),
 )
+# Listed for admins only (the page itself refuses anyone else, whatever the URL).
+ADMIN_PAGES = (("views/team.py", "Team", ":material/group:"),)
 
 
 def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn:
@@ -53,7 +55,9 @@ def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn
     """
     pages = [st.Page(render, title=title, url_path=url_path, default=True)]
     pages += [
-        st.Page(render, title=title, url_path=Path(script).stem) for script, _, _ in APP_PAGES
+        st.Page(render, title=title, url_path=Path(script).stem)
+        for script, _, _ in (*APP_PAGES, *ADMIN_PAGES)
+        if Path(script).stem != url_path  # "team": the Team page's URL shows "Team needed"
     ]
     st.navigation(pages, position="hidden").run()
     st.stop()
@@ -148,7 +152,9 @@ auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
 page = st.navigation(
     [
         st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(APP_PAGES)
+        for index, (script, title, icon) in enumerate(
+            (*APP_PAGES, *ADMIN_PAGES) if member.is_admin else APP_PAGES
+        )
     ]
 )
 if not healthy:

@@ -30,6 +30,7 @@ from webapp.answers import view as answers_view
 from webapp.auth import require_member
 from webapp.avatars import avatar_for
 from webapp.backend import get_answers, get_client, get_store
+from webapp.budgets import view as budgets_view
 from webapp.errors import describe
 from webapp.library import view as library_view
 from webapp.settings import get_settings
@@ -196,6 +197,7 @@ def render() -> None:
 
     chat_view.render_option_notes(opened)
     chat_view.restore_prompt()
+    budgets_view.render_budget_status(member)  # what is left of the month's budget
     # The message box stays usable while an answer streams: a prompt sent then is
     # saved by the callback and queued behind the answer (type-ahead).
     st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)

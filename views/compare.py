@@ -9,6 +9,7 @@ from webapp import catalogue, ui
 from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.backend import get_client
+from webapp.budgets import view as budgets_view
 from webapp.compare import view
 from webapp.errors import describe
 from webapp.state import Keys
@@ -49,6 +50,7 @@ def render() -> None:
         with menu.container(horizontal_alignment="right"):
             view.render_exports(comparison)
     view.restore_prompt()
+    budgets_view.render_budget_status(member)
     st.chat_input(
         "Ask every bot…" if comparison else "One prompt for all the picked bots…",
         key=Keys.COMPARE_PROMPT,

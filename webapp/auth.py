@@ -418,9 +418,30 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
 
 
 def logout() -> None:
-    """Log the member out: forget the session's login and the browser's cookie."""
+    """Log the member out: forget the session's login and the browser's cookie.
+
+    The logout is written to the login log (the audit log reads it there)."""
     authenticator = st.session_state.get(Keys.AUTHENTICATOR)
+    member = current_member()
+    if member is not None:
+        _record_logout(member.username)
     _forget_login(authenticator)
+
+
+def _record_logout(username: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp import backend
+    from webapp.store.logins import LoginLog
+
+    settings = get_settings()
+    try:
+        address = client_address(
+            st.context.ip_address, st.context.headers, settings.trusted_proxy_hops
+        )
+        LoginLog(backend.get_store(settings).engine).logout(username, address)
+    except (SQLAlchemyError, OSError):  # the logout itself must not depend on the database
+        log.warning("Could not record a logout in the login log", exc_info=True)
 
 
 def logout_button(where: Any, *, key: str) -> None:

@@ -93,8 +93,13 @@ def clear_chat() -> None:
 def _then_answer(change: Callable[[], Any]) -> None:
     """A change that leaves a prompt to answer, then its answer started in the background."""
     from webapp.answers import view as answers_view
+    from webapp.budgets import view as budgets_view
 
     try:
+        refused = budgets_view.refusal_for(st.session_state[Keys.MEMBER])
+        if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
+            notify(refused, "error")
+            return
         change()
     except ConversationNotFound:
         notify("That conversation no longer exists.", "error")

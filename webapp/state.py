@@ -70,6 +70,21 @@ class Keys:
     BOTS_MODELS = "bots_models"
     BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
 
+    # Budgets (Chat page status; the Team page's budget section)
+    BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once
+    BUDGET_DEFAULT_MODE = "budget_default_mode"  # team default: "No limit" | "Limit"
+    BUDGET_DEFAULT_AMOUNT = "budget_default_amount"
+    BUDGET_DEFAULT_UNIT = "budget_default_unit"
+    BUDGET_MEMBER = "budget_member"  # the member whose limit is being set (username)
+    BUDGET_MEMBER_MODE = "budget_member_mode"  # "Team default" | "Own limit" | "No limit"
+    BUDGET_MEMBER_AMOUNT = "budget_member_amount"
+    BUDGET_MEMBER_UNIT = "budget_member_unit"
+
+    # Audit log (the Team page's audit section)
+    AUDIT_MEMBER = "audit_member"  # filter: a username, or "" for everyone
+    AUDIT_KINDS = "audit_kinds"  # filter: kinds shown (empty: all)
+    AUDIT_DAYS = "audit_days"  # filter: (first day, last day), UTC
+
     # Statistics page
     STATS_PRESET = "stats_preset"
     STATS_START = "stats_start"  # custom range: first day

@@ -21,6 +21,7 @@ import streamlit as st
 from webapp import bot_display, chat, render
 from webapp.answers.live import Wait, describe_wait
 from webapp.backend import get_answers, get_store
+from webapp.budgets import view as budgets_view
 from webapp.history import Message
 from webapp.state import Keys
 from webapp.store import ConversationNotFound, QueuedPrompt
@@ -45,8 +46,9 @@ def _problem(text: str) -> None:
 def submit_prompt() -> None:
     """`st.chat_input(on_submit=...)`: save the prompt and start (or queue) its answer.
 
-    A database that refuses the prompt puts the text back in the message box
-    with the reason; nothing was sent.
+    A database that refuses the prompt, or a used-up monthly budget
+    (`webapp.budgets`), puts the text back in the message box with the
+    reason; nothing was sent.
     """
     text = st.session_state.get(Keys.CHAT_PROMPT) or ""
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
@@ -55,6 +57,11 @@ def submit_prompt() -> None:
     member = _member()
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
+        refused = budgets_view.refusal_for(member)
+        if refused:
+            _problem(refused)
+            st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
+            return
         chat.save_draft(get_store(), member, opened)
         get_answers().submit(member, opened.id, text)
     except ConversationNotFound:
@@ -71,6 +78,10 @@ def start_answer() -> None:
     if opened is None or opened.is_draft:
         return
     try:
+        refused = budgets_view.refusal_for(_member())
+        if refused:
+            _problem(refused)
+            return
         get_answers().start(_member(), opened.id)
     except ConversationNotFound:
         _problem("That conversation no longer exists.")

@@ -21,6 +21,7 @@ from webapp import markdown as md
 from webapp.answers.live import describe_wait
 from webapp.avatars import avatar_for
 from webapp.backend import get_answers, get_store
+from webapp.budgets import view as budgets_view
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
 from webapp.history import ConversationOptions, Message
@@ -79,6 +80,11 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
     member, answers = _member(), get_answers()
     open_id = st.session_state.get(Keys.COMPARE_OPEN)
     try:
+        refused = budgets_view.refusal_for(member)
+        if refused:
+            _notice("error", refused)
+            st.session_state[Keys.COMPARE_PROMPT_BACK] = text
+            return
         if open_id:
             run.send(answers, member, get_comparisons().get(member, open_id), text)
             return
@@ -181,6 +187,10 @@ def stop_all(comparison_id: str) -> None:
 def retry_column(column_id: str) -> None:
     """A failed column asks again; the others are left as they are."""
     try:
+        refused = budgets_view.refusal_for(_member())
+        if refused:
+            _notice("error", refused)
+            return
         run.retry(get_answers(), _member(), column_id)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
         _notice("error", "That answer could not be started again; try once more.")

@@ -2,7 +2,7 @@
 
 One row per login event: who (the username as typed, lower-cased, whether or
 not such a member exists), what (`attempt`, `failure`, `success`, `refused`,
-`unlock`), when (UTC) and from which address. The throttle in
+`unlock`, `logout`), when (UTC) and from which address. The throttle in
 `webapp.logins` reads it to decide whether a login may be checked at all; the
 audit log can read it as it is (`events()`).
 
@@ -33,7 +33,8 @@ FAILURE: Final = "failure"
 SUCCESS: Final = "success"
 REFUSED: Final = "refused"
 UNLOCK: Final = "unlock"
-EVENTS: Final = frozenset({ATTEMPT, FAILURE, SUCCESS, REFUSED, UNLOCK})
+LOGOUT: Final = "logout"  # a member pressed Log out (audit log only; the throttle ignores it)
+EVENTS: Final = frozenset({ATTEMPT, FAILURE, SUCCESS, REFUSED, UNLOCK, LOGOUT})
 MAX_USERNAME: Final = 128  # the column's size; longer names are cut to it
 MAX_ADDRESS: Final = 64
 # Any constant works; it only has to be the same in every process (and differ
@@ -178,6 +179,19 @@ class LoginLog:
                     username=None if username is None else username_key(username),
                     address=None if address is None else address_key(address),
                     actor=actor[:MAX_USERNAME],
+                )
+            )
+
+    def logout(self, username: str, address: str | None = None) -> None:
+        """Record that `username` logged out (for the audit log; the throttle
+        never counts these)."""
+        with self._write() as conn:
+            conn.execute(
+                E.insert().values(
+                    at=self.now(),
+                    event=LOGOUT,
+                    username=username_key(username),
+                    address=None if address is None else address_key(address),
                 )
             )
 

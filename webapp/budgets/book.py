@@ -1,0 +1,169 @@
+"""`BudgetBook`: the team's monthly limits in the `budgets` table (migration v8).
+
+One row per member who has a limit of their own (keyed by username, as the
+team file and the store key members), and one row for the team default (the
+subject `TEAM_DEFAULT`, '', which is never a username). A limit is a number of
+words or tokens per calendar month (UTC, see `webapp.budgets.count`), or None:
+no limit. A member without a row of their own gets the team default; a member
+row with no limit exempts that member from the default.
+
+Every app process reads the same rows, so a limit raised on one process lets
+the member send on every other at their next message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from webapp.store.schema import budgets as B
+
+Unit = Literal["words", "tokens"]
+UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")
+TEAM_DEFAULT: Final = ""  # the subject of the team default's row
+MAX_LIMIT: Final = 10**12  # a BIGINT holds it; larger is a typing slip
+SOURCE_MEMBER: Final = "member"  # the member's own limit
+SOURCE_TEAM: Final = "team"  # the team default
+
+
+class BudgetError(ValueError):
+    """A limit that cannot be set; the message says why in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A monthly limit: `amount` words or tokens (`unit`), or None for no limit.
+
+    `source`: `SOURCE_MEMBER` or `SOURCE_TEAM` (where it came from);
+    `updated_by` / `updated_at`: who set it last and when (UTC), None for the
+    built-in "no team default".
+    """
+
+    amount: int | None
+    unit: Unit
+    source: str
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+NO_DEFAULT: Final = Limit(None, "words", SOURCE_TEAM)
+
+
+def subject_key(username: str) -> str:
+    """A username as the budgets table keys it: stripped, lower-cased (as the team file)."""
+    return username.strip().lower()[:128]
+
+
+def check_limit(amount: int | None, unit: str) -> Unit:
+    """The unit, checked; raises `BudgetError` for a negative or huge amount or
+    an unknown unit. 0 is allowed: it stops the member sending at all."""
+    if unit not in UNITS:
+        raise BudgetError(f"The unit must be words or tokens, not {unit!r}.")
+    if amount is not None and not 0 <= amount <= MAX_LIMIT:
+        raise BudgetError(f"A monthly limit must be between 0 and {MAX_LIMIT:,}.")
+    return "words" if unit == "words" else "tokens"
+
+
+class BudgetBook:
+    """Reads and writes the team's limits over an engine the store has migrated.
+
+    `engine`: a `ConversationStore.engine`. `clock`: UTC now (tests replace it).
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def _row(self, subject: str) -> sa.RowMapping | None:
+        with self.engine.connect() as conn, conn.begin():
+            return conn.execute(sa.select(B).where(B.c.subject == subject)).mappings().first()
+
+    @staticmethod
+    def _limit(row: sa.RowMapping, source: str) -> Limit:
+        amount = row["monthly_limit"]
+        return Limit(
+            None if amount is None else int(amount),
+            "tokens" if row["unit"] == "tokens" else "words",
+            source,
+            row["updated_by"],
+            row["updated_at"],
+        )
+
+    def team_default(self) -> Limit:
+        """The team default (`NO_DEFAULT` until an admin sets one)."""
+        row = self._row(TEAM_DEFAULT)
+        return NO_DEFAULT if row is None else self._limit(row, SOURCE_TEAM)
+
+    def own_limit(self, username: str) -> Limit | None:
+        """The member's own limit, or None when the team default applies."""
+        row = self._row(subject_key(username))
+        return None if row is None else self._limit(row, SOURCE_MEMBER)
+
+    def limit_for(self, username: str) -> Limit:
+        """The limit that applies to the member: their own, else the team default
+        (one read: the page asks on every run)."""
+        subject = subject_key(username)
+        with self.engine.connect() as conn, conn.begin():
+            rows = {
+                str(r["subject"]): r
+                for r in conn.execute(
+                    sa.select(B).where(B.c.subject.in_((subject, TEAM_DEFAULT)))
+                ).mappings()
+            }
+        if subject and subject in rows:
+            return self._limit(rows[subject], SOURCE_MEMBER)
+        if TEAM_DEFAULT in rows:
+            return self._limit(rows[TEAM_DEFAULT], SOURCE_TEAM)
+        return NO_DEFAULT
+
+    def own_limits(self) -> dict[str, Limit]:
+        """Every member's own limit, by username (the team default not included)."""
+        with self.engine.connect() as conn, conn.begin():
+            rows = conn.execute(sa.select(B).where(B.c.subject != TEAM_DEFAULT)).mappings()
+            return {str(r["subject"]): self._limit(r, SOURCE_MEMBER) for r in rows}
+
+    def _put(self, subject: str, amount: int | None, unit: str, actor: str) -> None:
+        checked = check_limit(amount, unit)
+        values = {
+            "monthly_limit": amount,
+            "unit": checked,
+            "updated_at": self._clock(),
+            "updated_by": actor[:128],
+        }
+        insert = (
+            postgresql.insert(B) if self.engine.dialect.name == "postgresql" else sqlite.insert(B)
+        )
+        # One statement, so two admins saving at once on two processes never clash.
+        upsert = insert.values(subject=subject, **values).on_conflict_do_update(
+            index_elements=[B.c.subject], set_=values
+        )
+        with self.engine.connect() as conn:
+            conn.execution_options(ablt_write=True)
+            with conn.begin():
+                conn.execute(upsert)
+
+    def set_team_default(self, amount: int | None, unit: str, *, actor: str) -> None:
+        """Set the team default (None: no limit); `BudgetError` when invalid."""
+        self._put(TEAM_DEFAULT, amount, unit, actor)
+
+    def set_member_limit(self, username: str, amount: int | None, unit: str, *, actor: str) -> None:
+        """Give the member a limit of their own (None: no limit, whatever the
+        team default); `BudgetError` when invalid."""
+        subject = subject_key(username)
+        if not subject:
+            raise BudgetError("Pick a member.")
+        self._put(subject, amount, unit, actor)
+
+    def clear_member_limit(self, username: str) -> bool:
+        """The member follows the team default again; False when they already did."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ablt_write=True)
+            with conn.begin():
+                done = conn.execute(sa.delete(B).where(B.c.subject == subject_key(username)))
+                return done.rowcount > 0

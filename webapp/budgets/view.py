@@ -1,0 +1,313 @@
+"""Budgets in the browser: the member's status by the message box, the refusal
+when the month's budget is used up, and the admin's section of the Team page.
+
+- `render_budget_status(member)`: the Chat page calls it just before its
+  message box: a caption of what is left, a warning from 80% on, an error
+  at 100%. Nothing when the member has no limit.
+- `refusal_for(member)`: the send callbacks (Chat, Compare) call it before
+  saving a prompt; a sentence when sending must be refused (the refusal is
+  written to the audit log), else None. The callers put the prompt back in
+  the box.
+- `render_budgets_admin(actor)`: the team default and per-member limits,
+  each change written to the audit log.
+
+The rules are in `webapp.budgets.book` (limits) and `webapp.budgets.count`
+(usage and status).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Final
+
+import streamlit as st
+
+from ablt_core import UsageTotals
+from webapp.audit import AuditLog
+from webapp.auth import Member, list_members
+from webapp.backend import get_client, get_store
+from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit
+from webapp.budgets.count import (
+    EXHAUSTED,
+    UNLIMITED,
+    WARNING,
+    BudgetStatus,
+    exhausted_message,
+    month_usage,
+    refusal_message,
+    status_of,
+    warning_message,
+)
+from webapp.catalogue import client_base_url
+from webapp.state import Keys
+
+log = logging.getLogger(__name__)
+
+NO_LIMIT: Final = "No limit"
+LIMIT: Final = "Limit"
+TEAM_DEFAULT: Final = "Team default"
+OWN_LIMIT: Final = "Own limit"
+DEFAULT_AMOUNT: Final = 100_000
+
+
+def get_book() -> BudgetBook:
+    """The limits on the app's database."""
+    return BudgetBook(get_store().engine)
+
+
+def _fetch_totals(user_id: int, start: Any, end: Any) -> UsageTotals:
+    return get_client().get_usage_statistics(start, end, user_id).total
+
+
+def status_for(member: Any, limit: Limit | None = None, *, always: bool = False) -> BudgetStatus:
+    """The member's budget status now (their limit unless `limit` is given).
+    Without a limit the usage is not counted (0) unless `always` (the admin's table).
+
+    Raises the store's database errors; an unreadable API falls back to the
+    month's local count (see `webapp.budgets.count`)."""
+    store = get_store()
+    limit = limit or get_book().limit_for(member.username)
+    now = store.now()
+    if limit.amount is None and not always:
+        return BudgetStatus(limit, 0, now)
+    used = month_usage(
+        store,
+        member.username,
+        member.user_id,
+        _fetch_totals,
+        base_url=client_base_url(get_client()),
+        now=now,
+    )
+    return status_of(limit, used, now)
+
+
+def used_this_month(member: Any, unit: Unit = "words") -> int:
+    """The member's usage this month (UTC) in `unit`, counted as budgets count
+    it (API figure + this app's answers since): for the Team page's member list.
+    Raises the store's database errors."""
+    store = get_store()
+    used = month_usage(
+        store,
+        member.username,
+        member.user_id,
+        _fetch_totals,
+        base_url=client_base_url(get_client()),
+    )
+    return used.amount(unit)
+
+
+def admin_names(members: Sequence[Member] | None = None) -> list[str]:
+    """The team's admins as "Name (username)", for the refusal's "ask ..."."""
+    team = list(members) if members is not None else list_members()
+    return [f"{m.name} ({m.username})" if m.name else m.username for m in team if m.is_admin]
+
+
+def refusal_for(member: Any) -> str | None:
+    """Before a prompt is saved: None when the member may send, else the
+    sentence to show (and the refusal is recorded in the audit log). Raises
+    the store's database errors (the caller keeps the prompt for those too)."""
+    status = status_for(member)
+    if status.may_send:
+        return None
+    message = refusal_message(status, admin_names())
+    try:
+        AuditLog(get_store().engine).record_refusal(
+            member,
+            f"{status.used:,} of {status.limit.amount or 0:,} {status.limit.unit} used this month",
+        )
+    except Exception:  # the refusal stands even when the log cannot be written
+        log.warning("Could not write a budget refusal to the audit log", exc_info=True)
+    return message
+
+
+def render_budget_status(member: Any) -> None:
+    """What is left of the member's monthly budget, drawn where it is called
+    (the Chat page: just above the message box). Draws nothing without a limit
+    or when the database cannot be read (sending says so itself)."""
+    try:
+        status = status_for(member)
+    except Exception:
+        log.warning("Could not read the member's budget", exc_info=True)
+        return
+    if status.state == UNLIMITED:
+        return
+    limit = status.limit
+    if status.state == EXHAUSTED:
+        st.error(exhausted_message(status, admin_names()), icon=":material/block:")
+        return
+    if status.state == WARNING:
+        st.warning(warning_message(status), icon=":material/data_usage:")
+        return
+    st.caption(
+        f":material/data_usage: Budget: {status.left or 0:,} of {limit.amount or 0:,} "
+        f"{limit.unit} left this month."
+    )
+
+
+# ------------------------------------------------------------------- admin
+
+
+def _notice(kind: str, text: str) -> None:
+    st.session_state[Keys.BUDGET_NOTICE] = (kind, text)
+
+
+def describe_limit(limit: Limit) -> str:
+    """ "12,000 words a month" / "no limit"."""
+    return "no limit" if limit.amount is None else f"{limit.amount:,} {limit.unit} a month"
+
+
+def save_team_default(actor: Any) -> None:
+    """The team default form's callback: save it, audit it, say so."""
+    state = st.session_state
+    limited = state.get(Keys.BUDGET_DEFAULT_MODE) == LIMIT
+    amount = int(state.get(Keys.BUDGET_DEFAULT_AMOUNT) or 0) if limited else None
+    unit = str(state.get(Keys.BUDGET_DEFAULT_UNIT) or "words")
+    try:
+        book = get_book()
+        book.set_team_default(amount, unit, actor=actor.username)
+        limit = book.team_default()
+        AuditLog(get_store().engine).record_change(
+            actor, "set team budget", None, describe_limit(limit)
+        )
+    except BudgetError as err:
+        _notice("error", str(err))
+        return
+    except Exception:
+        log.warning("Could not save the team budget", exc_info=True)
+        _notice("error", "The team budget was not saved: the database did not answer.")
+        return
+    _notice("success", f"Team default saved: {describe_limit(limit)}.")
+
+
+def save_member_limit(actor: Any) -> None:
+    """The member form's callback: their own limit, no limit, or the team default."""
+    state = st.session_state
+    username = str(state.get(Keys.BUDGET_MEMBER) or "")
+    mode = state.get(Keys.BUDGET_MEMBER_MODE)
+    unit = str(state.get(Keys.BUDGET_MEMBER_UNIT) or "words")
+    try:
+        book = get_book()
+        if mode == TEAM_DEFAULT:
+            book.clear_member_limit(username)
+            said = "follows the team default"
+        else:
+            amount = int(state.get(Keys.BUDGET_MEMBER_AMOUNT) or 0) if mode == OWN_LIMIT else None
+            book.set_member_limit(username, amount, unit, actor=actor.username)
+            said = describe_limit(book.limit_for(username))
+        AuditLog(get_store().engine).record_change(actor, "set member budget", username, said)
+    except BudgetError as err:
+        _notice("error", str(err))
+        return
+    except Exception:
+        log.warning("Could not save a member's budget", exc_info=True)
+        _notice("error", "The budget was not saved: the database did not answer.")
+        return
+    _notice("success", f"{username}: {said}.")
+
+
+def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, Any]]:
+    own = book.own_limits()
+    default = book.team_default()
+    rows = []
+    for m in members:
+        limit = own.get(m.username.lower(), default)
+        try:
+            used: int | None = status_for(m, limit, always=True).used
+        except Exception:
+            log.warning("Could not count a member's usage", exc_info=True)
+            used = None
+        rows.append(
+            {
+                "Member": f"{m.name} ({m.username})",
+                "Limit": describe_limit(limit),
+                "From": "own" if limit.source == "member" else "team default",
+                "Used this month": used,
+                "Left": None
+                if used is None or limit.amount is None
+                else max(limit.amount - used, 0),
+            }
+        )
+    return rows
+
+
+def render_budgets_admin(actor: Any) -> None:
+    """The Team page's budgets section (admins only: refuses anyone else)."""
+    if not getattr(actor, "is_admin", False):
+        st.error("Only an admin can set budgets.")
+        return
+    st.subheader("Budgets")
+    st.caption(
+        "A monthly limit per member, in words or tokens, counted from the aBLT usage of the "
+        "member's user id (as on the Statistics page) plus what this app sent since. "
+        "Months start at 00:00 UTC on the 1st. From 80% the member is warned; at 100% "
+        "sending is refused until an admin raises the limit or the month ends."
+    )
+    notice = st.session_state.pop(Keys.BUDGET_NOTICE, None)
+    if notice:
+        kind, text = notice
+        (st.error if kind == "error" else st.success)(text)
+    try:
+        book = get_book()
+        default = book.team_default()
+        members = list_members()
+        rows = _member_rows(members, book)
+    except Exception:
+        log.warning("Could not read the budgets", exc_info=True)
+        st.error("The budgets cannot be read: the database did not answer.")
+        return
+    state = st.session_state
+    state.setdefault(Keys.BUDGET_DEFAULT_MODE, NO_LIMIT if default.amount is None else LIMIT)
+    state.setdefault(Keys.BUDGET_DEFAULT_AMOUNT, default.amount or DEFAULT_AMOUNT)
+    state.setdefault(Keys.BUDGET_DEFAULT_UNIT, default.unit)
+    with st.form("budget_default_form"):
+        st.markdown(f"**Team default** (now: {describe_limit(default)})")
+        st.radio("Team default", (NO_LIMIT, LIMIT), key=Keys.BUDGET_DEFAULT_MODE, horizontal=True)
+        amount_col, unit_col = st.columns(2)
+        amount_col.number_input(
+            "Monthly limit", min_value=0, step=1000, key=Keys.BUDGET_DEFAULT_AMOUNT
+        )
+        unit_col.selectbox("Unit", UNITS, key=Keys.BUDGET_DEFAULT_UNIT)
+        st.form_submit_button(
+            "Save team default",
+            on_click=save_team_default,
+            args=(actor,),
+            key="budget_default_save",
+        )
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "Used this month": st.column_config.NumberColumn(format="%,d"),
+            "Left": st.column_config.NumberColumn(format="%,d"),
+        },
+    )
+    if not members:
+        return
+    by_name = {m.username: m for m in members}
+    state.setdefault(Keys.BUDGET_MEMBER, members[0].username)
+    state.setdefault(Keys.BUDGET_MEMBER_MODE, TEAM_DEFAULT)
+    state.setdefault(Keys.BUDGET_MEMBER_AMOUNT, DEFAULT_AMOUNT)
+    state.setdefault(Keys.BUDGET_MEMBER_UNIT, "words")
+    with st.form("budget_member_form"):
+        st.markdown("**A member's own limit**")
+        st.selectbox(
+            "Member",
+            list(by_name),
+            format_func=lambda u: f"{by_name[u].name} ({u})",
+            key=Keys.BUDGET_MEMBER,
+        )
+        st.radio(
+            "Limit",
+            (TEAM_DEFAULT, OWN_LIMIT, NO_LIMIT),
+            key=Keys.BUDGET_MEMBER_MODE,
+            horizontal=True,
+        )
+        amount_col, unit_col = st.columns(2)
+        amount_col.number_input(
+            "Monthly limit", min_value=0, step=1000, key=Keys.BUDGET_MEMBER_AMOUNT
+        )
+        unit_col.selectbox("Unit", UNITS, key=Keys.BUDGET_MEMBER_UNIT)
+        st.form_submit_button(
+            "Save member limit", on_click=save_member_limit, args=(actor,), key="budget_member_save"
+        )
