@@ -30,6 +30,7 @@ from webapp.store.core import MAX_PAGE
 
 SNIPPET_RADIUS: Final = 60  # characters of context each side of a match
 FIND_PLACEHOLDER: Final = "Find in this conversation"
+FIND_MENU_KEY: Final = "chat_find_menu"  # the Find popover (open or not)
 
 _GRAPHEME: Final = regex.compile(r"\X")
 _SPACES: Final = regex.compile(r"\s+")
@@ -164,7 +165,18 @@ def render_find(opened: Any, member: Any) -> None:
     """The Find box in a popover: query, "3 of 7", Previous/Next, the match in context."""
     if opened.is_draft:
         return
-    with st.popover("Find", icon=":material/search:", help="Find text in this conversation"):
+    menu = st.popover(
+        "Find",
+        icon=":material/search:",
+        help="Find text in this conversation",
+        key=FIND_MENU_KEY,
+        on_change="rerun",  # its open state is then ours to read
+    )
+    if not menu.open:
+        # Searched only while open: a run (say, one drawing an answer) never
+        # reads the whole conversation for a Find box nobody looks at.
+        return
+    with menu:
         query = st.text_input(
             FIND_PLACEHOLDER,
             key=Keys.CHAT_FIND_QUERY,

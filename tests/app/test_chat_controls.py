@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from webapp import chat, history, message_tools
+from webapp.conversation_search import FIND_MENU_KEY
 from webapp.state import Keys
 from webapp.store import ConversationStore
 
@@ -209,7 +210,8 @@ def test_find_counts_matches_in_the_whole_conversation_and_steps_through_them(
     expected = sum(len(re.findall("rome", t, flags=re.IGNORECASE)) for t in texts)
     assert expected >= 2
 
-    box = at.text_input(key=Keys.CHAT_FIND_QUERY)
+    at.session_state[FIND_MENU_KEY] = True  # Find opened
+    box = at.run().text_input(key=Keys.CHAT_FIND_QUERY)
     box.set_value("rome").run()
     assert not at.exception, at.exception
     assert f"1 of {expected}" in [c.value for c in at.caption]
@@ -231,6 +233,9 @@ def test_find_counts_matches_in_the_whole_conversation_and_steps_through_them(
     box.set_value("zanzibar").run()
     assert "No matches" in [c.value for c in at.caption]
     assert at.button(key="chat_find_next").disabled
+    at.session_state[FIND_MENU_KEY] = False  # closed: nothing searched or drawn
+    at.run()
+    assert "No matches" not in [c.value for c in at.caption]
 
 
 def test_a_match_in_an_earlier_unshown_message_is_loaded_and_brought_into_view(
@@ -246,7 +251,8 @@ def test_a_match_in_an_earlier_unshown_message_is_loaded_and_brought_into_view(
     shown_first = conversation(at).messages[0].seq
     assert shown_first > 1
 
-    at.text_input(key=Keys.CHAT_FIND_QUERY).set_value("SWORDFISH").run()
+    at.session_state[FIND_MENU_KEY] = True
+    at.run().text_input(key=Keys.CHAT_FIND_QUERY).set_value("SWORDFISH").run()
     assert not at.exception, at.exception
     target = next(m for m in conversation(at).messages if m.text == "The password is swordfish")
     assert conversation(at).messages[0].seq <= target.seq  # now loaded (and drawn)

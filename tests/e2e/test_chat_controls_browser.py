@@ -9,6 +9,7 @@ for a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -238,3 +239,24 @@ def test_show_earlier_keeps_the_reading_position(app_server: AppServer, page: Pa
     same = bubbles.filter(has=page.locator(f'[data-ablt-msg="{first_id}"]'))
     expect(same).to_be_in_viewport()
     assert bubbles.first.evaluate("(el) => el.getBoundingClientRect().bottom") < 0
+
+
+def test_find_steps_through_matches_and_outlines_the_current_message(
+    app_server: AppServer, page: Page
+) -> None:
+    log_in_as_member(page, app_server)
+    chat(page, "Tell me about Rome")
+    chat(page, "And the café scene in ROME?")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_placeholder("Find in this conversation").fill("rome")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 of ", exact=False)).to_be_visible()
+    outlined = page.locator(".ablt-current-match")
+    expect(outlined).to_have_count(1)
+    expect(outlined).to_contain_text("Tell me about Rome")  # the first match: the first prompt
+    expect(outlined).to_be_in_viewport()
+    page.locator(".st-key-chat_find_next button").first.click()
+    expect(page.get_by_text("2 of ", exact=False)).to_be_visible()
+    expect(outlined).to_have_count(1)
+    expect(outlined.get_by_role("button", name="Copy text")).to_be_visible()
+    expect(page.locator(".ablt-find-snippet mark")).to_have_text(re.compile("rome", re.I))
