@@ -29,7 +29,12 @@ class Keys:
     CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
     CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
-    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result, not found
+    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result
+    CHAT_HELD_NOTICE = "chat_held_notice"  # chat_notice.HeldNotice: until acted on
+    CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
+    CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
+    CHAT_FIND_INDEX = "chat_find_index"  # (query, conversation key, index): the match shown
+    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # (message id, outline it): bring it into view
     CHAT_EDITING = "chat_editing"  # id of the prompt being edited (its box shows in place)
     CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
     CHAT_VERSIONS = "chat_versions"  # (OpenChat.key, {message id: Versions}) read this run

@@ -426,3 +426,13 @@ def settle_imported(messages: Sequence[ImportedMessage]) -> list[ImportedMessage
             msg = msg.model_copy(update={"status": "interrupted"})
         settled.append(msg)
     return settled
+
+
+def imported_last_activity(parsed: ImportedConversation) -> datetime:
+    """When an imported conversation was last active, from the file: its
+    `updated_at`, or its latest message, or its `created_at` (whichever is
+    latest), so the History dates it as the original, not as the import."""
+    times = [parsed.conversation.created_at, *(m.created_at for m in parsed.messages)]
+    if parsed.conversation.updated_at is not None:
+        times.append(parsed.conversation.updated_at)
+    return max(times)

@@ -46,6 +46,7 @@ from webapp.store.engine import (
 )
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
+from webapp.transcripts import imported_last_activity
 
 DEFAULT_LIST_LIMIT: Final = 200
 MAX_PAGE: Final = 1000
@@ -208,6 +209,7 @@ class ConversationStore(AnswerRows, BranchRows):
             parent_id=row["parent_id"],
             position=row["position"],
             voted_id=row["voted_id"],
+            imported_at=row.get("imported_at"),
         )
 
     @staticmethod
@@ -556,9 +558,12 @@ class ConversationStore(AnswerRows, BranchRows):
                     bot_name=info.bot_name,
                     title=info.title,
                     options=info.options.model_dump_json(),
+                    # The file's dates, not the import's: a copy made today of a
+                    # conversation from May is still May's in the History.
                     created_at=info.created_at,
-                    updated_at=now,
+                    updated_at=imported_last_activity(parsed),
                     pinned=info.pinned,
+                    imported_at=now,
                 )
             )
             if rows:

@@ -99,6 +99,8 @@ conversations = sa.Table(
     ),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("voted_id", sa.String(36), nullable=True),
+    # v11: when it was imported from an export file (NULL: made here).
+    sa.Column("imported_at", UTCDateTime, nullable=True),
 )
 
 messages = sa.Table(
@@ -574,6 +576,13 @@ def _v10_message_versions(conn: Connection) -> None:
     )
 
 
+def _v11_imported_at(conn: Connection) -> None:
+    """An imported conversation says so: `conversations.imported_at`, the
+    moment of the import (NULL for conversations made in the app), while its
+    `created_at`/`updated_at` and its messages keep the file's dates."""
+    conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN imported_at {_ts(conn)}")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -586,6 +595,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v8_budgets_and_audit,  # budgets + audit log
     _v9_placeholder,  # placeholder: replaced at merge
     _v10_message_versions,  # answer versions and branching edits
+    _v11_imported_at,  # controls: an imported conversation is marked as imported
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
