@@ -13,7 +13,19 @@ from dataclasses import replace
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import bot_display, catalogue, chat, chat_view, limits, ui, usage_api
+from webapp import (
+    bot_display,
+    catalogue,
+    chat,
+    chat_notice,
+    chat_view,
+    conversation_search,
+    limits,
+    message_tools,
+    ui,
+    usage_api,
+    versions_view,
+)
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import require_member
@@ -74,7 +86,7 @@ def render() -> None:
         elif chat.OPEN_PARAM in st.query_params:
             del st.query_params[chat.OPEN_PARAM]
     if notice:
-        chat_view.notify(notice, "error")
+        chat_notice.hold(notice, opened)
 
     by_slug = {b.slug: b for b in bots}
     names = chat.bot_labels(bots)
@@ -107,7 +119,12 @@ def render() -> None:
             )
         new_col, clear_col = st.sidebar.columns(2)
         new_col.button(
-            "New chat", key="chat_new", icon=":material/add:", on_click=chat_view.request_new_chat
+            "New chat",
+            key="chat_new",
+            icon=":material/add:",
+            on_click=chat_view.request_new_chat,
+            shortcut=chat_view.NEW_CHAT_SHORTCUT,
+            help=chat_view.NEW_CHAT_HELP,
         )
         clear_col.button(
             "Clear chat",
@@ -133,6 +150,7 @@ def render() -> None:
             retry_key="chat_bots_retry",
         )
     chat_view.show_notice()
+    chat_notice.show(opened)
     if opened is None:
         st.title("Chat")
         if bots_problem:
@@ -163,12 +181,17 @@ def render() -> None:
         heading_text.caption(f"{model} · {description}" if description else model)
     elif not bots_problem:
         heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
+    with heading_text:
+        message_tools.render_imported_badge(
+            opened.conversation.imported_at, chat_view.member_timezone()
+        )
     # Ends where the chat ends.
     with heading_menu.container(horizontal=True, horizontal_alignment="right"):
         library_view.render_chat_menu(
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
         sharing_view.render_share_menu(opened.id)
+        conversation_search.render_find(opened, member)
         chat_view.render_exports(member, opened)
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
@@ -180,6 +203,12 @@ def render() -> None:
     # saved by the callback and queued behind the answer (type-ahead).
     st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
 
+    anchor, mark = st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None) or (None, False)
+    message_tools.render_page_tools(
+        focus_input=bool(st.session_state.pop(Keys.CHAT_FOCUS_INPUT, False)),
+        anchor=anchor,
+        mark=mark,
+    )
     if opened.hidden:
         st.button(
             f"Show earlier ({opened.hidden} more)",
@@ -197,11 +226,13 @@ def render() -> None:
         )
         generating = None
     shown = opened.messages[:-1] if generating is not None else opened.messages
+    versions_view.prepare(opened)
     for index, message in enumerate(shown):
         chat_view.render_message(
             message,
             chat_view.avatar_for_role(message.role, bot_avatar),
             is_last=generating is None and index == len(shown) - 1,
+            editable=True,
         )
     if generating is None:
         if chat.awaiting_answer(opened) and not opened.queued:

@@ -138,8 +138,9 @@ class AppServer:
     port: int
     workdir: Path
     log_path: Path
-    auth_file: Path
+    auth_file: Path  # the team file imported on the first start (the team lives in the DB)
     _log_file: object = field(repr=False, default=None)
+    db_url: str = ""  # the app's database (conversations and the team)
 
     @property
     def url(self) -> str:
@@ -277,7 +278,15 @@ def launch_app(
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so stop() ends it all
     )
-    return AppServer(process, port, workdir, log_path, Path(env["ABLT_AUTH_FILE"]), log_file)
+    return AppServer(
+        process,
+        port,
+        workdir,
+        log_path,
+        Path(env["ABLT_AUTH_FILE"]),
+        log_file,
+        db_url=env["ABLT_DB_URL"],
+    )
 
 
 def wait_ready(servers: Sequence[AppServer], timeout: float = STARTUP_TIMEOUT) -> None:

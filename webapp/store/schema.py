@@ -99,6 +99,8 @@ conversations = sa.Table(
     ),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("voted_id", sa.String(36), nullable=True),
+    # v11: when it was imported from an export file (NULL: made here).
+    sa.Column("imported_at", UTCDateTime, nullable=True),
 )
 
 messages = sa.Table(
@@ -136,6 +138,33 @@ queued_prompts = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),  # answered in this order
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Versions off the shown path (v10): the answers a Regenerate replaced and
+# the branches an earlier prompt's edit left. The shown path stays in
+# `messages` (what is rendered, exported and sent as context), so a linear
+# conversation has no rows here. `parent_id` is the message before this one
+# (in `messages` or here; NULL: the conversation's first); `selected` marks
+# the child shown when its parent (itself here) comes back on the path.
+message_versions = sa.Table(
+    "message_versions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("parent_id", sa.String(36), nullable=True),
+    sa.Column("selected", sa.Boolean, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    sa.Column("reply_to", sa.String(36), nullable=True),
 )
 
 # The team's prompt library (v3): a name, a system instruction and/or a
@@ -199,6 +228,37 @@ login_tickets = sa.Table(
     sa.Column("used_at", UTCDateTime, nullable=True),
 )
 
+
+# The team (v7): members, shared by every app process. `sessions_valid_after`:
+# a login (cookie or open session) from before it no longer counts (log out,
+# password change, disabling). `extra`: the other keys of an imported
+# streamlit-authenticator entry (JSON), given back by the YAML export.
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("username", sa.String(128), primary_key=True),  # lower-cased
+    sa.Column("user_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | member
+    sa.Column("password_hash", sa.String(128), nullable=True),  # bcrypt; NULL: cannot log in
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Column("sessions_valid_after", UTCDateTime, nullable=True),
+    sa.Column("extra", sa.Text, nullable=False),
+)
+
+# One row (id 1) once the team has a source: the imported file, the demo
+# seed, or a first member added to the database directly.
+team_state = sa.Table(
+    "team_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+)
 
 # Monthly budgets (v8): one row per member with a limit of their own, keyed by
 # username; the subject '' (never a username) is the team default.
@@ -454,9 +514,39 @@ def _v5_comparisons(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
 
 
-def _v7_placeholder(conn: Connection) -> None:
-    """No-op; the team branch's v7 (members in the database) takes this number."""
-    # placeholder: replaced at merge
+def _v7_members(conn: Connection) -> None:
+    """The team moves into the database: `members` (credentials, role, stable
+    user_id, disabled, must-change-password, last login, the time before
+    which logins are revoked) and `team_state` (where the team came from)."""
+    ts = _ts(conn)
+    false = "0" if conn.dialect.name == "sqlite" else "false"
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE members (
+            username VARCHAR(128) NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL UNIQUE,
+            name VARCHAR(200) NOT NULL,
+            email VARCHAR(320) NOT NULL DEFAULT '',
+            role VARCHAR(16) NOT NULL,
+            password_hash VARCHAR(128),
+            disabled BOOLEAN NOT NULL DEFAULT {false},
+            must_change_password BOOLEAN NOT NULL DEFAULT {false},
+            created_at {ts} NOT NULL,
+            last_login_at {ts},
+            sessions_valid_after {ts},
+            extra TEXT NOT NULL DEFAULT '{{}}'
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE team_state (
+            id INTEGER NOT NULL PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at {ts} NOT NULL
+        )
+        """
+    )
 
 
 def _v8_budgets_and_audit(conn: Connection) -> None:
@@ -553,6 +643,42 @@ def _v9_answer_slots(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_slot_events_at ON slot_events (at)")
 
 
+def _v10_message_versions(conn: Connection) -> None:
+    """Answer versions and branches (`message_versions`, see the table above):
+    a new table only, so existing conversations stay exactly as they were,
+    their messages the shown path."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE message_versions (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            parent_id VARCHAR(36),
+            selected BOOLEAN NOT NULL,
+            role VARCHAR(16) NOT NULL,
+            text TEXT NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            error TEXT,
+            created_at {ts} NOT NULL,
+            updated_at {ts},
+            reply_to VARCHAR(36)
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_message_versions_conversation_parent "
+        "ON message_versions (conversation_id, parent_id)"
+    )
+
+
+def _v11_imported_at(conn: Connection) -> None:
+    """An imported conversation says so: `conversations.imported_at`, the
+    moment of the import (NULL for conversations made in the app), while its
+    `created_at`/`updated_at` and its messages keep the file's dates."""
+    conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN imported_at {_ts(conn)}")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -561,9 +687,11 @@ MIGRATIONS: Final[list[Migration]] = [
     _v4_logins,
     _v5_comparisons,
     _v6_background_answers,
-    _v7_placeholder,  # placeholder: replaced at merge (team: members in the database)
+    _v7_members,  # the team in the database (issue 9)
     _v8_budgets_and_audit,  # budgets + audit log
     _v9_answer_slots,  # the team's limit on simultaneous answers (slots)
+    _v10_message_versions,  # answer versions and branching edits
+    _v11_imported_at,  # controls: an imported conversation is marked as imported
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
