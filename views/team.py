@@ -1,4 +1,4 @@
-"""Team page (admins only): the members, budgets and the audit log.
+"""Team page (admins only): the members, budgets, simultaneous answers and the audit log.
 
 app.py lists it for admins only; the page refuses anyone else who reaches it.
 """
@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
+from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
 from webapp.auth import require_member
 from webapp.budgets import view as budgets_view
@@ -32,11 +33,15 @@ def render() -> None:
     member = require_member()
     refuse_non_admin(member)
     st.title("Team")
-    members_tab, budgets_tab, audit_tab = st.tabs(["Members", "Budgets", "Audit log"])
+    members_tab, budgets_tab, slots_tab, audit_tab = st.tabs(
+        ["Members", "Budgets", "Simultaneous answers", "Audit log"]
+    )
     with members_tab:
         render_members(member, words_this_month)
     with budgets_tab:
         budgets_view.render_budgets_admin(member)
+    with slots_tab:
+        render_slots_admin(member)
     with audit_tab:
         audit_view.render_audit_log(member)
 

@@ -343,9 +343,11 @@ def start_apps(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> list[AppServer]:
     """Start one app per workdir, all at once, sharing the given team file,
-    database and cookie key (a scale-out deployment in miniature)."""
+    database and cookie key (a scale-out deployment in miniature); `extra_env`
+    as for `launch_app` (e.g. one aBLT server for all of them)."""
     servers: list[AppServer] = []
     try:
         for workdir in workdirs:
@@ -356,6 +358,7 @@ def start_apps(
                     auth_file=auth_file,
                     db_url=db_url,
                     cookie_key=cookie_key,
+                    extra_env=extra_env,
                 )
             )
     except BaseException:
