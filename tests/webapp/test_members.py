@@ -18,7 +18,7 @@ import yaml
 from tests.pg import BACKENDS, fresh_schema_url
 from webapp import passwords
 from webapp.audit import TEAM_CHANGE, AuditLog
-from webapp.store import ConversationStore, schema
+from webapp.store import ConversationStore, migrations
 from webapp.team import Member, MemberStore, TeamError, actions, open_team, yaml_file
 from webapp.team.members import LAST_ADMIN
 
@@ -90,7 +90,7 @@ def test_v7_upgrades_a_v6_database_with_data_and_imports_the_file(
 ) -> None:
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
-        schema.upgrade(conn, target=6)
+        migrations.upgrade(conn, target=6)
         conn.exec_driver_sql(
             "INSERT INTO conversations (id, owner, owner_user_id, bot_slug, bot_name, title, "
             "options, created_at, updated_at, pinned) VALUES ('c-1', 'jsmith', 1, 'b', 'B', "
@@ -102,7 +102,7 @@ def test_v7_upgrades_a_v6_database_with_data_and_imports_the_file(
         )
     engine.dispose()
     with ConversationStore(db_url) as store:
-        assert store.schema_version == schema.LATEST_VERSION >= 7
+        assert store.schema_version == migrations.LATEST_VERSION >= 7
         jsmith = Member("jsmith", "John Smith", "", "admin", 1)
         assert store.get_conversation(jsmith, "c-1").title == "Old"  # data kept
         team = MemberStore(store.engine)

@@ -218,7 +218,7 @@ def test_a_database_of_the_previous_schema_upgrades_with_an_answer_streaming(
     import sqlalchemy as sa
 
     from tests.pg import fresh_schema_url
-    from webapp.store import schema
+    from webapp.store import migrations
 
     @dataclass(frozen=True)
     class _Member:
@@ -228,7 +228,7 @@ def test_a_database_of_the_previous_schema_upgrades_with_an_answer_streaming(
     def run(url: str) -> None:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
-            schema.upgrade(conn, target=6)
+            migrations.upgrade(conn, target=6)
             conn.exec_driver_sql(
                 "INSERT INTO conversations (id, owner, owner_user_id, bot_slug, bot_name, title, "
                 "options, created_at, updated_at, pinned) VALUES ('c-1', 'ann', 1, 'omni', 'Omni', "

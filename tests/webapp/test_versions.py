@@ -27,6 +27,7 @@ from webapp.store import (
     ConversationNotFound,
     ConversationStore,
     VersionNotFound,
+    migrations,
     schema,
 )
 
@@ -246,7 +247,7 @@ def test_a_linear_conversation_from_before_versions_is_carried_over_unchanged(
         ("m-4", 4, "assistant", "The Vatican", "stopped"),
     ]
     with engine.begin() as conn:
-        schema.upgrade(conn, target=LATEST_VERSION - 1)
+        migrations.upgrade(conn, target=LATEST_VERSION - 1)
         conn.exec_driver_sql(
             "INSERT INTO conversations (id, owner, owner_user_id, bot_slug, bot_name, title, "
             "options, created_at, updated_at, pinned, kind, position) VALUES ('c-1', 'ann', "

@@ -23,7 +23,7 @@ from webapp.store.core import (
     StoreError,
     db_url_from_env,
 )
-from webapp.store.schema import LATEST_VERSION
+from webapp.store.migrations import LATEST_VERSION
 
 __all__ = [
     "DEAD_WORKER_ERROR",

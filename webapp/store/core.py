@@ -34,7 +34,7 @@ from webapp.history import (
     Status,
 )
 from webapp.options import ConversationOptions, options_from_stored
-from webapp.store import schema
+from webapp.store import migrations, schema
 from webapp.store.answers import AnswerRows
 from webapp.store.branches import BranchRows
 from webapp.store.engine import (
@@ -140,11 +140,11 @@ class ConversationStore(AnswerRows, BranchRows):
     def schema_version(self) -> int:
         """The database's schema version (the latest after opening)."""
         with self._read() as conn:
-            return schema.current_version(conn)
+            return migrations.current_version(conn)
 
     def _migrate(self) -> None:
         with self._write() as conn:
-            schema.upgrade(conn)
+            migrations.upgrade(conn)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
