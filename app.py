@@ -18,7 +18,7 @@ from webapp import auth, backend, sidebar, ui
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
 from webapp.state import Keys
-from webapp.team import Team, TeamError
+from webapp.team import MemberStore, TeamError
 
 # An emoji icon: a Material one is fetched from a font server, which the demo must not need.
 st.set_page_config(page_title="aBLT Chat", page_icon="💬", layout="wide")
@@ -43,7 +43,8 @@ APP_PAGES = (
     ("views/statistics.py", "Statistics", ":material/bar_chart:"),
     ("views/account.py", "Account", ":material/person:"),
 )
-# Listed for admins only (the page itself refuses anyone else, whatever the URL).
+# Pages only admins have: not listed for a member, and their URLs land on the
+# default page (the page itself refuses a non-admin too).
 ADMIN_PAGES = (("views/team.py", "Team", ":material/group:"),)
 
 
@@ -58,7 +59,7 @@ def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn
     pages += [
         st.Page(render, title=title, url_path=Path(script).stem)
         for script, _, _ in (*APP_PAGES, *ADMIN_PAGES)
-        if Path(script).stem != url_path  # "team": the Team page's URL shows "Team needed"
+        if Path(script).stem != url_path
     ]
     st.navigation(pages, position="hidden").run()
     st.stop()
@@ -105,7 +106,8 @@ def team_problem(message: str) -> NoReturn:
         st.title("aBLT Chat has no team yet")
         st.error(message, icon=":material/group_off:")
         st.markdown(
-            "Manage the team from a terminal on the server:\n\n"
+            "Add the first admin from a terminal on the server (then manage the team "
+            "on the Team page):\n\n"
             "```\n"
             "python -m webapp.team add USER --name 'Full Name' --email you@example.com "
             "--role admin\n"
@@ -114,10 +116,10 @@ def team_problem(message: str) -> NoReturn:
             "then reload this page."
         )
 
-    show_only(render, "Team needed", "team")
+    show_only(render, "Team needed", "team-needed")
 
 
-def login_page(settings: Settings, authenticator: Any, team: Team) -> NoReturn:
+def login_page(settings: Settings, authenticator: Any, team: MemberStore) -> NoReturn:
     def render() -> None:
         # A form the width of a wide page is hard to read: keep it in the middle.
         _, middle, _ = st.columns([1, 2, 1])
@@ -155,7 +157,7 @@ except TeamError as err:
 
 authenticator = auth.make_authenticator(settings, team)
 ui.hide_cookie_component()
-auth.restore_from_cookie(authenticator, settings)
+auth.restore_from_cookie(authenticator, settings, team)
 member = auth.sync_member(authenticator, team)
 
 healthy = backend.api_is_healthy()
@@ -166,6 +168,12 @@ if member is None:
     login_page(settings, authenticator, team)
 
 auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
+if member.must_change_password:
+    # A one-time password from an admin: nothing else until the member has chosen one.
+    from webapp.team import view as team_view
+
+    sidebar.render_account_footer(settings, member, healthy)  # Log out, still
+    show_only(lambda: team_view.forced_password_change(member), "Choose a password", "password")
 page = st.navigation(session_pages(member.is_admin))
 sidebar.note_page(page.url_path)
 if not healthy:

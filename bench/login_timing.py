@@ -32,7 +32,7 @@ from webapp import passwords
 from webapp.logins import authenticate
 from webapp.store import ConversationStore
 from webapp.store.logins import LoginLog
-from webapp.team import Team
+from webapp.team import MemberStore
 
 
 def main() -> None:
@@ -46,9 +46,9 @@ def main() -> None:
     rng = random.Random(12)
 
     with tempfile.TemporaryDirectory() as tmp:
-        team = Team(Path(tmp) / "auth.yaml", {"credentials": {"usernames": {}}})
-        team.add("bob", name="Bob", email="b@example.com", password="bob-right-password")
         store = ConversationStore(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        team = MemberStore(store.engine)  # the team in the database, as the app reads it
+        team.add("bob", name="Bob", email="b@example.com", password="bob-right-password")
         log = LoginLog(store.engine)
         library = model_module.AuthenticationModel.__new__(model_module.AuthenticationModel)
         library.credentials = team.credentials()

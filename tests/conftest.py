@@ -37,6 +37,7 @@ def emulator(emulator_server: EmulatorHandle) -> Iterator[EmulatorHandle]:
     emulator_server.clear_streams()
     emulator_server.set_delay(0)
     emulator_server.set_answer_words(None)
+    emulator_server.reset_inflight()
     yield emulator_server
     emulator_server.clear_faults()
     emulator_server.clear_requests()

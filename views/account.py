@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp import auth, csv_safe
+from webapp import auth
 from webapp import markdown as md
 from webapp.auth import require_member
 from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
@@ -57,19 +57,7 @@ def render_password_form(member: auth.Member) -> None:
 
 def render_team(member: auth.Member) -> None:
     if member.is_admin:
-        with st.expander("Team"):
-            # The table's toolbar downloads it as CSV: a name may be a formula.
-            st.dataframe(
-                csv_safe.safe_rows(
-                    {"user id": m.user_id, "username": m.username, "name": m.name, "role": m.role}
-                    for m in auth.list_members()
-                ),
-                hide_index=True,
-            )
-            st.caption(
-                "Add, remove or change roles from a terminal: "
-                "`python -m webapp.team add|role|passwd|remove|list`."
-            )
+        st.page_link("views/team.py", label="Manage the team", icon=":material/group:")
 
     auth.logout_button(st, key="account_logout")  # the sidebar has the same one
 

@@ -14,7 +14,20 @@ from typing import Any
 import streamlit as st
 
 from ablt_core import AbltError, Bot
-from webapp import bot_display, catalogue, chat, chat_header, chat_view, sidebar, ui, usage_api
+from webapp import (
+    bot_display,
+    catalogue,
+    chat,
+    chat_header,
+    chat_notice,
+    chat_view,
+    conversation_search,
+    message_tools,
+    sidebar,
+    ui,
+    usage_api,
+    versions_view,
+)
 from webapp import markdown as md
 from webapp.answers import view as answers_view
 from webapp.auth import Member, require_member
@@ -75,7 +88,7 @@ def render() -> None:
         elif chat.OPEN_PARAM in st.query_params:
             del st.query_params[chat.OPEN_PARAM]
     if notice:
-        chat_view.notify(notice, "error")
+        chat_notice.hold(notice, opened)
 
     by_slug = {b.slug: b for b in bots}
     names = chat.bot_labels(bots)
@@ -120,6 +133,7 @@ def render_chat(
             retry_key="chat_bots_retry",
         )
     chat_view.show_notice()
+    chat_notice.show(opened)
     if opened is None:
         st.title("Chat")
         if bots_problem:
@@ -171,6 +185,9 @@ def render_chat(
                 st.caption(f"{model} · {description}" if description else model)
             elif not bots_problem:
                 st.warning("This bot is no longer in the catalogue; answers may fail.")
+            message_tools.render_imported_badge(
+                opened.conversation.imported_at, chat_view.member_timezone()
+            )
 
     if not later:
         draw_header()
@@ -184,6 +201,12 @@ def render_chat(
     # saved by the callback and queued behind the answer (type-ahead).
     st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
 
+    anchor, mark = st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None) or (None, False)
+    message_tools.render_page_tools(
+        focus_input=bool(st.session_state.pop(Keys.CHAT_FOCUS_INPUT, False)),
+        anchor=anchor,
+        mark=mark,
+    )
     if opened.hidden:
         st.button(
             f"Show earlier ({opened.hidden} more)",
@@ -201,11 +224,13 @@ def render_chat(
         )
         generating = None
     shown = opened.messages[:-1] if generating is not None else opened.messages
+    versions_view.prepare(opened)
     for index, message in enumerate(shown):
         chat_view.render_message(
             message,
             chat_view.avatar_for_role(message.role, bot_avatar),
             is_last=generating is None and index == len(shown) - 1,
+            editable=True,
         )
     if generating is None:
         if chat.awaiting_answer(opened) and not opened.queued:
@@ -246,6 +271,7 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
         sharing_view.render_share_menu(opened.id)
+        conversation_search.render_find(opened, member)
         chat_view.render_exports(member, opened)
 
 

@@ -1,28 +1,49 @@
-"""Team page (admins only): budgets and the audit log.
+"""Team page (admins only): the members, budgets, simultaneous answers and the audit log.
 
-A minimal page until the Team page with members (another change) lands; that
-page calls the same two sections. app.py lists it for admins only, and it
-refuses anyone else who reaches it by its URL.
+app.py lists it for admins only; the page refuses anyone else who reaches it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
+
 import streamlit as st
 
+from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
 from webapp.auth import require_member
 from webapp.budgets import view as budgets_view
+from webapp.team import Member
+from webapp.team.view import refuse_non_admin, render_members
+
+log = logging.getLogger(__name__)
+
+
+def words_this_month(team: Sequence[Member]) -> Mapping[str, int]:
+    """The members list's "words this month", as budgets count them; empty when unknown."""
+    try:
+        return {m.username: budgets_view.used_this_month(m, "words") for m in team}
+    except Exception:  # the API or the database: the column stays empty, the page works
+        log.warning("Could not count the words used this month", exc_info=True)
+        return {}
 
 
 def render() -> None:
     member = require_member()
-    if not member.is_admin:
-        st.error("Only an admin of the team can open the Team page.")
-        st.stop()
+    refuse_non_admin(member)
     st.title("Team")
-    budgets_view.render_budgets_admin(member)
-    st.divider()
-    audit_view.render_audit_log(member)
+    members_tab, budgets_tab, slots_tab, audit_tab = st.tabs(
+        ["Members", "Budgets", "Simultaneous answers", "Audit log"]
+    )
+    with members_tab:
+        render_members(member, words_this_month)
+    with budgets_tab:
+        budgets_view.render_budgets_admin(member)
+    with slots_tab:
+        render_slots_admin(member)
+    with audit_tab:
+        audit_view.render_audit_log(member)
 
 
 render()

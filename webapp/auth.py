@@ -4,19 +4,23 @@ How it fits together (app.py drives it every run):
 
 1. `configuration_problem(settings)`: with a real token, a missing or short
    cookie key stops the app before any login is possible.
-2. `load_team_for(settings)`: the credentials file (`webapp.team`); in demo
-   mode a missing file becomes the demo team.
+2. `load_team_for(settings)`: the team in the database (`webapp.team`); on
+   the first start an existing `ABLT_AUTH_FILE` is imported once, and in demo
+   mode the demo team is seeded.
 3. `make_authenticator(...)`: streamlit-authenticator gets the credentials as
-   a dict, not the file path. With a path it would rewrite the file on every
-   login (logged_in flags, failed attempts) and read its cookie settings from
-   the file; we keep the file ours and take the cookie key from the settings.
+   a dict built from the database on every run (never a file path: it would
+   rewrite the file on every login); the cookie key comes from the settings.
+   Disabled members are left out.
    With a real token, members still using the public demo password are left
    out of that dict, so the login form refuses them.
 4. `restore_from_cookie` / `render_login`: its cookie, and our login form
    through its credential check, set `st.session_state["authentication_status"]`,
    `["username"]`, `["name"]`, `["roles"]`. `sync_member` turns that into our
-   `Member` (from the file, so a role change or removal applies on the next
-   run) under `Keys.MEMBER`.
+   `Member` (read from the database every run, so a role change, disabling or
+   removal applies on the next action, in every process) under `Keys.MEMBER`.
+5. Revocation: a login cookie issued, or a session logged in, before the
+   member's `sessions_valid_after` (Log out, a password change, disabling)
+   no longer counts (`restore_from_cookie`, `sync_member`).
 """
 
 from __future__ import annotations
@@ -24,17 +28,23 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from webapp.logins import WRONG_CREDENTIALS, client_address, served_over_https
-from webapp.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_problem
+from webapp.auth_cookie import (
+    COOKIE_EXPIRY_DAYS,
+    COOKIE_NAME,
+    delete_cookie_after_logout,
+    draw_cookie_ticket,
+    store_login_cookie,
+)
+from webapp.logins import WRONG_CREDENTIALS, client_address
+from webapp.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_matches
 from webapp.settings import Settings, get_settings
 from webapp.state import Keys
-from webapp.team import DEMO_MEMBERS, Member, Team, TeamError, create_demo_team, load_team
+from webapp.team import DEMO_MEMBERS, Member, MemberStore, TeamError, open_team
 
 if TYPE_CHECKING:
     import streamlit_authenticator as stauth
@@ -53,14 +63,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COOKIE_NAME = "ablt_chat_login"
-COOKIE_EXPIRY_DAYS = 30
 LOGIN_FORM_KEY = "login"
 LOGOUT_LABEL = "Log out"
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
-# Our own key for the cookie component's delete call ("delete" is the library's).
-DELETE_COOKIE_KEY = "auth_cookie_delete"
 # The authenticator's own session-state keys (it owns them; we only read).
 _AUTH_STATUS = "authentication_status"
 _AUTH_USERNAME = "username"
@@ -69,8 +75,14 @@ _AUTH_USERNAME = "username"
 # (login cookies then last until the server restarts, which is fine for a demo).
 _DEMO_COOKIE_KEY = secrets.token_urlsafe(32)
 
-_team_lock = threading.Lock()
-_demo_users_cache: dict[str, tuple[tuple[int, int, int], list[str]]] = {}
+# (username, bcrypt hash) -> whether it is the demo password's hash. Keyed by
+# the hash itself, so a changed password is a new key: never stale.
+_demo_hash_cache: dict[tuple[str, str], bool] = {}
+_demo_hash_lock = threading.Lock()
+SESSION_ENDED = (
+    "Your login has ended: you logged out elsewhere, your password was changed or "
+    "reset, or an admin disabled or removed your account. Log in again if you can."
+)
 
 
 def configuration_problem(settings: Settings) -> str | None:
@@ -82,46 +94,39 @@ def cookie_key(settings: Settings) -> str:
     return settings.cookie_key or _DEMO_COOKIE_KEY
 
 
-def load_team_for(settings: Settings) -> Team:
-    """The team file; in demo mode a missing one becomes the demo team. Raises TeamError."""
-    path = Path(settings.auth_file)
-    with _team_lock:  # two first sessions must not both create the demo team
-        if not path.exists():
-            if not settings.demo_mode:
-                raise TeamError(
-                    f"No team file at {path}. Create it and add the first admin with "
-                    f"`python -m webapp.team add USER --name NAME --email EMAIL --role admin` "
-                    f"(or set ABLT_AUTH_FILE to an existing file)."
-                )
-            log.info("Demo mode: creating the demo team in %s", path)
-            create_demo_team(path)
-        return load_team(path)
+def load_team_for(settings: Settings) -> MemberStore:
+    """The team in the app's database, set up on first use (`webapp.team.open_team`:
+    import ABLT_AUTH_FILE once, or seed the demo team). Raises TeamError."""
+    from webapp import backend
+
+    return open_team(backend.get_store(settings).engine, settings.auth_file, settings.demo_mode)
 
 
-def demo_password_users(team: Team) -> list[str]:
-    """Members whose password is the public demo password, cached per file version."""
-    try:
-        stat = team.path.stat()
-        # Saves replace the file, so a new inode marks a new version even within one mtime tick.
-        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return team.demo_password_users()
-    key = str(team.path.resolve())
-    cached = _demo_users_cache.get(key)
-    if cached and cached[0] == version:
-        return cached[1]
-    # bcrypt is slow on purpose: check each member once per change of the file.
-    users = team.demo_password_users()
-    _demo_users_cache[key] = (version, users)
-    return users
+def demo_password_users(team: MemberStore) -> list[str]:
+    """Members whose password is the public demo password. bcrypt is slow on
+    purpose: each (member, hash) is checked once per process."""
+    found = []
+    for username, password_hash in team.password_hashes().items():
+        if not password_hash:
+            continue
+        key = (username, password_hash)
+        with _demo_hash_lock:
+            known = _demo_hash_cache.get(key)
+        if known is None:
+            known = password_matches(DEMO_PASSWORD, password_hash)
+            with _demo_hash_lock:
+                _demo_hash_cache[key] = known
+        if known:
+            found.append(username)
+    return found
 
 
-def refused_usernames(settings: Settings, team: Team) -> list[str]:
+def refused_usernames(settings: Settings, team: MemberStore) -> list[str]:
     """Members who may not log in: demo passwords are public, so not with a real token."""
     return [] if settings.demo_mode else demo_password_users(team)
 
 
-def make_authenticator(settings: Settings, team: Team) -> stauth.Authenticate:
+def make_authenticator(settings: Settings, team: MemberStore) -> stauth.Authenticate:
     import streamlit_authenticator as stauth
 
     return stauth.Authenticate(
@@ -129,14 +134,15 @@ def make_authenticator(settings: Settings, team: Team) -> stauth.Authenticate:
         cookie_name=COOKIE_NAME,
         cookie_key=cookie_key(settings),
         cookie_expiry_days=COOKIE_EXPIRY_DAYS,
-        auto_hash=False,  # the file holds bcrypt hashes only (webapp.team sees to it)
+        auto_hash=False,  # the database holds bcrypt hashes only (webapp.team sees to it)
         # Its default 0.7 s pause predates reading cookies from st.context.
         login_sleep_time=0,
     )
 
 
-def login_cookie_verifies(token: object, key: str) -> bool:
-    """Whether `token` (the login cookie's value) is a token signed with `key`.
+def login_cookie_claims(token: object, key: str) -> dict[str, Any] | None:
+    """The claims of `token` (the login cookie's value) if it is a token signed
+    with `key`, else None.
 
     Checked before streamlit-authenticator sees the cookie: it prints the
     decoding error of a missing, foreign or stale cookie (e.g. signed with the
@@ -146,31 +152,65 @@ def login_cookie_verifies(token: object, key: str) -> bool:
     import jwt
 
     if not isinstance(token, str) or not token:
-        return False
+        return None
     try:
-        jwt.decode(token, key, algorithms=["HS256"])
+        claims = jwt.decode(token, key, algorithms=["HS256"])
     except jwt.PyJWTError as err:
         log.debug("Login cookie ignored: %s", type(err).__name__)
-        return False
-    return True
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
-def restore_from_cookie(authenticator: stauth.Authenticate, settings: Settings) -> None:
-    """Log in from a valid login cookie, if the browser sent one."""
+def login_cookie_verifies(token: object, key: str) -> bool:
+    """Whether `token` is a login token signed with `key` (`login_cookie_claims`)."""
+    return login_cookie_claims(token, key) is not None
+
+
+def restore_from_cookie(
+    authenticator: stauth.Authenticate, settings: Settings, team: MemberStore
+) -> None:
+    """Log in from a valid login cookie, if the browser sent one and it is not revoked.
+
+    Revoked: issued before the member's last logout, password change or
+    disabling (`MemberStore.login_still_valid`), or naming a removed member;
+    such a cookie logs nobody in, even a copy taken before, and the browser
+    is told to drop it.
+    """
     from streamlit_authenticator.utilities import LoginError
 
-    if not st.session_state.get("authentication_status") and not login_cookie_verifies(
-        st.context.cookies.get(COOKIE_NAME), cookie_key(settings)
-    ):
-        return  # no cookie of ours: nothing to restore (the library would only print noise)
+    from webapp.login_cookie import issued_at
+
+    if not st.session_state.get(_AUTH_STATUS):
+        claims = login_cookie_claims(st.context.cookies.get(COOKIE_NAME), cookie_key(settings))
+        if claims is None or st.session_state.get("logout"):
+            return  # no cookie of ours (the library would only print noise), or logged out
+        since = issued_at(claims, COOKIE_EXPIRY_DAYS)
+        username = str(claims.get("username") or "")
+        if since is None or not team.login_still_valid(username, since):
+            log.info("A revoked login cookie was refused")
+            st.session_state[Keys.AUTH_DELETE_COOKIE] = True
+            return
+        st.session_state[Keys.AUTH_SINCE] = since
     try:
         authenticator.login(location="unrendered", key="login")
     except LoginError:
         # The cookie names someone who may no longer log in (removed, refused).
         _forget_login(authenticator)
+        return
+    if st.session_state.get(_AUTH_STATUS) and not st.session_state.get(Keys.MEMBER):
+        _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
 
 
-def render_login(authenticator: stauth.Authenticate, settings: Settings, team: Team) -> None:
+def _record_login(team: MemberStore, username: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        team.record_login(username)
+    except SQLAlchemyError:  # the login stands; only the Team page's column lags
+        log.warning("Could not record a login time", exc_info=True)
+
+
+def render_login(authenticator: stauth.Authenticate, settings: Settings, team: MemberStore) -> None:
     """The login form. The check runs in the submit button's callback.
 
     A callback runs before the script body, so the login is done even when the
@@ -197,12 +237,12 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: T
         if problem == WRONG_CREDENTIALS and refused_usernames(settings, team):
             st.warning(
                 "Demo accounts cannot log in while a real aBLT token is configured: "
-                "their password is public. An admin can set a new one with "
-                "`python -m webapp.team passwd USER`."
+                "their password is public. An admin can set a new one on the Team page "
+                "or with `python -m webapp.team passwd USER`."
             )
 
 
-def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: Team) -> None:
+def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: MemberStore) -> None:
     """The login form's callback: check the credentials, log in or say why not.
 
     The check is ours (`webapp.logins.authenticate`: the throttle, then
@@ -243,21 +283,35 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: T
     authenticator.authentication_controller.authentication_model.login(
         "", "", token={"username": result.member.username}
     )
+    st.session_state[Keys.AUTH_SINCE] = team.now()
+    _record_login(team, result.member.username)
     # The password has done its job: keep it out of session state.
     st.session_state.pop(Keys.LOGIN_PASSWORD, None)
     # sync_member stores the login cookie in the browser during this same run.
     st.session_state[Keys.AUTH_SET_COOKIE] = True
 
 
-def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None:
-    """The logged-in member from the team file, kept under Keys.MEMBER; else None."""
+def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member | None:
+    """The logged-in member, read from the database, kept under Keys.MEMBER; else None.
+
+    A session whose member was removed or disabled, or logged in before the
+    member's `sessions_valid_after` (logged out elsewhere, password changed
+    or reset), is logged out here, on its next action, with `SESSION_ENDED`.
+    """
     if not st.session_state.get(_AUTH_STATUS):
         st.session_state.pop(Keys.MEMBER, None)
         return None
     username = st.session_state.get(_AUTH_USERNAME) or ""
     member = team.get(username)
-    if member is None:  # removed from the team since logging in
+    since = st.session_state.get(Keys.AUTH_SINCE)
+    revoked = (
+        member is not None
+        and member.sessions_valid_after is not None
+        and (not isinstance(since, datetime) or since <= member.sessions_valid_after)
+    )
+    if member is None or member.disabled or revoked:
         _forget_login(authenticator)
+        st.session_state[Keys.LOGIN_PROBLEM] = SESSION_ENDED
         return None
     st.session_state[Keys.MEMBER] = member
     st.session_state[Keys.AUTHENTICATOR] = authenticator
@@ -265,89 +319,6 @@ def sync_member(authenticator: stauth.Authenticate, team: Team) -> Member | None
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
         store_login_cookie(authenticator, member.username)
     return member
-
-
-def _tickets() -> Any:
-    from webapp import backend
-    from webapp.login_cookie import Tickets
-
-    return Tickets(backend.get_store().engine)
-
-
-_warned_script_cookie = False
-
-
-def store_login_cookie(authenticator: stauth.Authenticate, username: str) -> None:
-    """Have the browser store the login cookie: from the server (HttpOnly) when
-    `serve.py` mounted the cookie routes, else from a script (`set_login_cookie`)."""
-    global _warned_script_cookie
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp import login_cookie
-
-    if not login_cookie.routes_mounted():
-        if not _warned_script_cookie:
-            _warned_script_cookie = True
-            log.warning(
-                "The login cookie is written by a script, so it is not HttpOnly: "
-                "serve the app with `streamlit run serve.py` (see docs/security.md)."
-            )
-        set_login_cookie(authenticator)
-        return
-    try:
-        ticket = _tickets().issue(login_cookie.SET, username)
-    except (SQLAlchemyError, OSError):
-        # Logged in all the same; only a reload will ask for the password again.
-        log.warning("Could not issue a login cookie ticket", exc_info=True)
-        return
-    st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.SET_PATH, ticket)
-
-
-def draw_cookie_ticket() -> None:
-    """Draw the hidden image that trades a pending ticket for the cookie (or its
-    removal), on every run until the browser has fetched it; for app.py."""
-    from sqlalchemy.exc import SQLAlchemyError
-    from streamlit import config
-
-    from webapp.login_cookie import image_tag
-
-    pending = st.session_state.get(Keys.AUTH_COOKIE_TICKET)
-    if not pending:
-        return
-    path, ticket = pending
-    try:
-        used = _tickets().used(ticket)
-    except (SQLAlchemyError, OSError):
-        log.warning("Could not read a login cookie ticket", exc_info=True)
-        used = False
-    if used:
-        st.session_state.pop(Keys.AUTH_COOKIE_TICKET, None)
-        return
-    st.sidebar.html(image_tag(path, ticket, str(config.get_option("server.baseUrlPath") or "")))
-
-
-def set_login_cookie(authenticator: stauth.Authenticate) -> None:
-    """Store the signed login cookie in the browser: SameSite=Strict, and Secure when
-    the app is served over HTTPS (its URL, or a trusted proxy's X-Forwarded-Proto).
-
-    It cannot be HttpOnly: streamlit-authenticator writes it from JavaScript
-    (extra_streamlit_components' CookieManager), and a cookie written by a
-    script is always readable by scripts. docs/security.md says why and what
-    limits the harm. This is the library's `CookieModel.set_cookie` with the
-    Secure flag added (its own call never sets one).
-    """
-    settings = get_settings()
-    model = authenticator.cookie_controller.cookie_model
-    model.exp_date = model._set_exp_date()
-    token = model._token_encode()
-    secure = served_over_https(st.context.url, st.context.headers, settings.trusted_proxy_hops)
-    model.cookie_manager.set(
-        COOKIE_NAME,
-        token,
-        expires_at=datetime.now() + timedelta(days=COOKIE_EXPIRY_DAYS),
-        secure=secure or None,
-        same_site="strict",
-    )
 
 
 def current_member() -> Member | None:
@@ -373,10 +344,12 @@ def require_member() -> Member:
 
 
 def list_members() -> list[Member]:
-    """Everyone in the team file (for an admin's per-member views)."""
+    """Everyone in the team (for an admin's per-member views); [] when it cannot be read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return load_team_for(get_settings()).members()
-    except TeamError:
+    except (TeamError, SQLAlchemyError):
         return []
 
 
@@ -394,35 +367,51 @@ def is_fixed_demo_account(settings: Settings, username: str) -> bool:
 
 
 def change_password(member: Member, current: str, new: str, repeat: str) -> str | None:
-    """Change the member's password in the team file. Returns a problem, or None on success.
+    """Change the member's own password. Returns a problem, or None on success.
 
-    A demo account's password cannot be changed in demo mode (`DEMO_PASSWORD_FIXED`)."""
+    Ends the member's other logins (their cookies and open sessions) and keeps
+    this one: the session's login time moves past the change and a new login
+    cookie is stored. A demo account's password cannot be changed in demo
+    mode (`DEMO_PASSWORD_FIXED`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webapp.team.actions import change_own_password
+
     settings = get_settings()
     if is_fixed_demo_account(settings, member.username):
         return DEMO_PASSWORD_FIXED
     try:
         team = load_team_for(settings)
-        if not team.check_password(member.username, current):
-            return "The current password is not correct."
-        problem = password_problem(new, repeat)
-        if problem:
-            return problem
-        team.set_password(member.username, new)
-        team.save()
+        problem = change_own_password(team, member, current, new, repeat)
     except TeamError as err:
         return str(err)
-    except OSError:
-        log.warning("Could not write the team file", exc_info=True)
-        return "The team file could not be written. Ask an admin to check its permissions."
+    except SQLAlchemyError:
+        log.warning("Could not change a password", exc_info=True)
+        return "The password could not be changed: the app's database is not answering."
+    if problem:
+        return problem
+    st.session_state[Keys.AUTH_SINCE] = team.now()
+    authenticator = st.session_state.get(Keys.AUTHENTICATOR)
+    if authenticator is not None:
+        store_login_cookie(authenticator, member.username)
+        draw_cookie_ticket()
     return None
 
 
 def logout() -> None:
-    """Log the member out: forget the session's login and the browser's cookie.
+    """Log the member out: forget the session's login and the browser's cookie,
+    and revoke on the server every login made before now (a copied cookie too).
 
     The logout is written to the login log (the audit log reads it there)."""
-    authenticator = st.session_state.get(Keys.AUTHENTICATOR)
+    from sqlalchemy.exc import SQLAlchemyError
+
     member = current_member()
+    if member is not None:
+        try:
+            load_team_for(get_settings()).revoke_logins(member.username)
+        except (TeamError, SQLAlchemyError):
+            log.warning("Could not revoke the logins of a logout", exc_info=True)
+    authenticator = st.session_state.get(Keys.AUTHENTICATOR)
     if member is not None:
         _record_logout(member.username)
     _forget_login(authenticator)
@@ -473,45 +462,7 @@ def _forget_login(authenticator: Any) -> None:
     st.session_state[Keys.AUTH_DELETE_COOKIE] = True
 
 
-def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
-    """After a logout, remove the login cookie from the browser; for the login page.
-
-    The "logout" flag only keeps this session from logging in again from the
-    cookie: a reload starts a new session, which would. The library's own
-    delete (drawn by `authenticator.logout`) is drawn in the Log out click's
-    run, which ends in a rerun at once, so its component is gone before it has
-    loaded and the cookie stayed. Here the delete call is drawn in every run
-    until the component reports the cookie removed (it reruns the app then).
-    """
-    if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
-        return
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp import login_cookie
-
-    if login_cookie.routes_mounted():
-        # A cookie the server wrote HttpOnly is removed by the server too.
-        st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
-        try:
-            ticket = _tickets().issue(login_cookie.CLEAR)
-        except (SQLAlchemyError, OSError):  # the database is down: the cookie stays
-            log.warning("Could not issue a logout cookie ticket", exc_info=True)
-            return
-        st.session_state[Keys.AUTH_COOKIE_TICKET] = (login_cookie.CLEAR_PATH, ticket)
-        return
-    # The authenticator's extra_streamlit_components CookieManager. Its component
-    # is called as CookieManager.delete calls it, minus that method's bookkeeping
-    # of the cookies it last read (which prints a KeyError when ours is not among
-    # them) and with the component's answer kept: True once the cookie is removed.
-    manager = authenticator.cookie_controller.cookie_model.cookie_manager
-    removed = manager.cookie_manager(
-        method="delete", cookie=COOKIE_NAME, key=DELETE_COOKIE_KEY, default=False
-    )
-    if removed is True:
-        st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)
-
-
-def demo_credentials(settings: Settings, team: Team) -> list[tuple[str, str]]:
+def demo_credentials(settings: Settings, team: MemberStore) -> list[tuple[str, str]]:
     """(username, password) pairs to show on the login page, in demo mode only."""
     if not settings.demo_mode:
         return []

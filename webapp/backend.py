@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -166,16 +167,21 @@ def _answers_for(
     max_workers: int,
     max_messages: int | None,
     max_words: int | None,
+    max_concurrent: int | None,
+    slot_stale_seconds: float,
     _token: str,
 ) -> AnswerService:
     # One per process and configuration; it owns the answers' event loop and
     # the async client, whose pool is sized to the number of answers at once.
     from ablt_core import AsyncAbltClient
     from webapp.answers import AnswerService
+    from webapp.answers.slots import holder_id
     from webapp.history import ContextLimits
+    from webapp.store.slots import SlotBook
 
+    store = _store_for(db_url)
     return AnswerService(
-        _store_for(db_url),
+        store,
         lambda: AsyncAbltClient(
             bearer_token=_token,
             base_url=base_url,
@@ -184,6 +190,12 @@ def _answers_for(
         ),
         limits=ContextLimits(max_messages=max_messages, max_words=max_words),
         max_workers=max_workers,
+        slots=SlotBook(
+            store.engine,
+            holder_id(),
+            configured=max_concurrent,
+            stale_after=timedelta(seconds=slot_stale_seconds),
+        ),
     )
 
 
@@ -204,5 +216,7 @@ def get_answers(settings: Settings | None = None) -> AnswerService:
         settings.max_workers,
         limits.max_messages,
         limits.max_words,
+        settings.max_concurrent_answers,
+        settings.slot_stale_seconds,
         token,
     )

@@ -451,20 +451,23 @@ def prepare_retry(store: ConversationStore, member: Owner, opened: OpenChat) -> 
 
 
 def prepare_regenerate(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
-    """Drop the last answer so its prompt is answered afresh."""
+    """Keep the last answer as a version (`webapp.versions`) and take it off the
+    shown path, so its prompt is answered afresh."""
     if can_regenerate(opened) and opened.last is not None:
-        _drop_from(store, member, opened, opened.last.seq)
+        store.shelve_from(member, opened.id, opened.last.seq)
+        refresh(store, member, opened)
 
 
 def edit_last_prompt(store: ConversationStore, member: Owner, opened: OpenChat, text: str) -> None:
-    """Replace the last prompt (and the answer to it) with `text`, to be answered anew."""
+    """Replace the last prompt (and the answer to it) with `text`, to be answered
+    anew; the old ones are kept as a version (`webapp.versions.edit_prompt`)."""
     prompt = last_prompt(opened)
     if prompt is None:
         raise ValueError("There is no prompt to edit.")
     if not text.strip():
         raise ValueError("An empty message cannot be sent.")
-    store.delete_messages_from(member, opened.id, prompt.seq)
-    send_prompt(store, member, opened, text)
+    store.branch_at(member, opened.id, prompt.seq, text)
+    refresh(store, member, opened)
 
 
 # --------------------------------------------------------------- context

@@ -68,4 +68,5 @@ def export_markdown(store: ConversationStore, member: Owner, conversation_id: st
 
 
 def export_json(store: ConversationStore, member: Owner, conversation_id: str) -> str:
-    return store.export_json(member, conversation_id)
+    """The JSON download: the shown path, and the other versions (they import back)."""
+    return store.export_json(member, conversation_id, versions=True)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from webapp import chat, history, render, ui
+from webapp import chat, history, message_tools, render, ui, versions_view
 from webapp.backend import get_store
 from webapp.history import Message
 from webapp.state import Keys
@@ -29,7 +29,7 @@ SYSTEM_CAPTION = (
     ":material/tune: System message: not shown to the bot as a question; it is sent as "
     "an instruction with each prompt."
 )
-COPY_HELP = "Copy text"
+COPY_HELP = message_tools.COPY_LABEL
 
 
 # ------------------------------------------------------------- callbacks
@@ -106,25 +106,11 @@ def regenerate() -> None:
 
 
 def start_edit() -> None:
+    """Edit last message: its edit box opens in place (`versions_view`)."""
     opened = _opened()
     prompt = chat.last_prompt(opened) if opened else None
     if prompt is not None:
-        st.session_state[Keys.CHAT_EDITING] = True
-        st.session_state[Keys.CHAT_EDIT_TEXT] = prompt.text
-
-
-def cancel_edit() -> None:
-    st.session_state.pop(Keys.CHAT_EDITING, None)
-
-
-def send_edit() -> None:
-    opened = _opened()
-    text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
-    st.session_state.pop(Keys.CHAT_EDITING, None)
-    if opened is not None:
-        _then_answer(
-            lambda: chat.edit_last_prompt(get_store(), st.session_state[Keys.MEMBER], opened, text)
-        )
+        versions_view.start_edit(prompt.id, prompt.text)
 
 
 def send_unsent() -> None:
@@ -137,6 +123,9 @@ def send_unsent() -> None:
 def show_earlier() -> None:
     opened = _opened()
     if opened is not None:
+        if opened.messages:
+            # The message read first so far stays where it is (not a jump to the top).
+            st.session_state[Keys.CHAT_SCROLL_ANCHOR] = (opened.messages[0].id, False)
         chat.show_earlier(opened)
 
 
@@ -195,8 +184,13 @@ def render_option_notes(opened: chat.OpenChat) -> None:
         st.info(note, icon=":material/tune:")
 
 
-def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
+def render_message(message: Message, avatar: str, *, is_last: bool, editable: bool = False) -> None:
+    """One bubble; `editable` (the chat page, not a shared copy) adds its
+    versions switch and Edit, and the edit box in place of a prompt being edited."""
     with st.chat_message(message.role, avatar=avatar):
+        if editable and versions_view.editing(message):
+            versions_view.render_edit_box(message)
+            return
         if message.role == "system":
             st.caption(SYSTEM_CAPTION)
         if message.text:
@@ -214,11 +208,15 @@ def render_message(message: Message, avatar: str, *, is_last: bool) -> None:
         elif message.status in chat.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
-        if chat.can_copy(message):
-            # An icon-only button (a real button: Tab reaches it, Enter opens it);
-            # st.code inside brings the copy-to-clipboard button.
-            with st.popover("", icon=":material/content_copy:", type="tertiary", help=COPY_HELP):
-                st.code(message.text, language=None, wrap_lines=True)
+        # Its time on the member's clock, and Copy in one click (a real button).
+        message_tools.render_tools(
+            message.id or f"draft-{message.seq}",
+            message.created_at,
+            member_timezone(),
+            message.text if chat.can_copy(message) else None,
+        )
+        if editable:
+            versions_view.render_tools(message)
 
 
 def show_text(message: Message) -> None:
@@ -247,16 +245,8 @@ def show_send_problem() -> None:
 
 
 def render_last_controls(opened: chat.OpenChat) -> None:
-    """Regenerate the last answer; edit the last prompt and send it again."""
-    if st.session_state.get(Keys.CHAT_EDITING) and chat.last_prompt(opened) is not None:
-        with st.form(key="chat_edit_form"):
-            st.text_area("Edit your last message", key=Keys.CHAT_EDIT_TEXT)
-            send, cancel = st.columns(2)
-            send.form_submit_button(
-                "Send", key="chat_edit_send", type="primary", on_click=send_edit
-            )
-            cancel.form_submit_button("Cancel", key="chat_edit_cancel", on_click=cancel_edit)
-        return
+    """Regenerate the last answer (the old one stays as a version); edit the last
+    prompt (its edit box opens in place, `versions_view`)."""
     row = st.container(horizontal=True)
     if chat.can_regenerate(opened):
         row.button(

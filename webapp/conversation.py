@@ -61,6 +61,9 @@ class Conversation:
     # Stored options that fell outside today's limits, set aside on opening
     # (`webapp.options.options_from_stored`): the page shows these notes.
     option_notes: tuple[str, ...] = ()
+    # When it was imported from an export file (None: made here); its other
+    # dates are the file's.
+    imported_at: datetime | None = None
 
     @property
     def is_comparison(self) -> bool:

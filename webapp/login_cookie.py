@@ -18,7 +18,9 @@ so the server writes it instead:
 
 Log out does the same with ``/_ablt/logout-cookie/TICKET``, which expires
 the cookie. The token is the one streamlit-authenticator writes and reads
-(a JWT, HS256, ``{"username", "exp_date"}``, signed with the cookie key),
+(a JWT, HS256, ``{"username", "exp_date"}``, signed with the cookie key,
+plus ``iat``: a cookie issued before the member's last logout, password
+change or disabling is refused, `webapp.team.members.MemberStore.login_still_valid`),
 and the browser sends the cookie on the websocket's handshake, so the
 library's restore from `st.context.cookies` works unchanged.
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -129,9 +131,25 @@ class Tickets:
 
 def login_token(username: str, key: str, expiry_days: float, now: datetime) -> str:
     """The login cookie's value: streamlit-authenticator's token (JWT, HS256,
-    ``{"username", "exp_date"}`` with exp_date a Unix timestamp)."""
+    ``{"username", "exp_date"}`` with exp_date a Unix timestamp) plus its issue
+    time ``iat`` (RFC 7519 section 4.1.6), which revocation compares with the
+    member's `sessions_valid_after`."""
     exp_date = (now + timedelta(days=expiry_days)).timestamp()
-    return jwt.encode({"username": username, "exp_date": exp_date}, key, algorithm="HS256")
+    claims = {"username": username, "exp_date": exp_date, "iat": now.timestamp()}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def issued_at(claims: Mapping[str, object], expiry_days: float) -> datetime | None:
+    """When a login token was issued (UTC): its ``iat``, else (a token
+    streamlit-authenticator wrote from a script, which has none) its
+    ``exp_date`` minus `expiry_days`; None when it has neither."""
+    iat = claims.get("iat")
+    if isinstance(iat, int | float) and not isinstance(iat, bool):
+        return datetime.fromtimestamp(iat, UTC)
+    exp = claims.get("exp_date")
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        return datetime.fromtimestamp(exp, UTC) - timedelta(days=expiry_days)
+    return None
 
 
 def image_tag(path: str, ticket: str, base_path: str = "") -> str:

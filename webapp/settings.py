@@ -26,6 +26,12 @@ MIN_COOKIE_KEY_LENGTH = 32
 # Answers one app process generates at once; more prompts wait for a free slot.
 ENV_MAX_WORKERS = "ABLT_MAX_WORKERS"
 DEFAULT_MAX_WORKERS = 16
+# The most answers the whole team may have streaming at once, across every app
+# process (the aBLT plan's limit); unset: no limit (a 429 still backs off).
+ENV_MAX_CONCURRENT_ANSWERS = "ABLT_MAX_CONCURRENT_ANSWERS"
+# Seconds a silent app process keeps its answer slots (tests shorten it).
+ENV_SLOT_STALE_SECONDS = "ABLT_SLOT_STALE_SECONDS"
+DEFAULT_SLOT_STALE_SECONDS = 30.0
 
 ENV_NAMES = (
     ENV_BEARER_TOKEN,
@@ -38,6 +44,8 @@ ENV_NAMES = (
     ENV_CONTEXT_MAX_MESSAGES,
     ENV_CONTEXT_MAX_WORDS,
     ENV_MAX_WORKERS,
+    ENV_MAX_CONCURRENT_ANSWERS,
+    ENV_SLOT_STALE_SECONDS,
 )
 
 
@@ -60,6 +68,10 @@ class Settings:
     context_limits: ContextLimits = field(default_factory=ContextLimits)
     # Answers generated at once by one app process (more wait for a free slot).
     max_workers: int = DEFAULT_MAX_WORKERS
+    # The team's limit on simultaneous answers across processes (None: none set;
+    # an admin's limit stored in the database wins, see webapp.store.slots).
+    max_concurrent_answers: int | None = None
+    slot_stale_seconds: float = DEFAULT_SLOT_STALE_SECONDS
     # How many reverse proxies in front of the app append to X-Forwarded-For
     # (and set X-Forwarded-Proto): 0 trusts no such header. See docs/deploy.md.
     trusted_proxy_hops: int = 0
@@ -133,6 +145,29 @@ def load_settings(
             ) from None
         if max_workers < 1:
             raise SettingsError(f"{ENV_MAX_WORKERS} must be at least 1.")
+    concurrent_text = get(ENV_MAX_CONCURRENT_ANSWERS)
+    max_concurrent: int | None = None
+    if concurrent_text is not None:
+        try:
+            max_concurrent = int(concurrent_text)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_MAX_CONCURRENT_ANSWERS} must be a whole number of answers, "
+                f"not {concurrent_text!r}."
+            ) from None
+        if max_concurrent < 1:
+            raise SettingsError(f"{ENV_MAX_CONCURRENT_ANSWERS} must be at least 1.")
+    stale_text = get(ENV_SLOT_STALE_SECONDS)
+    stale = DEFAULT_SLOT_STALE_SECONDS
+    if stale_text is not None:
+        try:
+            stale = float(stale_text)
+        except ValueError:
+            stale = -1.0
+        if not stale > 0:
+            raise SettingsError(
+                f"{ENV_SLOT_STALE_SECONDS} must be a number of seconds above 0, not {stale_text!r}."
+            )
     hops_text = get("ABLT_TRUSTED_PROXY_HOPS") or "0"
     if not hops_text.isdigit():
         raise SettingsError(
@@ -149,6 +184,8 @@ def load_settings(
         db_url=get("ABLT_DB_URL"),
         context_limits=limits,
         max_workers=max_workers,
+        max_concurrent_answers=max_concurrent,
+        slot_stale_seconds=stale,
         trusted_proxy_hops=int(hops_text),
     )
 

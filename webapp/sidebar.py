@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from webapp import auth, backend, bot_display, chat, history, ui
+from webapp import auth, backend, bot_display, chat, history, message_tools, ui
 from webapp import markdown as md
 from webapp.backend import get_store
 from webapp.chat_view import guarded, local_time, member_timezone, notify, opened_chat
@@ -31,6 +31,9 @@ HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
 # there the sidebar is drawn over the page instead of beside it.
 PHONE_MAX_WIDTH_PX = 768
 NEW_CHAT_KEY = "chat_new"
+# Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
+NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
+NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
 CLEAR_CHAT_KEY = "chat_clear"
 IMPORT_KEY_PREFIX = "chat_import_"
 
@@ -52,6 +55,7 @@ def request_open(conversation_id: str) -> None:
 
 def request_new_chat() -> None:
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_FOCUS_INPUT] = True  # then the cursor waits in the message box
     st.session_state.pop(Keys.CHAT_EDITING, None)
     request_close_on_phone()
 
@@ -60,6 +64,7 @@ def clear_chat() -> None:
     """A fresh conversation with the same bot and options; the old one stays in History."""
     opened = opened_chat()
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_FOCUS_INPUT] = True
     if opened is not None:
         st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
     request_close_on_phone()
@@ -186,6 +191,8 @@ def render_new_chat(*, can_start: bool) -> None:
         key=NEW_CHAT_KEY,
         icon=":material/add:",
         on_click=request_new_chat,
+        shortcut=NEW_CHAT_SHORTCUT,
+        help=NEW_CHAT_HELP,
         width="stretch",
     )
     row.button(
@@ -281,16 +288,20 @@ _HISTORY_ROW_STYLE = (
 
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
     title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
+    imported = message_tools.imported_label(conv.imported_at, member_timezone())
     title_col.button(
         md.escape(conv.title),  # a label renders Markdown: show the title as typed
-        icon=":material/view_column:" if conv.is_comparison else None,
+        icon=":material/view_column:"
+        if conv.is_comparison
+        else (message_tools.IMPORTED_ICON if imported else None),
         key=f"chat_open_{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
         help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
-        f"last active {local_time(conv.updated_at, member_timezone())}",
+        f"last active {local_time(conv.updated_at, member_timezone())}"
+        + (f" · {imported}" if imported else ""),
     )
     menu = menu_col.popover(
         "",

@@ -17,6 +17,7 @@ class Keys:
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
     AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
+    AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
@@ -32,9 +33,15 @@ class Keys:
     CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
     CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
-    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result, not found
-    CHAT_EDITING = "chat_editing"  # True while the last prompt is being edited
+    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result
+    CHAT_HELD_NOTICE = "chat_held_notice"  # chat_notice.HeldNotice: until acted on
+    CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
+    CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
+    CHAT_FIND_INDEX = "chat_find_index"  # (query, conversation key, index): the match shown
+    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # (message id, outline it): bring it into view
+    CHAT_EDITING = "chat_editing"  # id of the prompt being edited (its box shows in place)
     CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
+    CHAT_VERSIONS = "chat_versions"  # (OpenChat.key, {message id: Versions}) read this run
     CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
     CHAT_HISTORY_LIMIT = "chat_history_limit"  # history rows shown ("Show more" adds)
     CHAT_DELETE_PENDING = "chat_delete_pending"  # id waiting for the delete confirmation
@@ -69,6 +76,21 @@ class Keys:
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"
     BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
+
+    # Team page (admins) and the forced password change
+    TEAM_NOTICE = "team_notice"  # (kind, text) of the last Team-page action, shown once
+    TEAM_SECRET = "team_secret"  # (username, one-time password): shown once, then dropped
+    TEAM_REMOVE_PENDING = "team_remove_pending"  # username waiting for the removal confirmation
+    TEAM_ADD_USERNAME = "team_add_username"  # the add-member form's fields
+    TEAM_ADD_NAME = "team_add_name"
+    TEAM_ADD_EMAIL = "team_add_email"
+    TEAM_ADD_ROLE = "team_add_role"
+    TEAM_PICK = "team_pick"  # the member the manage panel acts on
+    TEAM_ROLE = "team_role"  # the role picker of the manage panel
+    TEAM_CONFIRM = "team_confirm"  # the removal confirmation box (type the username)
+    FORCED_CURRENT = "forced_current"  # the forced password change: one-time password
+    FORCED_NEW = "forced_new"
+    FORCED_REPEAT = "forced_repeat"
 
     # Budgets (Chat page status; the Team page's budget section)
     BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once

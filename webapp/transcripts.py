@@ -13,6 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -105,9 +106,41 @@ def export_markdown(conversation: Conversation, messages: Sequence[Message]) -> 
     return "\n".join(lines) + "\n"
 
 
-def export_dict(conversation: Conversation, messages: Sequence[Message]) -> dict[str, Any]:
-    """The versioned JSON export as a plain dict (ids and owner left out)."""
+@dataclass(frozen=True, slots=True)
+class ExportedVersion:
+    """A message kept off the shown path (`webapp.store.branches`), as exported.
+
+    `key` names it within the file; `parent` is the message before it: a shown
+    message (its index in "messages"), another version (its key), or None
+    (the conversation's first); `selected`: it comes back with its parent."""
+
+    key: str
+    parent: int | str | None
+    selected: bool
+    message: Message
+
+
+def _message_dict(msg: Message) -> dict[str, Any]:
     return {
+        "role": msg.role,
+        "text": msg.text,
+        "status": msg.status,
+        "error": msg.error,
+        "created_at": msg.created_at.isoformat(),
+    }
+
+
+def export_dict(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    versions: Sequence[ExportedVersion] = (),
+) -> dict[str, Any]:
+    """The versioned JSON export as a plain dict (ids and owner left out).
+
+    `messages` is the shown path; with `versions` (other answers and branches)
+    a "versions" list is added, which this app's import restores and older
+    readers ignore (the format's version stays 1)."""
+    exported: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": datetime.now(UTC).isoformat(),
@@ -120,22 +153,28 @@ def export_dict(conversation: Conversation, messages: Sequence[Message]) -> dict
             "created_at": conversation.created_at.isoformat(),
             "updated_at": conversation.updated_at.isoformat(),
         },
-        "messages": [
-            {
-                "role": msg.role,
-                "text": msg.text,
-                "status": msg.status,
-                "error": msg.error,
-                "created_at": msg.created_at.isoformat(),
-            }
-            for msg in messages
-        ],
+        "messages": [_message_dict(msg) for msg in messages],
     }
+    if versions:
+        exported["versions"] = [
+            {
+                "key": v.key,
+                "parent": v.parent,
+                "selected": v.selected,
+                **_message_dict(v.message),
+            }
+            for v in versions
+        ]
+    return exported
 
 
-def export_json(conversation: Conversation, messages: Sequence[Message]) -> str:
+def export_json(
+    conversation: Conversation,
+    messages: Sequence[Message],
+    versions: Sequence[ExportedVersion] = (),
+) -> str:
     """The JSON export as text, ready for a download button."""
-    return json.dumps(export_dict(conversation, messages), ensure_ascii=False, indent=2)
+    return json.dumps(export_dict(conversation, messages, versions), ensure_ascii=False, indent=2)
 
 
 def export_filename(conversation: Conversation, extension: str) -> str:
@@ -173,6 +212,14 @@ class ImportedMessage(BaseModel):
         return _aware(value)
 
 
+class ImportedVersion(ImportedMessage):
+    """One entry of an export's optional "versions" (see `ExportedVersion`)."""
+
+    key: str = Field(min_length=1, max_length=64)
+    parent: int | str | None = None
+    selected: bool = False
+
+
 class ImportedConversationInfo(BaseModel):
     """The conversation header of an export file."""
 
@@ -206,6 +253,8 @@ class ImportedConversation(BaseModel):
     version: Literal[1]
     conversation: ImportedConversationInfo
     messages: list[ImportedMessage] = Field(max_length=200_000)
+    # Added with answer versions; files without it (older exports) have none.
+    versions: list[ImportedVersion] = Field(default_factory=list, max_length=200_000)
 
 
 def _describe(err: ValidationError) -> str:
@@ -311,6 +360,9 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
             raise ConversationImportError(problem)
     parsed = ImportedConversation.model_validate(data)
     _check_storable(parsed)
+    keys = [v.key for v in parsed.versions]
+    if len(set(keys)) != len(keys):
+        raise ConversationImportError('Two entries of "versions" have the same "key".')
     return parsed
 
 
@@ -319,7 +371,7 @@ def _check_storable(parsed: ImportedConversation) -> None:
     info = parsed.conversation
     texts = [info.title, info.bot_slug, info.bot_name]
     texts += [info.options.language or "", info.options.system_instruction or ""]
-    for msg in parsed.messages:
+    for msg in [*parsed.messages, *parsed.versions]:
         texts += [msg.text, msg.error or ""]
     for text in texts:
         if "\x00" in text:
@@ -374,3 +426,13 @@ def settle_imported(messages: Sequence[ImportedMessage]) -> list[ImportedMessage
             msg = msg.model_copy(update={"status": "interrupted"})
         settled.append(msg)
     return settled
+
+
+def imported_last_activity(parsed: ImportedConversation) -> datetime:
+    """When an imported conversation was last active, from the file: its
+    `updated_at`, or its latest message, or its `created_at` (whichever is
+    latest), so the History dates it as the original, not as the import."""
+    times = [parsed.conversation.created_at, *(m.created_at for m in parsed.messages)]
+    if parsed.conversation.updated_at is not None:
+        times.append(parsed.conversation.updated_at)
+    return max(times)

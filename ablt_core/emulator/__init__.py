@@ -67,6 +67,12 @@ makes every answer exactly N words, one word per event; ``PUT /_emulator/setting
 /_emulator/streams`` give each streamed answer's prompt, text and the wall-clock
 times its first piece and its end were sent (see ``streams``).
 
+Simultaneous use: ``handle.inflight`` / ``GET /_emulator/inflight`` give
+``(chats, max_chats)``: the ``/v1/chat`` requests being handled now (from
+arrival, a slow first byte included, to the response's end or the client's
+leaving) and the most at once; ``handle.reset_inflight()`` / ``DELETE
+/_emulator/inflight`` start the most-at-once count afresh.
+
 Usage ledger: see ``ledger`` (seeded history for users 1-3 up to yesterday)
 and ``answers`` (words = whitespace-separated runs, tokens = ceil(chars / 4)).
 """

@@ -103,6 +103,15 @@ class EmulatorHandle:
         """Forget the stream records."""
         self.state.streams.clear()
 
+    @property
+    def inflight(self) -> tuple[int, int]:
+        """(chat requests in flight now, the most at once since the last reset)."""
+        return self.state.inflight.snapshot()
+
+    def reset_inflight(self) -> None:
+        """Count the most chats at once afresh (from those in flight now)."""
+        self.state.inflight.reset()
+
     def usage(
         self, user_id: int = ALL_USERS, start: date | None = None, end: date | None = None
     ) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from .bots import BOTS, avatar_svg, find_bot
 from .faults import SPLIT_SURROGATE_EVENTS, Fault, FaultBook, RecordedRequest, RequestLog
 from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
-from .streams import StreamLog, StreamRecord
+from .streams import InFlight, StreamLog, StreamRecord
 
 CONTROL_PREFIX = "/_emulator/"
 CONTROL_SECRET_HEADER = "X-Emulator-Secret"
@@ -68,6 +68,8 @@ class EmulatorState:
     # count, so a Retry after a failure gets the same answer and a Regenerate a
     # new one; non-streamed answers stay fixed (scripts and tests compare them).
     attempts: dict[str, int] = field(default_factory=dict, repr=False)
+    # Chat requests being handled now, and the most at once (see ``streams.InFlight``).
+    inflight: InFlight = field(default_factory=InFlight)
 
 
 class StreamAborted(Exception):
@@ -118,6 +120,25 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class ChatCounter:
+    """Counts ``POST /v1/chat`` requests in flight, from arrival to the response's
+    end (a streamed answer included) or the client's leaving."""
+
+    def __init__(self, app: ASGIApp, inflight: InFlight) -> None:
+        self.app = app
+        self.inflight = inflight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/v1/chat":
+            await self.app(scope, receive, send)
+            return
+        self.inflight.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.inflight.leave()
 
 
 def _detail(status: int, detail: Any, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -439,6 +460,22 @@ async def clear_streams(request: Request, state: EmulatorState) -> Response:
     return Response(status_code=204)
 
 
+def _inflight_json(state: EmulatorState) -> dict[str, int]:
+    now, most = state.inflight.snapshot()
+    return {"chats": now, "max_chats": most}
+
+
+async def get_inflight(request: Request, state: EmulatorState) -> Response:
+    """``GET /_emulator/inflight``: ``{"chats": now, "max_chats": most at once}``."""
+    return JSONResponse(_inflight_json(state))
+
+
+async def reset_inflight(request: Request, state: EmulatorState) -> Response:
+    """``DELETE /_emulator/inflight``: count the most at once afresh."""
+    state.inflight.reset()
+    return JSONResponse(_inflight_json(state))
+
+
 def _settings_json(state: EmulatorState) -> dict[str, Any]:
     return {"delay": state.delay, "answer_words": state.answer_words}
 
@@ -495,10 +532,12 @@ def create_app(state: EmulatorState) -> ASGIApp:
         Route(f"{CONTROL_PREFIX}streams", _control(list_streams, state), methods=["GET"]),
         Route(f"{CONTROL_PREFIX}streams", _control(clear_streams, state), methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}settings", _control(get_settings, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}inflight", _control(get_inflight, state), methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}inflight", _control(reset_inflight, state), methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}settings", _control(put_settings, state), methods=["PUT"]),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    return RequestIdMiddleware(app)
+    return RequestIdMiddleware(ChatCounter(app, state.inflight))

@@ -35,6 +35,41 @@ class StreamRecord:
         return asdict(self)
 
 
+class InFlight:
+    """How many chat requests the emulator is handling right now, and the most at once.
+
+    A chat is in flight from the moment its request arrives (a slow first byte
+    included) until its response has ended or its client went away: what a
+    plan's limit on simultaneous use counts. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self._max = 0
+
+    def enter(self) -> None:
+        """A chat request arrived."""
+        with self._lock:
+            self._now += 1
+            self._max = max(self._max, self._now)
+
+    def leave(self) -> None:
+        """A chat request ended (answered, failed, or its client went away)."""
+        with self._lock:
+            self._now -= 1
+
+    def snapshot(self) -> tuple[int, int]:
+        """(in flight now, the most in flight at once since the last reset)."""
+        with self._lock:
+            return self._now, self._max
+
+    def reset(self) -> None:
+        """Start counting the most at once afresh (from those in flight now)."""
+        with self._lock:
+            self._max = self._now
+
+
 class StreamLog:
     """The streamed answers so far, oldest first (thread-safe)."""
 

@@ -2,7 +2,9 @@
 
 Demo-mode tests run against the app's own embedded emulator (reach it with
 `webapp.backend.demo_emulator()`); token-mode tests point the app at the
-session emulator from tests/conftest.py. Each test gets its own team file.
+session emulator from tests/conftest.py. Each test gets its own database (the
+team lives there, `app_team`) and its own team file path, which the app
+imports on its first run when a test has written one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ablt_core.emulator import EmulatorHandle
 from webapp import backend, passwords
 from webapp import team as team_module
 from webapp.store import ConversationStore
+from webapp.team import MemberStore
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 COOKIE_KEY = "test-cookie-key-" + "x" * 32
@@ -63,6 +66,12 @@ def app_store(app_db_url: str) -> Iterator[ConversationStore]:
     """The same database the app writes to, for a test to seed or inspect."""
     with ConversationStore(app_db_url) as store:
         yield store
+
+
+@pytest.fixture
+def app_team(app_store: ConversationStore) -> MemberStore:
+    """The team in the app's database (the app imports or seeds it on its first run)."""
+    return MemberStore(app_store.engine)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,7 +23,7 @@ from webapp.budgets import BudgetBook
 from webapp.budgets.count import FIGURES
 from webapp.state import Keys
 from webapp.store import ConversationStore
-from webapp.team import DEMO_PASSWORD, load_team
+from webapp.team import DEMO_PASSWORD, MemberStore
 
 from .conftest import log_in
 from .test_chat_page import bubbles, chat_requests, emulator
@@ -122,16 +121,17 @@ def test_a_used_up_budget_refuses_a_comparison_and_keeps_its_prompt(
 
 
 def test_an_admin_sets_budgets_on_the_team_page_and_the_audit_log_shows_it(
-    logged_in: Login, app_store: ConversationStore, auth_file: Path
+    logged_in: Login, app_store: ConversationStore, app_team: MemberStore
 ) -> None:
     at = logged_in("demo-admin")
     at.switch_page("views/team.py").run()
     assert not at.exception, at.exception
-    assert [h.value for h in at.subheader][:2] == ["Budgets", "Audit log"]
+    headings = [h.value for h in at.subheader]
+    assert headings.index("Budgets") < headings.index("Audit log")  # after the members
 
     # Every member's month so far, as the budget counts it (here: the API's figure).
-    team = load_team(auth_file)
-    budgets = at.dataframe[0].value
+    team = app_team
+    budgets = next(d.value for d in at.dataframe if "Used this month" in d.value.columns)
     used = dict(zip(budgets["Member"], budgets["Used this month"], strict=True))
     for member in team.members():
         label = f"{member.name} ({member.username})"

@@ -358,11 +358,10 @@ def test_copy_is_offered_on_prompts_and_answers_but_not_the_welcome(
 ) -> None:
     at = logged_in("demo-member")
     send(at, "Copy me, please")
-    welcome, prompt, answer = at.chat_message
-    # The copy control holds the text in a code block (its copy-to-clipboard button).
-    assert not welcome.code
-    assert [c.value for c in prompt.code] == ["Copy me, please"]
-    assert [c.value for c in answer.code] == [conversation(at).messages[-1].text]
+    # One Copy button per bubble carries the raw text (tests/app/test_chat_controls.py).
+    from .test_chat_controls import copied_texts
+
+    assert copied_texts(at) == [None, "Copy me, please", conversation(at).messages[-1].text]
 
 
 def test_a_bot_without_an_avatar_shows_its_initials_in_header_and_bubbles(

@@ -16,6 +16,7 @@ from webapp.sharing import NOT_AVAILABLE, SHARE_PARAM, ShareLinks
 from webapp.state import Keys
 from webapp.store import ConversationStore
 
+from .test_chat_controls import copied_texts
 from .test_chat_page import bubbles, chat_requests, conversation, send
 
 pytestmark = pytest.mark.usefixtures("demo_env")
@@ -122,6 +123,9 @@ def test_a_share_link_shows_the_snapshot_read_only_and_copies_into_my_chats(
     open_page(reader, "views/shared.py")
     assert bubbles(reader) == shared_bubbles
     assert "salary" not in str([m.value for m in reader.markdown])
+    # One-click Copy works on a shared conversation too (its script is on this page).
+    assert "Plan a budget for a trip to Rome" in copied_texts(reader)
+    assert any("__abltChatTools" in h.body for h in reader.get("html"))
     assert not reader.chat_input, "read-only: no message box"
 
     reader.button(key="share_copy").click().run()

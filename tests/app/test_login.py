@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from ablt_core.emulator import EmulatorHandle
 from webapp import auth
 from webapp.state import Keys
-from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
+from webapp.team import DEMO_PASSWORD, MemberStore, create_demo_team, load_team
 
 from .conftest import APP_PATH, APP_TIMEOUT, log_in
 
@@ -72,7 +72,7 @@ def test_demo_mode_shows_the_demo_accounts_and_the_badge(new_app: Callable[[], A
 
 @pytest.mark.usefixtures("demo_env")
 def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
-    new_app: Callable[[], AppTest], auth_file: Path
+    new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
     at = new_app().run()
     log_in(at, "demo-member", "not-the-password")
@@ -86,7 +86,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
     assert at.chat_input  # the chat page, the default one
     member = at.session_state[Keys.MEMBER]
     assert (member.username, member.role) == ("demo-member", "member")
-    assert member.user_id == load_team(auth_file).get("demo-member").user_id
+    assert member.user_id == app_team.get("demo-member").user_id
     assert "Logged in as **Demo Member**" in page_text(at)
 
 
@@ -104,15 +104,15 @@ def test_no_run_prints_cookie_noise(
 
 @pytest.mark.usefixtures("demo_env")
 def test_a_demo_accounts_password_cannot_be_changed_in_demo_mode(
-    logged_in: Callable[[str], AppTest], auth_file: Path, new_app: Callable[[], AppTest]
+    logged_in: Callable[[str], AppTest], app_team: MemberStore, new_app: Callable[[], AppTest]
 ) -> None:
     at = logged_in("demo-admin")
     at.switch_page("views/account.py").run()
     assert not at.exception
     text = page_text(at)
     assert "Demo Admin" in text and "`demo-admin`" in text and "admin" in text
-    assert f"{load_team(auth_file).get('demo-admin').user_id}" in text
-    assert at.dataframe  # an admin sees the team
+    assert f"{app_team.get('demo-admin').user_id}" in text
+    assert [p.label for p in at.get("page_link")] == ["Manage the team"]  # an admin's link
     # The page says why, and offers no form that could lock the others out.
     assert [i.value for i in at.info] == [auth.DEMO_PASSWORD_FIXED]
     assert not [b for b in at.button if b.label == "Change password"]
@@ -120,13 +120,13 @@ def test_a_demo_accounts_password_cannot_be_changed_in_demo_mode(
     member = at.session_state[Keys.MEMBER]
     problem = auth.change_password(member, DEMO_PASSWORD, "brand-new-pw", "brand-new-pw")
     assert problem == auth.DEMO_PASSWORD_FIXED
-    assert load_team(auth_file).check_password("demo-admin", DEMO_PASSWORD)
+    assert app_team.check_password("demo-admin", DEMO_PASSWORD)
     assert "`demo-admin` / `ablt-demo`" in page_text(new_app().run())  # still listed
 
 
 @pytest.mark.usefixtures("demo_env")
 def test_account_page_change_password_and_log_out(
-    auth_file: Path, new_app: Callable[[], AppTest]
+    auth_file: Path, new_app: Callable[[], AppTest], app_team: MemberStore
 ) -> None:
     team = create_demo_team(auth_file)  # a member added beside the demo accounts
     team.add("alice", name="Alice", email="a@example.com", password="alice-password")
@@ -141,7 +141,7 @@ def test_account_page_change_password_and_log_out(
     fields["Repeat new password"].input("brand-new-password")
     next(b for b in at.button if b.label == "Change password").click().run()
     assert "Password changed" in page_text(at)
-    assert load_team(auth_file).check_password("alice", "brand-new-password")
+    assert app_team.check_password("alice", "brand-new-password")
 
     next(b for b in at.button if b.label == "Log out").click().run()
     assert not at.exception
@@ -220,7 +220,7 @@ def test_with_a_token_demo_credentials_are_refused(
     team = create_demo_team(auth_file)  # e.g. the file left over from a demo
     team.add("alice", name="Alice", email="a@example.com", password="alice-password")
     team.save()
-    user_id = load_team(auth_file).get("alice").user_id
+    user_id = load_team(auth_file).get("alice").user_id  # the file's id is imported as it is
 
     at = new_app().run()
     assert not at.exception

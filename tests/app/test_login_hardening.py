@@ -14,7 +14,7 @@ from webapp import logins
 from webapp.passwords import WHITESPACE_NOTE
 from webapp.store import ConversationStore
 from webapp.store.logins import LoginLog
-from webapp.team import DEMO_PASSWORD, create_demo_team, load_team
+from webapp.team import DEMO_PASSWORD, MemberStore, create_demo_team
 
 from .conftest import log_in
 
@@ -62,7 +62,7 @@ def test_wrong_passwords_then_the_right_one_is_refused_until_an_admin_unlocks(
 
 @pytest.mark.usefixtures("demo_env")
 def test_account_page_refuses_an_87_character_passphrase_and_keeps_spaces(
-    new_app: Callable[[], AppTest], auth_file: Path
+    new_app: Callable[[], AppTest], auth_file: Path, app_store: ConversationStore
 ) -> None:
     # Not a demo account: their passwords stay fixed in demo mode.
     team = create_demo_team(auth_file)
@@ -75,7 +75,7 @@ def test_account_page_refuses_an_87_character_passphrase_and_keeps_spaces(
     change_password(at, "bob-password-1", PASSPHRASE_87)
     assert not at.exception  # it was a ValueError traceback
     assert errors(at)[0].startswith("A password can be at most 72 bytes long; this one is 87")
-    assert load_team(auth_file).check_password("bob", "bob-password-1")
+    assert MemberStore(app_store.engine).check_password("bob", "bob-password-1")
 
     change_password(at, "bob-password-1", "bob new pass ")  # issue 13 item 11
     assert not errors(at)
@@ -93,12 +93,10 @@ def test_account_page_refuses_an_87_character_passphrase_and_keeps_spaces(
 
 @pytest.mark.usefixtures("demo_env")
 def test_a_member_removed_from_the_team_is_logged_out_on_the_next_run(
-    logged_in: Callable[[str], AppTest], auth_file: Path
+    logged_in: Callable[[str], AppTest], app_team: MemberStore
 ) -> None:
     at = logged_in("demo-member")
-    team = load_team(auth_file)
-    team.remove("demo-member")
-    team.save()
+    app_team.remove("demo-member")
     at.run()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Username", "Password"]

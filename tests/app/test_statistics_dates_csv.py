@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from webapp import markdown as md
-from webapp import team
 from webapp.state import Keys
+from webapp.team import MemberStore
 
 from .test_statistics_page import (  # noqa: F401  (fresh_caches is an autouse fixture)
     Login,
@@ -59,12 +58,10 @@ def test_a_reversed_range_names_both_dates_and_shows_nothing(logged_in: Login) -
 
 
 def test_a_member_named_as_a_formula_is_neutralised_in_the_per_member_table(
-    logged_in: Login, auth_file: Path
+    logged_in: Login, app_team: MemberStore
 ) -> None:
-    at = logged_in("demo-admin")  # creates the demo team file
-    crew = team.load_team(auth_file)
-    crew.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
-    crew.save()
+    at = logged_in("demo-admin")  # seeds the demo team
+    app_team.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
     at = open_statistics(at)
     shown = list(at.dataframe[1].value["member"])
     assert f"'{LEAK} (mallory)" in shown
@@ -74,26 +71,22 @@ def test_a_member_named_as_a_formula_is_neutralised_in_the_per_member_table(
 
 
 def test_a_member_named_as_a_formula_is_neutralised_in_the_team_table_and_shown_as_text(
-    logged_in: Login, auth_file: Path
+    logged_in: Login, app_team: MemberStore
 ) -> None:
     at = logged_in("demo-admin")
-    crew = team.load_team(auth_file)
-    crew.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
-    crew.save()
-    at.switch_page("views/account.py").run()
+    app_team.add("mallory", name=LEAK, email="m@example.com", password="a long enough passphrase 1")
+    at.switch_page("views/team.py").run()
     assert not at.exception, at.exception
     names = list(at.dataframe[0].value["name"])
     assert "'" + LEAK in names and LEAK not in names
 
 
 def test_a_members_name_with_markdown_is_shown_as_text(
-    logged_in: Login, auth_file: Path, new_app, login
+    logged_in: Login, app_team: MemberStore, new_app, login
 ) -> None:
-    logged_in("demo-admin")  # creates the demo team file
-    crew = team.load_team(auth_file)
+    logged_in("demo-admin")  # seeds the demo team
     name = "![](http://attacker.invalid/x.png) :red[Eve]"
-    crew.add("eve", name=name, email="e@example.com", password="a long enough passphrase 2")
-    crew.save()
+    app_team.add("eve", name=name, email="e@example.com", password="a long enough passphrase 2")
     at = login(new_app().run(), "eve", "a long enough passphrase 2")
     assert not at.exception, at.exception
     caption = next(c.value for c in at.sidebar.caption if "Logged in as" in c.value)

@@ -139,8 +139,9 @@ class AppServer:
     port: int
     workdir: Path
     log_path: Path
-    auth_file: Path
+    auth_file: Path  # the team file imported on the first start (the team lives in the DB)
     _log_file: object = field(repr=False, default=None)
+    db_url: str = ""  # the app's database (conversations and the team)
 
     @property
     def url(self) -> str:
@@ -278,7 +279,15 @@ def launch_app(
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so stop() ends it all
     )
-    return AppServer(process, port, workdir, log_path, Path(env["ABLT_AUTH_FILE"]), log_file)
+    return AppServer(
+        process,
+        port,
+        workdir,
+        log_path,
+        Path(env["ABLT_AUTH_FILE"]),
+        log_file,
+        db_url=env["ABLT_DB_URL"],
+    )
 
 
 def wait_ready(servers: Sequence[AppServer], timeout: float = STARTUP_TIMEOUT) -> None:
@@ -335,9 +344,11 @@ def start_apps(
     auth_file: Path | None = None,
     db_url: str | None = None,
     cookie_key: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> list[AppServer]:
     """Start one app per workdir, all at once, sharing the given team file,
-    database and cookie key (a scale-out deployment in miniature)."""
+    database and cookie key (a scale-out deployment in miniature); `extra_env`
+    as for `launch_app` (e.g. one aBLT server for all of them)."""
     servers: list[AppServer] = []
     try:
         for workdir in workdirs:
@@ -348,6 +359,7 @@ def start_apps(
                     auth_file=auth_file,
                     db_url=db_url,
                     cookie_key=cookie_key,
+                    extra_env=extra_env,
                 )
             )
     except BaseException:

@@ -1,9 +1,11 @@
 """The login cookie in a real browser (issue 12 "Logins"): written by the server
 (`serve.py`), HttpOnly and SameSite=Strict, so `document.cookie` never shows it; it
-still logs a reload back in, and Log out removes it."""
+still logs a reload back in, and Log out removes it; and revokes it on the server, so
+a copy taken before Log out is refused after it (issue 9)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
@@ -63,3 +65,31 @@ def test_the_login_cookie_is_httponly_and_page_scripts_cannot_read_it(
     open_login(page, app_server)
     wait_until_idle(page)
     expect(page.get_by_test_id(CHAT_INPUT)).to_have_count(0)
+
+
+def test_a_login_cookie_copied_before_log_out_is_refused_after_it(
+    page: Page, new_page: Callable[[], Page], app_server: AppServer
+) -> None:
+    """Log out revokes on the server (issue 9): a copy of the cookie taken while
+    logged in logs another browser in before the Log out, and nobody after it."""
+    log_in(page, app_server, MEMBER, DEMO_PASSWORD)
+    wait_for_cookie(page, present=True)
+    copied = [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]
+    assert copied
+
+    # The copy works while the member is logged in (so the refusal below is the logout's).
+    thief = new_page()
+    thief.context.add_cookies(copied)
+    thief.goto(app_server.url, wait_until="domcontentloaded")
+    thief.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
+    thief.context.close()
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
+    page.get_by_label("Username").wait_for(timeout=UI_TIMEOUT_MS)
+
+    replay = new_page()  # a fresh browser context: another device, the copied cookie only
+    replay.context.add_cookies(copied)
+    open_login(replay, app_server)
+    wait_until_idle(replay)
+    expect(replay.get_by_test_id(CHAT_INPUT)).to_have_count(0)
+    expect(replay.get_by_label("Username")).to_be_visible()

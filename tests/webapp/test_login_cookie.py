@@ -124,3 +124,20 @@ def test_only_the_digest_of_a_ticket_is_stored(store: ConversationStore) -> None
 def test_the_image_points_at_the_route_under_the_base_path() -> None:
     assert 'src="/chat/_ablt/login-cookie/abc"' in image_tag(login_cookie.SET_PATH, "abc", "chat/")
     assert 'src="/_ablt/logout-cookie/abc"' in image_tag(login_cookie.CLEAR_PATH, "abc")
+
+
+def test_the_cookie_says_when_it_was_issued_for_revocation(
+    store: ConversationStore, client: Client
+) -> None:
+    """The cookie's issue time is what revocation compares with the member's last logout."""
+    before = datetime.now(UTC)
+    ticket = Tickets(store.engine).issue(SET, "bob")
+    header = set_cookie_header(client.get(f"/_ablt/login-cookie/{ticket}"))
+    token = header.split(";")[0].split("=", 1)[1]
+    claims = jwt.decode(token, KEY, algorithms=["HS256"])
+    issued = login_cookie.issued_at(claims, 30)
+    assert issued is not None and before <= issued <= datetime.now(UTC)
+    # streamlit-authenticator's own token (script-written) has no iat: its exp_date tells.
+    library_token = {"username": "bob", "exp_date": (before + timedelta(days=30)).timestamp()}
+    assert login_cookie.issued_at(library_token, 30) == pytest.approx(before, abs=timedelta(0, 1))
+    assert login_cookie.issued_at({"username": "bob"}, 30) is None  # no time: refused

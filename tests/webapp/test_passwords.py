@@ -4,6 +4,7 @@ bcrypt's 72-byte limit gets a plain message, whitespace is kept, Unicode is NFKC
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import bcrypt
@@ -21,7 +22,7 @@ from webapp.passwords import (
 )
 from webapp.store import ConversationStore
 from webapp.store.logins import LoginLog
-from webapp.team import Member, Team, TeamError, load_team, main
+from webapp.team import Member, MemberStore, Team, TeamError, load_team, main, open_team
 
 # The passphrase from the attack run: 87 characters, all ASCII.
 PASSPHRASE_87 = (
@@ -36,26 +37,34 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def team_path(tmp_path: Path) -> Path:
+def team_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A team file with bob, imported into the app's database (tmp_path/app.db) on first use."""
     team = Team(tmp_path / "auth.yaml", {"credentials": {"usernames": {}}})
     team.add("bob", name="Bob", email="bob@example.com", password="bob-old-password")
     team.save()
+    monkeypatch.setenv("ABLT_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("ABLT_AUTH_FILE", str(team.path))
     return team.path
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> LoginLog:
-    store = ConversationStore(f"sqlite:///{tmp_path / 'app.db'}")
-    return LoginLog(store.engine)
+def log(tmp_path: Path, team_path: Path) -> Iterator[LoginLog]:
+    with ConversationStore(f"sqlite:///{tmp_path / 'app.db'}") as store:
+        yield LoginLog(store.engine)
 
 
 @pytest.fixture
-def bob_settings(monkeypatch: pytest.MonkeyPatch, team_path: Path) -> Member:
-    """auth.change_password reads the team file named by the settings."""
+def members(log: LoginLog, team_path: Path) -> MemberStore:
+    """The team in the database (the file imported once)."""
+    return open_team(log.engine, team_path, False)
+
+
+@pytest.fixture
+def bob_settings(monkeypatch: pytest.MonkeyPatch, members: MemberStore) -> Member:
+    """auth.change_password reads the team of the settings' database."""
     for name in ("ABLT_BEARER_TOKEN", "ABLT_COOKIE_KEY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ABLT_AUTH_FILE", str(team_path))
-    member = load_team(team_path).get("bob")
+    member = members.get("bob")
     assert member is not None
     return member
 
@@ -76,12 +85,12 @@ def test_an_87_character_passphrase_gets_a_plain_message_on_every_path(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    before = team_path.read_text()
     # The rule itself.
     assert str(password_problem(PASSPHRASE_87)).startswith(TOO_LONG)
     # The Account page's change-password form (it crashed with ValueError).
     problem = auth.change_password(bob_settings, "bob-old-password", PASSPHRASE_87, PASSPHRASE_87)
     assert str(problem).startswith(TOO_LONG)
+    capsys.readouterr()  # what the app's side printed so far
     # python -m webapp.team add / passwd --password-stdin (a traceback before).
     for args in (
         ("add", "carol", "--name", "Carol", "--email", "c@example.com", "--password-stdin"),
@@ -90,8 +99,8 @@ def test_an_87_character_passphrase_gets_a_plain_message_on_every_path(
         assert run_cli(monkeypatch, team_path, *args, stdin=PASSPHRASE_87 + "\n") == 1
         err = capsys.readouterr().err
         assert err.startswith(f"error: {TOO_LONG}") and "Traceback" not in err
-    # Team.add / set_password (the CLI's and the future Team page's calls).
-    team = load_team(team_path)
+    # MemberStore.add / set_password (the CLI's and the Team page's calls).
+    team = open_team(log.engine, team_path, False)
     with pytest.raises(TeamError, match=TOO_LONG):
         team.set_password("bob", PASSPHRASE_87)
     # The login form says the same, without a crash.
@@ -102,7 +111,7 @@ def test_an_87_character_passphrase_gets_a_plain_message_on_every_path(
         bob_settings, PASSPHRASE_87, "new-password-1", "new-password-1"
     ) == ("The current password is not correct.")
     # Nothing was written.
-    assert team_path.read_text() == before
+    assert team.check_password("bob", "bob-old-password") and team.get("carol") is None
 
 
 def test_the_72_byte_limit_counts_bytes_not_characters() -> None:
@@ -148,11 +157,11 @@ def test_whitespace_at_either_end_is_kept_where_set_and_where_checked(
     password: str,
     other_form: str,
     bob_settings: Member,
-    team_path: Path,
+    members: MemberStore,
     log: LoginLog,
 ) -> None:
     assert auth.change_password(bob_settings, "bob-old-password", password, password) is None
-    team = load_team(team_path)
+    team = members
     logged = authenticate(team, "bob", password, "203.0.113.7", log)
     assert logged.member is not None and logged.member.username == "bob"
     assert authenticate(team, "bob", other_form, "203.0.113.7", log).problem == (WRONG_CREDENTIALS)
@@ -161,7 +170,7 @@ def test_whitespace_at_either_end_is_kept_where_set_and_where_checked(
 
 
 def test_cli_password_stdin_keeps_spaces(
-    team_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    team_path: Path, members: MemberStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (
         run_cli(
@@ -169,18 +178,18 @@ def test_cli_password_stdin_keeps_spaces(
         )
         == 0
     )
-    team = load_team(team_path)
+    team = members
     assert team.check_password("bob", "bob new pass ")
     assert not team.check_password("bob", "bob new pass")
 
 
 def test_a_no_break_space_matches_a_plain_space(
-    bob_settings: Member, team_path: Path, log: LoginLog
+    bob_settings: Member, members: MemberStore, log: LoginLog
 ) -> None:
     # Option+Space on a Mac types U+00A0; NFKC makes it a plain space.
     nbsp = "bob\u00a0new\u00a0pass"
     assert auth.change_password(bob_settings, "bob-old-password", nbsp, nbsp) is None
-    team = load_team(team_path)
+    team = members
     assert authenticate(team, "bob", "bob new pass", "203.0.113.7", log).member is not None
     assert authenticate(team, "bob", nbsp, "203.0.113.8", log).member is not None
 

@@ -114,3 +114,19 @@ def test_the_worker_cap_comes_from_env_or_secrets_and_a_bad_one_names_the_settin
     for bad in ("0", "-2", "many", "2.5"):
         with pytest.raises(SettingsError, match=ENV_MAX_WORKERS):
             load_settings({ENV_MAX_WORKERS: bad})
+
+
+def test_the_team_limit_on_simultaneous_answers_comes_from_env_or_secrets() -> None:
+    from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS, ENV_SLOT_STALE_SECONDS
+
+    assert load_settings({}).max_concurrent_answers is None  # none set: no limit
+    assert load_settings({ENV_MAX_CONCURRENT_ANSWERS: "2"}).max_concurrent_answers == 2
+    assert load_settings({}, {ENV_MAX_CONCURRENT_ANSWERS: 3}).max_concurrent_answers == 3
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(SettingsError, match=ENV_MAX_CONCURRENT_ANSWERS):
+            load_settings({ENV_MAX_CONCURRENT_ANSWERS: bad})
+    assert load_settings({}).slot_stale_seconds == 30.0
+    assert load_settings({ENV_SLOT_STALE_SECONDS: "1.5"}).slot_stale_seconds == 1.5
+    for bad in ("0", "soon"):
+        with pytest.raises(SettingsError, match=ENV_SLOT_STALE_SECONDS):
+            load_settings({ENV_SLOT_STALE_SECONDS: bad})

@@ -28,6 +28,7 @@ from webapp.store import (
     ConversationStore,
     MessageNotFound,
     db_url_from_env,
+    migrations,
     schema,
 )
 
@@ -589,7 +590,7 @@ def test_each_migration_step_upgrades_on_every_backend(db_url: str, ann: Member)
     """Build v1 with the migration code itself, add rows, then open the store."""
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
-        schema.upgrade(conn, target=1)
+        migrations.upgrade(conn, target=1)
         conn.exec_driver_sql(
             "INSERT INTO conversations VALUES ('c-1', 'ann', 101, 'b', 'B', 'Old', '{}', "
             "'2024-05-01 09:00:00', '2024-05-01 09:00:00')"

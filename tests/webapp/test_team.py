@@ -1,4 +1,5 @@
-"""webapp.team: the credentials file and `python -m webapp.team`, on real YAML files."""
+"""webapp.team: the YAML team file (import/export format) and `python -m webapp.team`
+against a real SQLite database."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 import yaml
 
 from webapp import passwords
+from webapp.store import ConversationStore
 from webapp.team import (
     DEMO_PASSWORD,
+    MemberStore,
     Team,
     TeamError,
     create_demo_team,
@@ -191,7 +194,18 @@ def test_credentials_for_the_authenticator_can_leave_members_out(tmp_path: Path)
     assert team.get("demo-admin").name == "Demo Admin"
 
 
-# -- the command line ---------------------------------------------------------
+# -- the command line (against the app's database) ----------------------------
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("ABLT_DB_URL", url)
+    return url
+
+
+def db_team(url: str) -> MemberStore:
+    return MemberStore(ConversationStore(url).engine)
 
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, path: Path, *args: str, stdin: str = "") -> int:
@@ -199,62 +213,63 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, path: Path, *args: str, stdin: str 
     return main(["--file", str(path), *args])
 
 
-def test_cli_add_list_role_passwd_remove(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_cli_add_list_role_passwd_disable_remove_export(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "auth.yaml"
-    assert (
-        run_cli(
-            monkeypatch,
-            path,
-            "add",
-            "alice",
-            "--name",
-            "Alice A",
-            "--email",
-            "a@example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-            stdin="alice-password\n",
-        )
-        == 0
-    )
+    add = ("add", "alice", "--name", "Alice A", "--email", "a@example.com", "--role", "admin")
+    assert run_cli(monkeypatch, path, *add, "--password-stdin", stdin="alice-password\n") == 0
     assert "Added alice (admin, user_id 1)" in capsys.readouterr().out
-    assert (
-        run_cli(
-            monkeypatch,
-            path,
-            "add",
-            "bob",
-            "--name",
-            "Bob",
-            "--email",
-            "b@example.com",
-            "--password-stdin",
-            stdin="bob-password\n",
-        )
-        == 0
-    )
+    add_bob = ("add", "bob", "--name", "Bob", "--email", "b@example.com", "--password-stdin")
+    assert run_cli(monkeypatch, path, *add_bob, stdin="bob-password\n") == 0
     capsys.readouterr()
+    assert not path.exists()  # the team is in the database, not in a file
 
     assert run_cli(monkeypatch, path, "list") == 0
     listing = capsys.readouterr().out
     assert "alice" in listing and "admin" in listing and "Bob" in listing
     assert "$2" not in listing  # never a hash
 
+    team = db_team(db_url)
     assert run_cli(monkeypatch, path, "role", "bob", "admin") == 0
-    assert load_team(path).get("bob").is_admin
+    assert team.get("bob").is_admin
     code = run_cli(monkeypatch, path, "passwd", "bob", "--password-stdin", stdin="bob-new-pass\n")
     assert code == 0
-    assert load_team(path).check_password("bob", "bob-new-pass")
+    assert team.check_password("bob", "bob-new-pass")
+    assert run_cli(monkeypatch, path, "disable", "bob") == 0
+    assert team.get("bob").disabled and not team.check_password("bob", "bob-new-pass")
+    assert run_cli(monkeypatch, path, "enable", "bob") == 0
+    assert team.check_password("bob", "bob-new-pass")
     assert run_cli(monkeypatch, path, "remove", "alice") == 0
-    assert [m.username for m in load_team(path).members()] == ["bob"]
-    assert "alice-password" not in path.read_text()
+    assert [m.username for m in team.members()] == ["bob"]
+
+    # export: streamlit-authenticator's format, which imports back as the same team.
+    exported = tmp_path / "exported.yaml"
+    assert run_cli(monkeypatch, path, "export", str(exported)) == 0
+    assert exported.stat().st_mode & 0o777 == 0o600  # it holds hashes
+    saved = read(exported)["credentials"]["usernames"]
+    assert list(saved) == ["bob"] and saved["bob"]["roles"] == ["admin"]
+    assert saved["bob"]["user_id"] == 2 and saved["bob"]["password"].startswith("$2")
+    reloaded = load_team(exported)
+    assert reloaded.check_password("bob", "bob-new-pass")
+    assert run_cli(monkeypatch, path, "export") == 0
+    assert "bob-new-pass" not in capsys.readouterr().out
+
+
+def test_cli_imports_the_team_file_once(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = hand_written(tmp_path / "auth.yaml")
+    assert run_cli(monkeypatch, path, "list") == 0
+    assert "jsmith" in capsys.readouterr().out
+    assert run_cli(monkeypatch, path, "remove", "rbriggs") == 0
+    capsys.readouterr()
+    assert run_cli(monkeypatch, path, "list") == 0  # the file is not read again
+    assert "rbriggs" not in capsys.readouterr().out
 
 
 def test_cli_prompts_twice_and_refuses_a_mismatch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "auth.yaml"
     answers = iter(["first-password", "other-password"])
@@ -262,23 +277,29 @@ def test_cli_prompts_twice_and_refuses_a_mismatch(
     code = main(["--file", str(path), "add", "carl", "--name", "C", "--email", "c@example.com"])
     assert code == 1
     assert "do not match" in capsys.readouterr().err
-    assert not path.exists()
+    assert db_team(db_url).get("carl") is None
 
     answers = iter(["same-password", "same-password"])
     code = main(["--file", str(path), "add", "carl", "--name", "C", "--email", "c@example.com"])
     assert code == 0
-    assert load_team(path).check_password("carl", "same-password")
+    assert db_team(db_url).check_password("carl", "same-password")
 
 
 def test_cli_errors_are_plain(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "auth.yaml"
-    assert run_cli(monkeypatch, path, "list") == 1
-    assert "does not exist" in capsys.readouterr().err
+    assert run_cli(monkeypatch, path, "list") == 0
+    assert "No members yet" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("credentials: [unclosed\n")
+    assert run_cli(monkeypatch, bad, "list") == 1  # nothing imported yet: the file is read
+    assert "not valid YAML" in capsys.readouterr().err
     create_demo_team(path)
     assert run_cli(monkeypatch, path, "remove", "nobody") == 1
     assert "nobody is not a member" in capsys.readouterr().err
+    assert run_cli(monkeypatch, path, "remove", "demo-admin") == 1  # the last admin
+    assert "at least one admin" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse rejects an unknown role
         run_cli(monkeypatch, path, "role", "demo-admin", "owner")
 

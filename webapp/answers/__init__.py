@@ -8,6 +8,11 @@ The small surface the chat page uses (see `service.AnswerService`):
     answers.stop(member, answer_id, keep_chars)      # now; saved as seen
     answers.live(answer_id)                          # status here: text, Wait, end
 
+Before it streams, an answer takes one of the team's slots (`slots.TeamSlots`
+over `webapp.store.slots`: the limit on simultaneous answers across every app
+process, `ABLT_MAX_CONCURRENT_ANSWERS`); beyond it, it waits in line
+(`Wait("line")`: "waiting for a free slot (2nd in line)"), and Stop ends the wait.
+
 Generation belongs to the process, never to a script run: a rerun, a page or
 chat switch, a reload or a closed tab detaches a page, and the answer goes on.
 """

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
-WaitKind = Literal["slot", "first_byte", "retry"]
+WaitKind = Literal["slot", "line", "first_byte", "retry"]
 # Under this many seconds a first byte is just the bot thinking; after it the
 # page says the API is slow, and counts.
 SLOW_AFTER: Final = 5.0
@@ -30,7 +30,9 @@ class Wait:
     comparable across processes.
 
     kind: "slot" (a free worker slot of this process: `ahead` answers first),
-    "first_byte" (the API has the request and has not answered yet), "retry"
+    "line" (a free slot of the team's limit on simultaneous answers, `limit`;
+    `ahead` answers are before it in line, on any app process), "first_byte"
+    (the API has the request and has not answered yet), "retry"
     (the API failed with `reason`; the next attempt is at `until`).
     """
 
@@ -39,6 +41,7 @@ class Wait:
     until: float | None = None
     reason: str = ""
     ahead: int = 0
+    limit: int = 0  # "line": the team's limit in force (0: unknown)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -56,6 +59,7 @@ class Wait:
                 until=None if data.get("until") is None else float(data["until"]),
                 reason=str(data.get("reason", "")),
                 ahead=int(data.get("ahead", 0)),
+                limit=int(data.get("limit", 0)),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -77,6 +81,16 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
             "Waiting for a free answer slot: this server is answering as many prompts "
             f"as it is set to at once{others}. Your prompt is saved."
         )
+    if wait.kind == "line":
+        allowed = (
+            f": the team's plan allows {wait.limit} answer{'s' if wait.limit != 1 else ''} at once"
+            if wait.limit
+            else ""
+        )
+        return (
+            f"Waiting for a free slot ({ordinal(wait.ahead + 1)} in line){allowed}. "
+            "Your prompt is saved; the answer starts by itself."
+        )
     if wait.kind == "retry":
         left = max(0, math.ceil((wait.until or now) - now))
         return f"{wait.reason or 'The aBLT API failed'}, retrying in {left} s."
@@ -84,6 +98,13 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
     if waited < SLOW_AFTER:
         return f"{bot_name} is thinking…"
     return f"The aBLT API is slow to answer, still waiting ({int(waited)} s)."
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st, 22nd, ..."""
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
 
 
 class LiveAnswer:

@@ -4,7 +4,9 @@ One per app process (`webapp.answers.view.get_answers` keeps it with
 `st.cache_resource`). It owns an asyncio event loop on a daemon thread; each
 answer is a task on it:
 
-    claim (DB) -> wait for a slot (at most `max_workers` at once)
+    claim (DB) -> wait for a team slot (DB: `webapp.store.slots`, first come
+                  first served across every app process; see `slots.TeamSlots`)
+               -> wait for a worker (at most `max_workers` at once here)
                -> read the context (DB, in a thread)
                -> stream from `AsyncAbltClient` into a `LiveAnswer`
                -> final save (DB) -> the next queued prompt, if any
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from ablt_core import AbltError, APITimeoutError, RateLimitError, StreamInterruptedError
 from webapp import chat
 from webapp.answers.live import LiveAnswer, Wait
+from webapp.answers.slots import TeamSlots
 from webapp.errors import describe
 from webapp.store import STREAM_IDLE_AFTER, ConversationNotFound, ConversationStore, Owner
 
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from ablt_core import AsyncAbltClient
     from webapp.history import ContextLimits, ContextWindow, Conversation, Message
     from webapp.store import Claim
+    from webapp.store.slots import SlotBook
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -79,6 +83,7 @@ class _Job:
     keep_chars: int | None = None  # Stop: keep what the member saw
     stopped: bool = False  # Stop pressed in this process
     stopped_elsewhere: bool = False  # the row says stopped (another process) or is gone
+    slot_held: bool = False  # a team slot was free when the prompt was sent
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -94,8 +99,11 @@ class AnswerService:
     """Start, attach to, stop and report on answers generated in the background.
 
     `client_factory` makes the `AsyncAbltClient` (called once, on the service's
-    own loop); size its pool with `max_connections=max_workers`. Thread-safe:
-    every public method may be called from any thread.
+    own loop); size its pool with `max_connections=max_workers`. `slots`: the
+    team's limit on simultaneous answers (default: a `SlotBook` on the store's
+    database with no limit unless an admin stores one); `slot_poll`: seconds
+    between a waiting answer's looks at the line. Thread-safe: every public
+    method may be called from any thread.
     """
 
     def __init__(
@@ -108,6 +116,8 @@ class AnswerService:
         save_every: float = SAVE_EVERY,
         idle_after: timedelta = STREAM_IDLE_AFTER,
         save_retry_pause: float = 0.5,
+        slots: SlotBook | None = None,
+        slot_poll: float = 0.5,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
@@ -131,6 +141,7 @@ class AnswerService:
         # Neither binds to a loop when made; both are only used on `_loop`.
         self._slots = asyncio.Semaphore(max_workers)
         self._client: AsyncAbltClient = client_factory()
+        self.team = TeamSlots(self._loop, store, slots, poll=slot_poll, alive=self.alive_ids)
         OPEN_SERVICES.add(self)
 
     def close(self) -> None:
@@ -141,6 +152,7 @@ class AnswerService:
         for job in list(self._jobs.values()):
             self._cancel(job)
             job.live.wait_done(STOP_WAIT)
+        self.team.close()
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(STOP_WAIT)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -176,6 +188,8 @@ class AnswerService:
         job = _Job(owner=owner, claim=claim, live=live)
         with self._lock:
             self._jobs[claim.answer.id] = job
+        # Into the team's line now, in the order prompts are sent (first come, first served).
+        job.slot_held = self.team.join(claim.answer.id, owner.username)
         ready = threading.Event()
 
         def create() -> None:
@@ -302,6 +316,8 @@ class AnswerService:
         status, error = chat.STREAMING, None
         text_override: str | None = None
         try:
+            if not job.slot_held:
+                await self.team.take(live, owner.username)
             if self._slots.locked():
                 with self._lock:
                     self._waiting_for_slot += 1
@@ -327,6 +343,7 @@ class AnswerService:
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await saver
+            await self.team.give_back(answer.id)
             text = text_override if text_override is not None else live.text
             if status == chat.STOPPED and job.keep_chars is not None:
                 text = text[: job.keep_chars]
@@ -375,6 +392,8 @@ class AnswerService:
         live.set_wait(Wait("first_byte", time.time()))
 
         def on_retry(delay: float, err: AbltError) -> None:
+            if isinstance(err, RateLimitError):
+                self.team.rate_limited(err.retry_after)
             reason = (
                 "Rate limited by the aBLT API"
                 if isinstance(err, RateLimitError)
@@ -406,6 +425,8 @@ class AnswerService:
             # No byte came at all: the length asked for is not the cause.
             return chat.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
+            if isinstance(err, RateLimitError):
+                self.team.rate_limited(err.retry_after)
             return chat.ERROR, describe(err), None
         if not live.text.strip():
             # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.

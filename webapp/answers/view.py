@@ -27,6 +27,7 @@ from webapp.state import Keys
 from webapp.store import ConversationNotFound, QueuedPrompt
 
 STOP_LABEL = "Stop"
+STOP_SHORTCUT = "Esc"  # as in ChatGPT: Esc stops the answer being written
 WAIT_ICON = ":material/pending:"
 USER_AVATAR = ":material/person:"
 
@@ -158,7 +159,8 @@ def render_live(
             type="secondary",
             on_click=stop_answer,
             args=(message.id,),
-            help="Stop this answer now; the part shown is kept.",
+            help="Stop this answer now; the part shown is kept (Esc).",
+            shortcut=STOP_SHORTCUT,
         )
         status = row.empty()
     render_queued(queued)

@@ -166,6 +166,9 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         args=(token,),
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
+    from webapp import message_tools
+
+    message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     for message in snapshot_messages(snapshot):
         avatar = ":material/smart_toy:" if message.role == "assistant" else chat_view.USER_AVATAR
         chat_view.render_message(message, avatar, is_last=False)

@@ -10,6 +10,7 @@ See `webapp.store.core` for the API and `webapp.store.schema` for migrations.
 from webapp.history import Conversation, Message
 from webapp.options import ConversationOptions
 from webapp.store.answers import DEAD_WORKER_ERROR, AnswerRow, Claim, QueuedPrompt
+from webapp.store.branches import BranchBusy, VersionNotFound, Versions
 from webapp.store.core import (
     DEFAULT_DB_URL,
     ENV_DB_URL,
@@ -22,7 +23,7 @@ from webapp.store.core import (
     StoreError,
     db_url_from_env,
 )
-from webapp.store.schema import LATEST_VERSION
+from webapp.store.migrations import LATEST_VERSION
 
 __all__ = [
     "DEAD_WORKER_ERROR",
@@ -31,6 +32,7 @@ __all__ = [
     "LATEST_VERSION",
     "STREAM_IDLE_AFTER",
     "AnswerRow",
+    "BranchBusy",
     "Claim",
     "Conversation",
     "ConversationNotFound",
@@ -42,5 +44,7 @@ __all__ = [
     "Owner",
     "QueuedPrompt",
     "StoreError",
+    "VersionNotFound",
+    "Versions",
     "db_url_from_env",
 ]

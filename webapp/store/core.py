@@ -34,8 +34,9 @@ from webapp.history import (
     Status,
 )
 from webapp.options import ConversationOptions, options_from_stored
-from webapp.store import schema
+from webapp.store import migrations, schema
 from webapp.store.answers import AnswerRows
+from webapp.store.branches import BranchRows
 from webapp.store.engine import (
     DEFAULT_DB_URL,
     ENV_DB_URL,
@@ -45,6 +46,7 @@ from webapp.store.engine import (
 )
 from webapp.store.schema import conversations as C
 from webapp.store.schema import messages as M
+from webapp.transcripts import imported_last_activity
 
 DEFAULT_LIST_LIMIT: Final = 200
 MAX_PAGE: Final = 1000
@@ -100,7 +102,7 @@ class MessagePage:
         return self.messages[0].seq if self.messages else None
 
 
-class ConversationStore(AnswerRows):
+class ConversationStore(AnswerRows, BranchRows):
     """Members' conversations and messages behind a small, owner-checked API.
 
     Create one per process (e.g. with `st.cache_resource`) and share it: it is
@@ -138,11 +140,11 @@ class ConversationStore(AnswerRows):
     def schema_version(self) -> int:
         """The database's schema version (the latest after opening)."""
         with self._read() as conn:
-            return schema.current_version(conn)
+            return migrations.current_version(conn)
 
     def _migrate(self) -> None:
         with self._write() as conn:
-            schema.upgrade(conn)
+            migrations.upgrade(conn)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -207,6 +209,7 @@ class ConversationStore(AnswerRows):
             parent_id=row["parent_id"],
             position=row["position"],
             voted_id=row["voted_id"],
+            imported_at=row.get("imported_at"),
         )
 
     @staticmethod
@@ -334,6 +337,11 @@ class ConversationStore(AnswerRows):
                 sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
             )
             conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned)))
+            conn.execute(
+                sa.delete(schema.message_versions).where(
+                    schema.message_versions.c.conversation_id.in_(owned)
+                )
+            )
             # Its share links go with it: a deleted conversation is shown to nobody.
             conn.execute(sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned)))
             conn.execute(
@@ -491,10 +499,12 @@ class ConversationStore(AnswerRows):
 
     # ------------------------------------------------------- export/import
 
-    def export_json(self, owner: Owner, conversation_id: str) -> str:
-        """The conversation in the versioned JSON export format."""
+    def export_json(self, owner: Owner, conversation_id: str, *, versions: bool = False) -> str:
+        """The conversation in the versioned JSON export format: the shown path,
+        and with `versions` the other versions too (not for share links)."""
         conv, msgs = self._load_all(owner, conversation_id)
-        return history.export_json(conv, msgs)
+        extra = self.exported_versions(owner, conversation_id, msgs) if versions else ()
+        return history.export_json(conv, msgs, extra)
 
     def export_markdown(self, owner: Owner, conversation_id: str) -> str:
         """The conversation as a readable Markdown transcript."""
@@ -548,13 +558,17 @@ class ConversationStore(AnswerRows):
                     bot_name=info.bot_name,
                     title=info.title,
                     options=info.options.model_dump_json(),
+                    # The file's dates, not the import's: a copy made today of a
+                    # conversation from May is still May's in the History.
                     created_at=info.created_at,
-                    updated_at=now,
+                    updated_at=imported_last_activity(parsed),
                     pinned=info.pinned,
+                    imported_at=now,
                 )
             )
             if rows:
                 conn.execute(sa.insert(M), rows)
+            self._import_versions(conn, conv_id, [r["id"] for r in rows], parsed.versions)
             return self._to_conversation(self._conversation_row(conn, owner, conv_id))
 
     def __repr__(self) -> str:

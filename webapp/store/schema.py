@@ -1,24 +1,17 @@
-"""Tables and the versioned migrations that build them.
+"""The current tables of the conversation store, as SQLAlchemy Core `Table`s.
 
-`MIGRATIONS` is an ordered list; migration N takes a database at version N-1
-to version N. Each one spells out its own DDL instead of reading the current
-table definitions, so it stays exactly what it was when released and an old
-database file upgrades the same way years later. `upgrade()` runs the missing
-ones in one transaction under a lock (PostgreSQL advisory lock, SQLite write
-lock), so two processes starting at once neither race nor double-apply.
-
-To change the schema: append a migration, bump nothing else, and update the
-current `Table` objects below to match what the migrations produce.
+They describe what `webapp.store.migrations` builds, one column comment per
+migration that added it. To change the schema: append a migration there, then
+update the `Table` objects here to match what the migrations produce.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -99,6 +92,8 @@ conversations = sa.Table(
     ),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("voted_id", sa.String(36), nullable=True),
+    # v11: when it was imported from an export file (NULL: made here).
+    sa.Column("imported_at", UTCDateTime, nullable=True),
 )
 
 messages = sa.Table(
@@ -136,6 +131,33 @@ queued_prompts = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),  # answered in this order
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Versions off the shown path (v10): the answers a Regenerate replaced and
+# the branches an earlier prompt's edit left. The shown path stays in
+# `messages` (what is rendered, exported and sent as context), so a linear
+# conversation has no rows here. `parent_id` is the message before this one
+# (in `messages` or here; NULL: the conversation's first); `selected` marks
+# the child shown when its parent (itself here) comes back on the path.
+message_versions = sa.Table(
+    "message_versions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("parent_id", sa.String(36), nullable=True),
+    sa.Column("selected", sa.Boolean, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
+    sa.Column("reply_to", sa.String(36), nullable=True),
 )
 
 # The team's prompt library (v3): a name, a system instruction and/or a
@@ -200,6 +222,37 @@ login_tickets = sa.Table(
 )
 
 
+# The team (v7): members, shared by every app process. `sessions_valid_after`:
+# a login (cookie or open session) from before it no longer counts (log out,
+# password change, disabling). `extra`: the other keys of an imported
+# streamlit-authenticator entry (JSON), given back by the YAML export.
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("username", sa.String(128), primary_key=True),  # lower-cased
+    sa.Column("user_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | member
+    sa.Column("password_hash", sa.String(128), nullable=True),  # bcrypt; NULL: cannot log in
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime, nullable=True),
+    sa.Column("sessions_valid_after", UTCDateTime, nullable=True),
+    sa.Column("extra", sa.Text, nullable=False),
+)
+
+# One row (id 1) once the team has a source: the imported file, the demo
+# seed, or a first member added to the database directly.
+team_state = sa.Table(
+    "team_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+)
+
 # Monthly budgets (v8): one row per member with a limit of their own, keyed by
 # username; the subject '' (never a username) is the team default.
 budgets = sa.Table(
@@ -227,277 +280,47 @@ audit_events = sa.Table(
 )
 
 
-# ----------------------------------------------------------------- migrations
+# The team's limit on simultaneous answers (v9), across every app process.
+# One row per answer that wants or holds a slot: `slot` is NULL while it
+# waits its turn (line order: `ticket`), else the slot number it holds
+# (1..limit, UNIQUE: two answers never hold one slot). `holder` names the app
+# process; its heartbeat keeps the row; a stale row is reclaimed.
+answer_slots = sa.Table(
+    "answer_slots",
+    metadata,
+    sa.Column("ticket", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("answer_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=True, unique=True),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)
 
+# One row (id 1): the admin's limit (NULL: the ABLT_MAX_CONCURRENT_ANSWERS
+# setting) and the back-off after a 429 (lowered limit, until when, from what).
+slot_settings = sa.Table(
+    "slot_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("max_answers", sa.Integer, nullable=True),
+    sa.Column("set_by", sa.String(128), nullable=True),
+    sa.Column("set_at", UTCDateTime, nullable=True),
+    sa.Column("backoff_limit", sa.Integer, nullable=True),
+    sa.Column("backoff_from", sa.Integer, nullable=True),
+    sa.Column("backoff_until", UTCDateTime, nullable=True),
+)
 
-def _ts(conn: Connection) -> str:
-    """The timestamp column type as this database spells it."""
-    return str(sa.DateTime(timezone=True).compile(dialect=conn.dialect))
-
-
-def _v1_initial(conn: Connection) -> None:
-    """Conversations and their messages; (conversation_id, seq) is unique and
-    indexed, so loading the latest page of a long conversation is a range scan."""
-    ts = _ts(conn)
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE conversations (
-            id VARCHAR(36) NOT NULL PRIMARY KEY,
-            owner VARCHAR(128) NOT NULL,
-            owner_user_id INTEGER NOT NULL,
-            bot_slug VARCHAR(200) NOT NULL,
-            bot_name VARCHAR(200) NOT NULL,
-            title VARCHAR(200) NOT NULL,
-            options TEXT NOT NULL,
-            created_at {ts} NOT NULL,
-            updated_at {ts} NOT NULL
-        )
-        """
-    )
-    conn.exec_driver_sql(
-        "CREATE INDEX ix_conversations_owner_updated ON conversations (owner, updated_at)"
-    )
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE messages (
-            id VARCHAR(36) NOT NULL PRIMARY KEY,
-            conversation_id VARCHAR(36) NOT NULL
-                REFERENCES conversations (id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            role VARCHAR(16) NOT NULL,
-            text TEXT NOT NULL,
-            status VARCHAR(16) NOT NULL,
-            error TEXT,
-            created_at {ts} NOT NULL,
-            CONSTRAINT uq_messages_conversation_seq UNIQUE (conversation_id, seq)
-        )
-        """
-    )
-
-
-def _v2_pinned_and_message_times(conn: Connection) -> None:
-    """Pinning, a message `updated_at` (tells a live stream from a dead one),
-    and a listing index that serves "pinned first, newest first" per owner."""
-    conn.exec_driver_sql(
-        "ALTER TABLE conversations ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE"
-    )
-    conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN updated_at {_ts(conn)}")
-    conn.exec_driver_sql("UPDATE messages SET updated_at = created_at")
-    conn.exec_driver_sql("DROP INDEX ix_conversations_owner_updated")
-    conn.exec_driver_sql(
-        "CREATE INDEX ix_conversations_owner_pinned_updated "
-        "ON conversations (owner, pinned, updated_at)"
-    )
-
-
-def _v6_background_answers(conn: Connection) -> None:
-    """Answers generated in the background: which prompt an answer answers, a
-    heartbeat that tells a live worker from a dead one, what it is waiting for,
-    and the prompts queued behind the answer in progress (type-ahead, two tabs)."""
-    ts = _ts(conn)
-    conn.exec_driver_sql("ALTER TABLE messages ADD COLUMN reply_to VARCHAR(36)")
-    conn.exec_driver_sql(f"ALTER TABLE messages ADD COLUMN heartbeat_at {ts}")
-    conn.exec_driver_sql("ALTER TABLE messages ADD COLUMN waiting TEXT")
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE queued_prompts (
-            id VARCHAR(36) NOT NULL PRIMARY KEY,
-            conversation_id VARCHAR(36) NOT NULL
-                REFERENCES conversations (id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            created_at {ts} NOT NULL
-        )
-        """
-    )
-    conn.exec_driver_sql(
-        "CREATE INDEX ix_queued_prompts_conversation ON queued_prompts (conversation_id, position)"
-    )
-
-
-def _v3_prompt_library_and_shares(conn: Connection) -> None:
-    """The prompt library and read-only share links (see the tables above)."""
-    ts = _ts(conn)
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE prompts (
-            id VARCHAR(36) NOT NULL PRIMARY KEY,
-            owner VARCHAR(128) NOT NULL,
-            name VARCHAR(200) NOT NULL,
-            system_instruction TEXT NOT NULL,
-            starter_prompt TEXT NOT NULL,
-            options TEXT NOT NULL,
-            bot_slug VARCHAR(200),
-            shared BOOLEAN NOT NULL,
-            pinned BOOLEAN NOT NULL,
-            created_at {ts} NOT NULL,
-            updated_at {ts} NOT NULL
-        )
-        """
-    )
-    conn.exec_driver_sql("CREATE INDEX ix_prompts_owner ON prompts (owner)")
-    conn.exec_driver_sql("CREATE INDEX ix_prompts_shared ON prompts (shared)")
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE shares (
-            token VARCHAR(64) NOT NULL PRIMARY KEY,
-            owner VARCHAR(128) NOT NULL,
-            conversation_id VARCHAR(36) NOT NULL
-                REFERENCES conversations (id) ON DELETE CASCADE,
-            title VARCHAR(200) NOT NULL,
-            snapshot TEXT NOT NULL,
-            message_count INTEGER NOT NULL,
-            created_at {ts} NOT NULL,
-            revoked_at {ts}
-        )
-        """
-    )
-    conn.exec_driver_sql("CREATE INDEX ix_shares_owner ON shares (owner, created_at)")
-
-
-def _v4_logins(conn: Connection) -> None:
-    """Login attempts, for throttling across processes and for the audit log:
-    who (username as typed), what (event), when, from which address. And
-    one-time tickets the browser trades for the HttpOnly login cookie."""
-    ident = (
-        "INTEGER NOT NULL PRIMARY KEY"
-        if conn.dialect.name == "sqlite"
-        else "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
-    )
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE login_events (
-            id {ident},
-            at {_ts(conn)} NOT NULL,
-            event VARCHAR(16) NOT NULL,
-            username VARCHAR(128),
-            address VARCHAR(64),
-            actor VARCHAR(128)
-        )
-        """
-    )
-    conn.exec_driver_sql("CREATE INDEX ix_login_events_username_at ON login_events (username, at)")
-    conn.exec_driver_sql("CREATE INDEX ix_login_events_address_at ON login_events (address, at)")
-    ts = _ts(conn)
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE login_tickets (
-            ticket_hash VARCHAR(64) NOT NULL PRIMARY KEY,
-            kind VARCHAR(8) NOT NULL,
-            username VARCHAR(128),
-            expires_at {ts} NOT NULL,
-            used_at {ts}
-        )
-        """
-    )
-
-
-def _v5_comparisons(conn: Connection) -> None:
-    """Comparisons: a conversation of kind "comparison" groups one "column"
-    conversation per compared bot (`parent_id`, `position`), and keeps the
-    vote for the best one (`voted_id`). Plain chats are kind "chat"."""
-    conn.exec_driver_sql(
-        "ALTER TABLE conversations ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'chat'"
-    )
-    conn.exec_driver_sql(
-        "ALTER TABLE conversations ADD COLUMN parent_id VARCHAR(36) "
-        "REFERENCES conversations (id) ON DELETE CASCADE"
-    )
-    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN position INTEGER NOT NULL DEFAULT 0")
-    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN voted_id VARCHAR(36)")
-    conn.exec_driver_sql("CREATE INDEX ix_conversations_parent ON conversations (parent_id)")
-
-
-def _v7_placeholder(conn: Connection) -> None:
-    """No-op; the team branch's v7 (members in the database) takes this number."""
-    # placeholder: replaced at merge
-
-
-def _v8_budgets_and_audit(conn: Connection) -> None:
-    """Monthly budgets (a team default and per-member limits, words or tokens)
-    and the audit log's rows; messages get an index on `created_at`, so a
-    member's usage since the last API figure is a range read."""
-    ts = _ts(conn)
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE budgets (
-            subject VARCHAR(128) NOT NULL PRIMARY KEY,
-            monthly_limit BIGINT,
-            unit VARCHAR(8) NOT NULL,
-            updated_at {ts} NOT NULL,
-            updated_by VARCHAR(128)
-        )
-        """
-    )
-    ident = (
-        "INTEGER NOT NULL PRIMARY KEY"
-        if conn.dialect.name == "sqlite"
-        else "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
-    )
-    conn.exec_driver_sql(
-        f"""
-        CREATE TABLE audit_events (
-            id {ident},
-            at {ts} NOT NULL,
-            kind VARCHAR(16) NOT NULL,
-            actor VARCHAR(128),
-            action VARCHAR(64) NOT NULL,
-            target VARCHAR(128),
-            detail TEXT NOT NULL
-        )
-        """
-    )
-    conn.exec_driver_sql("CREATE INDEX ix_audit_events_at ON audit_events (at)")
-    conn.exec_driver_sql("CREATE INDEX ix_audit_events_actor_at ON audit_events (actor, at)")
-    conn.exec_driver_sql("CREATE INDEX ix_audit_events_target_at ON audit_events (target, at)")
-    conn.exec_driver_sql("CREATE INDEX ix_messages_created_at ON messages (created_at)")
-
-
-Migration = Callable[[Connection], None]
-MIGRATIONS: Final[list[Migration]] = [
-    _v1_initial,
-    _v2_pinned_and_message_times,
-    _v3_prompt_library_and_shares,
-    _v4_logins,
-    _v5_comparisons,
-    _v6_background_answers,
-    _v7_placeholder,  # placeholder: replaced at merge (team: members in the database)
-    _v8_budgets_and_audit,  # budgets + audit log
-]
-LATEST_VERSION: Final = len(MIGRATIONS)
-
-# Any constant works; it only has to be the same in every process.
-_PG_LOCK_KEY: Final = 0x61B17C4A7
-
-
-def _lock(conn: Connection) -> None:
-    """Serialise migrations across processes for the rest of this transaction."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    # SQLite: the caller's transaction began with BEGIN IMMEDIATE (the write lock).
-
-
-def current_version(conn: Connection) -> int:
-    """The schema version of the database behind `conn`, 0 when empty."""
-    if not sa.inspect(conn).has_table("schema_version"):
-        return 0
-    found = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-    return int(found or 0)
-
-
-def upgrade(conn: Connection, target: int = LATEST_VERSION) -> int:
-    """Bring the database to `target` inside the caller's transaction; returns
-    the version it was at. Refuses a database newer than this code."""
-    _lock(conn)
-    if not sa.inspect(conn).has_table("schema_version"):
-        schema_version.create(conn)
-    found = current_version(conn)
-    if found > LATEST_VERSION:
-        raise RuntimeError(
-            f"The database schema is version {found}, newer than this app "
-            f"understands ({LATEST_VERSION}). Upgrade the app instead."
-        )
-    for version in range(found + 1, target + 1):
-        MIGRATIONS[version - 1](conn)
-        conn.execute(schema_version.insert().values(version=version, applied_at=datetime.now(UTC)))
-    return found
+# What the admin sees happened to the limit: rate_limited | limit_set | reclaimed.
+slot_events = sa.Table(
+    "slot_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=True),
+    sa.Column("limit_before", sa.Integer, nullable=True),
+    sa.Column("limit_after", sa.Integer, nullable=True),
+    sa.Column("detail", sa.String(200), nullable=False),
+)

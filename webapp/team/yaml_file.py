@@ -1,4 +1,4 @@
-"""The team's credentials file, and `python -m webapp.team` to manage it.
+"""The team's YAML file in streamlit-authenticator's format: read it to import, write it to export.
 
 The file is streamlit-authenticator's usual YAML format, so a file written by
 hand for that library works as it is::
@@ -12,36 +12,23 @@ hand for that library works as it is::
           roles: [admin]              # or [member]
           user_id: 1                  # ours: splits usage statistics per member
 
-A member without `user_id` gets the next free one, in file order, and the file
-is rewritten to keep it (when it is writable), so ids never move. Other keys
-(`cookie:`, `failed_login_attempts`...) are kept as they are. No Streamlit
-import here: the CLI and the app share this module.
-
-    python -m webapp.team add USER --name NAME --email EMAIL [--role admin|member]
-    python -m webapp.team role USER admin|member
-    python -m webapp.team passwd USER
-    python -m webapp.team remove USER
-    python -m webapp.team list
-    python -m webapp.team unlock USER            # lift a login lock-out
-    python -m webapp.team unlock --address ADDR  # the same for a network address
-
-Passwords follow `webapp.passwords` (whitespace kept, at most 72 bytes);
-`--password-stdin` takes the first line of stdin without its line ending.
+Since issue 9 the team lives in the database (`webapp.team.members`); this
+file is read once, on the first start, to import it (`ABLT_AUTH_FILE`), and
+written by `python -m webapp.team export`. A member without `user_id` gets
+the next free one, in file order, and a plaintext password is hashed; the
+file is rewritten to keep both (when it is writable). Other keys (`cookie:`,
+`failed_login_attempts`...) are kept as they are. No Streamlit import here.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
-import getpass
 import logging
 import os
-import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,33 +43,11 @@ from webapp.passwords import (
     password_problem,
     too_long_problem,
 )
+from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 
 log = logging.getLogger(__name__)
 
-ROLES = ("admin", "member")
-DEMO_MEMBERS = (
-    ("demo-admin", "Demo Admin", "demo-admin@example.com", "admin"),
-    ("demo-member", "Demo Member", "demo-member@example.com", "member"),
-)
-
 _write_lock = threading.Lock()
-
-
-class TeamError(Exception):
-    """A team operation that cannot be done; the message says why, in plain words."""
-
-
-@dataclass(frozen=True)
-class Member:
-    username: str
-    name: str
-    email: str
-    role: str  # "admin" | "member"
-    user_id: int
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def _key(username: str) -> str:
@@ -325,119 +290,12 @@ def create_demo_team(path: str | os.PathLike[str]) -> Team:
     return team
 
 
-# -- the command line ---------------------------------------------------------
+def entries(team: Team) -> list[tuple[str, dict[str, Any]]]:
+    """The file's members in file order: (lower-cased username, a copy of its entry)."""
+    return [(name, copy.deepcopy(entry)) for name, entry in team._users.items()]
 
 
-def _read_new_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    second = getpass.getpass("Repeat password: ")
-    if first != second:
-        raise TeamError("The two passwords do not match.")
-    return first
-
-
-def _parser() -> argparse.ArgumentParser:
-    from webapp.settings import get_settings
-
-    default_file = get_settings().auth_file
-    parser = argparse.ArgumentParser(
-        prog="python -m webapp.team",
-        description="Manage the aBLT Chat team (the credentials file).",
-    )
-    parser.add_argument(
-        "--file", default=default_file, help=f"credentials file (default: {default_file})"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    add = sub.add_parser("add", help="add a member (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--name", required=True)
-    add.add_argument("--email", required=True)
-    add.add_argument("--role", choices=ROLES, default="member")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-
-    role = sub.add_parser("role", help="set a member's role")
-    role.add_argument("username")
-    role.add_argument("role", choices=ROLES)
-
-    passwd = sub.add_parser("passwd", help="set a member's password (asks for it)")
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true")
-
-    remove = sub.add_parser("remove", help="remove a member")
-    remove.add_argument("username")
-
-    sub.add_parser("list", help="list the members (never shows password hashes)")
-
-    unlock = sub.add_parser(
-        "unlock", help="lift the login lock-out of a username (or of an address)"
-    )
-    unlock.add_argument("username", nargs="?")
-    unlock.add_argument("--address", help="a client network address to unlock instead/too")
-    return parser
-
-
-def _unlock(username: str | None, address: str | None) -> str:
-    """The `unlock` command: record an admin unlock in the app's database."""
-    from webapp import logins
-    from webapp.settings import get_settings
-    from webapp.store import DEFAULT_DB_URL, ConversationStore
-    from webapp.store.logins import LoginLog
-
-    if not username and not address:
-        raise TeamError("Name a username to unlock, or give --address.")
-    actor = f"cli:{getpass.getuser()}"
-    with ConversationStore(get_settings().db_url or DEFAULT_DB_URL) as store:
-        logins.unlock(LoginLog(store.engine), actor=actor, username=username, address=address)
-    what = " and ".join(
-        part for part in (username and username.lower(), address and f"address {address}") if part
-    )
-    return f"Unlocked {what}: the next login is checked at once."
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "list":
-            team = load_team(args.file)
-            members = team.members()
-            if not members:
-                print("No members yet. Add one with: python -m webapp.team add USER ...")
-            for m in members:
-                print(f"{m.user_id:>4}  {m.username:<20} {m.role:<7} {m.name} <{m.email}>")
-            return 0
-        if args.command == "unlock":
-            print(_unlock(args.username, args.address))
-            return 0
-        team = load_team(args.file, create=args.command == "add")
-        if args.command == "add":
-            password = _read_new_password(args.password_stdin)
-            member = team.add(
-                args.username, name=args.name, email=args.email, password=password, role=args.role
-            )
-            message = f"Added {member.username} ({member.role}, user_id {member.user_id})."
-        elif args.command == "role":
-            member = team.set_role(args.username, args.role)
-            message = f"{member.username} is now {member.role}."
-        elif args.command == "passwd":
-            team._existing(args.username)
-            team.set_password(args.username, _read_new_password(args.password_stdin))
-            message = f"Password of {args.username.lower()} changed."
-        else:
-            team.remove(args.username)
-            message = f"Removed {args.username.lower()}."
-        team.save()
-        print(message)
-        return 0
-    except TeamError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, EOFError):
-        print("\ncancelled", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def dump(usernames: dict[str, dict[str, Any]]) -> str:
+    """A team file's text (streamlit-authenticator's format) for these entries."""
+    config = {"credentials": {"usernames": usernames}}
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)

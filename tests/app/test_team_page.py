@@ -1,0 +1,246 @@
+"""The admin's Team page through the real app (issue 9): add a member with a one-time
+password that must be changed at the first login, change a role, disable (the open
+session is refused on its next action), remove with confirmation, the last admin
+kept, and a member kept out of the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from webapp import auth
+from webapp.audit import TEAM_CHANGE, AuditLog
+from webapp.state import Keys
+from webapp.team import Member, MemberStore, TeamError
+from webapp.team.view import ADMINS_ONLY
+
+from .conftest import APP_PATH, APP_TIMEOUT, log_in
+
+pytestmark = pytest.mark.usefixtures("demo_env")
+TEAM_PAGE = "views/team.py"
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def team_page(logged_in: Callable[[str], AppTest]) -> AppTest:
+    at = logged_in("demo-admin")
+    at.switch_page(TEAM_PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+BOB_PASSWORD = "bob-password-1"
+
+
+def bob_session(app_team: MemberStore, new_app: Callable[[], AppTest]) -> AppTest:
+    """Bob, a member beside the demo accounts (those are fixed in demo mode), logged in."""
+    app_team.add("bob", name="Bob Jones", email="bob@example.com", password=BOB_PASSWORD)
+    at = log_in(new_app().run(), "bob", BOB_PASSWORD)
+    assert at.chat_input, "bob should be logged in"
+    return at
+
+
+def add_member(
+    at: AppTest, username: str, name: str, role: str = "member", user_id: int = 3
+) -> str:
+    """Fill in the add form; returns the one-time password the page shows."""
+    at.text_input(key=Keys.TEAM_ADD_USERNAME).input(username)
+    at.text_input(key=Keys.TEAM_ADD_NAME).input(name)
+    at.text_input(key=Keys.TEAM_ADD_EMAIL).input(f"{username}@example.com")
+    at.selectbox(key=Keys.TEAM_ADD_ROLE).select(role)
+    click(at, "Add member")
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [f"Added {username} ({role}, user id {user_id})."]
+    assert len(at.code) == 1
+    return str(at.code[0].value)
+
+
+def pick(at: AppTest, username: str) -> AppTest:
+    at.run()  # the page as it is now (a member may have been added since)
+    at.selectbox(key=Keys.TEAM_PICK).select(username)
+    return at.run()
+
+
+def test_an_added_member_logs_in_with_the_one_time_password_and_must_change_it(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    password = add_member(admin, "eve", "Eve Example")
+    rows = admin.dataframe[0].value
+    assert list(rows["username"]) == ["demo-admin", "demo-member", "eve"]
+    assert "must change password" in list(rows["status"])
+    assert "words this month" in rows.columns  # the budgets feature fills it
+    admin.run()
+    assert not admin.code  # shown once
+
+    eve = log_in(new_app().run(), "eve", password)
+    assert not eve.exception, eve.exception
+    # Nothing but the forced change: no chat, no other page.
+    assert [t.value for t in eve.title] == ["Choose your password"]
+    assert not eve.chat_input
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        eve.switch_page("views/chat.py")
+    labels = [t.label for t in eve.text_input]
+    assert labels == ["One-time password", "New password", "Repeat new password"]
+
+    eve.text_input(key=Keys.FORCED_CURRENT).input(password)
+    eve.text_input(key=Keys.FORCED_NEW).input("eve-own-password")
+    eve.text_input(key=Keys.FORCED_REPEAT).input("eve-other-password")
+    click(eve, "Set password")
+    assert "do not match" in eve.error[0].value and not eve.chat_input
+
+    eve.text_input(key=Keys.FORCED_CURRENT).input(password)
+    eve.text_input(key=Keys.FORCED_NEW).input("eve-own-password")
+    eve.text_input(key=Keys.FORCED_REPEAT).input("eve-own-password")
+    click(eve, "Set password")
+    assert not eve.exception, eve.exception
+    assert eve.chat_input  # on to the app, still logged in
+    assert not app_team.get("eve").must_change_password
+
+    fresh = log_in(new_app().run(), "eve", password)
+    assert fresh.error and not fresh.chat_input  # the one-time password is spent
+    assert log_in(new_app().run(), "eve", "eve-own-password").chat_input
+
+
+def test_a_role_change_applies_to_the_open_session(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    member = bob_session(app_team, new_app)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        member.switch_page(TEAM_PAGE)
+
+    pick(admin, "bob")
+    admin.selectbox(key=Keys.TEAM_ROLE).select("admin")
+    click(admin, "Change role")
+    assert [s.value for s in admin.success] == ["bob is now admin."]
+    assert app_team.get("bob").is_admin
+
+    member.run()  # the member's next action: now an admin, with the Team page
+    member.switch_page(TEAM_PAGE).run()
+    assert not member.exception and member.dataframe
+
+
+def test_a_disabled_members_open_session_is_refused_on_its_next_action(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
+    click(admin, "Disable")
+    assert [s.value for s in admin.success] == ["bob is disabled."]
+    assert "disabled" in list(admin.dataframe[0].value["status"])
+
+    member.chat_input[0].set_value("Still there?").run()
+    assert not member.exception
+    assert not member.chat_input and Keys.MEMBER not in member.session_state
+    assert auth.SESSION_ENDED in [e.value for e in member.error]
+    again = log_in(new_app().run(), "bob", BOB_PASSWORD)
+    assert not again.chat_input  # cannot log in while disabled
+
+    click(admin, "Enable")
+    assert log_in(new_app().run(), "bob", BOB_PASSWORD).chat_input
+
+
+def test_removal_needs_confirmation_and_ends_the_session(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
+    click(admin, "Remove")
+    assert admin.warning and "Remove Bob Jones" in admin.warning[0].value
+    admin.text_input(key=Keys.TEAM_CONFIRM).input("someone-else")
+    click(admin, "Remove for good")
+    assert "Type bob to confirm" in admin.error[0].value
+    assert app_team.get("bob") is not None
+
+    admin.text_input(key=Keys.TEAM_CONFIRM).input("bob")
+    click(admin, "Remove for good")
+    assert not admin.exception, admin.exception
+    assert app_team.get("bob") is None
+    assert list(admin.dataframe[0].value["username"]) == ["demo-admin", "demo-member"]
+    changes = AuditLog(app_team.engine).entries(kinds=[TEAM_CHANGE])
+    assert [(e.actor, e.action, e.target) for e in changes] == [
+        ("demo-admin", "remove member", "bob")
+    ]
+
+    member.run()
+    assert not member.chat_input and auth.SESSION_ENDED in [e.value for e in member.error]
+
+
+def test_the_last_admin_cannot_be_removed_or_demoted(
+    logged_in: Callable[[str], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    pick(admin, "demo-admin")  # themself, and the only admin
+    assert any("This is you" in i.value for i in admin.info)
+    labels = {b.label for b in admin.button}
+    assert not labels & {"Remove", "Change role", "Disable", "Reset password"}
+
+    # A second admin, demoted in another session meanwhile: the store still refuses.
+    password = add_member(admin, "ann", "Ann", role="admin")
+    assert password
+    app_team.set_role("demo-admin", "member")  # ann is now the last admin
+    with pytest.raises(TeamError, match="at least one admin"):
+        app_team.remove("ann")
+    with pytest.raises(TeamError, match="at least one admin"):
+        app_team.set_role("ann", "member")
+    admin.run()  # demo-admin's next action: a member now, the Team page is gone
+    assert not admin.exception and admin.chat_input
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        admin.switch_page(TEAM_PAGE)
+    assert app_team.get("ann").is_admin
+
+
+def test_a_member_gets_no_team_page_even_by_its_file(
+    logged_in: Callable[[str], AppTest], app_db_url: str
+) -> None:
+    logged_in("demo-member")  # the team exists
+    # The page file run on its own with a member's session (what a URL could reach
+    # if the page were ever registered for everyone): refused before any content.
+    page = AppTest.from_file(str(APP_PATH.parent / TEAM_PAGE), default_timeout=APP_TIMEOUT)
+    page.session_state["authentication_status"] = True
+    page.session_state[Keys.MEMBER] = member_from(app_db_url, "demo-member")
+    page.run()
+    assert not page.exception, page.exception
+    assert [e.value for e in page.error] == [ADMINS_ONLY]
+    assert not page.dataframe and not page.text_input
+
+
+def member_from(url: str, username: str) -> Member | None:
+    from webapp.store import ConversationStore
+
+    with ConversationStore(url) as store:
+        return MemberStore(store.engine).get(username)
+
+
+def test_a_password_reset_shows_a_new_one_time_password_and_ends_the_open_session(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    member = bob_session(app_team, new_app)
+    pick(admin, "bob")
+    click(admin, "Reset password")
+    assert not admin.exception, admin.exception
+    password = str(admin.code[0].value)
+    member.run()
+    assert not member.chat_input and auth.SESSION_ENDED in [e.value for e in member.error]
+    assert not log_in(new_app().run(), "bob", BOB_PASSWORD).chat_input
+    again = log_in(new_app().run(), "bob", password)
+    assert [t.value for t in again.title] == ["Choose your password"]
+
+
+def test_in_demo_mode_the_demo_accounts_cannot_be_locked_out_from_the_team_page(
+    logged_in: Callable[[str], AppTest], app_team: MemberStore
+) -> None:
+    admin = team_page(logged_in)
+    pick(admin, "demo-member")
+    assert any("shared demo account" in i.value for i in admin.info)
+    assert not {b.label for b in admin.button} & {"Remove", "Disable", "Reset password"}
+    assert app_team.check_password("demo-member", "ablt-demo")

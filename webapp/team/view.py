@@ -1,0 +1,268 @@
+"""The Streamlit side of the team: the admin's Team page and the forced password change.
+
+Thin: every change is a function of `webapp.team.actions` (tested without a
+browser), called from a widget callback, whose outcome is kept under
+`Keys.TEAM_NOTICE` and shown once. A one-time password is kept under
+`Keys.TEAM_SECRET` for exactly one run, then dropped: it is shown once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from webapp import csv_safe
+from webapp import markdown as md
+from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.state import Keys
+from webapp.team import actions
+from webapp.team.members import MemberStore
+from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
+
+log = logging.getLogger(__name__)
+
+ADMINS_ONLY = "The Team page is for admins. Ask an admin if you need a change to the team."
+DB_DOWN = "The change was not made: the app's database is not answering. Try again in a moment."
+
+
+def _team() -> MemberStore:
+    from webapp import auth
+    from webapp.settings import get_settings
+
+    return auth.load_team_for(get_settings())
+
+
+def _protected() -> list[str]:
+    """The shared demo accounts while in demo mode (their password is on the login page)."""
+    from webapp.settings import get_settings
+
+    settings = get_settings()
+    return [name for name, *_ in DEMO_MEMBERS] if settings.demo_mode else []
+
+
+def _do(action: str, change: Any) -> None:
+    """Run one change (a no-argument callable returning a success sentence) and
+    keep its outcome for the next draw."""
+    try:
+        st.session_state[Keys.TEAM_NOTICE] = ("success", change())
+    except TeamError as err:
+        st.session_state[Keys.TEAM_NOTICE] = ("error", str(err))
+    except SQLAlchemyError:
+        log.warning("Team change %s failed", action, exc_info=True)
+        st.session_state[Keys.TEAM_NOTICE] = ("error", DB_DOWN)
+
+
+def _on_add(actor: Member) -> None:
+    def change() -> str:
+        member, password = actions.add_member(
+            _team(),
+            actor,
+            str(st.session_state.get(Keys.TEAM_ADD_USERNAME) or ""),
+            name=str(st.session_state.get(Keys.TEAM_ADD_NAME) or ""),
+            email=str(st.session_state.get(Keys.TEAM_ADD_EMAIL) or ""),
+            role=str(st.session_state.get(Keys.TEAM_ADD_ROLE) or "member"),
+        )
+        st.session_state[Keys.TEAM_SECRET] = (member.username, password)
+        for key in (Keys.TEAM_ADD_USERNAME, Keys.TEAM_ADD_NAME, Keys.TEAM_ADD_EMAIL):
+            st.session_state[key] = ""
+        return f"Added {member.username} ({member.role}, user id {member.user_id})."
+
+    _do("add", change)
+
+
+def _on_role(actor: Member, username: str) -> None:
+    role = str(st.session_state.get(Keys.TEAM_ROLE) or "member")
+
+    def change() -> str:
+        member = actions.change_role(_team(), actor, username, role, _protected())
+        return f"{member.username} is now {member.role}."
+
+    _do("role", change)
+
+
+def _on_reset(actor: Member, username: str) -> None:
+    def change() -> str:
+        password = actions.reset_password(_team(), actor, username, _protected())
+        st.session_state[Keys.TEAM_SECRET] = (username, password)
+        return f"New one-time password for {username}; their open sessions have ended."
+
+    _do("reset", change)
+
+
+def _on_enable(actor: Member, username: str, enabled: bool) -> None:
+    def change() -> str:
+        actions.set_enabled(_team(), actor, username, enabled, _protected())
+        return f"{username} is {'enabled' if enabled else 'disabled'}."
+
+    _do("enable" if enabled else "disable", change)
+
+
+def _on_remove(actor: Member, username: str) -> None:
+    def change() -> str:
+        actions.remove_member(
+            _team(),
+            actor,
+            username,
+            str(st.session_state.get(Keys.TEAM_CONFIRM) or ""),
+            _protected(),
+        )
+        st.session_state.pop(Keys.TEAM_REMOVE_PENDING, None)
+        st.session_state.pop(Keys.TEAM_PICK, None)
+        return f"Removed {username}. Their saved conversations stay in the database."
+
+    _do("remove", change)
+
+
+def _ask_remove(username: str) -> None:
+    st.session_state[Keys.TEAM_REMOVE_PENDING] = username
+    st.session_state[Keys.TEAM_CONFIRM] = ""
+
+
+def _show_outcome() -> None:
+    notice = st.session_state.pop(Keys.TEAM_NOTICE, None)
+    if notice:
+        kind, text = notice
+        (st.success if kind == "success" else st.error)(text)
+    secret = st.session_state.pop(Keys.TEAM_SECRET, None)
+    if secret:
+        username, password = secret
+        with st.container(border=True):
+            st.markdown(f"**One-time password for `{md.escape(username)}`**")
+            st.code(password, language=None)
+            st.caption(
+                "Shown this once: copy it now and hand it over privately. "
+                f"{md.escape(username)} must choose a new password at the first login."
+            )
+
+
+def refuse_non_admin(actor: Member) -> None:
+    """For the top of the Team page: stop the page for anyone but an admin."""
+    if not actor.is_admin:
+        st.error(ADMINS_ONLY, icon=":material/lock:")
+        st.stop()
+
+
+def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> None:
+    """The Team page's members section: the list, add, and the manage panel."""
+    refuse_non_admin(actor)
+    _show_outcome()
+    try:
+        team = _team().members()
+    except SQLAlchemyError:
+        log.warning("Could not read the team", exc_info=True)
+        st.error("The team cannot be read: the database did not answer.")
+        return
+    st.subheader("Members")
+    # The table's toolbar downloads it as CSV: a name may be a formula.
+    st.dataframe(
+        csv_safe.safe_rows(actions.member_rows(team, words_this_month)),
+        hide_index=True,
+        column_config={"words this month": st.column_config.NumberColumn(format="%,d")},
+    )
+    _render_add(actor)
+    _render_manage(actor, team)
+
+
+def _render_add(actor: Member) -> None:
+    with st.form("team_add", border=True):
+        st.subheader("Add a member")
+        left, right = st.columns(2)
+        left.text_input("Username", key=Keys.TEAM_ADD_USERNAME)
+        right.text_input("Name", key=Keys.TEAM_ADD_NAME)
+        left.text_input("Email", key=Keys.TEAM_ADD_EMAIL)
+        right.selectbox("Role", ROLES, index=1, key=Keys.TEAM_ADD_ROLE)
+        st.caption("A one-time password is made and shown once; the member changes it at login.")
+        st.form_submit_button("Add member", type="primary", on_click=_on_add, args=(actor,))
+
+
+def _render_manage(actor: Member, team: list[Member]) -> None:
+    if not team:
+        return
+    st.subheader("Manage a member")
+    names = [m.username for m in team]
+    if st.session_state.get(Keys.TEAM_PICK) not in names:
+        st.session_state[Keys.TEAM_PICK] = names[0]
+    picked = st.selectbox("Member", names, key=Keys.TEAM_PICK)
+    member = next(m for m in team if m.username == picked)
+    if member.username == actor.username:
+        st.info("This is you: another admin can change your role, disable or remove you.")
+        return
+    if member.username in _protected():
+        st.info(actions.PROTECTED.format(username=member.username), icon=":material/lock:")
+        return
+    left, right = st.columns(2)
+    with left:
+        st.selectbox("Role", ROLES, index=ROLES.index(member.role), key=Keys.TEAM_ROLE)
+        st.button("Change role", on_click=_on_role, args=(actor, member.username))
+    with right:
+        st.button(
+            "Reset password",
+            on_click=_on_reset,
+            args=(actor, member.username),
+            help="A new one-time password; the member's open sessions end.",
+        )
+        label = "Enable" if member.disabled else "Disable"
+        st.button(label, on_click=_on_enable, args=(actor, member.username, member.disabled))
+        st.button("Remove", on_click=_ask_remove, args=(member.username,))
+    if st.session_state.get(Keys.TEAM_REMOVE_PENDING) == member.username:
+        with st.container(border=True):
+            st.warning(
+                f"Remove {md.escape(member.name)} (`{member.username}`) from the team? They "
+                "can no longer log in; their conversations stay in the database."
+            )
+            st.text_input(f"Type {member.username} to confirm", key=Keys.TEAM_CONFIRM)
+            st.button(
+                "Remove for good",
+                type="primary",
+                on_click=_on_remove,
+                args=(actor, member.username),
+            )
+
+
+def _on_forced_change(member: Member) -> None:
+    from webapp import auth
+
+    problem = auth.change_password(
+        member,
+        str(st.session_state.get(Keys.FORCED_CURRENT) or ""),
+        str(st.session_state.get(Keys.FORCED_NEW) or ""),
+        str(st.session_state.get(Keys.FORCED_REPEAT) or ""),
+    )
+    for key in (Keys.FORCED_CURRENT, Keys.FORCED_NEW, Keys.FORCED_REPEAT):
+        st.session_state[key] = ""
+    st.session_state[Keys.TEAM_NOTICE] = ("error", problem) if problem else None
+
+
+def forced_password_change(member: Member) -> None:
+    """The only page a member with a one-time password sees: choose a new one."""
+    from webapp import auth
+
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        st.title("Choose your password")
+        st.info(
+            f"Welcome, {md.escape(member.name)}. You logged in with a one-time password "
+            "from an admin: choose your own before going on.",
+            icon=":material/key:",
+        )
+        notice = st.session_state.pop(Keys.TEAM_NOTICE, None)
+        if notice:
+            st.error(notice[1])
+        with st.form("forced_password"):
+            st.text_input("One-time password", type="password", key=Keys.FORCED_CURRENT)
+            st.text_input(
+                "New password",
+                type="password",
+                key=Keys.FORCED_NEW,
+                help=f"At least {MIN_PASSWORD_LENGTH} characters, at most {MAX_PASSWORD_BYTES} "
+                "bytes.",
+            )
+            st.text_input("Repeat new password", type="password", key=Keys.FORCED_REPEAT)
+            st.caption(WHITESPACE_NOTE)
+            st.form_submit_button(
+                "Set password", type="primary", on_click=_on_forced_change, args=(member,)
+            )
+        auth.logout_button(st, key="forced_logout")
