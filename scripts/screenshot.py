@@ -104,7 +104,7 @@ def take(out_dir: Path) -> None:
         browser = launch_chromium(playwright)
         try:
             page = _page(browser, VIEWPORT, color_scheme="light")
-            open_login(page, server)  # the first run writes the demo team file
+            open_login(page, server)  # the first run makes the demo team
             seed_conversations(server, SAVED_TITLES)
             _log_in(page, server)
             send_prompt(page, PROMPT)

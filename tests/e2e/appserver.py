@@ -498,18 +498,18 @@ def seed_conversations(server: AppServer, titles: Sequence[str], username: str =
     """Save a conversation per title for `username` in the app's own database
     (through the store's import, as a member's Import does), one a day, the
     first title the most recent; each has two prompts and their answers.
-    The team file must exist: open the login page once before."""
+    The team must exist: open the login page once before."""
     from datetime import UTC, datetime, timedelta
 
     from webapp import history
     from webapp.store import ConversationStore
-    from webapp.team import load_team
+    from webapp.team import MemberStore
 
-    member = load_team(server.auth_file).get(username)
-    if member is None:
-        raise RuntimeError(f"{username} is not in {server.auth_file}")
     start = datetime.now(UTC) - timedelta(days=len(titles) + 1)
     with ConversationStore(f"sqlite:///{server.workdir / 'conversations.db'}") as store:
+        member = MemberStore(store.engine).get(username)
+        if member is None:
+            raise RuntimeError(f"{username} is not a member of the app's team")
         for age, title in enumerate(reversed(titles)):
             at = start + timedelta(days=age)
             export = {

@@ -40,12 +40,12 @@ SAVED = 12  # conversations saved before the member logs in
 
 @pytest.fixture(scope="module")
 def saved_titles(app_server: AppServer, browser: Browser) -> list[str]:
-    """The demo member's saved conversations (the team file exists once the app has run)."""
+    """The demo member's saved conversations (the demo team exists once the app has run)."""
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
-        open_login(page, app_server)  # the first run writes the demo team file
+        open_login(page, app_server)  # the first run makes the demo team
     finally:
         context.close()
     titles = [f"Tide tables {n:02d}" for n in range(SAVED, 0, -1)]
