@@ -87,6 +87,16 @@ def _save(page: Page, out: Path) -> None:
     print(f"Saved {out}")
 
 
+def _top(page: Page) -> None:
+    """Scroll the page to its top (the chat scrolls to the newest message): the header shows."""
+    page.wait_for_timeout(800)  # after the page's own scroll to the newest message
+    page.evaluate(
+        "() => document.querySelectorAll('*').forEach("
+        "e => { if (e.scrollTop > 0) e.scrollTop = 0; })"
+    )
+    page.wait_for_timeout(300)
+
+
 def _open_from_history(page: Page, title: str, *, phone: bool) -> None:
     if phone:
         page.get_by_test_id("stExpandSidebarButton").click()
@@ -112,6 +122,7 @@ def take(out_dir: Path) -> None:
             page.locator(ASSISTANT_MESSAGE).nth(1).wait_for()
             # The answer has started; it is finished once the app's runs are over.
             wait_until_idle(page, quiet_ms=800)
+            _top(page)
             _save(page, out_dir / "screenshot.png")
             # The open conversation is the History's highlighted row.
             sidebar = page.get_by_test_id("stSidebar")
@@ -120,6 +131,7 @@ def take(out_dir: Path) -> None:
             dark = _page(browser, VIEWPORT, color_scheme="dark")
             _log_in(dark, server)
             _open_from_history(dark, title, phone=False)
+            _top(dark)
             _save(dark, out_dir / "screenshot-dark.png")
 
             phone = _page(browser, PHONE, color_scheme="light")

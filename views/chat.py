@@ -168,16 +168,13 @@ def render_chat(
 
     def draw_header() -> None:
         st.html(chat_header.HEADER_STYLE)
-        # One row (it wraps on a phone): the bot, its picker, the options, the
-        # menus; the bot's model and description under it.
+        # The bot and its picker; the bot's model and description; then the
+        # options (their chips) and the menus in a row that wraps on a phone.
         with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.image(bot_avatar, width=40)
             st.subheader(md.escape(label), anchor=False, width="stretch")
             if bots:
                 chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
-            render_menus(
-                st.container(horizontal=True, gap="small", width="content"), member, opened, bots
-            )
         with header:
             if bot is not None:
                 model = bot_display.model_md(bot.model)
@@ -188,6 +185,7 @@ def render_chat(
             message_tools.render_imported_badge(
                 opened.conversation.imported_at, chat_view.member_timezone()
             )
+            render_menus(st.container(horizontal=True, gap="small"), member, opened, bots)
 
     if not later:
         draw_header()
