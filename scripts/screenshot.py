@@ -137,6 +137,7 @@ def take(out_dir: Path) -> None:
             phone = _page(browser, PHONE, color_scheme="light")
             _log_in(phone, server)
             _open_from_history(phone, title, phone=True)
+            _top(phone)
             _save(phone, out_dir / "screenshot-phone.png")
         finally:
             browser.close()
