@@ -185,7 +185,9 @@ def render_chat(
             message_tools.render_imported_badge(
                 opened.conversation.imported_at, chat_view.member_timezone()
             )
-            render_menus(st.container(horizontal=True, gap="small"), member, opened, bots)
+            # Ends where the chat ends, under the picker.
+            menus = st.container(horizontal=True, gap="small", horizontal_alignment="right")
+            render_menus(menus, member, opened, bots)
 
     if not later:
         draw_header()
