@@ -15,7 +15,7 @@ from webapp.audit import view as audit_view
 from webapp.auth import require_member
 from webapp.budgets import view as budgets_view
 from webapp.team import Member
-from webapp.team.view import refuse_non_admin, render_members
+from webapp.team.view import refuse_non_admin, render_lockouts, render_members
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ def render() -> None:
     )
     with members_tab:
         render_members(member, words_this_month)
+        render_lockouts(member)
     with budgets_tab:
         budgets_view.render_budgets_admin(member)
     with slots_tab:

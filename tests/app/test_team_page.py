@@ -244,3 +244,27 @@ def test_in_demo_mode_the_demo_accounts_cannot_be_locked_out_from_the_team_page(
     assert any("shared demo account" in i.value for i in admin.info)
     assert not {b.label for b in admin.button} & {"Remove", "Disable", "Reset password"}
     assert app_team.check_password("demo-member", "ablt-demo")
+
+
+def test_an_admin_sees_who_is_locked_out_and_unlocks_them(
+    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest]
+) -> None:
+    """What `python -m webapp.team unlock` does, from the browser: the Team page
+    lists a username held back by failed logins, and Unlock lets it in again."""
+    from webapp.passwords import DEMO_PASSWORD
+
+    locked = new_app().run()
+    for attempt in range(4):
+        log_in(locked, "demo-member", f"wrong-password-{attempt}")
+    log_in(locked, "demo-member", DEMO_PASSWORD)
+    assert not locked.chat_input  # refused while the wait lasts
+
+    at = team_page(logged_in)
+    rows = [m.value for m in at.markdown if "after failed logins" in m.value]
+    assert len(rows) == 1 and "**demo\\-member**" in rows[0], rows  # as Markdown text
+    click(at, "Unlock")
+    assert [s.value for s in at.success] == ["demo-member can log in again."]
+    assert not [m.value for m in at.markdown if "after failed logins" in m.value]
+
+    log_in(locked, "demo-member", DEMO_PASSWORD)
+    assert not locked.exception and locked.chat_input

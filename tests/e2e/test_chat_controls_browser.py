@@ -238,7 +238,12 @@ def test_show_earlier_keeps_the_reading_position(app_server: AppServer, page: Pa
     # The message read first before stays in view (not the newly loaded ones at the top).
     same = bubbles.filter(has=page.locator(f'[data-ablt-msg="{first_id}"]'))
     expect(same).to_be_in_viewport()
-    assert bubbles.first.evaluate("(el) => el.getBoundingClientRect().bottom") < 0
+    # ...and the newly loaded first message is above the fold (waited for: the
+    # script that keeps the position runs after the page is drawn).
+    page.wait_for_function(
+        """() => document.querySelector('[data-testid="stChatMessage"]')
+            .getBoundingClientRect().bottom < 0"""
+    )
 
 
 def test_find_steps_through_matches_and_outlines_the_current_message(

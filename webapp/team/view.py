@@ -116,6 +116,58 @@ def _on_remove(actor: Member, username: str) -> None:
     _do("remove", change)
 
 
+def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
+    from webapp import backend, logins
+    from webapp.settings import get_settings
+    from webapp.store.logins import LoginLog
+
+    def change() -> str:
+        engine = backend.get_store(get_settings()).engine
+        where = {"address": key} if by_address else {"username": key}
+        logins.unlock(LoginLog(engine), actor=actor.username, **where)
+        return f"{key} can log in again."
+
+    _do("unlock", change)
+
+
+def render_lockouts(actor: Member) -> None:
+    """Who cannot log in right now after failed logins (usernames and addresses,
+    `webapp.logins`' throttle), each with Unlock: what `python -m webapp.team
+    unlock` does, recorded in the audit log with the admin's name."""
+    from webapp import backend, logins
+    from webapp.settings import get_settings
+    from webapp.store.logins import LoginLog
+
+    refuse_non_admin(actor)
+    try:
+        log_book = LoginLog(backend.get_store(get_settings()).engine)
+        found = logins.lockouts(log_book)
+        now = log_book.now()
+    except SQLAlchemyError:
+        log.warning("Could not read the lock-outs", exc_info=True)
+        st.error("The lock-outs cannot be read: the database did not answer.")
+        return
+    st.subheader("Locked out")
+    if not found:
+        st.caption("Nobody is held back by failed logins right now.")
+        return
+    for lock in found:
+        minutes = max(1, round((lock.until - now).total_seconds() / 60))
+        what = "Address" if lock.by_address else "Username"
+        state = "locked out" if lock.locked else "waiting"
+        text_col, button_col = st.columns([4, 1], vertical_alignment="center")
+        text_col.markdown(
+            f"{what} **{md.escape(lock.key)}**: {state} after failed logins, "
+            f"about {minutes} more minute{'s' if minutes != 1 else ''}."
+        )
+        button_col.button(
+            "Unlock",
+            key=f"team_unlock_{'a' if lock.by_address else 'u'}_{lock.key}",
+            on_click=_on_unlock,
+            args=(actor, lock.key, lock.by_address),
+        )
+
+
 def _ask_remove(username: str) -> None:
     st.session_state[Keys.TEAM_REMOVE_PENDING] = username
     st.session_state[Keys.TEAM_CONFIRM] = ""
