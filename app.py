@@ -14,9 +14,10 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from webapp import auth, ui
+from webapp import auth, backend, sidebar, ui
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
+from webapp.state import Keys
 from webapp.team import MemberStore, TeamError
 
 # An emoji icon: a Material one is fetched from a font server, which the demo must not need.
@@ -62,6 +63,24 @@ def show_only(render: Callable[[], None], title: str, url_path: str) -> NoReturn
     ]
     st.navigation(pages, position="hidden").run()
     st.stop()
+
+
+def session_pages(admin: bool) -> list[Any]:
+    """The pages this member may open, made once per session (and again if the
+    member's role changes): an `st.Page` resolves its file on disk, several
+    file-system calls per page in every run otherwise, and the first words of
+    an answer wait behind the run that shows them (issue 8)."""
+    made = st.session_state.get(Keys.APP_PAGES)
+    if made is None or made[0] != admin:
+        pages = [
+            st.Page(script, title=title, icon=icon, default=index == 0)
+            for index, (script, title, icon) in enumerate(
+                (*APP_PAGES, *ADMIN_PAGES) if admin else APP_PAGES
+            )
+        ]
+        made = (admin, pages)
+        st.session_state[Keys.APP_PAGES] = made
+    return list(made[1])
 
 
 def setup_needed(message: str) -> NoReturn:
@@ -141,28 +160,28 @@ ui.hide_cookie_component()
 auth.restore_from_cookie(authenticator, settings, team)
 member = auth.sync_member(authenticator, team)
 
-ui.demo_badge(settings)
-healthy = ui.health_indicator()
+healthy = backend.api_is_healthy()
 if member is None:
     auth.delete_cookie_after_logout(authenticator)
     auth.draw_cookie_ticket()
+    sidebar.render_account_footer(settings, None, healthy)  # the demo note, the API
     login_page(settings, authenticator, team)
 
-ui.member_caption(member.name, member.role)
-auth.logout_button(st.sidebar, key=auth.SIDEBAR_LOGOUT_KEY)  # on every page
 auth.draw_cookie_ticket()  # the HttpOnly login cookie, until the browser has it
 if member.must_change_password:
     # A one-time password from an admin: nothing else until the member has chosen one.
     from webapp.team import view as team_view
 
+    sidebar.render_account_footer(settings, member, healthy)  # Log out, still
     show_only(lambda: team_view.forced_password_change(member), "Choose a password", "password")
-pages = APP_PAGES + (ADMIN_PAGES if member.is_admin else ())
-page = st.navigation(
-    [
-        st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(pages)
-    ]
-)
+page = st.navigation(session_pages(member.is_admin))
+sidebar.note_page(page.url_path)
 if not healthy:
     ui.api_down_notice()
-page.run()
+try:
+    page.run()
+finally:
+    # The page's own sidebar (the chat's New chat and History) comes first; the
+    # API's status, the demo note and Log out close it, on every page. Drawn even
+    # when the page ends early (st.stop, st.rerun), so it never blinks away.
+    sidebar.render_account_footer(settings, member, healthy)

@@ -9,26 +9,28 @@ down, History, reading, search and export still work; only sending needs it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
-from ablt_core import AbltError
+from ablt_core import AbltError, Bot
 from webapp import (
     bot_display,
     catalogue,
     chat,
+    chat_header,
     chat_notice,
     chat_view,
     conversation_search,
-    limits,
     message_tools,
+    sidebar,
     ui,
     usage_api,
     versions_view,
 )
 from webapp import markdown as md
 from webapp.answers import view as answers_view
-from webapp.auth import require_member
+from webapp.auth import Member, require_member
 from webapp.avatars import avatar_for
 from webapp.backend import get_answers, get_client, get_store
 from webapp.budgets import view as budgets_view
@@ -90,58 +92,39 @@ def render() -> None:
 
     by_slug = {b.slug: b for b in bots}
     names = chat.bot_labels(bots)
-    if bots and opened is not None:
-        # The picker mirrors CHAT_BOT_SLUG (set before the widget exists this run).
-        if opened.conversation.bot_slug not in by_slug:  # its bot left the catalogue
-            gone = bot_display.plain_name(
-                opened.conversation.bot_name or opened.conversation.bot_slug
-            )
-            names[opened.conversation.bot_slug] = f"{gone} (no longer listed)"
-        st.session_state[Keys.CHAT_BOT_SELECT] = opened.conversation.bot_slug
-        query = ""
-        if len(names) > limits.BOT_PICKER_MAX_CHOICES:
-            # Thousands of bots: search them rather than list them all.
-            query = st.sidebar.text_input(
-                "Find a bot", key=Keys.CHAT_BOT_QUERY, placeholder="Name, slug, model…"
-            )
-        choices, matching = catalogue.picker_slugs(bots, query, opened.conversation.bot_slug)
-        st.sidebar.selectbox(
-            "Bot",
-            choices,
-            format_func=lambda slug: names[slug],
-            key=Keys.CHAT_BOT_SELECT,
-            on_change=chat_view.pick_bot,
-        )
-        if matching > limits.BOT_PICKER_MAX_CHOICES:
-            st.sidebar.caption(
-                f"Showing {limits.BOT_PICKER_MAX_CHOICES} of {matching:,} matching bots: "
-                "type to find others."
-            )
-        new_col, clear_col = st.sidebar.columns(2)
-        new_col.button(
-            "New chat",
-            key="chat_new",
-            icon=":material/add:",
-            on_click=chat_view.request_new_chat,
-            shortcut=chat_view.NEW_CHAT_SHORTCUT,
-            help=chat_view.NEW_CHAT_HELP,
-        )
-        clear_col.button(
-            "Clear chat",
-            key="chat_clear",
-            icon=":material/delete_sweep:",
-            on_click=chat_view.clear_chat,
-            help="Start over with the same bot and options; "
-            "this conversation stays in the history.",
-        )
-    if opened is not None:
-        try:
-            chat.set_options(store, member, opened, chat_view.render_options(opened))
-        except chat.DATABASE_ERRORS:
-            chat_view.notify(chat.DATABASE_READ_ONLY, "error")
-    chat_view.render_history(member, opened)
-    chat_view.render_import()
+    if opened is not None and bots and opened.conversation.bot_slug not in by_slug:
+        # Its bot left the catalogue: the picker still names it.
+        gone = bot_display.plain_name(opened.conversation.bot_name or opened.conversation.bot_slug)
+        names[opened.conversation.bot_slug] = f"{gone} (no longer listed)"
 
+    # The chat first, the sidebar last: Streamlit sends a run's elements in
+    # script order, so an answer's first words wait behind nothing but the
+    # chat itself (issue 8). The sidebar of the last run stays on screen meanwhile.
+    streamed = render_chat(member, opened, bots, by_slug, names, bots_problem)
+    render_sidebar(member, opened, can_start=bool(bots) and opened is not None)
+    if streamed:
+        # Show the finished answer settled: its status, Regenerate / Edit, Retry.
+        st.rerun()
+
+
+def render_sidebar(member: Member, opened: chat.OpenChat | None, *, can_start: bool) -> None:
+    """New chat, then the History with its search and Import (the account is app.py's)."""
+    sidebar.render_new_chat(can_start=can_start)
+    sidebar.render_history(member, opened)
+
+
+def render_chat(
+    member: Member,
+    opened: chat.OpenChat | None,
+    bots: list[Bot],
+    by_slug: dict[str, Bot],
+    names: dict[str, str],
+    bots_problem: str | None,
+) -> bool:
+    """The header, the messages, the message box, and the answer arriving;
+    True when an answer was shown arriving (the page then reruns to settle it)."""
+    client = get_client()
+    answers = get_answers(get_settings())
     if bots_problem:
         # Reading needs no API: only new chats and answers do.
         ui.error_box(
@@ -157,7 +140,7 @@ def render() -> None:
             st.info("Open a conversation from the History; new chats need the bot list.")
         else:
             st.info("The API lists no bots to chat with.")
-        return
+        return False
 
     bot = by_slug.get(opened.conversation.bot_slug)
     # Shown as text everywhere (cut; escaped where Markdown renders): the API's data.
@@ -169,30 +152,45 @@ def render() -> None:
     )
     library_view.settle_on_chat_page()
     sharing_view.show_flash()
-    heading_avatar, heading_text, heading_menu = st.columns([1, 7, 6], vertical_alignment="center")
-    heading_avatar.image(bot_avatar, width=48)
-    # The picker's label: two bots may share a name, the header and the message
-    # box tell them apart too.
+    # The picker's label: two bots may share a name, the header and the
+    # message box tell them apart too.
     label = names.get(opened.conversation.bot_slug, bot_name) if bot else bot_name
-    heading_text.subheader(md.escape(label))
-    if bot is not None:
-        model = bot_display.model_md(bot.model)
-        description = bot_display.description_line_md(bot.description)
-        heading_text.caption(f"{model} · {description}" if description else model)
-    elif not bots_problem:
-        heading_text.warning("This bot is no longer in the catalogue; answers may fail.")
-    with heading_text:
-        message_tools.render_imported_badge(
-            opened.conversation.imported_at, chat_view.member_timezone()
-        )
-    # Ends where the chat ends.
-    with heading_menu.container(horizontal=True, horizontal_alignment="right"):
-        library_view.render_chat_menu(
-            opened.conversation.options, opened.conversation.bot_slug, bots
-        )
-        sharing_view.render_share_menu(opened.id)
-        conversation_search.render_find(opened, member)
-        chat_view.render_exports(member, opened)
+    # An answer starting or arriving in the page that drew this header last run
+    # (the send run): the header is drawn after the answer, so its first words
+    # wait behind fewer elements (issue 8); the last run's header stays on
+    # screen meanwhile (a container sent again keeps what it held until then).
+    later = (
+        opened.generating is not None
+        and bool(st.session_state.get(Keys.PAGE_REPEATED))
+        and st.session_state.get(Keys.CHAT_HEADER_FOR) == opened.draft_key
+    )
+    header = st.container(key=chat_header.HEADER_KEY, gap=None)
+
+    def draw_header() -> None:
+        st.html(chat_header.HEADER_STYLE)
+        # The bot and its picker; the bot's model and description; then the
+        # options (their chips) and the menus in a row that wraps on a phone.
+        with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.image(bot_avatar, width=40)
+            st.subheader(md.escape(label), anchor=False, width="stretch")
+            if bots:
+                chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
+        with header:
+            if bot is not None:
+                model = bot_display.model_md(bot.model)
+                description = bot_display.description_line_md(bot.description)
+                st.caption(f"{model} · {description}" if description else model)
+            elif not bots_problem:
+                st.warning("This bot is no longer in the catalogue; answers may fail.")
+            message_tools.render_imported_badge(
+                opened.conversation.imported_at, chat_view.member_timezone()
+            )
+            # Ends where the chat ends, under the picker.
+            menus = st.container(horizontal=True, gap="small", horizontal_alignment="right")
+            render_menus(menus, member, opened, bots)
+
+    if not later:
+        draw_header()
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
 
@@ -256,8 +254,25 @@ def render() -> None:
     if generating is not None:
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
-        # Show the finished answer settled: its status, Regenerate / Edit, Retry.
-        st.rerun()
+    if later:
+        draw_header()
+    st.session_state[Keys.CHAT_HEADER_FOR] = opened.draft_key
+    return generating is not None
+
+
+def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:
+    """The header's buttons: Options (its label the active ones' chips), Library, Share, Export."""
+    with where:
+        try:
+            chat.set_options(get_store(), member, opened, chat_header.render_options(opened))
+        except chat.DATABASE_ERRORS:
+            chat_view.notify(chat.DATABASE_READ_ONLY, "error")
+        library_view.render_chat_menu(
+            opened.conversation.options, opened.conversation.bot_slug, bots
+        )
+        sharing_view.render_share_menu(opened.id)
+        conversation_search.render_find(opened, member)
+        chat_view.render_exports(member, opened)
 
 
 render()

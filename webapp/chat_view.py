@@ -1,4 +1,7 @@
-"""The chat page's widgets: history sidebar, options, bubbles and their controls.
+"""The chat page's widgets: bubbles and their controls, exports, notices.
+
+The sidebar (New chat, History, Import, the account) is `webapp.sidebar`; the
+chat's header (bot picker, options and their chips) is `webapp.chat_header`.
 
 Rendering only: every change goes through `webapp.chat` (which talks to the
 store) from a widget callback, so it lands before the run that shows it.
@@ -14,17 +17,12 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from webapp import bot_display, chat, history, limits, message_tools, render, ui, versions_view
-from webapp import markdown as md
+from webapp import chat, history, message_tools, render, ui, versions_view
 from webapp.backend import get_store
-from webapp.history import ConversationImportError, ConversationOptions, Message
+from webapp.history import Message
 from webapp.state import Keys
 from webapp.store import ConversationNotFound
 
-BOT_DEFAULT_LANGUAGE = "Bot's default"
-OTHER_LANGUAGE = "Other…"
-LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
-HISTORY_STEP = 30  # sidebar rows shown at first and added by "Show more"
 USER_AVATAR = ":material/person:"
 SYSTEM_AVATAR = ":material/tune:"
 SYSTEM_CAPTION = (
@@ -32,16 +30,17 @@ SYSTEM_CAPTION = (
     "an instruction with each prompt."
 )
 COPY_HELP = message_tools.COPY_LABEL
-# Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
-NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
-NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
 
 
 # ------------------------------------------------------------- callbacks
 
 
-def _opened() -> chat.OpenChat | None:
+def opened_chat() -> chat.OpenChat | None:
+    """The conversation the chat page has open (for callbacks), or None."""
     return st.session_state.get(Keys.CHAT_OPEN)
+
+
+_opened = opened_chat
 
 
 def notify(text: str, kind: str = "info") -> None:
@@ -56,7 +55,7 @@ def show_notice() -> None:
         {"error": st.error, "success": st.success}.get(kind, st.info)(text)
 
 
-def _guarded(action: Callable[[], Any]) -> None:
+def guarded(action: Callable[[], Any]) -> None:
     """Run a change; a conversation gone meanwhile (another tab) is a notice."""
     try:
         action()
@@ -64,30 +63,6 @@ def _guarded(action: Callable[[], Any]) -> None:
         notify("That conversation no longer exists.", "error")
     except ValueError as err:
         notify(str(err), "error")
-
-
-def request_open(conversation_id: str) -> None:
-    st.session_state[Keys.CHAT_OPEN_ID] = conversation_id
-    st.session_state.pop(Keys.CHAT_EDITING, None)
-
-
-def request_new_chat() -> None:
-    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
-    st.session_state[Keys.CHAT_FOCUS_INPUT] = True  # then the cursor waits in the message box
-    st.session_state.pop(Keys.CHAT_EDITING, None)
-
-
-def pick_bot() -> None:
-    st.session_state[Keys.CHAT_BOT_SLUG] = st.session_state[Keys.CHAT_BOT_SELECT]
-
-
-def clear_chat() -> None:
-    """A fresh conversation with the same bot and options; the old one stays in history."""
-    opened = _opened()
-    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
-    st.session_state[Keys.CHAT_FOCUS_INPUT] = True
-    if opened is not None:
-        st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
 
 
 def _then_answer(change: Callable[[], Any]) -> None:
@@ -154,75 +129,7 @@ def show_earlier() -> None:
         chat.show_earlier(opened)
 
 
-def _row_menu_key(conversation_id: str) -> str:
-    return f"chat_row_menu_{conversation_id}"
-
-
-def close_row_menu(conversation_id: str) -> None:
-    """Close a history row's ⋮ menu: its action is done."""
-    st.session_state[_row_menu_key(conversation_id)] = False
-
-
-def rename(conversation_id: str) -> None:
-    close_row_menu(conversation_id)
-    title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
-    _guarded(
-        lambda: chat.rename(
-            get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, title
-        )
-    )
-
-
-def toggle_pin(conversation_id: str, pinned: bool) -> None:
-    close_row_menu(conversation_id)
-    _guarded(
-        lambda: chat.set_pinned(
-            get_store(), st.session_state[Keys.MEMBER], _opened(), conversation_id, pinned
-        )
-    )
-
-
-def ask_delete(conversation_id: str) -> None:
-    close_row_menu(conversation_id)
-    st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
-
-
-def cancel_delete() -> None:
-    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-
-
-def confirm_delete(conversation_id: str) -> None:
-    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-    _guarded(lambda: chat.delete(get_store(), st.session_state[Keys.MEMBER], conversation_id))
-    opened = _opened()
-    if opened is not None and opened.id == conversation_id:
-        st.session_state[Keys.CHAT_NEW_REQUESTED] = True
-
-
-def more_history() -> None:
-    st.session_state[Keys.CHAT_HISTORY_LIMIT] = (
-        st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP) + HISTORY_STEP
-    )
-
-
-def import_upload(key: str) -> None:
-    """Import the uploaded export as a new conversation and open it; a bad
-    file gets its reason and writes nothing."""
-    upload = st.session_state.get(key)
-    if upload is None:
-        return
-    # A new uploader key next run empties the widget for the next import.
-    st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
-    try:
-        conv = chat.import_file(get_store(), st.session_state[Keys.MEMBER], upload.getvalue())
-    except ConversationImportError as err:
-        notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
-        return
-    request_open(conv.id)
-    notify(f"Imported “{md.escape(conv.title)}”.", "success")
-
-
-# ------------------------------------------------------------- the sidebar
+# ------------------------------------------------------------- times
 
 
 def member_timezone() -> ZoneInfo | None:
@@ -230,217 +137,11 @@ def member_timezone() -> ZoneInfo | None:
     return ui.member_timezone()
 
 
-def render_history(member: Any, opened: chat.OpenChat | None) -> None:
-    """Search, then the member's conversations grouped, each with its actions."""
-    sidebar = st.sidebar
-    sidebar.subheader("History")
-    query = sidebar.text_input(
-        "Search conversations",
-        key=Keys.CHAT_HISTORY_QUERY,
-        placeholder="Search titles and messages",
-        label_visibility="collapsed",
-    )
-    store = get_store()
-    pending = st.session_state.get(Keys.CHAT_DELETE_PENDING)
-    if pending:
-        try:
-            doomed = store.get_conversation(member, pending)
-        except ConversationNotFound:
-            st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-        else:
-            with sidebar.container(border=True):
-                st.warning(
-                    f"Delete “{md.escape(doomed.title)}” and all its messages? "
-                    "This cannot be undone.",
-                    icon=":material/delete:",
-                )
-                yes, no = st.columns(2)
-                yes.button(
-                    "Delete",
-                    key="chat_delete_confirm",
-                    type="primary",
-                    on_click=confirm_delete,
-                    args=(pending,),
-                )
-                no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
-
-    try:
-        sections = chat.history_sections(store, member, query, tz=member_timezone())
-    except chat.DATABASE_ERRORS:
-        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
-        return
-    if not sections:
-        sidebar.caption(
-            "No conversations match." if query.strip() else "No saved conversations yet."
-        )
-        return
-    limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
-    st.html(_HISTORY_ROW_STYLE)
-    shown = 0
-    for name, conversations in sections:
-        if shown >= limit:
-            break
-        sidebar.caption(name)
-        for conv in conversations[: limit - shown]:
-            _history_row(conv, is_open=opened is not None and conv.id == opened.id)
-            shown += 1
-    if sum(len(c) for _, c in sections) > shown:
-        sidebar.button("Show more", key="chat_history_more", on_click=more_history)
-
-
 def local_time(when: datetime, tz: tzinfo | None) -> str:
     """`when` as the member reads a clock: "2026-11-30 14:05" in their zone
     (the browser's), with the zone's abbreviation; UTC when it is unknown."""
     shown = when.astimezone(tz or UTC)
     return f"{shown:%Y-%m-%d %H:%M} {shown.tzname() or ''}".rstrip()
-
-
-# History titles start at the left edge, short or long (a stretched button
-# centres its label by default).
-_HISTORY_ROW_STYLE = (
-    "<style>"
-    '[class*="st-key-chat_open_"] button { justify-content: flex-start; text-align: left; }'
-    '[class*="st-key-chat_open_"] button p { text-align: left; }'
-    "</style>"
-)
-
-
-def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
-    title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
-    imported = message_tools.imported_label(conv.imported_at, member_timezone())
-    title_col.button(
-        md.escape(conv.title),  # a label renders Markdown: show the title as typed
-        icon=":material/view_column:"
-        if conv.is_comparison
-        else (message_tools.IMPORTED_ICON if imported else None),
-        key=f"chat_open_{conv.id}",
-        type="primary" if is_open else "tertiary",
-        on_click=request_open,
-        args=(conv.id,),
-        width="stretch",
-        help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
-        f"last active {local_time(conv.updated_at, member_timezone())}"
-        + (f" · {imported}" if imported else ""),
-    )
-    menu = menu_col.popover(
-        "",
-        icon=":material/more_vert:",
-        type="tertiary",
-        help="Manage",
-        key=_row_menu_key(conv.id),
-        on_change="rerun",  # its open state is then ours to read and to close
-    )
-    if not menu.open:
-        # Drawn only while open: 30 rows then cost two elements each, not seven,
-        # in every run (the first words of an answer wait behind this page).
-        return
-    with menu:
-        with st.form(key=f"chat_rename_form_{conv.id}", border=False):
-            st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
-            st.form_submit_button(
-                "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
-            )
-        st.button(
-            "Unpin" if conv.pinned else "Pin to top",
-            key=f"chat_pin_{conv.id}",
-            icon=":material/keep:",
-            on_click=toggle_pin,
-            args=(conv.id, not conv.pinned),
-        )
-        st.button(
-            "Delete…",
-            key=f"chat_delete_{conv.id}",
-            icon=":material/delete:",
-            on_click=ask_delete,
-            args=(conv.id,),
-        )
-
-
-def render_import() -> None:
-    with st.sidebar.expander("Import a conversation", icon=":material/upload:"):
-        key = f"chat_import_{st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0)}"
-        st.file_uploader(
-            "A JSON export from aBLT Chat",
-            type=["json"],
-            key=key,
-            on_change=import_upload,
-            args=(key,),
-            help=f"Up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
-            "It becomes a new conversation; nothing else changes.",
-        )
-
-
-def render_options(opened: chat.OpenChat) -> ConversationOptions:
-    """The conversation's options as the widgets now say; keys carry its id."""
-    options = opened.conversation.options
-    suffix = opened.key
-    with st.sidebar.expander("Conversation options", expanded=False):
-        current = options.language or BOT_DEFAULT_LANGUAGE
-        choice = st.selectbox(
-            "Language",
-            LANGUAGE_CHOICES,
-            index=LANGUAGE_CHOICES.index(
-                current if current in LANGUAGE_CHOICES else OTHER_LANGUAGE
-            ),
-            key=f"chat_language_{suffix}",
-        )
-        if choice == OTHER_LANGUAGE:
-            typed = st.text_input(
-                "Other language",
-                value="" if current in LANGUAGE_CHOICES else current,
-                max_chars=limits.LANGUAGE_MAX_CHARS,
-                key=f"chat_language_other_{suffix}",
-                placeholder="e.g. Catalan",
-            )
-            language = typed.strip() or None
-        else:
-            language = None if choice == BOT_DEFAULT_LANGUAGE else choice
-
-        max_words = None
-        if st.toggle(
-            "Limit answer length", value=options.max_words is not None, key=f"chat_limit_{suffix}"
-        ):
-            max_words = int(
-                st.number_input(
-                    "Max words",
-                    min_value=limits.MAX_WORDS_MIN,
-                    max_value=limits.MAX_WORDS_MAX,
-                    value=options.max_words or limits.MAX_WORDS_DEFAULT,
-                    step=50,
-                    key=f"chat_max_words_{suffix}",
-                )
-            )
-        st.caption(
-            f"The API's advice: under {chat.MAX_WORDS_CUT_BELOW} words answers get cut off; "
-            f"over {chat.MAX_WORDS_SLOW_ABOVE} words regular models may time out."
-        )
-        use_search = st.toggle(
-            "Web search",
-            value=options.use_search,
-            key=f"chat_search_{suffix}",
-            help="A premium feature: the bot searches the web before answering.",
-        )
-        system = st.text_area(
-            "System instruction",
-            value=options.system_instruction or "",
-            key=f"chat_system_{suffix}",
-            # The widget keeps at most this many (in the browser and on the server),
-            # so the model below never sees a longer one.
-            max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
-            placeholder="Extends or overrides the bot's own instructions",
-        )
-        # A copy, so what the widgets don't show (the library entry) stays.
-        chosen = options.model_copy(
-            update={
-                "language": language,
-                "max_words": max_words,
-                "use_search": use_search,
-                "system_instruction": system if system.strip() else None,
-            }
-        )
-        for note in chat.advice(chosen):
-            st.warning(note, icon=":material/info:")
-    return chosen
 
 
 # ---------------------------------------------------------------- the chat

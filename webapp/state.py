@@ -23,6 +23,10 @@ class Keys:
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
     CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
+    SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
+    SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
+    APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
+    PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
 
     # Chat page
     CHAT_OPEN = "chat_open"  # the open webapp.chat.OpenChat (the store keeps the rest)
@@ -46,6 +50,7 @@ class Keys:
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
     CHAT_BOT_QUERY = "chat_bot_query"  # the bot picker's search (many bots)
     CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
+    CHAT_HEADER_FOR = "chat_header_for"  # draft_key of the OpenChat whose header was last drawn
     CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
 
     # Prompt library (its page and the chat's Library menu)

@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from webapp import backend
-from webapp import markdown as md
-from webapp.settings import Settings
 
 API_DOWN_MESSAGE = (
     "The aBLT API is not answering right now. Pages still open, but chats, bots and "
@@ -44,30 +42,10 @@ def hide_cookie_component() -> None:
     st.html(_HIDE_COOKIE_COMPONENT)
 
 
-def demo_badge(settings: Settings) -> None:
-    """Say plainly, in the sidebar, when answers come from the built-in emulator."""
-    if settings.demo_mode:
-        st.sidebar.badge("Demo mode", icon=":material/science:", color="orange")
-        st.sidebar.caption(
-            "Answers come from the built-in aBLT emulator, not the real API. "
-            "Set ABLT_BEARER_TOKEN to use aBLT."
-        )
-
-
-def health_indicator() -> bool:
-    """The API's health in the sidebar (cached ~30 s); when down, a Retry. Returns it."""
-    healthy = backend.api_is_healthy()
-    if healthy:
-        st.sidebar.badge("API online", icon=":material/check_circle:", color="green")
-    else:
-        st.sidebar.badge("API not answering", icon=":material/error:", color="red")
-        st.sidebar.button(
-            "Check again",
-            key="ui_health_retry",
-            on_click=backend.retry_health,
-            help="Ask the API again now instead of waiting for the next check.",
-        )
-    return healthy
+DEMO_NOTE = (
+    "Answers come from the built-in aBLT emulator, not the real API. "
+    "Set ABLT_BEARER_TOKEN to use aBLT."
+)
 
 
 def api_down_notice() -> None:
@@ -89,7 +67,3 @@ def error_box(
     st.error(message, icon=":material/error:")
     if retry_key is not None:
         st.button(retry_label, key=retry_key, on_click=on_retry, args=args, type="primary")
-
-
-def member_caption(name: str, role: str) -> None:
-    st.sidebar.caption(f"Logged in as **{md.escape(name)}** · {role}")

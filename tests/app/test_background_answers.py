@@ -146,13 +146,17 @@ def test_switching_chat_mid_answer_and_back_shows_it_complete(
     member = at.session_state[Keys.MEMBER]
     other = app_store.create_conversation(member, "omni", "Omni", title="Another chat")
     at.run()
+    # The chat is drawn before the sidebar (its first words come first), so a run
+    # cut mid-answer has not drawn the sidebar again: the browser still shows the
+    # last run's History, and that row is the one clicked.
+    other_row = at.sidebar.button(key=f"chat_open_{other.id}")
     act_mid_answer(monkeypatch, after=3, action="stop")
     at.chat_input[0].set_value("Tell me about tides").run()
     first = opened(at)
     answer = stored_last(app_store, at)
     assert answer.status == "streaming"  # cut from the page, not from the server
 
-    at.button(key=f"chat_open_{other.id}").click().run()  # the person looks elsewhere
+    other_row.click().run()  # the person looks elsewhere
     assert opened(at).id == other.id and not at.exception
     until_settled(answer.id)
     at.button(key=f"chat_open_{first.id}").click().run()
@@ -344,14 +348,16 @@ def test_a_prompt_survives_a_rerun_that_comes_before_the_send_run_draws_it(
     app_store: ConversationStore,
     rerun_at: str,
 ) -> None:
-    from webapp import chat_view
+    from webapp import chat_header, sidebar
 
     at = logged_in()
-    target = "render_history" if rerun_at == "history" else "render_options"
-    real = getattr(chat_view, target)
+    module, target = (
+        (sidebar, "render_history") if rerun_at == "history" else (chat_header, "render_options")
+    )
+    real = getattr(module, target)
 
     def late_cookie(*args: Any) -> Any:
-        monkeypatch.setattr(chat_view, target, real)  # once
+        monkeypatch.setattr(module, target, real)  # once
         ctx = get_script_run_ctx()
         assert ctx is not None
         ctx.script_requests.request_rerun(
@@ -359,7 +365,7 @@ def test_a_prompt_survives_a_rerun_that_comes_before_the_send_run_draws_it(
         )
         return real(*args)
 
-    monkeypatch.setattr(chat_view, target, late_cookie)
+    monkeypatch.setattr(module, target, late_cookie)
     at.chat_input[0].set_value("Sent right after login").run()
     rows = app_store.all_messages(at.session_state[Keys.MEMBER], opened(at).id)
     assert [m.text for m in rows if m.role == "user"] == ["Sent right after login"]

@@ -120,7 +120,7 @@ def test_chat_with_this_bot_opens_chat_with_that_bot_and_a_fresh_conversation(
     assert not at.exception
     assert at.session_state[Keys.CHAT_BOT_SLUG] == target.slug
     assert at.chat_input  # we are on the chat page
-    assert at.sidebar.selectbox(key=Keys.CHAT_BOT_SELECT).value == target.slug
+    assert at.main.selectbox(key=Keys.CHAT_BOT_SELECT).value == target.slug
     # a fresh conversation opens with that bot's welcome message
     first = shown(md.value for md in at.chat_message[0].markdown)
     assert lines_of(first) == lines_of(target.welcome_message)

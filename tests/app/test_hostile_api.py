@@ -96,7 +96,7 @@ def test_the_chat_page_shows_every_bot_field_as_text(app: AppTest, hostile: Host
 def test_the_chat_picker_searches_2000_bots_instead_of_listing_them(app: AppTest) -> None:
     picker = app.selectbox(key=Keys.CHAT_BOT_SELECT)
     assert len(picker.options) <= limits.BOT_PICKER_MAX_CHOICES + 1
-    assert any(f"of {BOT_COUNT:,} matching bots" in c.value for c in app.sidebar.caption), (
+    assert any(f"of {BOT_COUNT:,} matching bots" in c.value for c in app.main.caption), (
         "the picker should say it shows only some"
     )
     app.text_input(key=Keys.CHAT_BOT_QUERY).input("#1998").run()

@@ -15,7 +15,8 @@ Shared by the browser tests (`tests/e2e/conftest.py`) and the screenshot script
 - `emulator_url(server)` finds the app's demo emulator (its other listening
   port); `inject_fault(server, kind=..., ...)` queues a fault in it over HTTP.
 - `log_in(page, ...)` fills the real login form; `log_in_as_member`, `chat`,
-  `message_text` and `history_entry` are the steps the tests share.
+  `message_text` and `history_entry` are the steps the tests share;
+  `seed_conversations(server, titles)` saves conversations for a member.
 """
 
 from __future__ import annotations
@@ -491,6 +492,47 @@ def message_text(message: Locator) -> str:
     if blocks:
         return "\n\n".join(block.strip() for block in blocks)
     return message.get_by_test_id("stMarkdownContainer").first.inner_text().strip()
+
+
+def seed_conversations(server: AppServer, titles: Sequence[str], username: str = MEMBER) -> None:
+    """Save a conversation per title for `username` in the app's own database
+    (through the store's import, as a member's Import does), one a day, the
+    first title the most recent; each has two prompts and their answers.
+    The team must exist: open the login page once before."""
+    from datetime import UTC, datetime, timedelta
+
+    from webapp import history
+    from webapp.store import ConversationStore
+    from webapp.team import MemberStore
+
+    start = datetime.now(UTC) - timedelta(days=len(titles) + 1)
+    with ConversationStore(f"sqlite:///{server.workdir / 'conversations.db'}") as store:
+        member = MemberStore(store.engine).get(username)
+        if member is None:
+            raise RuntimeError(f"{username} is not a member of the app's team")
+        for age, title in enumerate(reversed(titles)):
+            at = start + timedelta(days=age)
+            export = {
+                "format": "ablt-chat-conversation",
+                "version": 1,
+                "conversation": {
+                    "title": title,
+                    "bot_slug": "omni",
+                    "bot_name": "Omni",
+                    "created_at": at.isoformat(),
+                },
+                "messages": [
+                    {
+                        "role": "user" if i % 2 == 0 else "assistant",
+                        "text": f"Question {i // 2 + 1} about {title}."
+                        if i % 2 == 0
+                        else f"Answer {i // 2 + 1}.",
+                        "created_at": (at + timedelta(minutes=i)).isoformat(),
+                    }
+                    for i in range(4)
+                ],
+            }
+            store.import_conversation(member, history.parse_import(export))
 
 
 def history_entry(page: Page, title: str) -> Locator:
