@@ -208,15 +208,19 @@ def render_message(message: Message, avatar: str, *, is_last: bool, editable: bo
         elif message.status in chat.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
-        # Its time on the member's clock, and Copy in one click (a real button).
-        message_tools.render_tools(
-            message.id or f"draft-{message.seq}",
-            message.created_at,
-            member_timezone(),
-            message.text if chat.can_copy(message) else None,
-        )
-        if editable:
-            versions_view.render_tools(message)
+        # One line under the text: its time on the member's clock, Copy in one
+        # click (a real button), then `< 2/3 >` and Edit where they apply.
+        line = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        with line:
+            message_tools.render_tools(
+                message.id or f"draft-{message.seq}",
+                message.created_at,
+                member_timezone(),
+                message.text if chat.can_copy(message) else None,
+                width="content",
+            )
+            if editable:
+                versions_view.render_tools(message)
 
 
 def show_text(message: Message) -> None:

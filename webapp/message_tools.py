@@ -23,7 +23,7 @@ import html
 import json
 import uuid
 from datetime import UTC, datetime, tzinfo
-from typing import Final
+from typing import Final, Literal
 
 import streamlit as st
 
@@ -233,10 +233,16 @@ def render_page_tools(
 
 
 def render_tools(
-    message_id: str, when: datetime | None, tz: tzinfo | None, copy_text: str | None
+    message_id: str,
+    when: datetime | None,
+    tz: tzinfo | None,
+    copy_text: str | None,
+    *,
+    width: Literal["stretch", "content"] = "stretch",
 ) -> None:
-    """Draw a message's line (`tools_html`) inside its bubble; a page call."""
-    st.html(tools_html(message_id=message_id, when=when, tz=tz, copy_text=copy_text))
+    """Draw a message's line (`tools_html`) inside its bubble; a page call.
+    `width="content"` leaves room beside it in a horizontal container."""
+    st.html(tools_html(message_id=message_id, when=when, tz=tz, copy_text=copy_text), width=width)
 
 
 IMPORTED_ICON: Final = ":material/upload_file:"

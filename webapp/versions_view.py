@@ -150,8 +150,13 @@ def render_tools(message: Message) -> None:
     editable = versions.can_edit(opened, message)
     if found is None and not editable:
         return
+    # Beside the message's time and Copy (the caller's horizontal line).
     row = st.container(
-        horizontal=True, vertical_alignment="center", gap="small", key=f"chat_versions_{message.id}"
+        horizontal=True,
+        vertical_alignment="center",
+        gap="small",
+        width="content",
+        key=f"chat_versions_{message.id}",
     )
     if found is not None:
         idle = versions.can_switch(opened)

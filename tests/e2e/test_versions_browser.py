@@ -69,6 +69,7 @@ def test_an_earlier_prompt_is_edited_in_place_and_the_old_branch_stays_reachable
     log_in_as_member(page, app_server)
     chat(page, "Plan a day in Rome")
     chat(page, "And where to eat?")
+    wait_until_idle(page)  # the run that settles the answer has ended: no click is lost to it
     first_prompt = page.locator(USER_MESSAGE).first
     first_prompt.get_by_role("button", name="Edit message").click()
     box = first_prompt.get_by_role("textbox")
