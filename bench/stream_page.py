@@ -46,10 +46,12 @@ INIT_SCRIPT = """
 """
 
 # Arms the watch for one answer: the time of Enter in the message box, then the
-# first time a NEW assistant bubble shows the answer's first words (the bot's
-# opener), then the first time one shows its last words (the closer).
+# first time a NEW assistant bubble shows the answer's first word (the first
+# piece: the emulator streams a word per event), the first time one shows its
+# first four words (the opener), and the first time one shows its last words
+# (the closer).
 WATCH_SCRIPT = """
-([opener, closer]) => {
+([first, opener, closer]) => {
   const now = () => performance.timeOrigin + performance.now();
   const sel = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]';
   const count = (needle) => {
@@ -59,12 +61,13 @@ WATCH_SCRIPT = """
     return n;
   };
   if (window.__benchObserver) window.__benchObserver.disconnect();
-  const m = {enter: null, first: null, done: null, bytesAtEnter: null,
-             baseFirst: count(opener), baseDone: count(closer)};
+  const m = {enter: null, first: null, opener: null, done: null, bytesAtEnter: null,
+             baseFirst: count(first), baseOpener: count(opener), baseDone: count(closer)};
   window.__benchWatch = m;
   const check = () => {
     if (m.enter === null) return;
-    if (m.first === null && count(opener) > m.baseFirst) m.first = now();
+    if (m.first === null && count(first) > m.baseFirst) m.first = now();
+    if (m.opener === null && count(opener) > m.baseOpener) m.opener = now();
     if (m.first !== null && m.done === null && count(closer) > m.baseDone) {
       m.done = now();
       window.__benchObserver.disconnect();
@@ -124,11 +127,11 @@ class Session:
             self.page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
         wait_until_idle(self.page, IDLE_QUIET_MS)
 
-    def arm(self, prompt: str, opener: str, closer: str) -> None:
+    def arm(self, prompt: str, ends: tuple[str, str, str]) -> None:
         """Start watching for the next answer and type `prompt` (not sent yet)."""
         from tests.e2e.appserver import CHAT_INPUT
 
-        self.page.evaluate(WATCH_SCRIPT, [opener, closer])
+        self.page.evaluate(WATCH_SCRIPT, list(ends))
         box = self.page.get_by_test_id(CHAT_INPUT)
         box.fill(prompt)
         box.focus()
@@ -170,7 +173,8 @@ class Answer:
 
     kind: str
     words: int
-    first_ms: float | None = None
+    first_ms: float | None = None  # the first word (the first piece)
+    opener_ms: float | None = None  # the first four words (more pieces: coalesced at 20/s)
     whole_ms: float | None = None
     lag_ms: float | None = None
     bytes_ratio: float | None = None
@@ -202,6 +206,8 @@ def figures(
         return answer
     if watch.get("first") is not None:
         answer.first_ms = watch["first"] - enter
+    if watch.get("opener") is not None:
+        answer.opener_ms = watch["opener"] - enter
     if watch.get("done") is not None:
         answer.whole_ms = watch["done"] - enter
         if record and record.get("ended_at"):
@@ -213,12 +219,13 @@ def figures(
     return answer
 
 
-def expected_ends() -> tuple[str, str]:
-    """The first words and the last words of every answer of the bench's bot."""
+def expected_ends() -> tuple[str, str, str]:
+    """(first word, first four words, last words) of every answer of the bench's bot."""
     from ablt_core.emulator import BOTS
 
     bot = next(b for b in BOTS if b.slug == BOT_SLUG)
-    return " ".join(bot.opener.split()[:4]), bot.closer
+    words = bot.opener.split()
+    return words[0], " ".join(words[:4]), bot.closer
 
 
 def wait_all(sessions: Sequence[Session], timeout: float) -> list[dict[str, Any]]:

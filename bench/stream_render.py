@@ -158,18 +158,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def one_answer(session: Session, emulator: Emulator, words: int, delay: float, tag: str) -> Answer:
     """Part 1: a new chat, one prompt answered in `words` words, its figures."""
-    opener, closer = expected_ends()
+    ends = expected_ends()
     session.fresh_chat()
     emulator.set_answer_words(words)
     emulator.clear_streams()
     prompt = f"Bench {tag}: {words} words please"
-    session.arm(prompt, opener, closer)
+    session.arm(prompt, ends)
     before = cpu_seconds(session.server.process.pid)
     session.press_enter()
     [watch] = wait_all([session], SLACK_S + words * delay * 4)
     settle(session)
     cpu = cpu_seconds(session.server.process.pid) - before
-    watch = session.watch() | {"first": watch["first"], "done": watch["done"]}
+    watch = session.watch() | {k: watch[k] for k in ("first", "opener", "done")}
     record = next((r for r in emulator.streams() if r["prompt"] == prompt), None)
     answer = figures(session, watch, record, words)
     answer.cpu_s = cpu
@@ -205,6 +205,7 @@ def report_part1(results: dict[tuple[str, int], list[Answer]], args: argparse.Na
     rows = [
         ("bytes received / answer size", lambda a: a.bytes_ratio, ".0f", "x"),
         ("first word on screen after Enter (ms)", lambda a: a.first_ms, ".0f", ""),
+        ("first four words on screen after Enter (ms)", lambda a: a.opener_ms, ".0f", ""),
         ("last event -> whole answer on screen (ms)", lambda a: a.lag_ms, ".0f", ""),
         ("server CPU per answer (s)", lambda a: a.cpu_s, ".2f", ""),
         (
@@ -283,7 +284,7 @@ def many_members(
     the browser takes it, and wait for every answer. {answers, verdicts, cpu, saved}."""
     from tests.e2e.conftest import VIEWPORT
 
-    opener, closer = expected_ends()
+    ends = expected_ends()
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(args.members)]
     try:
         sessions = []
@@ -300,7 +301,7 @@ def many_members(
             s.member: f"Member {s.member} asks {run_tag}-{i:02d}" for i, s in enumerate(sessions)
         }
         for session in sessions:
-            session.arm(prompts[session.member], opener, closer)
+            session.arm(prompts[session.member], ends)
         before = cpu_seconds(server.process.pid)
         for session in sessions:
             session.press_enter()
@@ -312,7 +313,7 @@ def many_members(
         answers, verdicts = [], []
         for session, watch in zip(sessions, watches, strict=True):
             record = records.get(prompts[session.member])
-            latest = session.watch() | {"first": watch["first"], "done": watch["done"]}
+            latest = session.watch() | {k: watch[k] for k in ("first", "opener", "done")}
             answer = figures(session, latest, record, args.member_words)
             verdict = judge(
                 session.last_answer(), record, list(prompts.values()), prompts[session.member]
