@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import bcrypt
 import pytest
 import sqlalchemy as sa
 import yaml
 
 from tests.pg import BACKENDS, fresh_schema_url
+from tests.webapp.team_files import hand_written
 from webapp import passwords
 from webapp.audit import TEAM_CHANGE, AuditLog
 from webapp.store import ConversationStore, migrations
@@ -46,43 +46,6 @@ def store(db_url: str) -> Iterator[ConversationStore]:
 @pytest.fixture
 def team(store: ConversationStore) -> MemberStore:
     return MemberStore(store.engine)
-
-
-def quick_hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-
-
-def hand_written(path: Path) -> Path:
-    """As streamlit-authenticator's README shows it: no user_id, its own keys, a
-    cookie section, an uppercase username, a role of its own."""
-    path.write_text(
-        f"""\
-cookie:
-  expiry_days: 30
-  key: some_signature_key
-  name: some_cookie_name
-credentials:
-  usernames:
-    JSmith:
-      email: jsmith@gmail.com
-      failed_login_attempts: 0
-      logged_in: false
-      name: John Smith
-      password: {quick_hash("john-password")}
-      roles:
-      - admin
-      - editor
-    rbriggs:
-      email: rbriggs@gmail.com
-      name: Rebecca Briggs
-      password: {quick_hash("rebecca-password")}
-      roles:
-      - viewer
-      favourite_colour: green
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_v7_upgrades_a_v6_database_with_data_and_imports_the_file(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import bcrypt
 import pytest
 import yaml
 
+from tests.webapp.team_files import hand_written, quick_hash
 from webapp import passwords
 from webapp.store import ConversationStore
 from webapp.team import (
@@ -28,43 +28,8 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
-def quick_hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-
-
 def read(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def hand_written(path: Path) -> Path:
-    """A file as the streamlit-authenticator docs show it: no user_id, a cookie section."""
-    path.write_text(
-        f"""\
-cookie:
-  expiry_days: 30
-  key: some_signature_key
-  name: some_cookie_name
-credentials:
-  usernames:
-    JSmith:
-      email: jsmith@gmail.com
-      failed_login_attempts: 0
-      logged_in: false
-      name: John Smith
-      password: {quick_hash("john-password")}
-      roles:
-      - admin
-      - editor
-    rbriggs:
-      email: rbriggs@gmail.com
-      name: Rebecca Briggs
-      password: {quick_hash("rebecca-password")}
-      roles:
-      - viewer
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_a_hand_written_file_works_as_it_is(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import os
 import sqlite3
 import time
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,3 +91,18 @@ def _enable_wal(cursor: Any) -> None:
 def like_pattern(query: str) -> str:
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+@contextmanager
+def serialised_write(engine: Engine, lock_key: int) -> Iterator[Connection]:
+    """A write transaction that runs alone among those holding `lock_key`, in
+    every process: SQLite's write lock (BEGIN IMMEDIATE, set up by
+    `make_engine`) or a PostgreSQL transaction-scoped advisory lock on
+    `lock_key` (any 64-bit integer; one per concern). Commits on leaving,
+    rolls back on an exception."""
+    with engine.connect() as conn:
+        conn.execution_options(ablt_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+            yield conn

@@ -17,8 +17,8 @@ others, and bcrypt's slow check runs outside the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeVar
@@ -26,6 +26,7 @@ from typing import Final, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from webapp.store.engine import serialised_write
 from webapp.store.schema import login_events as E
 
 ATTEMPT: Final = "attempt"
@@ -91,14 +92,8 @@ class LoginLog:
         """The log's idea of now (UTC, aware)."""
         return self._clock()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return serialised_write(self.engine, _PG_LOCK_KEY)
 
     @staticmethod
     def _failures(

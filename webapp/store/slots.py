@@ -31,8 +31,8 @@ back-off in progress (`effective_limit`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -40,6 +40,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from webapp.store.engine import serialised_write
 from webapp.store.schema import answer_slots as S
 from webapp.store.schema import slot_events as EV
 from webapp.store.schema import slot_settings as SET
@@ -176,14 +177,8 @@ class SlotBook:
     def now(self) -> datetime:
         return self._clock()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return serialised_write(self.engine, _PG_LOCK_KEY)
 
     # ------------------------------------------------------------ the limit
 

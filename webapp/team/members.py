@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -34,6 +34,7 @@ from webapp.passwords import (
     is_bcrypt_hash,
     password_problem,
 )
+from webapp.store.engine import serialised_write
 from webapp.store.schema import members as MT
 from webapp.store.schema import team_state as TS
 from webapp.team.model import ADMIN, DEMO_MEMBERS, ROLES, Member, TeamError, username_key
@@ -98,14 +99,8 @@ class MemberStore:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(ablt_write=True)  # BEGIN IMMEDIATE on SQLite
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return serialised_write(self.engine, _PG_LOCK_KEY)
 
     # -- reading ----------------------------------------------------------------
 
