@@ -287,9 +287,13 @@ _HISTORY_ROW_STYLE = (
 
 
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
-    title_col, menu_col = st.sidebar.columns([5, 1], vertical_alignment="center")
+    # A row, not columns: columns stack on a phone, which put each ⋮ menu on a
+    # line of its own, under its title.
+    row = st.sidebar.container(
+        horizontal=True, vertical_alignment="center", gap="small", wrap=False
+    )
     imported = message_tools.imported_label(conv.imported_at, member_timezone())
-    title_col.button(
+    row.button(
         md.escape(conv.title),  # a label renders Markdown: show the title as typed
         icon=":material/view_column:"
         if conv.is_comparison
@@ -303,7 +307,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         f"last active {local_time(conv.updated_at, member_timezone())}"
         + (f" · {imported}" if imported else ""),
     )
-    menu = menu_col.popover(
+    menu = row.popover(
         "",
         icon=":material/more_vert:",
         type="tertiary",

@@ -223,9 +223,10 @@ def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, 
                 "Limit": describe_limit(limit),
                 "From": "own" if limit.source == "member" else "team default",
                 "Used this month": used,
-                "Left": None
-                if used is None or limit.amount is None
-                else max(limit.amount - used, 0),
+                # Text, so "no limit" reads as such (a number column shows "None").
+                "Left": "no limit"
+                if limit.amount is None
+                else ("unknown" if used is None else f"{max(limit.amount - used, 0):,}"),
             }
         )
     return rows
@@ -279,7 +280,6 @@ def render_budgets_admin(actor: Any) -> None:
         hide_index=True,
         column_config={
             "Used this month": st.column_config.NumberColumn(format="%,d"),
-            "Left": st.column_config.NumberColumn(format="%,d"),
         },
     )
     if not members:
