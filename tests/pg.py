@@ -44,13 +44,19 @@ def fresh_schema_url(prefix: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def store_on(backend: str, folder: Path, prefix: str) -> Iterator[ConversationStore]:
-    """An open store on an empty database of `backend` ("sqlite": a file in
-    `folder`; "postgresql": a fresh schema named after `prefix`, skipped
-    without PostgreSQL), closed after."""
+def db_url_on(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """The URL of an empty database of `backend` ("sqlite": a file in `folder`;
+    "postgresql": a fresh schema named after `prefix`, dropped after, skipped
+    without PostgreSQL)."""
     if backend == "sqlite":
-        with ConversationStore(f"sqlite:///{folder / f'{prefix}.db'}") as opened:
-            yield opened
+        yield f"sqlite:///{folder / f'{prefix}.db'}"
         return
-    with fresh_schema_url(prefix) as url, ConversationStore(url) as opened:
+    with fresh_schema_url(prefix) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def store_on(backend: str, folder: Path, prefix: str) -> Iterator[ConversationStore]:
+    """An open store on an empty database of `backend` (see `db_url_on`), closed after."""
+    with db_url_on(backend, folder, prefix) as url, ConversationStore(url) as opened:
         yield opened

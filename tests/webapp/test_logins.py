@@ -12,7 +12,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, db_url_on
 from webapp import logins, passwords
 from webapp.logins import (
     ADDRESS_POLICY,
@@ -53,11 +53,8 @@ class Clock:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        with fresh_schema_url("logins") as url:
-            yield url
+    with db_url_on(request.param, tmp_path, "logins") as url:
+        yield url
 
 
 @pytest.fixture

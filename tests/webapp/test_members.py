@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, db_url_on
 from tests.webapp.team_files import hand_written
 from webapp import passwords
 from webapp.audit import TEAM_CHANGE, AuditLog
@@ -30,11 +30,8 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        with fresh_schema_url("members") as url:
-            yield url
+    with db_url_on(request.param, tmp_path, "members") as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from ablt_core import AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, db_url_on
 from tests.reliability import row
 from webapp.answers import AnswerService, describe_wait
 from webapp.answers.slots import holder_id
@@ -51,10 +51,7 @@ def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chat.db'}"
-        return
-    with fresh_schema_url("slots") as url:
+    with db_url_on(request.param, tmp_path, "slots") as url:
         yield url
 
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from tests.pg import BACKENDS, fresh_schema_url
+from tests.pg import BACKENDS, db_url_on
 from webapp import chat, versions
 from webapp.history import ContextLimits, ConversationImportError
 from webapp.store import (
@@ -57,10 +57,7 @@ class Clock:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'versions.db'}"
-        return
-    with fresh_schema_url("ver") as url:
+    with db_url_on(request.param, tmp_path, "ver") as url:
         yield url
 
 

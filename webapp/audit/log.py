@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -156,26 +156,28 @@ class AuditLog:
         with self.engine.connect() as conn, conn.begin():
             events = [e for e, k in _LOGIN_KINDS.items() if k in wanted]
             if events:
-                stmt = sa.select(E).where(E.c.event.in_(events))
-                if who:
-                    stmt = stmt.where(sa.or_(E.c.username == who, E.c.actor == who))
-                if low:
-                    stmt = stmt.where(E.c.at >= low)
-                if high:
-                    stmt = stmt.where(E.c.at < high)
-                stmt = stmt.order_by(E.c.at.desc(), E.c.id.desc()).limit(limit)
+                stmt = _newest(
+                    sa.select(E).where(E.c.event.in_(events)),
+                    E,
+                    (E.c.username, E.c.actor),
+                    who,
+                    low,
+                    high,
+                    limit,
+                )
                 for r in conn.execute(stmt).mappings():
                     found.append(_from_login(r))
             own = [v for k, v in _OWN_KINDS.items() if k in wanted]
             if own:
-                stmt = sa.select(A).where(A.c.kind.in_(own))
-                if who:
-                    stmt = stmt.where(sa.or_(A.c.actor == who, A.c.target == who))
-                if low:
-                    stmt = stmt.where(A.c.at >= low)
-                if high:
-                    stmt = stmt.where(A.c.at < high)
-                stmt = stmt.order_by(A.c.at.desc(), A.c.id.desc()).limit(limit)
+                stmt = _newest(
+                    sa.select(A).where(A.c.kind.in_(own)),
+                    A,
+                    (A.c.actor, A.c.target),
+                    who,
+                    low,
+                    high,
+                    limit,
+                )
                 for r in conn.execute(stmt).mappings():
                     found.append(
                         AuditEntry(
@@ -229,3 +231,23 @@ def csv_rows(entries: list[AuditEntry]) -> list[dict[str, str]]:
         }
         for e in entries
     ]
+
+
+def _newest(
+    stmt: sa.Select[Any],
+    table: sa.Table,
+    people: tuple[sa.Column[Any], ...],
+    who: str | None,
+    low: datetime | None,
+    high: datetime | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """`stmt` over `table` (which has `at` and `id`) narrowed to rows naming
+    `who` in any of `people` and to `low <= at < high`, newest first, `limit` rows."""
+    if who:
+        stmt = stmt.where(sa.or_(*(column == who for column in people)))
+    if low:
+        stmt = stmt.where(table.c.at >= low)
+    if high:
+        stmt = stmt.where(table.c.at < high)
+    return stmt.order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
