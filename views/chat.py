@@ -15,6 +15,7 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp import (
+    auth,
     bot_display,
     catalogue,
     chat,
@@ -39,6 +40,7 @@ from webapp.library import view as library_view
 from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
 from webapp.state import Keys
+from webapp.store import ConversationNotFound
 
 
 def render() -> None:
@@ -100,11 +102,8 @@ def render() -> None:
     # The chat first, the sidebar last: Streamlit sends a run's elements in
     # script order, so an answer's first words wait behind nothing but the
     # chat itself (issue 8). The sidebar of the last run stays on screen meanwhile.
-    streamed = render_chat(member, opened, bots, by_slug, names, bots_problem)
+    render_chat(member, opened, bots, by_slug, names, bots_problem)
     render_sidebar(member, opened, can_start=bool(bots) and opened is not None)
-    if streamed:
-        # Show the finished answer settled: its status, Regenerate / Edit, Retry.
-        st.rerun()
 
 
 def render_sidebar(member: Member, opened: chat.OpenChat | None, *, can_start: bool) -> None:
@@ -120,11 +119,10 @@ def render_chat(
     by_slug: dict[str, Bot],
     names: dict[str, str],
     bots_problem: str | None,
-) -> bool:
-    """The header, the messages, the message box, and the answer arriving;
-    True when an answer was shown arriving (the page then reruns to settle it)."""
+) -> None:
+    """The header, then the conversation (`render_conversation`: the messages,
+    the message box, and the answer arriving, after which the page reruns)."""
     client = get_client()
-    answers = get_answers(get_settings())
     if bots_problem:
         # Reading needs no API: only new chats and answers do.
         ui.error_box(
@@ -132,15 +130,15 @@ def render_chat(
             "sending needs the API.",
             retry_key="chat_bots_retry",
         )
-    chat_view.show_notice()
     chat_notice.show(opened)
     if opened is None:
+        chat_view.show_notice()
         st.title("Chat")
         if bots_problem:
             st.info("Open a conversation from the History; new chats need the bot list.")
         else:
             st.info("The API lists no bots to chat with.")
-        return False
+        return
 
     bot = by_slug.get(opened.conversation.bot_slug)
     # Shown as text everywhere (cut; escaped where Markdown renders): the API's data.
@@ -191,6 +189,44 @@ def render_chat(
 
     if not later:
         draw_header()
+    st.session_state[Keys.CONVERSATION_DRAWN_BY_PAGE] = True
+    render_conversation(member, bot_avatar, bot_name, label)
+    if later:
+        draw_header()
+    st.session_state[Keys.CHAT_HEADER_FOR] = opened.draft_key
+
+
+@st.fragment
+def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: str) -> None:
+    """The messages, the message box and the answer arriving: a fragment.
+
+    Sending a prompt (or Stop, Retry, Regenerate, Edit, Show earlier) reruns
+    only this part, so the first words of an answer wait behind nothing but the
+    conversation: the browser redraws neither the sidebar nor the header (issue 8).
+    A fragment rerun reads the conversation again, checks the member's session
+    is still valid, and ends with a whole-page rerun once an answer has been
+    shown arriving, so the History, the header and the title settle.
+    """
+    answers = get_answers(get_settings())
+    opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+    whole_page = bool(st.session_state.pop(Keys.CONVERSATION_DRAWN_BY_PAGE, False))
+    if not whole_page:
+        # A rerun of this fragment alone: the page's reads did not run.
+        if opened is None or not auth.session_still_valid(member):
+            st.rerun()
+        assert opened is not None
+        try:
+            chat.refresh(get_store(), member, opened, alive=answers.alive_ids())
+        except ConversationNotFound:
+            st.rerun()  # deleted in another tab: the page says so
+        except chat.DATABASE_ERRORS:
+            chat_view.notify(chat.DATABASE_UNREADABLE, "error")
+        if opened.id and st.query_params.get(chat.OPEN_PARAM) != opened.id:
+            # A new chat saved by this send: the URL names it (a reload, a second tab).
+            st.query_params[chat.OPEN_PARAM] = opened.id
+    if opened is None:
+        return
+    chat_view.show_notice()
     if opened.problem:
         st.warning(opened.problem, icon=":material/database:")
 
@@ -198,8 +234,12 @@ def render_chat(
     chat_view.restore_prompt()
     budgets_view.render_budget_status(member)  # what is left of the month's budget
     # The message box stays usable while an answer streams: a prompt sent then is
-    # saved by the callback and queued behind the answer (type-ahead).
-    st.chat_input(f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt)
+    # saved by the callback and queued behind the answer (type-ahead). Pinned to
+    # the bottom, as in the main script (a fragment's own container would not be).
+    with st.bottom:
+        st.chat_input(
+            f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt
+        )
 
     anchor, mark = st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None) or (None, False)
     message_tools.render_page_tools(
@@ -215,6 +255,11 @@ def render_chat(
             on_click=chat_view.show_earlier,
         )
     generating = opened.generating
+    was_streaming = st.session_state.pop(Keys.CHAT_WAS_STREAMING, False)
+    if generating is None and was_streaming and not whole_page:
+        # An answer this page showed arriving ended without it (Stop, in another
+        # tab): the whole page settles with it, History entry and header included.
+        st.rerun()
     ended = answers.live(generating.id) if generating is not None else None
     if generating is not None and ended is not None and ended.done:
         # Ended here, but its final save has not landed (the database refuses
@@ -252,12 +297,13 @@ def render_chat(
     chat_view.show_send_problem()
 
     if generating is not None:
+        st.session_state[Keys.CHAT_WAS_STREAMING] = True
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
+        st.session_state.pop(Keys.CHAT_WAS_STREAMING, None)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
-    if later:
-        draw_header()
-    st.session_state[Keys.CHAT_HEADER_FOR] = opened.draft_key
-    return generating is not None
+        # Show the finished answer settled (status, Regenerate / Edit, Retry), and
+        # the rest of the page with it: the History row, the header, the title.
+        st.rerun()
 
 
 def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:

@@ -303,13 +303,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
         return None
     username = st.session_state.get(_AUTH_USERNAME) or ""
     member = team.get(username)
-    since = st.session_state.get(Keys.AUTH_SINCE)
-    revoked = (
-        member is not None
-        and member.sessions_valid_after is not None
-        and (not isinstance(since, datetime) or since <= member.sessions_valid_after)
-    )
-    if member is None or member.disabled or revoked:
+    if _session_ended(member, st.session_state.get(Keys.AUTH_SINCE)):
         _forget_login(authenticator)
         st.session_state[Keys.LOGIN_PROBLEM] = SESSION_ENDED
         return None
@@ -319,6 +313,29 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
         store_login_cookie(authenticator, member.username)
     return member
+
+
+def _session_ended(member: Member | None, since: object) -> bool:
+    """True when a session logged in at `since` may no longer act for `member`:
+    removed (None), disabled, or logged in before `sessions_valid_after`."""
+    if member is None or member.disabled:
+        return True
+    return member.sessions_valid_after is not None and (
+        not isinstance(since, datetime) or since <= member.sessions_valid_after
+    )
+
+
+def session_still_valid(member: Member) -> bool:
+    """Whether this session may still act for `member`, read from the database now.
+
+    For the parts of a page that rerun alone (a fragment skips app.py's gate,
+    `sync_member`): a removed or disabled member, or a session revoked since,
+    gets False, and the caller reruns the whole page, which logs it out.
+    """
+    if not st.session_state.get(_AUTH_STATUS):
+        return False
+    team = load_team_for(get_settings())
+    return not _session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
 
 
 def current_member() -> Member | None:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from webapp import bot_display, chat, render
 from webapp.answers.live import Wait, describe_wait
@@ -129,11 +131,31 @@ def show_stream(pieces: Iterable[str], answer_id: str) -> None:
     st.write_stream(drawn())
 
 
+def yield_to_waiting_click() -> None:
+    """End this run now if a click (Stop, Cancel, a prompt typed ahead) waits for it.
+
+    The answer streams inside the conversation's fragment (views/chat.py), and
+    Streamlit lets a fragment's widget preempt nothing: its rerun waits until
+    the run in progress ends (`script_requests`: a fragment rerun that is not
+    fragment-scoped does not preempt), which would hold Stop until the answer
+    is whole. So the streaming loop looks for a waiting request itself and
+    reruns: the fragment alone when this is a fragment run, else the app. The
+    click's callback then runs first; the answer itself goes on in its worker,
+    and the rerun attaches to it again.
+    """
+    ctx = get_script_run_ctx()
+    requests = ctx.script_requests if ctx is not None else None
+    if requests is None or getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+        return
+    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+
+
 def _announced(pieces: Iterable[str], on_first: Callable[[], None]) -> Iterator[str]:
     """`pieces`; `on_first()` runs just before the first text (the waiting line
-    makes way for it)."""
+    makes way for it). A click waiting meanwhile ends the run (`yield_to_waiting_click`)."""
     first = True
     for piece in pieces:
+        yield_to_waiting_click()
         if first and piece:
             first = False
             on_first()
@@ -173,7 +195,8 @@ def render_live(
     started = bool(message.text) or (live is not None and bool(live.text))
 
     def tick(wait: Wait | None) -> None:
-        # Also Streamlit's chance to act on a click made meanwhile (Stop).
+        # Also the chance to act on a click made meanwhile (Stop).
+        yield_to_waiting_click()
         if wait is None and started:
             status.empty()
         else:
