@@ -24,6 +24,7 @@ from ablt_core.emulator.server import CONTROL_SECRET_HEADER
 from tests.e2e.appserver import (
     ASSISTANT_MESSAGE,
     EMULATOR_CONTROL_SECRET,
+    MEMBER,
     USER_MESSAGE,
     AppServer,
     emulator_url,
@@ -36,8 +37,10 @@ from tests.e2e.appserver import (
     wait_until_idle,
 )
 from tests.reliability import row
+from webapp.auth import SESSION_ENDED
 from webapp.history import make_title
 from webapp.store import ConversationStore
+from webapp.team import MemberStore
 
 pytestmark = pytest.mark.e2e
 
@@ -253,3 +256,30 @@ def test_kill_9_mid_answer_then_restart_shows_it_interrupted_with_retry(
         finished_answer(page, prompt)
     finally:
         restarted.stop()
+
+
+def test_a_prompt_sent_after_the_login_was_revoked_is_not_sent_and_the_page_logs_out(
+    slow_app: AppServer, page: Page
+) -> None:
+    # Sending reruns only the conversation (a fragment, which app.py's login
+    # gate does not see): it checks the session itself.
+    log_in_as_member(page, slow_app)
+    wait_until_idle(page)
+    requests_before = len(chat_requests(slow_app))
+    with ConversationStore(f"sqlite:///{slow_app.workdir / 'conversations.db'}") as store:
+        MemberStore(store.engine).revoke_logins(MEMBER)  # Log out in another browser
+    send_prompt(page, "Am I still here?")
+    expect(page.get_by_text(SESSION_ENDED)).to_be_visible()
+    assert len(chat_requests(slow_app)) == requests_before
+    assert not any("Am I still here?" in m["text"] for m in stored_messages(slow_app))
+
+
+def stored_messages(server: AppServer) -> list[Any]:
+    url = f"sqlite:///{server.workdir / 'conversations.db'}"
+    with ConversationStore(url) as store:
+        import sqlalchemy as sa
+
+        from webapp.store.schema import messages
+
+        with store.engine.connect() as conn:
+            return list(conn.execute(sa.select(messages)).mappings())

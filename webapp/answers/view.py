@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from webapp import bot_display, chat, render
+from webapp import auth, bot_display, chat, render
 from webapp.answers.live import Wait, describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.budgets import view as budgets_view
@@ -57,6 +57,8 @@ def submit_prompt() -> None:
     if opened is None or not text.strip():
         return
     member = _member()
+    if not auth.session_still_valid(member):
+        return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
         refused = budgets_view.refusal_for(member)
