@@ -255,10 +255,11 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
             on_click=chat_view.show_earlier,
         )
     generating = opened.generating
-    was_streaming = st.session_state.pop(Keys.CHAT_WAS_STREAMING, False)
-    if generating is None and was_streaming and not whole_page:
-        # An answer this page showed arriving ended without it (Stop, in another
-        # tab): the whole page settles with it, History entry and header included.
+    settle = generating is None and st.session_state.pop(Keys.CHAT_SETTLE_PAGE, False)
+    if settle and not whole_page:
+        # An answer started from here has ended (arrived before this run could
+        # show it, stopped, or ended in another tab): the whole page settles
+        # with it, the History entry and the header included.
         st.rerun()
     ended = answers.live(generating.id) if generating is not None else None
     if generating is not None and ended is not None and ended.done:
@@ -297,9 +298,9 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
     chat_view.show_send_problem()
 
     if generating is not None:
-        st.session_state[Keys.CHAT_WAS_STREAMING] = True
+        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
-        st.session_state.pop(Keys.CHAT_WAS_STREAMING, None)
+        st.session_state.pop(Keys.CHAT_SETTLE_PAGE, None)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
         # Show the finished answer settled (status, Regenerate / Edit, Retry), and
         # the rest of the page with it: the History row, the header, the title.

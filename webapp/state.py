@@ -52,7 +52,7 @@ class Keys:
     CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
     CHAT_HEADER_FOR = "chat_header_for"  # draft_key of the OpenChat whose header was last drawn
     CONVERSATION_DRAWN_BY_PAGE = "chat_conversation_drawn_by_page"  # True: a whole-page run
-    CHAT_WAS_STREAMING = "chat_was_streaming"  # True while a run shows an answer arriving
+    CHAT_SETTLE_PAGE = "chat_settle_page"  # True: an answer started; rerun the page when it ends
     CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
 
     # Prompt library (its page and the chat's Library menu)

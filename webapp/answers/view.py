@@ -68,6 +68,7 @@ def submit_prompt() -> None:
             return
         chat.save_draft(get_store(), member, opened)
         get_answers().submit(member, opened.id, text)
+        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
     except ConversationNotFound:
         _problem("That conversation no longer exists. Your text is back in the message box.")
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
@@ -87,6 +88,7 @@ def start_answer() -> None:
             _problem(refused)
             return
         get_answers().start(_member(), opened.id)
+        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
     except ConversationNotFound:
         _problem("That conversation no longer exists.")
     except chat.DATABASE_ERRORS:
