@@ -1,5 +1,5 @@
-"""The house rules that tools can check: ruff clean everywhere, mypy strict on the client
-and on webapp.answers.
+"""The house rules that tools can check: ruff clean and ruff-formatted everywhere,
+mypy strict on the client and on webapp.answers.
 
 They run with the tests so that the README's one test command (and CI) holds
 every change to them; each prints the tool's own report when it fails.
@@ -29,6 +29,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_finds_nothing() -> None:
     result = _run("ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    result = _run("ruff", "format", "--check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -268,8 +268,10 @@ def test_an_emoji_split_into_two_escaped_halves_across_events_is_rejoined() -> N
         # a whole pair inside one piece stays one character
         (['{"content": "\\ud83c\\udf89!"}'], "\U0001f389!"),
         # two high halves in a row: the first never pairs, the second does
-        (['{"content": "\\ud83d"}', '{"content": "\\ud83d"}', '{"content": "\\ude03"}'],
-         "\ufffd\U0001f603"),
+        (
+            ['{"content": "\\ud83d"}', '{"content": "\\ud83d"}', '{"content": "\\ude03"}'],
+            "\ufffd\U0001f603",
+        ),
     ],
 )
 def test_a_half_that_never_pairs_becomes_the_replacement_character(
