@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -542,14 +542,21 @@ def tab_title(opened: OpenChat) -> str:
 def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
     """slug -> a plain-text label for the bot picker, unique even though bot names
     are not; names and slugs cut for display (`webapp.bot_display`)."""
-    names = {bot.slug: plain_name(bot.name) for bot in bots}
+    return unique_labels({bot.slug: bot.name for bot in bots})
+
+
+def unique_labels(names: Mapping[str, str | None]) -> dict[str, str]:
+    """slug -> plain-text label from slug -> bot name: the name, followed by its
+    slug where another bot shares it ("Omni (omni-fast)"); a missing name is the
+    slug. Cut for display (`webapp.bot_display`)."""
+    plain = {slug: plain_name(name or slug) for slug, name in names.items()}
     counts: dict[str, int] = {}
-    for name in names.values():
+    for name in plain.values():
         counts[name] = counts.get(name, 0) + 1
     # The picker tells options apart by their label, so a shared name gets its slug.
     return {
         slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
-        for slug, name in names.items()
+        for slug, name in plain.items()
     }
 
 

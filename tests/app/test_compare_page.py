@@ -164,3 +164,12 @@ def test_a_comparison_starts_from_a_library_entry_with_its_variable(
         assert request["language"] == "French"
     comparison = Comparisons(app_store).get(member, at.session_state[Keys.COMPARE_OPEN])
     assert {c.options.library_prompt_id for c in comparison.columns} == {entry.id}
+
+
+def test_two_bots_that_share_a_name_have_column_headings_told_apart(logged_in: Login) -> None:
+    at = open_compare(logged_in())
+    at.multiselect(key=Keys.COMPARE_BOTS).set_value(["omni", "omni-fast"]).run()
+    at.chat_input(key=Keys.COMPARE_PROMPT).set_value("Which of you is faster?").run()
+    assert not at.exception, at.exception
+    headings = [m.value for m in at.markdown if m.value.startswith("**Omni")]
+    assert headings == ["**Omni \\(omni\\)**", "**Omni \\(omni\\-fast\\)**"], headings

@@ -154,6 +154,15 @@ def test_bot_labels_are_unique_even_when_names_are_not() -> None:
     assert labels == {"omni": "Omni (omni)", "omni-fast": "Omni (omni-fast)", "chef": "Chef"}
 
 
+def test_a_saved_column_without_a_bot_name_is_labelled_by_its_slug() -> None:
+    labels = chat.unique_labels({"omni": "Omni", "gone-bot": None, "omni-fast": "Omni"})
+    assert labels == {
+        "omni": "Omni (omni)",
+        "gone-bot": "gone-bot",
+        "omni-fast": "Omni (omni-fast)",
+    }
+
+
 # -- paging and context ---------------------------------------------------------
 
 

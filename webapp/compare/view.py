@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from ablt_core import Bot
-from webapp import bot_display, chat, history, limits, render
+from webapp import chat, history, limits, render
 from webapp import markdown as md
 from webapp.answers.live import describe_wait
 from webapp.avatars import avatar_for
@@ -274,9 +274,8 @@ def render_setup(bots: Sequence[Bot]) -> None:
         if not per_bot:
             render_option_fields("compare_opts_all")
         else:
-            by_slug = {b.slug: b for b in bots}
             for slug in picked:
-                st.markdown(f"**{bot_display.name_md(by_slug[slug].name)}**")
+                st.markdown(f"**{md.escape(labels[slug])}**")
                 render_option_fields(f"compare_opts_{slug}")
     if len(picked) < MIN_BOTS:
         st.caption(f"Pick {MIN_BOTS} to {MAX_BOTS} bots, then type one prompt for all of them.")
@@ -307,11 +306,13 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
     live_slots: list[tuple[Message, Any, Any]] = []
     voted = comparison.voted
     columns = st.columns(len(comparison.columns), border=True)
+    # Two bots may share a name ("Omni"): a shared one is told apart by its slug.
+    headings = chat.unique_labels({c.bot_slug: c.bot_name for c in comparison.columns})
     for column, conv in zip(columns, comparison.columns, strict=True):
         bot = bots_by_slug.get(conv.bot_slug)
         avatar = avatar_for(bot.avatar_url if bot else None, conv.bot_name or conv.bot_slug)
         with column:
-            heading = bot_display.name_md(conv.bot_name or conv.bot_slug)
+            heading = md.escape(headings[conv.bot_slug])
             star = " :material/star:" if voted is not None and voted.id == conv.id else ""
             st.markdown(f"**{heading}**{star}")
             messages = answers.store.messages(member, conv.id, limit=SHOWN_MESSAGES).messages
