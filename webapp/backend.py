@@ -57,8 +57,15 @@ def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
 
             kwargs = {} if delay is None else {"delay": delay}
             # Loopback only, and its control routes locked with the process's secret.
+            from webapp.team.model import DEMO_USER_IDS
+
+            # Usage history for the demo team only: a member added later starts at zero.
             _emulator = start_emulator(
-                host="127.0.0.1", port=0, control_secret=_control_secret, **kwargs
+                host="127.0.0.1",
+                port=0,
+                control_secret=_control_secret,
+                seed_users=DEMO_USER_IDS,
+                **kwargs,
             )
             log.info("Demo mode: started the built-in aBLT emulator at %s", _emulator.base_url)
         elif delay is not None:

@@ -3,10 +3,10 @@
 Counters are kept per (user_id, day). Each chat adds its original / enchancement
 / response words and tokens (see ``answers`` for how they are measured) to its
 ``user_id`` (0 when the request had none) on today's date. A fresh ledger is
-seeded with ``history_days`` of plausible, deterministic history for users 1, 2
-and 3 (weekdays busier than weekends) ending YESTERDAY, so "today" holds only
-what the current run did. All methods are thread-safe: uvicorn's thread writes
-while a test thread reads.
+seeded with ``history_days`` of plausible, deterministic history for
+``seed_users`` (default users 1, 2 and 3; weekdays busier than weekends)
+ending YESTERDAY, so "today" holds only what the current run did. All methods
+are thread-safe: uvicorn's thread writes while a test thread reads.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
@@ -89,16 +90,21 @@ def _seeded_day(rng: random.Random, weekday: bool) -> Usage:
 class Ledger:
     """Thread-safe per-user, per-day usage counters."""
 
-    def __init__(self, history_days: int = 90, today: date | None = None) -> None:
+    def __init__(
+        self,
+        history_days: int = 90,
+        today: date | None = None,
+        seed_users: Sequence[int] = SEED_USERS,
+    ) -> None:
         self._lock = threading.Lock()
         self._days: dict[int, dict[date, Usage]] = defaultdict(dict)
-        self._seed(history_days, today or date.today())
+        self._seed(history_days, today or date.today(), seed_users)
 
-    def _seed(self, history_days: int, today: date) -> None:
+    def _seed(self, history_days: int, today: date, seed_users: Sequence[int]) -> None:
         rng = random.Random(SEED_RANDOM)
         for back in range(history_days, 0, -1):  # oldest first, ends yesterday
             day = today - timedelta(days=back)
-            for user_id in SEED_USERS:
+            for user_id in seed_users:
                 usage = _seeded_day(rng, weekday=day.weekday() < 5)
                 if usage.original_words:
                     self._days[user_id][day] = usage

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from datetime import date
 from types import TracebackType
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from .faults import Fault, RecordedRequest
-from .ledger import ALL_USERS, Ledger
+from .ledger import ALL_USERS, SEED_USERS, Ledger
 from .server import EmulatorState, create_app
 from .streams import StreamRecord
 
@@ -155,8 +156,12 @@ def start_emulator(
     history_days: int = 90,
     answer_words: int | None = None,
     control_secret: str | None = None,
+    seed_users: Sequence[int] = SEED_USERS,
 ) -> EmulatorHandle:
     """Start an emulator in a daemon thread; returns once it accepts connections.
+
+    ``seed_users``: the user ids given ``history_days`` of usage history (see
+    ``ledger``); any other user id starts with none.
 
     ``port=0`` picks a free port (read it from ``handle.port`` / ``handle.base_url``).
     ``control_secret``: required in the ``X-Emulator-Secret`` header by the
@@ -165,7 +170,7 @@ def start_emulator(
     state = EmulatorState(
         token=token,
         delay=delay,
-        ledger=Ledger(history_days),
+        ledger=Ledger(history_days, seed_users=seed_users),
         answer_words=answer_words,
         control_secret=control_secret,
     )

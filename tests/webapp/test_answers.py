@@ -22,6 +22,7 @@ from tests.pg import BACKENDS, db_url_on
 from tests.reliability import row
 from webapp import chat
 from webapp.answers import AnswerService, Wait, describe_wait
+from webapp.answers.live import LiveAnswer
 from webapp.history import ContextLimits
 from webapp.store import DEAD_WORKER_ERROR, ConversationStore
 
@@ -623,3 +624,12 @@ def test_split_surrogate_halves_are_saved_as_one_emoji(
     cid = conversation(store)
     finished(service, service.submit(ANN, cid, "Smile?").answer_id)
     assert messages(store, cid)[-1] == ("assistant", "Smile \U0001f600 done", "complete")
+
+
+def test_an_answer_is_thinking_until_its_first_words_even_before_its_request_is_sent() -> None:
+    # A page can attach before the worker has sent the request (a busy machine):
+    # it must not say the bot is writing while no word has come.
+    live = LiveAnswer("m1", "c1", "ann")
+    assert describe_wait(live.wait, "Omni") == "Omni is thinking…"
+    live.append("Hello")
+    assert describe_wait(live.wait, "Omni") == "Omni is writing…"

@@ -4,12 +4,17 @@ emulator keeps them open to loopback clients for tests."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import httpx
 
 from ablt_core import AbltClient
 from ablt_core.emulator import start_emulator
 from ablt_core.emulator.server import CONTROL_SECRET_HEADER
 from webapp import backend
+from webapp.store import ConversationStore
+from webapp.team import DEMO_MEMBERS, open_team
 
 PROMPT = "my salary is 123456, is that fair?"
 
@@ -40,3 +45,22 @@ def test_the_standalone_emulator_keeps_its_control_routes_open_to_loopback() -> 
             emulator.base_url + "/_emulator/faults", json={"kind": "server_error", "status": 503}
         )
         assert posted.status_code == 201 and len(emulator.faults) == 1
+
+
+def test_only_the_demo_team_has_usage_history_so_a_member_added_later_starts_at_zero(
+    tmp_path: Path,
+) -> None:
+    store = ConversationStore(f"sqlite:///{tmp_path / 'demo.db'}")
+    team = open_team(store.engine, tmp_path / "no-auth-file.yaml", demo_mode=True)
+    newcomer = team.add("newcomer", name="New Comer", email="new@example.com", password="x" * 12)
+    handle = backend.ensure_demo_emulator(0)
+    start = dt.date.today() - dt.timedelta(days=60)
+    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=handle.base_url) as client:
+        for username, _, _, _ in DEMO_MEMBERS:
+            member = team.get(username)
+            assert member is not None
+            history = client.get_usage_statistics(start_date=start, user_id=member.user_id)
+            assert history.total.original_words > 0, username
+        fresh = client.get_usage_statistics(start_date=start, user_id=newcomer.user_id)
+    assert fresh.total.original_words == 0 and fresh.items == []
+    store.close()

@@ -122,7 +122,9 @@ class LiveAnswer:
         self._cond = threading.Condition()
         self._parts: list[str] = []
         self._length = 0
-        self._wait: Wait | None = None
+        # Until its first words the bot is "thinking", also before the worker has
+        # sent the request (a page may attach first: "writing" would be untrue).
+        self._wait: Wait | None = Wait("first_byte", time.time())
         self._status: str = "streaming"
         self._error: str | None = None
         self._done = threading.Event()

@@ -18,6 +18,9 @@ DEMO_MEMBERS: Final = (
     ("demo-admin", "Demo Admin", "demo-admin@example.com", "admin"),
     ("demo-member", "Demo Member", "demo-member@example.com", "member"),
 )
+# The demo team is the first a demo database gets, so its members hold user ids
+# 1..n; the embedded emulator gives them (and no one else) a usage history.
+DEMO_USER_IDS: Final = tuple(range(1, len(DEMO_MEMBERS) + 1))
 
 
 class TeamError(Exception):
