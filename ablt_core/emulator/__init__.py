@@ -73,7 +73,8 @@ arrival, a slow first byte included, to the response's end or the client's
 leaving) and the most at once; ``handle.reset_inflight()`` / ``DELETE
 /_emulator/inflight`` start the most-at-once count afresh.
 
-Usage ledger: see ``ledger`` (seeded history for users 1-3 up to yesterday)
+Usage ledger: see ``ledger`` (seeded history up to yesterday for users 1-3, or
+``start_emulator(seed_users=...)``; demo mode seeds only the demo team)
 and ``answers`` (words = whitespace-separated runs, tokens = ceil(chars / 4)).
 """
 
