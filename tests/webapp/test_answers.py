@@ -633,3 +633,25 @@ def test_an_answer_is_thinking_until_its_first_words_even_before_its_request_is_
     assert describe_wait(live.wait, "Omni") == "Omni is thinking…"
     live.append("Hello")
     assert describe_wait(live.wait, "Omni") == "Omni is writing…"
+
+
+def test_streamlit_still_exposes_what_a_click_during_an_answer_relies_on() -> None:
+    # answers.view.yield_to_waiting_click reads a pending rerun from Streamlit's
+    # private ScriptRequests state; a Streamlit upgrade that renames it would
+    # leave Stop waiting for the whole answer, so it fails here first.
+    from streamlit.runtime.scriptrunner_utils.script_requests import (
+        RerunData,
+        ScriptRequests,
+        ScriptRequestType,
+    )
+
+    requests = ScriptRequests()
+
+    def state() -> ScriptRequestType:
+        return requests._state
+
+    assert state() is ScriptRequestType.CONTINUE
+    requests.request_rerun(RerunData(fragment_id="conversation"))
+    assert state() is ScriptRequestType.RERUN
+    # A fragment's own rerun does not preempt the run in progress: why the check exists.
+    assert requests.on_scriptrunner_yield() is None
