@@ -246,6 +246,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         focus_input=bool(st.session_state.pop(Keys.CHAT_FOCUS_INPUT, False)),
         anchor=anchor,
         mark=mark,
+        conversation=opened.draft_key,
     )
     if opened.hidden:
         st.button(

@@ -157,6 +157,40 @@ _PAGE_SCRIPT: Final = """
       clearTimeout(button.__abltTimer);
       button.__abltTimer = setTimeout(() => { if (done) done.textContent = ""; }, 2500);
     });
+    // Keep the newest message in view, as Streamlit does for a chat whose message
+    // box it pins itself (ours is drawn by the conversation's fragment, which
+    // turns that off): the view follows new text while the reader is at the
+    // bottom; scrolling up lets go, scrolling back down holds again.
+    const scroller = () => document.querySelector('[data-testid="stMain"]');
+    const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    w.__abltStick = true;
+    let lastTop = 0;
+    document.addEventListener("scroll", (event) => {
+      const el = scroller();
+      if (!el || event.target !== el) return;
+      if (nearBottom(el)) w.__abltStick = true;
+      else if (el.scrollTop < lastTop - 2) w.__abltStick = false;
+      lastTop = el.scrollTop;
+    }, true);
+    let queued = false;
+    w.__abltFollow = () => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        const el = scroller();
+        if (el && w.__abltStick) { el.scrollTop = el.scrollHeight; lastTop = el.scrollTop; }
+      });
+    };
+    new MutationObserver(w.__abltFollow).observe(document.body,
+      { subtree: true, childList: true, characterData: true });
+  }
+  const conversation = CONVERSATION;
+  if (conversation !== w.__abltConversation) {
+    // Another conversation (or this one opened again): start at its newest message.
+    w.__abltConversation = conversation;
+    w.__abltStick = true;
+    w.__abltFollow();
   }
   const settled = () => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -179,6 +213,7 @@ _PAGE_SCRIPT: Final = """
       .forEach((el) => el.classList.remove("ablt-current-match"));
   }
   if (anchor) {
+    w.__abltStick = false;  // the reader asked for this message: stay with it
     let tries = 0;
     let userMoved = false;
     const stop = () => { userMoved = true; };
@@ -204,13 +239,18 @@ _PAGE_SCRIPT: Final = """
 """
 
 
-def page_script(*, focus_input: bool, anchor: str | None, mark: bool = False) -> str:
-    """The page's script: copy handling (installed once per page), plus this
-    run's requests: the cursor into the message box; the message `anchor` (an
-    id) kept in view, outlined as the current match when `mark`."""
+def page_script(
+    *, focus_input: bool, anchor: str | None, mark: bool = False, conversation: str = ""
+) -> str:
+    """The page's script: copy handling and keeping the newest message in view
+    (installed once per page), plus this run's requests: the cursor into the
+    message box; the message `anchor` (an id) kept in view, outlined as the
+    current match when `mark`. A new `conversation` (any string naming the one
+    shown) starts at its newest message."""
     anchor_js = json.dumps({"id": anchor, "mark": mark}) if anchor else "null"
     return (
         _PAGE_SCRIPT.replace("FOCUS", "true" if focus_input else "false")
+        .replace("CONVERSATION", json.dumps(conversation))
         .replace("ANCHOR", anchor_js)
         .replace("COPIED", COPIED_LABEL)
         .replace("INPUT", CHAT_INPUT_SELECTOR)
@@ -218,15 +258,22 @@ def page_script(*, focus_input: bool, anchor: str | None, mark: bool = False) ->
 
 
 def render_page_tools(
-    *, focus_input: bool = False, anchor: str | None = None, mark: bool = False
+    *,
+    focus_input: bool = False,
+    anchor: str | None = None,
+    mark: bool = False,
+    conversation: str = "",
 ) -> None:
     """Draw the style and the script in a hidden container (they take no room).
 
-    A run that asks for focus or a scroll gets a script of its own (a fresh
-    element, so the browser runs it again); otherwise the same one each run."""
+    A run that asks for focus or a scroll, or shows another `conversation`,
+    gets a script of its own (a fresh element, so the browser runs it again);
+    otherwise the same one each run."""
     st.html(TOOLS_STYLE)
     with st.container(key=SCRIPTS_KEY):
-        body = page_script(focus_input=focus_input, anchor=anchor, mark=mark)
+        body = page_script(
+            focus_input=focus_input, anchor=anchor, mark=mark, conversation=conversation
+        )
         if focus_input or anchor:
             body += f"<!-- {uuid.uuid4().hex} -->"
         st.html(body, unsafe_allow_javascript=True)

@@ -265,3 +265,35 @@ def test_find_steps_through_matches_and_outlines_the_current_message(
     expect(outlined).to_have_count(1)
     expect(outlined.get_by_role("button", name="Copy text")).to_be_visible()
     expect(page.locator(".ablt-find-snippet mark")).to_have_text(re.compile("rome", re.I))
+
+
+AT_BOTTOM = """() => { const el = document.querySelector('[data-testid="stMain"]');
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 80; }"""
+
+
+def test_the_newest_message_stays_in_view_on_opening_and_as_answers_arrive(
+    app_server: AppServer, page: Page
+) -> None:
+    log_in_as_member(page, app_server)
+    chat(page, "Message zero")
+    conv_id = open_conversation_id(page)
+    with ConversationStore(db_url(app_server)) as store:
+        with store.engine.connect() as conn:
+            row = (
+                conn.execute(sa.select(conversations).where(conversations.c.id == conv_id))
+                .mappings()
+                .one()
+            )
+        owner = _Owner(row["owner"], row["owner_user_id"])
+        for n in range(16):
+            role = "user" if n % 2 == 0 else "assistant"
+            store.append_message(owner, conv_id, role, f"Numbered message {n}")
+    page.reload()  # opening a long conversation: its newest message, not its first
+    expect(page.get_by_text("Numbered message 15")).to_be_in_viewport()
+    page.wait_for_function(AT_BOTTOM)
+
+    send_prompt(page, "One more question")  # the answer is followed as it grows
+    expect(page.locator(ASSISTANT_MESSAGE).last).to_contain_text("One more question")
+    expect(page.get_by_role("button", name="Regenerate")).to_be_visible(timeout=60_000)
+    page.wait_for_function(AT_BOTTOM)
+    expect(page.get_by_role("button", name="Regenerate")).to_be_in_viewport()
