@@ -55,6 +55,9 @@ TOOLS_STYLE: Final = (
     # The narrow sidebar button keeps its label; its help names the shortcut.
     ".st-key-chat_new kbd { display: none; }"
     f".st-key-{SCRIPTS_KEY} {{ display: none; }}"
+    # Streamlit's own Stop (top right, while a run is on) would only freeze the
+    # page: the answer goes on in its worker. The answer's Stop (and Esc) stops it.
+    '[data-testid="stStatusWidget"] button { display: none; }'
     ".ablt-current-match { outline: 2px solid #f5a623; outline-offset: 4px;"
     " border-radius: 0.5rem; }"
     "</style>"

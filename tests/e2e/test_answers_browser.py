@@ -283,3 +283,19 @@ def stored_messages(server: AppServer) -> list[Any]:
 
         with store.engine.connect() as conn:
             return list(conn.execute(sa.select(messages)).mappings())
+
+
+def test_while_an_answer_streams_the_only_stop_is_the_answers_own(
+    slow_app: AppServer, page: Page
+) -> None:
+    # Streamlit's toolbar Stop would end the page's run, not the answer: the page
+    # froze while the answer went on. It is hidden on the chat page.
+    log_in_as_member(page, slow_app)
+    start_answer(page, "Count the stars for me")
+    bubble = page.locator(ASSISTANT_MESSAGE).last
+    poll(lambda: len(message_text(bubble)) > 30)  # streaming, the run on
+    toolbar_stop = page.get_by_test_id("stBaseButton-header").filter(has_text="Stop")
+    expect(toolbar_stop).to_have_count(1)  # Streamlit draws it...
+    expect(toolbar_stop).to_be_hidden(timeout=1_000)  # ...and the chat page hides it
+    expect(page.locator(STOP_BUTTON).first).to_be_visible()
+    finished_answer(page, "Count the stars for me")
