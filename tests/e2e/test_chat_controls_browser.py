@@ -209,11 +209,12 @@ class _Owner:
     user_id: int
 
 
-def test_show_earlier_keeps_the_reading_position(app_server: AppServer, page: Page) -> None:
-    log_in_as_member(page, app_server)
+def add_numbered_messages(page: Page, server: AppServer, count: int) -> None:
+    """Chat once, then add `count` messages "Numbered message N" to that conversation
+    in the database (user and assistant in turn); the page shows them after a reload."""
     chat(page, "Message zero")
     conv_id = open_conversation_id(page)
-    with ConversationStore(db_url(app_server)) as store:
+    with ConversationStore(db_url(server)) as store:
         with store.engine.connect() as conn:
             row = (
                 conn.execute(sa.select(conversations).where(conversations.c.id == conv_id))
@@ -221,9 +222,14 @@ def test_show_earlier_keeps_the_reading_position(app_server: AppServer, page: Pa
                 .one()
             )
         owner = _Owner(row["owner"], row["owner_user_id"])
-        for n in range(chat_logic.PAGE_SIZE + 10):
+        for n in range(count):
             role = "user" if n % 2 == 0 else "assistant"
             store.append_message(owner, conv_id, role, f"Numbered message {n}")
+
+
+def test_show_earlier_keeps_the_reading_position(app_server: AppServer, page: Page) -> None:
+    log_in_as_member(page, app_server)
+    add_numbered_messages(page, app_server, chat_logic.PAGE_SIZE + 10)
     page.reload()
     earlier = page.get_by_role("button", name="Show earlier")
     expect(earlier).to_be_visible()
@@ -275,19 +281,7 @@ def test_the_newest_message_stays_in_view_on_opening_and_as_answers_arrive(
     app_server: AppServer, page: Page
 ) -> None:
     log_in_as_member(page, app_server)
-    chat(page, "Message zero")
-    conv_id = open_conversation_id(page)
-    with ConversationStore(db_url(app_server)) as store:
-        with store.engine.connect() as conn:
-            row = (
-                conn.execute(sa.select(conversations).where(conversations.c.id == conv_id))
-                .mappings()
-                .one()
-            )
-        owner = _Owner(row["owner"], row["owner_user_id"])
-        for n in range(16):
-            role = "user" if n % 2 == 0 else "assistant"
-            store.append_message(owner, conv_id, role, f"Numbered message {n}")
+    add_numbered_messages(page, app_server, 16)
     page.reload()  # opening a long conversation: its newest message, not its first
     expect(page.get_by_text("Numbered message 15")).to_be_in_viewport()
     page.wait_for_function(AT_BOTTOM)
