@@ -334,7 +334,11 @@ def session_still_valid(member: Member) -> bool:
     """
     if not st.session_state.get(_AUTH_STATUS):
         return False
-    team = load_team_for(get_settings())
+    from webapp import backend
+
+    # One read of the member's row: the team was set up by the whole-page run
+    # that logged this session in (`load_team_for` would check that again).
+    team = MemberStore(backend.get_store(get_settings()).engine)
     return not _session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
 
 
