@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core import AbltClient
+from tests.reliability import row
 from webapp import backend, chat
 from webapp.audit import BUDGET_REFUSAL, FAILED_LOGIN, LOGIN, LOGOUT, TEAM_CHANGE, AuditLog
 from webapp.auth import SIDEBAR_LOGOUT_KEY
@@ -193,6 +194,14 @@ def test_logins_failed_logins_and_logouts_reach_the_audit_log(
 QUEUED = ["First: what is a tide?", "Second: and a neap tide?", "Third: and a spring tide?"]
 
 
+@row(
+    "Prompts typed ahead behind the answer that uses up the month's budget",
+    happens="The worker checks the budget before it starts a queued prompt: it holds the "
+    "queue (the refusal in the audit log once) and sends nothing more.",
+    sees="On the first queued prompt: 'Not sent: you have used this month's budget ... "
+    "stays queued', with Send now and Cancel; no new refusal on each page run.",
+    kept="The queued prompts, in order; sent with Send now once the limit is raised.",
+)
 def test_prompts_typed_ahead_wait_when_the_answer_before_uses_up_the_budget(
     logged_in: Login, app_store: ConversationStore
 ) -> None:
