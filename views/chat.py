@@ -280,14 +280,18 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
             editable=True,
         )
     if generating is None:
+        held = None
         if chat.awaiting_answer(opened) and not opened.queued:
             answers_view.render_unanswered()
         elif opened.queued and not chat.can_retry(opened):
-            # A queue left behind (its worker died before starting the next).
-            answers_view.start_answer()
-            if answers.store.generating(member, opened.id):
-                st.rerun()
-        answers_view.render_queued(opened.queued)
+            # A queue left behind: held back by the month's budget (it says so,
+            # with Send now), or its worker died before starting the next.
+            held = answers_view.queue_held(member)
+            if held is None:
+                answers_view.start_answer()
+                if answers.store.generating(member, opened.id):
+                    st.rerun()
+        answers_view.render_queued(opened.queued, held=held)
         if chat.last_controls_shown(opened, sending=False):
             chat_view.render_last_controls(opened)
     ended = answers.live(opened.last.id) if opened.last is not None else None

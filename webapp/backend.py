@@ -183,10 +183,16 @@ def _answers_for(
     from ablt_core import AsyncAbltClient
     from webapp.answers import AnswerService
     from webapp.answers.slots import holder_id
+    from webapp.budgets.check import BudgetGate
+    from webapp.catalogue import client_base_url
     from webapp.history import ContextLimits
     from webapp.store.slots import SlotBook
 
     store = _store_for(db_url)
+    # The month's budget, checked by the worker itself before it starts a queued
+    # prompt (no script run there): the same count and refusal as the pages'.
+    client = _client_for(base_url, token_digest, _token)
+    gate = BudgetGate(store, client, base_url=client_base_url(client))
     return AnswerService(
         store,
         lambda: AsyncAbltClient(
@@ -203,6 +209,7 @@ def _answers_for(
             configured=max_concurrent,
             stale_after=timedelta(seconds=slot_stale_seconds),
         ),
+        may_start=gate,
     )
 
 

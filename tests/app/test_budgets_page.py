@@ -16,7 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core import AbltClient
-from webapp import backend
+from tests.reliability import row
+from webapp import backend, chat
 from webapp.audit import BUDGET_REFUSAL, FAILED_LOGIN, LOGIN, LOGOUT, TEAM_CHANGE, AuditLog
 from webapp.auth import SIDEBAR_LOGOUT_KEY
 from webapp.budgets import BudgetBook
@@ -188,3 +189,71 @@ def test_logins_failed_logins_and_logouts_reach_the_audit_log(
     entries = AuditLog(app_store.engine).entries(member="demo-member")
     assert [e.kind for e in entries] == [LOGOUT, LOGIN, FAILED_LOGIN]
     assert all(e.actor == "demo-member" for e in entries)
+
+
+QUEUED = ["First: what is a tide?", "Second: and a neap tide?", "Third: and a spring tide?"]
+
+
+@row(
+    "Prompts typed ahead behind the answer that uses up the month's budget",
+    happens="The worker checks the budget before it starts a queued prompt: it holds the "
+    "queue (the refusal in the audit log once) and sends nothing more.",
+    sees="On the first queued prompt: 'Not sent: you have used this month's budget ... "
+    "stays queued', with Send now and Cancel; no new refusal on each page run.",
+    kept="The queued prompts, in order; sent with Send now once the limit is raised.",
+)
+def test_prompts_typed_ahead_wait_when_the_answer_before_uses_up_the_budget(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    """The answer worker starts a queued prompt on its own: it checks the budget
+    too. The page says why the queue waits (once, not a refusal per run), keeps
+    Cancel, and sends it with "Send now" once an admin raised the limit."""
+    at = logged_in("demo-member")
+    member = at.session_state[Keys.MEMBER]
+    used = month_words(member.user_id)
+    book = BudgetBook(app_store.engine)
+    book.set_member_limit(member.username, used + 1, "words", actor="demo-admin")
+    # Three prompts typed ahead (saved queued, as the message box's callback
+    # saves them while an answer streams); the page finds the first one due.
+    conversation = app_store.create_conversation(member, "omni", "Omni")
+    for prompt in QUEUED:
+        app_store.enqueue_prompt(member, conversation.id, prompt)
+    sent_before = len(chat_requests())
+    at.query_params[chat.OPEN_PARAM] = conversation.id
+    at.run()  # the first is sent and answered; its words use the budget up
+    assert not at.exception, at.exception
+    assert [r["messages"][-1]["content"] for r in chat_requests()[sent_before:]] == QUEUED[:1]
+    queued = app_store.queued_prompts(member, conversation.id)
+    assert [q.text for q in queued] == QUEUED[1:]  # kept, not sent
+    said = texts(at.caption)
+    assert "Not sent: you have used this month's budget" in said
+    assert "ask an admin to raise your limit: Demo Admin (demo-admin)" in said
+    assert "stays queued" in said
+    assert bubbles(at)[-2:] == [("user", QUEUED[1]), ("user", QUEUED[2])]
+    assert at.button(key=f"chat_queued_cancel_{queued[1].id}")  # each keeps its Cancel
+    assert len(AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])) == 1
+
+    at.run()  # the page comes back: it says so again, and neither sends nor refuses anew
+    assert not at.exception, at.exception
+    assert len(chat_requests()) == sent_before + 1
+    assert "Not sent: you have used this month's budget" in texts(at.caption)
+    assert len(AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])) == 1
+
+    at.button(key=f"chat_queued_send_{queued[0].id}").click().run()  # still used up
+    assert not at.exception, at.exception
+    assert len(chat_requests()) == sent_before + 1
+    assert "stays queued" in texts(at.error)
+    assert len(AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])) == 2
+
+    book.set_member_limit(member.username, used * 10 + 10_000, "words", actor="demo-admin")
+    at.button(key=f"chat_queued_send_{queued[0].id}").click().run()
+    assert not at.exception, at.exception
+    assert [r["messages"][-1]["content"] for r in chat_requests()[sent_before:]] == QUEUED
+    assert app_store.queued_prompts(member, conversation.id) == []
+    rows = app_store.all_messages(member, conversation.id)
+    assert [(m.role, m.status) for m in rows] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ] * 3
+    assert [m.text for m in rows][::2] == QUEUED
+    assert "Not sent" not in texts(at.caption) + texts(at.error)

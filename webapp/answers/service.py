@@ -102,8 +102,14 @@ class AnswerService:
     own loop); size its pool with `max_connections=max_workers`. `slots`: the
     team's limit on simultaneous answers (default: a `SlotBook` on the store's
     database with no limit unless an admin stores one); `slot_poll`: seconds
-    between a waiting answer's looks at the line. Thread-safe: every public
-    method may be called from any thread.
+    between a waiting answer's looks at the line. `may_start(owner)`: the
+    policy asked before the worker starts a queued prompt on its own (the
+    month's budget: `webapp.budgets.check.BudgetGate`): None to go ahead, else
+    the refusal's sentence, and the prompt stays queued (the page says why and
+    offers to send it later). Called in a thread (it may block); if it raises,
+    the prompt stays queued too. Prompts the page sends (`submit`, `start`)
+    are checked by the page before. Thread-safe: every public method may be
+    called from any thread.
     """
 
     def __init__(
@@ -118,6 +124,7 @@ class AnswerService:
         save_retry_pause: float = 0.5,
         slots: SlotBook | None = None,
         slot_poll: float = 0.5,
+        may_start: Callable[[Owner], str | None] | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
@@ -127,6 +134,7 @@ class AnswerService:
         self.save_every = save_every
         self.idle_after = idle_after
         self.save_retry_pause = save_retry_pause  # first pause before a failed final save's retry
+        self.may_start = may_start
         self._jobs: dict[str, _Job] = {}
         # Answers that ended lately, so a page arriving just after the end still
         # reads how it went (e.g. the context note); the oldest are forgotten.
@@ -356,10 +364,10 @@ class AnswerService:
                 # The next queued prompt of the conversation, if any, started before
                 # this answer is reported ended, so a page that reruns at the end
                 # finds it generating (not after a failure: the member decides,
-                # with Retry or by sending).
+                # with Retry or by sending; nor past `may_start`: a used-up budget).
                 with contextlib.suppress(Exception):
                     claim = await self._db(
-                        lambda: self.store.claim_next(owner, answer.conversation_id)
+                        lambda: self._claim_queued(owner, answer.conversation_id)
                     )
                     if claim is not None:
                         self._launch_here(owner, claim)
@@ -369,6 +377,21 @@ class AnswerService:
                 self._recent[answer.id] = live
                 while len(self._recent) > RECENT_KEPT:
                     self._recent.popitem(last=False)
+
+    def _claim_queued(self, owner: Owner, conversation_id: str) -> Claim | None:
+        """The worker's own start of the conversation's next queued prompt (blocking:
+        run it in a thread). None when nothing is queued, or when `may_start`
+        refuses or fails: the prompts stay queued, none is sent."""
+        if self.may_start is not None and self.store.queued_prompts(owner, conversation_id):
+            try:
+                refused = self.may_start(owner)
+            except Exception:
+                log.warning("Could not check whether a queued prompt may start", exc_info=True)
+                return None
+            if refused is not None:
+                log.info("A queued prompt was held back: %s", refused)
+                return None
+        return self.store.claim_next(owner, conversation_id)
 
     def _launch_here(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)

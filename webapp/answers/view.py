@@ -8,7 +8,9 @@
   `st.write_stream`), a status line saying what it waits for, and a Stop bound
   to the worker (not to the script run). A rerun, a click elsewhere or a
   closed tab only detaches the page; the answer goes on.
-- `render_queued` shows prompts typed ahead, each with its Cancel.
+- `render_queued` shows prompts typed ahead, each with its Cancel; when the
+  worker held them back (the month's budget is used up: `queue_held`), the
+  first says why and offers "Send now".
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def start_answer() -> None:
     if opened is None or opened.is_draft:
         return
     try:
-        refused = budgets_view.refusal_for(_member())
+        refused = budgets_view.refusal_for(_member(), queued=bool(opened.queued))
         if refused:
             _problem(refused)
             return
@@ -224,13 +226,44 @@ def render_live(
     return True
 
 
-def render_queued(queued: list[QueuedPrompt]) -> None:
-    """Prompts typed ahead: shown in order, marked queued, each cancellable."""
-    for item in queued:
+def queue_held(member: Any) -> str | None:
+    """Why the conversation's queued prompts wait with no answer in progress:
+    the budget's refusal (`budgets_view.queue_held_by`) while the month's
+    budget is used up, else None (the page then starts the next one: its
+    worker died first). None too when the budget cannot be read: starting
+    checks it again (`start_answer`) and says what went wrong."""
+    try:
+        return budgets_view.queue_held_by(member)
+    except Exception:
+        return None
+
+
+def render_queued(queued: list[QueuedPrompt], *, held: str | None = None) -> None:
+    """Prompts typed ahead: shown in order, marked queued, each cancellable.
+
+    `held`: why the first is not being sent (the month's budget, see
+    `queue_held`): said on it, with "Send now" (`start_answer`, which checks
+    the budget again) beside its Cancel; the others wait behind it.
+    """
+    for index, item in enumerate(queued):
         with st.chat_message("user", avatar=USER_AVATAR):
             st.markdown(render.prompt_html(item.text), unsafe_allow_html=True)
+            if held is not None and index == 0:
+                st.caption(f":material/block: {held}")
             line = st.container(horizontal=True, vertical_alignment="center")
-            line.caption(":material/schedule: Queued: sent when the answer before it is done.")
+            if held is None:
+                line.caption(":material/schedule: Queued: sent when the answer before it is done.")
+            elif index == 0:
+                line.button(
+                    "Send now",
+                    key=f"chat_queued_send_{item.id}",
+                    type="tertiary",
+                    icon=":material/send:",
+                    on_click=start_answer,
+                    help="Send it now, if this month's budget allows.",
+                )
+            else:
+                line.caption(":material/schedule: Queued: sent after the one above.")
             line.button(
                 "Cancel",
                 key=f"chat_queued_cancel_{item.id}",

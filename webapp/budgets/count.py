@@ -263,17 +263,19 @@ def status_of(limit: Limit, used: Used, now: datetime) -> BudgetStatus:
     return BudgetStatus(limit, used.amount(limit.unit), next_month_start(now), used.figure.ok)
 
 
-def refusal_message(status: BudgetStatus, admins: list[str]) -> str:
+def refusal_message(
+    status: BudgetStatus, admins: list[str], *, kept: str = "Your message is kept in the box."
+) -> str:
     """The plain sentence shown when sending is refused: how much, until when,
-    and who can raise the limit (the team's admins, by name)."""
+    who can raise the limit (the team's admins, by name), then `kept`: where
+    the refused prompt is now (the message box; a queued prompt stays queued)."""
     limit = status.limit
     amount = f"{limit.amount:,}" if limit.amount is not None else "no"
     who = ", ".join(admins) if admins else "an admin of the team"
     return (
         f"Not sent: you have used this month's budget ({status.used:,} of {amount} "
         f"{limit.unit}). It starts again on {status.resets_at:%B} 1 (UTC). "
-        f"To send now, ask an admin to raise your limit: {who}. "
-        "Your message is kept in the box."
+        f"To send now, ask an admin to raise your limit: {who}. {kept}"
     )
 
 

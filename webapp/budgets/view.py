@@ -7,7 +7,9 @@ when the month's budget is used up, and the admin's section of the Team page.
 - `refusal_for(member)`: the send callbacks (Chat, Compare) call it before
   saving a prompt; a sentence when sending must be refused (the refusal is
   written to the audit log), else None. The callers put the prompt back in
-  the box.
+  the box. The answer worker checks queued prompts itself
+  (`webapp.budgets.check.BudgetGate`); `queue_held_by(member)` says why a
+  queue waits.
 - `render_budgets_admin(actor)`: the team default and per-member limits,
   each change written to the audit log.
 
@@ -27,7 +29,9 @@ from ablt_core import UsageTotals
 from webapp.audit import AuditLog
 from webapp.auth import Member, list_members
 from webapp.backend import get_client, get_store
+from webapp.budgets import check
 from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit
+from webapp.budgets.check import member_status
 from webapp.budgets.count import (
     EXHAUSTED,
     UNLIMITED,
@@ -36,7 +40,6 @@ from webapp.budgets.count import (
     exhausted_message,
     month_usage,
     refusal_message,
-    status_of,
     warning_message,
 )
 from webapp.catalogue import client_base_url
@@ -65,21 +68,16 @@ def status_for(member: Any, limit: Limit | None = None, *, always: bool = False)
     Without a limit the usage is not counted (0) unless `always` (the admin's table).
 
     Raises the store's database errors; an unreadable API falls back to the
-    month's local count (see `webapp.budgets.count`)."""
-    store = get_store()
-    limit = limit or get_book().limit_for(member.username)
-    now = store.now()
-    if limit.amount is None and not always:
-        return BudgetStatus(limit, 0, now)
-    used = month_usage(
-        store,
-        member.username,
-        member.user_id,
+    month's local count (see `webapp.budgets.count`). The counting itself is
+    `webapp.budgets.check.member_status`, which the answer worker uses too."""
+    return member_status(
+        get_store(),
+        member,
         _fetch_totals,
         base_url=client_base_url(get_client()),
-        now=now,
+        limit=limit or get_book().limit_for(member.username),
+        always=always,
     )
-    return status_of(limit, used, now)
 
 
 def used_this_month(member: Any, unit: Unit = "words") -> int:
@@ -99,26 +97,30 @@ def used_this_month(member: Any, unit: Unit = "words") -> int:
 
 def admin_names(members: Sequence[Member] | None = None) -> list[str]:
     """The team's admins as "Name (username)", for the refusal's "ask ..."."""
-    team = list(members) if members is not None else list_members()
-    return [f"{m.name} ({m.username})" if m.name else m.username for m in team if m.is_admin]
+    return check.admin_names(list(members) if members is not None else list_members())
 
 
-def refusal_for(member: Any) -> str | None:
-    """Before a prompt is saved: None when the member may send, else the
-    sentence to show (and the refusal is recorded in the audit log). Raises
-    the store's database errors (the caller keeps the prompt for those too)."""
+def refusal_for(member: Any, *, queued: bool = False) -> str | None:
+    """Before a prompt is saved (or a queued one is sent: `queued`): None when
+    the member may send, else the sentence to show (and the refusal is
+    recorded in the audit log). Raises the store's database errors (the caller
+    keeps the prompt for those too)."""
     status = status_for(member)
     if status.may_send:
         return None
-    message = refusal_message(status, admin_names())
-    try:
-        AuditLog(get_store().engine).record_refusal(
-            member,
-            f"{status.used:,} of {status.limit.amount or 0:,} {status.limit.unit} used this month",
-        )
-    except Exception:  # the refusal stands even when the log cannot be written
-        log.warning("Could not write a budget refusal to the audit log", exc_info=True)
-    return message
+    kept = check.KEPT_QUEUED if queued else check.KEPT_IN_BOX
+    return check.record_refusal(get_store(), member, status, admin_names(), kept=kept)
+
+
+def queue_held_by(member: Any) -> str | None:
+    """Why the member's queued prompts are not being sent: the refusal's
+    sentence while the month's budget is used up, else None. Nothing is
+    recorded (the worker recorded the refusal when it held the queue back);
+    a page may ask on every run. Raises the store's database errors."""
+    status = status_for(member)
+    if status.may_send:
+        return None
+    return refusal_message(status, admin_names(), kept=check.KEPT_QUEUED)
 
 
 def render_budget_status(member: Any) -> None:

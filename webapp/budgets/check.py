@@ -1,0 +1,148 @@
+"""The budget check without Streamlit: whether a member may start an answer now.
+
+The send callbacks reach it through `webapp.budgets.view` (`status_for`,
+`refusal_for`); the answer worker, which starts a queued (typed-ahead) prompt
+on its own thread with no script run, through `BudgetGate`, given to
+`AnswerService(may_start=...)` by `webapp.backend`. Both count the same way
+(`webapp.budgets.count`: API figure + this app's answers since, the figures
+kept per process in `FIGURES`) against the same limits (`webapp.budgets.book`),
+and a refusal is written to the audit log by both.
+
+Blocking (database and, at most once a minute per member, the API): the
+worker calls it in a thread, off its event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from typing import Final, Protocol
+
+from ablt_core import AbltClient, UsageTotals
+from webapp.audit import AuditLog
+from webapp.budgets.book import BudgetBook, Limit
+from webapp.budgets.count import (
+    FIGURES,
+    BudgetStatus,
+    Fetch,
+    FigureCache,
+    month_usage,
+    next_month_start,
+    refusal_message,
+    status_of,
+)
+from webapp.store import ConversationStore, Owner
+from webapp.team.members import MemberStore
+
+log = logging.getLogger(__name__)
+
+# How a refusal ends: where the refused prompt is now.
+KEPT_IN_BOX: Final = "Your message is kept in the box."
+KEPT_QUEUED: Final = (
+    "Your queued message stays queued: send it once your limit allows, or cancel it."
+)
+
+
+class Named(Protocol):
+    """A team member as the refusal names admins (`webapp.auth.Member` fits)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+def admin_names(members: Sequence[Named]) -> list[str]:
+    """The team's admins as "Name (username)", for the refusal's "ask ..."."""
+    return [f"{m.name} ({m.username})" if m.name else m.username for m in members if m.is_admin]
+
+
+def member_status(
+    store: ConversationStore,
+    member: Owner,
+    fetch: Fetch,
+    *,
+    base_url: str = "",
+    limit: Limit | None = None,
+    always: bool = False,
+    cache: FigureCache = FIGURES,
+) -> BudgetStatus:
+    """The member's budget status now (their limit from `BudgetBook` unless
+    `limit` is given). Without a limit the usage is not counted (0) unless
+    `always`. `fetch` reads the API's totals (see `count.Fetch`); `base_url`
+    keys the kept figures. Raises the store's database errors; an unreadable
+    API falls back to the month's local count."""
+    limit = limit or BudgetBook(store.engine).limit_for(member.username)
+    now = store.now()
+    if limit.amount is None and not always:
+        return BudgetStatus(limit, 0, next_month_start(now))
+    used = month_usage(
+        store, member.username, member.user_id, fetch, base_url=base_url, cache=cache, now=now
+    )
+    return status_of(limit, used, now)
+
+
+def record_refusal(
+    store: ConversationStore,
+    member: Owner,
+    status: BudgetStatus,
+    admins: list[str],
+    *,
+    kept: str = KEPT_IN_BOX,
+) -> str:
+    """The refusal's sentence for a used-up `status`, written to the audit log
+    first (a log that cannot be written is logged; the refusal stands)."""
+    try:
+        AuditLog(store.engine).record_refusal(
+            member,
+            f"{status.used:,} of {status.limit.amount or 0:,} {status.limit.unit} used this month",
+        )
+    except Exception:
+        log.warning("Could not write a budget refusal to the audit log", exc_info=True)
+    return refusal_message(status, admins, kept=kept)
+
+
+class BudgetGate:
+    """The answer worker's budget check: `gate(member)` is None when the member
+    may start an answer, else the refusal's sentence (recorded in the audit log).
+
+    For `AnswerService(may_start=...)`: called before a queued prompt is
+    started, in a thread. `client`: a synchronous client on the app's API (its
+    usage statistics are the budget's figure); `base_url` keys the kept figures
+    as the page does (`webapp.catalogue.client_base_url`). Raises the store's
+    database errors (the worker then leaves the prompt queued).
+    """
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        client: AbltClient,
+        *,
+        base_url: str = "",
+        cache: FigureCache = FIGURES,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.base_url = base_url
+        self.cache = cache
+
+    def _fetch(self, user_id: int, start: date, end: date) -> UsageTotals:
+        return self.client.get_usage_statistics(start, end, user_id).total
+
+    def status(self, member: Owner) -> BudgetStatus:
+        """The member's status now (see `member_status`)."""
+        return member_status(
+            self.store, member, self._fetch, base_url=self.base_url, cache=self.cache
+        )
+
+    def __call__(self, member: Owner) -> str | None:
+        status = self.status(member)
+        if status.may_send:
+            return None
+        admins = admin_names(MemberStore(self.store.engine).members())
+        return record_refusal(self.store, member, status, admins, kept=KEPT_QUEUED)
