@@ -21,6 +21,7 @@ from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestTy
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from webapp import answer_busy, auth, bot_display, chat, render
+from webapp.answers import leftovers
 from webapp.answers.live import Wait, describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.budgets import view as budgets_view
@@ -182,7 +183,9 @@ def render_live(
     member = _member()
     answers = get_answers()
     name = bot_display.name_md(bot_name)
-    with st.chat_message("assistant", avatar=avatar):
+    # A fresh place: nothing of the last run's element there stays in the bubble
+    # (another conversation's time and Copy line under Stop: `leftovers`).
+    with leftovers.fresh(), st.chat_message("assistant", avatar=avatar):
         text_slot = st.container()
         row = st.container(horizontal=True, vertical_alignment="center")
         row.button(
@@ -197,6 +200,7 @@ def render_live(
         )
         status = row.empty()
     render_queued(queued)
+    leftovers.clear_rest()  # nothing of the last run below, while the answer streams
 
     live = answers.live(message.id)
     first: Wait | None = live.wait if live is not None else None
