@@ -84,3 +84,29 @@ def test_back_in_a_chat_mid_answer_only_its_own_messages_show_under_stop(
     assert regenerate == 0
     assert edits == [True]  # A's prompt: Edit greyed out until the answer is done
     assert stops == 1
+
+
+def test_regenerating_shows_only_the_new_answer_arriving_and_no_working_controls(
+    slow_app: AppServer, page: Page
+) -> None:
+    log_in_as_member(page, slow_app)
+    prompt = "Describe a lighthouse at night"
+    old = chat(page, prompt)
+    page.get_by_role("button", name="Regenerate").click()
+
+    live = page.locator(ASSISTANT_MESSAGE).filter(has=page.locator(STOP_BUTTON))
+    expect(live).to_have_count(1)
+    expect(live).to_contain_text("lighthouse")  # the new answer is arriving
+    # Read once, mid-answer (see the test above).
+    shown = message_text(live)
+    lines_in_live = live.locator(".ablt-tools").count()
+    regenerate = page.get_by_role("button", name="Regenerate").count()
+    edit_last = page.get_by_role("button", name="Edit last message").count()
+    edits = [e.is_disabled() for e in page.get_by_role("button", name="Edit message").all()]
+    assert page.locator(STOP_BUTTON).is_visible(), "the answer ended before the page was read"
+    # Only the new text: none of the old answer's later blocks left under it.
+    later_blocks = old.split("\n\n")[1:]
+    assert later_blocks and not [b for b in later_blocks if b in shown], shown
+    assert lines_in_live == 0  # not the old answer's time and Copy line
+    assert (regenerate, edit_last) == (0, 0)  # the old answer's controls are gone
+    assert edits == [True]  # the prompt's Edit waits for the answer
