@@ -172,7 +172,8 @@ if member.must_change_password:
     # A one-time password from an admin: nothing else until the member has chosen one.
     from webapp.team import view as team_view
 
-    sidebar.render_account_footer(settings, member, healthy)  # Log out, still
+    # The page has its own Log out, in sight on a phone (where the sidebar is closed).
+    sidebar.render_account_footer(settings, member, healthy, logout=False)
     show_only(lambda: team_view.forced_password_change(member), "Choose a password", "password")
 page = st.navigation(session_pages(member.is_admin))
 sidebar.note_page(page.url_path)

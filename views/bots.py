@@ -17,7 +17,9 @@ CARDS_PER_ROW = 3
 
 def render_card(bot: Bot, api_base_url: str) -> None:
     # Every field is the API's data: cut and escaped, never rendered as Markdown.
-    with st.container(border=True):
+    # Cards of a row are as tall as the tallest, their buttons on one line: the
+    # card stretches to its column, a stretching space pushes the button down.
+    with st.container(border=True, height="stretch", key=f"bots_card_{bot.uid}"):
         avatar, heading = st.columns([1, 4], vertical_alignment="center")
         avatar.image(avatar_for(bot.avatar_url, bot.name, api_base_url), width=56)
         heading.markdown(f"**{bot_display.name_md(bot.name)}**")
@@ -30,6 +32,7 @@ def render_card(bot: Bot, api_base_url: str) -> None:
         if welcome:
             st.caption("Welcome message")
             st.markdown(bot_display.welcome_quote_md(welcome))
+        st.space("stretch")
         if st.button(
             "Chat with this bot", key=f"bots_chat_{bot.uid}", type="primary", width="stretch"
         ):

@@ -47,7 +47,9 @@ def pick_scope(member: Member) -> tuple[int, str]:
 def render_tiles(totals: dict[str, int], unit: str) -> None:
     labels = {"total": "Total", **usage.PART_LABELS}
     for column, key in zip(st.columns(4), labels, strict=True):
-        column.metric(f"{labels[key]} {unit}", f"{totals[key]:,}", border=True)
+        column.metric(
+            f"{labels[key]} {unit}", f"{totals[key]:,}", border=True, help=usage.PART_HELP[key]
+        )
 
 
 def render_team_breakdown(

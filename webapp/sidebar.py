@@ -372,10 +372,13 @@ _SIDEBAR_STYLE = (
 )
 
 
-def render_account_footer(settings: Settings, member: Any | None, healthy: bool) -> None:
+def render_account_footer(
+    settings: Settings, member: Any | None, healthy: bool, *, logout: bool = True
+) -> None:
     """The bottom of the sidebar, in a few small lines: the API's status (with
-    Check again when it is down), the demo note, who is logged in, Log out;
-    then, when a choice asked for it, the phone's close (`close_on_phone`)."""
+    Check again when it is down), the demo note, who is logged in, Log out
+    (unless `logout` is False: the page has its own); then, when a choice asked
+    for it, the phone's close (`close_on_phone`)."""
     st.html(_SIDEBAR_STYLE)
     with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
         badges = st.container(horizontal=True, gap="small")
@@ -397,5 +400,6 @@ def render_account_footer(settings: Settings, member: Any | None, healthy: bool)
             st.caption(ui.DEMO_NOTE)
         if member is not None:
             st.caption(f"Logged in as **{md.escape(member.name)}** · {member.role}")
-            auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
+            if logout:
+                auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
     close_on_phone()

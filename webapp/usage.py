@@ -45,6 +45,15 @@ UNITS = ("words", "tokens")
 PARTS = {"original": "original", "enhancement": "enchancement", "response": "response"}
 COLUMNS = (*PARTS, "total")
 PART_LABELS = {"original": "Original", "enhancement": "Enhancement", "response": "Response"}
+# What each counter counts, in the aBLT contract's words (docs: ../shared/ablt-api.md,
+# "The eight counters"): shown on the tiles and the tables' headers.
+PART_HELP = {
+    "original": "What members typed: their prompts as sent to the bots.",
+    "enhancement": "What the aBLT service added to each prompt: the bot's instructions "
+    "and search context.",
+    "response": "The bots' answers.",
+    "total": "Original, enhancement and response together.",
+}
 
 # The app's indigo theme (primaryColor #4F46E5 in .streamlit/config.toml), in three
 # steps light enough apart to tell the stacked parts from one another.
@@ -60,9 +69,10 @@ COUNT_FORMAT = "%,d"
 
 def table_columns() -> dict[str, str | st.column_config.Column]:
     """`st.dataframe`'s column_config for a daily or per-member frame: each
-    header, and the counts (every column in `COLUMNS`) with thousands separators."""
+    header, and the counts (every column in `COLUMNS`) with thousands separators
+    and, on hover, what they count (`PART_HELP`)."""
     return {
-        name: st.column_config.NumberColumn(label, format=COUNT_FORMAT)
+        name: st.column_config.NumberColumn(label, format=COUNT_FORMAT, help=PART_HELP[name])
         if name in COLUMNS
         else label
         for name, label in TABLE_LABELS.items()

@@ -104,6 +104,17 @@ def test_a_preset_range_fills_every_day_and_offers_the_csv(logged_in: Login) -> 
     assert at.download_button[0].label == "Download CSV"
 
 
+def test_each_tile_says_what_it_counts(logged_in: Login) -> None:
+    """Original, enhancement and response are the API's terms: a hover explains them."""
+    at = open_statistics(logged_in("demo-member"))
+    helps = {m.label.split()[0]: m.help for m in at.metric}
+    assert set(helps) == {"Total", "Original", "Enhancement", "Response"}
+    assert "typed" in helps["Original"]
+    assert "added" in helps["Enhancement"] and "instructions" in helps["Enhancement"]
+    assert "answers" in helps["Response"]
+    assert all(helps.values())
+
+
 def test_an_admin_sees_the_team_view_with_a_per_member_breakdown(logged_in: Login) -> None:
     at = open_statistics(logged_in("demo-admin"))
     today = dt.date.today()

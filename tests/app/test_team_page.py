@@ -87,6 +87,8 @@ def test_an_added_member_logs_in_with_the_one_time_password_and_must_change_it(
         eve.switch_page("views/chat.py")
     labels = [t.label for t in eve.text_input]
     assert labels == ["One-time password", "New password", "Repeat new password"]
+    # One way out, in the page (it is in sight on a phone), not a second in the sidebar.
+    assert [b.label for b in eve.button if b.label == "Log out"] == ["Log out"]
 
     eve.text_input(key=Keys.FORCED_CURRENT).input(password)
     eve.text_input(key=Keys.FORCED_NEW).input("eve-own-password")

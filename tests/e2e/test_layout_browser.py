@@ -160,3 +160,24 @@ def test_on_a_wide_screen_choosing_a_conversation_keeps_the_sidebar_open(
     wait_until_idle(page)
     expect(sidebar).to_have_attribute("data-collapsed", "false")
     expect(history_entry(page, saved_titles[0])).to_be_visible()
+
+
+def test_bot_cards_of_a_row_are_as_tall_as_each_other_with_their_buttons_in_line(
+    app_server: AppServer, sized_page: Callable[..., Page]
+) -> None:
+    """Descriptions and welcome messages differ in length: the cards of a row
+    still end together, and their "Chat with this bot" buttons sit on one line."""
+    from views.bots import CARDS_PER_ROW
+
+    page = sized_page(DESKTOP)
+    log_in_as_member(page, app_server)
+    sidebar_of(page).get_by_role("link", name="Bots").click()
+    expect(page.get_by_role("heading", name="Bots", level=1)).to_be_visible()
+    wait_until_idle(page)
+    buttons = page.get_by_role("button", name="Chat with this bot")
+    tops = [top(buttons.nth(i)) for i in range(buttons.count())]
+    rows = [tops[i : i + CARDS_PER_ROW] for i in range(0, len(tops), CARDS_PER_ROW)]
+    full_rows = [row for row in rows if len(row) == CARDS_PER_ROW]
+    assert full_rows, "the demo catalogue fills at least one row"
+    for row in full_rows:
+        assert max(row) - min(row) <= 1, f"buttons of a row out of line: {row}"
