@@ -118,3 +118,30 @@ def test_a_click_that_raced_an_answer_started_elsewhere_changes_nothing_and_says
     assert Keys.CHAT_EDITING not in at.session_state  # no edit box opened either
     assert BUSY_NOTICE in [i.value for i in at.info]
     assert opened(at).generating is not None  # the page follows the answer being written
+
+
+def test_answer_it_clicked_after_the_answer_started_elsewhere_starts_no_second_one(
+    logged_in: Login, monkeypatch: pytest.MonkeyPatch, app_store: ConversationStore
+) -> None:
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    unanswered = app_store.create_conversation(member, "omni", "Omni", title="Left unanswered")
+    app_store.append_message(member, unanswered.id, "user", "What is a fjord?")
+    at.run()
+    click(at, f"chat_open_{unanswered.id}")
+    button = at.button(key="chat_answer_now")  # the prompt has no answer, none coming
+
+    asked = len(chat_requests())
+    emulator().inject(Fault(kind="slow_first_byte", seconds=30))
+    assert answers_service().start(member, unanswered.id) is not None  # another tab's Answer it
+    until(lambda: len(chat_requests()) > asked)
+    before = path(app_store, at)
+    button.click()
+    act_mid_answer(monkeypatch, after=0, action="stop")
+    at.run()
+    assert not at.exception, at.exception
+
+    assert path(app_store, at) == before
+    assert [status for _, status, _ in before] == [chat.COMPLETE, chat.STREAMING]
+    assert len(chat_requests()) == asked + 1  # the one answer, not a second
+    assert BUSY_NOTICE in [i.value for i in at.info]
