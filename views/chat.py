@@ -30,6 +30,7 @@ from webapp import (
     versions_view,
 )
 from webapp import markdown as md
+from webapp.answers import leftovers
 from webapp.answers import view as answers_view
 from webapp.auth import Member, require_member
 from webapp.avatars import avatar_for
@@ -310,6 +311,8 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         # Show the finished answer settled (status, Regenerate / Edit, Retry), and
         # the rest of the page with it: the History row, the header, the title.
         st.rerun()
+    # How far this run drew: a run that streams an answer clears the rest (`leftovers`).
+    leftovers.remember()
 
 
 def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from webapp import chat, history, message_tools, render, ui, versions_view
+from webapp import answer_busy, chat, history, message_tools, render, ui, versions_view
 from webapp.backend import get_store
 from webapp.history import Message
 from webapp.state import Keys
@@ -70,6 +70,8 @@ def _then_answer(change: Callable[[], Any]) -> None:
     from webapp.answers import view as answers_view
     from webapp.budgets import view as budgets_view
 
+    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
+        return
     try:
         refused = budgets_view.refusal_for(st.session_state[Keys.MEMBER])
         if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
@@ -108,6 +110,8 @@ def regenerate() -> None:
 def start_edit() -> None:
     """Edit last message: its edit box opens in place (`versions_view`)."""
     opened = _opened()
+    if answer_busy.refused():
+        return
     prompt = chat.last_prompt(opened) if opened else None
     if prompt is not None:
         versions_view.start_edit(prompt.id, prompt.text)

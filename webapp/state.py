@@ -54,6 +54,7 @@ class Keys:
     CONVERSATION_DRAWN_BY_PAGE = "chat_conversation_drawn_by_page"  # True: a whole-page run
     CHAT_SETTLE_PAGE = "chat_settle_page"  # True: an answer started; rerun the page when it ends
     CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
+    CHAT_PLACES_USED = "chat_places_used"  # int: the conversation's elements last run (leftovers)
 
     # Prompt library (its page and the chat's Library menu)
     LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once

@@ -27,16 +27,24 @@ def versions_of(
     return store.versions(member, opened.id, opened.messages)
 
 
-def can_edit(opened: chat.OpenChat, message: Message) -> bool:
-    """A prompt the member sent (not an imported one never sent, not a system
-    message) can be edited, while no answer is being generated or awaited."""
+def is_sent_prompt(opened: chat.OpenChat, message: Message) -> bool:
+    """A shown prompt the member sent (not an imported one never sent, not a
+    system message): it has Edit, usable when `can_edit`."""
     return (
         not opened.is_draft
         and message.role == "user"
         and not history.is_unsent_prompt(message)
+        and any(m.id == message.id for m in opened.messages)
+    )
+
+
+def can_edit(opened: chat.OpenChat, message: Message) -> bool:
+    """A sent prompt (`is_sent_prompt`) can be edited while no answer is being
+    generated or awaited."""
+    return (
+        is_sent_prompt(opened, message)
         and opened.generating is None
         and not chat.awaiting_answer(opened)
-        and any(m.id == message.id for m in opened.messages)
     )
 
 

@@ -12,7 +12,7 @@ import logging
 
 import streamlit as st
 
-from webapp import chat, versions
+from webapp import answer_busy, chat, versions
 from webapp.backend import get_store
 from webapp.conversation import Message
 from webapp.state import Keys
@@ -41,7 +41,7 @@ def _notify(text: str) -> None:
 def switch_to(message_id: str, by: int) -> None:
     """A `<` or `>` click: show the previous (-1) or next (+1) version, saved."""
     opened = _opened()
-    if opened is None:
+    if opened is None or answer_busy.refused():
         return
     try:
         versions.switch(get_store(), st.session_state[Keys.MEMBER], opened, message_id, by)
@@ -56,7 +56,10 @@ def switch_to(message_id: str, by: int) -> None:
 
 
 def start_edit(message_id: str, text: str) -> None:
-    """Open the edit box in place of a prompt, holding its text."""
+    """Open the edit box in place of a prompt, holding its text (not while an
+    answer is being written here: `answer_busy`)."""
+    if answer_busy.refused():
+        return
     st.session_state[Keys.CHAT_EDITING] = message_id
     st.session_state[Keys.CHAT_EDIT_TEXT] = text
 
@@ -141,13 +144,17 @@ def render_tools(message: Message) -> None:
     """Under a message: `< 2/3 >` when it has versions, and Edit on a sent prompt.
 
     Small tertiary buttons (Tab reaches them, Enter presses them; each says
-    what it does on hover), disabled at either end and while an answer is
-    being generated."""
+    what it does on hover), disabled at either end; while an answer is being
+    generated in the conversation all are disabled and say so on hover
+    (`answer_busy.BUSY_HELP`)."""
     opened = _opened()
     if opened is None or not message.id:
         return
     found = _versions(message)
-    editable = versions.can_edit(opened, message)
+    waiting = answer_busy.busy(opened)
+    editable = versions.can_edit(opened, message) or (
+        waiting and versions.is_sent_prompt(opened, message)
+    )
     if found is None and not editable:
         return
     # Beside the message's time and Copy (the caller's horizontal line).
@@ -165,7 +172,7 @@ def render_tools(message: Message) -> None:
             icon=":material/chevron_left:",
             key=f"chat_version_prev_{message.id}",
             type="tertiary",
-            help=PREVIOUS_HELP,
+            help=answer_busy.BUSY_HELP if waiting else PREVIOUS_HELP,
             disabled=not idle or found.step(-1) is None,
             on_click=switch_to,
             args=(message.id, -1),
@@ -176,7 +183,7 @@ def render_tools(message: Message) -> None:
             icon=":material/chevron_right:",
             key=f"chat_version_next_{message.id}",
             type="tertiary",
-            help=NEXT_HELP,
+            help=answer_busy.BUSY_HELP if waiting else NEXT_HELP,
             disabled=not idle or found.step(1) is None,
             on_click=switch_to,
             args=(message.id, 1),
@@ -187,7 +194,8 @@ def render_tools(message: Message) -> None:
             icon=":material/edit:",
             key=f"chat_edit_{message.id}",
             type="tertiary",
-            help=EDIT_HELP,
+            help=answer_busy.BUSY_HELP if waiting else EDIT_HELP,
+            disabled=waiting,
             on_click=start_edit,
             args=(message.id, message.text),
         )

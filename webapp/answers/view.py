@@ -22,7 +22,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from webapp import auth, bot_display, chat, render
+from webapp import answer_busy, auth, bot_display, chat, render
+from webapp.answers import leftovers
 from webapp.answers.live import Wait, describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.budgets import view as budgets_view
@@ -95,6 +96,13 @@ def start_answer() -> None:
         _problem("That conversation no longer exists.")
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
+
+
+def answer_now() -> None:
+    """Answer it: start the answer to a prompt left without one, unless one is
+    being written here already (a click that raced its start: `answer_busy`)."""
+    if not answer_busy.refused():
+        start_answer()
 
 
 def stop_answer(answer_id: str) -> None:
@@ -177,7 +185,9 @@ def render_live(
     member = _member()
     answers = get_answers()
     name = bot_display.name_md(bot_name)
-    with st.chat_message("assistant", avatar=avatar):
+    # A fresh place: nothing of the last run's element there stays in the bubble
+    # (another conversation's time and Copy line under Stop: `leftovers`).
+    with leftovers.fresh(), st.chat_message("assistant", avatar=avatar):
         text_slot = st.container()
         row = st.container(horizontal=True, vertical_alignment="center")
         row.button(
@@ -192,6 +202,7 @@ def render_live(
         )
         status = row.empty()
     render_queued(queued)
+    leftovers.clear_rest()  # nothing of the last run below, while the answer streams
 
     live = answers.live(message.id)
     first: Wait | None = live.wait if live is not None else None
@@ -278,4 +289,4 @@ def render_unanswered() -> None:
     """A prompt without an answer and none coming (its start failed, or an import)."""
     row = st.container(horizontal=True, vertical_alignment="center")
     row.caption(":material/help: This message has no answer yet.")
-    row.button("Answer it", key="chat_answer_now", icon=":material/send:", on_click=start_answer)
+    row.button("Answer it", key="chat_answer_now", icon=":material/send:", on_click=answer_now)
