@@ -3,14 +3,15 @@
 Issue 8 asks for the product's first word on screen within 1.2x the tutorial
 app's (`bench/stream_render.py`). This bench measures how far a page of the
 product's shape can get in Streamlit at all, with none of the product's code:
-the same tutorial-style app (`bench/reference_app.py`) in three variants, each
+the same tutorial-style app (`bench/reference_app.py`) in four variants, each
 against one emulator streaming a word per event, driven by Debian's Chromium:
 
 - `tutorial`: the app as Streamlit's chat tutorial writes it (the yardstick);
-- `history`: the same with a sidebar like the product's, `--rows` conversation
+- `fragment`: the same, its chat in an `st.fragment` with the message box
+  pinned by `st.bottom`, as the product draws its conversation;
+- `history`: the tutorial with a sidebar like the product's, `--rows` conversation
   rows (a button with a tooltip and a closed ⋮ menu each), chat rerun whole;
-- `history+fragment`: the same, its chat in an `st.fragment` with the message
-  box pinned by `st.bottom`, as the product draws its conversation.
+- `history+fragment`: both: the product's shape.
 
 For each: the median first word on screen after Enter (ms) over `--runs`
 answers, and its ratio to `tutorial` measured in the same run. A ratio above
@@ -44,6 +45,7 @@ def variants(rows: int) -> dict[str, dict[str, str]]:
     """{variant name: the reference app's environment knobs}."""
     return {
         "tutorial": {},
+        "fragment": {"ABLT_REFERENCE_FRAGMENT": "1"},
         "history": {"ABLT_REFERENCE_HISTORY_ROWS": str(rows)},
         "history+fragment": {
             "ABLT_REFERENCE_HISTORY_ROWS": str(rows),
@@ -128,7 +130,7 @@ def report(firsts: dict[str, list[float]], args: argparse.Namespace) -> None:
     )
     print(f"    {'variant':<40} {'ms':>6} {'/ tutorial':>11}")
     for name, values in firsts.items():
-        label = name if name == "tutorial" else f"{name} ({args.rows} rows)"
+        label = f"{name} ({args.rows} rows)" if name.startswith("history") else name
         value = statistics.median(values)
         print(f"    {label:<40} {value:6.0f} {value / base:10.2f}x")
     floor = statistics.median(firsts["history+fragment"]) / base
