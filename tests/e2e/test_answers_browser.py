@@ -32,6 +32,7 @@ from tests.e2e.appserver import (
     inject_fault,
     log_in_as_member,
     message_text,
+    running_app,
     send_prompt,
     start_app,
     wait_until_idle,
@@ -51,11 +52,8 @@ STOPPED_NOTE = "Stopped: this is the part received before you stopped it."
 
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[AppServer]:
-    server = start_app(tmp_path_factory.mktemp("slow-app"), emulator_delay=SLOW_DELAY)
-    try:
+    with running_app(tmp_path_factory.mktemp("slow-app"), emulator_delay=SLOW_DELAY) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def chat_requests(server: AppServer) -> list[dict[str, Any]]:

@@ -23,8 +23,8 @@ from tests.e2e.appserver import (
     history_entry,
     log_in_as_member,
     message_text,
+    running_app,
     send_prompt,
-    start_app,
     wait_until_idle,
 )
 from webapp.history import make_title
@@ -37,11 +37,8 @@ STOP_BUTTON = ".st-key-chat_stop button >> nth=0"
 
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[AppServer]:
-    server = start_app(tmp_path_factory.mktemp("slow-app"), emulator_delay=SLOW_DELAY)
-    try:
+    with running_app(tmp_path_factory.mktemp("slow-app"), emulator_delay=SLOW_DELAY) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_back_in_a_chat_mid_answer_only_its_own_messages_show_under_stop(
