@@ -100,11 +100,21 @@ def render() -> None:
         gone = bot_display.plain_name(opened.conversation.bot_name or opened.conversation.bot_slug)
         names[opened.conversation.bot_slug] = f"{gone} (no longer listed)"
 
-    # The chat first, the sidebar last: Streamlit sends a run's elements in
-    # script order, so an answer's first words wait behind nothing but the
-    # chat itself (issue 8). The sidebar of the last run stays on screen meanwhile.
+    can_start = bool(bots) and opened is not None
+    if opened is not None and opened.generating is not None:
+        # An answer already under way (a conversation opened mid-answer, a
+        # reload, a second tab): this run streams it to its end before anything
+        # drawn after it, so the sidebar comes first and the History shows this
+        # conversation as the open one while it streams.
+        render_sidebar(member, opened, can_start=can_start)
+        render_chat(member, opened, bots, by_slug, names, bots_problem)
+        return
+    # Otherwise the chat first, the sidebar last: Streamlit sends a run's
+    # elements in script order, so the first words of an answer started by this
+    # run wait behind nothing but the chat itself (issue 8). (Sending from the
+    # message box reruns the conversation's fragment alone, without either.)
     render_chat(member, opened, bots, by_slug, names, bots_problem)
-    render_sidebar(member, opened, can_start=bool(bots) and opened is not None)
+    render_sidebar(member, opened, can_start=can_start)
 
 
 def render_sidebar(member: Member, opened: chat.OpenChat | None, *, can_start: bool) -> None:

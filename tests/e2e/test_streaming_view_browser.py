@@ -63,6 +63,13 @@ def test_back_in_a_chat_mid_answer_only_its_own_messages_show_under_stop(
     live = page.locator(ASSISTANT_MESSAGE).filter(has=page.locator(STOP_BUTTON))
     expect(live).to_have_count(1)
     expect(live).to_contain_text("purr")  # its text is arriving
+    # The History shows A as the open conversation while its answer streams.
+    expect(history_entry(page, make_title(prompt))).to_have_attribute(
+        "data-testid", "stBaseButton-primary"
+    )
+    expect(history_entry(page, make_title(other))).not_to_have_attribute(
+        "data-testid", "stBaseButton-primary"
+    )
     # What is on the page now (read once, not waited for: a left-over goes
     # when the answer's run ends, so waiting would hide it).
     users = [message_text(u) for u in page.locator(USER_MESSAGE).all()]
