@@ -177,7 +177,9 @@ _PAGE_SCRIPT: Final = """
     }, true);
     let queued = false;
     w.__abltFollow = () => {
-      if (queued) return;
+      // Only on the page that drew this script: another page (Bots, Statistics)
+      // opens at its top. Streamlit names the new page in the URL first.
+      if (queued || location.pathname !== w.__abltChatPath) return;
       queued = true;
       requestAnimationFrame(() => {
         queued = false;
@@ -187,6 +189,22 @@ _PAGE_SCRIPT: Final = """
     };
     new MutationObserver(w.__abltFollow).observe(document.body,
       { subtree: true, childList: true, characterData: true });
+    // Sending goes to the newest message, wherever the reader had scrolled
+    // (as in ChatGPT): the prompt and its answer are what they look at next.
+    const sent = () => { w.__abltStick = true; w.__abltFollow(); };
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing
+          && event.target.matches && event.target.matches('INPUT')) sent();
+    }, true);
+    document.addEventListener("click", (event) => {
+      if (event.target.closest && event.target.closest(
+        '[data-testid="stChatInputSubmitButton"]')) sent();
+    }, true);
+  }
+  if (location.pathname !== w.__abltChatPath) {
+    // Back from another page: start at the newest message again.
+    w.__abltChatPath = location.pathname;
+    w.__abltConversation = undefined;
   }
   const conversation = CONVERSATION;
   if (conversation !== w.__abltConversation) {

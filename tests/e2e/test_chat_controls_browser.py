@@ -291,3 +291,46 @@ def test_the_newest_message_stays_in_view_on_opening_and_as_answers_arrive(
     expect(page.get_by_role("button", name="Regenerate")).to_be_visible(timeout=60_000)
     page.wait_for_function(AT_BOTTOM)
     expect(page.get_by_role("button", name="Regenerate")).to_be_in_viewport()
+
+
+MAIN_AT_TOP = """() => document.querySelector('[data-testid="stMain"]').scrollTop < 5"""
+
+
+def test_sending_while_scrolled_up_goes_to_the_new_prompt_and_its_answer(
+    app_server: AppServer, page: Page
+) -> None:
+    """The reader scrolled up to reread, then sent: the view goes to what was sent."""
+    log_in_as_member(page, app_server)
+    add_numbered_messages(page, app_server, 16)
+    page.reload()
+    page.wait_for_function(AT_BOTTOM)
+    page.get_by_text("Numbered message 15").hover()
+    page.mouse.wheel(0, -50_000)  # up to the top, as a reader does
+    page.wait_for_function(MAIN_AT_TOP)
+    expect(page.get_by_text("Numbered message 15")).not_to_be_in_viewport()
+
+    send_prompt(page, "A question sent from the top")
+    expect(page.locator(USER_MESSAGE).last).to_contain_text("A question sent from the top")
+    expect(page.locator(USER_MESSAGE).last).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Regenerate")).to_be_visible(timeout=60_000)
+    page.wait_for_function(AT_BOTTOM)
+
+
+def test_another_page_opens_at_its_top_after_a_long_conversation(
+    app_server: AppServer, page: Page
+) -> None:
+    """The chat keeps its newest message in view; Bots (or any page) starts at its title."""
+    log_in_as_member(page, app_server)
+    add_numbered_messages(page, app_server, 16)
+    page.reload()
+    page.wait_for_function(AT_BOTTOM)
+
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Bots").click()
+    expect(page.get_by_role("heading", name="Bots", level=1)).to_be_in_viewport()
+    wait_until_idle(page)
+    assert page.evaluate(MAIN_AT_TOP), "the Bots page opened scrolled down"
+    expect(page.get_by_role("heading", name="Bots", level=1)).to_be_in_viewport()
+
+    # Back on the chat: its newest message again.
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Chat").click()
+    expect(page.get_by_text("Numbered message 15")).to_be_in_viewport()
