@@ -228,9 +228,31 @@ def test_an_empty_conversation_cannot_be_shared(
         links.share(BOB, conv.id)
 
 
+def test_sharing_an_unchanged_conversation_again_gives_the_same_link(
+    store: ConversationStore, links: ShareLinks
+) -> None:
+    conv_id = _conversation(store, BOB, "What is a tide?", "The sea rising and falling.")
+    first = links.share(BOB, conv_id)
+    assert links.share(BOB, conv_id).token == first.token
+    assert [x.token for x in links.owned(BOB)] == [first.token]  # one row on Shared
+
+    store.append_message(BOB, conv_id, "user", "And a neap tide?")
+    later = links.share(BOB, conv_id)  # a new snapshot: a new link; the first one stays
+    assert later.token != first.token and later.message_count == 3
+    assert links.open(first.token).link.message_count == 2
+
+    links.revoke(BOB, later.token)  # revoked: sharing again makes a fresh one
+    again = links.share(BOB, conv_id)
+    assert again.token not in (first.token, later.token)
+    assert len(links.owned(BOB)) == 3
+
+
 def test_tokens_are_long_and_distinct(store: ConversationStore, links: ShareLinks) -> None:
     conv_id = _conversation(store, BOB, "x")
-    tokens = {links.share(BOB, conv_id).token for _ in range(20)}
+    tokens = set()
+    for n in range(20):  # a new message each time: each share is a new snapshot
+        tokens.add(links.share(BOB, conv_id).token)
+        store.append_message(BOB, conv_id, "user", f"message {n}")
     assert len(tokens) == 20 and all(len(t) >= 22 for t in tokens)
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens), "URL-safe as they are"
 

@@ -14,6 +14,7 @@ a token's fate cannot be probed.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Mapping
@@ -75,6 +76,19 @@ def share_path(token: str) -> str:
     return f"/shared?{SHARE_PARAM}={token}"
 
 
+def _same_snapshot(a: str, b: str) -> bool:
+    """Whether two exports hold the same conversation (the time of export aside)."""
+    try:
+        first, second = json.loads(a), json.loads(b)
+    except ValueError:
+        return False
+    if not isinstance(first, dict) or not isinstance(second, dict):
+        return False
+    first.pop("exported_at", None)
+    second.pop("exported_at", None)
+    return bool(first == second)
+
+
 class ShareLinks:
     """Share links in the conversation store's database (every app process
     sees the same links at once)."""
@@ -95,14 +109,29 @@ class ShareLinks:
         )
 
     def share(self, owner: Owner, conversation_id: str) -> ShareLink:
-        """A new link to a snapshot of one of `owner`'s conversations as it is
-        now. ConversationNotFound when it is not theirs; ValueError when it has
-        nothing to show yet (a draft has no id)."""
+        """A link to a snapshot of one of `owner`'s conversations as it is now:
+        the active link to this same snapshot when there is one (sharing an
+        unchanged conversation twice gives one link, not two that look alike),
+        else a new one. ConversationNotFound when it is not theirs; ValueError
+        when it has nothing to show yet (a draft has no id)."""
         snapshot = self._store.export_json(owner, conversation_id)
         conversation: Conversation = self._store.get_conversation(owner, conversation_id)
         count = len(history.parse_import(snapshot).messages)
         if count == 0:
             raise ValueError("There is nothing to share yet: send a message first.")
+        active = (
+            sa.select(S)
+            .where(
+                S.c.owner == owner.username,
+                S.c.conversation_id == conversation_id,
+                S.c.revoked_at.is_(None),
+            )
+            .order_by(S.c.created_at.desc())
+        )
+        with self._store.transaction() as conn:
+            for row in conn.execute(active).mappings():
+                if _same_snapshot(row["snapshot"], snapshot):
+                    return self._to_link(row)
         values: dict[str, Any] = {
             "token": secrets.token_urlsafe(TOKEN_BYTES),
             "owner": owner.username,
