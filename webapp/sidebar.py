@@ -198,7 +198,7 @@ def render_new_chat(*, can_start: bool) -> None:
     row.button(
         "Clear chat",
         key=CLEAR_CHAT_KEY,
-        icon=":material/delete_sweep:",
+        icon=":material/restart_alt:",  # starts over; deletes nothing (not a bin)
         on_click=clear_chat,
         help="Start over with the same bot and options; this conversation stays in the history.",
         width="stretch",
