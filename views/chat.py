@@ -107,6 +107,7 @@ def render() -> None:
         # drawn after it, so the sidebar comes first and the History shows this
         # conversation as the open one while it streams.
         render_sidebar(member, opened, can_start=can_start)
+        st.session_state[Keys.CHAT_PAGE_DREW] = opened.id
         render_chat(member, opened, bots, by_slug, names, bots_problem)
         return
     # Otherwise the chat first, the sidebar last: Streamlit sends a run's
@@ -115,6 +116,7 @@ def render() -> None:
     # message box reruns the conversation's fragment alone, without either.)
     render_chat(member, opened, bots, by_slug, names, bots_problem)
     render_sidebar(member, opened, can_start=can_start)
+    st.session_state[Keys.CHAT_PAGE_DREW] = opened.id if opened is not None else None
 
 
 def render_sidebar(member: Member, opened: chat.OpenChat | None, *, can_start: bool) -> None:
@@ -235,6 +237,16 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         if opened.id and st.query_params.get(chat.OPEN_PARAM) != opened.id:
             # A new chat saved by this send: the URL names it (a reload, a second tab).
             st.query_params[chat.OPEN_PARAM] = opened.id
+        if (
+            opened.generating is None
+            and opened.id
+            and st.session_state.get(Keys.CHAT_PAGE_DREW) != opened.id
+        ):
+            # Settled, but the page around it was drawn for another state (a new
+            # chat saved since: no History row, a draft's header). Whatever became
+            # of the flag that asks for it (`Keys.CHAT_SETTLE_PAGE`; a rerun that
+            # preempted a run can lose it), the whole page catches up now.
+            st.rerun()
     if opened is None:
         return
     chat_view.show_notice()

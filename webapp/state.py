@@ -53,6 +53,8 @@ class Keys:
     CHAT_HEADER_FOR = "chat_header_for"  # draft_key of the OpenChat whose header was last drawn
     CONVERSATION_DRAWN_BY_PAGE = "chat_conversation_drawn_by_page"  # True: a whole-page run
     CHAT_SETTLE_PAGE = "chat_settle_page"  # True: an answer started; rerun the page when it ends
+    # The conversation id (None: a draft) the last whole-page run drew the sidebar and header for.
+    CHAT_PAGE_DREW = "chat_page_drew"
     CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
     CHAT_PLACES_USED = "chat_places_used"  # int: the conversation's elements last run (leftovers)
 
