@@ -110,11 +110,9 @@ def regenerate() -> None:
 def start_edit() -> None:
     """Edit last message: its edit box opens in place (`versions_view`)."""
     opened = _opened()
-    if answer_busy.refused():
-        return
     prompt = chat.last_prompt(opened) if opened else None
     if prompt is not None:
-        versions_view.start_edit(prompt.id, prompt.text)
+        versions_view.start_edit(prompt.id, prompt.text)  # refused mid-answer there
 
 
 def send_unsent() -> None:

@@ -36,7 +36,7 @@ from webapp.history import (
 from webapp.options import ConversationOptions, options_from_stored
 from webapp.store import migrations, schema
 from webapp.store.answers import AnswerRows
-from webapp.store.branches import BranchRows
+from webapp.store.branches import BranchBusy, BranchRows
 from webapp.store.engine import (
     DEFAULT_DB_URL,
     ENV_DB_URL,
@@ -465,13 +465,17 @@ class ConversationStore(AnswerRows, BranchRows):
             return self._to_message(row)
 
     def delete_messages_from(self, owner: Owner, conversation_id: str, seq: int) -> int:
-        """Drop messages with `seq` and after (regenerate, edit-and-resend);
-        returns how many went."""
+        """Drop messages with `seq` and after (Retry of a failed answer); returns
+        how many went. `BranchBusy` (nothing dropped) while one of them is an
+        answer still being generated: a click made on a page drawn before that
+        answer started must not delete it under its worker."""
         with self._write() as conn:
             self._conversation_row(conn, owner, conversation_id, lock=True)
             owned = sa.select(C.c.id).where(self._owned(owner, conversation_id))
-            done = conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned), M.c.seq >= seq))
-            return done.rowcount
+            doomed = sa.and_(M.c.conversation_id.in_(owned), M.c.seq >= seq)
+            if conn.execute(sa.select(M.c.id).where(doomed, M.c.status == "streaming")).first():
+                raise BranchBusy()
+            return conn.execute(sa.delete(M).where(doomed)).rowcount
 
     def mark_streaming_as_interrupted(
         self,
