@@ -275,16 +275,23 @@ def test_find_steps_through_matches_and_outlines_the_current_message(
 
 AT_BOTTOM = """() => { const el = document.querySelector('[data-testid="stMain"]');
     return el.scrollHeight - el.scrollTop - el.clientHeight < 80; }"""
+MAIN_AT_TOP = """() => document.querySelector('[data-testid="stMain"]').scrollTop < 5"""
+
+
+def open_long_conversation(page: Page, server: AppServer) -> None:
+    """Log in, then open a conversation of 17 exchanges afresh (a reload): it
+    opens at its newest message, "Numbered message 15"."""
+    log_in_as_member(page, server)
+    add_numbered_messages(page, server, 16)
+    page.reload()
+    page.wait_for_function(AT_BOTTOM)
 
 
 def test_the_newest_message_stays_in_view_on_opening_and_as_answers_arrive(
     app_server: AppServer, page: Page
 ) -> None:
-    log_in_as_member(page, app_server)
-    add_numbered_messages(page, app_server, 16)
-    page.reload()  # opening a long conversation: its newest message, not its first
+    open_long_conversation(page, app_server)  # its newest message, not its first
     expect(page.get_by_text("Numbered message 15")).to_be_in_viewport()
-    page.wait_for_function(AT_BOTTOM)
 
     send_prompt(page, "One more question")  # the answer is followed as it grows
     expect(page.locator(ASSISTANT_MESSAGE).last).to_contain_text("One more question")
@@ -293,17 +300,11 @@ def test_the_newest_message_stays_in_view_on_opening_and_as_answers_arrive(
     expect(page.get_by_role("button", name="Regenerate")).to_be_in_viewport()
 
 
-MAIN_AT_TOP = """() => document.querySelector('[data-testid="stMain"]').scrollTop < 5"""
-
-
 def test_sending_while_scrolled_up_goes_to_the_new_prompt_and_its_answer(
     app_server: AppServer, page: Page
 ) -> None:
     """The reader scrolled up to reread, then sent: the view goes to what was sent."""
-    log_in_as_member(page, app_server)
-    add_numbered_messages(page, app_server, 16)
-    page.reload()
-    page.wait_for_function(AT_BOTTOM)
+    open_long_conversation(page, app_server)
     page.get_by_text("Numbered message 15").hover()
     page.mouse.wheel(0, -50_000)  # up to the top, as a reader does
     page.wait_for_function(MAIN_AT_TOP)
@@ -320,10 +321,7 @@ def test_another_page_opens_at_its_top_after_a_long_conversation(
     app_server: AppServer, page: Page
 ) -> None:
     """The chat keeps its newest message in view; Bots (or any page) starts at its title."""
-    log_in_as_member(page, app_server)
-    add_numbered_messages(page, app_server, 16)
-    page.reload()
-    page.wait_for_function(AT_BOTTOM)
+    open_long_conversation(page, app_server)
 
     page.get_by_test_id("stSidebar").get_by_role("link", name="Bots").click()
     expect(page.get_by_role("heading", name="Bots", level=1)).to_be_in_viewport()
