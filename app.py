@@ -14,11 +14,14 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from webapp import auth, backend, sidebar, ui
+from webapp import backend
+from webapp.auth import gate as auth
+from webapp.history import sidebar
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
-from webapp.state import Keys
 from webapp.team import MemberStore, TeamError
+from webapp.ui import page as ui
+from webapp.ui.state import Keys
 
 # An emoji icon: a Material one is fetched from a font server, which the demo must not need.
 st.set_page_config(page_title="aBLT Chat", page_icon="💬", layout="wide")

@@ -3,7 +3,7 @@
 It runs app.py as the Streamlit app, plus the two small HTTP routes that
 write and remove the login cookie from the server, so that the cookie is
 HttpOnly (page scripts cannot read it) and Secure over HTTPS; see
-`webapp.login_cookie`. `streamlit run app.py` still works, with the
+`webapp.auth.cookie`. `streamlit run app.py` still works, with the
 login cookie written by a script instead (not HttpOnly).
 """
 
@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from streamlit import config
 
-from webapp import auth, login_cookie
-from webapp.logins import served_over_https
+from webapp.auth import cookie as login_cookie
+from webapp.auth import gate as auth
+from webapp.auth.throttle import served_over_https
 from webapp.settings import get_settings
 
 

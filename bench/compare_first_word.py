@@ -27,8 +27,8 @@ from ablt_core import AsyncAbltClient
 from ablt_core.emulator import Fault, start_emulator
 from webapp.answers import AnswerService
 from webapp.compare import Comparisons, run
-from webapp.history import ContextLimits, ConversationOptions
-from webapp.store import ConversationStore
+from webapp.conversations.context import ContextLimits, ConversationOptions
+from webapp.conversations.store import ConversationStore
 
 TOKEN = "bench-token"
 BOTS = [("omni", "Omni"), ("chef", "Chef"), ("code-mentor", "Code Mentor"), ("copywriter", "Copy")]

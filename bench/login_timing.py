@@ -1,6 +1,6 @@
 """Does a login's time tell a member from a stranger? (issue 12, "Logins")
 
-The same login check the form runs (`webapp.logins.authenticate`, with the
+The same login check the form runs (`webapp.auth.throttle.authenticate`, with the
 throttle's database reads and writes over a SQLite file, and bcrypt at the
 app's cost of 12) for three inputs, interleaved so that machine load hits
 all three alike (in a random order each round):
@@ -28,10 +28,10 @@ import time
 from functools import partial
 from pathlib import Path
 
-from webapp import passwords
-from webapp.logins import authenticate
-from webapp.store import ConversationStore
-from webapp.store.logins import LoginLog
+from webapp.auth import passwords
+from webapp.auth.throttle import authenticate
+from webapp.auth.throttle_store import LoginLog
+from webapp.conversations.store import ConversationStore
 from webapp.team import MemberStore
 
 

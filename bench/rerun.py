@@ -69,10 +69,11 @@ def main() -> None:
         from streamlit.runtime.pages_manager import PagesManager
         from streamlit.testing.v1 import AppTest
 
-        from webapp import history, passwords
         from webapp import team as team_module
-        from webapp.state import Keys
-        from webapp.store import ConversationStore
+        from webapp.auth import passwords
+        from webapp.conversations import context as history
+        from webapp.conversations.store import ConversationStore
+        from webapp.ui.state import Keys
 
         passwords.BCRYPT_ROUNDS = 4
         # Run app.py on every rerun, as a server that has been up a while does

@@ -26,8 +26,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from webapp.store import ConversationStore
-from webapp.store.slots import SlotBook
+from webapp.answers.slots_store import SlotBook
+from webapp.conversations.store import ConversationStore
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,9 @@ def prepare_team(workdir: str, members: int, conversations: int, db_url: str) ->
     """A team file with `members` members and a SQLite store where each has
     `conversations` saved conversations of 6 messages; returns (team file, DB URL).
     Run through `in_checkout`."""
-    from webapp import history
     from webapp import team as team_module
-    from webapp.store import ConversationStore
+    from webapp.conversations import context as history
+    from webapp.conversations.store import ConversationStore
 
     team_module.BCRYPT_ROUNDS = 4  # logging 20 members in should not cost a minute
     auth_file = Path(workdir) / "auth.yaml"
@@ -185,7 +185,7 @@ def prepare_team(workdir: str, members: int, conversations: int, db_url: str) ->
 def newest_answers(db_url: str, auth_file: str, names: list[str]) -> dict[str, Any]:
     """{member: [status, text] of the newest conversation's last answer, or None}.
     Run through `in_checkout`."""
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
     from webapp.team import load_team
 
     team = load_team(auth_file)

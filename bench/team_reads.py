@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from webapp import passwords
+from webapp.auth import passwords
+from webapp.conversations.store import ConversationStore
 from webapp.settings import load_settings
-from webapp.store import ConversationStore
 from webapp.team import open_team, yaml_file
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
     passwords.BCRYPT_ROUNDS = 4  # the hashes' cost does not enter the reads timed here
-    from webapp import auth
+    from webapp.auth import gate as auth
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "auth.yaml"

@@ -54,7 +54,7 @@ def lock_sqlite(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], AbstractCon
     database fails a write with SQLAlchemy's OperationalError ("database is
     locked") at once rather than after the production 10 s.
     """
-    from webapp.store import engine
+    from webapp.db import engine
 
     monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from webapp.store import ConversationStore
+from webapp.conversations.store import ConversationStore
 
 PG_ENV = "ABLT_TEST_PG_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp import auth
-from webapp import markdown as md
-from webapp.auth import require_member
-from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.auth import gate as auth
+from webapp.auth.gate import require_member
+from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.settings import get_settings
+from webapp.text import literal as md
 
 
 def render() -> None:

@@ -14,34 +14,31 @@ from typing import Any
 import streamlit as st
 
 from ablt_core import AbltError, Bot
-from webapp import (
-    auth,
-    bot_display,
-    catalogue,
-    chat,
-    chat_header,
-    chat_notice,
-    chat_view,
-    conversation_search,
-    message_tools,
-    sidebar,
-    ui,
-    usage_api,
-    versions_view,
-)
-from webapp import markdown as md
-from webapp.answers import leftovers
-from webapp.answers import view as answers_view
-from webapp.auth import Member, require_member
-from webapp.avatars import avatar_for
+from webapp.auth import gate as auth
+from webapp.auth.gate import Member, require_member
 from webapp.backend import get_answers, get_client, get_store
+from webapp.bots import catalogue
+from webapp.bots import display as bot_display
+from webapp.bots.avatars import avatar_for
 from webapp.budgets import view as budgets_view
+from webapp.chat import answer_view as answers_view
+from webapp.chat import find as conversation_search
+from webapp.chat import header as chat_header
+from webapp.chat import message_tools, versions_view
+from webapp.chat import notice as chat_notice
+from webapp.chat import open_chat as chat
+from webapp.chat import view as chat_view
+from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
+from webapp.history import sidebar
 from webapp.library import view as library_view
 from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
-from webapp.state import Keys
-from webapp.store import ConversationNotFound
+from webapp.statistics import api as usage_api
+from webapp.text import literal as md
+from webapp.ui import leftovers
+from webapp.ui import page as ui
+from webapp.ui.state import Keys
 
 
 def render() -> None:

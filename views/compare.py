@@ -5,15 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import catalogue, ui
-from webapp import markdown as md
-from webapp.auth import require_member
+from webapp.auth.gate import require_member
 from webapp.backend import get_client
+from webapp.bots import catalogue
 from webapp.budgets import view as budgets_view
 from webapp.compare import view
+from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
-from webapp.state import Keys
-from webapp.store import ConversationNotFound
+from webapp.text import literal as md
+from webapp.ui import page as ui
+from webapp.ui.state import Keys
 
 
 def render() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp import catalogue
-from webapp.auth import require_member
+from webapp.auth.gate import require_member
 from webapp.backend import get_client
+from webapp.bots import catalogue
 from webapp.library import view
-from webapp.state import Keys
+from webapp.ui.state import Keys
 
 
 def render() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp.auth import require_member
+from webapp.auth.gate import require_member
 from webapp.sharing import SHARE_PARAM, ShareNotAvailable, view
 
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from webapp import auth
+from webapp.auth import gate as auth
 from webapp.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from ablt_core import AbltClient
     from ablt_core.emulator import EmulatorHandle
     from webapp.answers import AnswerService
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
     with _emulator_lock:
         if _emulator is None:
             from ablt_core.emulator import start_emulator
+            from ablt_core.emulator.server import DEFAULT_DELAY
 
-            kwargs = {} if delay is None else {"delay": delay}
             # Loopback only, and its control routes locked with the process's secret.
             from webapp.team.model import DEMO_USER_IDS
 
@@ -65,7 +65,7 @@ def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
                 port=0,
                 control_secret=_control_secret,
                 seed_users=DEMO_USER_IDS,
-                **kwargs,
+                delay=DEFAULT_DELAY if delay is None else delay,
             )
             log.info("Demo mode: started the built-in aBLT emulator at %s", _emulator.base_url)
         elif delay is not None:
@@ -146,7 +146,7 @@ def retry_health() -> None:
 def _store_for(url: str) -> ConversationStore:
     # Keyed by URL, so a changed ABLT_DB_URL (or each test's own file) gets its
     # own store; the store holds the connection pool and is thread-safe.
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
 
     return ConversationStore(url)
 
@@ -157,7 +157,7 @@ def get_store(settings: Settings | None = None) -> ConversationStore:
     Shared by every session of the process; each call to it names the member,
     so sharing it shares no one's conversations.
     """
-    from webapp.store import DEFAULT_DB_URL
+    from webapp.conversations.store import DEFAULT_DB_URL
 
     return _store_for((settings or get_settings()).db_url or DEFAULT_DB_URL)
 
@@ -183,10 +183,10 @@ def _answers_for(
     from ablt_core import AsyncAbltClient
     from webapp.answers import AnswerService
     from webapp.answers.slots import holder_id
+    from webapp.answers.slots_store import SlotBook
+    from webapp.bots.catalogue import client_base_url
     from webapp.budgets.check import BudgetGate
-    from webapp.catalogue import client_base_url
-    from webapp.history import ContextLimits
-    from webapp.store.slots import SlotBook
+    from webapp.conversations.context import ContextLimits
 
     store = _store_for(db_url)
     # The month's budget, checked by the worker itself before it starts a queued
@@ -216,7 +216,7 @@ def _answers_for(
 def get_answers(settings: Settings | None = None) -> AnswerService:
     """The process-wide answer service (`webapp.answers`): answers generated in the
     background, for every session of this process. For logged-in members only."""
-    from webapp.store import DEFAULT_DB_URL
+    from webapp.conversations.store import DEFAULT_DB_URL
 
     auth.require_member()
     settings = settings or get_settings()

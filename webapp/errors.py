@@ -23,7 +23,7 @@ from ablt_core import (
     StreamInterruptedError,
     UnprocessableEntityError,
 )
-from webapp.text import truncate_text
+from webapp.text.graphemes import truncate_text
 
 
 def describe(err: AbltError) -> str:

@@ -25,7 +25,7 @@ LANGUAGE_MAX_CHARS: Final = 100
 SYSTEM_INSTRUCTION_MAX_CHARS: Final = 50_000
 
 # -- bot fields as the pages show them (characters = code points, cut only
-#    between whole grapheme clusters: webapp.text) -----------------------------
+#    between whole grapheme clusters: webapp.text.graphemes) -----------------------------
 
 BOT_NAME_MAX_CHARS: Final = 80
 BOT_MODEL_MAX_CHARS: Final = 60

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablt_core import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_BEARER_TOKEN
-from webapp.history import ENV_CONTEXT_MAX_MESSAGES, ENV_CONTEXT_MAX_WORDS, ContextLimits
+from webapp.conversations.context import (
+    ENV_CONTEXT_MAX_MESSAGES,
+    ENV_CONTEXT_MAX_WORDS,
+    ContextLimits,
+)
 
 DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
 # streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
@@ -69,7 +73,7 @@ class Settings:
     # Answers generated at once by one app process (more wait for a free slot).
     max_workers: int = DEFAULT_MAX_WORKERS
     # The team's limit on simultaneous answers across processes (None: none set;
-    # an admin's limit stored in the database wins, see webapp.store.slots).
+    # an admin's limit stored in the database wins, see webapp.answers.slots_store).
     max_concurrent_answers: int | None = None
     slot_stale_seconds: float = DEFAULT_SLOT_STALE_SECONDS
     # How many reverse proxies in front of the app append to X-Forwarded-For

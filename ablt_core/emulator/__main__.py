@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 
 from .runner import _url_host, run_forever
+from .server import DEFAULT_DELAY
 
 DEFAULT_PORT = 8765
-DEFAULT_DELAY = 0.03  # seconds between streamed pieces: visibly "typing" in a demo
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

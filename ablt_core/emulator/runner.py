@@ -14,7 +14,7 @@ import uvicorn
 
 from .faults import Fault, RecordedRequest
 from .ledger import ALL_USERS, SEED_USERS, Ledger
-from .server import EmulatorState, create_app
+from .server import DEFAULT_DELAY, EmulatorState, create_app
 from .streams import StreamRecord
 
 START_TIMEOUT = 10.0  # seconds to wait for the server thread to accept connections
@@ -151,7 +151,7 @@ class EmulatorHandle:
 def start_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
-    delay: float = 0.03,
+    delay: float = DEFAULT_DELAY,
     token: str | None = None,
     history_days: int = 90,
     answer_words: int | None = None,

@@ -44,6 +44,9 @@ from .ledger import Ledger, Usage
 from .schemas import ChatBody, StatisticsBody, error_detail
 from .streams import InFlight, StreamLog, StreamRecord
 
+# Seconds between streamed pieces: visibly "typing" in a demo.
+DEFAULT_DELAY = 0.03
+
 CONTROL_PREFIX = "/_emulator/"
 CONTROL_SECRET_HEADER = "X-Emulator-Secret"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
@@ -55,7 +58,7 @@ class EmulatorState:
     """Everything one emulator instance keeps; shared with its ``EmulatorHandle``."""
 
     token: str | None = field(default=None, repr=False)  # never shown in a repr
-    delay: float = 0.03
+    delay: float = DEFAULT_DELAY
     ledger: Ledger = field(default_factory=Ledger)
     faults: FaultBook = field(default_factory=FaultBook)
     requests: RequestLog = field(default_factory=RequestLog)

@@ -17,9 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 import ablt_core._retry
 from ablt_core.emulator import EmulatorHandle
-from webapp import backend, passwords
+from webapp import backend
 from webapp import team as team_module
-from webapp.store import ConversationStore
+from webapp.auth import passwords
+from webapp.conversations.store import ConversationStore
 from webapp.team import MemberStore
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"

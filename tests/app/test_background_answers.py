@@ -22,10 +22,11 @@ from streamlit.testing.v1 import AppTest
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.reliability import row
 from tests.shown import shown
-from webapp import backend, chat, render
-from webapp.answers import view as answers_view
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp import backend, render
+from webapp.chat import answer_view as answers_view
+from webapp.chat import open_chat as chat
+from webapp.conversations.store import ConversationStore
+from webapp.ui.state import Keys
 
 pytestmark = pytest.mark.usefixtures("demo_env", "slow")
 
@@ -348,7 +349,8 @@ def test_a_prompt_survives_a_rerun_that_comes_before_the_send_run_draws_it(
     app_store: ConversationStore,
     rerun_at: str,
 ) -> None:
-    from webapp import chat_header, sidebar
+    from webapp.chat import header as chat_header
+    from webapp.history import sidebar
 
     at = logged_in()
     module, target = (
@@ -386,7 +388,7 @@ def test_with_the_api_down_history_reading_search_and_export_still_work(
     app_store: ConversationStore,
     when: str,
 ) -> None:
-    from webapp import catalogue
+    from webapp.bots import catalogue
 
     at = logged_in()
     member = at.session_state[Keys.MEMBER]

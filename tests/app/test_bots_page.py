@@ -11,9 +11,11 @@ from streamlit.testing.v1 import AppTest
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.shown import shown
-from webapp import backend, bot_display, markdown
-from webapp.avatars import AddressPolicy, fetch_avatar_data_url, initials_avatar
-from webapp.state import Keys
+from webapp import backend
+from webapp.bots import display as bot_display
+from webapp.bots.avatars import AddressPolicy, fetch_avatar_data_url, initials_avatar
+from webapp.text import literal as markdown
+from webapp.ui.state import Keys
 
 CHAT_LABEL = "Chat with this bot"
 Login = Callable[..., AppTest]  # the `logged_in` fixture of tests/app/conftest.py

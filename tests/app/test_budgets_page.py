@@ -17,14 +17,15 @@ from streamlit.testing.v1 import AppTest
 
 from ablt_core import AbltClient
 from tests.reliability import row
-from webapp import backend, chat
+from webapp import backend
 from webapp.audit import BUDGET_REFUSAL, FAILED_LOGIN, LOGIN, LOGOUT, TEAM_CHANGE, AuditLog
-from webapp.auth import SIDEBAR_LOGOUT_KEY
+from webapp.auth.gate import SIDEBAR_LOGOUT_KEY
 from webapp.budgets import BudgetBook
 from webapp.budgets.count import FIGURES
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.chat import open_chat as chat
+from webapp.conversations.store import ConversationStore
 from webapp.team import DEMO_PASSWORD, MemberStore
+from webapp.ui.state import Keys
 
 from .conftest import log_in
 from .test_chat_page import bubbles, chat_requests, emulator

@@ -1,5 +1,5 @@
 """While an answer is being written, the controls that would change the
-conversation's branch or start another answer wait for it (`webapp.answer_busy`).
+conversation's branch or start another answer wait for it (`webapp.chat.busy`).
 
 Mid-answer states are reached deterministically: the page's streaming run is
 cut right where it starts showing the answer (`act_mid_answer`), and the
@@ -16,11 +16,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
-from webapp import chat
-from webapp.answer_busy import BUSY_HELP, BUSY_NOTICE
-from webapp.message_tools import COPY_LABEL
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.chat import open_chat as chat
+from webapp.chat.busy import BUSY_HELP, BUSY_NOTICE
+from webapp.chat.message_tools import COPY_LABEL
+from webapp.conversations.store import ConversationStore
+from webapp.ui.state import Keys
 
 from .test_background_answers import act_mid_answer, answers_service, emulator, opened, until
 from .test_chat_page import chat_requests, send

@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from webapp import chat, history, message_tools
-from webapp.conversation_search import FIND_MENU_KEY
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.chat import message_tools
+from webapp.chat import open_chat as chat
+from webapp.chat.find import FIND_MENU_KEY
+from webapp.conversations import context as history
+from webapp.conversations.store import ConversationStore
+from webapp.ui.state import Keys
 
 from .test_chat_page import conversation, send
 

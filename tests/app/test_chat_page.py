@@ -14,9 +14,10 @@ from streamlit.testing.v1.element_tree import Block, ElementTree, parse_tree_fro
 from ablt_core import AbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.shown import shown
-from webapp import backend, chat, render
-from webapp.avatars import initials_avatar
-from webapp.state import Keys
+from webapp import backend, render
+from webapp.bots.avatars import initials_avatar
+from webapp.chat import open_chat as chat
+from webapp.ui.state import Keys
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 

@@ -14,12 +14,12 @@ from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
 from tests.reliability import row
-from webapp import chat
+from webapp.chat import open_chat as chat
 from webapp.compare import Comparisons, view
-from webapp.history import ConversationOptions
+from webapp.conversations.context import ConversationOptions
+from webapp.conversations.store import ConversationStore
 from webapp.library import PromptLibrary
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.ui.state import Keys
 
 from .test_chat_page import chat_requests, emulator
 

@@ -13,9 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
-from webapp import chat, history, markdown
-from webapp.state import Keys
-from webapp.store import ConversationNotFound, ConversationStore
+from webapp.chat import open_chat as chat
+from webapp.conversations import context as history
+from webapp.conversations.store import ConversationNotFound, ConversationStore
+from webapp.text import literal as markdown
+from webapp.ui.state import Keys
 
 from .test_chat_page import bubbles, chat_requests, conversation, emulator, send, set_options
 

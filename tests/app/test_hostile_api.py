@@ -20,9 +20,10 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from tests.hostile_api import TOKEN, HostileSetup, hostile_servers
-from webapp import avatars, limits
-from webapp.state import Keys
+from webapp import limits
+from webapp.bots import avatars
 from webapp.team import load_team
+from webapp.ui.state import Keys
 
 from .conftest import COOKIE_KEY, log_in
 

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from tests.reliability import row
-from webapp import history, limits
-from webapp.state import Keys
-from webapp.store import ConversationStore
-from webapp.store.schema import conversations
+from webapp import limits
+from webapp.conversations import context as history
+from webapp.conversations.store import ConversationStore
+from webapp.db.schema import conversations
+from webapp.ui.state import Keys
 
 from .test_chat_page import chat_requests, conversation, send
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from webapp import auth, sidebar
-from webapp.chat_header import OPTIONS_HELP, OPTIONS_LABEL
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.auth import gate as auth
+from webapp.chat.header import OPTIONS_HELP, OPTIONS_LABEL
+from webapp.conversations.store import ConversationStore
+from webapp.history import sidebar
+from webapp.ui.state import Keys
 
 from .test_chat_page import conversation, send
 

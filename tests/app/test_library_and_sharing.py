@@ -11,10 +11,10 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from webapp.conversations.store import ConversationStore
 from webapp.library import PromptLibrary
 from webapp.sharing import NOT_AVAILABLE, SHARE_PARAM, ShareLinks
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.ui.state import Keys
 
 from .test_chat_controls import copied_texts
 from .test_chat_page import bubbles, chat_requests, conversation, send

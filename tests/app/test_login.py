@@ -12,9 +12,9 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import EmulatorHandle
-from webapp import auth
-from webapp.state import Keys
+from webapp.auth import gate as auth
 from webapp.team import DEMO_PASSWORD, MemberStore, create_demo_team, load_team
+from webapp.ui.state import Keys
 
 from .conftest import APP_PATH, APP_TIMEOUT, log_in
 

@@ -1,6 +1,6 @@
 """The hardened login through the real form (issue 12 "Logins", issue 13 item 11):
 throttling in plain words, admin unlock, long passphrases and spaces on the
-Account page. The throttle's arithmetic is tested in tests/webapp/test_logins.py."""
+Account page. The throttle's arithmetic is tested in tests/webapp/auth/test_logins.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from webapp import logins
-from webapp.passwords import WHITESPACE_NOTE
-from webapp.store import ConversationStore
-from webapp.store.logins import LoginLog
+from webapp.auth import throttle as logins
+from webapp.auth.passwords import WHITESPACE_NOTE
+from webapp.auth.throttle_store import LoginLog
+from webapp.conversations.store import ConversationStore
 from webapp.team import DEMO_PASSWORD, MemberStore, create_demo_team
 
 from .conftest import log_in

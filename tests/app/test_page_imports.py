@@ -1,4 +1,5 @@
-"""Opening the chat page doesn't import altair (nor `webapp.usage`); the Statistics page does.
+"""Opening the chat page doesn't import altair (nor `webapp.statistics.usage`);
+the Statistics page does.
 
 Streamlit runs a full `gc.collect(2)` after every script run, whose cost grows
 with the objects the process tracks: about 77,000 for the chat page's own
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("altair", "webapp.usage")
+HEAVY = ("altair", "webapp.statistics.usage")
 
 SCRIPT = """
 import json, sys

@@ -15,11 +15,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
 from webapp import backend
-from webapp.answers import view as answers_view
+from webapp.answers.slots_store import SlotBook
 from webapp.audit import AuditLog
-from webapp.state import Keys
-from webapp.store import ConversationStore
-from webapp.store.slots import SlotBook
+from webapp.chat import answer_view as answers_view
+from webapp.conversations.store import ConversationStore
+from webapp.ui.state import Keys
 
 
 @pytest.fixture

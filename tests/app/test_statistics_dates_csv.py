@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from webapp import markdown as md
-from webapp.state import Keys
 from webapp.team import MemberStore
+from webapp.text import literal as md
+from webapp.ui.state import Keys
 
 from .test_statistics_page import (  # noqa: F401  (fresh_caches is an autouse fixture)
     Login,

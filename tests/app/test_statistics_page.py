@@ -11,9 +11,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import EmulatorHandle
-from webapp import backend, usage
-from webapp.auth import list_members
-from webapp.state import Keys
+from webapp import backend
+from webapp.auth.gate import list_members
+from webapp.statistics import usage
+from webapp.ui.state import Keys
 
 PARTS = {
     "Total": "total",

@@ -10,11 +10,11 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from webapp import auth
 from webapp.audit import TEAM_CHANGE, AuditLog
-from webapp.state import Keys
+from webapp.auth import gate as auth
 from webapp.team import Member, MemberStore, TeamError
 from webapp.team.view import ADMINS_ONLY
+from webapp.ui.state import Keys
 
 from .conftest import APP_PATH, APP_TIMEOUT, log_in
 
@@ -216,7 +216,7 @@ def test_a_member_gets_no_team_page_even_by_its_file(
 
 
 def member_from(url: str, username: str) -> Member | None:
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
 
     with ConversationStore(url) as store:
         return MemberStore(store.engine).get(username)
@@ -253,7 +253,7 @@ def test_an_admin_sees_who_is_locked_out_and_unlocks_them(
 ) -> None:
     """What `python -m webapp.team unlock` does, from the browser: the Team page
     lists a username held back by failed logins, and Unlock lets it in again."""
-    from webapp.passwords import DEMO_PASSWORD
+    from webapp.auth.passwords import DEMO_PASSWORD
 
     locked = new_app().run()
     for attempt in range(4):

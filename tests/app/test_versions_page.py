@@ -11,8 +11,8 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from webapp.state import Keys
-from webapp.store import ConversationStore
+from webapp.conversations.store import ConversationStore
+from webapp.ui.state import Keys
 
 from .test_chat_page import bubbles, chat_requests, conversation, send
 from .test_conversations import click

@@ -501,8 +501,8 @@ def seed_conversations(server: AppServer, titles: Sequence[str], username: str =
     The team must exist: open the login page once before."""
     from datetime import UTC, datetime, timedelta
 
-    from webapp import history
-    from webapp.store import ConversationStore
+    from webapp.conversations import context as history
+    from webapp.conversations.store import ConversationStore
     from webapp.team import MemberStore
 
     start = datetime.now(UTC) - timedelta(days=len(titles) + 1)

@@ -38,9 +38,9 @@ from tests.e2e.appserver import (
     wait_until_idle,
 )
 from tests.reliability import row
-from webapp.auth import SESSION_ENDED
-from webapp.history import make_title
-from webapp.store import ConversationStore
+from webapp.auth.gate import SESSION_ENDED
+from webapp.conversations.context import make_title
+from webapp.conversations.store import ConversationStore
 from webapp.team import MemberStore
 
 pytestmark = pytest.mark.e2e
@@ -79,7 +79,7 @@ def stored_answers(server: AppServer) -> list[Any]:
     with ConversationStore(url) as store:
         import sqlalchemy as sa
 
-        from webapp.store.schema import messages
+        from webapp.db.schema import messages
 
         with store.engine.connect() as conn:
             return list(
@@ -277,7 +277,7 @@ def stored_messages(server: AppServer) -> list[Any]:
     with ConversationStore(url) as store:
         import sqlalchemy as sa
 
-        from webapp.store.schema import messages
+        from webapp.db.schema import messages
 
         with store.engine.connect() as conn:
             return list(conn.execute(sa.select(messages)).mappings())

@@ -167,7 +167,7 @@ def test_page_top_buttons_end_where_the_content_ends(page: Page, app_server: App
 
 def test_no_token_or_password_hash_reaches_the_browser(page: Page, app_server: AppServer) -> None:
     from webapp.backend import DEMO_TOKEN  # the bearer token the app uses in demo mode
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
     from webapp.team import MemberStore
 
     open_login(page, app_server)  # the app has seeded the demo team by now

@@ -33,10 +33,10 @@ from tests.e2e.appserver import (
 )
 from tests.e2e.conftest import VIEWPORT
 from tests.reliability import row
-from webapp import chat as chat_logic
-from webapp.message_tools import COPIED_LABEL, time_label
-from webapp.store import ConversationStore
-from webapp.store.schema import conversations, messages
+from webapp.chat import open_chat as chat_logic
+from webapp.chat.message_tools import COPIED_LABEL, time_label
+from webapp.conversations.store import ConversationStore
+from webapp.db.schema import conversations, messages
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,7 @@ from tests.e2e.appserver import (
     seed_conversations,
     wait_until_idle,
 )
-from webapp.chat_header import HEADER_KEY, OPTIONS_KEY
+from webapp.chat.header import HEADER_KEY, OPTIONS_KEY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page

@@ -19,7 +19,7 @@ from tests.e2e.appserver import (
     open_login,
     wait_until_idle,
 )
-from webapp.auth import COOKIE_NAME
+from webapp.auth.gate import COOKIE_NAME
 from webapp.team import DEMO_PASSWORD
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ from tests.e2e.appserver import (
 )
 from tests.pg import BACKENDS, fresh_schema_url
 from tests.reliability import row
-from webapp.history import make_title
+from webapp.conversations.context import make_title
 from webapp.team import create_demo_team
 
 pytestmark = pytest.mark.e2e

@@ -27,7 +27,7 @@ from tests.e2e.appserver import (
     send_prompt,
     wait_until_idle,
 )
-from webapp.history import make_title
+from webapp.conversations.context import make_title
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from ablt_core import AbltClient
 from ablt_core.emulator import start_emulator
 from ablt_core.emulator.server import CONTROL_SECRET_HEADER
 from webapp import backend
-from webapp.store import ConversationStore
+from webapp.conversations.store import ConversationStore
 from webapp.team import DEMO_MEMBERS, open_team
 
 PROMPT = "my salary is 123456, is that fair?"

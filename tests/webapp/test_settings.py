@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.history import ContextLimits
+from webapp.conversations.context import ContextLimits
 from webapp.settings import (
     DEFAULT_AUTH_FILE,
     DEFAULT_BASE_URL,

@@ -9,7 +9,7 @@ The small surface the chat page uses (see `service.AnswerService`):
     answers.live(answer_id)                          # status here: text, Wait, end
 
 Before it streams, an answer takes one of the team's slots (`slots.TeamSlots`
-over `webapp.store.slots`: the limit on simultaneous answers across every app
+over `webapp.answers.slots_store`: the limit on simultaneous answers across every app
 process, `ABLT_MAX_CONCURRENT_ANSWERS`); beyond it, it waits in line
 (`Wait("line")`: "waiting for a free slot (2nd in line)"), and Stop ends the wait.
 

@@ -1,6 +1,6 @@
 """`TeamSlots`: an answer service's side of the team's limit on simultaneous answers.
 
-The rows and the rules live in the database (`webapp.store.slots.SlotBook`),
+The rows and the rules live in the database (`webapp.answers.slots_store.SlotBook`),
 so the limit holds across every app process. This is what one process does
 with them, on its answers' event loop:
 
@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.answers.live import LiveAnswer, Wait
-from webapp.store.slots import SlotBook
+from webapp.answers.slots_store import SlotBook
 
 if TYPE_CHECKING:
-    from webapp.store import ConversationStore
+    from webapp.conversations.store import ConversationStore
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS: Final = (SQLAlchemyError, OSError)

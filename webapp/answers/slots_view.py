@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from webapp import audit, csv_safe
+from webapp import audit
+from webapp.answers.slots_store import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
 from webapp.backend import get_answers
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
-from webapp.store.slots import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
+from webapp.text import csv_safe
 
 EVENT_LABELS = {
     RATE_LIMITED: "429 from the API",

@@ -3,7 +3,7 @@
 Two tables feed it, both in the conversation store's database (shared by
 every app process):
 
-- `login_events` (migration v4, written by `webapp.store.logins`): logins,
+- `login_events` (migration v4, written by `webapp.auth.throttle_store`): logins,
   failed and refused logins, lock-outs lifted, logouts. Read as it is, never
   copied.
 - `audit_events` (migration v8): every change on the Team page
@@ -25,9 +25,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from webapp.store import logins as login_log
-from webapp.store.schema import audit_events as A
-from webapp.store.schema import login_events as E
+from webapp.auth import throttle_store as login_log
+from webapp.db.schema import audit_events as A
+from webapp.db.schema import login_events as E
 
 # Kinds of entry, as the filter offers them.
 LOGIN: Final = "login"

@@ -13,11 +13,11 @@ from typing import Any, Final
 
 import streamlit as st
 
-from webapp import csv_safe
 from webapp.audit.log import CSV_COLUMNS, KINDS, AuditEntry, AuditLog, csv_rows
-from webapp.auth import list_members
+from webapp.auth.gate import list_members
 from webapp.backend import get_store
-from webapp.state import Keys
+from webapp.text import csv_safe
+from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ EVERYONE: Final = ""
 
 
 def audit_csv(entries: list[AuditEntry]) -> bytes:
-    """The entries as UTF-8 CSV (`CSV_COLUMNS`), formula-safe (`webapp.csv_safe`)."""
-    import pandas as pd  # type: ignore[import-untyped]  # the Team page alone needs it
+    """The entries as UTF-8 CSV (`CSV_COLUMNS`), formula-safe (`webapp.text.csv_safe`)."""
+    import pandas as pd  # the Team page alone needs it
 
     return csv_safe.csv_bytes(pd.DataFrame(csv_rows(entries), columns=list(CSV_COLUMNS)))
 

@@ -9,14 +9,7 @@
 
 from __future__ import annotations
 
-from webapp.budgets.book import (
-    TEAM_DEFAULT,
-    UNITS,
-    BudgetBook,
-    BudgetError,
-    Limit,
-    Unit,
-)
+from webapp.budgets.book import TEAM_DEFAULT, UNITS, BudgetBook, BudgetError, Limit, Unit
 from webapp.budgets.count import (
     EXHAUSTED,
     OK,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from webapp.store.schema import budgets as B
+from webapp.db.schema import budgets as B
 
 Unit = Literal["words", "tokens"]
 UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")

@@ -32,7 +32,7 @@ from webapp.budgets.count import (
     refusal_message,
     status_of,
 )
-from webapp.store import ConversationStore, Owner
+from webapp.conversations.store import ConversationStore, Owner
 from webapp.team.members import MemberStore
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ KEPT_QUEUED: Final = (
 
 
 class Named(Protocol):
-    """A team member as the refusal names admins (`webapp.auth.Member` fits)."""
+    """A team member as the refusal names admins (`webapp.auth.gate.Member` fits)."""
 
     @property
     def username(self) -> str: ...
@@ -114,7 +114,7 @@ class BudgetGate:
     For `AnswerService(may_start=...)`: called before a queued prompt is
     started, in a thread. `client`: a synchronous client on the app's API (its
     usage statistics are the budget's figure); `base_url` keys the kept figures
-    as the page does (`webapp.catalogue.client_base_url`). Raises the store's
+    as the page does (`webapp.bots.catalogue.client_base_url`). Raises the store's
     database errors (the worker then leaves the prompt queued).
     """
 

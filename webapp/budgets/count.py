@@ -38,9 +38,9 @@ import sqlalchemy as sa
 
 from ablt_core import AbltError, UsageTotals
 from webapp.budgets.book import Limit, Unit
-from webapp.store import ConversationStore
-from webapp.store.schema import conversations as C
-from webapp.store.schema import messages as M
+from webapp.conversations.store import ConversationStore
+from webapp.db.schema import conversations as C
+from webapp.db.schema import messages as M
 
 FIGURE_TTL: Final = 60.0  # seconds, as the Statistics page's cache (STATS_TTL_SECONDS)
 WARN_AT: Final = 0.8  # the share of the limit at which the member is warned

@@ -27,8 +27,9 @@ import streamlit as st
 
 from ablt_core import UsageTotals
 from webapp.audit import AuditLog
-from webapp.auth import Member, list_members
+from webapp.auth.gate import Member, list_members
 from webapp.backend import get_client, get_store
+from webapp.bots.catalogue import client_base_url
 from webapp.budgets import check
 from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit
 from webapp.budgets.check import member_status
@@ -42,8 +43,7 @@ from webapp.budgets.count import (
     refusal_message,
     warning_message,
 )
-from webapp.catalogue import client_base_url
-from webapp.state import Keys
+from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from webapp import chat
+from webapp.chat import open_chat as chat
 from webapp.compare.store import Comparison, Comparisons
-from webapp.history import ConversationOptions, Message
-from webapp.store import Owner
+from webapp.conversations.context import ConversationOptions, Message
+from webapp.conversations.store import Owner
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService, LiveAnswer

@@ -21,16 +21,16 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from webapp import history
-from webapp.history import (
+from webapp.conversations import context as history
+from webapp.conversations.context import (
     KIND_COLUMN,
     KIND_COMPARISON,
     Conversation,
     ConversationOptions,
     Message,
 )
-from webapp.store import ConversationNotFound, ConversationStore, Owner
-from webapp.store.schema import conversations as C
+from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
+from webapp.db.schema import conversations as C
 
 MIN_BOTS: Final = 2
 MAX_BOTS: Final = 4

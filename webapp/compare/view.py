@@ -16,19 +16,21 @@ from typing import Any
 import streamlit as st
 
 from ablt_core import Bot
-from webapp import chat, history, limits, render
-from webapp import markdown as md
+from webapp import limits, render
 from webapp.answers.live import describe_wait
-from webapp.avatars import avatar_for
 from webapp.backend import get_answers, get_store
+from webapp.bots.avatars import avatar_for
 from webapp.budgets import view as budgets_view
+from webapp.chat import open_chat as chat
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
-from webapp.history import ConversationOptions, Message
+from webapp.conversations import context as history
+from webapp.conversations.context import ConversationOptions, Message
+from webapp.conversations.store import ConversationNotFound
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
-from webapp.state import Keys
-from webapp.store import ConversationNotFound
+from webapp.text import literal as md
+from webapp.ui.state import Keys
 
 OPEN_PARAM = "comparison"  # the query parameter naming the open comparison
 CHAT_PAGE = "views/chat.py"

@@ -26,11 +26,11 @@ from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 
-from webapp.history import ConversationOptions
-from webapp.options import options_from_stored
-from webapp.store import ConversationStore
-from webapp.store.schema import prompts as P
-from webapp.text import cut_graphemes
+from webapp.conversations.context import ConversationOptions
+from webapp.conversations.options import options_from_stored
+from webapp.conversations.store import ConversationStore
+from webapp.db.schema import prompts as P
+from webapp.text.graphemes import cut_graphemes
 
 NAME_MAX_CHARS: Final = 200
 # `{{ name }}`: letters, digits, spaces, `_` and `-`, between double braces.

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 import streamlit as st
 
 from ablt_core import Bot
-from webapp import bot_display
-from webapp import markdown as md
 from webapp.backend import get_store
-from webapp.history import ConversationOptions
+from webapp.bots import display as bot_display
+from webapp.conversations.context import ConversationOptions
 from webapp.library.prompts import (
     LibraryPrompt,
     PromptLibrary,
@@ -25,8 +24,9 @@ from webapp.library.prompts import (
     entry_options,
     fill_template,
 )
-from webapp.state import Keys
 from webapp.team import Member
+from webapp.text import literal as md
+from webapp.ui.state import Keys
 
 ANY_BOT = ""  # the bot picker's value for "any bot"
 LANGUAGE_DEFAULT = ""  # the language field left empty: the bot's default

@@ -1,6 +1,6 @@
 """Read-only share links: a conversation shown to the team as it was when shared.
 
-Sharing takes a snapshot, in the JSON export format (`webapp.history`), so
+Sharing takes a snapshot, in the JSON export format (`webapp.conversations.context`), so
 messages added later are never shown through the link. The link carries an
 unguessable token (`secrets.token_urlsafe`, 128 bits); any logged-in member
 can open it (the app's login gate keeps everyone else out), nobody can change
@@ -24,10 +24,10 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from webapp import history
-from webapp.history import Conversation, ImportedConversation
-from webapp.store import ConversationStore, Owner
-from webapp.store.schema import shares as S
+from webapp.conversations import context as history
+from webapp.conversations.context import Conversation, ImportedConversation
+from webapp.conversations.store import ConversationStore, Owner
+from webapp.db.schema import shares as S
 
 log = logging.getLogger(__name__)
 

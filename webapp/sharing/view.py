@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from webapp import markdown as md
 from webapp.backend import get_store
-from webapp.history import Message
+from webapp.conversations.context import Message
+from webapp.conversations.store import ConversationNotFound
 from webapp.sharing.links import (
     SHARE_PARAM,
     SharedSnapshot,
@@ -20,9 +20,9 @@ from webapp.sharing.links import (
     ShareNotAvailable,
     share_path,
 )
-from webapp.state import Keys
-from webapp.store import ConversationNotFound
 from webapp.team import Member
+from webapp.text import literal as md
+from webapp.ui.state import Keys
 
 CHAT_PAGE = "views/chat.py"
 SHARED_PAGE = "views/shared.py"
@@ -147,7 +147,9 @@ def snapshot_messages(snapshot: SharedSnapshot) -> list[Message]:
 
 def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     """The shared conversation, read-only: no message box, no controls that change it."""
-    from webapp import chat_view  # the chat's own bubbles (imported late: a heavy module)
+    from webapp.chat import (
+        view as chat_view,
+    )  # the chat's own bubbles (imported late: a heavy module)
 
     info = snapshot.conversation.conversation
     st.title(md.escape(info.title))
@@ -166,7 +168,7 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         args=(token,),
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
-    from webapp import message_tools
+    from webapp.chat import message_tools
 
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     for message in snapshot_messages(snapshot):

@@ -11,7 +11,7 @@
 No Streamlit import in the package (the page side is `webapp.team.view`).
 """
 
-from webapp.passwords import DEMO_PASSWORD
+from webapp.auth.passwords import DEMO_PASSWORD
 from webapp.team.cli import main
 from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError

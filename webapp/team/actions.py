@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
-from webapp.passwords import password_problem
+from webapp.auth.passwords import password_problem
 from webapp.team.events import record_change
 from webapp.team.members import MemberStore
 from webapp.team.model import Member, TeamError, username_key

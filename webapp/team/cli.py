@@ -12,7 +12,7 @@
 
 The database is the app's (`ABLT_DB_URL`, else `data/ablt-chat.db`). On the
 first use an existing team file (`--file`, default `ABLT_AUTH_FILE`) is
-imported once, as the app does. Passwords follow `webapp.passwords`
+imported once, as the app does. Passwords follow `webapp.auth.passwords`
 (whitespace kept, at most 72 bytes); `--password-stdin` takes the first line
 of stdin without its line ending. The export holds bcrypt hashes: it is
 written readable by its owner only.
@@ -149,9 +149,9 @@ def _run(args: argparse.Namespace, members: MemberStore) -> str:
 
 
 def _unlock(engine_url: str, username: str | None, address: str | None) -> str:
-    from webapp import logins
-    from webapp.store import ConversationStore
-    from webapp.store.logins import LoginLog
+    from webapp.auth import throttle as logins
+    from webapp.auth.throttle_store import LoginLog
+    from webapp.conversations.store import ConversationStore
 
     if not username and not address:
         raise TeamError("Name a username to unlock, or give --address.")
@@ -165,8 +165,8 @@ def _unlock(engine_url: str, username: str | None, address: str | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 1 with a plain `error:` line on stderr."""
+    from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
     from webapp.settings import get_settings
-    from webapp.store import DEFAULT_DB_URL, ConversationStore
 
     settings = get_settings()
     args = _parser(settings.auth_file).parse_args(argv)

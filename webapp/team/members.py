@@ -27,16 +27,16 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from webapp.passwords import (
+from webapp.auth.passwords import (
     DEMO_PASSWORD,
     check_or_dummy,
     hash_password,
     is_bcrypt_hash,
     password_problem,
 )
-from webapp.store.engine import serialised_write
-from webapp.store.schema import members as MT
-from webapp.store.schema import team_state as TS
+from webapp.db.engine import serialised_write
+from webapp.db.schema import members as MT
+from webapp.db.schema import team_state as TS
 from webapp.team.model import ADMIN, DEMO_MEMBERS, ROLES, Member, TeamError, username_key
 
 # Any constant works; the same in every process, unlike the store's other locks.
@@ -300,7 +300,7 @@ class MemberStore:
         return self._existing(username)
 
     def set_password(self, username: str, password: str, *, must_change: bool = False) -> None:
-        """Set a password (rules: `webapp.passwords`); ends every login made before
+        """Set a password (rules: `webapp.auth.passwords`); ends every login made before
         (`sessions_valid_after`). `must_change`: a one-time password the member
         must replace at the next login."""
         problem = password_problem(password)

@@ -14,13 +14,13 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp import csv_safe
-from webapp import markdown as md
-from webapp.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
-from webapp.state import Keys
+from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.team import actions
 from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
+from webapp.text import csv_safe
+from webapp.text import literal as md
+from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ DB_DOWN = "The change was not made: the app's database is not answering. Try aga
 
 
 def _team() -> MemberStore:
-    from webapp import auth
+    from webapp.auth import gate as auth
     from webapp.settings import get_settings
 
     return auth.load_team_for(get_settings())
@@ -117,9 +117,10 @@ def _on_remove(actor: Member, username: str) -> None:
 
 
 def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
-    from webapp import backend, logins
+    from webapp import backend
+    from webapp.auth import throttle as logins
+    from webapp.auth.throttle_store import LoginLog
     from webapp.settings import get_settings
-    from webapp.store.logins import LoginLog
 
     def change() -> str:
         engine = backend.get_store(get_settings()).engine
@@ -132,11 +133,12 @@ def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
 
 def render_lockouts(actor: Member) -> None:
     """Who cannot log in right now after failed logins (usernames and addresses,
-    `webapp.logins`' throttle), each with Unlock: what `python -m webapp.team
+    `webapp.auth.throttle`' throttle), each with Unlock: what `python -m webapp.team
     unlock` does, recorded in the audit log with the admin's name."""
-    from webapp import backend, logins
+    from webapp import backend
+    from webapp.auth import throttle as logins
+    from webapp.auth.throttle_store import LoginLog
     from webapp.settings import get_settings
-    from webapp.store.logins import LoginLog
 
     refuse_non_admin(actor)
     try:
@@ -275,7 +277,7 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
 
 
 def _on_forced_change(member: Member) -> None:
-    from webapp import auth
+    from webapp.auth import gate as auth
 
     problem = auth.change_password(
         member,
@@ -290,7 +292,7 @@ def _on_forced_change(member: Member) -> None:
 
 def forced_password_change(member: Member) -> None:
     """The only page a member with a one-time password sees: choose a new one."""
-    from webapp import auth
+    from webapp.auth import gate as auth
 
     _, middle, _ = st.columns([1, 2, 1])
     with middle:

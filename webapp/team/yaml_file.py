@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from webapp.passwords import (
+from webapp.auth.passwords import (
     DEMO_PASSWORD,
     check_or_dummy,
     hash_password,

@@ -1,0 +1,443 @@
+"""`SlotBook`: the team's limit on simultaneous answers, kept in the database.
+
+The aBLT plan allows so many answers at once for the whole team (the seed
+README: "never try to flood API with simultaneous requests for more users
+than allowed in your plan"), so the limit is counted across every app
+process, in the `answer_slots` table they share:
+
+- An answer that wants to stream first *joins the line* (a row, `slot` NULL,
+  in `ticket` order) and then *claims* (`claim`): in one transaction that no
+  other process can interleave with (SQLite: the write lock of BEGIN
+  IMMEDIATE; PostgreSQL: an advisory transaction lock), it takes the lowest
+  free slot number when it is among the first in line and a slot is free.
+  `slot` is UNIQUE, so two answers can never hold one slot even if the lock
+  were bypassed. First come, first served, whichever process each runs on.
+- Each app process has a holder id; its heartbeat (`beat`, every few
+  seconds) keeps its rows, held and waiting. A row whose heartbeat is older
+  than `stale_after` belongs to a dead process (kill -9, a crash) and is
+  deleted by the next `claim` or `beat` of any process: its slot is back.
+- An answer that ends in any way calls `release`; a `beat` also drops its
+  process's rows for answers it no longer runs, so a failed release heals.
+- A 429 from the API lowers the limit for a while (`note_rate_limited`): half
+  of what was streaming, at least 1, for `BACKOFF_FOR` (or the Retry-After,
+  if longer), then one more slot every `RECOVER_STEP` until the limit is back.
+  Every back-off and every change of the admin's limit is a `slot_events` row.
+
+The limit in force is the admin's (stored, `set_limit`), else the
+`ABLT_MAX_CONCURRENT_ANSWERS` setting (`configured`), else none, lowered by a
+back-off in progress (`effective_limit`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from webapp.db.engine import serialised_write
+from webapp.db.schema import answer_slots as S
+from webapp.db.schema import slot_events as EV
+from webapp.db.schema import slot_settings as SET
+
+# A slot row whose process has not beaten for this long is reclaimed; the
+# process beats every quarter of it, so one missed beat is harmless.
+STALE_AFTER: Final = timedelta(seconds=30)
+BACKOFF_FOR: Final = timedelta(seconds=60)  # a 429 lowers the limit at least this long
+RECOVER_STEP: Final = timedelta(seconds=30)  # then one more slot per step
+RATE_LIMITED: Final = "rate_limited"
+LIMIT_SET: Final = "limit_set"
+RECLAIMED: Final = "reclaimed"
+MAX_LIMIT: Final = 1000  # an admin's limit above this is a typing mistake
+# Any constant works; the same in every process, unlike the other locks' keys.
+_PG_LOCK_KEY: Final = 0x61B175107
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The limit lowered after a 429: `limit` until `until`, then one more slot
+    per `RECOVER_STEP` until it reaches `recovered_at` (the cap before it)."""
+
+    limit: int
+    recovered_at: int
+    until: datetime
+
+    def limit_at(self, now: datetime) -> int | None:
+        """The lowered limit at `now`, or None once it has recovered."""
+        if now < self.until:
+            return self.limit
+        steps = 1 + int((now - self.until) / RECOVER_STEP)
+        lowered = self.limit + steps
+        return None if lowered >= self.recovered_at else lowered
+
+
+def effective_limit(configured: int | None, backoff: Backoff | None, now: datetime) -> int | None:
+    """The most answers streaming at once now (None: no limit).
+
+    `configured`: the admin's limit, else the setting, else None; a back-off
+    in progress lowers it, never raises it.
+    """
+    lowered = backoff.limit_at(now) if backoff is not None else None
+    if lowered is None:
+        return configured
+    return lowered if configured is None else min(configured, lowered)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where an answer stands: `slot` it holds (1..limit), or None and `ahead`
+    answers before it in line. `limit`: the limit in force (None: none)."""
+
+    slot: int | None
+    ahead: int
+    limit: int | None
+
+    @property
+    def granted(self) -> bool:
+        return self.slot is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    """One answer in `answer_slots`, for the admin's view."""
+
+    answer_id: str
+    owner: str
+    holder: str
+    slot: int | None
+    queued_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SlotEvent:
+    """A change of the limit: `kind` is rate_limited | limit_set | reclaimed."""
+
+    at: datetime
+    kind: str
+    actor: str | None
+    limit_before: int | None
+    limit_after: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlotStatus:
+    """The limit as the admin sees it."""
+
+    setting: int | None  # ABLT_MAX_CONCURRENT_ANSWERS (None: not set)
+    stored: int | None  # the admin's limit, which wins (None: none stored)
+    set_by: str | None
+    set_at: datetime | None
+    backoff: Backoff | None
+    effective: int | None  # in force now
+    rows: list[SlotRow]
+
+    @property
+    def streaming(self) -> int:
+        return sum(1 for r in self.rows if r.slot is not None)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for r in self.rows if r.slot is None)
+
+
+class SlotBook:
+    """The slot rows of one database, for one app process (`holder`).
+
+    `engine`: a migrated `ConversationStore.engine`. `configured`: the
+    `ABLT_MAX_CONCURRENT_ANSWERS` setting (None: no limit unless an admin sets
+    one). `stale_after`: how long a silent process keeps its rows. Thread-safe;
+    every call is one short transaction (database errors propagate).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        holder: str,
+        *,
+        configured: int | None = None,
+        stale_after: timedelta = STALE_AFTER,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if configured is not None and configured < 1:
+            raise ValueError("the limit on simultaneous answers must be at least 1")
+        self.engine = engine
+        self.holder = holder
+        self.configured = configured
+        self.stale_after = stale_after
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        return serialised_write(self.engine, _PG_LOCK_KEY)
+
+    # ------------------------------------------------------------ the limit
+
+    @staticmethod
+    def _settings(conn: Connection) -> sa.RowMapping:
+        return conn.execute(sa.select(SET).where(SET.c.id == 1)).mappings().one()
+
+    def _limit(self, settings: sa.RowMapping, now: datetime) -> int | None:
+        stored = settings["max_answers"]
+        configured = self.configured if stored is None else int(stored)
+        return effective_limit(configured, _backoff(settings), now)
+
+    def status(self) -> SlotStatus:
+        """The setting, the admin's limit, the back-off and every row (the admin's view)."""
+        now = self.now()
+        with self.engine.connect() as conn, conn.begin():
+            settings = self._settings(conn)
+            rows = conn.execute(sa.select(S).order_by(S.c.ticket)).mappings().all()
+        return SlotStatus(
+            setting=self.configured,
+            stored=settings["max_answers"],
+            set_by=settings["set_by"],
+            set_at=settings["set_at"],
+            backoff=_backoff(settings) if self._backed_off(settings, now) else None,
+            effective=self._limit(settings, now),
+            rows=[
+                SlotRow(
+                    answer_id=r["answer_id"],
+                    owner=r["owner"],
+                    holder=r["holder"],
+                    slot=r["slot"],
+                    queued_at=r["queued_at"],
+                    started_at=r["started_at"],
+                    heartbeat_at=r["heartbeat_at"],
+                )
+                for r in rows
+            ],
+        )
+
+    @staticmethod
+    def _backed_off(settings: sa.RowMapping, now: datetime) -> bool:
+        backoff = _backoff(settings)
+        return backoff is not None and backoff.limit_at(now) is not None
+
+    def set_limit(self, limit: int | None, *, actor: str) -> None:
+        """The admin's limit for the whole team (None: back to the setting).
+
+        ValueError outside 1..`MAX_LIMIT`. Recorded as a `limit_set` event. A
+        lower limit lets the answers streaming now finish; new ones wait.
+        """
+        if limit is not None and not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"The limit must be a whole number from 1 to {MAX_LIMIT}.")
+        now = self.now()
+        with self._write() as conn:
+            settings = self._settings(conn)
+            before = self._limit(settings, now)
+            conn.execute(
+                sa.update(SET)
+                .where(SET.c.id == 1)
+                .values(max_answers=limit, set_by=actor[:128], set_at=now)
+            )
+            after = self._limit(self._settings(conn), now)
+            detail = (
+                f"Limit set to {limit}."
+                if limit is not None
+                else f"Limit back to the setting ({_words(self.configured)})."
+            )
+            self._event(conn, now, LIMIT_SET, actor, before, after, detail)
+
+    def events(self, limit: int = 50) -> list[SlotEvent]:
+        """The latest changes of the limit, newest first."""
+        stmt = sa.select(EV).order_by(EV.c.at.desc(), EV.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn, conn.begin():
+            return [
+                SlotEvent(
+                    at=r["at"],
+                    kind=r["kind"],
+                    actor=r["actor"],
+                    limit_before=r["limit_before"],
+                    limit_after=r["limit_after"],
+                    detail=r["detail"],
+                )
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    @staticmethod
+    def _event(
+        conn: Connection,
+        at: datetime,
+        kind: str,
+        actor: str | None,
+        before: int | None,
+        after: int | None,
+        detail: str,
+    ) -> None:
+        conn.execute(
+            sa.insert(EV).values(
+                at=at,
+                kind=kind,
+                actor=None if actor is None else actor[:128],
+                limit_before=before,
+                limit_after=after,
+                detail=detail[:200],
+            )
+        )
+
+    # ------------------------------------------------------ claim and release
+
+    def claim(self, answer_id: str, owner: str) -> Place:
+        """Join the line (first call) and take a slot if it is this answer's turn.
+
+        Call again (polling) until `Place.granted`; each call is also the
+        waiting row's heartbeat. Stale rows of dead processes are reclaimed first.
+        """
+        now = self.now()
+        with self._write() as conn:
+            self._reclaim(conn, now)
+            mine = conn.execute(
+                sa.select(S.c.ticket, S.c.slot).where(S.c.answer_id == answer_id)
+            ).first()
+            if mine is None:
+                ticket = conn.execute(
+                    sa.insert(S)
+                    .values(
+                        answer_id=answer_id,
+                        holder=self.holder,
+                        owner=owner[:128],
+                        slot=None,
+                        queued_at=now,
+                        heartbeat_at=now,
+                    )
+                    .returning(S.c.ticket)
+                ).scalar_one()
+                held = None
+            else:
+                ticket, held = mine
+                conn.execute(
+                    sa.update(S)
+                    .where(S.c.answer_id == answer_id)
+                    .values(heartbeat_at=now, holder=self.holder)
+                )
+            limit = self._limit(self._settings(conn), now)
+            if held is not None:
+                return Place(slot=int(held), ahead=0, limit=limit)
+            taken = set(conn.execute(sa.select(S.c.slot).where(S.c.slot.is_not(None))).scalars())
+            ahead = int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(S)
+                    .where(S.c.slot.is_(None), S.c.ticket < ticket)
+                ).scalar_one()
+            )
+            free = math.inf if limit is None else limit - len(taken)
+            if ahead >= free:
+                return Place(slot=None, ahead=ahead, limit=limit)
+            slot = next(n for n in range(1, len(taken) + 2) if n not in taken)
+            conn.execute(
+                sa.update(S).where(S.c.answer_id == answer_id).values(slot=slot, started_at=now)
+            )
+            return Place(slot=slot, ahead=0, limit=limit)
+
+    def release(self, answer_id: str) -> bool:
+        """Free the answer's slot or its place in line; False when it had none."""
+        with self._write() as conn:
+            done = conn.execute(sa.delete(S).where(S.c.answer_id == answer_id))
+            return bool(done.rowcount)
+
+    def beat(self, alive: Collection[str], *, listed_at: datetime | None = None) -> int:
+        """This process's heartbeat: keep its rows for the answers in `alive`
+        (held or waiting), drop its others that joined before `listed_at` (when
+        `alive` was listed; an answer joining meanwhile is not in it: kept) —
+        an end whose release failed — and reclaim dead processes' rows.
+        Returns how many rows were reclaimed."""
+        now = self.now()
+        with self._write() as conn:
+            mine = S.c.holder == self.holder
+            conn.execute(sa.update(S).where(mine).values(heartbeat_at=now))
+            gone = sa.delete(S).where(mine, S.c.queued_at < (listed_at or now))
+            if alive:
+                gone = gone.where(S.c.answer_id.not_in(list(alive)))
+            conn.execute(gone)
+            return self._reclaim(conn, now)
+
+    def _reclaim(self, conn: Connection, now: datetime) -> int:
+        stale = S.c.heartbeat_at < now - self.stale_after
+        held = conn.execute(
+            sa.select(S.c.holder, S.c.slot).where(stale, S.c.slot.is_not(None))
+        ).all()
+        done = conn.execute(sa.delete(S).where(stale))
+        if held:
+            holders = sorted({str(h) for h, _ in held})
+            limit = self._limit(self._settings(conn), now)
+            self._event(
+                conn,
+                now,
+                RECLAIMED,
+                None,
+                limit,
+                limit,
+                f"{len(held)} slot(s) of a stopped app process reclaimed "
+                f"({', '.join(holders)[:120]}).",
+            )
+        return int(done.rowcount)
+
+    # ------------------------------------------------------------ back-off
+
+    def note_rate_limited(self, retry_after: float | None = None) -> int:
+        """A 429 from the API: lower the limit to half of what streams now (at
+        least 1) for `BACKOFF_FOR` or `retry_after` s, whichever is longer.
+        Returns the lowered limit. Recorded as a `rate_limited` event."""
+        now = self.now()
+        hold = max(BACKOFF_FOR, timedelta(seconds=retry_after or 0))
+        with self._write() as conn:
+            settings = self._settings(conn)
+            before = self._limit(settings, now)
+            streaming = int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(S).where(S.c.slot.is_not(None))
+                ).scalar_one()
+            )
+            cap = streaming if before is None else min(before, streaming)
+            lowered = max(1, cap // 2)
+            if before is not None:
+                lowered = min(lowered, before)
+            old = _backoff(settings) if self._backed_off(settings, now) else None
+            recovered_at = max(cap, lowered + 1) if old is None else old.recovered_at
+            conn.execute(
+                sa.update(SET)
+                .where(SET.c.id == 1)
+                .values(
+                    backoff_limit=lowered,
+                    backoff_from=recovered_at,
+                    backoff_until=now + hold,
+                )
+            )
+            self._event(
+                conn,
+                now,
+                RATE_LIMITED,
+                None,
+                before,
+                lowered,
+                f"The aBLT API answered 429 with {streaming} answer(s) streaming: "
+                f"limit lowered to {lowered} for {int(hold.total_seconds())} s, then "
+                "raised by one every "
+                f"{int(RECOVER_STEP.total_seconds())} s.",
+            )
+            return lowered
+
+
+def _backoff(settings: sa.RowMapping) -> Backoff | None:
+    if settings["backoff_limit"] is None or settings["backoff_until"] is None:
+        return None
+    return Backoff(
+        limit=int(settings["backoff_limit"]),
+        recovered_at=int(settings["backoff_from"] or settings["backoff_limit"] + 1),
+        until=settings["backoff_until"],
+    )
+
+
+def _words(limit: int | None) -> str:
+    return "no limit" if limit is None else str(limit)

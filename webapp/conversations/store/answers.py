@@ -1,0 +1,395 @@
+"""The store's side of answers generated in the background (`webapp.answers`).
+
+A mixin of `ConversationStore`: the rows a background worker and the pages
+that follow it share, so every app process sees the same thing.
+
+- A prompt is first *queued* (`enqueue_prompt`), then *claimed* (`claim_next`):
+  under the conversation's lock, when no answer is in progress, the oldest
+  queued prompt becomes a user message followed at once by an empty answer
+  (`streaming`, `reply_to` = that prompt). So two tabs sending into one
+  conversation get one answer each, in order, each right after its prompt.
+- A generating answer proves it is alive with `heartbeat_at` (`save_progress`,
+  about once a second whatever it waits for). One silent for longer than
+  `STREAM_IDLE_AFTER` belonged to a process that died (kill -9, a deploy):
+  `settle_stale` marks it `interrupted` with a plain reason, so it offers Retry.
+- `finish_answer` always lands for the worker that owns the answer (a
+  finished answer is never thrown away), except over a `stopped` someone set
+  with `stop_answer` (Stop pressed on another app process): theirs wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import sqlalchemy as sa
+
+from webapp.conversations import context as history
+from webapp.db.schema import conversations as C
+from webapp.db.schema import messages as M
+from webapp.db.schema import queued_prompts as Q
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Connection, RowMapping
+
+    from webapp.conversations.context import Message
+    from webapp.conversations.store.core import Owner
+
+DEAD_WORKER_ERROR: Final = (
+    "This answer stopped arriving: the app server generating it stopped (a restart "
+    "or a crash). The part received is kept; retry to ask again."
+)
+# Statuses a worker's own saves may write over: its own `streaming`, and the
+# `interrupted` of `settle_stale` set while it was in fact alive (its heartbeat
+# could not land, e.g. a stalled database): a finished answer is still saved.
+_OWNED = sa.or_(
+    M.c.status == "streaming",
+    sa.and_(M.c.status == "interrupted", M.c.error == DEAD_WORKER_ERROR),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPrompt:
+    """A prompt waiting for the answer before it to finish (shown as queued)."""
+
+    id: str
+    conversation_id: str
+    position: int
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An answer to generate now: its empty message and the prompt it answers."""
+
+    prompt: Message
+    answer: Message
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    """A generating (or finished) answer as another process sees it."""
+
+    id: str
+    conversation_id: str
+    text: str
+    status: str
+    error: str | None
+    waiting: str | None  # JSON written by the worker: what it waits for
+    heartbeat_at: datetime | None
+
+
+class AnswerRows:
+    """Answer and queue rows; mixed into `ConversationStore` (see there for locking)."""
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[Connection]: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+        def _now(self) -> datetime: ...
+        def _conversation_row(
+            self, conn: Connection, owner: Owner, conversation_id: str, *, lock: bool = False
+        ) -> RowMapping: ...
+        @staticmethod
+        def _to_message(row: Any) -> Message: ...
+
+    @staticmethod
+    def _owned_message(owner: Owner, message_id: str) -> sa.ColumnElement[bool]:
+        owned_ids = sa.select(C.c.id).where(C.c.owner == owner.username)
+        return sa.and_(M.c.id == message_id, M.c.conversation_id.in_(owned_ids))
+
+    # ------------------------------------------------------------ the queue
+
+    def enqueue_prompt(self, owner: Owner, conversation_id: str, text: str) -> QueuedPrompt:
+        """Keep a prompt (stripped, not blank) until its turn; ValueError when blank."""
+        text = text.strip()
+        if not text:
+            raise ValueError("An empty message cannot be sent.")
+        now = self._now()
+        with self._write() as conn:
+            self._conversation_row(conn, owner, conversation_id, lock=True)
+            last = conn.execute(
+                sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
+            ).scalar()
+            queued = QueuedPrompt(
+                id=str(uuid.uuid4()),
+                conversation_id=conversation_id,
+                position=0 if last is None else last + 1,
+                text=text,
+                created_at=now,
+            )
+            conn.execute(
+                sa.insert(Q).values(
+                    id=queued.id,
+                    conversation_id=conversation_id,
+                    position=queued.position,
+                    text=text,
+                    created_at=now,
+                )
+            )
+            return queued
+
+    def queued_prompts(self, owner: Owner, conversation_id: str) -> list[QueuedPrompt]:
+        """The conversation's queued prompts, in the order they will be answered."""
+        with self._read() as conn:
+            self._conversation_row(conn, owner, conversation_id)
+            rows = conn.execute(
+                sa.select(Q).where(Q.c.conversation_id == conversation_id).order_by(Q.c.position)
+            ).mappings()
+            return [
+                QueuedPrompt(
+                    id=r["id"],
+                    conversation_id=r["conversation_id"],
+                    position=r["position"],
+                    text=r["text"],
+                    created_at=r["created_at"],
+                )
+                for r in rows
+            ]
+
+    def cancel_queued(self, owner: Owner, queued_id: str) -> bool:
+        """Drop a queued prompt (its Cancel); False when it was already answered or gone."""
+        owned_ids = sa.select(C.c.id).where(C.c.owner == owner.username)
+        with self._write() as conn:
+            done = conn.execute(
+                sa.delete(Q).where(Q.c.id == queued_id, Q.c.conversation_id.in_(owned_ids))
+            )
+            return bool(done.rowcount)
+
+    # ------------------------------------------------------------ claiming
+
+    def claim_next(
+        self, owner: Owner, conversation_id: str, *, take_queued: bool = True
+    ) -> Claim | None:
+        """Start the next answer of a conversation, if one is due and none is running.
+
+        Due: the last message is a prompt without an answer (a Retry, an edit);
+        else, with `take_queued`, the oldest queued prompt, which becomes a
+        message first. The empty answer (`streaming`, heartbeat now) is written
+        in the same transaction. None when an answer is in progress or nothing
+        is due.
+        """
+        now = self._now()
+        with self._write() as conn:
+            self._conversation_row(conn, owner, conversation_id, lock=True)
+            busy = conn.execute(
+                sa.select(M.c.id).where(
+                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                )
+            ).first()
+            if busy is not None:
+                return None
+            last_row = (
+                conn.execute(
+                    sa.select(M)
+                    .where(M.c.conversation_id == conversation_id)
+                    .order_by(M.c.seq.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+            seq = 0 if last_row is None else last_row["seq"] + 1
+            if (
+                last_row is not None
+                and last_row["role"] == "user"
+                and last_row["status"] == "complete"  # not an imported prompt never sent
+            ):
+                prompt = self._to_message(last_row)
+            elif take_queued:
+                queued = (
+                    conn.execute(
+                        sa.select(Q)
+                        .where(Q.c.conversation_id == conversation_id)
+                        .order_by(Q.c.position)
+                        .limit(1)
+                    )
+                    .mappings()
+                    .first()
+                )
+                if queued is None:
+                    return None
+                conn.execute(sa.delete(Q).where(Q.c.id == queued["id"]))
+                prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
+                seq += 1
+                conv = self._conversation_row(conn, owner, conversation_id)
+                if not conv["title"]:
+                    conn.execute(
+                        sa.update(C)
+                        .where(C.c.id == conversation_id)
+                        .values(title=history.make_title(prompt.text))
+                    )
+            else:
+                return None
+            answer = self._insert(
+                conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id
+            )
+            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(updated_at=now))
+            return Claim(prompt=prompt, answer=answer)
+
+    def _insert(
+        self,
+        conn: Connection,
+        conversation_id: str,
+        seq: int,
+        role: str,
+        text: str,
+        now: datetime,
+        *,
+        reply_to: str | None = None,
+    ) -> Message:
+        values: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "role": role,
+            "text": text,
+            "status": "streaming" if role == "assistant" else "complete",
+            "error": None,
+            "created_at": now,
+            "updated_at": now,
+            "reply_to": reply_to,
+            "heartbeat_at": now if role == "assistant" else None,
+        }
+        conn.execute(sa.insert(M).values(**values))
+        return self._to_message(values)
+
+    # ------------------------------------------------------- a worker's saves
+
+    def save_progress(
+        self, owner: Owner, message_id: str, text: str, waiting: str | None = None
+    ) -> str | None:
+        """A worker's save about once a second: the text so far and a heartbeat.
+
+        Lands while the answer is the worker's (see `_OWNED`; an answer marked
+        dead while its worker lived is taken back). Returns the status now in
+        the row (`stopped`: someone pressed Stop elsewhere, stop generating),
+        or None when the answer is gone (deleted in another tab).
+        """
+        now = self._now()
+        where = self._owned_message(owner, message_id)
+        with self._write() as conn:
+            conn.execute(
+                sa.update(M)
+                .where(where, _OWNED)
+                .values(
+                    text=text, status="streaming", heartbeat_at=now, updated_at=now, waiting=waiting
+                )
+            )
+            status = conn.execute(sa.select(M.c.status).where(where)).scalar()
+            return None if status is None else str(status)
+
+    def finish_answer(
+        self, owner: Owner, message_id: str, text: str, status: str, error: str | None = None
+    ) -> bool:
+        """The worker's last save, with the final status; False when it did not land
+        (the answer was deleted, or stopped by someone, whose text stays)."""
+        now = self._now()
+        with self._write() as conn:
+            done = conn.execute(
+                sa.update(M)
+                .where(self._owned_message(owner, message_id), _OWNED)
+                .values(
+                    text=text,
+                    status=status,
+                    error=error,
+                    updated_at=now,
+                    heartbeat_at=None,
+                    waiting=None,
+                )
+            )
+            return bool(done.rowcount)
+
+    def stop_answer(self, owner: Owner, message_id: str, keep_chars: int | None = None) -> bool:
+        """Stop pressed where no worker of this process generates the answer.
+
+        Marks it `stopped`, keeping its first `keep_chars` characters (what the
+        member saw) when given. Its worker, on another process, sees the status
+        at its next save and stops. False when it was no longer generating.
+        """
+        now = self._now()
+        where = self._owned_message(owner, message_id)
+        with self._write() as conn:
+            row = conn.execute(sa.select(M.c.text).where(where, _OWNED)).first()
+            if row is None:
+                return False
+            text = row[0] if keep_chars is None else row[0][: max(keep_chars, 0)]
+            conn.execute(
+                sa.update(M)
+                .where(where)
+                .values(
+                    status="stopped", text=text, updated_at=now, heartbeat_at=None, waiting=None
+                )
+            )
+            return True
+
+    # ------------------------------------------------------------- reading
+
+    def answer_row(self, owner: Owner, message_id: str) -> AnswerRow | None:
+        """An answer as it stands in the database (following another process's worker)."""
+        with self._read() as conn:
+            row = (
+                conn.execute(sa.select(M).where(self._owned_message(owner, message_id)))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return AnswerRow(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            text=row["text"],
+            status=row["status"],
+            error=row["error"],
+            waiting=row["waiting"],
+            heartbeat_at=row["heartbeat_at"],
+        )
+
+    def settle_stale(
+        self,
+        owner: Owner,
+        conversation_id: str,
+        idle_for: timedelta,
+        *,
+        alive: Collection[str] = (),
+    ) -> int:
+        """Mark answers whose worker went silent for `idle_for` as `interrupted`
+        (with `DEAD_WORKER_ERROR`, so they offer Retry); `alive`: ids generated in
+        this process, never touched. Returns how many changed."""
+        now = self._now()
+        with self._write() as conn:
+            self._conversation_row(conn, owner, conversation_id)
+            last_sign = sa.func.coalesce(M.c.heartbeat_at, M.c.updated_at, M.c.created_at)
+            stmt = sa.update(M).where(
+                M.c.conversation_id == conversation_id,
+                M.c.status == "streaming",
+                last_sign <= now - idle_for,
+            )
+            if alive:
+                stmt = stmt.where(M.c.id.not_in(list(alive)))
+            done = conn.execute(
+                stmt.values(
+                    status="interrupted",
+                    error=DEAD_WORKER_ERROR,
+                    updated_at=now,
+                    heartbeat_at=None,
+                    waiting=None,
+                )
+            )
+            return int(done.rowcount)
+
+    def generating(self, owner: Owner, conversation_id: str) -> Iterator[str]:
+        """Ids of the conversation's answers in progress (normally at most one)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(M.c.id).where(
+                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                )
+            ).all()
+        return iter([r[0] for r in rows])

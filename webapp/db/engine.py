@@ -1,0 +1,108 @@
+"""The database engine behind the stores: where it is, and SQLite set up for
+several processes on one file (WAL, a busy timeout, write transactions that
+queue with `BEGIN IMMEDIATE`, a Unicode case fold for search).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from webapp.db import schema
+
+ENV_DB_URL: Final = "ABLT_DB_URL"
+PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
+# Anchored to the project, not the working directory, so `streamlit run` from
+# another folder still finds the same history. `data/` is git-ignored.
+DEFAULT_DB_URL: Final = f"sqlite:///{PROJECT_ROOT / 'data' / 'ablt-chat.db'}"
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+
+
+def db_url_from_env() -> str:
+    """`ABLT_DB_URL`, else the SQLite file under the project's `data/` folder."""
+    return os.environ.get(ENV_DB_URL, "").strip() or DEFAULT_DB_URL
+
+
+def _sqlite_fold(value: str | None) -> str | None:
+    return None if value is None else unicodedata.normalize("NFKC", value).casefold()
+
+
+def make_engine(url: str) -> Engine:
+    """One pool per store; SQLite tuned for several processes on one file."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cur)
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+        dbapi_conn.create_function(schema.SQLITE_FOLD_FUNCTION, 1, _sqlite_fold, deterministic=True)
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("ablt_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Put the SQLite file in WAL mode (it stays so: a property of the file).
+
+    Switching a new file to WAL needs it to itself, and SQLite reports "database
+    is locked" at once, without waiting out the busy timeout, when another
+    connection is opening it at that moment (two processes starting together).
+    So it is retried for up to the busy timeout; a file already in WAL mode is
+    left alone.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
+def like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@contextmanager
+def serialised_write(engine: Engine, lock_key: int) -> Iterator[Connection]:
+    """A write transaction that runs alone among those holding `lock_key`, in
+    every process: SQLite's write lock (BEGIN IMMEDIATE, set up by
+    `make_engine`) or a PostgreSQL transaction-scoped advisory lock on
+    `lock_key` (any 64-bit integer; one per concern). Commits on leaving,
+    rolls back on an exception."""
+    with engine.connect() as conn:
+        conn.execution_options(ablt_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+            yield conn

@@ -1,0 +1,411 @@
+"""The sidebar: New chat and the History first, the account compact at the bottom.
+
+Issue 11's layout: what people come back for (New chat, the History's search
+and groups, Import just under it) leads the sidebar, under the pages; the
+member, the API's status and the demo note close it in a few small lines
+(`render_account_footer`, which app.py draws after the page). On a phone the
+sidebar covers the page, so it closes itself after a conversation or a page is
+chosen (`close_on_phone`).
+
+Rendering only: every change goes through `webapp.chat.open_chat` from a widget
+callback, so it lands before the run that shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from webapp import backend
+from webapp.auth import gate as auth
+from webapp.backend import get_store
+from webapp.bots import display as bot_display
+from webapp.chat import message_tools
+from webapp.chat import open_chat as chat
+from webapp.chat.view import guarded, local_time, member_timezone, notify, opened_chat
+from webapp.conversations import context as history
+from webapp.conversations.context import ConversationImportError
+from webapp.conversations.store import ConversationNotFound
+from webapp.settings import Settings
+from webapp.text import literal as md
+from webapp.ui import page as ui
+from webapp.ui.state import Keys
+
+HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
+# Streamlit lays the page out for a phone below this width (its "md" breakpoint):
+# there the sidebar is drawn over the page instead of beside it.
+PHONE_MAX_WIDTH_PX = 768
+NEW_CHAT_KEY = "chat_new"
+# Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
+NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
+NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
+CLEAR_CHAT_KEY = "chat_clear"
+IMPORT_KEY_PREFIX = "chat_import_"
+
+
+# ------------------------------------------------------------- callbacks
+
+
+def request_close_on_phone() -> None:
+    """Ask the next run to close the sidebar if the page is a phone's (see `close_on_phone`)."""
+    st.session_state[Keys.SIDEBAR_CLOSE] = st.session_state.get(Keys.SIDEBAR_CLOSE, 0) + 1
+
+
+def request_open(conversation_id: str) -> None:
+    """Open a History row's conversation on the next run (and get out of the way on a phone)."""
+    st.session_state[Keys.CHAT_OPEN_ID] = conversation_id
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+    request_close_on_phone()
+
+
+def request_new_chat() -> None:
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_FOCUS_INPUT] = True  # then the cursor waits in the message box
+    st.session_state.pop(Keys.CHAT_EDITING, None)
+    request_close_on_phone()
+
+
+def clear_chat() -> None:
+    """A fresh conversation with the same bot and options; the old one stays in History."""
+    opened = opened_chat()
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_FOCUS_INPUT] = True
+    if opened is not None:
+        st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
+    request_close_on_phone()
+
+
+def _row_menu_key(conversation_id: str) -> str:
+    return f"chat_row_menu_{conversation_id}"
+
+
+def close_row_menu(conversation_id: str) -> None:
+    """Close a History row's ⋮ menu: its action is done."""
+    st.session_state[_row_menu_key(conversation_id)] = False
+
+
+def _member() -> Any:
+    return st.session_state[Keys.MEMBER]
+
+
+def rename(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
+    title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
+    guarded(lambda: chat.rename(get_store(), _member(), opened_chat(), conversation_id, title))
+
+
+def toggle_pin(conversation_id: str, pinned: bool) -> None:
+    close_row_menu(conversation_id)
+    guarded(lambda: chat.set_pinned(get_store(), _member(), opened_chat(), conversation_id, pinned))
+
+
+def ask_delete(conversation_id: str) -> None:
+    close_row_menu(conversation_id)
+    st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
+
+
+def cancel_delete() -> None:
+    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+
+
+def confirm_delete(conversation_id: str) -> None:
+    st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+    guarded(lambda: chat.delete(get_store(), _member(), conversation_id))
+    opened = opened_chat()
+    if opened is not None and opened.id == conversation_id:
+        st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+
+
+def more_history() -> None:
+    st.session_state[Keys.CHAT_HISTORY_LIMIT] = (
+        st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP) + HISTORY_STEP
+    )
+
+
+def import_upload(key: str) -> None:
+    """Import the uploaded export as a new conversation and open it; a bad
+    file gets its reason and writes nothing."""
+    upload = st.session_state.get(key)
+    if upload is None:
+        return
+    # A new uploader key next run empties the widget for the next import.
+    st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
+    try:
+        conv = chat.import_file(get_store(), _member(), upload.getvalue())
+    except ConversationImportError as err:
+        notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
+        return
+    request_open(conv.id)
+    notify(f"Imported “{md.escape(conv.title)}”.", "success")
+
+
+# ------------------------------------------------------------- the phone
+
+
+def _close_script(round_: int) -> str:
+    # The round makes each request a new element, so the browser runs it again.
+    return (
+        f"<script>/* close the sidebar, request {round_} */"
+        "(() => {"
+        f"  if (window.innerWidth >= {PHONE_MAX_WIDTH_PX}) return;"
+        "  const bar = document.querySelector('section[data-testid=\"stSidebar\"]');"
+        '  if (!bar || bar.getAttribute("data-collapsed") !== "false") return;'
+        "  const close = bar.querySelector('[data-testid=\"stSidebarCollapseButton\"] button');"
+        "  if (close) close.click();"
+        "})();"
+        "</script>"
+    )
+
+
+def close_on_phone() -> None:
+    """Close the sidebar in this run if a choice asked for it and the page is a phone's.
+
+    Streamlit has no call to collapse its sidebar after the page has loaded
+    (`st.set_page_config(initial_sidebar_state=...)` acts on the first load),
+    so a small script clicks the sidebar's own collapse control, only when the
+    viewport is narrower than `PHONE_MAX_WIDTH_PX` (where the sidebar covers
+    the page) and the sidebar is open. Wider screens keep it open.
+    """
+    round_ = st.session_state.pop(Keys.SIDEBAR_CLOSE, None)
+    if round_:
+        # A script takes a place among the elements: the sidebar's last, so that
+        # no element after it changes place (and state) between runs.
+        st.sidebar.html(_close_script(int(round_)), unsafe_allow_javascript=True)
+
+
+def note_page(url_path: str) -> None:
+    """A different page than last run: on a phone, close the sidebar it was chosen in.
+    Also notes whether the last run drew this same page (`Keys.PAGE_REPEATED`)."""
+    last = st.session_state.get(Keys.SIDEBAR_PAGE)
+    if last not in (None, url_path):
+        request_close_on_phone()
+    st.session_state[Keys.PAGE_REPEATED] = last == url_path
+    st.session_state[Keys.SIDEBAR_PAGE] = url_path
+
+
+# ------------------------------------------------------------- the chat's sidebar
+
+
+def render_new_chat(*, can_start: bool) -> None:
+    """New chat and Clear chat, first in the sidebar (only with bots to chat with)."""
+    if not can_start:
+        return
+    row = st.sidebar.container(horizontal=True, gap="small")
+    row.button(
+        "New chat",
+        key=NEW_CHAT_KEY,
+        icon=":material/add:",
+        on_click=request_new_chat,
+        shortcut=NEW_CHAT_SHORTCUT,
+        help=NEW_CHAT_HELP,
+        width="stretch",
+    )
+    row.button(
+        "Clear chat",
+        key=CLEAR_CHAT_KEY,
+        icon=":material/restart_alt:",  # starts over; deletes nothing (not a bin)
+        on_click=clear_chat,
+        help="Start over with the same bot and options; this conversation stays in the history.",
+        width="stretch",
+    )
+
+
+def render_history(member: Any, opened: chat.OpenChat | None) -> None:
+    """Search, Import, then the member's conversations grouped, each with its
+    actions; a line under them, above the account."""
+    _history(member, opened)
+    st.sidebar.divider()
+
+
+def _history(member: Any, opened: chat.OpenChat | None) -> None:
+    sidebar = st.sidebar
+    title_row = sidebar.container(horizontal=True, vertical_alignment="center", gap="small")
+    title_row.markdown("**History**", width="stretch")
+    render_import(title_row)
+    query = sidebar.text_input(
+        "Search conversations",
+        key=Keys.CHAT_HISTORY_QUERY,
+        placeholder="Search titles and messages",
+        label_visibility="collapsed",
+        icon=":material/search:",
+    )
+    store = get_store()
+    pending = st.session_state.get(Keys.CHAT_DELETE_PENDING)
+    if pending:
+        try:
+            doomed = store.get_conversation(member, pending)
+        except ConversationNotFound:
+            st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+        else:
+            with sidebar.container(border=True):
+                st.warning(
+                    f"Delete “{md.escape(doomed.title)}” and all its messages? "
+                    "This cannot be undone.",
+                    icon=":material/delete:",
+                )
+                yes, no = st.columns(2)
+                yes.button(
+                    "Delete",
+                    key="chat_delete_confirm",
+                    type="primary",
+                    on_click=confirm_delete,
+                    args=(pending,),
+                )
+                no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
+
+    try:
+        sections = chat.history_sections(store, member, query, tz=member_timezone())
+    except chat.DATABASE_ERRORS:
+        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
+        return
+    if not sections:
+        sidebar.caption(
+            "No conversations match." if query.strip() else "No saved conversations yet."
+        )
+        return
+    limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    st.html(_HISTORY_ROW_STYLE)
+    shown = 0
+    for name, conversations in sections:
+        if shown >= limit:
+            break
+        sidebar.caption(name)
+        for conv in conversations[: limit - shown]:
+            _history_row(conv, is_open=opened is not None and conv.id == opened.id)
+            shown += 1
+    if sum(len(c) for _, c in sections) > shown:
+        sidebar.button("Show more", key="chat_history_more", on_click=more_history)
+
+
+# History titles start at the left edge, short or long: a button with a tooltip
+# sits in a hover target that pushes it right, and a stretched button centres
+# its label.
+_ROW = '[class*="st-key-chat_open_"]'
+_HISTORY_ROW_STYLE = (
+    "<style>"
+    f'{_ROW} [data-testid="stTooltipHoverTarget"] {{ justify-content: flex-start !important; }}'
+    f"{_ROW} button {{ justify-content: flex-start; text-align: left; width: 100%; }}"
+    f"{_ROW} button > div {{ justify-content: flex-start; width: 100%; }}"
+    f"{_ROW} button p {{ text-align: left; }}"
+    "</style>"
+)
+
+
+def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
+    # A row, not columns: columns stack on a phone, which put each ⋮ menu on a
+    # line of its own, under its title.
+    row = st.sidebar.container(
+        horizontal=True, vertical_alignment="center", gap="small", wrap=False
+    )
+    imported = message_tools.imported_label(conv.imported_at, member_timezone())
+    row.button(
+        md.escape(conv.title),  # a label renders Markdown: show the title as typed
+        icon=":material/view_column:"
+        if conv.is_comparison
+        else (message_tools.IMPORTED_ICON if imported else None),
+        key=f"chat_open_{conv.id}",
+        type="primary" if is_open else "tertiary",
+        on_click=request_open,
+        args=(conv.id,),
+        width="stretch",
+        help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
+        f"last active {local_time(conv.updated_at, member_timezone())}"
+        + (f" · {imported}" if imported else ""),
+    )
+    menu = row.popover(
+        "",
+        icon=":material/more_vert:",
+        type="tertiary",
+        help="Manage",
+        key=_row_menu_key(conv.id),
+        on_change="rerun",  # its open state is then ours to read and to close
+    )
+    if not menu.open:
+        # Drawn only while open: 30 rows then cost two elements each, not seven,
+        # in every run (the first words of an answer wait behind this page).
+        return
+    with menu:
+        with st.form(key=f"chat_rename_form_{conv.id}", border=False):
+            st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
+            st.form_submit_button(
+                "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
+            )
+        st.button(
+            "Unpin" if conv.pinned else "Pin to top",
+            key=f"chat_pin_{conv.id}",
+            icon=":material/keep:",
+            on_click=toggle_pin,
+            args=(conv.id, not conv.pinned),
+        )
+        st.button(
+            "Delete…",
+            key=f"chat_delete_{conv.id}",
+            icon=":material/delete:",
+            on_click=ask_delete,
+            args=(conv.id,),
+        )
+
+
+def render_import(where: Any) -> None:
+    """A compact Import button beside the History's title, its uploader in a popover."""
+    with where.popover(
+        "Import",
+        icon=":material/upload:",
+        type="tertiary",
+        help="Import a conversation from a JSON export",
+    ):
+        key = f"{IMPORT_KEY_PREFIX}{st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0)}"
+        st.file_uploader(
+            "A JSON export from aBLT Chat",
+            type=["json"],
+            key=key,
+            on_change=import_upload,
+            args=(key,),
+            help=f"Up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
+            "It becomes a new conversation; nothing else changes.",
+        )
+
+
+# ------------------------------------------------------------- the account, at the bottom
+
+# The chat page draws the sidebar after an answer has streamed (its first words
+# come first): meanwhile the last run's sidebar stays, usable, and is not dimmed
+# as Streamlit dims elements a running script has not drawn yet.
+_FOOTER_KEY = "sidebar_account"
+_SIDEBAR_STYLE = (
+    '<style>[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }</style>'
+)
+
+
+def render_account_footer(
+    settings: Settings, member: Any | None, healthy: bool, *, logout: bool = True
+) -> None:
+    """The bottom of the sidebar, in a few small lines: the API's status (with
+    Check again when it is down), the demo note, who is logged in, Log out
+    (unless `logout` is False: the page has its own); then, when a choice asked
+    for it, the phone's close (`close_on_phone`)."""
+    st.html(_SIDEBAR_STYLE)
+    with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
+        badges = st.container(horizontal=True, gap="small")
+        if healthy:
+            badges.badge("API online", icon=":material/check_circle:", color="green")
+        else:
+            badges.badge("API not answering", icon=":material/error:", color="red")
+        if settings.demo_mode:
+            badges.badge("Demo mode", icon=":material/science:", color="orange")
+        if not healthy:
+            st.button(
+                "Check again",
+                key="ui_health_retry",
+                on_click=backend.retry_health,
+                type="tertiary",
+                help="Ask the API again now instead of waiting for the next check.",
+            )
+        if settings.demo_mode:
+            st.caption(ui.DEMO_NOTE)
+        if member is not None:
+            st.caption(f"Logged in as **{md.escape(member.name)}** · {member.role}")
+            if logout:
+                auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
+    close_on_phone()

@@ -1,0 +1,60 @@
+"""No left-overs of the run before under an answer being written.
+
+Streamlit keeps the elements of the last run that this run has not drawn
+again until this run ends, and a container drawn again at the same place
+(same kind: two chat bubbles, two rows) keeps the old one's children until
+then (the browser's `AppRoot.addBlock`). A run that shows an answer streams
+until the answer is done, so for all that time a left-over would stay on the
+page: another conversation's time and Copy line inside the answer's bubble,
+its later bubbles under it, a Regenerate or an Edit that still works.
+
+- `fresh()` gives the answer's bubble a place with nothing inherited: an
+  `st.empty` is drawn there first (an element, which replaces whatever block
+  was there with all its children), then a container in its place.
+- `remember()` notes how many places the conversation used at the end of a
+  settled run; `clear_rest()`, called once the streaming run has drawn all it
+  shows and before the answer's text starts, draws an empty element at every
+  place after that which the last run used, so nothing of it is left below.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.delta_generator_singletons import context_dg_stack
+
+from webapp.ui.state import Keys
+
+
+def _next_place() -> int | None:
+    """The index the next element gets in the container being drawn (the
+    conversation's fragment), or None when Streamlit does not say."""
+    cursor = context_dg_stack.get()[-1]._cursor  # the running container's cursor
+    return cursor.index if cursor is not None else None
+
+
+def fresh() -> DeltaGenerator:
+    """A container at the next place, with no children of the element the last
+    run drew there (see the module's docstring)."""
+    return st.empty().container()
+
+
+def remember() -> None:
+    """At the end of a settled run of the conversation: how many places it used."""
+    used = _next_place()
+    if used is not None:
+        st.session_state[Keys.CHAT_PLACES_USED] = used
+
+
+def clear_rest() -> None:
+    """Empty the places after this one that the last settled run used (drawn
+    at once, before the answer's text streams), so none of its elements is
+    left on the page below the answer being written."""
+    used = st.session_state.get(Keys.CHAT_PLACES_USED)
+    here = _next_place()
+    if not isinstance(used, int) or here is None:
+        return
+    for _ in range(here, used):
+        st.empty()
+    # A run after this one (another conversation's answer) clears as far.
+    st.session_state[Keys.CHAT_PLACES_USED] = max(here, used)

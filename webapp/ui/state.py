@@ -1,0 +1,120 @@
+"""Session-state keys, named in one place.
+
+Pages read and write `st.session_state` only through these names, so a key is
+never misspelt on one page and a reader can see every piece of session state
+at a glance. Page-local keys carry their page's prefix.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Names of the session-state entries the app uses."""
+
+    # Shared across pages
+    MEMBER = "member"  # the logged-in webapp.auth.gate.Member, or absent
+    AUTHENTICATOR = "auth_authenticator"  # this run's streamlit_authenticator.Authenticate
+    AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
+    AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
+    AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
+    AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
+    LOGIN_USERNAME = "auth_login_username"  # the login form's fields
+    LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
+    LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
+    CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
+    CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
+    SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
+    SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
+    APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
+    PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
+
+    # Chat page
+    CHAT_OPEN = "chat_open"  # the open webapp.chat.open_chat.OpenChat (the store keeps the rest)
+    CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
+    CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
+    CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
+    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result
+    CHAT_HELD_NOTICE = "chat_held_notice"  # chat_notice.HeldNotice: until acted on
+    CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
+    CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
+    CHAT_FIND_INDEX = "chat_find_index"  # (query, conversation key, index): the match shown
+    CHAT_SCROLL_ANCHOR = "chat_scroll_anchor"  # (message id, outline it): bring it into view
+    CHAT_EDITING = "chat_editing"  # id of the prompt being edited (its box shows in place)
+    CHAT_EDIT_TEXT = "chat_edit_text"  # the edit box
+    CHAT_VERSIONS = "chat_versions"  # (OpenChat.key, {message id: Versions}) read this run
+    CHAT_HISTORY_QUERY = "chat_history_query"  # the history search box
+    CHAT_HISTORY_LIMIT = "chat_history_limit"  # history rows shown ("Show more" adds)
+    CHAT_DELETE_PENDING = "chat_delete_pending"  # id waiting for the delete confirmation
+    CHAT_SEND_PROBLEM = "chat_send_problem"  # why the last prompt was not sent, shown once
+    CHAT_PROMPT_BACK = "chat_prompt_back"  # (input key, text): put back in the message box
+    CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
+    CHAT_BOT_QUERY = "chat_bot_query"  # the bot picker's search (many bots)
+    CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
+    CHAT_HEADER_FOR = "chat_header_for"  # draft_key of the OpenChat whose header was last drawn
+    CONVERSATION_DRAWN_BY_PAGE = "chat_conversation_drawn_by_page"  # True: a whole-page run
+    CHAT_SETTLE_PAGE = "chat_settle_page"  # True: an answer started; rerun the page when it ends
+    # The conversation id (None: a draft) the last whole-page run drew the sidebar and header for.
+    CHAT_PAGE_DREW = "chat_page_drew"
+    CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
+    CHAT_PLACES_USED = "chat_places_used"  # int: the conversation's elements last run (leftovers)
+
+    # Prompt library (its page and the chat's Library menu)
+    LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
+    LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
+    LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+
+    # Share links
+    SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
+    SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
+    SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
+
+    # Compare page
+    COMPARE_OPEN = "compare_open"  # id of the comparison the page shows, or absent
+    COMPARE_BOTS = "compare_bots"  # the bots picked for a new comparison (slugs)
+    COMPARE_PROMPT = "compare_prompt"  # the page's message box
+    COMPARE_PROMPT_BACK = "compare_prompt_back"  # text to put back in the box after a refusal
+    COMPARE_NOTICE = "compare_notice"  # (kind, text) to show once
+    COMPARE_GO_TO_CHAT = "compare_go_to_chat"  # True: "Continue with this bot" made a chat
+    COMPARE_LIBRARY_ID = "compare_library_id"  # the library entry a new comparison comes from
+
+    # Bot catalogue page
+    BOTS_QUERY = "bots_query"
+    BOTS_MODELS = "bots_models"
+    BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
+
+    # Team page (admins) and the forced password change
+    TEAM_NOTICE = "team_notice"  # (kind, text) of the last Team-page action, shown once
+    TEAM_SECRET = "team_secret"  # (username, one-time password): shown once, then dropped
+    TEAM_REMOVE_PENDING = "team_remove_pending"  # username waiting for the removal confirmation
+    TEAM_ADD_USERNAME = "team_add_username"  # the add-member form's fields
+    TEAM_ADD_NAME = "team_add_name"
+    TEAM_ADD_EMAIL = "team_add_email"
+    TEAM_ADD_ROLE = "team_add_role"
+    TEAM_PICK = "team_pick"  # the member the manage panel acts on
+    TEAM_ROLE = "team_role"  # the role picker of the manage panel
+    TEAM_CONFIRM = "team_confirm"  # the removal confirmation box (type the username)
+    FORCED_CURRENT = "forced_current"  # the forced password change: one-time password
+    FORCED_NEW = "forced_new"
+    FORCED_REPEAT = "forced_repeat"
+
+    # Budgets (Chat page status; the Team page's budget section)
+    BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once
+    BUDGET_DEFAULT_MODE = "budget_default_mode"  # team default: "No limit" | "Limit"
+    BUDGET_DEFAULT_AMOUNT = "budget_default_amount"
+    BUDGET_DEFAULT_UNIT = "budget_default_unit"
+    BUDGET_MEMBER = "budget_member"  # the member whose limit is being set (username)
+    BUDGET_MEMBER_MODE = "budget_member_mode"  # "Team default" | "Own limit" | "No limit"
+    BUDGET_MEMBER_AMOUNT = "budget_member_amount"
+    BUDGET_MEMBER_UNIT = "budget_member_unit"
+
+    # Audit log (the Team page's audit section)
+    AUDIT_MEMBER = "audit_member"  # filter: a username, or "" for everyone
+    AUDIT_KINDS = "audit_kinds"  # filter: kinds shown (empty: all)
+    AUDIT_DAYS = "audit_days"  # filter: (first day, last day), UTC
+
+    # Statistics page
+    STATS_PRESET = "stats_preset"
+    STATS_START = "stats_start"  # custom range: first day
+    STATS_END = "stats_end"  # custom range: last day
+    STATS_UNIT = "stats_unit"
+    STATS_SCOPE = "stats_scope"
