@@ -26,6 +26,7 @@ class Keys:
     SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
     SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
     APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
+    FLASH = "flash"  # {area: webapp.ui.flash.Notice}: shown once by that area's next run
     PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
 
     # Chat page
