@@ -60,23 +60,30 @@ class Keys:
     CHAT_PLACES_USED = "chat_places_used"  # int: the conversation's elements last run (leftovers)
 
     # Prompt library (its page and the chat's Library menu)
-    LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
-    LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
+    LIBRARY = "library_session"  # webapp.library.view.LibrarySession
     LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+    LIBRARY_NEW_NAME = "library_new_name"  # the Prompts page's "New entry" form
+    LIBRARY_NEW_SYSTEM = "library_new_system"
+    LIBRARY_NEW_STARTER = "library_new_starter"
+    LIBRARY_NEW_BOT = "library_new_bot"
+    LIBRARY_NEW_LANGUAGE = "library_new_language"
+    LIBRARY_NEW_LIMIT = "library_new_limit"
+    LIBRARY_NEW_MAX_WORDS = "library_new_max_words"
+    LIBRARY_NEW_SEARCH = "library_new_search"
+    LIBRARY_NEW_SHARED = "library_new_shared"
+    LIBRARY_SAVE_NAME = "library_save_name"  # the chat's "Save to library" form
+    LIBRARY_SAVE_STARTER = "library_save_starter"
+    LIBRARY_SAVE_THIS_BOT = "library_save_this_bot"
+    LIBRARY_SAVE_SHARED = "library_save_shared"
 
     # Share links
-    SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
-    SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
-    SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
+    SHARE = "share_session"  # webapp.sharing.view.ShareSession
 
     # Compare page
-    COMPARE_OPEN = "compare_open"  # id of the comparison the page shows, or absent
+    COMPARE = "compare_session"  # webapp.compare.view.CompareSession
     COMPARE_BOTS = "compare_bots"  # the bots picked for a new comparison (slugs)
     COMPARE_PROMPT = "compare_prompt"  # the page's message box
-    COMPARE_PROMPT_BACK = "compare_prompt_back"  # text to put back in the box after a refusal
-    COMPARE_NOTICE = "compare_notice"  # (kind, text) to show once
-    COMPARE_GO_TO_CHAT = "compare_go_to_chat"  # True: "Continue with this bot" made a chat
-    COMPARE_LIBRARY_ID = "compare_library_id"  # the library entry a new comparison comes from
+    COMPARE_PER_BOT = "compare_per_bot"  # the "Options per bot" toggle
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
@@ -119,3 +126,15 @@ class Keys:
     STATS_END = "stats_end"  # custom range: last day
     STATS_UNIT = "stats_unit"
     STATS_SCOPE = "stats_scope"
+
+    @staticmethod
+    def compare_option(scope: str, field: str) -> str:
+        """A Compare option field's key: `scope` "all" (every bot) or a bot's
+        slug; `field` one of language, max_words, search, limit, system."""
+        return f"compare_opts_{scope}_{field}"
+
+    @staticmethod
+    def library_variable(where: str, entry_id: str, name: str) -> str:
+        """The field asking for a library entry's `{{name}}` on `where`
+        ("page": the Prompts page, "chat": the chat's Library menu, "compare")."""
+        return f"library_var_{where}_{entry_id}_{name}"
