@@ -20,12 +20,14 @@ on every whole-page run) is read with `current_member()`, or
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
-from webapp.team.model import Member
 from webapp.ui.state import Keys
+
+if TYPE_CHECKING:  # type-only: the adapter depends on no feature package
+    from webapp.team.model import Member
 
 T = TypeVar("T")
 
@@ -49,9 +51,12 @@ def page_state(key: str, kind: type[T]) -> T:
 
 
 def member_or_none() -> Member | None:
-    """The member logged in to this session, or None."""
-    member = st.session_state.get(Keys.MEMBER)
-    return member if isinstance(member, Member) else None
+    """The member logged in to this session, or None.
+
+    `webapp.auth.gate.sync_member` alone writes `Keys.MEMBER`, always a
+    `webapp.team.Member`; it drops it when the login is gone."""
+    member: Member | None = st.session_state.get(Keys.MEMBER)
+    return member
 
 
 def current_member() -> Member:

@@ -88,12 +88,10 @@ class Keys:
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"
-    BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
+    BOTS = "bots_session"  # webapp.bots.catalogue.BotsSession
 
     # Team page (admins) and the forced password change
-    TEAM_NOTICE = "team_notice"  # (kind, text) of the last Team-page action, shown once
-    TEAM_SECRET = "team_secret"  # (username, one-time password): shown once, then dropped
-    TEAM_REMOVE_PENDING = "team_remove_pending"  # username waiting for the removal confirmation
+    TEAM = "team_session"  # webapp.team.view.TeamSession
     TEAM_ADD_USERNAME = "team_add_username"  # the add-member form's fields
     TEAM_ADD_NAME = "team_add_name"
     TEAM_ADD_EMAIL = "team_add_email"
@@ -106,7 +104,6 @@ class Keys:
     FORCED_REPEAT = "forced_repeat"
 
     # Budgets (Chat page status; the Team page's budget section)
-    BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once
     BUDGET_DEFAULT_MODE = "budget_default_mode"  # team default: "No limit" | "Limit"
     BUDGET_DEFAULT_AMOUNT = "budget_default_amount"
     BUDGET_DEFAULT_UNIT = "budget_default_unit"
@@ -114,6 +111,10 @@ class Keys:
     BUDGET_MEMBER_MODE = "budget_member_mode"  # "Team default" | "Own limit" | "No limit"
     BUDGET_MEMBER_AMOUNT = "budget_member_amount"
     BUDGET_MEMBER_UNIT = "budget_member_unit"
+
+    # Simultaneous answers (the Team page's section)
+    SLOTS_VALUE = "slots_admin_value"  # the team's limit
+    SLOTS_USE_SETTING = "slots_admin_use_setting"  # True: the server's setting instead
 
     # Audit log (the Team page's audit section)
     AUDIT_MEMBER = "audit_member"  # filter: a username, or "" for everyone
