@@ -3,6 +3,12 @@
 Pages read and write `st.session_state` only through these names, so a key is
 never misspelt on one page and a reader can see every piece of session state
 at a glance. Page-local keys carry their page's prefix.
+
+A widget's value has its own key here (Streamlit and the tests address widgets
+by key); a page's other state is one typed object under one key (`COMPARE`,
+`TEAM`, ...: see `webapp.ui.session`), and notices wait under `FLASH`
+(`webapp.ui.flash`). The chat page's keys are still loose: its state is being
+rewritten separately.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ class Keys:
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
     AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
+    # streamlit-authenticator's own entries (it sets them; the gate reads them)
+    AUTHENTICATOR_STATUS = "authentication_status"  # True once logged in
+    AUTHENTICATOR_USERNAME = "username"
+    AUTHENTICATOR_LOGOUT = "logout"  # True after a logout: no login from the cookie
     AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
@@ -127,6 +137,11 @@ class Keys:
     STATS_END = "stats_end"  # custom range: last day
     STATS_UNIT = "stats_unit"
     STATS_SCOPE = "stats_scope"
+
+    @staticmethod
+    def history_rename(conversation_id: str) -> str:
+        """A History row's rename box."""
+        return f"chat_rename_text_{conversation_id}"
 
     @staticmethod
     def compare_option(scope: str, field: str) -> str:
