@@ -28,6 +28,7 @@ from webapp.chat import message_tools, versions_view
 from webapp.chat import notice as chat_notice
 from webapp.chat import open_chat as chat
 from webapp.chat import view as chat_view
+from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.history import sidebar
@@ -73,7 +74,7 @@ def render() -> None:
         chat_view.notify(chat.DATABASE_UNREADABLE, "error")
     if opened is not None and opened.conversation.is_comparison:
         # A comparison picked in History opens on its own page.
-        st.session_state[Keys.COMPARE_OPEN] = opened.id
+        compare_view.open_comparison(opened.id)
         st.query_params.pop(chat.OPEN_PARAM, None)
         st.session_state[Keys.CHAT_OPEN] = current if current is not opened else None
         st.switch_page("views/compare.py")

@@ -68,8 +68,8 @@ LOGOUT_LABEL = "Log out"
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 # The authenticator's own session-state keys (it owns them; we only read).
-_AUTH_STATUS = "authentication_status"
-_AUTH_USERNAME = "username"
+_AUTH_STATUS = Keys.AUTHENTICATOR_STATUS
+_AUTH_USERNAME = Keys.AUTHENTICATOR_USERNAME
 
 # Demo mode may run without ABLT_COOKIE_KEY: a random key per server process
 # (login cookies then last until the server restarts, which is fine for a demo).
@@ -182,7 +182,7 @@ def restore_from_cookie(
 
     if not st.session_state.get(_AUTH_STATUS):
         claims = login_cookie_claims(st.context.cookies.get(COOKIE_NAME), cookie_key(settings))
-        if claims is None or st.session_state.get("logout"):
+        if claims is None or st.session_state.get(Keys.AUTHENTICATOR_LOGOUT):
             return  # no cookie of ours (the library would only print noise), or logged out
         since = issued_at(claims, COOKIE_EXPIRY_DAYS)
         username = str(claims.get("username") or "")
@@ -476,9 +476,9 @@ def _forget_login(authenticator: Any) -> None:
             log.debug("authenticator logout failed", exc_info=True)
     # Nothing of one member's session may be left for the next one in this browser.
     for key in list(st.session_state.keys()):
-        if key != "logout":
+        if key != Keys.AUTHENTICATOR_LOGOUT:
             del st.session_state[key]
-    st.session_state["logout"] = True
+    st.session_state[Keys.AUTHENTICATOR_LOGOUT] = True
     st.session_state[_AUTH_STATUS] = None
     # The browser's login cookie goes in the runs that follow (delete_cookie_after_logout).
     st.session_state[Keys.AUTH_DELETE_COOKIE] = True

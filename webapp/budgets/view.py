@@ -43,9 +43,11 @@ from webapp.budgets.count import (
     refusal_message,
     warning_message,
 )
+from webapp.ui import flash
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
+FLASH_AREA = "budgets"  # the budgets section's notices (`webapp.ui.flash`)
 
 NO_LIMIT: Final = "No limit"
 LIMIT: Final = "Limit"
@@ -150,8 +152,8 @@ def render_budget_status(member: Any) -> None:
 # ------------------------------------------------------------------- admin
 
 
-def _notice(kind: str, text: str) -> None:
-    st.session_state[Keys.BUDGET_NOTICE] = (kind, text)
+def _notice(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
 
 
 def describe_limit(limit: Limit) -> str:
@@ -246,10 +248,7 @@ def render_budgets_admin(actor: Any) -> None:
         "Months start at 00:00 UTC on the 1st. From 80% the member is warned; at 100% "
         "sending is refused until an admin raises the limit or the month ends."
     )
-    notice = st.session_state.pop(Keys.BUDGET_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.error if kind == "error" else st.success)(text)
+    flash.show(FLASH_AREA)
     try:
         book = get_book()
         default = book.team_default()

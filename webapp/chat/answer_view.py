@@ -27,6 +27,7 @@ from webapp.answers.live import Wait, describe_wait
 from webapp.auth import gate as auth
 from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
+from webapp.bots.avatars import USER_AVATAR
 from webapp.budgets import view as budgets_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
@@ -38,7 +39,6 @@ from webapp.ui.state import Keys
 STOP_LABEL = "Stop"
 STOP_SHORTCUT = "Esc"  # as in ChatGPT: Esc stops the answer being written
 WAIT_ICON = ":material/pending:"
-USER_AVATAR = ":material/person:"
 
 
 def _member() -> Any:

@@ -19,6 +19,7 @@ import streamlit as st
 
 from webapp import render
 from webapp.backend import get_store
+from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import busy as answer_busy
 from webapp.chat import message_tools, versions_view
 from webapp.chat import open_chat as chat
@@ -28,7 +29,6 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.ui import page as ui
 from webapp.ui.state import Keys
 
-USER_AVATAR = ":material/person:"
 SYSTEM_AVATAR = ":material/tune:"
 SYSTEM_CAPTION = (
     ":material/tune: System message: not shown to the bot as a question; it is sent as "

@@ -30,6 +30,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.session import current_member
 from webapp.ui.state import Keys
 
 HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
@@ -85,19 +86,21 @@ def close_row_menu(conversation_id: str) -> None:
     st.session_state[_row_menu_key(conversation_id)] = False
 
 
-def _member() -> Any:
-    return st.session_state[Keys.MEMBER]
-
-
 def rename(conversation_id: str) -> None:
     close_row_menu(conversation_id)
-    title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
-    guarded(lambda: chat.rename(get_store(), _member(), opened_chat(), conversation_id, title))
+    title = st.session_state.get(Keys.history_rename(conversation_id), "")
+    guarded(
+        lambda: chat.rename(get_store(), current_member(), opened_chat(), conversation_id, title)
+    )
 
 
 def toggle_pin(conversation_id: str, pinned: bool) -> None:
     close_row_menu(conversation_id)
-    guarded(lambda: chat.set_pinned(get_store(), _member(), opened_chat(), conversation_id, pinned))
+    guarded(
+        lambda: chat.set_pinned(
+            get_store(), current_member(), opened_chat(), conversation_id, pinned
+        )
+    )
 
 
 def ask_delete(conversation_id: str) -> None:
@@ -111,7 +114,7 @@ def cancel_delete() -> None:
 
 def confirm_delete(conversation_id: str) -> None:
     st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-    guarded(lambda: chat.delete(get_store(), _member(), conversation_id))
+    guarded(lambda: chat.delete(get_store(), current_member(), conversation_id))
     opened = opened_chat()
     if opened is not None and opened.id == conversation_id:
         st.session_state[Keys.CHAT_NEW_REQUESTED] = True
@@ -132,7 +135,7 @@ def import_upload(key: str) -> None:
     # A new uploader key next run empties the widget for the next import.
     st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
     try:
-        conv = chat.import_file(get_store(), _member(), upload.getvalue())
+        conv = chat.import_file(get_store(), current_member(), upload.getvalue())
     except ConversationImportError as err:
         notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
         return
@@ -327,7 +330,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         return
     with menu:
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
-            st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
+            st.text_input("Title", value=conv.title, key=Keys.history_rename(conv.id))
             st.form_submit_button(
                 "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
             )
