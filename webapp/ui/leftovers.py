@@ -15,6 +15,7 @@ its later bubbles under it, a Regenerate or an Edit that still works.
   settled run; `clear_rest()`, called once the streaming run has drawn all it
   shows and before the answer's text starts, draws an empty element at every
   place after that which the last run used, so nothing of it is left below.
+  Places are counted with Streamlit's private cursor (`webapp.ui.cursor`).
 """
 
 from __future__ import annotations
