@@ -176,7 +176,7 @@ def render_chat(
     header = st.container(key=chat_header.HEADER_KEY, gap=None)
 
     def draw_header() -> None:
-        st.html(chat_header.HEADER_STYLE)
+        chat_header.render_style()
         # The bot and its picker; the bot's model and description; then the
         # options (their chips) and the menus in a row that wraps on a phone.
         with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):

@@ -96,10 +96,10 @@ def test_new_chat_has_a_shortcut_in_its_help_and_puts_the_cursor_in_the_message_
     new.click().run()
     assert conversation(at).is_draft
     scripts = [h.body for h in at.get("html") if "__abltChatTools" in h.body]
-    assert len(scripts) == 1 and "const focus = true;" in scripts[0]
+    assert len(scripts) == 1 and '"focus_input": true' in scripts[0]
     at.run()  # only the run right after New chat moves the cursor
     scripts = [h.body for h in at.get("html") if "__abltChatTools" in h.body]
-    assert "const focus = false;" in scripts[0]
+    assert '"focus_input": false' in scripts[0]
 
 
 # ------------------------------------------------------- the notice that stays

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from webapp import render
 from webapp.answers.live import Wait, describe_wait
@@ -33,7 +31,7 @@ from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
-from webapp.ui import leftovers
+from webapp.ui import leftovers, runtime
 from webapp.ui.state import Keys
 
 STOP_LABEL = "Stop"
@@ -161,11 +159,9 @@ def yield_to_waiting_click() -> None:
     click's callback then runs first; the answer itself goes on in its worker,
     and the rerun attaches to it again.
     """
-    ctx = get_script_run_ctx()
-    requests = ctx.script_requests if ctx is not None else None
-    if requests is None or getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+    if not runtime.rerun_requested():
         return
-    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+    st.rerun(scope="fragment" if runtime.in_fragment_run() else "app")
 
 
 def _announced(pieces: Iterable[str], on_first: Callable[[], None]) -> Iterator[str]:

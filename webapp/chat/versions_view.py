@@ -18,6 +18,7 @@ from webapp.chat import open_chat as chat
 from webapp.chat import versions
 from webapp.conversations.model import Message
 from webapp.conversations.store import ConversationNotFound, VersionNotFound, Versions
+from webapp.ui import styles
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -105,18 +106,8 @@ def prepare(opened: chat.OpenChat) -> None:
     except chat.DATABASE_ERRORS as err:
         log.warning("Could not read versions: %s", err)
     st.session_state[Keys.CHAT_VERSIONS] = (opened.key, found)
-    st.html(_TOOLS_STYLE)
-
-
-# The switch's and Edit's labels name them for screen readers; on screen the
-# icons say it (with the tooltip), so the labels are visually hidden.
-_TOOLS_STYLE = (
-    "<style>"
-    '[class*="st-key-chat_versions_"] button p {'
-    " position: absolute; width: 1px; height: 1px; overflow: hidden;"
-    " clip-path: inset(50%); white-space: nowrap; }"
-    "</style>"
-)
+    # The switch's and Edit's labels are for screen readers; on screen the icons say it.
+    styles.version_labels_hidden()
 
 
 def _versions(message: Message) -> Versions | None:
@@ -165,7 +156,7 @@ def render_tools(message: Message) -> None:
         vertical_alignment="center",
         gap="small",
         width="content",
-        key=f"chat_versions_{message.id}",
+        key=f"{styles.VERSIONS_KEY_PREFIX}{message.id}",
     )
     if found is not None:
         idle = versions.can_switch(opened)

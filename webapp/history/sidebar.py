@@ -30,6 +30,8 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui import sidebar as ui_sidebar
+from webapp.ui import styles
 from webapp.ui.session import current_member
 from webapp.ui.state import Keys
 
@@ -37,7 +39,7 @@ HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
 # Streamlit lays the page out for a phone below this width (its "md" breakpoint):
 # there the sidebar is drawn over the page instead of beside it.
 PHONE_MAX_WIDTH_PX = 768
-NEW_CHAT_KEY = "chat_new"
+NEW_CHAT_KEY = styles.NEW_CHAT_KEY  # its style names it
 # Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
 NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
 NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
@@ -146,35 +148,15 @@ def import_upload(key: str) -> None:
 # ------------------------------------------------------------- the phone
 
 
-def _close_script(round_: int) -> str:
-    # The round makes each request a new element, so the browser runs it again.
-    return (
-        f"<script>/* close the sidebar, request {round_} */"
-        "(() => {"
-        f"  if (window.innerWidth >= {PHONE_MAX_WIDTH_PX}) return;"
-        "  const bar = document.querySelector('section[data-testid=\"stSidebar\"]');"
-        '  if (!bar || bar.getAttribute("data-collapsed") !== "false") return;'
-        "  const close = bar.querySelector('[data-testid=\"stSidebarCollapseButton\"] button');"
-        "  if (close) close.click();"
-        "})();"
-        "</script>"
-    )
-
-
 def close_on_phone() -> None:
-    """Close the sidebar in this run if a choice asked for it and the page is a phone's.
-
-    Streamlit has no call to collapse its sidebar after the page has loaded
-    (`st.set_page_config(initial_sidebar_state=...)` acts on the first load),
-    so a small script clicks the sidebar's own collapse control, only when the
-    viewport is narrower than `PHONE_MAX_WIDTH_PX` (where the sidebar covers
-    the page) and the sidebar is open. Wider screens keep it open.
-    """
+    """Close the sidebar in this run if a choice asked for it and the page is a
+    phone's: narrower than `PHONE_MAX_WIDTH_PX`, where the sidebar covers the
+    page (`webapp.ui.sidebar`). Wider screens keep it open."""
     round_ = st.session_state.pop(Keys.SIDEBAR_CLOSE, None)
     if round_:
         # A script takes a place among the elements: the sidebar's last, so that
         # no element after it changes place (and state) between runs.
-        st.sidebar.html(_close_script(int(round_)), unsafe_allow_javascript=True)
+        ui_sidebar.close_below(int(round_), phone_max_width_px=PHONE_MAX_WIDTH_PX)
 
 
 def note_page(url_path: str) -> None:
@@ -268,7 +250,7 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
         )
         return
     limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
-    st.html(_HISTORY_ROW_STYLE)
+    styles.history_rows()
     shown = 0
     for name, conversations in sections:
         if shown >= limit:
@@ -279,20 +261,6 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
             shown += 1
     if sum(len(c) for _, c in sections) > shown:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
-
-
-# History titles start at the left edge, short or long: a button with a tooltip
-# sits in a hover target that pushes it right, and a stretched button centres
-# its label.
-_ROW = '[class*="st-key-chat_open_"]'
-_HISTORY_ROW_STYLE = (
-    "<style>"
-    f'{_ROW} [data-testid="stTooltipHoverTarget"] {{ justify-content: flex-start !important; }}'
-    f"{_ROW} button {{ justify-content: flex-start; text-align: left; width: 100%; }}"
-    f"{_ROW} button > div {{ justify-content: flex-start; width: 100%; }}"
-    f"{_ROW} button p {{ text-align: left; }}"
-    "</style>"
-)
 
 
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
@@ -307,7 +275,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         icon=":material/view_column:"
         if conv.is_comparison
         else (message_tools.IMPORTED_ICON if imported else None),
-        key=f"chat_open_{conv.id}",
+        key=f"{styles.HISTORY_ROW_KEY_PREFIX}{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,
         args=(conv.id,),
@@ -372,13 +340,7 @@ def render_import(where: Any) -> None:
 
 # ------------------------------------------------------------- the account, at the bottom
 
-# The chat page draws the sidebar after an answer has streamed (its first words
-# come first): meanwhile the last run's sidebar stays, usable, and is not dimmed
-# as Streamlit dims elements a running script has not drawn yet.
 _FOOTER_KEY = "sidebar_account"
-_SIDEBAR_STYLE = (
-    '<style>[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }</style>'
-)
 
 
 def render_account_footer(
@@ -388,7 +350,9 @@ def render_account_footer(
     Check again when it is down), the demo note, who is logged in, Log out
     (unless `logout` is False: the page has its own); then, when a choice asked
     for it, the phone's close (`close_on_phone`)."""
-    st.html(_SIDEBAR_STYLE)
+    # The chat page draws the sidebar after an answer has streamed (its first
+    # words come first): meanwhile the last run's sidebar stays, usable, undimmed.
+    styles.sidebar_not_dimmed()
     with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
         badges = st.container(horizontal=True, gap="small")
         if healthy:
