@@ -189,8 +189,8 @@ def _answers_for(
     from webapp.conversations.context import ContextLimits
 
     store = _store_for(db_url)
-    # The month's budget, checked by the worker itself before it starts a queued
-    # prompt (no script run there): the same count and refusal as the pages'.
+    # The admission rules the service asks before any answer starts (every way
+    # of starting one, the worker's queued prompts included): the month's budget.
     client = _client_for(base_url, token_digest, _token)
     gate = BudgetGate(store, client, base_url=client_base_url(client))
     return AnswerService(
@@ -209,7 +209,7 @@ def _answers_for(
             configured=max_concurrent,
             stale_after=timedelta(seconds=slot_stale_seconds),
         ),
-        may_start=gate,
+        rules=[gate],
     )
 
 

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from webapp import render
-from webapp.backend import get_store
+from webapp.answers.admission import AnswerRefused
+from webapp.backend import get_answers, get_store
 from webapp.chat import busy as answer_busy
 from webapp.chat import message_tools, versions_view
 from webapp.chat import open_chat as chat
@@ -72,17 +73,17 @@ def guarded(action: Callable[[], Any]) -> None:
 
 def _then_answer(change: Callable[[], Any]) -> None:
     """A change that leaves a prompt to answer, then its answer started in the background."""
-    from webapp.budgets import view as budgets_view
     from webapp.chat import answer_view as answers_view
 
     if answer_busy.refused():  # a click that raced an answer's start: nothing changes
         return
     try:
-        refused = budgets_view.refusal_for(st.session_state[Keys.MEMBER])
-        if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
-            notify(refused, "error")
-            return
+        # Admitted before the change: Retry / Regenerate / Edit leave nothing half-done.
+        admission = get_answers().admit(st.session_state[Keys.MEMBER])
         change()
+    except AnswerRefused as refused:
+        notify(refused.reason, "error")
+        return
     except ConversationNotFound:
         notify("That conversation no longer exists.", "error")
         return
@@ -95,7 +96,7 @@ def _then_answer(change: Callable[[], Any]) -> None:
     except chat.DATABASE_ERRORS:
         notify(chat.DATABASE_READ_ONLY, "error")
         return
-    answers_view.start_answer()
+    answers_view.start_answer(admission)
 
 
 def retry() -> None:

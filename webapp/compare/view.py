@@ -17,10 +17,10 @@ import streamlit as st
 
 from ablt_core import Bot
 from webapp import limits, render
+from webapp.answers.admission import AnswerRefused
 from webapp.answers.live import describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.bots.avatars import avatar_for
-from webapp.budgets import view as budgets_view
 from webapp.chat import open_chat as chat
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
@@ -82,11 +82,6 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
     member, answers = _member(), get_answers()
     open_id = st.session_state.get(Keys.COMPARE_OPEN)
     try:
-        refused = budgets_view.refusal_for(member)
-        if refused:
-            _notice("error", refused)
-            st.session_state[Keys.COMPARE_PROMPT_BACK] = text
-            return
         if open_id:
             run.send(answers, member, get_comparisons().get(member, open_id), text)
             return
@@ -101,6 +96,9 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
             get_comparisons(), answers, member, [(b.slug, b.name) for b in picked], options, text
         )
         st.session_state[Keys.COMPARE_OPEN] = comparison.id
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
+        st.session_state[Keys.COMPARE_PROMPT_BACK] = text
     except ConversationNotFound:
         _notice("error", "That comparison no longer exists.")
     except ValueError as err:
@@ -189,11 +187,9 @@ def stop_all(comparison_id: str) -> None:
 def retry_column(column_id: str) -> None:
     """A failed column asks again; the others are left as they are."""
     try:
-        refused = budgets_view.refusal_for(_member())
-        if refused:
-            _notice("error", refused)
-            return
         run.retry(get_answers(), _member(), column_id)
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
         _notice("error", "That answer could not be started again; try once more.")
 
