@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from webapp.auth import gate as auth
 from webapp.settings import Settings, get_settings
+from webapp.ui.member import require_member
 
 if TYPE_CHECKING:
     from ablt_core import AbltClient
@@ -117,7 +117,7 @@ def get_client(settings: Settings | None = None) -> AbltClient:
     For logged-in members only: it stops the page otherwise (app.py's gate
     sees to that first; this is defence in depth).
     """
-    auth.require_member()
+    require_member()
     return _client(settings or get_settings())
 
 
@@ -218,7 +218,7 @@ def get_answers(settings: Settings | None = None) -> AnswerService:
     background, for every session of this process. For logged-in members only."""
     from webapp.conversations.store import DEFAULT_DB_URL
 
-    auth.require_member()
+    require_member()
     settings = settings or get_settings()
     base_url, token = api_target(settings)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]

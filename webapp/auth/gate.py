@@ -44,6 +44,8 @@ from webapp.auth.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_match
 from webapp.auth.throttle import WRONG_CREDENTIALS, client_address
 from webapp.settings import Settings, get_settings
 from webapp.team import DEMO_MEMBERS, Member, MemberStore, TeamError, open_team
+from webapp.ui.member import AUTH_STATUS as _AUTH_STATUS
+from webapp.ui.member import current_member, require_member
 from webapp.ui.state import Keys
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ __all__ = [
     "load_team_for",
     "logout",
     "logout_button",
+    "require_member",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,6 @@ LOGOUT_LABEL = "Log out"
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 # The authenticator's own session-state keys (it owns them; we only read).
-_AUTH_STATUS = "authentication_status"
 _AUTH_USERNAME = "username"
 
 # Demo mode may run without ABLT_COOKIE_KEY: a random key per server process
@@ -341,28 +343,6 @@ def session_still_valid(member: Member) -> bool:
     # that logged this session in (`load_team_for` would check that again).
     team = MemberStore(backend.get_store(get_settings()).engine)
     return not _session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
-
-
-def current_member() -> Member | None:
-    """The logged-in member, or None."""
-    if not st.session_state.get(_AUTH_STATUS):
-        return None
-    member = st.session_state.get(Keys.MEMBER)
-    return member if isinstance(member, Member) else None
-
-
-def require_member() -> Member:
-    """For the top of every page: the member, or stop the page before any content.
-
-    app.py's login gate registers no page until someone is logged in, so this
-    is defence in depth: should a page file ever run without app.py, it still
-    shows nothing but a request to log in.
-    """
-    member = current_member()
-    if member is None:
-        st.info("Please log in first.")
-        st.stop()
-    return member
 
 
 def list_members() -> list[Member]:

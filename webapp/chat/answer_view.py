@@ -106,6 +106,32 @@ def start_answer(admission: Admission | None = None) -> None:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
 
 
+def answer_after(change: Callable[[], object]) -> None:
+    """A change that leaves a prompt to answer (Retry, Regenerate, Edit, an
+    imported prompt's Send), then its answer started in the background.
+
+    Admitted first (`AnswerService.admit`), so a refused answer leaves the
+    change unmade; a problem with the change is said and nothing starts."""
+    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
+        return
+    try:
+        admission = get_answers().admit(_member())
+        change()
+    except AnswerRefused as refused:
+        _problem(refused.reason)
+        return
+    except ConversationNotFound:
+        _problem("That conversation no longer exists.")
+        return
+    except (ValueError, chat.SendFailed) as err:
+        _problem(str(err))
+        return
+    except chat.DATABASE_ERRORS:
+        _problem(chat.DATABASE_READ_ONLY)
+        return
+    start_answer(admission)
+
+
 def answer_now() -> None:
     """Answer it: start the answer to a prompt left without one, unless one is
     being written here already (a click that raced its start: `answer_busy`)."""

@@ -128,7 +128,7 @@ def ways(
 ) -> dict[str, Callable[[], Any]]:
     """Each way of starting an answer, set up while the budget allows it, to be
     tried once it is used up. Retry, Regenerate and Edit ask for the ticket
-    before their change, as the chat page does (`webapp.chat.view._then_answer`)."""
+    before their change, as the chat page does (`webapp.chat.answer_view.answer_after`)."""
     sent = answered(service, store, "Name a colour")
     retry = failed(service, store, emulator)
     unanswered = store.create_conversation(ANN, "omni", "Omni").id
