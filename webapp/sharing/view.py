@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from webapp.backend import get_store
+from webapp.chat import message_tools
+from webapp.chat import view as chat_view
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.sharing.links import (
@@ -147,10 +149,6 @@ def snapshot_messages(snapshot: SharedSnapshot) -> list[Message]:
 
 def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     """The shared conversation, read-only: no message box, no controls that change it."""
-    from webapp.chat import (
-        view as chat_view,
-    )  # the chat's own bubbles (imported late: a heavy module)
-
     info = snapshot.conversation.conversation
     st.title(md.escape(info.title))
     st.caption(
@@ -168,8 +166,6 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         args=(token,),
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
-    from webapp.chat import message_tools
-
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     for message in snapshot_messages(snapshot):
         avatar = ":material/smart_toy:" if message.role == "assistant" else chat_view.USER_AVATAR
