@@ -10,7 +10,8 @@ edges are not counted (a package's `__init__` re-exporting its modules would
 otherwise tie every module to its siblings).
 
 A cycle is a strongly connected component of more than one module: each of
-its modules imports, directly or not, each of the others.
+its modules imports, directly or not, each of the others. And a name imported
+under `if TYPE_CHECKING:` must be type-only: never read when the module runs.
 """
 
 from __future__ import annotations
@@ -178,3 +179,55 @@ def test_no_import_cycles_among_the_apps_modules() -> None:
         edges = [f"{m} -> {t}" for m in component for t in sorted(graph[m] & inside)]
         described.append("\n    ".join(edges))
     assert not found, "import cycles:\n  " + "\n  ".join(described)
+
+
+def _type_checking_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for stmt in node.body:
+                if isinstance(stmt, ast.Import | ast.ImportFrom):
+                    names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+    return names
+
+
+def _runtime_names(node: ast.AST) -> Iterator[str]:
+    """Names read when the module runs: annotations left out (they are not
+    evaluated under `from __future__ import annotations`)."""
+    for field, value in ast.iter_fields(node):
+        if field in ("annotation", "returns"):
+            continue
+        children = value if isinstance(value, list) else [value]
+        for child in children:
+            if isinstance(child, ast.AnnAssign):
+                yield from _runtime_names(child.target)
+                if child.value is not None:
+                    yield from _runtime_names(child.value)
+                continue
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                continue
+            if isinstance(child, ast.Name):
+                yield child.id
+            if isinstance(child, ast.AST):
+                yield from _runtime_names(child)
+
+
+def test_type_checking_imports_are_type_only() -> None:
+    """A name imported under `if TYPE_CHECKING:` is never used when the module
+    runs (that would hide an import, or fail with NameError)."""
+    misused = []
+    for name, path in source_files().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        hidden = _type_checking_names(tree)
+        if not hidden:
+            continue
+        assert "annotations" in {
+            a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names
+        }, f"{name}: TYPE_CHECKING imports need `from __future__ import annotations`"
+        # A name also imported where it runs (e.g. in the function using it) is fine.
+        bound = {(a.asname or a.name).split(".")[0] for n in _imports(tree) for a in n.names}
+        used = hidden.difference(bound) & set(_runtime_names(tree))
+        misused += [f"{name}: {u}" for u in sorted(used)]
+    assert not misused, "used at run time but imported only for type checking:\n" + "\n".join(
+        misused
+    )
