@@ -6,13 +6,13 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp import limits
-from webapp.auth.gate import require_member
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
 from webapp.bots.avatars import avatar_for, prefetch_avatars
 from webapp.errors import describe
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 CARDS_PER_ROW = 3

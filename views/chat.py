@@ -15,7 +15,7 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp.auth import gate as auth
-from webapp.auth.gate import Member, require_member
+from webapp.auth.gate import Member
 from webapp.backend import get_answers, get_client, get_store
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
@@ -39,6 +39,7 @@ from webapp.statistics import api as usage_api
 from webapp.text import literal as md
 from webapp.ui import leftovers
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp.auth.gate import require_member
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.budgets import view as budgets_view
@@ -14,6 +13,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from webapp import audit
 from webapp.answers.slots_store import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
-from webapp.backend import get_answers
+from webapp.audit import AuditLog
+from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.text import csv_safe
 from webapp.ui import flash
@@ -92,7 +92,9 @@ def record_in_audit_log(actor: str, limit: int | str) -> None:
     slot_events row is kept either way. A failure to write it is logged,
     never shown as a failed save (the limit is saved)."""
     try:
-        audit.record_change(actor, "set answer limit", None, f"simultaneous answers: {limit}")
+        AuditLog(get_store().engine).record_change(
+            actor, "set answer limit", None, f"simultaneous answers: {limit}"
+        )
     except Exception as err:
         log.warning("Could not write the limit's change to the audit log: %s", err)
 

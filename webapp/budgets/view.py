@@ -4,12 +4,9 @@ when the month's budget is used up, and the admin's section of the Team page.
 - `render_budget_status(member)`: the Chat page calls it just before its
   message box: a caption of what is left, a warning from 80% on, an error
   at 100%. Nothing when the member has no limit.
-- `refusal_for(member)`: the send callbacks (Chat, Compare) call it before
-  saving a prompt; a sentence when sending must be refused (the refusal is
-  written to the audit log), else None. The callers put the prompt back in
-  the box. The answer worker checks queued prompts itself
-  (`webapp.budgets.check.BudgetGate`); `queue_held_by(member)` says why a
-  queue waits.
+- Whether an answer may start is decided by the answer service
+  (`AnswerService.admit`, with `webapp.budgets.check.BudgetGate` as a rule);
+  pages show its refusal. `queue_held_by(member)` says why a queue waits.
 - `render_budgets_admin(actor)`: the team default and per-member limits,
   each change written to the audit log.
 
@@ -100,18 +97,6 @@ def used_this_month(member: Any, unit: Unit = "words") -> int:
 def admin_names(members: Sequence[Member] | None = None) -> list[str]:
     """The team's admins as "Name (username)", for the refusal's "ask ..."."""
     return check.admin_names(list(members) if members is not None else list_members())
-
-
-def refusal_for(member: Any, *, queued: bool = False) -> str | None:
-    """Before a prompt is saved (or a queued one is sent: `queued`): None when
-    the member may send, else the sentence to show (and the refusal is
-    recorded in the audit log). Raises the store's database errors (the caller
-    keeps the prompt for those too)."""
-    status = status_for(member)
-    if status.may_send:
-        return None
-    kept = check.KEPT_QUEUED if queued else check.KEPT_IN_BOX
-    return check.record_refusal(get_store(), member, status, admin_names(), kept=kept)
 
 
 def queue_held_by(member: Any) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 import streamlit as st
 
 from webapp import render
+from webapp.answers.admission import Admission, AnswerRefused
 from webapp.answers.live import Wait, describe_wait
 from webapp.auth import gate as auth
 from webapp.backend import get_answers, get_store
@@ -53,9 +54,9 @@ def _problem(text: str) -> None:
 def submit_prompt() -> None:
     """`st.chat_input(on_submit=...)`: save the prompt and start (or queue) its answer.
 
-    A database that refuses the prompt, or a used-up monthly budget
-    (`webapp.budgets`), puts the text back in the message box with the
-    reason; nothing was sent.
+    A database that refuses the prompt, or the answer service's refusal
+    (`AnswerService.admit`: a used-up monthly budget), puts the text back in
+    the message box with the reason; nothing was saved or sent.
     """
     text = st.session_state.get(Keys.CHAT_PROMPT) or ""
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
@@ -66,14 +67,14 @@ def submit_prompt() -> None:
         return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
-        refused = budgets_view.refusal_for(member)
-        if refused:
-            _problem(refused)
-            st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
-            return
+        answers = get_answers()
+        admission = answers.admit(member)  # before a new chat is saved
         chat.save_draft(get_store(), member, opened)
-        get_answers().submit(member, opened.id, text)
+        answers.submit(member, opened.id, text, admission=admission)
         st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+    except AnswerRefused as refused:
+        _problem(refused.reason)
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except ConversationNotFound:
         _problem("That conversation no longer exists. Your text is back in the message box.")
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
@@ -82,22 +83,51 @@ def submit_prompt() -> None:
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
 
 
-def start_answer() -> None:
-    """Answer the conversation's last prompt now (after Retry, Regenerate, Edit)."""
+def start_answer(admission: Admission | None = None) -> None:
+    """Answer the conversation's last prompt now (after Retry, Regenerate, Edit,
+    with the `admission` they asked for before their change; "Send now" and
+    "Answer it" are admitted here). A refusal is shown; nothing starts."""
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or opened.is_draft:
         return
     try:
-        refused = budgets_view.refusal_for(_member(), queued=bool(opened.queued))
-        if refused:
-            _problem(refused)
-            return
-        get_answers().start(_member(), opened.id)
+        answers = get_answers()
+        if admission is None:
+            admission = answers.admit(_member(), queued=bool(opened.queued))
+        answers.start(_member(), opened.id, admission=admission)
         st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+    except AnswerRefused as refused:
+        _problem(refused.reason)
     except ConversationNotFound:
         _problem("That conversation no longer exists.")
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
+
+
+def answer_after(change: Callable[[], object]) -> None:
+    """A change that leaves a prompt to answer (Retry, Regenerate, Edit, an
+    imported prompt's Send), then its answer started in the background.
+
+    Admitted first (`AnswerService.admit`), so a refused answer leaves the
+    change unmade; a problem with the change is said and nothing starts."""
+    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
+        return
+    try:
+        admission = get_answers().admit(_member())
+        change()
+    except AnswerRefused as refused:
+        _problem(refused.reason)
+        return
+    except ConversationNotFound:
+        _problem("That conversation no longer exists.")
+        return
+    except (ValueError, chat.SendFailed) as err:
+        _problem(str(err))
+        return
+    except chat.DATABASE_ERRORS:
+        _problem(chat.DATABASE_READ_ONLY)
+        return
+    start_answer(admission)
 
 
 def answer_now() -> None:

@@ -13,6 +13,7 @@ import logging
 import streamlit as st
 
 from webapp.backend import get_store
+from webapp.chat import answer_view as answers_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
 from webapp.chat import versions
@@ -73,8 +74,6 @@ def cancel_edit() -> None:
 
 def send_edit() -> None:
     """Save the edit as a new branch and start its answer (the old branch stays)."""
-    from webapp.chat import view as chat_view
-
     opened = _opened()
     message_id = st.session_state.pop(Keys.CHAT_EDITING, None)
     text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
@@ -87,7 +86,7 @@ def send_edit() -> None:
         versions.edit_prompt(get_store(), member, opened, message_id, text)
         done.append(True)
 
-    chat_view._then_answer(edit)
+    answers_view.answer_after(edit)
     if not done:  # refused (the notice says why): the box stays open with the text
         st.session_state[Keys.CHAT_EDITING] = message_id
 

@@ -20,7 +20,7 @@ import streamlit as st
 from webapp import render
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
-from webapp.chat import busy as answer_busy
+from webapp.chat import answer_view as answers_view
 from webapp.chat import message_tools, versions_view
 from webapp.chat import open_chat as chat
 from webapp.conversations import context as history
@@ -70,44 +70,18 @@ def guarded(action: Callable[[], Any]) -> None:
         notify(str(err), "error")
 
 
-def _then_answer(change: Callable[[], Any]) -> None:
-    """A change that leaves a prompt to answer, then its answer started in the background."""
-    from webapp.budgets import view as budgets_view
-    from webapp.chat import answer_view as answers_view
-
-    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
-        return
-    try:
-        refused = budgets_view.refusal_for(st.session_state[Keys.MEMBER])
-        if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
-            notify(refused, "error")
-            return
-        change()
-    except ConversationNotFound:
-        notify("That conversation no longer exists.", "error")
-        return
-    except ValueError as err:
-        notify(str(err), "error")
-        return
-    except chat.SendFailed as err:
-        notify(str(err), "error")
-        return
-    except chat.DATABASE_ERRORS:
-        notify(chat.DATABASE_READ_ONLY, "error")
-        return
-    answers_view.start_answer()
-
-
 def retry() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened))
+        answers_view.answer_after(
+            lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened)
+        )
 
 
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(
+        answers_view.answer_after(
             lambda: chat.prepare_regenerate(get_store(), st.session_state[Keys.MEMBER], opened)
         )
 
@@ -124,7 +98,9 @@ def send_unsent() -> None:
     """The member sends an imported prompt that was never sent (its Send button)."""
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened))
+        answers_view.answer_after(
+            lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened)
+        )
 
 
 def show_earlier() -> None:

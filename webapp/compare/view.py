@@ -18,10 +18,10 @@ import streamlit as st
 
 from ablt_core import Bot
 from webapp import limits, render
+from webapp.answers.admission import AnswerRefused
 from webapp.answers.live import describe_wait
 from webapp.backend import get_answers, get_store
 from webapp.bots.avatars import USER_AVATAR, avatar_for
-from webapp.budgets import view as budgets_view
 from webapp.chat import open_chat as chat
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
@@ -33,7 +33,8 @@ from webapp.library.view import entry_label, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.session import current_member, page_state
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 OPEN_PARAM = "comparison"  # the query parameter naming the open comparison
@@ -101,11 +102,6 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
     member, answers, page = current_member(), get_answers(), session()
     open_id = page.open_id
     try:
-        refused = budgets_view.refusal_for(member)
-        if refused:
-            _notice("error", refused)
-            page.prompt_back = text
-            return
         if open_id:
             run.send(answers, member, get_comparisons().get(member, open_id), text)
             return
@@ -117,6 +113,9 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
             get_comparisons(), answers, member, [(b.slug, b.name) for b in picked], options, text
         )
         page.open_id = comparison.id
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
+        page.prompt_back = text
     except ConversationNotFound:
         _notice("error", "That comparison no longer exists.")
     except ValueError as err:
@@ -214,11 +213,9 @@ def stop_all(comparison_id: str) -> None:
 def retry_column(column_id: str) -> None:
     """A failed column asks again; the others are left as they are."""
     try:
-        refused = budgets_view.refusal_for(current_member())
-        if refused:
-            _notice("error", refused)
-            return
         run.retry(get_answers(), current_member(), column_id)
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
         _notice("error", "That answer could not be started again; try once more.")
 

@@ -32,7 +32,7 @@ from webapp.text import literal as md
 from webapp.ui import page as ui
 from webapp.ui import sidebar as ui_sidebar
 from webapp.ui import styles
-from webapp.ui.session import current_member
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 HISTORY_STEP = 30  # History rows shown at first and added by "Show more"

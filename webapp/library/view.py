@@ -28,7 +28,8 @@ from webapp.library.prompts import (
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.session import current_member, page_state
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 ANY_BOT = ""  # the bot picker's value for "any bot"

@@ -13,6 +13,8 @@ import streamlit as st
 
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
+from webapp.chat import message_tools
+from webapp.chat import view as chat_view
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.sharing.links import (
@@ -25,7 +27,8 @@ from webapp.sharing.links import (
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.session import current_member, page_state
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 CHAT_PAGE = "views/chat.py"
@@ -159,10 +162,6 @@ def snapshot_messages(snapshot: SharedSnapshot) -> list[Message]:
 
 def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     """The shared conversation, read-only: no message box, no controls that change it."""
-    from webapp.chat import (
-        view as chat_view,
-    )  # the chat's own bubbles (imported late: a heavy module)
-
     info = snapshot.conversation.conversation
     st.title(md.escape(info.title))
     st.caption(
@@ -180,8 +179,6 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         args=(token,),
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
-    from webapp.chat import message_tools
-
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     for message in snapshot_messages(snapshot):
         avatar = ":material/smart_toy:" if message.role == "assistant" else USER_AVATAR

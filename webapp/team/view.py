@@ -15,7 +15,12 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp import backend
+from webapp.auth import gate as auth
+from webapp.auth import throttle as logins
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.auth.throttle_store import LoginLog
+from webapp.settings import get_settings
 from webapp.team import actions
 from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
@@ -47,16 +52,11 @@ def session() -> TeamSession:
 
 
 def _team() -> MemberStore:
-    from webapp.auth import gate as auth
-    from webapp.settings import get_settings
-
     return auth.load_team_for(get_settings())
 
 
 def _protected() -> list[str]:
     """The shared demo accounts while in demo mode (their password is on the login page)."""
-    from webapp.settings import get_settings
-
     settings = get_settings()
     return [name for name, *_ in DEMO_MEMBERS] if settings.demo_mode else []
 
@@ -135,11 +135,6 @@ def _on_remove(actor: Member, username: str) -> None:
 
 
 def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
-    from webapp import backend
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-    from webapp.settings import get_settings
-
     def change() -> str:
         engine = backend.get_store(get_settings()).engine
         where = {"address": key} if by_address else {"username": key}
@@ -153,11 +148,6 @@ def render_lockouts(actor: Member) -> None:
     """Who cannot log in right now after failed logins (usernames and addresses,
     `webapp.auth.throttle`' throttle), each with Unlock: what `python -m webapp.team
     unlock` does, recorded in the audit log with the admin's name."""
-    from webapp import backend
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-    from webapp.settings import get_settings
-
     refuse_non_admin(actor)
     try:
         log_book = LoginLog(backend.get_store(get_settings()).engine)
@@ -293,8 +283,6 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
 
 
 def _on_forced_change(member: Member) -> None:
-    from webapp.auth import gate as auth
-
     problem = auth.change_password(
         member,
         str(st.session_state.get(Keys.FORCED_CURRENT) or ""),
@@ -311,8 +299,6 @@ def _on_forced_change(member: Member) -> None:
 
 def forced_password_change(member: Member) -> None:
     """The only page a member with a one-time password sees: choose a new one."""
-    from webapp.auth import gate as auth
-
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("Choose your password")

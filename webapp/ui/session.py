@@ -20,20 +20,11 @@ on every whole-page run) is read with `current_member()`, or
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
-from webapp.ui.state import Keys
-
-if TYPE_CHECKING:  # type-only: the adapter depends on no feature package
-    from webapp.team.model import Member
-
 T = TypeVar("T")
-
-
-class NotLoggedIn(RuntimeError):
-    """Raised by `current_member()` when no member is logged in to this session."""
 
 
 def page_state(key: str, kind: type[T]) -> T:
@@ -48,24 +39,3 @@ def page_state(key: str, kind: type[T]) -> T:
         found = kind()
         st.session_state[key] = found
     return found
-
-
-def member_or_none() -> Member | None:
-    """The member logged in to this session, or None.
-
-    `webapp.auth.gate.sync_member` alone writes `Keys.MEMBER`, always a
-    `webapp.team.Member`; it drops it when the login is gone."""
-    member: Member | None = st.session_state.get(Keys.MEMBER)
-    return member
-
-
-def current_member() -> Member:
-    """The member logged in to this session.
-
-    For callbacks and drawing code of pages behind the login gate. Raises
-    `NotLoggedIn` when nobody is (a page must have called
-    `webapp.auth.gate.require_member` first)."""
-    member = member_or_none()
-    if member is None:
-        raise NotLoggedIn("No member is logged in to this session: log in first.")
-    return member

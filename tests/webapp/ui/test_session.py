@@ -1,4 +1,4 @@
-"""webapp.ui.session: one typed object per page, kept across runs; the member."""
+"""webapp.ui.session (one typed object per page, kept across runs) and webapp.ui.member."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from streamlit.testing.v1 import AppTest
 
 from webapp.team import Member
+from webapp.ui.member import AUTH_STATUS
 from webapp.ui.state import Keys
 
 
@@ -33,7 +34,7 @@ def _counter_page() -> None:
 def _member_page() -> None:
     import streamlit as st
 
-    from webapp.ui.session import NotLoggedIn, current_member, member_or_none
+    from webapp.ui.member import NotLoggedIn, current_member, member_or_none
 
     st.markdown(f"or none: {member_or_none()}")
     try:
@@ -68,6 +69,7 @@ def test_without_a_member_current_member_says_so_and_member_or_none_is_none() ->
 def test_the_logged_in_member_is_read_from_the_session() -> None:
     at = AppTest.from_function(_member_page, default_timeout=30)
     at.session_state[Keys.MEMBER] = Member("ada", "Ada", "ada@example.com", "admin", 7)
+    at.session_state[AUTH_STATUS] = True  # what streamlit-authenticator sets on a login
     at.run()
     assert not at.error
     assert at.markdown[1].value == "current: ada"
