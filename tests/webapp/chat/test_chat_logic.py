@@ -19,6 +19,7 @@ from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ContextLimits, Conversation, ConversationOptions
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 
 
@@ -296,7 +297,7 @@ def test_an_answer_left_streaming_by_a_dead_process_becomes_interrupted(
         assert dead.last and (dead.last.status, dead.last.text) == ("interrupted", "half an ans")
         # Saved a moment ago: another tab may still be streaming it; left alone.
         live = chat.open_conversation(store, ANN, fresh.id)
-        assert live.last and live.last.status == chat.STREAMING
+        assert live.last and live.last.status == AnswerStatus.STREAMING
 
 
 def test_history_sections_search_rename_pin_delete_import(store: ConversationStore) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 
 from webapp.conversations import context as history
+from webapp.conversations.model import AnswerStatus
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
 from webapp.db.schema import queued_prompts as Q
@@ -48,8 +49,8 @@ DEAD_WORKER_ERROR: Final = (
 # `interrupted` of `settle_stale` set while it was in fact alive (its heartbeat
 # could not land, e.g. a stalled database): a finished answer is still saved.
 _OWNED = sa.or_(
-    M.c.status == "streaming",
-    sa.and_(M.c.status == "interrupted", M.c.error == DEAD_WORKER_ERROR),
+    M.c.status == AnswerStatus.STREAMING,
+    sa.and_(M.c.status == AnswerStatus.INTERRUPTED, M.c.error == DEAD_WORKER_ERROR),
 )
 
 
@@ -180,7 +181,7 @@ class AnswerRows:
             self._conversation_row(conn, owner, conversation_id, lock=True)
             busy = conn.execute(
                 sa.select(M.c.id).where(
-                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                    M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
                 )
             ).first()
             if busy is not None:
@@ -199,7 +200,7 @@ class AnswerRows:
             if (
                 last_row is not None
                 and last_row["role"] == "user"
-                and last_row["status"] == "complete"  # not an imported prompt never sent
+                and last_row["status"] == AnswerStatus.COMPLETE  # not an imported prompt never sent
             ):
                 prompt = self._to_message(last_row)
             elif take_queued:
@@ -250,7 +251,7 @@ class AnswerRows:
             "seq": seq,
             "role": role,
             "text": text,
-            "status": "streaming" if role == "assistant" else "complete",
+            "status": AnswerStatus.STREAMING if role == "assistant" else AnswerStatus.COMPLETE,
             "error": None,
             "created_at": now,
             "updated_at": now,
@@ -279,7 +280,11 @@ class AnswerRows:
                 sa.update(M)
                 .where(where, _OWNED)
                 .values(
-                    text=text, status="streaming", heartbeat_at=now, updated_at=now, waiting=waiting
+                    text=text,
+                    status=AnswerStatus.STREAMING,
+                    heartbeat_at=now,
+                    updated_at=now,
+                    waiting=waiting,
                 )
             )
             status = conn.execute(sa.select(M.c.status).where(where)).scalar()
@@ -324,7 +329,11 @@ class AnswerRows:
                 sa.update(M)
                 .where(where)
                 .values(
-                    status="stopped", text=text, updated_at=now, heartbeat_at=None, waiting=None
+                    status=AnswerStatus.STOPPED,
+                    text=text,
+                    updated_at=now,
+                    heartbeat_at=None,
+                    waiting=None,
                 )
             )
             return True
@@ -368,14 +377,14 @@ class AnswerRows:
             last_sign = sa.func.coalesce(M.c.heartbeat_at, M.c.updated_at, M.c.created_at)
             stmt = sa.update(M).where(
                 M.c.conversation_id == conversation_id,
-                M.c.status == "streaming",
+                M.c.status == AnswerStatus.STREAMING,
                 last_sign <= now - idle_for,
             )
             if alive:
                 stmt = stmt.where(M.c.id.not_in(list(alive)))
             done = conn.execute(
                 stmt.values(
-                    status="interrupted",
+                    status=AnswerStatus.INTERRUPTED,
                     error=DEAD_WORKER_ERROR,
                     updated_at=now,
                     heartbeat_at=None,
@@ -389,7 +398,7 @@ class AnswerRows:
         with self._read() as conn:
             rows = conn.execute(
                 sa.select(M.c.id).where(
-                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                    M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
                 )
             ).all()
         return iter([r[0] for r in rows])

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from webapp.conversations.model import Message
+from webapp.conversations.model import AnswerStatus, Message
 from webapp.conversations.transcripts import ExportedVersion, ImportedVersion
 from webapp.db.schema import conversations as C
 from webapp.db.schema import message_versions as V
@@ -196,7 +196,7 @@ class BranchRows:
                     seq=seq,
                     role="user",
                     text=text,
-                    status="complete",
+                    status=AnswerStatus.COMPLETE,
                     error=None,
                     created_at=now,
                     updated_at=now,
@@ -290,7 +290,7 @@ class BranchRows:
         )
         if not rows:
             return 0
-        if any(r["status"] == "streaming" for r in rows):
+        if any(r["status"] == AnswerStatus.STREAMING for r in rows):
             raise BranchBusy()
         parent = self._path_id(conn, conversation_id, seq - 1)
         moved = []
@@ -401,9 +401,9 @@ class BranchRows:
                 continue
             status = version.status
             if version.role == "user":
-                status = "complete"
-            elif status == "streaming":
-                status = "interrupted"
+                status = AnswerStatus.COMPLETE
+            elif status == AnswerStatus.STREAMING:
+                status = AnswerStatus.INTERRUPTED
             rows.append(
                 {
                     "id": ids[version.key],

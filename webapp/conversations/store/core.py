@@ -27,11 +27,11 @@ from webapp.conversations import context as history
 from webapp.conversations.context import (
     ROLES,
     STATUSES,
+    AnswerStatus,
     Conversation,
     ImportedConversation,
     Message,
     Role,
-    Status,
 )
 from webapp.conversations.options import ConversationOptions, options_from_stored
 from webapp.conversations.store.answers import AnswerRows
@@ -214,7 +214,7 @@ class ConversationStore(AnswerRows, BranchRows):
             seq=row["seq"],
             role=row["role"],
             text=row["text"],
-            status=row["status"],
+            status=AnswerStatus(row["status"]),
             error=row["error"],
             created_at=row["created_at"],
             updated_at=row["updated_at"] or row["created_at"],
@@ -392,7 +392,7 @@ class ConversationStore(AnswerRows, BranchRows):
         conversation_id: str,
         role: Role,
         text: str,
-        status: Status = "complete",
+        status: AnswerStatus = AnswerStatus.COMPLETE,
         error: str | None = None,
     ) -> Message:
         """Add a message at the end; the first user message names an untitled
@@ -428,7 +428,7 @@ class ConversationStore(AnswerRows, BranchRows):
         message_id: str,
         *,
         text: str | None = None,
-        status: Status | None = None,
+        status: AnswerStatus | None = None,
         error: str | None = None,
     ) -> Message:
         """Save a growing answer (status `streaming`) or finalise one.
@@ -450,8 +450,8 @@ class ConversationStore(AnswerRows, BranchRows):
         where = sa.and_(M.c.id == message_id, M.c.conversation_id.in_(owned_ids))
         with self._write() as conn:
             stmt = sa.update(M).where(where)
-            if status == "streaming":
-                stmt = stmt.where(M.c.status == "streaming")
+            if status == AnswerStatus.STREAMING:
+                stmt = stmt.where(M.c.status == AnswerStatus.STREAMING)
             conn.execute(stmt.values(**values))
             row = conn.execute(sa.select(M).where(where)).mappings().first()
             if row is None:
@@ -467,7 +467,9 @@ class ConversationStore(AnswerRows, BranchRows):
             self._conversation_row(conn, owner, conversation_id, lock=True)
             owned = sa.select(C.c.id).where(self._owned(owner, conversation_id))
             doomed = sa.and_(M.c.conversation_id.in_(owned), M.c.seq >= seq)
-            if conn.execute(sa.select(M.c.id).where(doomed, M.c.status == "streaming")).first():
+            if conn.execute(
+                sa.select(M.c.id).where(doomed, M.c.status == AnswerStatus.STREAMING)
+            ).first():
                 raise BranchBusy()
             return conn.execute(sa.delete(M).where(doomed)).rowcount
 
@@ -488,12 +490,16 @@ class ConversationStore(AnswerRows, BranchRows):
         with self._write() as conn:
             self._conversation_row(conn, owner, conversation_id)
             owned = sa.select(C.c.id).where(self._owned(owner, conversation_id))
-            stmt = sa.update(M).where(M.c.conversation_id.in_(owned), M.c.status == "streaming")
+            stmt = sa.update(M).where(
+                M.c.conversation_id.in_(owned), M.c.status == AnswerStatus.STREAMING
+            )
             if idle_for is not None:
                 stmt = stmt.where(
                     sa.func.coalesce(M.c.updated_at, M.c.created_at) <= now - idle_for
                 )
-            return conn.execute(stmt.values(status="interrupted", updated_at=now)).rowcount
+            return conn.execute(
+                stmt.values(status=AnswerStatus.INTERRUPTED, updated_at=now)
+            ).rowcount
 
     # ------------------------------------------------------- export/import
 
