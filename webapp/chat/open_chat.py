@@ -48,13 +48,14 @@ from webapp.conversations.context import (
 )
 from webapp.conversations.store import (
     DEAD_WORKER_ERROR,
+    MAX_PAGE,
     STREAM_IDLE_AFTER,
     ConversationNotFound,
     ConversationStore,
+    MessagePage,
     Owner,
     QueuedPrompt,
 )
-from webapp.conversations.store.core import MAX_PAGE, MessagePage
 
 # Re-exported: the chat's options and History actions live in their own modules.
 from webapp.history.actions import delete as delete
