@@ -61,8 +61,8 @@ from webapp.conversations.store import (
 from webapp.history.actions import delete as delete
 from webapp.history.actions import export_json as export_json
 from webapp.history.actions import export_markdown as export_markdown
-from webapp.history.actions import history_sections as history_sections
 from webapp.history.actions import import_file as import_file
+from webapp.history.actions import load_history as load_history
 from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
