@@ -300,7 +300,7 @@ def test_an_answer_left_streaming_by_a_dead_process_becomes_interrupted(
         assert live.last and live.last.status == AnswerStatus.STREAMING
 
 
-def test_history_sections_search_rename_pin_delete_import(store: ConversationStore) -> None:
+def test_history_search_rename_pin_delete_import(store: ConversationStore) -> None:
     a = seeded(store, ("user", "Trip to Rome", "complete"), ("assistant", "Pack shoes", "complete"))
     b = seeded(store, ("user", "Egg recipes", "complete"))
     assert [c.id for _, cs in chat.load_history(store, ANN).sections for c in cs] == [b.id, a.id]
