@@ -343,7 +343,7 @@ class BranchRepository:
                             seq=-1,
                             role=row["role"],
                             text=row["text"],
-                            status=row["status"],
+                            status=AnswerStatus(row["status"]),
                             error=row["error"],
                             created_at=row["created_at"],
                         ),
