@@ -194,7 +194,7 @@ def test_an_imported_conversation_is_marked_and_keeps_the_files_dates(
     lines = message_lines(at)
     assert "1 May 2025 09:00" in lines[0] and "1 May 2025 09:01" in lines[1]
     # The History dates it by the file: not under Today.
-    sections = dict(chat.history_sections(app_store, member))
+    sections = dict(chat.load_history(app_store, member).sections)
     assert all(c.id != conv.id for c in sections.get("Today", []))
 
 

@@ -50,6 +50,7 @@ from webapp.answers.admission import (
 from webapp.answers.live import LiveAnswer, Wait
 from webapp.answers.slots import TeamSlots
 from webapp.chat import open_chat as chat
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import (
     STREAM_IDLE_AFTER,
     ConversationNotFound,
@@ -315,7 +316,7 @@ class AnswerService:
             if len(row.text) > shown:
                 piece, shown = row.text[shown:], len(row.text)
                 yield piece
-            if row.status != chat.STREAMING:
+            if row.status != AnswerStatus.STREAMING:
                 return
             beat = row.heartbeat_at
             idle = self.idle_after.total_seconds()
@@ -371,7 +372,7 @@ class AnswerService:
     async def _run(self, job: _Job) -> None:
         live, owner, answer = job.live, job.owner, job.claim.answer
         saver = asyncio.create_task(self._keep_saving(job))
-        status, error = chat.STREAMING, None
+        status, error = AnswerStatus.STREAMING, None
         text_override: str | None = None
         try:
             if not job.slot_held:
@@ -393,24 +394,24 @@ class AnswerService:
             finally:
                 self._slots.release()
         except asyncio.CancelledError:
-            status = chat.STOPPED
+            status = AnswerStatus.STOPPED
         except Exception:
             log.exception("Unexpected error while generating an answer")
-            status, error = chat.ERROR, chat.UNEXPECTED_ERROR
+            status, error = AnswerStatus.ERROR, chat.UNEXPECTED_ERROR
         finally:
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await saver
             await self.team.give_back(answer.id)
             text = text_override if text_override is not None else live.text
-            if status == chat.STOPPED and job.keep_chars is not None:
+            if status == AnswerStatus.STOPPED and job.keep_chars is not None:
                 text = text[: job.keep_chars]
-            if status == chat.STOPPED and not job.stopped and not job.stopped_elsewhere:
+            if status == AnswerStatus.STOPPED and not job.stopped and not job.stopped_elsewhere:
                 # Cancelled without a Stop: the service is closing (tests, shutdown).
-                status, error = chat.INTERRUPTED, None
+                status, error = AnswerStatus.INTERRUPTED, None
             if not job.stopped_elsewhere:
                 await self._final_save(owner, answer.id, text, status, error)
-            if status in (chat.COMPLETE, chat.STOPPED):
+            if status in (AnswerStatus.COMPLETE, AnswerStatus.STOPPED):
                 # The next queued prompt of the conversation, if any, started before
                 # this answer is reported ended, so a page that reruns at the end
                 # finds it generating (not after a failure: the member decides,
@@ -450,17 +451,17 @@ class AnswerService:
             self._jobs[claim.answer.id] = job
         job.task = self._loop.create_task(self._run(job))
 
-    async def _generate(self, job: _Job) -> tuple[str, str | None, str | None]:
+    async def _generate(self, job: _Job) -> tuple[AnswerStatus, str | None, str | None]:
         """Stream the answer into `job.live`: (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
             conversation, window = await self._db(lambda: self._context(owner, answer))
         except ConversationNotFound:
             job.stopped_elsewhere = True  # deleted meanwhile: nothing to save
-            return chat.ERROR, None, None
+            return AnswerStatus.ERROR, None, None
         except chat.DATABASE_ERRORS as err:
             log.warning("Could not read an answer's context: %s", err)
-            return chat.ERROR, DATABASE_ANSWER_ERROR, None
+            return AnswerStatus.ERROR, DATABASE_ANSWER_ERROR, None
         live.context_omitted = window.omitted
         live.set_wait(Wait("first_byte", time.time()))
 
@@ -491,20 +492,20 @@ class AnswerService:
             finally:
                 await stream.aclose()
         except StreamInterruptedError as err:
-            return chat.INTERRUPTED, describe(err), err.partial_text or live.text
+            return AnswerStatus.INTERRUPTED, describe(err), err.partial_text or live.text
         except APITimeoutError as err:
             if live.text:
-                return chat.ERROR, describe(err), None
+                return AnswerStatus.ERROR, describe(err), None
             # No byte came at all: the length asked for is not the cause.
-            return chat.ERROR, FIRST_BYTE_TIMEOUT, None
+            return AnswerStatus.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
             if isinstance(err, RateLimitError):
                 self.team.rate_limited(err.retry_after)
-            return chat.ERROR, describe(err), None
+            return AnswerStatus.ERROR, describe(err), None
         if not live.text.strip():
             # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
-            return chat.ERROR, chat.EMPTY_ANSWER, None
-        return chat.COMPLETE, None, None
+            return AnswerStatus.ERROR, chat.EMPTY_ANSWER, None
+        return AnswerStatus.COMPLETE, None, None
 
     def _context(self, owner: Owner, answer: Message) -> tuple[Conversation, ContextWindow]:
         conversation = self.store.get_conversation(owner, answer.conversation_id)
@@ -525,7 +526,7 @@ class AnswerService:
             except Exception as err:  # a failing database must not cut the answer
                 log.warning("Could not save a generating answer: %s", err)
                 continue
-            if status is None or status == chat.STOPPED:
+            if status is None or status == AnswerStatus.STOPPED:
                 # Deleted in another tab, or Stop pressed on another process: theirs wins.
                 job.stopped_elsewhere = True
                 if job.task is not None:
@@ -533,7 +534,7 @@ class AnswerService:
                 return
 
     async def _final_save(
-        self, owner: Owner, message_id: str, text: str, status: str, error: str | None
+        self, owner: Owner, message_id: str, text: str, status: AnswerStatus, error: str | None
     ) -> None:
         """The last save always lands unless the database stays down: tried a few
         times; an answer never finalised is settled `interrupted` later."""

@@ -26,7 +26,7 @@ import regex
 import streamlit as st
 
 from webapp.backend import get_store
-from webapp.conversations.store.core import MAX_PAGE
+from webapp.conversations.store import MAX_PAGE
 from webapp.ui.state import Keys
 
 SNIPPET_RADIUS: Final = 60  # characters of context each side of a match

@@ -184,11 +184,11 @@ def render_message(message: Message, avatar: str, *, is_last: bool, editable: bo
                 st.button(
                     "Send", key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
                 )
-        elif message.status == chat.STOPPED:
+        elif message.status == history.AnswerStatus.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
             )
-        elif message.status in chat.RETRYABLE_STATUSES:
+        elif message.status in history.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
         # One line under the text: its time on the member's clock, Copy in one

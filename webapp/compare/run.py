@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from webapp.chat import open_chat as chat
 from webapp.compare.store import Comparison, Comparisons
 from webapp.conversations.context import ConversationOptions, Message
+from webapp.conversations.model import RETRYABLE_STATUSES, AnswerStatus
 from webapp.conversations.store import Owner
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def streaming_answers(answers: AnswerService, owner: Owner, comparison: Comparis
     for column in comparison.columns:
         page = answers.store.messages(owner, column.id, limit=1)
         last = page.messages[-1] if page.messages else None
-        if last is not None and last.role == "assistant" and last.status == chat.STREAMING:
+        if last is not None and last.role == "assistant" and last.status == AnswerStatus.STREAMING:
             ids.append(last.id)
     return ids
 
@@ -120,6 +120,6 @@ def retry(answers: AnswerService, owner: Owner, column_id: str) -> str | None:
     `answers.admit`) before the failed answer is deleted."""
     admission = answers.admit(owner)
     last = answers.store.messages(owner, column_id, limit=1).messages
-    if last and last[-1].role == "assistant" and last[-1].status in chat.RETRYABLE_STATUSES:
+    if last and last[-1].role == "assistant" and last[-1].status in RETRYABLE_STATUSES:
         answers.store.delete_messages_from(owner, column_id, last[-1].seq)
     return answers.start(owner, column_id, admission=admission)

@@ -313,9 +313,9 @@ def render_setup(bots: Sequence[Bot]) -> None:
 
 
 def _answer_status(message: Message) -> None:
-    if message.status == chat.STOPPED:
+    if message.status == history.AnswerStatus.STOPPED:
         st.caption(":material/stop_circle: Stopped: the part received before Stop.")
-    elif message.status in chat.RETRYABLE_STATUSES:
+    elif message.status in history.RETRYABLE_STATUSES:
         st.error(message.error or chat.INTERRUPTED_MESSAGE, icon=":material/error:")
 
 
@@ -349,18 +349,22 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
             messages = answers.store.messages(member, conv.id, limit=SHOWN_MESSAGES).messages
             shown = messages
             for message in shown:
-                if message.role == "assistant" and message.status == chat.STREAMING:
+                if message.role == "assistant" and message.status == history.AnswerStatus.STREAMING:
                     with st.chat_message("assistant", avatar=avatar):
                         live_slots.append((message, st.empty(), st.empty()))
                     continue
                 _draw_message(message, avatar)
             last = shown[-1] if shown else None
-            if last is None or last.role != "assistant" or last.status == chat.STREAMING:
+            if (
+                last is None
+                or last.role != "assistant"
+                or last.status == history.AnswerStatus.STREAMING
+            ):
                 continue
             live = answers.live(last.id)
             st.caption(run.figures(last, live).caption())
             row = st.container(horizontal=True)
-            if last.status in chat.RETRYABLE_STATUSES:
+            if last.status in history.RETRYABLE_STATUSES:
                 row.button(
                     "Retry",
                     key=f"compare_retry_{conv.id}",
@@ -413,7 +417,7 @@ def follow_live(member: Member, slots: list[tuple[Message, Any, Any]]) -> None:
                 row = answers.store.answer_row(member, message.id)
                 if row is None:
                     continue
-                text, ended, wait = row.text, row.status != chat.STREAMING, None
+                text, ended, wait = row.text, row.status != history.AnswerStatus.STREAMING, None
             if text:
                 text_slot.markdown(render.answer_html(text), unsafe_allow_html=True)
             if ended:

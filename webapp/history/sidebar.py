@@ -27,6 +27,7 @@ from webapp.chat.view import guarded, local_time, member_timezone, notify, opene
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
 from webapp.conversations.store import ConversationNotFound
+from webapp.history.actions import HISTORY_PAGE, load_history
 from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import page as ui
@@ -35,7 +36,7 @@ from webapp.ui import styles
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
-HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
+HISTORY_STEP = HISTORY_PAGE  # History rows shown at first and added by "Show more"
 # Streamlit lays the page out for a phone below this width (its "md" breakpoint):
 # there the sidebar is drawn over the page instead of beside it.
 PHONE_MAX_WIDTH_PX = 768
@@ -239,27 +240,23 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
                 )
                 no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
 
+    rows = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
     try:
-        sections = chat.history_sections(store, member, query, tz=member_timezone())
+        listed = load_history(store, member, query, rows=rows, tz=member_timezone())
     except chat.DATABASE_ERRORS:
         sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
         return
-    if not sections:
+    if not listed.sections:
         sidebar.caption(
             "No conversations match." if query.strip() else "No saved conversations yet."
         )
         return
-    limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
     styles.history_rows()
-    shown = 0
-    for name, conversations in sections:
-        if shown >= limit:
-            break
+    for name, conversations in listed.sections:
         sidebar.caption(name)
-        for conv in conversations[: limit - shown]:
+        for conv in conversations:
             _history_row(conv, is_open=opened is not None and conv.id == opened.id)
-            shown += 1
-    if sum(len(c) for _, c in sections) > shown:
+    if listed.more:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
 
 
