@@ -308,7 +308,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
         return None
     username = st.session_state.get(_AUTH_USERNAME) or ""
     member = team.get(username)
-    if member is None or _session_ended(member, st.session_state.get(Keys.AUTH_SINCE)):
+    if member is None or session_ended(member, st.session_state.get(Keys.AUTH_SINCE)):
         _forget_login(authenticator)
         st.session_state[Keys.LOGIN_PROBLEM] = SESSION_ENDED
         return None
@@ -320,7 +320,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
     return member
 
 
-def _session_ended(member: Member | None, since: object) -> bool:
+def session_ended(member: Member | None, since: object) -> bool:
     """True when a session logged in at `since` may no longer act for `member`:
     removed (None), disabled, or logged in before `sessions_valid_after`."""
     if member is None or member.disabled:
@@ -343,7 +343,7 @@ def session_still_valid(member: Member) -> bool:
     # One read of the member's row: the team was set up by the whole-page run
     # that logged this session in (`load_team_for` would check that again).
     team = MemberStore(_store(get_settings()).engine)
-    return not _session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
+    return not session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
 
 
 def list_members() -> list[Member]:
