@@ -123,7 +123,7 @@ def render() -> None:
             st.info("No usage in this range yet.")
         st.altair_chart(usage.daily_chart(frame, unit), width="stretch")
         st.dataframe(
-            frame,
+            csv_safe.safe_frame(frame),  # its toolbar writes a CSV, as every table's does
             hide_index=True,
             width="stretch",
             column_config=usage.table_columns(),
