@@ -160,7 +160,9 @@ def render_library_picker() -> None:
         return
     entry = next(e for e in entries if e.id == chosen)
     for name in entry.variables:
-        st.text_input(name, key=f"library_var_compare_{entry.id}_{name}", max_chars=2000)
+        st.text_input(  # the author's text: escaped, a label renders Markdown
+            md.escape(name), key=f"library_var_compare_{entry.id}_{name}", max_chars=2000
+        )
     st.button(
         "Apply",
         key="compare_library_apply",

@@ -63,6 +63,9 @@ class Keys:
     LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
     LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
     LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+    # The entry id whose variables' fields the Prompts page draws (the one being started):
+    # only its fields, so a list of entries never draws every entry's fields.
+    LIBRARY_STARTING = "library_starting"
 
     # Share links
     SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
