@@ -153,9 +153,9 @@ def check_user_id(user_id: object) -> int:
 
 
 def parse_date(value: dt.date | str | None, name: str) -> dt.date:
-    """A `date`, a `YYYY-MM-DD` string, or None for today."""
+    """A `date`, a `YYYY-MM-DD` string, or None for today (in UTC: the API's days)."""
     if value is None:
-        return dt.date.today()
+        return dt.datetime.now(dt.UTC).date()
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

@@ -28,9 +28,12 @@ def pick_range(today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     # reaches the API and an end before the start gets a clear message.
     first, last = st.columns(2)
     start = first.date_input(
-        "From", value=today - dt.timedelta(days=29), key=Keys.STATS_START, format="YYYY-MM-DD"
+        "From (UTC day)",
+        value=today - dt.timedelta(days=29),
+        key=Keys.STATS_START,
+        format="YYYY-MM-DD",
     )
-    end = last.date_input("To", value=today, key=Keys.STATS_END, format="YYYY-MM-DD")
+    end = last.date_input("To (UTC day)", value=today, key=Keys.STATS_END, format="YYYY-MM-DD")
     return start, end
 
 
@@ -88,7 +91,10 @@ def render() -> None:
     member = require_member()
     st.title("Usage statistics")
 
-    today = usage.member_today(ui.member_timezone())  # the member's day, not the server's
+    # One calendar, the API's (UTC) days: a chat made now is on the day called today.
+    calendar = usage.stats_calendar(ui.member_timezone())
+    st.caption(calendar.note)
+    today = calendar.today
     start, end = pick_range(today)
     controls = st.columns([1, 2])
     unit = controls[0].radio(
@@ -105,7 +111,7 @@ def render() -> None:
         st.info(choice.note, icon=":material/event:")
     start, end = choice.start, choice.end
     caption, refresh = st.columns([5, 1], vertical_alignment="center")
-    caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days")
+    caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days (UTC)")
     # Figures are cached for a minute; Refresh shows a chat that just ended right away.
     # Right-aligned in its column, so it ends where the content ends.
     refresh.container(horizontal_alignment="right").button(
@@ -124,7 +130,7 @@ def render() -> None:
             st.info("No usage in this range yet.")
         st.altair_chart(usage.daily_chart(frame, unit), width="stretch")
         st.dataframe(
-            frame,
+            csv_safe.safe_frame(frame),  # its toolbar writes a CSV, as every table's does
             hide_index=True,
             width="stretch",
             column_config=usage.table_columns(),

@@ -41,3 +41,10 @@ BOT_FIELD_KEEP_CHARS: Final = 4_000
 
 BOT_CARDS_PER_PAGE: Final = 24  # the Bots page: a page of cards at a time
 BOT_PICKER_MAX_CHOICES: Final = 50  # the chat's bot picker: the first matches only
+
+# -- the prompt library ------------------------------------------------------------
+
+# `{{variables}}` one starter prompt may ask for: each is a text field on the
+# page of the member who starts it. A shared entry within the form's 20,000
+# characters could hold 2,200 of them, drawn for every member on every run.
+LIBRARY_MAX_VARIABLES: Final = 20

@@ -2,7 +2,9 @@
 
 Counters are kept per (user_id, day). Each chat adds its original / enchancement
 / response words and tokens (see ``answers`` for how they are measured) to its
-``user_id`` (0 when the request had none) on today's date. A fresh ledger is
+``user_id`` (0 when the request had none) on today's date in UTC (``usage_day``):
+the contract's dates carry no zone, and the app reads them as UTC days (its
+budgets' months and the Statistics page's calendar), whatever the host's zone. A fresh ledger is
 seeded with ``history_days`` of plausible, deterministic history for
 ``seed_users`` (default users 1, 2 and 3; weekdays busier than weekends)
 ending YESTERDAY, so "today" holds only what the current run did. All methods
@@ -16,7 +18,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 SEED_USERS = (1, 2, 3)
@@ -87,6 +89,12 @@ def _seeded_day(rng: random.Random, weekday: bool) -> Usage:
     return usage
 
 
+def usage_day(now: datetime | None = None) -> date:
+    """The day usage made at ``now`` (aware; default: this instant) is booked
+    on: its date in UTC, the same for every host and every member."""
+    return (now or datetime.now(UTC)).astimezone(UTC).date()
+
+
 class Ledger:
     """Thread-safe per-user, per-day usage counters."""
 
@@ -98,7 +106,7 @@ class Ledger:
     ) -> None:
         self._lock = threading.Lock()
         self._days: dict[int, dict[date, Usage]] = defaultdict(dict)
-        self._seed(history_days, today or date.today(), seed_users)
+        self._seed(history_days, today or usage_day(), seed_users)
 
     def _seed(self, history_days: int, today: date, seed_users: Sequence[int]) -> None:
         rng = random.Random(SEED_RANDOM)
@@ -110,8 +118,8 @@ class Ledger:
                     self._days[user_id][day] = usage
 
     def add(self, user_id: int, usage: Usage, day: date | None = None) -> None:
-        """Record one chat's usage for ``user_id`` on ``day`` (default today)."""
-        day = day or date.today()
+        """Record one chat's usage for ``user_id`` on ``day`` (default: today in UTC)."""
+        day = day or usage_day()
         with self._lock:
             self._days[user_id].setdefault(day, Usage()).add(usage)
 

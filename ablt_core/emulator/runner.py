@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from .faults import Fault, RecordedRequest
-from .ledger import ALL_USERS, SEED_USERS, Ledger
+from .ledger import ALL_USERS, SEED_USERS, Ledger, usage_day
 from .server import DEFAULT_DELAY, EmulatorState, create_app
 from .streams import StreamRecord
 
@@ -116,8 +116,8 @@ class EmulatorHandle:
     def usage(
         self, user_id: int = ALL_USERS, start: date | None = None, end: date | None = None
     ) -> dict[str, Any]:
-        """The statistics body the endpoint would return (start/end default to today)."""
-        today = date.today()
+        """The statistics body the endpoint would return (start/end default to today, UTC)."""
+        today = usage_day()
         return self.state.ledger.statistics(user_id, start or today, end or today)
 
     @property

@@ -170,3 +170,86 @@ def test_a_logged_out_visitor_gets_the_login_page_and_no_conversation(
     assert "not available" in " ".join(i.value for i in visitor.info)
     assert not visitor.chat_message
     assert "Only for the team" not in str([m.value for m in visitor.markdown])
+
+
+# -- placeholders and many variables (issue 28, items 12 and 8) -----------------------------
+
+
+def test_a_starter_with_punctuated_placeholders_asks_for_each_and_saving_names_the_rest(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = open_page(logged_in("demo-member"), "views/library.py")
+    new_entry(at, "Reminder", starter="Write to {{first name}} about {{topic?}} by {{due.date}}")
+    assert at.success[0].value == "Saved “Reminder”."  # every placeholder is asked for
+    new_entry(at, "Odd one", starter="Dear {{name}}, see {{}} and {{ }}.")
+    saved = at.success[0].value
+    assert "These will stay as typed" in saved and "\\{\\{\\}\\}" in saved
+
+    member = at.session_state[Keys.MEMBER]
+    entry = next(e for e in PromptLibrary(app_store).visible(member) if e.name == "Reminder")
+    at.button(key=f"library_start_page_{entry.id}").click().run()
+    values = {"first name": "Ann", "topic?": "the fees", "due.date": "Friday"}
+    for name, value in values.items():
+        at.text_input(key=f"library_var_page_{entry.id}_{name}").input(value)
+    at.button(key=f"library_start_page_{entry.id}").click().run()
+    assert not at.exception, at.exception
+    assert at.chat_input[0].value == "Write to Ann about the fees by Friday"
+
+
+def store_shared_entry(store: ConversationStore, owner: str, name: str, starter: str) -> str:
+    """An entry as an older version stored it (no cap at creation): its id."""
+    import datetime as dt
+    import uuid
+
+    import sqlalchemy as sa
+
+    from webapp.conversations.context import ConversationOptions
+    from webapp.db.schema import prompts as P
+
+    entry_id, now = str(uuid.uuid4()), dt.datetime.now(dt.UTC)
+    with store.transaction(write=True) as conn:
+        conn.execute(
+            sa.insert(P).values(
+                id=entry_id,
+                owner=owner,
+                name=name,
+                system_instruction="",
+                starter_prompt=starter,
+                options=ConversationOptions().model_dump_json(),
+                bot_slug=None,
+                shared=True,
+                pinned=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return entry_id
+
+
+def test_many_variables_are_refused_and_a_stored_entry_draws_only_its_capped_fields_when_started(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    many = "".join(f"{{{{v{n}}}}}" for n in range(2_200))  # within the form's 20,000 characters
+    admin = open_page(logged_in("demo-admin"), "views/library.py")
+    new_entry(admin, "Too many", starter=many, shared=True)
+    assert "at most 20 values" in admin.error[0].value and "2,200" in admin.error[0].value
+
+    old = store_shared_entry(app_store, "demo-admin", "Old entry", many)
+    other = store_shared_entry(app_store, "demo-admin", "Other entry", "Hi {{a}} {{b}} {{c}}")
+    member = open_page(logged_in("demo-member"), "views/library.py")
+    names = entry_names(member)
+    assert any("Old entry" in n for n in names) and not any("Too many" in n for n in names)
+    base = len(member.text_input)
+    assert base < 10, "no entry's fields are drawn before it is started"
+
+    member.button(key=f"library_start_page_{old}").click().run()
+    assert not member.exception, member.exception
+    assert len(member.text_input) == base + 20  # the entry being started, up to the cap
+    assert not [t for t in member.text_input if t.key and other in t.key]
+    assert any("stay as typed" in c.value and "2,170 more" in c.value for c in member.caption)
+    for n in range(20):
+        member.text_input(key=f"library_var_page_{old}_v{n}").input(f"x{n}")
+    member.button(key=f"library_start_page_{old}").click().run()
+    assert not member.exception, member.exception
+    typed = member.chat_input[0].value
+    assert typed.startswith("x0x1x2") and typed.endswith("{{v2198}}{{v2199}}")

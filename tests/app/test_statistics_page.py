@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 
 import pytest
@@ -176,3 +177,41 @@ def test_the_tables_counts_have_thousands_separators_as_the_tiles_do(logged_in: 
         for column in usage.COLUMNS:
             assert config[column]["type_config"]["format"] == usage.COUNT_FORMAT
             assert config[column]["label"] == usage.TABLE_LABELS[column]
+
+
+def _past_utc_midnight_soon() -> None:
+    """Wait out the last seconds of a UTC day, so the chat and the page share one."""
+    now = dt.datetime.now(dt.UTC)
+    left = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC) - now
+    if left < dt.timedelta(seconds=20):
+        time.sleep(left.total_seconds() + 1)
+
+
+# Issue 28, item 11: a browser in Kiritimati (UTC+14) at 04:50 on 7 December made a
+# chat and Statistics for "today" said "No usage in this range yet": the page's today
+# was the member's date, the usage's days the API's. Between these zones, at every
+# hour of the day at least one browser's date differs from UTC's.
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kolkata", "UTC"])
+def test_a_chat_made_now_is_under_the_day_the_page_calls_today_in_every_zone(
+    logged_in: Login, zone: str
+) -> None:
+    _past_utc_midnight_soon()
+    at = logged_in("demo-member")
+    at.context["timezone"] = zone
+    member = at.session_state[Keys.MEMBER]
+    at.chat_input[0].set_value("Which day will this chat be counted on?").run()
+    assert not at.exception
+
+    open_statistics(at)
+    at.radio(key=Keys.STATS_PRESET).set_value(usage.CUSTOM).run()
+    page_today = at.date_input(key=Keys.STATS_END).value  # the day the page calls today
+    pick_range(at, page_today, page_today)
+    assert "No usage in this range yet." not in [i.value for i in at.info]
+    chat_day = dt.datetime.now(dt.UTC).date()  # the API books a chat on its UTC day
+    assert page_today == chat_day
+    assert tiles(at) == ledger(member.user_id, chat_day, chat_day)
+    assert tiles(at)["Response"] > 0
+    # The page says whose days these are.
+    assert any("Days are UTC days" in c.value for c in at.caption)
+    assert at.date_input(key=Keys.STATS_END).label == "To (UTC day)"
+    assert json.loads(at.dataframe[0].proto.columns)["date"]["label"] == "Day (UTC)"

@@ -244,6 +244,14 @@ class BudgetStatus:
         return self.used / self.limit.amount
 
     @property
+    def percent(self) -> int:
+        """The share used as a whole percentage, rounded down (`percent_used`):
+        never 100 while anything is left, never 80 below the warning."""
+        if self.limit.amount is None:
+            return 0
+        return percent_used(self.used, self.limit.amount)
+
+    @property
     def state(self) -> str:
         """`UNLIMITED`, `OK`, `WARNING` or `EXHAUSTED` (see the class)."""
         if self.limit.amount is None:
@@ -256,6 +264,16 @@ class BudgetStatus:
     def may_send(self) -> bool:
         """False once the limit is reached: sending is refused."""
         return self.state != EXHAUSTED
+
+
+def percent_used(used: int, amount: int) -> int:
+    """`used` of `amount` as a whole percentage for display, rounded DOWN in
+    integer arithmetic (no float error): a rounded-up figure would show 100%
+    with 20 words left, or cross a threshold (80%) the state has not. 100 for
+    an `amount` of 0 (nothing may be used); above 100 when over the limit."""
+    if amount <= 0:
+        return 100
+    return max(used, 0) * 100 // amount
 
 
 def status_of(limit: Limit, used: Used, now: datetime) -> BudgetStatus:
@@ -294,6 +312,6 @@ def warning_message(status: BudgetStatus) -> str:
     """The 80% warning: how much is used and left."""
     left = status.left or 0
     return (
-        f"You have used {status.share:.0%} of this month's budget: "
+        f"You have used {status.percent}% of this month's budget: "
         f"{left:,} {status.limit.unit} left."
     )

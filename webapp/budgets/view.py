@@ -40,6 +40,7 @@ from webapp.budgets.count import (
     refusal_message,
     warning_message,
 )
+from webapp.text import csv_safe
 from webapp.ui import flash
 from webapp.ui.state import Keys
 
@@ -261,8 +262,9 @@ def render_budgets_admin(actor: Any) -> None:
             args=(actor,),
             key="budget_default_save",
         )
+    # The table's toolbar writes a CSV: member names are neutralised (csv_safe).
     st.dataframe(
-        rows,
+        csv_safe.safe_rows(rows),
         hide_index=True,
         column_config={
             "Used this month": st.column_config.NumberColumn(format="%,d"),

@@ -179,8 +179,10 @@ def render_library_picker() -> None:
         return
     entry = next(e for e in entries if e.id == chosen)
     for name in entry.variables:
-        st.text_input(
-            name, key=Keys.library_variable(LIBRARY_WHERE, entry.id, name), max_chars=2000
+        st.text_input(  # the author's text: escaped, a label renders Markdown
+            md.escape(name),
+            key=Keys.library_variable(LIBRARY_WHERE, entry.id, name),
+            max_chars=2000,
         )
     st.button(
         "Apply",

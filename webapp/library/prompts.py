@@ -12,7 +12,12 @@ not exist" raise the same `PromptNotFound`, as conversations do.
 
 A starter prompt may hold variables, `{{customer}}`: `template_variables`
 names them (in order, once each) and `fill_template` puts the member's values
-in when the entry is applied.
+in when the entry is applied. A variable's name is any text on one line
+between double braces (`{{first name}}`, `{{topic?}}`, `{{due.date}}`), at
+most `VARIABLE_MAX_CHARS`; every other `{{...}}` (empty, on several lines,
+too long, or past `LIBRARY_MAX_VARIABLES`) stays as typed, and saving the
+entry names it (`unasked_placeholders`), so nothing is dropped silently. A
+new entry may ask for at most `LIBRARY_MAX_VARIABLES` values.
 """
 
 from __future__ import annotations
@@ -30,11 +35,21 @@ from webapp.conversations.context import ConversationOptions
 from webapp.conversations.options import options_from_stored
 from webapp.conversations.store import ConversationStore
 from webapp.db.schema import prompts as P
+from webapp.limits import LIBRARY_MAX_VARIABLES
+from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
 
 NAME_MAX_CHARS: Final = 200
-# `{{ name }}`: letters, digits, spaces, `_` and `-`, between double braces.
-VARIABLE: Final = re.compile(r"\{\{\s*([\w][\w \-]{0,59}?)\s*\}\}")
+VARIABLE_MAX_CHARS: Final = 60
+# `{{ name }}`: any characters on one line but braces, not starting or ending
+# with a space (those are trimmed), at most VARIABLE_MAX_CHARS.
+_MIDDLE: Final = VARIABLE_MAX_CHARS - 2  # between the first and the last character
+VARIABLE: Final = re.compile(
+    r"\{\{\s*([^{}\s](?:[^{}\r\n]{0," + str(_MIDDLE) + r"}[^{}\s])?)\s*\}\}"
+)
+# Anything between double braces, a variable or not (for `unasked_placeholders`).
+PLACEHOLDER: Final = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_ASKED: Final = "\x00"  # stands for an asked variable while looking for the others
 
 
 class Author(Protocol):
@@ -74,8 +89,15 @@ class LibraryPrompt:
 
     @property
     def variables(self) -> list[str]:
-        """The starter prompt's `{{variables}}`, in order of first use."""
-        return template_variables(self.starter_prompt)
+        """The starter prompt's `{{variables}}` asked for when it is started, in
+        order of first use: at most `LIBRARY_MAX_VARIABLES` (an entry stored
+        before the cap keeps the rest as typed)."""
+        return template_variables(self.starter_prompt)[:LIBRARY_MAX_VARIABLES]
+
+    @property
+    def unasked(self) -> list[str]:
+        """The starter's `{{...}}` that stay as typed (`unasked_placeholders`)."""
+        return unasked_placeholders(self.starter_prompt)
 
 
 def template_variables(text: str) -> list[str]:
@@ -88,6 +110,39 @@ def template_variables(text: str) -> list[str]:
     for match in VARIABLE.finditer(text):
         seen.setdefault(match.group(1).strip(), None)
     return list(seen)
+
+
+def unasked_placeholders(text: str, limit: int = LIBRARY_MAX_VARIABLES) -> list[str]:
+    """Every `{{...}}` of `text` that is not asked for, as typed, once each, in
+    order: not a variable (`{{}}`, several lines, too long) or a variable past
+    the first `limit`.
+
+    >>> unasked_placeholders("Hi {{name}} {{}} {{ }}")
+    ['{{}}', '{{ }}']
+    """
+    asked = set(template_variables(text)[:limit])
+
+    def hide_asked(match: re.Match[str]) -> str:
+        # Out of the way first, so `{{{x}}}` or `{{ a {{x}} }}` is not taken for a stray pair.
+        return _ASKED if match.group(1).strip() in asked else match.group(0)
+
+    rest = VARIABLE.sub(hide_asked, text)
+    found: dict[str, None] = {}
+    for match in PLACEHOLDER.finditer(rest):
+        found.setdefault(match.group(0).replace(_ASKED, "…"), None)
+    return list(found)
+
+
+def unasked_note(text: str, shown: int = 10) -> str | None:
+    """The plain sentence naming the placeholders of `text` that stay as
+    typed (at most `shown` of them, then how many more), or None when every
+    `{{...}}` is asked for. Markdown-safe: each is shown literally."""
+    unasked = unasked_placeholders(text)
+    if not unasked:
+        return None
+    names = ", ".join(f"“{md.escape(cut_graphemes(p, 80))}”" for p in unasked[:shown])
+    more = f" and {len(unasked) - shown:,} more" if len(unasked) > shown else ""
+    return f"These will stay as typed (not asked for): {names}{more}."
 
 
 def fill_template(text: str, values: Mapping[str, str]) -> str:
@@ -160,6 +215,13 @@ class PromptLibrary:
         a system instruction nor a starter prompt."""
         if not system_instruction.strip() and not starter_prompt.strip():
             raise ValueError("Give the entry a system instruction, a starter prompt, or both.")
+        variables = template_variables(starter_prompt)
+        if len(variables) > LIBRARY_MAX_VARIABLES:
+            raise ValueError(
+                f"A starter prompt can ask for at most {LIBRARY_MAX_VARIABLES} values in "
+                f"{{{{double braces}}}}; this one asks for {len(variables):,}. "
+                "Write the rest out, or split it into several entries."
+            )
         defaults = (options or ConversationOptions()).model_copy(
             update={"system_instruction": None, "library_prompt_id": None}
         )

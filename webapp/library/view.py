@@ -24,7 +24,9 @@ from webapp.library.prompts import (
     PromptNotFound,
     entry_options,
     fill_template,
+    unasked_note,
 )
+from webapp.limits import LIBRARY_MAX_VARIABLES
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
@@ -47,6 +49,9 @@ class LibrarySession:
     # said under that button until it is pressed again.
     missing: dict[tuple[str, str], str] = field(default_factory=dict)
     go_to_chat: bool = False  # a chat was started from an entry: open the chat page
+    # The entry whose variables' fields the Prompts page draws (the one being
+    # started): only its fields, so a list of entries never draws every entry's.
+    starting: str | None = None
 
 
 def session() -> LibrarySession:
@@ -61,6 +66,14 @@ def get_library() -> PromptLibrary:
 
 def _flash(kind: flash.Kind, text: str) -> None:
     flash.flash(FLASH_AREA, text, kind)
+
+
+def saved_message(entry: LibraryPrompt, where: str = "") -> str:
+    """ "Saved “name”." and, when some `{{...}}` of its starter are not asked
+    for, the sentence naming them (`unasked_note`)."""
+    text = f"Saved “{md.escape(entry.name)}”{' ' + where if where else ''}."
+    note = unasked_note(entry.starter_prompt)
+    return f"{text} {note}" if note else text
 
 
 def show_flash() -> None:
@@ -109,6 +122,7 @@ def start_chat(entry_id: str, where: str) -> None:
     missing = [name for name, value in values.items() if not value.strip()]
     library = session()
     if missing:
+        library.starting = entry.id  # its fields are drawn from now
         # Said under the button, and kept until it is pressed again: a banner at
         # the top would vanish on the next field's rerun and move the fields.
         library.missing[where, entry.id] = (
@@ -116,6 +130,7 @@ def start_chat(entry_id: str, where: str) -> None:
         )
         return
     library.missing.pop((where, entry.id), None)
+    library.starting = None
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
     st.session_state[Keys.CHAT_CARRY_OPTIONS] = entry_options(entry)
     if entry.bot_slug:
@@ -143,10 +158,19 @@ def settle_on_chat_page() -> None:
     show_flash()
 
 
-def render_start_form(entry: LibraryPrompt, where: str) -> None:
-    """The entry's variables as fields, and the button that starts the chat."""
-    for name in entry.variables:
-        st.text_input(name, key=Keys.library_variable(where, entry.id, name), max_chars=2000)
+def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) -> None:
+    """The button that starts a chat from the entry and, with `fields`, its
+    variables as fields (at most `LIBRARY_MAX_VARIABLES`, `entry.variables`).
+    Without `fields` the first press asks for them (`start_chat`)."""
+    if fields:
+        for name in entry.variables:
+            # A name is the author's text: a label renders Markdown, so it is escaped.
+            st.text_input(
+                md.escape(name), key=Keys.library_variable(where, entry.id, name), max_chars=2000
+            )
+        note = unasked_note(entry.starter_prompt)
+        if note:
+            st.caption(note)
     st.button(
         "Start a chat with it",
         key=f"library_start_{where}_{entry.id}",
@@ -180,7 +204,7 @@ def save_from_chat(options: ConversationOptions, bot_slug: str) -> None:
     except ValueError as err:
         _flash("error", str(err))
         return
-    _flash("success", f"Saved “{md.escape(entry.name)}” in the prompt library.")
+    _flash("success", saved_message(entry, "in the prompt library"))
 
 
 def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence[Bot]) -> None:
@@ -246,7 +270,7 @@ def create_from_form() -> None:
     except ValueError as err:
         _flash("error", str(err))
         return
-    _flash("success", f"Saved “{md.escape(entry.name)}”.")
+    _flash("success", saved_message(entry))
 
 
 def _guarded_change(action: str, entry_id: str, value: bool = False) -> None:
@@ -286,7 +310,8 @@ def render_new_form(bots: Sequence[Bot]) -> None:
             key=Keys.LIBRARY_NEW_STARTER,
             max_chars=20_000,
             placeholder="e.g. Write a friendly reply to {{customer}} about {{topic}}.",
-            help="Words in double braces are asked for when the entry is used.",
+            help=f"Words in double braces are asked for when the entry is used (up to "
+            f"{LIBRARY_MAX_VARIABLES}); saving names any that will stay as typed.",
         )
         left, right = st.columns(2)
         left.selectbox("Bot", list(names), format_func=names.__getitem__, key=Keys.LIBRARY_NEW_BOT)
@@ -311,7 +336,10 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
         if entry.starter_prompt:
             st.caption("Starter prompt")
             st.code(entry.starter_prompt, language=None, wrap_lines=True)
-        render_start_form(entry, "page")
+        # Only the entry being started draws its fields: a list of entries with
+        # many variables each would otherwise draw them all on every run.
+        starting = session().starting == entry.id
+        render_start_form(entry, "page", fields=starting or not entry.variables)
         row = st.container(horizontal=True)
         if entry.owner == member.username:
             row.button(

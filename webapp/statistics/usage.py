@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import altair as alt
 import pandas as pd
@@ -66,7 +66,7 @@ PART_COLORS = {"original": "#312E81", "enhancement": "#A5B4FC", "response": "#4F
 OTHERS_LABEL = "Others (not in the team list)"
 
 # Headers for the tables (the frames keep short lower-case names for the CSV).
-TABLE_LABELS = {"date": "Day", "member": "Member", **PART_LABELS, "total": "Total"}
+TABLE_LABELS = {"date": "Day (UTC)", "member": "Member", **PART_LABELS, "total": "Total"}
 # Counts in the tables read as on the tiles: "12,345" (sprintf-js's `%,d`).
 COUNT_FORMAT = "%,d"
 
@@ -83,10 +83,58 @@ def table_columns() -> dict[str, str | ColumnConfig]:
     }
 
 
+# The API books usage per day, and its days carry no zone; the app reads them
+# as UTC days (budgets' months start at 00:00 UTC too, and the emulator's ledger
+# books a chat on its UTC date). A member's own zone cannot be used: a day of
+# theirs spans two of the API's buckets, so the page's calendar is the API's.
+API_DAY_ZONE: Final = dt.UTC
+
+
+def api_today(now: dt.datetime | None = None) -> dt.date:
+    """The API's day at `now` (aware; default this instant): the UTC date,
+    the day a chat made now is booked on, for a member in any zone."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(API_DAY_ZONE).date()
+
+
+@dataclass(frozen=True)
+class StatsCalendar:
+    """The Statistics page's one calendar: the API's (UTC) days.
+
+    `today`: the day the presets and the range end on, and the one usage
+    made now is booked on. `note`: the page's sentence saying so, with the
+    member's own clock when their date is another.
+    """
+
+    today: dt.date
+    note: str
+
+
+def _short(day: dt.date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def stats_calendar(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> StatsCalendar:
+    """The calendar for a member whose browser is in `tz` (None: unknown) at
+    `now` (aware; default this instant). `today` does not depend on `tz`;
+    only the note does."""
+    moment = now or dt.datetime.now(dt.UTC)
+    today = api_today(moment)
+    utc = moment.astimezone(API_DAY_ZONE)
+    note = (
+        "Days are UTC days, as the aBLT API counts usage: "
+        f"it is now {utc:%H:%M} UTC on {_short(today)}"
+    )
+    if tz is not None:
+        local = moment.astimezone(tz)
+        if local.date() != today:
+            note += f" ({local:%H:%M} on {_short(local.date())} where you are)"
+    return StatsCalendar(today=today, note=note + ".")
+
+
 def member_today(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> dt.date:
-    """The member's own date (`tz`: their browser's zone, `st.context.timezone`),
-    so "Last 7 days" ends on their today, not the server's; the server's
-    local date when the zone is unknown. `now`: an aware instant (tests)."""
+    """The member's own date (`tz`: their browser's zone, `st.context.timezone`);
+    the server's local date when the zone is unknown. `now`: an aware instant
+    (tests). Not the Statistics page's today: that is the API's (`stats_calendar`)."""
     moment = now or dt.datetime.now(dt.UTC)
     return moment.astimezone(tz).date()
 
@@ -236,7 +284,7 @@ def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
             color=_part_color(),
             order=alt.Order("order:Q"),
             tooltip=[
-                alt.Tooltip("date:N", title="Day"),
+                alt.Tooltip("date:N", title="Day (UTC)"),
                 alt.Tooltip("part:N", title="Part"),
                 alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
             ],

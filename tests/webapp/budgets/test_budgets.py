@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ from webapp.budgets import (
     refusal_message,
     status_of,
 )
-from webapp.budgets.count import Figure, Used, estimate_tokens
+from webapp.budgets.count import Figure, Used, estimate_tokens, warning_message
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
@@ -135,6 +136,58 @@ def test_warning_from_80_percent_and_refusal_at_100_percent() -> None:
     assert status_of(Limit(1000, "tokens", "team"), _used(400), now).state == WARNING
     assert status_of(Limit(0, "words", "member"), _used(0), now).state == EXHAUSTED
     assert status_of(Limit(None, "words", "team"), _used(10**9), now).state == UNLIMITED
+
+
+def test_the_warning_never_says_100_percent_while_words_are_left() -> None:
+    # Issue 28, item 10: "You have used 100% of this month's budget: 20 words left".
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    status = status_of(Limit(10_000, "words", "team"), _used(9_980), now)
+    assert status.state == WARNING and status.left == 20
+    assert warning_message(status) == "You have used 99% of this month's budget: 20 words left."
+    for used in (9_990, 9_999):
+        assert "100%" not in warning_message(
+            status_of(Limit(10_000, "words", "team"), _used(used), now)
+        )
+
+
+@pytest.mark.parametrize(
+    ("used", "amount", "shown"),
+    [
+        (9_980, 10_000, 99),  # 99.8: never up to 100 while anything is left
+        (999, 1_000, 99),
+        (1_000, 1_000, 100),
+        (1_200, 1_000, 120),
+        (799, 1_000, 79),  # 79.9: never up to the 80% threshold before the warning
+        (800, 1_000, 80),
+        (29, 100, 29),  # 0.29 * 100 is 28.999... in floats: integer arithmetic
+        (57, 100, 57),
+        (1, 3, 33),
+        (2, 3, 66),
+        (0, 1_000, 0),
+        (5, 0, 100),
+    ],
+)
+def test_every_percentage_shown_is_rounded_down(used: int, amount: int, shown: int) -> None:
+    from webapp.budgets.count import percent_used
+
+    assert percent_used(used, amount) == shown
+    status = status_of(Limit(amount, "words", "team"), _used(used), datetime.now(UTC))
+    assert status.percent == shown
+    # The state's threshold and the figure shown agree: a warning shows at least 80%.
+    assert (status.state == OK) == (shown < 80)
+
+
+def test_no_page_formats_a_percentage_that_rounds_up() -> None:
+    # Python's "%" format spec rounds to nearest (0.998 -> "100%"); every
+    # percentage shown goes through `percent_used`, which rounds down.
+    root = Path(__file__).resolve().parents[3]
+    pattern = re.compile(r"\{[^{}]*:[^{}]*%\}")
+    found = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in sorted([*(root / "webapp").rglob("*.py"), *(root / "views").glob("*.py")])
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
 
 
 def test_the_refusal_names_the_admins_and_when_the_budget_starts_again() -> None:

@@ -306,3 +306,108 @@ def test_a_snapshot_that_no_longer_reads_is_not_available_not_a_crash(
         )
     with pytest.raises(ShareNotAvailable):
         links.open(link.token)
+
+
+# -- every placeholder asked for or named (issue 28, items 12 and 8) ------------------------
+
+REPORTED = "Write to {{first name}} about {{topic?}} by {{due.date}}"
+
+
+def store_entry_directly(library: PromptLibrary, owner: Member, starter: str) -> str:
+    """An entry written as an older version stored it (no cap at creation): its id."""
+    import datetime as dt
+    import uuid
+
+    import sqlalchemy as sa
+
+    from webapp.db.schema import prompts as P
+
+    entry_id, now = str(uuid.uuid4()), dt.datetime.now(dt.UTC)
+    with library._store.transaction(write=True) as conn:
+        conn.execute(
+            sa.insert(P).values(
+                id=entry_id,
+                owner=owner.username,
+                name="Old entry with many variables",
+                system_instruction="",
+                starter_prompt=starter,
+                options=ConversationOptions().model_dump_json(),
+                bot_slug=None,
+                shared=True,
+                pinned=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return entry_id
+
+
+def test_placeholders_with_punctuation_are_asked_for() -> None:
+    assert template_variables(REPORTED) == ["first name", "topic?", "due.date"]
+    filled = fill_template(REPORTED, {"first name": "Ann", "topic?": "fees", "due.date": "Friday"})
+    assert filled == "Write to Ann about fees by Friday"
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "unasked"),
+    [
+        (REPORTED, ["first name", "topic?", "due.date"], []),
+        ("{{ e-mail/phone (optional) }} {{ x! }}", ["e-mail/phone (optional)", "x!"], []),
+        ("{{}} and {{  }} and {{name}}", ["name"], ["{{}}", "{{  }}"]),
+        ("{{two\nlines}}", [], ["{{two\nlines}}"]),
+        ("{{" + "y" * 61 + "}}", [], ["{{" + "y" * 61 + "}}"]),
+        ("{{" + "y" * 60 + "}}", ["y" * 60], []),
+        ("{{{x}}} and {{ a {{b}} }}", ["x", "b"], ["{{ a … }}"]),
+        ("{x} {{ plain text", [], []),  # no pair of double braces: nothing to name
+    ],
+)
+def test_every_placeholder_is_asked_for_or_named(
+    text: str, asked: list[str], unasked: list[str]
+) -> None:
+    from webapp.library.prompts import unasked_placeholders
+
+    assert template_variables(text) == asked
+    assert unasked_placeholders(text) == unasked
+    # Whatever stays in the filled text between double braces is named.
+    filled = fill_template(text, dict.fromkeys(asked, "V"))
+    left = re.findall(r"\{\{.*?\}\}", filled, re.DOTALL)
+    assert set(left) == {u.replace("…", "V") for u in unasked}
+
+
+def test_saving_names_the_placeholders_that_stay_as_typed(library: PromptLibrary) -> None:
+    from webapp.library.prompts import unasked_note
+
+    entry = library.create(BOB, "Letter", starter_prompt="Hi {{name}}, {{}} and {{a\nb}}")
+    assert entry.variables == ["name"]
+    assert entry.unasked == ["{{}}", "{{a\nb}}"]
+    note = unasked_note(entry.starter_prompt)
+    assert note is not None and note.startswith("These will stay as typed")
+    assert "\\{\\{\\}\\}" in note  # shown literally, not as Markdown
+    assert unasked_note(REPORTED) is None
+
+
+def test_a_new_entry_asks_for_at_most_the_cap_of_values(library: PromptLibrary) -> None:
+    from webapp.limits import LIBRARY_MAX_VARIABLES
+
+    assert LIBRARY_MAX_VARIABLES == 20
+    ok = " ".join(f"{{{{v{n}}}}}" for n in range(20))
+    assert len(library.create(BOB, "Twenty", starter_prompt=ok).variables) == 20
+    for count in (21, 2_200):  # 2,200 fit in the form's 20,000 characters
+        starter = "".join(f"{{{{v{n}}}}}" for n in range(count))
+        assert len(starter) <= 20_000
+        with pytest.raises(ValueError, match=f"at most 20 values.*asks for {count:,}"):
+            library.create(BOB, "Too many", starter_prompt=starter, shared=True)
+    assert [e.name for e in library.visible(CAROL)] == []  # nothing was saved
+
+
+def test_an_entry_stored_over_the_cap_opens_and_asks_for_the_first_values_only(
+    library: PromptLibrary,
+) -> None:
+    from webapp.library.prompts import unasked_placeholders
+
+    starter = " ".join(f"{{{{v{n}}}}}" for n in range(2_200))
+    entry = library.get(CAROL, store_entry_directly(library, ANN, starter))
+    assert entry.variables == [f"v{n}" for n in range(20)]
+    assert len(unasked_placeholders(starter)) == 2_180
+    filled = fill_template(starter, dict.fromkeys(entry.variables, "x"))
+    assert filled.startswith("x x x") and filled.endswith("{{v2199}}")

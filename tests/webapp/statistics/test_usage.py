@@ -303,3 +303,92 @@ def test_presets_end_on_the_members_today_not_the_servers() -> None:
     late = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)  # already 1 Dec at UTC+14
     assert usage.member_today(ZoneInfo("Pacific/Kiritimati"), late) == dt.date(2026, 12, 1)
     assert usage.preset_range(usage.THIS_MONTH, dt.date(2026, 12, 1))[0] == dt.date(2026, 12, 1)
+
+
+# -- one calendar: the API's (UTC) days (issue 28, item 11) ---------------------------------
+
+ZONES = ("Etc/GMT+12", "UTC", "Asia/Kolkata", "Pacific/Kiritimati")  # UTC-12 .. UTC+14
+INSTANTS = (
+    dt.datetime(2026, 12, 6, 14, 50, tzinfo=dt.UTC),  # 04:50 on 7 Dec in Kiritimati
+    dt.datetime(2026, 12, 6, 23, 59, 59, tzinfo=dt.UTC),  # UTC's midnight
+    dt.datetime(2026, 12, 7, 0, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 6, 9, 59, 59, tzinfo=dt.UTC),  # Kiritimati's midnight
+    dt.datetime(2026, 12, 6, 10, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 6, 11, 59, 59, tzinfo=dt.UTC),  # UTC-12's midnight
+    dt.datetime(2026, 12, 6, 12, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 6, 18, 29, 59, tzinfo=dt.UTC),  # Kolkata's midnight
+    dt.datetime(2026, 12, 6, 18, 30, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC),  # a new year in the east
+)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("now", INSTANTS, ids=lambda t: f"{t:%m-%d-%H%M%S}")
+def test_usage_made_now_is_on_the_day_the_page_calls_today_in_every_zone(
+    zone: str, now: dt.datetime
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from ablt_core.emulator.ledger import Ledger, Usage, usage_day
+
+    calendar = usage.stats_calendar(ZoneInfo(zone), now)
+    ledger = Ledger(history_days=0, seed_users=())
+    ledger.add(7, Usage(original_words=3, response_words=5), day=usage_day(now))  # a chat now
+
+    today = calendar.today
+    booked = UsageStatistics.model_validate(ledger.statistics(7, today, today))
+    assert booked.total.total_words == 8, f"{zone}: the chat is not under today ({today})"
+    for preset in (usage.LAST_7_DAYS, usage.LAST_30_DAYS, usage.THIS_MONTH):
+        start, end = usage.preset_range(preset, today)
+        assert end == today
+        assert UsageStatistics.model_validate(ledger.statistics(7, start, end)).total.total_words
+    frame = usage.daily_frame(booked, *usage.preset_range(usage.LAST_7_DAYS, today), "words")
+    assert frame["date"].iloc[-1] == today and int(frame["total"].iloc[-1]) == 8
+    label = usage.day_labels(list(frame["date"]))[-1]
+    assert label.startswith(f"{today:%b} {today.day}")
+    assert usage.resolve_range(today, today, today).start == today  # no clamp, no note
+    assert "UTC" in calendar.note
+
+
+def test_a_browser_in_kiritimati_is_told_the_days_are_utc_and_its_own_clock() -> None:
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime(2026, 12, 6, 14, 50, tzinfo=dt.UTC)  # 04:50 on 7 Dec, UTC+14
+    calendar = usage.stats_calendar(ZoneInfo("Pacific/Kiritimati"), now)
+    assert calendar.today == D(2026, 12, 6)
+    assert calendar.note == (
+        "Days are UTC days, as the aBLT API counts usage: it is now 14:50 UTC on Dec 6 "
+        "(04:50 on Dec 7 where you are)."
+    )
+    same_day = usage.stats_calendar(ZoneInfo("Asia/Kolkata"), now)  # 20:20 on 6 Dec
+    assert "where you are" not in same_day.note
+    assert "where you are" not in usage.stats_calendar(None, now).note
+
+
+@pytest.mark.parametrize("host_zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_the_emulator_books_usage_on_the_utc_day_whatever_the_hosts_zone(
+    host_zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger (and the client's default date) used the host's local date:
+    on a host east or west of UTC a chat landed on another day than the one
+    the app calls today. Between the two host zones, every hour of the day
+    has one whose date differs from UTC's."""
+    import time
+
+    from ablt_core._validation import parse_date
+    from ablt_core.emulator.ledger import Ledger, Usage
+
+    monkeypatch.setenv("TZ", host_zone)
+    time.tzset()
+    try:
+        before = usage.api_today()
+        ledger = Ledger(history_days=0, seed_users=())
+        ledger.add(7, Usage(original_words=4))
+        default_day = parse_date(None, "start_date")
+        after = usage.api_today()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    booked = [item["date"] for item in ledger.statistics(7, before, after)["items"]]
+    assert booked and booked[0] in (before.isoformat(), after.isoformat())
+    assert default_day in (before, after)
