@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationStore
 from webapp.library import PromptLibrary
 from webapp.sharing import NOT_AVAILABLE, SHARE_PARAM, ShareLinks
@@ -170,3 +171,36 @@ def test_a_logged_out_visitor_gets_the_login_page_and_no_conversation(
     assert "not available" in " ".join(i.value for i in visitor.info)
     assert not visitor.chat_message
     assert "Only for the team" not in str([m.value for m in visitor.markdown])
+
+
+def test_copy_into_my_chats_hands_over_no_hidden_system_instruction(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    """Issue 28 item 9: the owner's instruction is not on the share page, so
+    the reader's copy neither keeps it nor sends it with the reader's prompts."""
+    owner = logged_in("demo-admin")
+    send(owner, "Draft a reply to a refund request")
+    member = owner.session_state[Keys.MEMBER]
+    conv_id = conversation(owner).id
+    app_store.update_options(
+        member,
+        conv_id,
+        ConversationOptions(system_instruction="Internal: never refund anyone."),
+    )
+    link = ShareLinks(app_store).share(member, conv_id)
+
+    reader = logged_in("demo-member")
+    reader.query_params[SHARE_PARAM] = link.token
+    open_page(reader, "views/shared.py")
+    assert "never refund" not in str([m.value for m in reader.markdown])
+    reader.button(key="share_copy").click().run()
+    assert not reader.exception, reader.exception
+    copy = conversation(reader)
+    assert copy.conversation.options.system_instruction is None
+    assert copy.conversation.options.library_prompt_id is None
+    before = len(chat_requests())
+    send(reader, "Can you refund me?")
+    (request,) = chat_requests()[before:]
+    assert request["user_id"] != owner.session_state[Keys.MEMBER].user_id
+    assert [m for m in request["messages"] if m["role"] == "system"] == []
+    assert "never refund" not in str(request)

@@ -81,8 +81,8 @@ def render_share_menu(conversation_id: str) -> None:
     with st.popover("Share", icon=":material/share:", help="A read-only link for the team"):
         st.caption(
             "Anyone logged in to this app can open the link and read the conversation "
-            "as it is now; later messages are not shared. You can revoke it on the "
-            "Shared page."
+            "as it is now; later messages are not shared, nor is the conversation's "
+            "system instruction. You can revoke it on the Shared page."
         )
         st.button(
             "Create a read-only link",
