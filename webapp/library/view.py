@@ -29,6 +29,7 @@ from webapp.text import literal as md
 from webapp.ui.state import Keys
 
 ANY_BOT = ""  # the bot picker's value for "any bot"
+ENTRIES_SHOWN = 20  # the Prompts page's cards at first, and added by each "Show more"
 LANGUAGE_DEFAULT = ""  # the language field left empty: the bot's default
 CHAT_PAGE = "views/chat.py"
 

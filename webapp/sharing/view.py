@@ -6,13 +6,16 @@ Rendering and callbacks only; the rules live in `webapp.sharing.links`.
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from webapp.backend import get_store
+from webapp.chat.open_chat import PAGE_SIZE
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
+from webapp.conversations.store.core import MAX_PAGE
 from webapp.sharing.links import (
     SHARE_PARAM,
     SharedSnapshot,
@@ -22,10 +25,16 @@ from webapp.sharing.links import (
 )
 from webapp.team import Member
 from webapp.text import literal as md
+from webapp.ui import window
 from webapp.ui.state import Keys
 
 CHAT_PAGE = "views/chat.py"
 SHARED_PAGE = "views/shared.py"
+# A share opens at its latest messages, "Show earlier" adds as many, as the chat
+# does (`webapp.chat.open_chat.PAGE_SIZE`, up to the store's `MAX_PAGE`).
+SHARE_WINDOW_STEP: Final = PAGE_SIZE
+SHARE_WINDOW_MAX: Final = MAX_PAGE
+LINKS_SHOWN: Final = 20  # the Shared page's own links, "Show more" adds as many
 
 
 def get_links() -> ShareLinks:
@@ -171,7 +180,22 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     from webapp.chat import message_tools
 
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
-    for message in snapshot_messages(snapshot):
+    shown = window.size(Keys.SHARE_WINDOW, token, SHARE_WINDOW_STEP)
+    messages, hidden = window.latest(snapshot_messages(snapshot), shown)
+    window.more_button(
+        Keys.SHARE_WINDOW,
+        token,
+        SHARE_WINDOW_STEP,
+        hidden,
+        label="Show earlier",
+        cap=SHARE_WINDOW_MAX,
+    )
+    if hidden and shown >= SHARE_WINDOW_MAX:
+        st.caption(
+            f"The latest {SHARE_WINDOW_MAX:,} messages are shown here; copy the "
+            "conversation into your chats to read or export all of it."
+        )
+    for message in messages:
         avatar = ":material/smart_toy:" if message.role == "assistant" else chat_view.USER_AVATAR
         chat_view.render_message(message, avatar, is_last=False)
 
@@ -179,10 +203,11 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
 def render_owned(member: Member) -> None:
     """The member's own links: what is shared, since when, and Revoke."""
     st.subheader("Your shared links")
-    links = get_links().owned(member)
-    if not links:
+    every = get_links().owned(member)
+    if not every:
         st.caption("You have not shared anything yet: use Share in a chat's header.")
         return
+    links, hidden = window.first(every, window.size(Keys.SHARE_LINKS_SHOWN, "", LINKS_SHOWN))
     for link in links:
         with st.container(border=True):
             state = "active" if link.active else "revoked"
@@ -200,3 +225,4 @@ def render_owned(member: Member) -> None:
                     on_click=revoke,
                     args=(link.token,),
                 )
+    window.more_button(Keys.SHARE_LINKS_SHOWN, "", LINKS_SHOWN, hidden)

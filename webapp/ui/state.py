@@ -63,11 +63,14 @@ class Keys:
     LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
     LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
     LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+    LIBRARY_SHOWN = "library_shown"  # (search, n): the Prompts page's first n entries drawn
 
     # Share links
     SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
     SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
     SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
+    SHARE_WINDOW = "share_window"  # (token, n): the share's latest n messages drawn (ui.window)
+    SHARE_LINKS_SHOWN = "share_links_shown"  # ("", n): the Shared page's first n own links
 
     # Compare page
     COMPARE_OPEN = "compare_open"  # id of the comparison the page shows, or absent
@@ -94,6 +97,7 @@ class Keys:
     TEAM_PICK = "team_pick"  # the member the manage panel acts on
     TEAM_ROLE = "team_role"  # the role picker of the manage panel
     TEAM_CONFIRM = "team_confirm"  # the removal confirmation box (type the username)
+    TEAM_LOCKOUTS_SHOWN = "team_lockouts_shown"  # ("", n): the first n lock-outs drawn
     FORCED_CURRENT = "forced_current"  # the forced password change: one-time password
     FORCED_NEW = "forced_new"
     FORCED_REPEAT = "forced_repeat"
