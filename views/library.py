@@ -8,6 +8,7 @@ from ablt_core import AbltError
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.library import view
+from webapp.ui import window
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
@@ -35,8 +36,13 @@ def render() -> None:
     if not entries:
         st.info("No entries match." if query.strip() else "The library is empty so far.")
     by_slug = {b.slug: b for b in bots}
-    for entry in entries:
+    # A window of cards, "Show more" adds as many: a library of 2,000 entries
+    # never means 2,000 cards per run. Another search starts at one window.
+    step = view.ENTRIES_SHOWN
+    shown, hidden = window.first(entries, window.size(view.ENTRIES_WINDOW, query, step))
+    for entry in shown:
         view.render_entry(entry, member, by_slug)
+    window.more_button(view.ENTRIES_WINDOW, query, step, hidden)
 
 
 render()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationStore
 from webapp.library import PromptLibrary
 from webapp.sharing import NOT_AVAILABLE, SHARE_PARAM, ShareLinks
@@ -253,3 +254,155 @@ def test_many_variables_are_refused_and_a_stored_entry_draws_only_its_capped_fie
     assert not member.exception, member.exception
     typed = member.chat_input[0].value
     assert typed.startswith("x0x1x2") and typed.endswith("{{v2198}}{{v2199}}")
+
+
+def test_copy_into_my_chats_hands_over_no_hidden_system_instruction(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    """Issue 28 item 9: the owner's instruction is not on the share page, so
+    the reader's copy neither keeps it nor sends it with the reader's prompts."""
+    owner = logged_in("demo-admin")
+    send(owner, "Draft a reply to a refund request")
+    member = owner.session_state[Keys.MEMBER]
+    conv_id = conversation(owner).id
+    app_store.update_options(
+        member,
+        conv_id,
+        ConversationOptions(system_instruction="Internal: never refund anyone."),
+    )
+    link = ShareLinks(app_store).share(member, conv_id)
+
+    reader = logged_in("demo-member")
+    reader.query_params[SHARE_PARAM] = link.token
+    open_page(reader, "views/shared.py")
+    assert "never refund" not in str([m.value for m in reader.markdown])
+    reader.button(key="share_copy").click().run()
+    assert not reader.exception, reader.exception
+    copy = conversation(reader)
+    assert copy.conversation.options.system_instruction is None
+    assert copy.conversation.options.library_prompt_id is None
+    before = len(chat_requests())
+    send(reader, "Can you refund me?")
+    (request,) = chat_requests()[before:]
+    assert request["user_id"] != owner.session_state[Keys.MEMBER].user_id
+    assert [m for m in request["messages"] if m["role"] == "system"] == []
+    assert "never refund" not in str(request)
+
+
+# ------------------------------------------- long lists drawn a window at a time (item 7)
+
+
+def long_conversation(store: ConversationStore, owner: object, count: int) -> str:
+    """An imported conversation of `count` short messages (20,000 is a 1.7 MB
+    import, within the import limits); the id."""
+    import json
+
+    created = "2026-11-30T09:00:00+00:00"
+    data = {
+        "format": "ablt-chat-conversation",
+        "version": 1,
+        "conversation": {"title": "Long", "bot_slug": "omni", "created_at": created},
+        "messages": [
+            {
+                "role": "user" if n % 2 == 0 else "assistant",
+                "text": f"message number {n}",
+                "created_at": created,
+            }
+            for n in range(count)
+        ],
+    }
+    return store.import_conversation(owner, json.dumps(data)).id  # type: ignore[arg-type]
+
+
+def test_a_share_of_20000_messages_draws_its_latest_window_and_show_earlier_adds_more(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    """Issue 28 item 7: the reader's page drew 8,162 bubbles and never settled."""
+    from webapp.chat.open_chat import PAGE_SIZE
+
+    owner = logged_in("demo-admin")
+    member = owner.session_state[Keys.MEMBER]
+    link = ShareLinks(app_store).share(member, long_conversation(app_store, member, 20_000))
+
+    reader = logged_in("demo-member")
+    reader.query_params[SHARE_PARAM] = link.token
+    open_page(reader, "views/shared.py")
+    drawn = bubbles(reader)
+    assert len(drawn) == PAGE_SIZE
+    assert drawn[-1][1] == "message number 19999"  # the latest, as the chat opens
+    assert drawn[0][1] == f"message number {20_000 - PAGE_SIZE}"
+    (earlier,) = [b for b in reader.button if b.label.startswith("Show earlier")]
+    assert earlier.label == f"Show earlier ({20_000 - PAGE_SIZE:,} more)"
+    earlier.click().run()
+    assert not reader.exception, reader.exception
+    drawn = bubbles(reader)
+    assert len(drawn) == 2 * PAGE_SIZE and drawn[-1][1] == "message number 19999"
+    assert drawn[0][1] == f"message number {20_000 - 2 * PAGE_SIZE}"
+    reader.run()  # another rerun keeps the window the reader asked for
+    assert len(bubbles(reader)) == 2 * PAGE_SIZE
+    # "Copy into my chats" still copies every message.
+    reader.button(key="share_copy").click().run()
+    assert not reader.exception, reader.exception
+    assert conversation(reader).total == 20_000
+
+
+def test_a_short_share_draws_every_message_and_no_show_earlier(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    owner = logged_in("demo-admin")
+    member = owner.session_state[Keys.MEMBER]
+    link = ShareLinks(app_store).share(member, long_conversation(app_store, member, 7))
+    reader = logged_in("demo-member")
+    reader.query_params[SHARE_PARAM] = link.token
+    open_page(reader, "views/shared.py")
+    assert [text for _, text in bubbles(reader)] == [f"message number {n}" for n in range(7)]
+    assert not [b for b in reader.button if b.label.startswith("Show earlier")]
+
+
+def test_the_shared_page_lists_a_window_of_own_links_and_show_more_adds_more(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    from webapp.sharing.view import LINKS_SHOWN
+
+    owner = logged_in("demo-admin")
+    member = owner.session_state[Keys.MEMBER]
+    links = ShareLinks(app_store)
+    count = LINKS_SHOWN + 5
+    for n in range(count):
+        links.share(member, long_conversation(app_store, member, n + 1))
+    open_page(owner, "views/shared.py")
+    revoke_buttons = [b for b in owner.button if b.label == "Revoke"]
+    assert len(revoke_buttons) == LINKS_SHOWN
+    (more,) = [b for b in owner.button if b.label.startswith("Show more")]
+    assert more.label == "Show more (5 more)"
+    more.click().run()
+    assert len([b for b in owner.button if b.label == "Revoke"]) == count
+    assert not [b for b in owner.button if b.label.startswith("Show more")]
+
+
+def test_the_prompts_page_draws_a_window_of_entries_and_a_new_search_starts_again(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    from webapp.library.view import ENTRIES_SHOWN
+
+    admin = logged_in("demo-admin")
+    library = PromptLibrary(app_store)
+    count = 2 * ENTRIES_SHOWN + 3
+    for n in range(count):
+        library.create(
+            admin.session_state[Keys.MEMBER],
+            f"Entry {n:03}",
+            starter_prompt="Hello",
+            shared=True,
+        )
+    member = open_page(logged_in("demo-member"), "views/library.py")
+    assert len(entry_names(member)) == ENTRIES_SHOWN
+    more = next(b for b in member.button if b.label.startswith("Show more"))
+    assert more.label == f"Show more ({count - ENTRIES_SHOWN} more)"
+    more.click().run()
+    assert len(entry_names(member)) == 2 * ENTRIES_SHOWN
+    next(b for b in member.button if b.label.startswith("Show more")).click().run()
+    assert len(entry_names(member)) == count
+    assert not [b for b in member.button if b.label.startswith("Show more")]
+    member.text_input(key=Keys.LIBRARY_QUERY).input("Entry 0").run()  # 43 match: one window
+    assert len(entry_names(member)) == ENTRIES_SHOWN

@@ -126,3 +126,52 @@ def test_the_admin_sees_when_a_429_lowered_the_limit(
     assert list(table["what"][:2]) == ["429 from the API", "Limit changed"]
     for answer in ("a", "b", "c", "d"):
         book.release(answer)
+
+
+def backed_off(app_store: ConversationStore) -> SlotBook:
+    """Another process whose answers got `Retry-After: 3600` with the admin's
+    limit at 4 and 4 streaming: the team's limit is down to 2 (now released)."""
+    book = SlotBook(app_store.engine, "another-process", configured=4)
+    for answer in ("a", "b", "c", "d"):
+        book.claim(answer, "someone")
+    book.set_limit(4, actor="demo-admin")
+    assert book.note_rate_limited(retry_after=3600) == 2
+    for answer in ("a", "b", "c", "d"):
+        book.release(answer)
+    return book
+
+
+@pytest.mark.usefixtures("limit_one")
+def test_an_admin_lifts_a_back_off_from_the_team_page_and_it_is_audit_logged(
+    logged_in: Callable[[str], AppTest], app_store: ConversationStore
+) -> None:
+    """Issue 28 item 6: an admin could not end a back-off after a 429."""
+    book = backed_off(app_store)
+    at = logged_in("demo-admin")
+    at.switch_page("views/team.py").run()
+    assert {m.label: m.value for m in at.metric}["Limit now"] == "2"
+    next(b for b in at.button if b.label == "Lift the back-off").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Limit now"] == "4"
+    assert not [w for w in at.warning if "429" in w.value]
+    assert not [b for b in at.button if b.label == "Lift the back-off"]
+    assert book.status().effective == 4 and book.status().backoff is None  # every process
+    assert book.events()[0].actor == "demo-admin"
+    (entry,) = [e for e in AuditLog(app_store.engine).entries() if "back-off" in e.action]
+    assert entry.actor == "demo-admin"
+
+
+@pytest.mark.usefixtures("limit_one")
+def test_saving_the_limit_on_the_team_page_lifts_a_back_off(
+    logged_in: Callable[[str], AppTest], app_store: ConversationStore
+) -> None:
+    """Issue 28 item 6: Save did not lift the back-off (the limit stayed at 1 or 2)."""
+    book = backed_off(app_store)
+    at = logged_in("demo-admin")
+    at.switch_page("views/team.py").run()
+    next(b for b in at.button if b.label == "Save limit").click().run()  # 4, as stored
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Limit now"] == "4"
+    assert book.status().backoff is None
+    (entry,) = [e for e in AuditLog(app_store.engine).entries() if e.action == "set answer limit"]
+    assert entry.actor == "demo-admin" and "back-off lifted" in entry.detail

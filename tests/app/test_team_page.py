@@ -270,3 +270,30 @@ def test_an_admin_sees_who_is_locked_out_and_unlocks_them(
 
     log_in(locked, "demo-member", DEMO_PASSWORD)
     assert not locked.exception and locked.chat_input
+
+
+def test_a_flood_of_lock_outs_is_listed_a_window_at_a_time(
+    logged_in: Callable[[str], AppTest], app_team: MemberStore
+) -> None:
+    """Issue 28 item 7, the Team page's kind: failed logins under many made-up
+    names lock out many keys; the page draws a window of rows, "Show more" adds."""
+    from webapp.auth import throttle
+    from webapp.auth.throttle_store import LoginLog
+    from webapp.team.view import LOCKOUTS_SHOWN
+
+    log_book = LoginLog(app_team.engine)
+    count = LOCKOUTS_SHOWN + 4
+    for n in range(count):
+        for _ in range(throttle.USERNAME_POLICY.lock_after):
+            row_id, _refused = log_book.reserve(
+                f"made-up-{n}", f"10.0.{n}.1", throttle.window(), lambda recent: None
+            )
+            assert row_id is not None
+            log_book.resolve(row_id, ok=False)
+    at = team_page(logged_in)
+    assert len([b for b in at.button if b.label == "Unlock"]) == LOCKOUTS_SHOWN
+    more = next(b for b in at.button if b.label.startswith("Show more"))
+    assert more.label.startswith("Show more (") and more.label.endswith(" more)")
+    more.click().run()
+    assert not at.exception
+    assert len([b for b in at.button if b.label == "Unlock"]) >= count

@@ -20,8 +20,12 @@ process, in the `answer_slots` table they share:
   process's rows for answers it no longer runs, so a failed release heals.
 - A 429 from the API lowers the limit for a while (`note_rate_limited`): half
   of what was streaming, at least 1, for `BACKOFF_FOR` (or the Retry-After,
-  if longer), then one more slot every `RECOVER_STEP` until the limit is back.
-  Every back-off and every change of the admin's limit is a `slot_events` row.
+  if longer, but never more than `BACKOFF_MAX`), then one more slot every
+  `RECOVER_STEP` until the limit is back. With no limit set (neither the
+  admin's nor the setting) a 429 is recorded but imposes none: one answer's
+  429 must not hold the whole team to one answer at a time. An admin ends a
+  back-off at once (`lift_backoff`, or saving a limit: `set_limit`).
+  Every back-off, lift and change of the admin's limit is a `slot_events` row.
 
 The limit in force is the admin's (stored, `set_limit`), else the
 `ABLT_MAX_CONCURRENT_ANSWERS` setting (`configured`), else none, lowered by a
@@ -49,10 +53,14 @@ from webapp.db.schema import slot_settings as SET
 # process beats every quarter of it, so one missed beat is harmless.
 STALE_AFTER: Final = timedelta(seconds=30)
 BACKOFF_FOR: Final = timedelta(seconds=60)  # a 429 lowers the limit at least this long
+# ...and at most this long, whatever its Retry-After asks (an hour would hold the
+# whole team back for an hour); the README's ABLT_MAX_CONCURRENT_ANSWERS row says so.
+BACKOFF_MAX: Final = timedelta(minutes=5)
 RECOVER_STEP: Final = timedelta(seconds=30)  # then one more slot per step
 RATE_LIMITED: Final = "rate_limited"
 LIMIT_SET: Final = "limit_set"
 RECLAIMED: Final = "reclaimed"
+BACKOFF_LIFTED: Final = "backoff_lifted"
 MAX_LIMIT: Final = 1000  # an admin's limit above this is a typing mistake
 # Any constant works; the same in every process, unlike the other locks' keys.
 _PG_LOCK_KEY: Final = 0x61B175107
@@ -117,7 +125,7 @@ class SlotRow:
 
 @dataclass(frozen=True, slots=True)
 class SlotEvent:
-    """A change of the limit: `kind` is rate_limited | limit_set | reclaimed."""
+    """A change of the limit: `kind` is rate_limited | limit_set | reclaimed | backoff_lifted."""
 
     at: datetime
     kind: str
@@ -227,7 +235,8 @@ class SlotBook:
         """The admin's limit for the whole team (None: back to the setting).
 
         ValueError outside 1..`MAX_LIMIT`. Recorded as a `limit_set` event. A
-        lower limit lets the answers streaming now finish; new ones wait.
+        lower limit lets the answers streaming now finish; new ones wait. A
+        back-off after a 429 in progress ends: the admin's limit is the one meant.
         """
         if limit is not None and not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"The limit must be a whole number from 1 to {MAX_LIMIT}.")
@@ -235,10 +244,11 @@ class SlotBook:
         with self._write() as conn:
             settings = self._settings(conn)
             before = self._limit(settings, now)
+            lifted = self._backed_off(settings, now)
             conn.execute(
                 sa.update(SET)
                 .where(SET.c.id == 1)
-                .values(max_answers=limit, set_by=actor[:128], set_at=now)
+                .values(max_answers=limit, set_by=actor[:128], set_at=now, **_NO_BACKOFF)
             )
             after = self._limit(self._settings(conn), now)
             detail = (
@@ -246,7 +256,32 @@ class SlotBook:
                 if limit is not None
                 else f"Limit back to the setting ({_words(self.configured)})."
             )
+            if lifted:
+                detail += " The back-off after a 429 is lifted."
             self._event(conn, now, LIMIT_SET, actor, before, after, detail)
+
+    def lift_backoff(self, *, actor: str) -> bool:
+        """End a back-off after a 429 now (the admin's "Lift the back-off"):
+        the limit is the admin's or the setting again. False when none was in
+        progress (nothing changes). Recorded as a `backoff_lifted` event."""
+        now = self.now()
+        with self._write() as conn:
+            settings = self._settings(conn)
+            if not self._backed_off(settings, now):
+                return False
+            before = self._limit(settings, now)
+            conn.execute(sa.update(SET).where(SET.c.id == 1).values(**_NO_BACKOFF))
+            after = self._limit(self._settings(conn), now)
+            self._event(
+                conn,
+                now,
+                BACKOFF_LIFTED,
+                actor,
+                before,
+                after,
+                f"Back-off after a 429 lifted: the limit is {_words(after)} again.",
+            )
+            return True
 
     def events(self, limit: int = 50) -> list[SlotEvent]:
         """The latest changes of the limit, newest first."""
@@ -385,12 +420,14 @@ class SlotBook:
 
     # ------------------------------------------------------------ back-off
 
-    def note_rate_limited(self, retry_after: float | None = None) -> int:
+    def note_rate_limited(self, retry_after: float | None = None) -> int | None:
         """A 429 from the API: lower the limit to half of what streams now (at
-        least 1) for `BACKOFF_FOR` or `retry_after` s, whichever is longer.
-        Returns the lowered limit. Recorded as a `rate_limited` event."""
+        least 1) for `BACKOFF_FOR` or `retry_after` s, whichever is longer, at
+        most `BACKOFF_MAX`. Returns the lowered limit; None when no limit is
+        set (the admin's or the setting's), which a 429 leaves unset. Recorded
+        as a `rate_limited` event either way."""
         now = self.now()
-        hold = max(BACKOFF_FOR, timedelta(seconds=retry_after or 0))
+        hold = backoff_hold(retry_after)
         with self._write() as conn:
             settings = self._settings(conn)
             before = self._limit(settings, now)
@@ -399,10 +436,20 @@ class SlotBook:
                     sa.select(sa.func.count()).select_from(S).where(S.c.slot.is_not(None))
                 ).scalar_one()
             )
-            cap = streaming if before is None else min(before, streaming)
-            lowered = max(1, cap // 2)
-            if before is not None:
-                lowered = min(lowered, before)
+            if before is None:
+                self._event(
+                    conn,
+                    now,
+                    RATE_LIMITED,
+                    None,
+                    None,
+                    None,
+                    f"The aBLT API answered 429 with {streaming} answer(s) streaming; no "
+                    "limit is set, so none is imposed (set the plan's limit to have one).",
+                )
+                return None
+            cap = min(before, streaming)
+            lowered = min(max(1, cap // 2), before)
             old = _backoff(settings) if self._backed_off(settings, now) else None
             recovered_at = max(cap, lowered + 1) if old is None else old.recovered_at
             conn.execute(
@@ -427,6 +474,18 @@ class SlotBook:
                 f"{int(RECOVER_STEP.total_seconds())} s.",
             )
             return lowered
+
+
+_NO_BACKOFF: Final = {"backoff_limit": None, "backoff_from": None, "backoff_until": None}
+
+
+def backoff_hold(retry_after: float | None) -> timedelta:
+    """How long a 429 lowers the limit: `BACKOFF_FOR`, or the API's
+    `retry_after` seconds when longer, never more than `BACKOFF_MAX` (an
+    unreadable, negative or endless hint counts as none or as the cap)."""
+    seconds = retry_after if retry_after is not None and not math.isnan(retry_after) else 0.0
+    seconds = min(max(seconds, BACKOFF_FOR.total_seconds()), BACKOFF_MAX.total_seconds())
+    return timedelta(seconds=seconds)
 
 
 def _backoff(settings: sa.RowMapping) -> Backoff | None:

@@ -3,8 +3,9 @@
 `render_slots_admin(actor)` draws it on the admin's Team page (views/team.py):
 the limit in force and where it comes from, answers streaming and
 waiting now, a form to set the team's limit (stored in the database, so every
-app process applies it at once), a back-off after a 429 in progress, and when
-the limit changed (429s, the admin's changes, slots reclaimed from a stopped
+app process applies it at once), a back-off after a 429 in progress (Save, or
+"Lift the back-off", ends it at once, audit-logged), and when the limit
+changed (429s, the admin's changes and lifts, slots reclaimed from a stopped
 process).
 """
 
@@ -16,7 +17,14 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from webapp.answers.slots_store import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
+from webapp.answers.slots_store import (
+    BACKOFF_LIFTED,
+    BACKOFF_MAX,
+    MAX_LIMIT,
+    RATE_LIMITED,
+    SlotBook,
+    SlotStatus,
+)
 from webapp.audit import AuditLog
 from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
@@ -28,6 +36,7 @@ EVENT_LABELS = {
     RATE_LIMITED: "429 from the API",
     "limit_set": "Limit changed",
     "reclaimed": "Slot reclaimed",
+    BACKOFF_LIFTED: "Back-off lifted",
 }
 log = logging.getLogger(__name__)
 NOT_ADMIN = "Only an admin can see and set the team's limit on simultaneous answers."
@@ -59,8 +68,8 @@ def source_line(status: SlotStatus) -> str:
     if status.setting is not None:
         return f"From the server's setting {ENV_MAX_CONCURRENT_ANSWERS} ({status.setting})."
     return (
-        f"No limit set (neither here nor {ENV_MAX_CONCURRENT_ANSWERS}); a 429 from the API "
-        "still lowers it for a while."
+        f"No limit set (neither here nor {ENV_MAX_CONCURRENT_ANSWERS}): nobody waits, and a "
+        "429 from the API is retried and listed below, never turned into a limit."
     )
 
 
@@ -70,7 +79,9 @@ def backoff_line(status: SlotStatus) -> str | None:
         return None
     return (
         f"Lowered to {status.effective} after the aBLT API answered 429 (rate limited); "
-        f"held until {_when(status.backoff.until)}, then raised by one slot at a time."
+        f"held until {_when(status.backoff.until)} (at most "
+        f"{int(BACKOFF_MAX.total_seconds() // 60)} minutes), then raised by one slot at a "
+        "time. Saving the limit, or Lift the back-off, ends it now."
     )
 
 
@@ -79,22 +90,34 @@ def _save(book: SlotBook, actor: str) -> None:
     value = st.session_state.get(Keys.SLOTS_VALUE)
     limit = None if use_setting else int(value or 0)
     try:
+        lifted = book.status().backoff is not None
         book.set_limit(limit, actor=actor)
     except ValueError as err:
         flash.flash(FLASH_AREA, str(err), "error")
         return
     flash.flash(FLASH_AREA, "Saved: every app process applies it now.", "success")
-    record_in_audit_log(actor, f"{ENV_MAX_CONCURRENT_ANSWERS} setting" if limit is None else limit)
+    shown = f"{ENV_MAX_CONCURRENT_ANSWERS} setting" if limit is None else limit
+    detail = f"simultaneous answers: {shown}" + (" (back-off lifted)" if lifted else "")
+    record_in_audit_log(actor, "set answer limit", detail)
 
 
-def record_in_audit_log(actor: str, limit: int | str) -> None:
-    """Also write the change to the team's audit log (`webapp.audit`); the
-    slot_events row is kept either way. A failure to write it is logged,
-    never shown as a failed save (the limit is saved)."""
-    try:
-        AuditLog(get_store().engine).record_change(
-            actor, "set answer limit", None, f"simultaneous answers: {limit}"
+def _lift(book: SlotBook, actor: str) -> None:
+    if book.lift_backoff(actor=actor):
+        flash.flash(
+            FLASH_AREA, "Back-off lifted: every app process uses the team's limit again.", "success"
         )
+        record_in_audit_log(actor, "lift answer back-off", "after a 429 from the aBLT API")
+    else:
+        flash.flash(FLASH_AREA, "The back-off had already ended.", "success")
+
+
+def record_in_audit_log(actor: str, action: str, detail: str) -> None:
+    """Also write the change (`action`, e.g. "set answer limit") to the
+    team's audit log (`webapp.audit`); the slot_events row is kept either way.
+    A failure to write it is logged, never shown as a failed save (the
+    change is made)."""
+    try:
+        AuditLog(get_store().engine).record_change(actor, action, None, detail)
     except Exception as err:
         log.warning("Could not write the limit's change to the audit log: %s", err)
 
@@ -119,6 +142,14 @@ def render_slots_admin(actor: Actor) -> None:
     lowered = backoff_line(status)
     if lowered:
         st.warning(lowered, icon=":material/speed:")
+        st.button(
+            "Lift the back-off",
+            key="slots_admin_lift",
+            icon=":material/speed:",
+            on_click=_lift,
+            args=(book, actor.username),
+            help="Use the team's limit again now, on every app process.",
+        )
     flash.show(FLASH_AREA)
     with st.form("slots_admin_form", border=True):
         st.number_input(

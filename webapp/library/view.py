@@ -35,6 +35,8 @@ from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 ANY_BOT = ""  # the bot picker's value for "any bot"
+ENTRIES_SHOWN = 20  # the Prompts page's cards at first, and added by each "Show more"
+ENTRIES_WINDOW = "library_entries"  # that list's name for `webapp.ui.window`
 LANGUAGE_DEFAULT = ""  # the language field left empty: the bot's default
 CHAT_PAGE = "views/chat.py"
 FLASH_AREA = "library"  # where library actions' outcomes wait (`webapp.ui.flash`)

@@ -7,6 +7,12 @@ can open it (the app's login gate keeps everyone else out), nobody can change
 the conversation through it, and "Copy into my chats" imports the snapshot as
 a new conversation of the reader's own.
 
+A snapshot holds what the reader sees, nothing hidden: the owner's system
+instruction and the library entry the conversation came from
+(`PRIVATE_OPTIONS`) are left out when it is taken, and out of every snapshot
+opened (ones stored by older versions still carry them), so a copy neither
+keeps them nor sends them with the reader's prompts.
+
 The owner lists and revokes their links. A revoked link, an unknown one and
 one whose conversation was deleted all raise the same `ShareNotAvailable`, so
 a token's fate cannot be probed.
@@ -37,6 +43,10 @@ NOT_AVAILABLE: Final = (
     "This shared conversation is not available. The link may be mistyped, or its owner "
     "stopped sharing it."
 )
+
+# Options a share never hands over: the page does not show them, and the
+# sharer never agreed to give them away (the other options travel with the copy).
+PRIVATE_OPTIONS: Final = ("system_instruction", "library_prompt_id")
 
 
 class ShareNotAvailable(LookupError):
@@ -89,6 +99,24 @@ def _same_snapshot(a: str, b: str) -> bool:
     return bool(first == second)
 
 
+def without_private_options(snapshot: str) -> str:
+    """An export (JSON text, `ConversationStore.export_json`) with the
+    `PRIVATE_OPTIONS` emptied; ValueError when it is not JSON."""
+    data = json.loads(snapshot)
+    options = data.get("conversation", {}).get("options")
+    if isinstance(options, dict):
+        options.update(dict.fromkeys(PRIVATE_OPTIONS))
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _private_options_dropped(snapshot: ImportedConversation) -> ImportedConversation:
+    info = snapshot.conversation
+    options = info.options.model_copy(update=dict.fromkeys(PRIVATE_OPTIONS))
+    return snapshot.model_copy(
+        update={"conversation": info.model_copy(update={"options": options})}
+    )
+
+
 class ShareLinks:
     """Share links in the conversation store's database (every app process
     sees the same links at once)."""
@@ -114,7 +142,7 @@ class ShareLinks:
         unchanged conversation twice gives one link, not two that look alike),
         else a new one. ConversationNotFound when it is not theirs; ValueError
         when it has nothing to show yet (a draft has no id)."""
-        snapshot = self._store.export_json(owner, conversation_id)
+        snapshot = without_private_options(self._store.export_json(owner, conversation_id))
         conversation: Conversation = self._store.get_conversation(owner, conversation_id)
         count = len(history.parse_import(snapshot).messages)
         if count == 0:
@@ -166,7 +194,7 @@ class ShareLinks:
             # Written under other limits than today's: unreadable now, never a crash.
             log.warning("A shared snapshot could not be read: %s", err)
             raise ShareNotAvailable() from err
-        return SharedSnapshot(self._to_link(row), snapshot)
+        return SharedSnapshot(self._to_link(row), _private_options_dropped(snapshot))
 
     def revoke(self, owner: Owner, token: str) -> None:
         """Stop sharing: the link shows "not available" from now on. Only the

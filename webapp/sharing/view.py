@@ -7,6 +7,7 @@ Rendering and callbacks only; the rules live in `webapp.sharing.links`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -15,8 +16,9 @@ from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import message_tools
 from webapp.chat import view as chat_view
+from webapp.chat.open_chat import PAGE_SIZE
 from webapp.conversations.context import Message
-from webapp.conversations.store import ConversationNotFound
+from webapp.conversations.store import MAX_PAGE, ConversationNotFound
 from webapp.sharing.links import (
     SHARE_PARAM,
     SharedSnapshot,
@@ -26,7 +28,7 @@ from webapp.sharing.links import (
 )
 from webapp.team import Member
 from webapp.text import literal as md
-from webapp.ui import flash
+from webapp.ui import flash, window
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -34,6 +36,14 @@ from webapp.ui.state import Keys
 CHAT_PAGE = "views/chat.py"
 SHARED_PAGE = "views/shared.py"
 FLASH_AREA = "share"  # where share actions' outcomes wait (`webapp.ui.flash`)
+# A share opens at its latest messages, "Show earlier" adds as many, as the chat
+# does (`webapp.chat.open_chat.PAGE_SIZE`, up to the store's `MAX_PAGE`).
+SHARE_WINDOW_STEP: Final = PAGE_SIZE
+SHARE_WINDOW_MAX: Final = MAX_PAGE
+LINKS_SHOWN: Final = 20  # the Shared page's own links, "Show more" adds as many
+# The lists' names for `webapp.ui.window`.
+SHARE_WINDOW: Final = "share_messages"
+LINKS_WINDOW: Final = "share_links"
 
 
 @dataclass
@@ -94,8 +104,8 @@ def render_share_menu(conversation_id: str) -> None:
     with st.popover("Share", icon=":material/share:", help="A read-only link for the team"):
         st.caption(
             "Anyone logged in to this app can open the link and read the conversation "
-            "as it is now; later messages are not shared. You can revoke it on the "
-            "Shared page."
+            "as it is now; later messages are not shared, nor is the conversation's "
+            "system instruction. You can revoke it on the Shared page."
         )
         st.button(
             "Create a read-only link",
@@ -180,7 +190,22 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
-    for message in snapshot_messages(snapshot):
+    shown = window.size(SHARE_WINDOW, token, SHARE_WINDOW_STEP)
+    messages, hidden = window.latest(snapshot_messages(snapshot), shown)
+    window.more_button(
+        SHARE_WINDOW,
+        token,
+        SHARE_WINDOW_STEP,
+        hidden,
+        label="Show earlier",
+        cap=SHARE_WINDOW_MAX,
+    )
+    if hidden and shown >= SHARE_WINDOW_MAX:
+        st.caption(
+            f"The latest {SHARE_WINDOW_MAX:,} messages are shown here; copy the "
+            "conversation into your chats to read or export all of it."
+        )
+    for message in messages:
         avatar = ":material/smart_toy:" if message.role == "assistant" else USER_AVATAR
         chat_view.render_message(message, avatar, is_last=False)
 
@@ -188,10 +213,11 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
 def render_owned(member: Member) -> None:
     """The member's own links: what is shared, since when, and Revoke."""
     st.subheader("Your shared links")
-    links = get_links().owned(member)
-    if not links:
+    every = get_links().owned(member)
+    if not every:
         st.caption("You have not shared anything yet: use Share in a chat's header.")
         return
+    links, hidden = window.first(every, window.size(LINKS_WINDOW, "", LINKS_SHOWN))
     for link in links:
         with st.container(border=True):
             state = "active" if link.active else "revoked"
@@ -209,3 +235,4 @@ def render_owned(member: Member) -> None:
                     on_click=revoke,
                     args=(link.token,),
                 )
+    window.more_button(LINKS_WINDOW, "", LINKS_SHOWN, hidden)

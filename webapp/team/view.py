@@ -26,12 +26,14 @@ from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
-from webapp.ui import flash
+from webapp.ui import flash, window
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
+LOCKOUTS_SHOWN = 20  # lock-out rows at first, and added by each "Show more"
+LOCKOUTS_WINDOW = "team_lockouts"  # that list's name for `webapp.ui.window`
 ADMINS_ONLY = "The Team page is for admins. Ask an admin if you need a change to the team."
 DB_DOWN = "The change was not made: the app's database is not answering. Try again in a moment."
 FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
@@ -161,7 +163,10 @@ def render_lockouts(actor: Member) -> None:
     if not found:
         st.caption("Nobody is held back by failed logins right now.")
         return
-    for lock in found:
+    # Failed logins under made-up names can lock out thousands of keys: a
+    # window of rows (each a text and a button), "Show more" adds as many.
+    shown, hidden = window.first(found, window.size(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN))
+    for lock in shown:
         minutes = max(1, round((lock.until - now).total_seconds() / 60))
         what = "Address" if lock.by_address else "Username"
         state = "locked out" if lock.locked else "waiting"
@@ -176,6 +181,9 @@ def render_lockouts(actor: Member) -> None:
             on_click=_on_unlock,
             args=(actor, lock.key, lock.by_address),
         )
+    if hidden:
+        st.caption(f"{len(found):,} lock-outs in all, the soonest to clear first.")
+    window.more_button(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN, hidden)
 
 
 def _ask_remove(username: str) -> None:

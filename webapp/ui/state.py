@@ -37,6 +37,7 @@ class Keys:
     SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
     APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
     FLASH = "flash"  # {area: webapp.ui.flash.Notice}: shown once by that area's next run
+    WINDOWS = "windows"  # webapp.ui.window.Windows: how much of each long list is drawn
     PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
 
     # Chat page

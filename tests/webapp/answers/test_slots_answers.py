@@ -206,8 +206,9 @@ def test_a_slot_is_given_back_however_the_answer_ends(
 
 @row(
     "The aBLT API answers 429 (rate limited) while answers stream",
-    happens="The team's limit is lowered to half of what streams for a minute, then recovers "
-    "one slot at a time; the answer retries after Retry-After.",
+    happens="The team's limit is lowered to half of what streams for a minute (or the "
+    "Retry-After, at most 5 minutes; none when no limit is set), then recovers one slot at a "
+    "time; an admin can lift it at once; the answer retries after Retry-After.",
     sees="'Rate limited by the aBLT API, retrying in N s'; the admin sees when it happened.",
     kept="The answer, complete after the retry.",
 )
@@ -227,3 +228,54 @@ def test_a_429_lowers_the_team_limit_for_a_while_and_the_admin_sees_when(
     assert (event.limit_before, event.limit_after) == (4, 1)
     status = book.status()
     assert status.effective == 1 and status.backoff is not None
+
+
+def test_a_429_asking_for_an_hour_lowers_the_team_limit_only_up_to_the_cap_and_an_admin_lifts_it(
+    make_service: Callable[..., AnswerService], emulator: EmulatorHandle
+) -> None:
+    """Issue 28 item 6: `Retry-After: 3600` held the team's limit at 1 for an
+    hour. The hold is capped (`BACKOFF_MAX`), and an admin ends it at once."""
+    service = make_service(limit=4)
+    emulator.inject(Fault(kind="rate_limit", retry_after=3600))
+    ann, bob = MEMBERS[0], MEMBERS[1]
+    cid = service.store.create_conversation(ann, "omni", "Omni").id
+    sent = service.submit(ann, cid, "Busy?")
+    live = service.live(sent.answer_id)  # type: ignore[arg-type]
+    assert live is not None and live.wait_done(SETTLE)  # an hour is not waited for
+    book = service.team.book
+    until(lambda: any(e.kind == RATE_LIMITED for e in book.events()))
+    status = book.status()
+    assert status.effective == 1 and status.backoff is not None
+    assert status.backoff.until <= book.now() + timedelta(minutes=5)  # the README's cap
+    from webapp.answers.slots_store import BACKOFF_MAX
+
+    (event,) = [e for e in book.events() if e.kind == RATE_LIMITED]
+    assert f"for {int(BACKOFF_MAX.total_seconds())} s" in event.detail
+
+    assert book.lift_backoff(actor="admin")
+    assert book.status().effective == 4
+    emulator.clear_faults()  # two members' answers may stream at once again
+    assert book.claim("elsewhere-1", "cy").granted and book.claim("elsewhere-2", "dee").granted
+    for answer_id in ("elsewhere-1", "elsewhere-2"):
+        book.release(answer_id)
+    bob_cid = service.store.create_conversation(bob, "omni", "Omni").id
+    again = service.submit(bob, bob_cid, "Now?")
+    done = service.live(again.answer_id)  # type: ignore[arg-type]
+    assert done is not None and done.wait_done(SETTLE) and done.status == "complete"
+
+
+def test_a_429_with_no_limit_set_throttles_nobody(
+    make_service: Callable[..., AnswerService], emulator: EmulatorHandle
+) -> None:
+    """Issue 28 item 6: with no limit configured one 429 imposed a limit of 1."""
+    service = make_service(limit=None)
+    emulator.inject(Fault(kind="rate_limit", retry_after=3600))
+    ann = MEMBERS[0]
+    cid = service.store.create_conversation(ann, "omni", "Omni").id
+    sent = service.submit(ann, cid, "Busy?")
+    live = service.live(sent.answer_id)  # type: ignore[arg-type]
+    assert live is not None and live.wait_done(SETTLE)
+    book = service.team.book
+    until(lambda: any(e.kind == RATE_LIMITED for e in book.events()))
+    status = book.status()
+    assert status.effective is None and status.backoff is None

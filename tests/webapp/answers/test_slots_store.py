@@ -183,16 +183,92 @@ def test_a_429_halves_the_limit_for_a_while_then_it_recovers_one_slot_at_a_time(
     assert (event.limit_before, event.limit_after) == (4, 2) and "429" in event.detail
 
 
-def test_a_429_with_no_limit_set_still_backs_off_from_what_was_streaming(
+def test_a_429_with_no_limit_set_is_recorded_but_imposes_no_limit(
     store: ConversationStore, clock: Clock
 ) -> None:
+    """Issue 28 item 6: with no limit configured, one 429 held the whole team
+    to 1 answer at a time (half of what streamed, at least 1). "No limit"
+    stays no limit: the 429 is listed for the admin, nobody is held back."""
     a = book(store, clock, "A", configured=None)
     places = [a.claim(answer, "ann") for answer in ("1", "2", "3")]
     assert all(p.granted and p.limit is None for p in places)
-    assert a.note_rate_limited() == 1  # half of 3 streaming
-    assert a.claim("4", "ann").ahead == 0 and not a.claim("4", "ann").granted
-    clock.advance(BACKOFF_FOR.total_seconds() + 2 * RECOVER_STEP.total_seconds())
-    assert a.status().effective is None  # recovered: no limit again
+    assert a.note_rate_limited(retry_after=3600) is None
+    assert a.claim("4", "ann").granted and a.claim("5", "bob").granted
+    status = a.status()
+    assert status.effective is None and status.backoff is None
+    (event,) = [e for e in a.events() if e.kind == RATE_LIMITED]
+    assert (event.limit_before, event.limit_after) == (None, None)
+    assert "no limit is set" in event.detail
+
+
+def test_a_429_asking_for_an_hour_holds_the_limit_down_for_at_most_the_cap(
+    store: ConversationStore, clock: Clock
+) -> None:
+    """Issue 28 item 6: `Retry-After: 3600` held the limit at 1 for an hour."""
+    from webapp.answers.slots_store import BACKOFF_MAX
+
+    a = book(store, clock, "A", configured=4)
+    for answer in ("1", "2", "3", "4"):
+        assert a.claim(answer, "ann").granted
+    assert a.note_rate_limited(retry_after=3600) == 2
+    backoff = a.status().backoff
+    assert backoff is not None and backoff.until == T0 + BACKOFF_MAX
+    assert timedelta(minutes=5) >= BACKOFF_MAX  # what the README promises
+    (event,) = [e for e in a.events() if e.kind == RATE_LIMITED]
+    assert f"for {int(BACKOFF_MAX.total_seconds())} s" in event.detail
+    clock.advance(BACKOFF_MAX.total_seconds())
+    assert a.status().effective == 3  # recovering, an hour early
+    clock.advance(RECOVER_STEP.total_seconds())
+    assert a.status().effective == 4 and a.status().backoff is None
+
+
+@pytest.mark.parametrize("hint", [None, -5.0, 0.0, 10.0, float("nan"), float("inf"), 1e300])
+def test_any_retry_after_hint_holds_between_a_minute_and_the_cap(
+    store: ConversationStore, clock: Clock, hint: float | None
+) -> None:
+    from webapp.answers.slots_store import BACKOFF_MAX
+
+    a = book(store, clock, "A", configured=2)
+    assert a.claim("1", "ann").granted and a.claim("2", "ann").granted
+    assert a.note_rate_limited(retry_after=hint) == 1
+    backoff = a.status().backoff
+    assert backoff is not None and T0 + BACKOFF_FOR <= backoff.until <= T0 + BACKOFF_MAX
+
+
+def test_an_admin_lifts_a_back_off_at_once_and_saving_a_limit_lifts_it_too(
+    store: ConversationStore, clock: Clock
+) -> None:
+    """Issue 28 item 6: the admin's Save did not lift a back-off; now Save
+    and "Lift the back-off" both do, on every process, and each is recorded."""
+    a = book(store, clock, "A", configured=4)
+    other = book(store, clock, "B", configured=4)
+    for answer in ("1", "2", "3", "4"):
+        assert a.claim(answer, "ann").granted
+    a.note_rate_limited(retry_after=3600)
+    for answer in ("1", "2", "3", "4"):
+        a.release(answer)
+    assert other.status().effective == 2
+    other.set_limit(4, actor="admin")  # Save, with the same value
+    assert a.status().effective == 4 and a.status().backoff is None
+    saved = a.events()[0]
+    assert (saved.kind, saved.limit_before, saved.limit_after) == (LIMIT_SET, 2, 4)
+    assert "back-off" in saved.detail
+
+    a.claim("5", "ann")
+    a.claim("6", "ann")
+    a.note_rate_limited(retry_after=120)
+    assert a.status().effective == 1
+    assert other.lift_backoff(actor="admin")  # "Lift the back-off"
+    assert a.status().effective == 4 and a.status().backoff is None
+    lifted = a.events()[0]
+    assert (lifted.kind, lifted.actor, lifted.limit_before, lifted.limit_after) == (
+        "backoff_lifted",
+        "admin",
+        1,
+        4,
+    )
+    assert not other.lift_backoff(actor="admin")  # none in progress: nothing recorded
+    assert a.events()[0] == lifted
 
 
 def test_effective_limit_rules() -> None:
@@ -252,3 +328,17 @@ def test_a_database_of_the_previous_schema_upgrades_with_an_answer_streaming(
     else:
         with fresh_schema_url("slotsv6") as url:
             run(url)
+
+
+def test_the_readme_states_the_back_off_the_code_applies() -> None:
+    """Issue 28 item 6: the README said a minute while the code held for any
+    Retry-After; the ABLT_MAX_CONCURRENT_ANSWERS row names the cap in force."""
+    from webapp.answers.slots_store import BACKOFF_MAX
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `ABLT_MAX_CONCURRENT")]
+    minutes = int(BACKOFF_MAX.total_seconds() // 60)
+    assert f"never more than {minutes} minutes" in row
+    assert "for a minute" in row and timedelta(minutes=1) == BACKOFF_FOR
+    assert f"one slot every {int(RECOVER_STEP.total_seconds())} s" in row
+    assert "Lift the back-off" in row and "With no limit set a 429 imposes none" in row

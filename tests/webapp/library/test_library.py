@@ -411,3 +411,67 @@ def test_an_entry_stored_over_the_cap_opens_and_asks_for_the_first_values_only(
     assert len(unasked_placeholders(starter)) == 2_180
     filled = fill_template(starter, dict.fromkeys(entry.variables, "x"))
     assert filled.startswith("x x x") and filled.endswith("{{v2199}}")
+
+
+# ------------------------------------------------ what a share hands over (issue 28 item 9)
+
+
+def _instructed(store: ConversationStore, owner: Member, library: PromptLibrary) -> str:
+    """A conversation started from a private library entry with a hidden instruction."""
+    entry = library.create(owner, "Secret voice", system_instruction="Internal: never refund.")
+    conv = store.create_conversation(
+        owner,
+        "omni",
+        "Omni",
+        options=ConversationOptions(
+            system_instruction="Internal: never refund.",
+            library_prompt_id=entry.id,
+            language="French",
+        ),
+    )
+    store.append_message(owner, conv.id, "user", "Can I get my money back?")
+    store.append_message(owner, conv.id, "assistant", "Let me look.")
+    return conv.id
+
+
+def test_a_share_leaves_out_the_owners_system_instruction_and_library_entry(
+    store: ConversationStore, links: ShareLinks, library: PromptLibrary
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp.db.schema import shares
+
+    conv_id = _instructed(store, BOB, library)
+    link = links.share(BOB, conv_id)
+    with store.transaction() as conn:
+        stored = conn.execute(
+            sa.select(shares.c.snapshot).where(shares.c.token == link.token)
+        ).scalar_one()
+    assert "never refund" not in stored and '"library_prompt_id": null' in stored
+    options = links.open(link.token).conversation.conversation.options
+    assert (options.system_instruction, options.library_prompt_id) == (None, None)
+    assert options.language == "French"  # the visible settings still travel
+    copy = links.copy_into(CAROL, link.token)
+    assert copy.options.system_instruction is None and copy.options.library_prompt_id is None
+    # The owner's own conversation keeps its instruction.
+    assert store.get_conversation(BOB, conv_id).options.system_instruction
+
+
+def test_a_snapshot_stored_with_an_instruction_before_the_fix_is_copied_without_it(
+    store: ConversationStore, links: ShareLinks, library: PromptLibrary
+) -> None:
+    import sqlalchemy as sa
+
+    from webapp.db.schema import shares
+
+    conv_id = _instructed(store, BOB, library)
+    link = links.share(BOB, conv_id)
+    with store.transaction(write=True) as conn:  # as an older version stored it
+        conn.execute(
+            sa.update(shares)
+            .where(shares.c.token == link.token)
+            .values(snapshot=store.export_json(BOB, conv_id))
+        )
+    assert links.open(link.token).conversation.conversation.options.system_instruction is None
+    copy = links.copy_into(CAROL, link.token)
+    assert copy.options.system_instruction is None and copy.options.library_prompt_id is None
