@@ -18,10 +18,12 @@ import streamlit as st
 
 from webapp.answers.slots_store import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
 from webapp.audit import AuditLog
+from webapp.auth.guard import member_action
 from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.text import csv_safe
 from webapp.ui import flash
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 EVENT_LABELS = {
@@ -74,7 +76,9 @@ def backoff_line(status: SlotStatus) -> str | None:
     )
 
 
-def _save(book: SlotBook, actor: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _save(book: SlotBook) -> None:
+    actor = current_member().username  # the admin as of now, not as drawn
     use_setting = st.session_state.get(Keys.SLOTS_USE_SETTING, False)
     value = st.session_state.get(Keys.SLOTS_VALUE)
     limit = None if use_setting else int(value or 0)
@@ -135,7 +139,7 @@ def render_slots_admin(actor: Actor) -> None:
             value=status.stored is None,
             key=Keys.SLOTS_USE_SETTING,
         )
-        st.form_submit_button("Save limit", on_click=_save, args=(book, actor.username))
+        st.form_submit_button("Save limit", on_click=_save, args=(book,))
     events = book.events(limit=50)
     if events:
         st.caption("When the limit changed (newest first)")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from webapp.auth.guard import member_action
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import message_tools
@@ -77,6 +78,7 @@ def absolute_link(token: str, page_url: str | None) -> str:
 # ------------------------------------------------------------ chat header
 
 
+@member_action(FLASH_AREA)
 def create_link(conversation_id: str) -> None:
     """Callback: a new snapshot link to the open conversation."""
     try:
@@ -113,6 +115,7 @@ def render_share_menu(conversation_id: str) -> None:
 # ------------------------------------------------------------ Shared page
 
 
+@member_action(FLASH_AREA)
 def copy_into_my_chats(token: str) -> None:
     """Callback: the snapshot becomes the reader's own conversation, opened."""
     try:
@@ -124,6 +127,7 @@ def copy_into_my_chats(token: str) -> None:
     session().go_to_chat = True
 
 
+@member_action(FLASH_AREA)
 def revoke(token: str) -> None:
     """Callback: stop sharing one of the member's links."""
     try:
