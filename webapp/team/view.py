@@ -246,11 +246,11 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         hide_index=True,
         column_config={"words this month": st.column_config.NumberColumn(format="%,d")},
     )
-    _render_add(actor)
+    _render_add()
     _render_manage(actor, team)
 
 
-def _render_add(actor: Member) -> None:
+def _render_add() -> None:
     with st.form("team_add", border=True):
         st.subheader("Add a member")
         left, right = st.columns(2)
