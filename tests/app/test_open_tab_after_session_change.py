@@ -273,7 +273,7 @@ def test_compare_sends_nothing_once_the_member_is_disabled(
     assert_nothing_done(at, team, snapshot)
 
 
-def test_a_follow_up_retry_and_vote_in_an_open_comparison_do_nothing_once_disabled(
+def test_a_follow_up_vote_or_continue_in_an_open_comparison_does_nothing_once_disabled(
     team: MemberStore, new_app: NewApp
 ) -> None:
     at = member_session(new_app, BOB, BOB_PASSWORD, "views/compare.py")
