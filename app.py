@@ -16,10 +16,12 @@ import streamlit as st
 
 from webapp import backend
 from webapp.auth import gate as auth
+from webapp.auth import guard
 from webapp.history import sidebar
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
 from webapp.team import MemberStore, TeamError
+from webapp.ui import flash
 from webapp.ui import page as ui
 from webapp.ui.state import Keys
 
@@ -182,6 +184,9 @@ page = st.navigation(session_pages(member.is_admin))
 sidebar.note_page(page.url_path)
 if not healthy:
     ui.api_down_notice()
+# An admin's action refused since the page was drawn (their role changed): said here,
+# as the page it was on may be gone (`webapp.auth.guard`).
+flash.show(guard.ROLE_AREA)
 try:
     page.run()
 finally:

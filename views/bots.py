@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ablt_core import AbltError, Bot
+from ablt_core import AbltClient, AbltError, Bot
 from webapp import limits
+from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
@@ -77,7 +78,7 @@ def render() -> None:
         key="bots_refresh",
         icon=":material/refresh:",
         help="Reload the bot list from the API",
-        on_click=catalogue.refresh_bots,
+        on_click=refresh_bots,
         args=(client,),
     )
 
@@ -99,10 +100,18 @@ def render() -> None:
     render_pager(state.page, catalogue.page_count(len(matching)))
 
 
+@view_action
+def refresh_bots(client: AbltClient) -> None:
+    """Refresh: forget the cached bot list, so this run asks the API again."""
+    catalogue.refresh_bots(client)
+
+
+@view_action
 def first_page() -> None:
     catalogue.session().page = 1
 
 
+@view_action
 def turn_page(step: int) -> None:
     catalogue.session().page += step
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ablt_core import AbltClient, AbltError, UsageStatistics
 from webapp.auth.gate import Member, list_members
+from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.statistics import usage
@@ -86,6 +87,12 @@ def render_team_breakdown(
     )
 
 
+@view_action
+def refresh_statistics() -> None:
+    """Refresh: forget the cached figures, so this run asks the API again."""
+    usage.forget_statistics()
+
+
 def render() -> None:
     # No figures before login, even if this file runs without app.py.
     member = require_member()
@@ -118,7 +125,7 @@ def render() -> None:
         "Refresh",
         key="stats_refresh",
         icon=":material/refresh:",
-        on_click=usage.forget_statistics,
+        on_click=refresh_statistics,
     )
 
     client = get_client()

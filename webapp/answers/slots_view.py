@@ -26,10 +26,12 @@ from webapp.answers.slots_store import (
     SlotStatus,
 )
 from webapp.audit import AuditLog
+from webapp.auth.guard import member_action
 from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.text import csv_safe
 from webapp.ui import flash
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 EVENT_LABELS = {
@@ -85,7 +87,9 @@ def backoff_line(status: SlotStatus) -> str | None:
     )
 
 
-def _save(book: SlotBook, actor: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _save(book: SlotBook) -> None:
+    actor = current_member().username  # the admin as of now, not as drawn
     use_setting = st.session_state.get(Keys.SLOTS_USE_SETTING, False)
     value = st.session_state.get(Keys.SLOTS_VALUE)
     limit = None if use_setting else int(value or 0)
@@ -101,7 +105,9 @@ def _save(book: SlotBook, actor: str) -> None:
     record_in_audit_log(actor, "set answer limit", detail)
 
 
-def _lift(book: SlotBook, actor: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _lift(book: SlotBook) -> None:
+    actor = current_member().username  # the admin as of now, not as drawn
     if book.lift_backoff(actor=actor):
         flash.flash(
             FLASH_AREA, "Back-off lifted: every app process uses the team's limit again.", "success"
@@ -147,7 +153,7 @@ def render_slots_admin(actor: Actor) -> None:
             key="slots_admin_lift",
             icon=":material/speed:",
             on_click=_lift,
-            args=(book, actor.username),
+            args=(book,),
             help="Use the team's limit again now, on every app process.",
         )
     flash.show(FLASH_AREA)
@@ -166,7 +172,7 @@ def render_slots_admin(actor: Actor) -> None:
             value=status.stored is None,
             key=Keys.SLOTS_USE_SETTING,
         )
-        st.form_submit_button("Save limit", on_click=_save, args=(book, actor.username))
+        st.form_submit_button("Save limit", on_click=_save, args=(book,))
     events = book.events(limit=50)
     if events:
         st.caption("When the limit changed (newest first)")

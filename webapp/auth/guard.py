@@ -41,6 +41,9 @@ P = ParamSpec("P")
 NOT_ADMIN: Final = "Only an admin can do that: your role was changed. Nothing was changed."
 # The attribute that marks a guarded callback (read by the test that checks them all).
 GUARD_MARK: Final = "__ablt_guard__"
+# Where a refusal for a lost admin role waits: app.py shows it above whichever page
+# opens next, since the page the button was on (the Team page) is gone for a member.
+ROLE_AREA: Final = "role"
 
 
 class ActionRefused(Exception):
@@ -77,7 +80,9 @@ def member_action(
     """Decorate a widget callback that changes data or may start an answer.
 
     The callback runs only if `acting_member(admin=admin)` lets it; otherwise
-    the refusal is flashed to `area` (`webapp.ui.flash`) and nothing happens.
+    nothing happens and the refusal is flashed (`webapp.ui.flash`): an ended
+    session to `area` (the next run logs it out and the login page says so),
+    a lost admin role to `ROLE_AREA`, which app.py shows on every page.
     """
 
     def decorate(callback: Callable[P, None]) -> Callable[P, None]:
@@ -86,7 +91,8 @@ def member_action(
             try:
                 acting_member(admin=admin)
             except ActionRefused as refused:
-                flash.flash(area, refused.reason, "error")
+                where = ROLE_AREA if refused.reason == NOT_ADMIN else area
+                flash.flash(where, refused.reason, "error")
                 return
             callback(*args, **kwargs)
 

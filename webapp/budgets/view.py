@@ -25,6 +25,7 @@ import streamlit as st
 from ablt_core import UsageTotals
 from webapp.audit import AuditLog
 from webapp.auth.gate import Member, list_members
+from webapp.auth.guard import member_action
 from webapp.backend import get_client, get_store
 from webapp.bots.catalogue import client_base_url
 from webapp.budgets import check
@@ -42,6 +43,7 @@ from webapp.budgets.count import (
 )
 from webapp.text import csv_safe
 from webapp.ui import flash
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -147,8 +149,11 @@ def describe_limit(limit: Limit) -> str:
     return "no limit" if limit.amount is None else f"{limit.amount:,} {limit.unit} a month"
 
 
-def save_team_default(actor: Any) -> None:
-    """The team default form's callback: save it, audit it, say so."""
+@member_action(FLASH_AREA, admin=True)
+def save_team_default() -> None:
+    """The team default form's callback: save it, audit it, say so (as the admin
+    re-read now: `webapp.auth.guard`)."""
+    actor = current_member()
     state = st.session_state
     limited = state.get(Keys.BUDGET_DEFAULT_MODE) == LIMIT
     amount = int(state.get(Keys.BUDGET_DEFAULT_AMOUNT) or 0) if limited else None
@@ -170,8 +175,10 @@ def save_team_default(actor: Any) -> None:
     _notice("success", f"Team default saved: {describe_limit(limit)}.")
 
 
-def save_member_limit(actor: Any) -> None:
+@member_action(FLASH_AREA, admin=True)
+def save_member_limit() -> None:
     """The member form's callback: their own limit, no limit, or the team default."""
+    actor = current_member()
     state = st.session_state
     username = str(state.get(Keys.BUDGET_MEMBER) or "")
     mode = state.get(Keys.BUDGET_MEMBER_MODE)
@@ -259,7 +266,6 @@ def render_budgets_admin(actor: Any) -> None:
         st.form_submit_button(
             "Save team default",
             on_click=save_team_default,
-            args=(actor,),
             key="budget_default_save",
         )
     # The table's toolbar writes a CSV: member names are neutralised (csv_safe).
@@ -297,5 +303,5 @@ def render_budgets_admin(actor: Any) -> None:
         )
         unit_col.selectbox("Unit", UNITS, key=Keys.BUDGET_MEMBER_UNIT)
         st.form_submit_button(
-            "Save member limit", on_click=save_member_limit, args=(actor,), key="budget_member_save"
+            "Save member limit", on_click=save_member_limit, key="budget_member_save"
         )

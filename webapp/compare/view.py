@@ -20,6 +20,7 @@ from ablt_core import Bot
 from webapp import limits, render
 from webapp.answers.admission import AnswerRefused
 from webapp.answers.live import describe_wait
+from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_answers, get_store
 from webapp.bots.avatars import USER_AVATAR, avatar_for
 from webapp.chat import open_chat as chat
@@ -95,6 +96,7 @@ def options_from_fields(scope: str) -> ConversationOptions:
     )
 
 
+@member_action(FLASH_AREA)
 def submit_prompt(bots: Sequence[Bot]) -> None:
     """The message box's `on_submit`: start a comparison with the picked bots,
     or send a follow-up to every column of the open one."""
@@ -126,6 +128,7 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
         page.prompt_back = text
 
 
+@member_action(FLASH_AREA)
 def apply_library_entry(entry_id: str) -> None:
     """Callback: a library entry's options fill the shared fields, its starter
     (variables filled) waits in the message box, and the comparison will
@@ -193,17 +196,20 @@ def render_library_picker() -> None:
     )
 
 
+@view_action
 def new_comparison() -> None:
     page = session()
     page.open_id = page.library_id = None
 
 
+@view_action
 def open_comparison(comparison_id: str) -> None:
     """Show that comparison on the Compare page's next run (a callback, or the
     chat page handing over a comparison picked in History)."""
     session().open_id = comparison_id
 
 
+@member_action(FLASH_AREA)
 def stop_all(comparison_id: str) -> None:
     member = current_member()
     try:
@@ -212,6 +218,7 @@ def stop_all(comparison_id: str) -> None:
         _notice("error", "The answers could not be stopped; try again.")
 
 
+@member_action(FLASH_AREA)
 def retry_column(column_id: str) -> None:
     """A failed column asks again; the others are left as they are."""
     try:
@@ -222,6 +229,7 @@ def retry_column(column_id: str) -> None:
         _notice("error", "That answer could not be started again; try once more.")
 
 
+@member_action(FLASH_AREA)
 def vote(comparison_id: str, column_id: str | None) -> None:
     try:
         get_comparisons().vote(current_member(), comparison_id, column_id)
@@ -229,6 +237,7 @@ def vote(comparison_id: str, column_id: str | None) -> None:
         _notice("error", "That comparison no longer exists.")
 
 
+@member_action(FLASH_AREA)
 def continue_with(comparison_id: str, column_id: str) -> None:
     """A normal chat from that column (a copy), opened on the chat page."""
     try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ablt_core import Bot
+from webapp.auth.guard import member_action
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
 from webapp.conversations.context import ConversationOptions
@@ -109,6 +110,7 @@ def option_facts(options: ConversationOptions) -> list[str]:
 # ------------------------------------------------------------ start a chat
 
 
+@member_action(FLASH_AREA)
 def start_chat(entry_id: str, where: str) -> None:
     """Callback: a new conversation from the entry, its starter (variables
     filled) waiting in the message box, then the chat page."""
@@ -189,6 +191,7 @@ def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) 
 # ---------------------------------------------------------- the chat's menu
 
 
+@member_action(FLASH_AREA)
 def save_from_chat(options: ConversationOptions, bot_slug: str) -> None:
     """Callback: the chat's current options as a new library entry."""
     name = st.session_state.get(Keys.LIBRARY_SAVE_NAME, "")
@@ -250,6 +253,7 @@ def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence
 # ---------------------------------------------------------- the Prompts page
 
 
+@member_action(FLASH_AREA)
 def create_from_form() -> None:
     """Callback of the Prompts page's "New entry" form."""
     state = st.session_state
@@ -275,15 +279,29 @@ def create_from_form() -> None:
     _flash("success", saved_message(entry))
 
 
-def _guarded_change(action: str, entry_id: str, value: bool = False) -> None:
-    library, member = get_library(), current_member()
+@member_action(FLASH_AREA)
+def set_shared(entry_id: str, shared: bool) -> None:
+    """Callback: share an own entry with the team, or make it private again."""
     try:
-        if action == "share":
-            library.set_shared(member, entry_id, value)
-        elif action == "pin":
-            library.set_pinned(member, entry_id, value)
-        elif action == "delete":
-            library.delete(member, entry_id)
+        get_library().set_shared(current_member(), entry_id, shared)
+    except (PromptNotFound, PermissionError) as err:
+        _flash("error", str(err))
+
+
+@member_action(FLASH_AREA)
+def delete_entry(entry_id: str) -> None:
+    """Callback: delete an own entry for everyone."""
+    try:
+        get_library().delete(current_member(), entry_id)
+    except (PromptNotFound, PermissionError) as err:
+        _flash("error", str(err))
+
+
+@member_action(FLASH_AREA, admin=True)
+def set_pinned(entry_id: str, pinned: bool) -> None:
+    """Callback (admins): pin a shared entry for the team, or unpin it."""
+    try:
+        get_library().set_pinned(current_member(), entry_id, pinned)
     except (PromptNotFound, PermissionError) as err:
         _flash("error", str(err))
 
@@ -349,8 +367,8 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
                 key=f"library_share_{entry.id}",
                 icon=":material/group:",
                 type="tertiary",
-                on_click=_guarded_change,
-                args=("share", entry.id, not entry.shared),
+                on_click=set_shared,
+                args=(entry.id, not entry.shared),
             )
             with row.popover("Delete…", icon=":material/delete:", type="tertiary"):
                 st.caption(
@@ -360,8 +378,8 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
                     "Delete",
                     key=f"library_delete_{entry.id}",
                     type="primary",
-                    on_click=_guarded_change,
-                    args=("delete", entry.id),
+                    on_click=delete_entry,
+                    args=(entry.id,),
                 )
         if member.is_admin and entry.shared:
             row.button(
@@ -369,6 +387,6 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
                 key=f"library_pin_{entry.id}",
                 icon=":material/keep:",
                 type="tertiary",
-                on_click=_guarded_change,
-                args=("pin", entry.id, not entry.pinned),
+                on_click=set_pinned,
+                args=(entry.id, not entry.pinned),
             )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from webapp.auth.guard import member_action
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import message_tools
@@ -87,6 +88,7 @@ def absolute_link(token: str, page_url: str | None) -> str:
 # ------------------------------------------------------------ chat header
 
 
+@member_action(FLASH_AREA)
 def create_link(conversation_id: str) -> None:
     """Callback: a new snapshot link to the open conversation."""
     try:
@@ -123,6 +125,7 @@ def render_share_menu(conversation_id: str) -> None:
 # ------------------------------------------------------------ Shared page
 
 
+@member_action(FLASH_AREA)
 def copy_into_my_chats(token: str) -> None:
     """Callback: the snapshot becomes the reader's own conversation, opened."""
     try:
@@ -134,6 +137,7 @@ def copy_into_my_chats(token: str) -> None:
     session().go_to_chat = True
 
 
+@member_action(FLASH_AREA)
 def revoke(token: str) -> None:
     """Callback: stop sharing one of the member's links."""
     try:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from webapp import backend
 from webapp.auth import gate as auth
 from webapp.auth import throttle as logins
+from webapp.auth.guard import member_action, view_action
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.auth.throttle_store import LoginLog
 from webapp.settings import get_settings
@@ -27,6 +28,7 @@ from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash, window
+from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
@@ -75,7 +77,14 @@ def _do(action: str, change: Any) -> None:
         flash.flash(FLASH_AREA, DB_DOWN, "error")
 
 
-def _on_add(actor: Member) -> None:
+# Every change below is a `member_action(admin=True)`: the admin is re-read from
+# the database when the button is pressed (not the one the page was drawn for).
+
+
+@member_action(FLASH_AREA, admin=True)
+def _on_add() -> None:
+    actor = current_member()
+
     def change() -> str:
         member, password = actions.add_member(
             _team(),
@@ -93,7 +102,9 @@ def _on_add(actor: Member) -> None:
     _do("add", change)
 
 
-def _on_role(actor: Member, username: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _on_role(username: str) -> None:
+    actor = current_member()
     role = str(st.session_state.get(Keys.TEAM_ROLE) or "member")
 
     def change() -> str:
@@ -103,7 +114,10 @@ def _on_role(actor: Member, username: str) -> None:
     _do("role", change)
 
 
-def _on_reset(actor: Member, username: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _on_reset(username: str) -> None:
+    actor = current_member()
+
     def change() -> str:
         password = actions.reset_password(_team(), actor, username, _protected())
         session().secret = (username, password)
@@ -112,7 +126,10 @@ def _on_reset(actor: Member, username: str) -> None:
     _do("reset", change)
 
 
-def _on_enable(actor: Member, username: str, enabled: bool) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _on_enable(username: str, enabled: bool) -> None:
+    actor = current_member()
+
     def change() -> str:
         actions.set_enabled(_team(), actor, username, enabled, _protected())
         return f"{username} is {'enabled' if enabled else 'disabled'}."
@@ -120,7 +137,10 @@ def _on_enable(actor: Member, username: str, enabled: bool) -> None:
     _do("enable" if enabled else "disable", change)
 
 
-def _on_remove(actor: Member, username: str) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _on_remove(username: str) -> None:
+    actor = current_member()
+
     def change() -> str:
         actions.remove_member(
             _team(),
@@ -136,7 +156,10 @@ def _on_remove(actor: Member, username: str) -> None:
     _do("remove", change)
 
 
-def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
+@member_action(FLASH_AREA, admin=True)
+def _on_unlock(key: str, by_address: bool) -> None:
+    actor = current_member()
+
     def change() -> str:
         engine = backend.get_store(get_settings()).engine
         where = {"address": key} if by_address else {"username": key}
@@ -179,13 +202,14 @@ def render_lockouts(actor: Member) -> None:
             "Unlock",
             key=f"team_unlock_{'a' if lock.by_address else 'u'}_{lock.key}",
             on_click=_on_unlock,
-            args=(actor, lock.key, lock.by_address),
+            args=(lock.key, lock.by_address),
         )
     if hidden:
         st.caption(f"{len(found):,} lock-outs in all, the soonest to clear first.")
     window.more_button(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN, hidden)
 
 
+@view_action
 def _ask_remove(username: str) -> None:
     session().remove_pending = username
     st.session_state[Keys.TEAM_CONFIRM] = ""
@@ -230,11 +254,11 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         hide_index=True,
         column_config={"words this month": st.column_config.NumberColumn(format="%,d")},
     )
-    _render_add(actor)
+    _render_add()
     _render_manage(actor, team)
 
 
-def _render_add(actor: Member) -> None:
+def _render_add() -> None:
     with st.form("team_add", border=True):
         st.subheader("Add a member")
         left, right = st.columns(2)
@@ -243,7 +267,7 @@ def _render_add(actor: Member) -> None:
         left.text_input("Email", key=Keys.TEAM_ADD_EMAIL)
         right.selectbox("Role", ROLES, index=1, key=Keys.TEAM_ADD_ROLE)
         st.caption("A one-time password is made and shown once; the member changes it at login.")
-        st.form_submit_button("Add member", type="primary", on_click=_on_add, args=(actor,))
+        st.form_submit_button("Add member", type="primary", on_click=_on_add)
 
 
 def _render_manage(actor: Member, team: list[Member]) -> None:
@@ -264,16 +288,16 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
     left, right = st.columns(2)
     with left:
         st.selectbox("Role", ROLES, index=ROLES.index(member.role), key=Keys.TEAM_ROLE)
-        st.button("Change role", on_click=_on_role, args=(actor, member.username))
+        st.button("Change role", on_click=_on_role, args=(member.username,))
     with right:
         st.button(
             "Reset password",
             on_click=_on_reset,
-            args=(actor, member.username),
+            args=(member.username,),
             help="A new one-time password; the member's open sessions end.",
         )
         label = "Enable" if member.disabled else "Disable"
-        st.button(label, on_click=_on_enable, args=(actor, member.username, member.disabled))
+        st.button(label, on_click=_on_enable, args=(member.username, member.disabled))
         st.button("Remove", on_click=_ask_remove, args=(member.username,))
     if session().remove_pending == member.username:
         with st.container(border=True):
@@ -286,13 +310,14 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
                 "Remove for good",
                 type="primary",
                 on_click=_on_remove,
-                args=(actor, member.username),
+                args=(member.username,),
             )
 
 
-def _on_forced_change(member: Member) -> None:
+@member_action(PASSWORD_AREA)
+def _on_forced_change() -> None:
     problem = auth.change_password(
-        member,
+        current_member(),
         str(st.session_state.get(Keys.FORCED_CURRENT) or ""),
         str(st.session_state.get(Keys.FORCED_NEW) or ""),
         str(st.session_state.get(Keys.FORCED_REPEAT) or ""),
@@ -327,7 +352,5 @@ def forced_password_change(member: Member) -> None:
             )
             st.text_input("Repeat new password", type="password", key=Keys.FORCED_REPEAT)
             st.caption(WHITESPACE_NOTE)
-            st.form_submit_button(
-                "Set password", type="primary", on_click=_on_forced_change, args=(member,)
-            )
+            st.form_submit_button("Set password", type="primary", on_click=_on_forced_change)
         auth.logout_button(st, key="forced_logout")

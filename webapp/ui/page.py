@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from webapp import backend
+from webapp.auth.guard import view_action
 from webapp.ui import styles
 
 API_DOWN_MESSAGE = (
@@ -43,7 +44,14 @@ def api_down_notice() -> None:
     """The same news in the page itself, so nobody misses it; with a Retry."""
     with st.container(border=True):
         st.warning(API_DOWN_MESSAGE, icon=":material/cloud_off:")
-        st.button("Retry", key="ui_api_down_retry", on_click=backend.retry_health)
+        st.button("Retry", key="ui_api_down_retry", on_click=retry_health)
+
+
+@view_action
+def retry_health() -> None:
+    """Retry: forget the cached health, so this run asks the API again
+    (`webapp.backend.retry_health`; marked here, where no import cycle follows)."""
+    backend.retry_health()
 
 
 def error_box(
