@@ -44,7 +44,10 @@ class Client:
 
 
 @pytest.fixture
-def client(store: ConversationStore) -> Client:
+def client(store: ConversationStore, monkeypatch: pytest.MonkeyPatch) -> Client:
+    # build_routes marks this process as serving the cookie routes; undone after
+    # the test, or every later AppTest would issue tickets instead of cookies.
+    monkeypatch.setattr(login_cookie, "_mounted", login_cookie.routes_mounted())
     routes = build_routes(
         engine=lambda: store.engine,
         cookie_name=COOKIE_NAME,
