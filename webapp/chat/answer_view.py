@@ -25,14 +25,17 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 from webapp import render
 from webapp.answers.live import Wait, describe_wait
 from webapp.auth import gate as auth
+from webapp.auth.gate import require_member
 from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
 from webapp.budgets import view as budgets_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
+from webapp.chat import page_state
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
-from webapp.ui import leftovers
+from webapp.ui import flash, leftovers
 from webapp.ui.state import Keys
 
 STOP_LABEL = "Stop"
@@ -41,12 +44,8 @@ WAIT_ICON = ":material/pending:"
 USER_AVATAR = ":material/person:"
 
 
-def _member() -> Any:
-    return st.session_state[Keys.MEMBER]
-
-
 def _problem(text: str) -> None:
-    st.session_state[Keys.CHAT_NOTICE] = ("error", text)
+    flash.flash(NOTICE_AREA, text, "error")
 
 
 # ------------------------------------------------------------- callbacks
@@ -63,19 +62,19 @@ def submit_prompt() -> None:
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or not text.strip():
         return
-    member = _member()
-    if not auth.session_still_valid(member):
+    who = require_member()
+    if not auth.session_still_valid(who):
         return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
-        refused = budgets_view.refusal_for(member)
+        refused = budgets_view.refusal_for(who)
         if refused:
             _problem(refused)
             st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
             return
-        chat.save_draft(get_store(), member, opened)
-        get_answers().submit(member, opened.id, text)
-        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+        chat.save_draft(get_store(), who, opened)
+        # The page catches up when the answer ends (`page_state.conversation_run`).
+        get_answers().submit(who, opened.id, text)
     except ConversationNotFound:
         _problem("That conversation no longer exists. Your text is back in the message box.")
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
@@ -90,12 +89,11 @@ def start_answer() -> None:
     if opened is None or opened.is_draft:
         return
     try:
-        refused = budgets_view.refusal_for(_member(), queued=bool(opened.queued))
+        refused = budgets_view.refusal_for(require_member(), queued=bool(opened.queued))
         if refused:
             _problem(refused)
             return
-        get_answers().start(_member(), opened.id)
-        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+        get_answers().start(require_member(), opened.id)
     except ConversationNotFound:
         _problem("That conversation no longer exists.")
     except chat.DATABASE_ERRORS:
@@ -111,17 +109,16 @@ def answer_now() -> None:
 
 def stop_answer(answer_id: str) -> None:
     """Stop: the worker is cancelled now; what this page showed is what is kept."""
-    shown = st.session_state.get(Keys.CHAT_SHOWN)
-    keep = shown["shown"] if shown and shown.get("id") == answer_id else None
+    keep = page_state.kept_on_stop(page_state.state(), answer_id)
     try:
-        get_answers().stop(_member(), answer_id, keep)
+        get_answers().stop(require_member(), answer_id, keep)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
 
 def cancel_queued(queued_id: str) -> None:
     try:
-        get_answers().cancel_queued(_member(), queued_id)
+        get_answers().cancel_queued(require_member(), queued_id)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
@@ -135,16 +132,15 @@ def show_stream(pieces: Iterable[str], answer_id: str) -> None:
     Block by block (`render.stream_blocks`: a finished block is sent once,
     redraws coalesced). Counts the characters on screen for Stop: a block
     write counts once Streamlit has drawn it and asks for the next (a click
-    that ends the run stops it before the next draw is sent). The counter is a
-    plain dict in session state, updated without a Streamlit call.
+    that ends the run stops it before the next draw is sent). The counter is
+    the page state's `Shown`, updated without a Streamlit call.
     """
-    counter: dict[str, Any] = {"id": answer_id, "shown": 0}
-    st.session_state[Keys.CHAT_SHOWN] = counter
+    counter = page_state.start_shown(page_state.state(), answer_id)
 
     def drawn() -> Iterator[render.BlockWrite]:
         for write in render.stream_blocks(pieces):
             yield write
-            counter["shown"] = write.shown
+            counter.chars = write.shown
 
     st.write_stream(drawn())
 
@@ -186,7 +182,7 @@ def render_live(
     """Draw a generating answer live until it ends; True when it ended here
     (the caller reruns to draw it settled). The queued prompts are drawn
     below it first, so their Cancel works while it streams."""
-    member = _member()
+    who = require_member()
     answers = get_answers()
     name = bot_display.name_md(bot_name)
     # A fresh place: nothing of the last run's element there stays in the bubble
@@ -206,12 +202,14 @@ def render_live(
         )
         status = row.empty()
     render_queued(queued)
-    leftovers.clear_rest()  # nothing of the last run below, while the answer streams
+    # Nothing of the last run below, while the answer streams.
+    shown = page_state.state()
+    shown.places_used = leftovers.clear_rest(shown.places_used)
 
     live = answers.live(message.id)
     first: Wait | None = live.wait if live is not None else None
     if live is None:
-        row_now = answers.store.answer_row(member, message.id)
+        row_now = answers.store.answer_row(who, message.id)
         first = Wait.from_json(row_now.waiting) if row_now else None
     started = bool(message.text) or (live is not None and bool(live.text))
 
@@ -231,7 +229,7 @@ def render_live(
         started = True
         status.empty()
 
-    pieces = _announced(answers.follow(member, message.id, tick), text_started)
+    pieces = _announced(answers.follow(who, message.id, tick), text_started)
     with text_slot:
         show_stream(pieces, message.id)
     status.empty()

@@ -5,7 +5,9 @@ chat's header (bot picker, options and their chips) is `webapp.chat.header`.
 
 Rendering only: every change goes through `webapp.chat.open_chat` (which talks to the
 store) from a widget callback, so it lands before the run that shows it.
-Callbacks find the member and the open conversation in session state.
+Callbacks find the member (`require_member`) and the open conversation in
+session state; what they have to say is flashed (`webapp.ui.flash`) under
+`notice.NOTICE_AREA`, shown by the conversation's next run.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from webapp import render
+from webapp.auth.gate import require_member
 from webapp.backend import get_store
 from webapp.chat import busy as answer_busy
 from webapp.chat import message_tools, versions_view
 from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations import context as history
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
+from webapp.ui import flash
 from webapp.ui import page as ui
 from webapp.ui.state import Keys
 
@@ -48,26 +53,14 @@ def opened_chat() -> chat.OpenChat | None:
 _opened = opened_chat
 
 
-def notify(text: str, kind: str = "info") -> None:
-    """A message for the next run to show once (callbacks cannot draw)."""
-    st.session_state[Keys.CHAT_NOTICE] = (kind, text)
-
-
-def show_notice() -> None:
-    notice = st.session_state.pop(Keys.CHAT_NOTICE, None)
-    if notice:
-        kind, text = notice
-        {"error": st.error, "success": st.success}.get(kind, st.info)(text)
-
-
 def guarded(action: Callable[[], Any]) -> None:
     """Run a change; a conversation gone meanwhile (another tab) is a notice."""
     try:
         action()
     except ConversationNotFound:
-        notify("That conversation no longer exists.", "error")
+        flash.flash(NOTICE_AREA, "That conversation no longer exists.", "error")
     except ValueError as err:
-        notify(str(err), "error")
+        flash.flash(NOTICE_AREA, str(err), "error")
 
 
 def _then_answer(change: Callable[[], Any]) -> None:
@@ -78,22 +71,22 @@ def _then_answer(change: Callable[[], Any]) -> None:
     if answer_busy.refused():  # a click that raced an answer's start: nothing changes
         return
     try:
-        refused = budgets_view.refusal_for(st.session_state[Keys.MEMBER])
+        refused = budgets_view.refusal_for(require_member())
         if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
-            notify(refused, "error")
+            flash.flash(NOTICE_AREA, refused, "error")
             return
         change()
     except ConversationNotFound:
-        notify("That conversation no longer exists.", "error")
+        flash.flash(NOTICE_AREA, "That conversation no longer exists.", "error")
         return
     except ValueError as err:
-        notify(str(err), "error")
+        flash.flash(NOTICE_AREA, str(err), "error")
         return
     except chat.SendFailed as err:
-        notify(str(err), "error")
+        flash.flash(NOTICE_AREA, str(err), "error")
         return
     except chat.DATABASE_ERRORS:
-        notify(chat.DATABASE_READ_ONLY, "error")
+        flash.flash(NOTICE_AREA, chat.DATABASE_READ_ONLY, "error")
         return
     answers_view.start_answer()
 
@@ -101,15 +94,13 @@ def _then_answer(change: Callable[[], Any]) -> None:
 def retry() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened))
+        _then_answer(lambda: chat.prepare_retry(get_store(), require_member(), opened))
 
 
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(
-            lambda: chat.prepare_regenerate(get_store(), st.session_state[Keys.MEMBER], opened)
-        )
+        _then_answer(lambda: chat.prepare_regenerate(get_store(), require_member(), opened))
 
 
 def start_edit() -> None:
@@ -124,7 +115,7 @@ def send_unsent() -> None:
     """The member sends an imported prompt that was never sent (its Send button)."""
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened))
+        _then_answer(lambda: chat.send_unsent(get_store(), require_member(), opened))
 
 
 def show_earlier() -> None:

@@ -19,16 +19,19 @@ import streamlit as st
 
 from webapp import backend
 from webapp.auth import gate as auth
+from webapp.auth.gate import require_member
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
-from webapp.chat import message_tools
+from webapp.chat import message_tools, page_state
 from webapp.chat import open_chat as chat
-from webapp.chat.view import guarded, local_time, member_timezone, notify, opened_chat
+from webapp.chat.notice import NOTICE_AREA
+from webapp.chat.view import guarded, local_time, member_timezone, opened_chat
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
 from webapp.conversations.store import ConversationNotFound
 from webapp.settings import Settings
 from webapp.text import literal as md
+from webapp.ui import flash
 from webapp.ui import page as ui
 from webapp.ui.state import Keys
 
@@ -85,19 +88,21 @@ def close_row_menu(conversation_id: str) -> None:
     st.session_state[_row_menu_key(conversation_id)] = False
 
 
-def _member() -> Any:
-    return st.session_state[Keys.MEMBER]
-
-
 def rename(conversation_id: str) -> None:
     close_row_menu(conversation_id)
     title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
-    guarded(lambda: chat.rename(get_store(), _member(), opened_chat(), conversation_id, title))
+    guarded(
+        lambda: chat.rename(get_store(), require_member(), opened_chat(), conversation_id, title)
+    )
 
 
 def toggle_pin(conversation_id: str, pinned: bool) -> None:
     close_row_menu(conversation_id)
-    guarded(lambda: chat.set_pinned(get_store(), _member(), opened_chat(), conversation_id, pinned))
+    guarded(
+        lambda: chat.set_pinned(
+            get_store(), require_member(), opened_chat(), conversation_id, pinned
+        )
+    )
 
 
 def ask_delete(conversation_id: str) -> None:
@@ -111,7 +116,7 @@ def cancel_delete() -> None:
 
 def confirm_delete(conversation_id: str) -> None:
     st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-    guarded(lambda: chat.delete(get_store(), _member(), conversation_id))
+    guarded(lambda: chat.delete(get_store(), require_member(), conversation_id))
     opened = opened_chat()
     if opened is not None and opened.id == conversation_id:
         st.session_state[Keys.CHAT_NEW_REQUESTED] = True
@@ -132,12 +137,16 @@ def import_upload(key: str) -> None:
     # A new uploader key next run empties the widget for the next import.
     st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
     try:
-        conv = chat.import_file(get_store(), _member(), upload.getvalue())
+        conv = chat.import_file(get_store(), require_member(), upload.getvalue())
     except ConversationImportError as err:
-        notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
+        flash.flash(
+            NOTICE_AREA,
+            f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.",
+            "error",
+        )
         return
     request_open(conv.id)
-    notify(f"Imported “{md.escape(conv.title)}”.", "success")
+    flash.flash(NOTICE_AREA, f"Imported “{md.escape(conv.title)}”.", "success")
 
 
 # ------------------------------------------------------------- the phone
@@ -175,12 +184,13 @@ def close_on_phone() -> None:
 
 
 def note_page(url_path: str) -> None:
-    """A different page than last run: on a phone, close the sidebar it was chosen in.
-    Also notes whether the last run drew this same page (`Keys.PAGE_REPEATED`)."""
+    """A different page than last run: on a phone, close the sidebar it was chosen in;
+    the chat page's state learns that its page is no longer on screen."""
     last = st.session_state.get(Keys.SIDEBAR_PAGE)
     if last not in (None, url_path):
         request_close_on_phone()
-    st.session_state[Keys.PAGE_REPEATED] = last == url_path
+    if last != url_path:
+        page_state.left_page(page_state.state())
     st.session_state[Keys.SIDEBAR_PAGE] = url_path
 
 
