@@ -30,8 +30,8 @@ from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
 from webapp.budgets import view as budgets_view
 from webapp.chat import busy as answer_busy
+from webapp.chat import changes, page_state
 from webapp.chat import open_chat as chat
-from webapp.chat import page_state
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
@@ -72,7 +72,7 @@ def submit_prompt() -> None:
             _problem(refused)
             st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
             return
-        chat.save_draft(get_store(), who, opened)
+        changes.save_draft(get_store(), who, opened)
         # The page catches up when the answer ends (`page_state.conversation_run`).
         get_answers().submit(who, opened.id, text)
     except ConversationNotFound:

@@ -26,9 +26,9 @@ from webapp.bots import display as bot_display
 from webapp.bots.avatars import avatar_for
 from webapp.budgets import view as budgets_view
 from webapp.chat import answer_view as answers_view
+from webapp.chat import changes, message_tools, page_state, versions_view
 from webapp.chat import find as conversation_search
 from webapp.chat import header as chat_header
-from webapp.chat import message_tools, page_state, versions_view
 from webapp.chat import notice as chat_notice
 from webapp.chat import open_chat as chat
 from webapp.chat import view as chat_view
@@ -322,7 +322,7 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
     """The header's buttons: Options (its label the active ones' chips), Library, Share, Export."""
     with where:
         try:
-            chat.set_options(get_store(), member, opened, chat_header.render_options(opened))
+            changes.set_options(get_store(), member, opened, chat_header.render_options(opened))
         except chat.DATABASE_ERRORS:
             flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_READ_ONLY, "error")
         library_view.render_chat_menu(

@@ -23,7 +23,7 @@ from webapp import render
 from webapp.auth.gate import require_member
 from webapp.backend import get_store
 from webapp.chat import busy as answer_busy
-from webapp.chat import message_tools, versions_view
+from webapp.chat import changes, message_tools, versions_view
 from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations import context as history
@@ -82,7 +82,7 @@ def _then_answer(change: Callable[[], Any]) -> None:
     except ValueError as err:
         flash.flash(NOTICE_AREA, str(err), "error")
         return
-    except chat.SendFailed as err:
+    except changes.SendFailed as err:
         flash.flash(NOTICE_AREA, str(err), "error")
         return
     except chat.DATABASE_ERRORS:
@@ -94,13 +94,13 @@ def _then_answer(change: Callable[[], Any]) -> None:
 def retry() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.prepare_retry(get_store(), require_member(), opened))
+        _then_answer(lambda: changes.prepare_retry(get_store(), require_member(), opened))
 
 
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.prepare_regenerate(get_store(), require_member(), opened))
+        _then_answer(lambda: changes.prepare_regenerate(get_store(), require_member(), opened))
 
 
 def start_edit() -> None:
@@ -115,7 +115,7 @@ def send_unsent() -> None:
     """The member sends an imported prompt that was never sent (its Send button)."""
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: chat.send_unsent(get_store(), require_member(), opened))
+        _then_answer(lambda: changes.send_unsent(get_store(), require_member(), opened))
 
 
 def show_earlier() -> None:
