@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from ._constants import MAX_DETAIL_CHARS
+from ._retry_after import parse_retry_after
 from ._text import truncate_text
 
 __all__ = [
@@ -271,9 +272,6 @@ def status_to_error(response: httpx.Response, *, secret: str | None = None) -> A
     The one place a status becomes a class. `secret` (the bearer token) is
     redacted from everything the server sent back.
     """
-    # Imported here: _retry imports this module for the exception types.
-    from ._retry import parse_retry_after
-
     status = response.status_code
     detail, errors = parse_error_body(response)
     detail = truncate(redact(detail, secret))

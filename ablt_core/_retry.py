@@ -7,12 +7,9 @@ the delays instead of waiting them out.
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import anyio
 import httpx
@@ -25,6 +22,7 @@ from ._constants import (
     RETRYABLE_STATUS_CODES,
 )
 from ._exceptions import APIConnectionError, APIStatusError
+from ._retry_after import parse_retry_after
 
 __all__ = [
     "async_sleep",
@@ -59,32 +57,6 @@ def should_retry(failure: BaseException | httpx.Response | int) -> bool:
     if isinstance(failure, APIStatusError):
         return should_retry_status(failure.status_code)
     return isinstance(failure, APIConnectionError | httpx.TransportError)
-
-
-def parse_retry_after(value: str | float | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` value (seconds or an HTTP date), or None.
-
-    Unparseable, negative or non-finite values give None; dates in the past give 0.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        text = value.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                return None
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            seconds = max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
 
 
 def backoff_delay(attempt: int, *, rand: Callable[[], float] = random.random) -> float:

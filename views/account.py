@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from webapp.auth import gate as auth
-from webapp.auth.gate import require_member
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.settings import get_settings
 from webapp.text import literal as md
+from webapp.ui.member import require_member
 
 
 def render() -> None:

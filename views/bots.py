@@ -6,13 +6,13 @@ import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp import limits
-from webapp.auth.gate import require_member
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
 from webapp.bots.avatars import avatar_for, prefetch_avatars
 from webapp.errors import describe
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 CARDS_PER_ROW = 3
@@ -86,8 +86,8 @@ def render() -> None:
     if not matching:
         st.info("No bot matches this search. Clear the search or the model filter.")
     # A page of cards at a time: 2,000 bots never mean 2,000 cards (or avatars) per run.
-    shown, page = catalogue.page_of(matching, st.session_state.get(Keys.BOTS_PAGE, 1))
-    st.session_state[Keys.BOTS_PAGE] = page
+    state = catalogue.session()
+    shown, state.page = catalogue.page_of(matching, state.page)
     api_base_url = catalogue.client_base_url(client)
     # Fetched side by side, not one by one; only the API's own origin may be private.
     prefetch_avatars((bot.avatar_url for bot in shown), api_base_url)
@@ -96,15 +96,15 @@ def render() -> None:
         for column, bot in zip(row, shown[first : first + CARDS_PER_ROW], strict=False):
             with column:
                 render_card(bot, api_base_url)
-    render_pager(page, catalogue.page_count(len(matching)))
+    render_pager(state.page, catalogue.page_count(len(matching)))
 
 
 def first_page() -> None:
-    st.session_state[Keys.BOTS_PAGE] = 1
+    catalogue.session().page = 1
 
 
 def turn_page(step: int) -> None:
-    st.session_state[Keys.BOTS_PAGE] = st.session_state.get(Keys.BOTS_PAGE, 1) + step
+    catalogue.session().page += step
 
 
 def render_pager(page: int, pages: int) -> None:

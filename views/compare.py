@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp.auth.gate import require_member
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.budgets import view as budgets_view
@@ -14,6 +13,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 
@@ -21,9 +21,10 @@ def render() -> None:
     member = require_member()
     view.follow_to_chat()
     # The URL names the open comparison, so a reload or a bookmark reopens it.
+    page = view.session()
     requested = st.query_params.get(view.OPEN_PARAM)
-    if requested and Keys.COMPARE_OPEN not in st.session_state:
-        st.session_state[Keys.COMPARE_OPEN] = requested
+    if requested and page.open_id is None:
+        page.open_id = requested
     view.render_recent(member)
     st.title("Compare bots")
     view.show_notice()
@@ -34,12 +35,11 @@ def render() -> None:
         ui.error_box(describe(err), retry_key="compare_bots_retry")
 
     comparison = None
-    open_id = st.session_state.get(Keys.COMPARE_OPEN)
-    if open_id:
+    if page.open_id:
         try:
-            comparison = view.get_comparisons().get(member, open_id)
+            comparison = view.get_comparisons().get(member, page.open_id)
         except ConversationNotFound:
-            st.session_state.pop(Keys.COMPARE_OPEN, None)
+            page.open_id = None
             st.warning("That comparison does not exist, or is not yours.")
     if comparison is None:
         st.query_params.pop(view.OPEN_PARAM, None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ablt_core import AbltError
-from webapp.auth.gate import require_member
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.library import view
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 

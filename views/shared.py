@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webapp.auth.gate import require_member
 from webapp.sharing import SHARE_PARAM, ShareNotAvailable, view
+from webapp.ui.member import require_member
 
 
 def render() -> None:

@@ -7,13 +7,14 @@ import datetime as dt
 import streamlit as st
 
 from ablt_core import AbltClient, AbltError, UsageStatistics
-from webapp.auth.gate import Member, list_members, require_member
+from webapp.auth.gate import Member, list_members
 from webapp.backend import get_client
 from webapp.errors import describe
 from webapp.statistics import usage
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 WHOLE_TEAM = "Whole team"

@@ -12,10 +12,10 @@ import streamlit as st
 
 from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
-from webapp.auth.gate import require_member
 from webapp.budgets import view as budgets_view
 from webapp.team import Member
 from webapp.team.view import refuse_non_admin, render_lockouts, render_members
+from webapp.ui.member import require_member
 
 log = logging.getLogger(__name__)
 

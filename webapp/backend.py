@@ -19,14 +19,20 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from webapp.auth import gate as auth
+from ablt_core import AbltClient, AsyncAbltClient
+from webapp.answers import AnswerService
+from webapp.answers.slots import holder_id
+from webapp.answers.slots_store import SlotBook
+from webapp.bots.catalogue import client_base_url
+from webapp.budgets.check import BudgetGate
+from webapp.conversations.context import ContextLimits
+from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
 from webapp.settings import Settings, get_settings
+from webapp.team.model import DEMO_USER_IDS
+from webapp.ui.member import require_member
 
 if TYPE_CHECKING:
-    from ablt_core import AbltClient
     from ablt_core.emulator import EmulatorHandle
-    from webapp.answers import AnswerService
-    from webapp.conversations.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +59,12 @@ def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
     global _emulator
     with _emulator_lock:
         if _emulator is None:
+            # Imported in demo mode only: the emulator's server (Starlette, uvicorn)
+            # is not needed against the real API.
             from ablt_core.emulator import start_emulator
             from ablt_core.emulator.server import DEFAULT_DELAY
 
             # Loopback only, and its control routes locked with the process's secret.
-            from webapp.team.model import DEMO_USER_IDS
-
             # Usage history for the demo team only: a member added later starts at zero.
             _emulator = start_emulator(
                 host="127.0.0.1",
@@ -100,8 +106,6 @@ def api_target(settings: Settings) -> tuple[str, str]:
 def _client_for(base_url: str, token_digest: str, _token: str) -> AbltClient:
     # The leading underscore keeps the token itself out of Streamlit's cache
     # key; a digest stands in for it so a changed token gets a new client.
-    from ablt_core import AbltClient
-
     return AbltClient(bearer_token=_token, base_url=base_url)
 
 
@@ -117,7 +121,7 @@ def get_client(settings: Settings | None = None) -> AbltClient:
     For logged-in members only: it stops the page otherwise (app.py's gate
     sees to that first; this is defence in depth).
     """
-    auth.require_member()
+    require_member()
     return _client(settings or get_settings())
 
 
@@ -146,8 +150,6 @@ def retry_health() -> None:
 def _store_for(url: str) -> ConversationStore:
     # Keyed by URL, so a changed ABLT_DB_URL (or each test's own file) gets its
     # own store; the store holds the connection pool and is thread-safe.
-    from webapp.conversations.store import ConversationStore
-
     return ConversationStore(url)
 
 
@@ -157,8 +159,6 @@ def get_store(settings: Settings | None = None) -> ConversationStore:
     Shared by every session of the process; each call to it names the member,
     so sharing it shares no one's conversations.
     """
-    from webapp.conversations.store import DEFAULT_DB_URL
-
     return _store_for((settings or get_settings()).db_url or DEFAULT_DB_URL)
 
 
@@ -180,17 +180,9 @@ def _answers_for(
 ) -> AnswerService:
     # One per process and configuration; it owns the answers' event loop and
     # the async client, whose pool is sized to the number of answers at once.
-    from ablt_core import AsyncAbltClient
-    from webapp.answers import AnswerService
-    from webapp.answers.slots import holder_id
-    from webapp.answers.slots_store import SlotBook
-    from webapp.bots.catalogue import client_base_url
-    from webapp.budgets.check import BudgetGate
-    from webapp.conversations.context import ContextLimits
-
     store = _store_for(db_url)
-    # The month's budget, checked by the worker itself before it starts a queued
-    # prompt (no script run there): the same count and refusal as the pages'.
+    # The admission rules the service asks before any answer starts (every way
+    # of starting one, the worker's queued prompts included): the month's budget.
     client = _client_for(base_url, token_digest, _token)
     gate = BudgetGate(store, client, base_url=client_base_url(client))
     return AnswerService(
@@ -209,16 +201,14 @@ def _answers_for(
             configured=max_concurrent,
             stale_after=timedelta(seconds=slot_stale_seconds),
         ),
-        may_start=gate,
+        rules=[gate],
     )
 
 
 def get_answers(settings: Settings | None = None) -> AnswerService:
     """The process-wide answer service (`webapp.answers`): answers generated in the
     background, for every session of this process. For logged-in members only."""
-    from webapp.conversations.store import DEFAULT_DB_URL
-
-    auth.require_member()
+    require_member()
     settings = settings or get_settings()
     base_url, token = api_target(settings)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
-from webapp.chat import open_chat as chat
 from webapp.chat.busy import BUSY_HELP, BUSY_NOTICE
 from webapp.chat.message_tools import COPY_LABEL
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 from webapp.ui.state import Keys
 
@@ -89,7 +89,7 @@ def test_a_click_that_raced_an_answer_started_elsewhere_changes_nothing_and_says
     if control == "retry":
         emulator().inject(Fault(kind="drop_stream", after_pieces=4))
         send(at, "Tell me a long story")
-        assert opened(at).last is not None and opened(at).last.status == chat.INTERRUPTED
+        assert opened(at).last is not None and opened(at).last.status == AnswerStatus.INTERRUPTED
     else:
         send(at, "Name a colour")
         click(at, "chat_regenerate")
@@ -113,7 +113,7 @@ def test_a_click_that_raced_an_answer_started_elsewhere_changes_nothing_and_says
     assert not at.exception, at.exception
 
     assert path(app_store, at) == before  # no branch switched, nothing dropped or added
-    assert before[-2][2] == "Meanwhile, in another tab" and before[-1][1] == chat.STREAMING
+    assert before[-2][2] == "Meanwhile, in another tab" and before[-1][1] == AnswerStatus.STREAMING
     assert len(chat_requests()) == requests  # no second answer asked for
     assert Keys.CHAT_EDITING not in at.session_state  # no edit box opened either
     assert BUSY_NOTICE in [i.value for i in at.info]
@@ -142,6 +142,6 @@ def test_answer_it_clicked_after_the_answer_started_elsewhere_starts_no_second_o
     assert not at.exception, at.exception
 
     assert path(app_store, at) == before
-    assert [status for _, status, _ in before] == [chat.COMPLETE, chat.STREAMING]
+    assert [status for _, status, _ in before] == [AnswerStatus.COMPLETE, AnswerStatus.STREAMING]
     assert len(chat_requests()) == asked + 1  # the one answer, not a second
     assert BUSY_NOTICE in [i.value for i in at.info]

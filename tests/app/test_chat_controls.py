@@ -96,10 +96,10 @@ def test_new_chat_has_a_shortcut_in_its_help_and_puts_the_cursor_in_the_message_
     new.click().run()
     assert conversation(at).is_draft
     scripts = [h.body for h in at.get("html") if "__abltChatTools" in h.body]
-    assert len(scripts) == 1 and "const focus = true;" in scripts[0]
+    assert len(scripts) == 1 and '"focus_input": true' in scripts[0]
     at.run()  # only the run right after New chat moves the cursor
     scripts = [h.body for h in at.get("html") if "__abltChatTools" in h.body]
-    assert "const focus = false;" in scripts[0]
+    assert '"focus_input": false' in scripts[0]
 
 
 # ------------------------------------------------------- the notice that stays
@@ -194,7 +194,7 @@ def test_an_imported_conversation_is_marked_and_keeps_the_files_dates(
     lines = message_lines(at)
     assert "1 May 2025 09:00" in lines[0] and "1 May 2025 09:01" in lines[1]
     # The History dates it by the file: not under Today.
-    sections = dict(chat.history_sections(app_store, member))
+    sections = dict(chat.load_history(app_store, member).sections)
     assert all(c.id != conv.id for c in sections.get("Today", []))
 
 

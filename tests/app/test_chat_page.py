@@ -17,6 +17,7 @@ from tests.shown import shown
 from webapp import backend, render
 from webapp.bots.avatars import initials_avatar
 from webapp.chat import open_chat as chat
+from webapp.conversations.model import AnswerStatus
 from webapp.ui.state import Keys
 
 pytestmark = pytest.mark.usefixtures("demo_env")
@@ -99,7 +100,7 @@ def test_a_prompt_streams_the_emulators_answer_with_the_whole_conversation(
     shown = bubbles(at)
     assert [role for role, _ in shown] == ["assistant", "user", "assistant", "user", "assistant"]
     assert shown[-1] == ("assistant", expected_answer(second))
-    assert conversation(at).messages[-1].status == chat.COMPLETE
+    assert conversation(at).messages[-1].status == AnswerStatus.COMPLETE
 
 
 def test_options_that_are_not_set_are_not_sent(logged_in: Callable[[str], AppTest]) -> None:
@@ -147,7 +148,7 @@ def test_a_dropped_stream_keeps_the_partial_answer_and_retry_works(
     send(at, "Tell me a long story")
 
     reply = conversation(at).messages[-1]
-    assert reply.status == chat.INTERRUPTED and reply.text  # the part received is kept
+    assert reply.status == AnswerStatus.INTERRUPTED and reply.text  # the part received is kept
     assert [e.value for e in at.error] == [
         "The answer was cut off before it finished. The part received so far is kept; "
         "retry to ask again."
@@ -159,7 +160,7 @@ def test_a_dropped_stream_keeps_the_partial_answer_and_retry_works(
     at.button(key="chat_retry").click().run()
     assert not at.error
     final = conversation(at).messages[-1]
-    assert final.status == chat.COMPLETE
+    assert final.status == AnswerStatus.COMPLETE
     assert final.text == expected_answer(chat_requests()[-1])
     assert final.text.startswith(reply.text)  # the same answer, this time whole
 
@@ -173,11 +174,11 @@ def test_an_empty_answer_says_so_and_retry_works(
     send(at, "Anything?")
     assert not at.exception
     assert [e.value for e in at.error] == [chat.EMPTY_ANSWER]
-    assert conversation(at).messages[-1].status == chat.ERROR
+    assert conversation(at).messages[-1].status == AnswerStatus.ERROR
     assert "chat_regenerate" not in {button.key for button in at.button}  # a failure, not an answer
     at.button(key="chat_retry").click().run()
     assert not at.error
-    assert conversation(at).messages[-1].status == chat.COMPLETE
+    assert conversation(at).messages[-1].status == AnswerStatus.COMPLETE
     assert bubbles(at)[-1] == ("assistant", expected_answer(chat_requests()[-1]))
 
 
@@ -341,7 +342,7 @@ def test_the_bot_is_shown_thinking_until_the_first_words_arrive(
     assert states["in the bubble"] == states["before the first words"]
     assert states["bubble"] == ["user", "assistant"]
     assert states["with the first words"] == []  # the answer took its place
-    assert thinking(at) == [] and conversation(at).last.status == chat.COMPLETE
+    assert thinking(at) == [] and conversation(at).last.status == AnswerStatus.COMPLETE
 
 
 def test_the_thinking_indicator_goes_when_the_answer_fails(
@@ -351,7 +352,7 @@ def test_the_thinking_indicator_goes_when_the_answer_fails(
     emulator().inject(Fault(kind="server_error", status=500, times=3))
     at.chat_input[0].set_value("Anyone there?").run()
     assert at.error and thinking(at) == []
-    assert conversation(at).last.status == chat.ERROR
+    assert conversation(at).last.status == AnswerStatus.ERROR
 
 
 def test_copy_is_offered_on_prompts_and_answers_but_not_the_welcome(

@@ -56,7 +56,7 @@ def test_three_bots_answer_one_prompt_side_by_side_and_a_follow_up_goes_to_all(
     assert len(texts) == 3
     assert all("You asked: \u201cPasta tonight?\u201d" in t for t in texts), texts
     assert all("words" in c.value for c in at.caption if "first words" in c.value)
-    comparison_id = at.session_state[Keys.COMPARE_OPEN]
+    comparison_id = at.session_state[Keys.COMPARE].open_id
     assert at.query_params[view.OPEN_PARAM] in (comparison_id, [comparison_id])
 
     before = len(chat_requests())
@@ -94,7 +94,7 @@ def test_the_vote_is_kept_and_continue_opens_a_chat_with_that_bots_history(
     logged_in: Login, app_store: ConversationStore
 ) -> None:
     at = start(open_compare(logged_in()), "Best pizza?")
-    comparison_id = at.session_state[Keys.COMPARE_OPEN]
+    comparison_id = at.session_state[Keys.COMPARE].open_id
     member = at.session_state[Keys.MEMBER]
     chef = next(
         c for c in Comparisons(app_store).get(member, comparison_id).columns if c.bot_slug == "chef"
@@ -115,7 +115,7 @@ def test_a_comparison_reopens_after_a_reload_and_from_history(
     logged_in: Login, new_app: Callable[[], AppTest]
 ) -> None:
     at = start(open_compare(logged_in()), "Tea or coffee?")
-    comparison_id = at.session_state[Keys.COMPARE_OPEN]
+    comparison_id = at.session_state[Keys.COMPARE].open_id
     shown = columns_text(at)
 
     again = logged_in()  # a new session: a reload
@@ -127,7 +127,7 @@ def test_a_comparison_reopens_after_a_reload_and_from_history(
     row = third.sidebar.button(key=f"chat_open_{comparison_id}")
     assert row.label == "Tea or coffee?"
     row.click().run()
-    assert third.session_state[Keys.COMPARE_OPEN] == comparison_id
+    assert third.session_state[Keys.COMPARE].open_id == comparison_id
 
 
 def test_a_comparison_exports_as_markdown_and_json(logged_in: Login) -> None:
@@ -162,7 +162,7 @@ def test_a_comparison_starts_from_a_library_entry_with_its_variable(
     for request in sent:
         assert request["messages"][0] == {"role": "system", "content": "Judge like a critic."}
         assert request["language"] == "French"
-    comparison = Comparisons(app_store).get(member, at.session_state[Keys.COMPARE_OPEN])
+    comparison = Comparisons(app_store).get(member, at.session_state[Keys.COMPARE].open_id)
     assert {c.options.library_prompt_id for c in comparison.columns} == {entry.id}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,6 +17,7 @@ from ablt_core.emulator import Fault
 from webapp.chat import open_chat as chat
 from webapp.conversations import context as history
 from webapp.conversations.store import ConversationNotFound, ConversationStore
+from webapp.history.sidebar import HISTORY_STEP
 from webapp.text import literal as markdown
 from webapp.ui.state import Keys
 
@@ -312,3 +314,39 @@ def test_a_history_rows_menu_closes_once_its_action_is_done(logged_in: Login) ->
         click(at, action)
         assert at.session_state[menu] is False, f"{action} left the menu open"
         assert not [b for b in at.sidebar.button if b.key == action], "its items went with it"
+
+
+def test_show_more_reaches_the_oldest_of_230_conversations(
+    logged_in: Login, app_db_url: str
+) -> None:
+    """The History has no ceiling: past 200 conversations, pressing Show more
+    again and again reaches the oldest, which then opens."""
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    start = datetime.now(UTC) - timedelta(days=30)
+    made = [start]
+    with ConversationStore(app_db_url, clock=lambda: made[0]) as seeding:
+        ids = []
+        for n in range(230):
+            made[0] = start + timedelta(hours=3 * n)  # the first made is the oldest
+            ids.append(seeding.create_conversation(member, "omni", "Omni", title=f"Trip {n}").id)
+    oldest, newest = ids[0], ids[-1]
+
+    at.run()
+    assert not at.exception, at.exception
+    shown = history_titles(at)
+    assert len(shown) == HISTORY_STEP and newest in shown and oldest not in shown
+    presses = 0
+    while oldest not in history_titles(at):
+        click(at, "chat_history_more")
+        presses += 1
+        assert len(history_titles(at)) == min(HISTORY_STEP * (presses + 1), 230)
+    assert presses == 230 // HISTORY_STEP  # past the old ceiling of 200
+    assert history_titles(at)[oldest] == "Trip 0"
+    assert not [b for b in at.sidebar.button if b.key == "chat_history_more"]  # the end
+    assert len(history_titles(at)) == 230
+    headers = [c.value for c in at.sidebar.caption]
+    assert headers.index("Older") > headers.index("Previous 7 days")  # groups kept across pages
+
+    click(at, f"chat_open_{oldest}")
+    assert conversation(at).id == oldest

@@ -92,6 +92,8 @@ def test_choosing_a_conversation_asks_the_browser_to_close_the_sidebar_once(
     at.sidebar.button(key=f"chat_open_{first}").click().run()
     assert conversation(at).id == first
     (script,) = close_scripts(at)
-    assert f"window.innerWidth >= {sidebar.PHONE_MAX_WIDTH_PX}" in script  # phones only
+    # Phones only: the script compares the viewport with the width it is given.
+    assert f'"phone_max_width_px": {sidebar.PHONE_MAX_WIDTH_PX}' in script
+    assert "window.innerWidth >= params.phone_max_width_px" in script
     at.switch_page("views/bots.py").run()
     assert close_scripts(at), "a page chosen in the sidebar"

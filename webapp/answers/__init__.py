@@ -2,6 +2,7 @@
 
 The small surface the chat page uses (see `service.AnswerService`):
 
+    answers.admit(member)                            # may one start? (else AnswerRefused)
     answers.submit(member, conversation_id, prompt)  # save it; answer now or queue it
     answers.start(member, conversation_id)           # answer the last prompt (Retry)
     answers.follow(member, answer_id, on_tick)       # text so far, then live (write_stream)
@@ -13,15 +14,24 @@ over `webapp.answers.slots_store`: the limit on simultaneous answers across ever
 process, `ABLT_MAX_CONCURRENT_ANSWERS`); beyond it, it waits in line
 (`Wait("line")`: "waiting for a free slot (2nd in line)"), and Stop ends the wait.
 
+`admit` is the one admission point (`admission`: the month's budget now, as
+a list of rules): `submit` and `start` take its ticket (`admission=`), or ask
+for one themselves before saving anything; the worker asks before it starts
+a queued prompt. Pages only show the refusal (`AnswerRefused.reason`).
+
 Generation belongs to the process, never to a script run: a rerun, a page or
 chat switch, a reload or a closed tab detaches a page, and the answer goes on.
 """
 
+from webapp.answers.admission import Admission, AdmissionRequest, AdmissionRule, AnswerRefused
 from webapp.answers.live import LiveAnswer, Wait, describe_wait
-from webapp.answers.service import DEFAULT_MAX_WORKERS, AnswerService, Submitted
+from webapp.answers.service import AnswerService, Submitted
 
 __all__ = [
-    "DEFAULT_MAX_WORKERS",
+    "Admission",
+    "AdmissionRequest",
+    "AdmissionRule",
+    "AnswerRefused",
     "AnswerService",
     "LiveAnswer",
     "Submitted",

@@ -18,6 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
+from webapp.conversations.model import AnswerStatus
+
 WaitKind = Literal["slot", "line", "first_byte", "retry"]
 # Under this many seconds a first byte is just the bot thinking; after it the
 # page says the API is slow, and counts.
@@ -125,7 +127,7 @@ class LiveAnswer:
         # Until its first words the bot is "thinking", also before the worker has
         # sent the request (a page may attach first: "writing" would be untrue).
         self._wait: Wait | None = Wait("first_byte", time.time())
-        self._status: str = "streaming"
+        self._status: AnswerStatus = AnswerStatus.STREAMING
         self._error: str | None = None
         self._done = threading.Event()
         # Earlier messages left out of this answer's context (the page says so).
@@ -153,7 +155,7 @@ class LiveAnswer:
             self._wait = wait
             self._cond.notify_all()
 
-    def finish(self, status: str, error: str | None, text: str | None = None) -> None:
+    def finish(self, status: AnswerStatus, error: str | None, text: str | None = None) -> None:
         """The end: its status, and the text that was saved (when cut to what was seen)."""
         with self._cond:
             if text is not None and text != self._text():
@@ -182,7 +184,7 @@ class LiveAnswer:
             return self._wait
 
     @property
-    def status(self) -> str:
+    def status(self) -> AnswerStatus:
         with self._cond:
             return self._status
 

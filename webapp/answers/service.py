@@ -34,15 +34,23 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from ablt_core import AbltError, APITimeoutError, RateLimitError, StreamInterruptedError
+from webapp.answers.admission import (
+    Admission,
+    AdmissionRequest,
+    AdmissionRule,
+    AnswerRefused,
+    admit,
+)
 from webapp.answers.live import LiveAnswer, Wait
 from webapp.answers.slots import TeamSlots
 from webapp.chat import open_chat as chat
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import (
     STREAM_IDLE_AFTER,
     ConversationNotFound,
@@ -50,6 +58,7 @@ from webapp.conversations.store import (
     Owner,
 )
 from webapp.errors import describe
+from webapp.settings import DEFAULT_MAX_WORKERS
 
 if TYPE_CHECKING:
     from ablt_core import AsyncAbltClient
@@ -62,7 +71,6 @@ _T = TypeVar("_T")
 # Every service not yet closed (tests close them all between app runs).
 OPEN_SERVICES: weakref.WeakSet[AnswerService] = weakref.WeakSet()
 
-DEFAULT_MAX_WORKERS: Final = 16  # answers generated at once per process (ABLT_MAX_WORKERS)
 SAVE_EVERY: Final = 1.0  # seconds between a generating answer's saves (its heartbeat)
 FOLLOW_EVERY: Final = 0.5  # seconds between reads of an answer another process generates
 TICK: Final = 0.5  # seconds a page waits for new text before it updates its status line
@@ -107,14 +115,13 @@ class AnswerService:
     own loop); size its pool with `max_connections=max_workers`. `slots`: the
     team's limit on simultaneous answers (default: a `SlotBook` on the store's
     database with no limit unless an admin stores one); `slot_poll`: seconds
-    between a waiting answer's looks at the line. `may_start(owner)`: the
-    policy asked before the worker starts a queued prompt on its own (the
-    month's budget: `webapp.budgets.check.BudgetGate`): None to go ahead, else
-    the refusal's sentence, and the prompt stays queued (the page says why and
-    offers to send it later). Called in a thread (it may block); if it raises,
-    the prompt stays queued too. Prompts the page sends (`submit`, `start`)
-    are checked by the page before. Thread-safe: every public method may be
-    called from any thread.
+    between a waiting answer's looks at the line. `rules`: the admission
+    rules (`webapp.answers.admission`; the month's budget:
+    `webapp.budgets.check.BudgetGate`), asked by `admit` before any answer
+    starts, whichever way: `submit`, `start`, and the worker itself before it
+    starts a queued prompt (in a thread; a refusal or an error leaves the
+    prompt queued, and the page says why and offers to send it later).
+    Thread-safe: every public method may be called from any thread.
     """
 
     def __init__(
@@ -129,7 +136,7 @@ class AnswerService:
         save_retry_pause: float = 0.5,
         slots: SlotBook | None = None,
         slot_poll: float = 0.5,
-        may_start: Callable[[Owner], str | None] | None = None,
+        rules: Sequence[AdmissionRule] = (),
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1.")
@@ -139,7 +146,7 @@ class AnswerService:
         self.save_every = save_every
         self.idle_after = idle_after
         self.save_retry_pause = save_retry_pause  # first pause before a failed final save's retry
-        self.may_start = may_start
+        self.rules = tuple(rules)
         self._jobs: dict[str, _Job] = {}
         # Answers that ended lately, so a page arriving just after the end still
         # reads how it went (e.g. the context note); the oldest are forgotten.
@@ -173,23 +180,62 @@ class AnswerService:
 
     # ------------------------------------------------------------ starting
 
-    def submit(self, owner: Owner, conversation_id: str, text: str) -> Submitted:
+    def admit(self, owner: Owner, *, queued: bool = False) -> Admission:
+        """Whether an answer for `owner` may start now: the ticket `submit` and
+        `start` take, asked for before anything is saved.
+
+        `queued`: the prompt to answer waits queued (the refusal then says it
+        stays queued; else that it is kept in the message box). Raises
+        `AnswerRefused(reason)` when a rule refuses (the rule recorded it), and
+        what a rule raises (e.g. the database's errors). Blocking.
+        """
+        return admit(self.rules, AdmissionRequest(owner, queued))
+
+    def _ticket(self, owner: Owner, admission: Admission | None) -> Admission:
+        if admission is None:
+            return self.admit(owner)
+        if admission.username != owner.username:
+            raise ValueError("That admission is for another member.")
+        return admission
+
+    def submit(
+        self,
+        owner: Owner,
+        conversation_id: str,
+        text: str,
+        *,
+        admission: Admission | None = None,
+    ) -> Submitted:
         """Save a sent prompt and start its answer, or queue it behind the one in progress.
 
-        The prompt is saved before this returns (database errors propagate:
-        nothing was sent, the caller keeps the text). An older queued prompt is
-        answered first; a prompt sent after a failed answer restarts the queue.
+        `admission`: the ticket from `admit` (asked for here when None). Raises
+        `AnswerRefused` before anything is saved. The prompt is saved before
+        this returns (database errors propagate: nothing was sent, the caller
+        keeps the text). An older queued prompt is answered first; a prompt
+        sent after a failed answer restarts the queue.
         """
+        admission = self._ticket(owner, admission)
         queued = self.store.enqueue_prompt(owner, conversation_id, text)
-        answer_id = self.start(owner, conversation_id)
+        answer_id = self.start(owner, conversation_id, admission=admission)
         still_queued = any(
             q.id == queued.id for q in self.store.queued_prompts(owner, conversation_id)
         )
         return Submitted(queued=still_queued, answer_id=answer_id)
 
-    def start(self, owner: Owner, conversation_id: str, *, take_queued: bool = True) -> str | None:
+    def start(
+        self,
+        owner: Owner,
+        conversation_id: str,
+        *,
+        take_queued: bool = True,
+        admission: Admission | None = None,
+    ) -> str | None:
         """Start the conversation's next answer if one is due (see `claim_next`);
-        its message id, or None when one is already running or nothing is due."""
+        its message id, or None when one is already running or nothing is due.
+
+        `admission`: the ticket from `admit` (asked for here when None).
+        Raises `AnswerRefused` before anything is claimed."""
+        self._ticket(owner, admission)
         claim = self.store.claim_next(owner, conversation_id, take_queued=take_queued)
         if claim is None:
             return None
@@ -270,7 +316,7 @@ class AnswerService:
             if len(row.text) > shown:
                 piece, shown = row.text[shown:], len(row.text)
                 yield piece
-            if row.status != chat.STREAMING:
+            if row.status != AnswerStatus.STREAMING:
                 return
             beat = row.heartbeat_at
             idle = self.idle_after.total_seconds()
@@ -326,7 +372,7 @@ class AnswerService:
     async def _run(self, job: _Job) -> None:
         live, owner, answer = job.live, job.owner, job.claim.answer
         saver = asyncio.create_task(self._keep_saving(job))
-        status, error = chat.STREAMING, None
+        status, error = AnswerStatus.STREAMING, None
         text_override: str | None = None
         try:
             if not job.slot_held:
@@ -348,28 +394,28 @@ class AnswerService:
             finally:
                 self._slots.release()
         except asyncio.CancelledError:
-            status = chat.STOPPED
+            status = AnswerStatus.STOPPED
         except Exception:
             log.exception("Unexpected error while generating an answer")
-            status, error = chat.ERROR, chat.UNEXPECTED_ERROR
+            status, error = AnswerStatus.ERROR, chat.UNEXPECTED_ERROR
         finally:
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await saver
             await self.team.give_back(answer.id)
             text = text_override if text_override is not None else live.text
-            if status == chat.STOPPED and job.keep_chars is not None:
+            if status == AnswerStatus.STOPPED and job.keep_chars is not None:
                 text = text[: job.keep_chars]
-            if status == chat.STOPPED and not job.stopped and not job.stopped_elsewhere:
+            if status == AnswerStatus.STOPPED and not job.stopped and not job.stopped_elsewhere:
                 # Cancelled without a Stop: the service is closing (tests, shutdown).
-                status, error = chat.INTERRUPTED, None
+                status, error = AnswerStatus.INTERRUPTED, None
             if not job.stopped_elsewhere:
                 await self._final_save(owner, answer.id, text, status, error)
-            if status in (chat.COMPLETE, chat.STOPPED):
+            if status in (AnswerStatus.COMPLETE, AnswerStatus.STOPPED):
                 # The next queued prompt of the conversation, if any, started before
                 # this answer is reported ended, so a page that reruns at the end
                 # finds it generating (not after a failure: the member decides,
-                # with Retry or by sending; nor past `may_start`: a used-up budget).
+                # with Retry or by sending; nor past a refusing rule: a used-up budget).
                 with contextlib.suppress(Exception):
                     claim = await self._db(
                         lambda: self._claim_queued(owner, answer.conversation_id)
@@ -385,16 +431,16 @@ class AnswerService:
 
     def _claim_queued(self, owner: Owner, conversation_id: str) -> Claim | None:
         """The worker's own start of the conversation's next queued prompt (blocking:
-        run it in a thread). None when nothing is queued, or when `may_start`
+        run it in a thread). None when nothing is queued, or when `admit`
         refuses or fails: the prompts stay queued, none is sent."""
-        if self.may_start is not None and self.store.queued_prompts(owner, conversation_id):
+        if self.rules and self.store.queued_prompts(owner, conversation_id):
             try:
-                refused = self.may_start(owner)
+                self.admit(owner, queued=True)
+            except AnswerRefused as refused:
+                log.info("A queued prompt was held back: %s", refused.reason)
+                return None
             except Exception:
                 log.warning("Could not check whether a queued prompt may start", exc_info=True)
-                return None
-            if refused is not None:
-                log.info("A queued prompt was held back: %s", refused)
                 return None
         return self.store.claim_next(owner, conversation_id)
 
@@ -405,17 +451,17 @@ class AnswerService:
             self._jobs[claim.answer.id] = job
         job.task = self._loop.create_task(self._run(job))
 
-    async def _generate(self, job: _Job) -> tuple[str, str | None, str | None]:
+    async def _generate(self, job: _Job) -> tuple[AnswerStatus, str | None, str | None]:
         """Stream the answer into `job.live`: (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
             conversation, window = await self._db(lambda: self._context(owner, answer))
         except ConversationNotFound:
             job.stopped_elsewhere = True  # deleted meanwhile: nothing to save
-            return chat.ERROR, None, None
+            return AnswerStatus.ERROR, None, None
         except chat.DATABASE_ERRORS as err:
             log.warning("Could not read an answer's context: %s", err)
-            return chat.ERROR, DATABASE_ANSWER_ERROR, None
+            return AnswerStatus.ERROR, DATABASE_ANSWER_ERROR, None
         live.context_omitted = window.omitted
         live.set_wait(Wait("first_byte", time.time()))
 
@@ -446,20 +492,20 @@ class AnswerService:
             finally:
                 await stream.aclose()
         except StreamInterruptedError as err:
-            return chat.INTERRUPTED, describe(err), err.partial_text or live.text
+            return AnswerStatus.INTERRUPTED, describe(err), err.partial_text or live.text
         except APITimeoutError as err:
             if live.text:
-                return chat.ERROR, describe(err), None
+                return AnswerStatus.ERROR, describe(err), None
             # No byte came at all: the length asked for is not the cause.
-            return chat.ERROR, FIRST_BYTE_TIMEOUT, None
+            return AnswerStatus.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
             if isinstance(err, RateLimitError):
                 self.team.rate_limited(err.retry_after)
-            return chat.ERROR, describe(err), None
+            return AnswerStatus.ERROR, describe(err), None
         if not live.text.strip():
             # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
-            return chat.ERROR, chat.EMPTY_ANSWER, None
-        return chat.COMPLETE, None, None
+            return AnswerStatus.ERROR, chat.EMPTY_ANSWER, None
+        return AnswerStatus.COMPLETE, None, None
 
     def _context(self, owner: Owner, answer: Message) -> tuple[Conversation, ContextWindow]:
         conversation = self.store.get_conversation(owner, answer.conversation_id)
@@ -480,7 +526,7 @@ class AnswerService:
             except Exception as err:  # a failing database must not cut the answer
                 log.warning("Could not save a generating answer: %s", err)
                 continue
-            if status is None or status == chat.STOPPED:
+            if status is None or status == AnswerStatus.STOPPED:
                 # Deleted in another tab, or Stop pressed on another process: theirs wins.
                 job.stopped_elsewhere = True
                 if job.task is not None:
@@ -488,7 +534,7 @@ class AnswerService:
                 return
 
     async def _final_save(
-        self, owner: Owner, message_id: str, text: str, status: str, error: str | None
+        self, owner: Owner, message_id: str, text: str, status: AnswerStatus, error: str | None
     ) -> None:
         """The last save always lands unless the database stays down: tried a few
         times; an answer never finalised is settled `interrupted` later."""

@@ -16,11 +16,13 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from webapp import audit
 from webapp.answers.slots_store import MAX_LIMIT, RATE_LIMITED, SlotBook, SlotStatus
-from webapp.backend import get_answers
+from webapp.audit import AuditLog
+from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.text import csv_safe
+from webapp.ui import flash
+from webapp.ui.state import Keys
 
 EVENT_LABELS = {
     RATE_LIMITED: "429 from the API",
@@ -29,6 +31,7 @@ EVENT_LABELS = {
 }
 log = logging.getLogger(__name__)
 NOT_ADMIN = "Only an admin can see and set the team's limit on simultaneous answers."
+FLASH_AREA = "slots"  # the section's notices (`webapp.ui.flash`)
 
 
 class Actor(Protocol):
@@ -71,16 +74,16 @@ def backoff_line(status: SlotStatus) -> str | None:
     )
 
 
-def _save(book: SlotBook, actor: str, key: str) -> None:
-    use_setting = st.session_state.get(f"{key}_use_setting", False)
-    value = st.session_state.get(f"{key}_value")
+def _save(book: SlotBook, actor: str) -> None:
+    use_setting = st.session_state.get(Keys.SLOTS_USE_SETTING, False)
+    value = st.session_state.get(Keys.SLOTS_VALUE)
     limit = None if use_setting else int(value or 0)
     try:
         book.set_limit(limit, actor=actor)
     except ValueError as err:
-        st.session_state[f"{key}_notice"] = ("error", str(err))
+        flash.flash(FLASH_AREA, str(err), "error")
         return
-    st.session_state[f"{key}_notice"] = ("success", "Saved: every app process applies it now.")
+    flash.flash(FLASH_AREA, "Saved: every app process applies it now.", "success")
     record_in_audit_log(actor, f"{ENV_MAX_CONCURRENT_ANSWERS} setting" if limit is None else limit)
 
 
@@ -89,12 +92,14 @@ def record_in_audit_log(actor: str, limit: int | str) -> None:
     slot_events row is kept either way. A failure to write it is logged,
     never shown as a failed save (the limit is saved)."""
     try:
-        audit.record_change(actor, "set answer limit", None, f"simultaneous answers: {limit}")
+        AuditLog(get_store().engine).record_change(
+            actor, "set answer limit", None, f"simultaneous answers: {limit}"
+        )
     except Exception as err:
         log.warning("Could not write the limit's change to the audit log: %s", err)
 
 
-def render_slots_admin(actor: Actor, *, key: str = "slots_admin") -> None:
+def render_slots_admin(actor: Actor) -> None:
     """Draw the limit's status and its form for an admin; a refusal for anyone else."""
     if not actor.is_admin:
         st.error(NOT_ADMIN, icon=":material/lock:")
@@ -114,25 +119,23 @@ def render_slots_admin(actor: Actor, *, key: str = "slots_admin") -> None:
     lowered = backoff_line(status)
     if lowered:
         st.warning(lowered, icon=":material/speed:")
-    notice = st.session_state.pop(f"{key}_notice", None)
-    if notice:
-        (st.success if notice[0] == "success" else st.error)(notice[1])
-    with st.form(f"{key}_form", border=True):
+    flash.show(FLASH_AREA)
+    with st.form("slots_admin_form", border=True):
         st.number_input(
             "Most answers at once for the team",
             min_value=1,
             max_value=MAX_LIMIT,
             step=1,
             value=status.stored or status.setting or 4,
-            key=f"{key}_value",
+            key=Keys.SLOTS_VALUE,
         )
         st.checkbox(
             f"Use the server's setting ({ENV_MAX_CONCURRENT_ANSWERS}: "
             f"{_limit_words(status.setting)})",
             value=status.stored is None,
-            key=f"{key}_use_setting",
+            key=Keys.SLOTS_USE_SETTING,
         )
-        st.form_submit_button("Save limit", on_click=_save, args=(book, actor.username, key))
+        st.form_submit_button("Save limit", on_click=_save, args=(book, actor.username))
     events = book.events(limit=50)
     if events:
         st.caption("When the limit changed (newest first)")

@@ -16,7 +16,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.auth import cookie as login_cookie
+from webapp.auth.cookie import Tickets, image_tag
 from webapp.auth.throttle import served_over_https
 from webapp.settings import get_settings
 from webapp.ui.state import Keys
@@ -33,8 +36,9 @@ DELETE_COOKIE_KEY: Final = "auth_cookie_delete"
 
 
 def _tickets() -> Any:
+    # Imported when first needed: serve.py imports this module before Streamlit's
+    # runtime starts, and webapp.backend declares Streamlit caches, which want it.
     from webapp import backend
-    from webapp.auth.cookie import Tickets
 
     return Tickets(backend.get_store().engine)
 
@@ -46,9 +50,6 @@ def store_login_cookie(authenticator: stauth.Authenticate, username: str) -> Non
     """Have the browser store the login cookie: from the server (HttpOnly) when
     `serve.py` mounted the cookie routes, else from a script (`set_login_cookie`)."""
     global _warned_script_cookie
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp.auth import cookie as login_cookie
 
     if not login_cookie.routes_mounted():
         if not _warned_script_cookie:
@@ -71,10 +72,7 @@ def store_login_cookie(authenticator: stauth.Authenticate, username: str) -> Non
 def draw_cookie_ticket() -> None:
     """Draw the hidden image that trades a pending ticket for the cookie (or its
     removal), on every run until the browser has fetched it; for app.py."""
-    from sqlalchemy.exc import SQLAlchemyError
     from streamlit import config
-
-    from webapp.auth.cookie import image_tag
 
     pending = st.session_state.get(Keys.AUTH_COOKIE_TICKET)
     if not pending:
@@ -127,9 +125,6 @@ def delete_cookie_after_logout(authenticator: stauth.Authenticate) -> None:
     """
     if not st.session_state.get(Keys.AUTH_DELETE_COOKIE):
         return
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp.auth import cookie as login_cookie
 
     if login_cookie.routes_mounted():
         # A cookie the server wrote HttpOnly is removed by the server too.

@@ -32,7 +32,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.auth import throttle as logins
+from webapp.auth.cookie import issued_at
 from webapp.auth.cookie_routes import (
     COOKIE_EXPIRY_DAYS,
     COOKIE_NAME,
@@ -42,18 +45,23 @@ from webapp.auth.cookie_routes import (
 )
 from webapp.auth.passwords import DEMO_PASSWORD, WHITESPACE_NOTE, password_matches
 from webapp.auth.throttle import WRONG_CREDENTIALS, client_address
+from webapp.auth.throttle_store import LoginLog
 from webapp.settings import Settings, get_settings
 from webapp.team import DEMO_MEMBERS, Member, MemberStore, TeamError, open_team
+from webapp.team.actions import change_own_password
+from webapp.ui.member import AUTH_STATUS as _AUTH_STATUS
+from webapp.ui.member import member_or_none
 from webapp.ui.state import Keys
 
 if TYPE_CHECKING:
     import streamlit_authenticator as stauth
 
+    from webapp.conversations.store import ConversationStore
+
 __all__ = [
     "Member",
     "change_password",
     "configuration_problem",
-    "current_member",
     "delete_cookie_after_logout",
     "list_members",
     "load_team_for",
@@ -68,8 +76,7 @@ LOGOUT_LABEL = "Log out"
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 # The authenticator's own session-state keys (it owns them; we only read).
-_AUTH_STATUS = "authentication_status"
-_AUTH_USERNAME = "username"
+_AUTH_USERNAME = Keys.AUTHENTICATOR_USERNAME
 
 # Demo mode may run without ABLT_COOKIE_KEY: a random key per server process
 # (login cookies then last until the server restarts, which is fine for a demo).
@@ -94,12 +101,19 @@ def cookie_key(settings: Settings) -> str:
     return settings.cookie_key or _DEMO_COOKIE_KEY
 
 
+def _store(settings: Settings) -> ConversationStore:
+    """The app's store. `webapp.backend` is imported when first needed: serve.py
+    imports this module before Streamlit's runtime starts, and backend declares
+    Streamlit caches, which want that runtime."""
+    from webapp import backend
+
+    return backend.get_store(settings)
+
+
 def load_team_for(settings: Settings) -> MemberStore:
     """The team in the app's database, set up on first use (`webapp.team.open_team`:
     import ABLT_AUTH_FILE once, or seed the demo team). Raises TeamError."""
-    from webapp import backend
-
-    return open_team(backend.get_store(settings).engine, settings.auth_file, settings.demo_mode)
+    return open_team(_store(settings).engine, settings.auth_file, settings.demo_mode)
 
 
 def demo_password_users(team: MemberStore) -> list[str]:
@@ -178,11 +192,9 @@ def restore_from_cookie(
     """
     from streamlit_authenticator.utilities import LoginError
 
-    from webapp.auth.cookie import issued_at
-
     if not st.session_state.get(_AUTH_STATUS):
         claims = login_cookie_claims(st.context.cookies.get(COOKIE_NAME), cookie_key(settings))
-        if claims is None or st.session_state.get("logout"):
+        if claims is None or st.session_state.get(Keys.AUTHENTICATOR_LOGOUT):
             return  # no cookie of ours (the library would only print noise), or logged out
         since = issued_at(claims, COOKIE_EXPIRY_DAYS)
         username = str(claims.get("username") or "")
@@ -202,8 +214,6 @@ def restore_from_cookie(
 
 
 def _record_login(team: MemberStore, username: str) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
-
     try:
         team.record_login(username)
     except SQLAlchemyError:  # the login stands; only the Team page's column lags
@@ -252,17 +262,11 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     logged in through its token path (the one its cookie uses), which sets
     its session-state keys: authentication_status, username, name, roles.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp import backend
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
     address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
     try:
-        log_book = LoginLog(backend.get_store(settings).engine)
+        log_book = LoginLog(_store(settings).engine)
         result = logins.authenticate(
             team,
             username,
@@ -304,7 +308,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
         return None
     username = st.session_state.get(_AUTH_USERNAME) or ""
     member = team.get(username)
-    if member is None or _session_ended(member, st.session_state.get(Keys.AUTH_SINCE)):
+    if member is None or session_ended(member, st.session_state.get(Keys.AUTH_SINCE)):
         _forget_login(authenticator)
         st.session_state[Keys.LOGIN_PROBLEM] = SESSION_ENDED
         return None
@@ -316,7 +320,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
     return member
 
 
-def _session_ended(member: Member | None, since: object) -> bool:
+def session_ended(member: Member | None, since: object) -> bool:
     """True when a session logged in at `since` may no longer act for `member`:
     removed (None), disabled, or logged in before `sessions_valid_after`."""
     if member is None or member.disabled:
@@ -335,40 +339,15 @@ def session_still_valid(member: Member) -> bool:
     """
     if not st.session_state.get(_AUTH_STATUS):
         return False
-    from webapp import backend
 
     # One read of the member's row: the team was set up by the whole-page run
     # that logged this session in (`load_team_for` would check that again).
-    team = MemberStore(backend.get_store(get_settings()).engine)
-    return not _session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
-
-
-def current_member() -> Member | None:
-    """The logged-in member, or None."""
-    if not st.session_state.get(_AUTH_STATUS):
-        return None
-    member = st.session_state.get(Keys.MEMBER)
-    return member if isinstance(member, Member) else None
-
-
-def require_member() -> Member:
-    """For the top of every page: the member, or stop the page before any content.
-
-    app.py's login gate registers no page until someone is logged in, so this
-    is defence in depth: should a page file ever run without app.py, it still
-    shows nothing but a request to log in.
-    """
-    member = current_member()
-    if member is None:
-        st.info("Please log in first.")
-        st.stop()
-    return member
+    team = MemberStore(_store(get_settings()).engine)
+    return not session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
 
 
 def list_members() -> list[Member]:
     """Everyone in the team (for an admin's per-member views); [] when it cannot be read."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     try:
         return load_team_for(get_settings()).members()
     except (TeamError, SQLAlchemyError):
@@ -395,10 +374,6 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
     this one: the session's login time moves past the change and a new login
     cookie is stored. A demo account's password cannot be changed in demo
     mode (`DEMO_PASSWORD_FIXED`)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp.team.actions import change_own_password
-
     settings = get_settings()
     if is_fixed_demo_account(settings, member.username):
         return DEMO_PASSWORD_FIXED
@@ -425,9 +400,7 @@ def logout() -> None:
     and revoke on the server every login made before now (a copied cookie too).
 
     The logout is written to the login log (the audit log reads it there)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    member = current_member()
+    member = member_or_none()
     if member is not None:
         try:
             load_team_for(get_settings()).revoke_logins(member.username)
@@ -440,17 +413,12 @@ def logout() -> None:
 
 
 def _record_logout(username: str) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from webapp import backend
-    from webapp.auth.throttle_store import LoginLog
-
     settings = get_settings()
     try:
         address = client_address(
             st.context.ip_address, st.context.headers, settings.trusted_proxy_hops
         )
-        LoginLog(backend.get_store(settings).engine).logout(username, address)
+        LoginLog(_store(settings).engine).logout(username, address)
     except (SQLAlchemyError, OSError):  # the logout itself must not depend on the database
         log.warning("Could not record a logout in the login log", exc_info=True)
 
@@ -476,9 +444,9 @@ def _forget_login(authenticator: Any) -> None:
             log.debug("authenticator logout failed", exc_info=True)
     # Nothing of one member's session may be left for the next one in this browser.
     for key in list(st.session_state.keys()):
-        if key != "logout":
+        if key != Keys.AUTHENTICATOR_LOGOUT:
             del st.session_state[key]
-    st.session_state["logout"] = True
+    st.session_state[Keys.AUTHENTICATOR_LOGOUT] = True
     st.session_state[_AUTH_STATUS] = None
     # The browser's login cookie goes in the runs that follow (delete_cookie_after_logout).
     st.session_state[Keys.AUTH_DELETE_COOKIE] = True

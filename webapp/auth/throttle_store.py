@@ -80,7 +80,7 @@ class LoginLog:
     """Reads and writes `login_events` over an engine the store has migrated.
 
     `engine`: a `ConversationStore.engine` (its SQLite engine starts write
-    transactions with BEGIN IMMEDIATE when asked, see `webapp.conversations.store.core`).
+    transactions with BEGIN IMMEDIATE when asked, see `webapp.conversations.store.database`).
     `clock`: UTC now, replaceable in tests.
     """
 

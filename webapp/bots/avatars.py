@@ -57,6 +57,7 @@ FAILURE_CACHE_SECONDS: Final = 600  # a failed avatar is not asked for again bef
 AVATAR_TIME_LIMIT_SECONDS: Final = 3.0  # the whole fetch: lookups, redirects, body
 MAX_AVATAR_BYTES: Final = 1024 * 1024  # an avatar larger than this is not an avatar
 MAX_REDIRECTS: Final = 3
+USER_AVATAR: Final = ":material/person:"  # the member's own messages, on every page
 CACHE_ENTRIES: Final = 4096  # avatars remembered per process (oldest forgotten first)
 FETCH_THREADS: Final = 24  # a page of cards fetches side by side
 SCHEMES: Final = ("http", "https")

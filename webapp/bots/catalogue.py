@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import streamlit as st
@@ -17,6 +18,8 @@ import streamlit as st
 from ablt_core import AbltClient, Bot
 from webapp import limits
 from webapp.text.graphemes import truncate_text
+from webapp.ui.session import page_state
+from webapp.ui.state import Keys
 
 T = TypeVar("T")
 
@@ -80,6 +83,18 @@ def count_label(shown: int, total: int) -> str:
 def page_count(total: int, per_page: int = limits.BOT_CARDS_PER_PAGE) -> int:
     """How many pages `total` items fill, `per_page` a page (at least one)."""
     return max(1, math.ceil(total / per_page))
+
+
+@dataclass
+class BotsSession:
+    """What the Bots page keeps between runs besides its widgets."""
+
+    page: int = 1  # the page of cards shown (1-based; `page_of` keeps it in range)
+
+
+def session() -> BotsSession:
+    """This session's Bots page state."""
+    return page_state(Keys.BOTS, BotsSession)
 
 
 def page_of(

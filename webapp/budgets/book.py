@@ -100,11 +100,6 @@ class BudgetBook:
         row = self._row(TEAM_DEFAULT)
         return NO_DEFAULT if row is None else self._limit(row, SOURCE_TEAM)
 
-    def own_limit(self, username: str) -> Limit | None:
-        """The member's own limit, or None when the team default applies."""
-        row = self._row(subject_key(username))
-        return None if row is None else self._limit(row, SOURCE_MEMBER)
-
     def limit_for(self, username: str) -> Limit:
         """The limit that applies to the member: their own, else the team default
         (one read: the page asks on every run)."""

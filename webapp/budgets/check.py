@@ -1,12 +1,14 @@
 """The budget check without Streamlit: whether a member may start an answer now.
 
-The send callbacks reach it through `webapp.budgets.view` (`status_for`,
-`refusal_for`); the answer worker, which starts a queued (typed-ahead) prompt
-on its own thread with no script run, through `BudgetGate`, given to
-`AnswerService(may_start=...)` by `webapp.backend`. Both count the same way
-(`webapp.budgets.count`: API figure + this app's answers since, the figures
-kept per process in `FIGURES`) against the same limits (`webapp.budgets.book`),
-and a refusal is written to the audit log by both.
+`BudgetGate` is one of the answer service's admission rules
+(`webapp.answers.admission`), given to `AnswerService(rules=...)` by
+`webapp.backend`: the service asks it before any answer starts, whichever
+way (a send, Retry, Regenerate, Edit, Compare, "Answer it", or the worker
+starting a queued prompt on its own), and writes nothing when it refuses.
+The page's status line (`webapp.budgets.view.status_for`) counts the same way
+(`member_status`: `webapp.budgets.count`, API figure + this app's answers
+since, the figures kept per process in `FIGURES`) against the same limits
+(`webapp.budgets.book`). A refusal is written to the audit log once.
 
 Blocking (database and, at most once a minute per member, the API): the
 worker calls it in a thread, off its event loop.
@@ -20,6 +22,7 @@ from datetime import date
 from typing import Final, Protocol
 
 from ablt_core import AbltClient, UsageTotals
+from webapp.answers.admission import AdmissionRequest
 from webapp.audit import AuditLog
 from webapp.budgets.book import BudgetBook, Limit
 from webapp.budgets.count import (
@@ -108,14 +111,15 @@ def record_refusal(
 
 
 class BudgetGate:
-    """The answer worker's budget check: `gate(member)` is None when the member
-    may start an answer, else the refusal's sentence (recorded in the audit log).
+    """The month's budget as an admission rule: `gate(request)` is None when
+    the member may start an answer, else the refusal's sentence (recorded in
+    the audit log), naming the team's admins and where the prompt is kept
+    (`request.queued`: it stays queued; else it is kept in the message box).
 
-    For `AnswerService(may_start=...)`: called before a queued prompt is
-    started, in a thread. `client`: a synchronous client on the app's API (its
-    usage statistics are the budget's figure); `base_url` keys the kept figures
-    as the page does (`webapp.bots.catalogue.client_base_url`). Raises the store's
-    database errors (the worker then leaves the prompt queued).
+    For `AnswerService(rules=[...])`. `client`: a synchronous client on the
+    app's API (its usage statistics are the budget's figure); `base_url` keys
+    the kept figures as the page does (`webapp.bots.catalogue.client_base_url`).
+    Raises the store's database errors (nothing is started then either).
     """
 
     def __init__(
@@ -140,9 +144,11 @@ class BudgetGate:
             self.store, member, self._fetch, base_url=self.base_url, cache=self.cache
         )
 
-    def __call__(self, member: Owner) -> str | None:
+    def __call__(self, request: AdmissionRequest, /) -> str | None:
+        member = request.owner
         status = self.status(member)
         if status.may_send:
             return None
         admins = admin_names(MemberStore(self.store.engine).members())
-        return record_refusal(self.store, member, status, admins, kept=KEPT_QUEUED)
+        kept = KEPT_QUEUED if request.queued else KEPT_IN_BOX
+        return record_refusal(self.store, member, status, admins, kept=kept)

@@ -4,12 +4,9 @@ when the month's budget is used up, and the admin's section of the Team page.
 - `render_budget_status(member)`: the Chat page calls it just before its
   message box: a caption of what is left, a warning from 80% on, an error
   at 100%. Nothing when the member has no limit.
-- `refusal_for(member)`: the send callbacks (Chat, Compare) call it before
-  saving a prompt; a sentence when sending must be refused (the refusal is
-  written to the audit log), else None. The callers put the prompt back in
-  the box. The answer worker checks queued prompts itself
-  (`webapp.budgets.check.BudgetGate`); `queue_held_by(member)` says why a
-  queue waits.
+- Whether an answer may start is decided by the answer service
+  (`AnswerService.admit`, with `webapp.budgets.check.BudgetGate` as a rule);
+  pages show its refusal. `queue_held_by(member)` says why a queue waits.
 - `render_budgets_admin(actor)`: the team default and per-member limits,
   each change written to the audit log.
 
@@ -43,9 +40,11 @@ from webapp.budgets.count import (
     refusal_message,
     warning_message,
 )
+from webapp.ui import flash
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
+FLASH_AREA = "budgets"  # the budgets section's notices (`webapp.ui.flash`)
 
 NO_LIMIT: Final = "No limit"
 LIMIT: Final = "Limit"
@@ -100,18 +99,6 @@ def admin_names(members: Sequence[Member] | None = None) -> list[str]:
     return check.admin_names(list(members) if members is not None else list_members())
 
 
-def refusal_for(member: Any, *, queued: bool = False) -> str | None:
-    """Before a prompt is saved (or a queued one is sent: `queued`): None when
-    the member may send, else the sentence to show (and the refusal is
-    recorded in the audit log). Raises the store's database errors (the caller
-    keeps the prompt for those too)."""
-    status = status_for(member)
-    if status.may_send:
-        return None
-    kept = check.KEPT_QUEUED if queued else check.KEPT_IN_BOX
-    return check.record_refusal(get_store(), member, status, admin_names(), kept=kept)
-
-
 def queue_held_by(member: Any) -> str | None:
     """Why the member's queued prompts are not being sent: the refusal's
     sentence while the month's budget is used up, else None. Nothing is
@@ -150,8 +137,8 @@ def render_budget_status(member: Any) -> None:
 # ------------------------------------------------------------------- admin
 
 
-def _notice(kind: str, text: str) -> None:
-    st.session_state[Keys.BUDGET_NOTICE] = (kind, text)
+def _notice(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
 
 
 def describe_limit(limit: Limit) -> str:
@@ -246,10 +233,7 @@ def render_budgets_admin(actor: Any) -> None:
         "Months start at 00:00 UTC on the 1st. From 80% the member is warned; at 100% "
         "sending is refused until an admin raises the limit or the month ends."
     )
-    notice = st.session_state.pop(Keys.BUDGET_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.error if kind == "error" else st.success)(text)
+    flash.show(FLASH_AREA)
     try:
         book = get_book()
         default = book.team_default()

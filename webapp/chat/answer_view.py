@@ -19,15 +19,14 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from webapp import render
+from webapp.answers.admission import Admission, AnswerRefused
 from webapp.answers.live import Wait, describe_wait
 from webapp.auth import gate as auth
-from webapp.auth.gate import require_member
 from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
+from webapp.bots.avatars import USER_AVATAR
 from webapp.budgets import view as budgets_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import changes, page_state
@@ -35,13 +34,13 @@ from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
-from webapp.ui import flash, leftovers
+from webapp.ui import flash, leftovers, runtime
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 STOP_LABEL = "Stop"
 STOP_SHORTCUT = "Esc"  # as in ChatGPT: Esc stops the answer being written
 WAIT_ICON = ":material/pending:"
-USER_AVATAR = ":material/person:"
 
 
 def _problem(text: str) -> None:
@@ -54,27 +53,27 @@ def _problem(text: str) -> None:
 def submit_prompt() -> None:
     """`st.chat_input(on_submit=...)`: save the prompt and start (or queue) its answer.
 
-    A database that refuses the prompt, or a used-up monthly budget
-    (`webapp.budgets`), puts the text back in the message box with the
-    reason; nothing was sent.
+    A database that refuses the prompt, or the answer service's refusal
+    (`AnswerService.admit`: a used-up monthly budget), puts the text back in
+    the message box with the reason; nothing was saved or sent.
     """
     text = st.session_state.get(Keys.CHAT_PROMPT) or ""
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or not text.strip():
         return
-    who = require_member()
+    who = current_member()
     if not auth.session_still_valid(who):
         return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
-        refused = budgets_view.refusal_for(who)
-        if refused:
-            _problem(refused)
-            st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
-            return
+        answers = get_answers()
+        admission = answers.admit(who)  # before a new chat is saved
         changes.save_draft(get_store(), who, opened)
         # The page catches up when the answer ends (`page_state.conversation_run`).
-        get_answers().submit(who, opened.id, text)
+        answers.submit(who, opened.id, text, admission=admission)
+    except AnswerRefused as refused:
+        _problem(refused.reason)
+        st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except ConversationNotFound:
         _problem("That conversation no longer exists. Your text is back in the message box.")
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
@@ -83,21 +82,50 @@ def submit_prompt() -> None:
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
 
 
-def start_answer() -> None:
-    """Answer the conversation's last prompt now (after Retry, Regenerate, Edit)."""
+def start_answer(admission: Admission | None = None) -> None:
+    """Answer the conversation's last prompt now (after Retry, Regenerate, Edit,
+    with the `admission` they asked for before their change; "Send now" and
+    "Answer it" are admitted here). A refusal is shown; nothing starts."""
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or opened.is_draft:
         return
     try:
-        refused = budgets_view.refusal_for(require_member(), queued=bool(opened.queued))
-        if refused:
-            _problem(refused)
-            return
-        get_answers().start(require_member(), opened.id)
+        answers = get_answers()
+        if admission is None:
+            admission = answers.admit(current_member(), queued=bool(opened.queued))
+        answers.start(current_member(), opened.id, admission=admission)
+    except AnswerRefused as refused:
+        _problem(refused.reason)
     except ConversationNotFound:
         _problem("That conversation no longer exists.")
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
+
+
+def answer_after(change: Callable[[], object]) -> None:
+    """A change that leaves a prompt to answer (Retry, Regenerate, Edit, an
+    imported prompt's Send), then its answer started in the background.
+
+    Admitted first (`AnswerService.admit`), so a refused answer leaves the
+    change unmade; a problem with the change is said and nothing starts."""
+    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
+        return
+    try:
+        admission = get_answers().admit(current_member())
+        change()
+    except AnswerRefused as refused:
+        _problem(refused.reason)
+        return
+    except ConversationNotFound:
+        _problem("That conversation no longer exists.")
+        return
+    except (ValueError, changes.SendFailed) as err:
+        _problem(str(err))
+        return
+    except chat.DATABASE_ERRORS:
+        _problem(chat.DATABASE_READ_ONLY)
+        return
+    start_answer(admission)
 
 
 def answer_now() -> None:
@@ -111,14 +139,14 @@ def stop_answer(answer_id: str) -> None:
     """Stop: the worker is cancelled now; what this page showed is what is kept."""
     keep = page_state.kept_on_stop(page_state.state(), answer_id)
     try:
-        get_answers().stop(require_member(), answer_id, keep)
+        get_answers().stop(current_member(), answer_id, keep)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
 
 def cancel_queued(queued_id: str) -> None:
     try:
-        get_answers().cancel_queued(require_member(), queued_id)
+        get_answers().cancel_queued(current_member(), queued_id)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
@@ -157,11 +185,9 @@ def yield_to_waiting_click() -> None:
     click's callback then runs first; the answer itself goes on in its worker,
     and the rerun attaches to it again.
     """
-    ctx = get_script_run_ctx()
-    requests = ctx.script_requests if ctx is not None else None
-    if requests is None or getattr(requests, "_state", None) is not ScriptRequestType.RERUN:
+    if not runtime.rerun_requested():
         return
-    st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
+    st.rerun(scope="fragment" if runtime.in_fragment_run() else "app")
 
 
 def _announced(pieces: Iterable[str], on_first: Callable[[], None]) -> Iterator[str]:
@@ -182,7 +208,7 @@ def render_live(
     """Draw a generating answer live until it ends; True when it ended here
     (the caller reruns to draw it settled). The queued prompts are drawn
     below it first, so their Cancel works while it streams."""
-    who = require_member()
+    who = current_member()
     answers = get_answers()
     name = bot_display.name_md(bot_name)
     # A fresh place: nothing of the last run's element there stays in the bubble

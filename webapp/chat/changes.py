@@ -13,7 +13,6 @@ import logging
 from dataclasses import replace
 
 from webapp.chat.open_chat import (
-    COMPLETE,
     DATABASE_ERRORS,
     PROMPT_NOT_SAVED,
     OpenChat,
@@ -23,6 +22,7 @@ from webapp.chat.open_chat import (
     unsent_prompt,
 )
 from webapp.conversations.context import ConversationOptions, Message
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore, Owner
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def send_unsent(store: ConversationStore, member: Owner, opened: OpenChat) -> No
     prompt = unsent_prompt(opened)
     if prompt is None:
         return
-    store.update_message(member, prompt.id, status=COMPLETE, error="")
+    store.update_message(member, prompt.id, status=AnswerStatus.COMPLETE, error="")
     refresh(store, member, opened)
 
 

@@ -25,7 +25,8 @@ from typing import Any, Final
 import regex
 import streamlit as st
 
-from webapp.conversations.store.core import MAX_PAGE
+from webapp.backend import get_store
+from webapp.conversations.store import MAX_PAGE
 from webapp.ui.state import Keys
 
 SNIPPET_RADIUS: Final = 60  # characters of context each side of a match
@@ -126,8 +127,6 @@ def _state() -> tuple[Any, Any]:
 
 
 def _all_texts(opened: Any, member: Any) -> tuple[list[str], list[Any]]:
-    from webapp.backend import get_store
-
     messages = get_store().all_messages(member, opened.id)
     return [m.text for m in messages], messages
 

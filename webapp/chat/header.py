@@ -4,7 +4,7 @@ Issue 11's layout: the bot picker and the options live with the conversation
 they change, not in the sidebar. The options button's label lists the active
 options as chips (`option_chips`), so they show at a glance and one click opens
 them. On a phone the header wraps to two short lines and drops the bot's
-description (`HEADER_STYLE`), so the first screen is the conversation.
+description (`render_style`), so the first screen is the conversation.
 """
 
 from __future__ import annotations
@@ -19,32 +19,25 @@ from webapp.bots import catalogue
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ConversationOptions
 from webapp.text import literal as md
+from webapp.ui import styles
 from webapp.ui.state import Keys
 
 BOT_DEFAULT_LANGUAGE = "Bot's default"
 OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
-HEADER_KEY = "chat_header"
+HEADER_KEY = styles.CHAT_HEADER_KEY  # its style (`render_style`) names it
 OPTIONS_KEY = "chat_options"
 OPTIONS_LABEL = "Options"
 OPTIONS_HELP = "This conversation's options: language, answer length, web search, instruction"
 PICKER_WIDTH_PX = 240
 CHIP_LANGUAGE_MAX_CHARS = 24  # a long "Other…" language is cut in its chip
-# Streamlit's phone layout starts below 640 px for columns and 768 px for the
-# sidebar; the description line is the first thing a phone can do without.
-HEADER_STYLE = (
-    "<style>"
-    # Streamlit leaves 6rem above a page; its top bar takes 3.75rem of them.
-    '[data-testid="stMainBlockContainer"] { padding-top: 4rem; }'
-    # While an answer arrives the menus are the last run's (views/chat.py draws
-    # them after it): usable, so not dimmed as Streamlit dims what is not redrawn yet.
-    f'.st-key-{HEADER_KEY} [data-stale="true"] {{ opacity: 1 !important; }}'
-    "@media (max-width: 767.98px) {"
-    f'  .st-key-{HEADER_KEY} [data-testid="stCaptionContainer"] {{ display: none; }}'
-    f"  .st-key-{HEADER_KEY} h3 {{ font-size: 1.15rem; }}"
-    "}"
-    "</style>"
-)
+
+
+def render_style() -> None:
+    """The header's layout (`webapp.ui.styles.chat_header`): room under
+    Streamlit's top bar, menus not dimmed while an answer arrives, and two short
+    lines without the bot's description on a phone."""
+    styles.chat_header()
 
 
 def pick_bot() -> None:

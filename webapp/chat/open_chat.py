@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,6 +40,8 @@ from webapp.chat.options_form import advice as advice
 from webapp.chat.options_form import api_options as api_options
 from webapp.conversations import context as history
 from webapp.conversations.context import (
+    RETRYABLE_STATUSES,
+    AnswerStatus,
     ContextLimits,
     ContextWindow,
     Conversation,
@@ -48,20 +50,21 @@ from webapp.conversations.context import (
 )
 from webapp.conversations.store import (
     DEAD_WORKER_ERROR,
+    MAX_PAGE,
     STREAM_IDLE_AFTER,
     ConversationNotFound,
     ConversationStore,
+    MessagePage,
     Owner,
     QueuedPrompt,
 )
-from webapp.conversations.store.core import MAX_PAGE, MessagePage
 
 # Re-exported: the chat's options and History actions live in their own modules.
 from webapp.history.actions import delete as delete
 from webapp.history.actions import export_json as export_json
 from webapp.history.actions import export_markdown as export_markdown
-from webapp.history.actions import history_sections as history_sections
 from webapp.history.actions import import_file as import_file
+from webapp.history.actions import load_history as load_history
 from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
@@ -72,12 +75,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMPLETE: Final = "complete"
-STREAMING: Final = "streaming"
-STOPPED: Final = "stopped"
-INTERRUPTED: Final = "interrupted"
-ERROR: Final = "error"
-RETRYABLE_STATUSES = frozenset({ERROR, INTERRUPTED})
 REGENERABLE_STATUSES = history.CONTEXT_STATUSES
 
 BOT_NAME_STORED_MAX = 200  # the store's bot_name column, in characters
@@ -154,7 +151,7 @@ class OpenChat:
     def generating(self) -> Message | None:
         """The answer being generated (shown live), if the conversation has one."""
         last = self.last
-        return last if last is not None and last.status == STREAMING else None
+        return last if last is not None and last.status == AnswerStatus.STREAMING else None
 
     @property
     def hidden(self) -> int:
@@ -202,7 +199,7 @@ def new_draft(
                 seq=0,
                 role="assistant",
                 text=welcome,
-                status="complete",
+                status=AnswerStatus.COMPLETE,
                 created_at=now,
             )
         )
@@ -244,7 +241,7 @@ def refresh(
         return
     opened.conversation = store.get_conversation(member, opened.id)
     page = store.messages(member, opened.id, limit=opened.window)
-    if any(m.status == STREAMING and m.id not in alive for m in page.messages):
+    if any(m.status == AnswerStatus.STREAMING and m.id not in alive for m in page.messages):
         try:
             settled = store.settle_stale(member, opened.id, STREAM_IDLE_AFTER, alive=alive)
         except DATABASE_ERRORS as err:
@@ -266,11 +263,11 @@ def _dead_as_shown(
     when the database cannot record it: only reads here."""
     shown = []
     for message in messages:
-        if message.status == STREAMING and message.id not in alive:
+        if message.status == AnswerStatus.STREAMING and message.id not in alive:
             row = store.answer_row(member, message.id)
             beat = row.heartbeat_at if row else None
             if beat is None or datetime.now(UTC) - beat > STREAM_IDLE_AFTER:
-                message = replace(message, status="interrupted", error=DEAD_WORKER_ERROR)
+                message = replace(message, status=AnswerStatus.INTERRUPTED, error=DEAD_WORKER_ERROR)
         shown.append(message)
     return shown
 

@@ -13,13 +13,13 @@ fragment); when the one must be drawn again for the other is
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 import streamlit as st
 
 from ablt_core import AbltError, Bot
 from webapp.auth import gate as auth
-from webapp.auth.gate import Member, require_member
+from webapp.auth.gate import Member
 from webapp.backend import get_answers, get_client, get_store
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
@@ -32,7 +32,7 @@ from webapp.chat import header as chat_header
 from webapp.chat import notice as chat_notice
 from webapp.chat import open_chat as chat
 from webapp.chat import view as chat_view
-from webapp.conversations.model import Status
+from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.history import sidebar
@@ -43,6 +43,7 @@ from webapp.statistics import api as usage_api
 from webapp.text import literal as md
 from webapp.ui import flash, leftovers
 from webapp.ui import page as ui
+from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
 
@@ -78,7 +79,7 @@ def render() -> None:
         flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
     if opened is not None and opened.conversation.is_comparison:
         # A comparison picked in History opens on its own page.
-        st.session_state[Keys.COMPARE_OPEN] = opened.id
+        compare_view.open_comparison(opened.id)
         st.query_params.pop(chat.OPEN_PARAM, None)
         st.session_state[Keys.CHAT_OPEN] = current if current is not opened else None
         st.switch_page("views/compare.py")
@@ -169,7 +170,7 @@ def render_chat(
     header = st.container(key=chat_header.HEADER_KEY, gap=None)
 
     def draw_header() -> None:
-        st.html(chat_header.HEADER_STYLE)
+        chat_header.render_style()
         # The bot and its picker; the bot's model and description; then the
         # options (their chips) and the menus in a row that wraps on a phone.
         with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -272,7 +273,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         opened.messages[-1] = replace(
             generating,
             text=ended.text,
-            status=cast("Status", ended.status),  # a LiveAnswer ends with a stored status
+            status=ended.status,
             error=ended.error,
         )
         generating = None

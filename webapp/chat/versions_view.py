@@ -12,15 +12,16 @@ import logging
 
 import streamlit as st
 
-from webapp.auth.gate import require_member
 from webapp.backend import get_store
+from webapp.chat import answer_view as answers_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
 from webapp.chat import versions
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.model import Message
 from webapp.conversations.store import ConversationNotFound, VersionNotFound, Versions
-from webapp.ui import flash
+from webapp.ui import flash, styles
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def switch_to(message_id: str, by: int) -> None:
     if opened is None or answer_busy.refused():
         return
     try:
-        versions.switch(get_store(), require_member(), opened, message_id, by)
+        versions.switch(get_store(), current_member(), opened, message_id, by)
     except ConversationNotFound:
         _notify("That conversation no longer exists.")
     except VersionNotFound as err:
@@ -75,21 +76,19 @@ def cancel_edit() -> None:
 
 def send_edit() -> None:
     """Save the edit as a new branch and start its answer (the old branch stays)."""
-    from webapp.chat import view as chat_view
-
     opened = _opened()
     message_id = st.session_state.pop(Keys.CHAT_EDITING, None)
     text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
     if opened is None or not isinstance(message_id, str):
         return
-    member = require_member()
+    member = current_member()
     done: list[bool] = []
 
     def edit() -> None:
         versions.edit_prompt(get_store(), member, opened, message_id, text)
         done.append(True)
 
-    chat_view._then_answer(edit)
+    answers_view.answer_after(edit)
     if not done:  # refused (the notice says why): the box stays open with the text
         st.session_state[Keys.CHAT_EDITING] = message_id
 
@@ -102,24 +101,14 @@ def prepare(opened: chat.OpenChat) -> None:
     a database that cannot be read shows no switch rather than an error."""
     found: dict[str, Versions] = {}
     try:
-        found = versions.versions_of(get_store(), require_member(), opened)
+        found = versions.versions_of(get_store(), current_member(), opened)
     except ConversationNotFound:
         pass
     except chat.DATABASE_ERRORS as err:
         log.warning("Could not read versions: %s", err)
     st.session_state[Keys.CHAT_VERSIONS] = (opened.key, found)
-    st.html(_TOOLS_STYLE)
-
-
-# The switch's and Edit's labels name them for screen readers; on screen the
-# icons say it (with the tooltip), so the labels are visually hidden.
-_TOOLS_STYLE = (
-    "<style>"
-    '[class*="st-key-chat_versions_"] button p {'
-    " position: absolute; width: 1px; height: 1px; overflow: hidden;"
-    " clip-path: inset(50%); white-space: nowrap; }"
-    "</style>"
-)
+    # The switch's and Edit's labels are for screen readers; on screen the icons say it.
+    styles.version_labels_hidden()
 
 
 def _versions(message: Message) -> Versions | None:
@@ -168,7 +157,7 @@ def render_tools(message: Message) -> None:
         vertical_alignment="center",
         gap="small",
         width="content",
-        key=f"chat_versions_{message.id}",
+        key=f"{styles.VERSIONS_KEY_PREFIX}{message.id}",
     )
     if found is not None:
         idle = versions.can_switch(opened)

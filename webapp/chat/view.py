@@ -5,7 +5,7 @@ chat's header (bot picker, options and their chips) is `webapp.chat.header`.
 
 Rendering only: every change goes through `webapp.chat.open_chat` (which talks to the
 store) from a widget callback, so it lands before the run that shows it.
-Callbacks find the member (`require_member`) and the open conversation in
+Callbacks find the member (`webapp.ui.member.current_member`) and the open conversation in
 session state; what they have to say is flashed (`webapp.ui.flash`) under
 `notice.NOTICE_AREA`, shown by the conversation's next run.
 """
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from webapp import render
-from webapp.auth.gate import require_member
 from webapp.backend import get_store
-from webapp.chat import busy as answer_busy
+from webapp.bots.avatars import USER_AVATAR
+from webapp.chat import answer_view as answers_view
 from webapp.chat import changes, message_tools, versions_view
 from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
@@ -31,9 +31,9 @@ from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.ui import flash
 from webapp.ui import page as ui
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
-USER_AVATAR = ":material/person:"
 SYSTEM_AVATAR = ":material/tune:"
 SYSTEM_CAPTION = (
     ":material/tune: System message: not shown to the bot as a question; it is sent as "
@@ -63,44 +63,20 @@ def guarded(action: Callable[[], Any]) -> None:
         flash.flash(NOTICE_AREA, str(err), "error")
 
 
-def _then_answer(change: Callable[[], Any]) -> None:
-    """A change that leaves a prompt to answer, then its answer started in the background."""
-    from webapp.budgets import view as budgets_view
-    from webapp.chat import answer_view as answers_view
-
-    if answer_busy.refused():  # a click that raced an answer's start: nothing changes
-        return
-    try:
-        refused = budgets_view.refusal_for(require_member())
-        if refused:  # before the change: Retry / Regenerate / Edit leave nothing half-done
-            flash.flash(NOTICE_AREA, refused, "error")
-            return
-        change()
-    except ConversationNotFound:
-        flash.flash(NOTICE_AREA, "That conversation no longer exists.", "error")
-        return
-    except ValueError as err:
-        flash.flash(NOTICE_AREA, str(err), "error")
-        return
-    except changes.SendFailed as err:
-        flash.flash(NOTICE_AREA, str(err), "error")
-        return
-    except chat.DATABASE_ERRORS:
-        flash.flash(NOTICE_AREA, chat.DATABASE_READ_ONLY, "error")
-        return
-    answers_view.start_answer()
-
-
 def retry() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: changes.prepare_retry(get_store(), require_member(), opened))
+        answers_view.answer_after(
+            lambda: changes.prepare_retry(get_store(), current_member(), opened)
+        )
 
 
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: changes.prepare_regenerate(get_store(), require_member(), opened))
+        answers_view.answer_after(
+            lambda: changes.prepare_regenerate(get_store(), current_member(), opened)
+        )
 
 
 def start_edit() -> None:
@@ -115,7 +91,9 @@ def send_unsent() -> None:
     """The member sends an imported prompt that was never sent (its Send button)."""
     opened = _opened()
     if opened is not None:
-        _then_answer(lambda: changes.send_unsent(get_store(), require_member(), opened))
+        answers_view.answer_after(
+            lambda: changes.send_unsent(get_store(), current_member(), opened)
+        )
 
 
 def show_earlier() -> None:
@@ -199,11 +177,11 @@ def render_message(message: Message, avatar: str, *, is_last: bool, editable: bo
                 st.button(
                     "Send", key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
                 )
-        elif message.status == chat.STOPPED:
+        elif message.status == history.AnswerStatus.STOPPED:
             st.caption(
                 ":material/stop_circle: Stopped: this is the part received before you stopped it."
             )
-        elif message.status in chat.RETRYABLE_STATUSES:
+        elif message.status in history.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
             ui.error_box(text, retry_key="chat_retry" if is_last else None, on_retry=retry)
         # One line under the text: its time on the member's clock, Copy in one

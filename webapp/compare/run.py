@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from webapp.chat import open_chat as chat
 from webapp.compare.store import Comparison, Comparisons
 from webapp.conversations.context import ConversationOptions, Message
+from webapp.conversations.model import RETRYABLE_STATUSES, AnswerStatus
 from webapp.conversations.store import Owner
 
 if TYPE_CHECKING:
-    from webapp.answers import AnswerService, LiveAnswer
+    from webapp.answers import Admission, AnswerService, LiveAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +63,34 @@ def start(
 ) -> Comparison:
     """A new comparison of `bots` whose first prompt is `prompt`, every
     column's answer started at once. ValueError for a blank prompt or a bad
-    choice of bots (see `Comparisons.create`)."""
+    choice of bots (see `Comparisons.create`); `AnswerRefused` (from
+    `answers.admit`) before anything is saved."""
     if not prompt.strip():
         raise ValueError("An empty message cannot be sent.")
+    admission = answers.admit(owner)
     comparison = comparisons.create(owner, bots, options)
     comparisons.name_after_prompt(owner, comparison.id, prompt)
-    send(answers, owner, comparison, prompt)
+    send(answers, owner, comparison, prompt, admission=admission)
     return comparisons.get(owner, comparison.id)
 
 
-def send(answers: AnswerService, owner: Owner, comparison: Comparison, prompt: str) -> None:
+def send(
+    answers: AnswerService,
+    owner: Owner,
+    comparison: Comparison,
+    prompt: str,
+    *,
+    admission: Admission | None = None,
+) -> None:
     """`prompt` to every column, each with its own context; a column still
-    answering queues it behind its answer, as a chat does."""
+    answering queues it behind its answer, as a chat does. Admitted once for
+    all columns (`admission`, else asked here): `AnswerRefused` before any
+    column is sent anything."""
     if not prompt.strip():
         raise ValueError("An empty message cannot be sent.")
+    admission = admission or answers.admit(owner)
     for column in comparison.columns:
-        answers.submit(owner, column.id, prompt)
+        answers.submit(owner, column.id, prompt, admission=admission)
 
 
 def streaming_answers(answers: AnswerService, owner: Owner, comparison: Comparison) -> list[str]:
@@ -87,7 +99,7 @@ def streaming_answers(answers: AnswerService, owner: Owner, comparison: Comparis
     for column in comparison.columns:
         page = answers.store.messages(owner, column.id, limit=1)
         last = page.messages[-1] if page.messages else None
-        if last is not None and last.role == "assistant" and last.status == chat.STREAMING:
+        if last is not None and last.role == "assistant" and last.status == AnswerStatus.STREAMING:
             ids.append(last.id)
     return ids
 
@@ -104,8 +116,10 @@ def stop_all(answers: AnswerService, owner: Owner, comparison: Comparison) -> in
 def retry(answers: AnswerService, owner: Owner, column_id: str) -> str | None:
     """Ask one column again after its answer failed (the other columns are left
     as they are): the failed answer goes, its prompt is answered anew. The new
-    answer's id, or None when nothing was due."""
+    answer's id, or None when nothing was due. `AnswerRefused` (from
+    `answers.admit`) before the failed answer is deleted."""
+    admission = answers.admit(owner)
     last = answers.store.messages(owner, column_id, limit=1).messages
-    if last and last[-1].role == "assistant" and last[-1].status in chat.RETRYABLE_STATUSES:
+    if last and last[-1].role == "assistant" and last[-1].status in RETRYABLE_STATUSES:
         answers.store.delete_messages_from(owner, column_id, last[-1].seq)
-    return answers.start(owner, column_id)
+    return answers.start(owner, column_id, admission=admission)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from ablt_core import Bot
 from webapp import limits, render
+from webapp.answers.admission import AnswerRefused
 from webapp.answers.live import describe_wait
 from webapp.backend import get_answers, get_store
-from webapp.bots.avatars import avatar_for
-from webapp.budgets import view as budgets_view
+from webapp.bots.avatars import USER_AVATAR, avatar_for
 from webapp.chat import open_chat as chat
 from webapp.compare import run
 from webapp.compare.store import MAX_BOTS, MIN_BOTS, Comparison, Comparisons
@@ -29,48 +30,67 @@ from webapp.conversations.context import ConversationOptions, Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
+from webapp.team import Member
 from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 OPEN_PARAM = "comparison"  # the query parameter naming the open comparison
 CHAT_PAGE = "views/chat.py"
 POLL_EVERY = 0.1  # seconds between redraws of the live columns
 SHOWN_MESSAGES = 20  # the latest messages of each column drawn
-USER_AVATAR = ":material/person:"  # as in the chat
+LIBRARY_WHERE = "compare"  # the library entry's fields on this page (`Keys.library_variable`)
+FLASH_AREA = "compare"  # where the page's notices wait (`webapp.ui.flash`)
+ALL_BOTS = "all"  # the option fields' scope shared by every bot (else a bot's slug)
+
+
+@dataclass
+class CompareSession:
+    """What the Compare page keeps between runs besides its widgets."""
+
+    open_id: str | None = None  # the comparison shown; None: the setup for a new one
+    library_id: str | None = None  # the library entry a new comparison comes from
+    prompt_back: str | None = None  # text to put back in the message box (a refusal)
+    go_to_chat: bool = False  # "Continue with this bot" made a chat: open the chat page
+
+
+def session() -> CompareSession:
+    """This session's Compare page state."""
+    return page_state(Keys.COMPARE, CompareSession)
 
 
 def get_comparisons() -> Comparisons:
     return Comparisons(get_store())
 
 
-def _member() -> Any:
-    return st.session_state[Keys.MEMBER]
-
-
-def _notice(kind: str, text: str) -> None:
-    st.session_state[Keys.COMPARE_NOTICE] = (kind, text)
+def _notice(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
 
 
 def show_notice() -> None:
-    notice = st.session_state.pop(Keys.COMPARE_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.error if kind == "error" else st.success)(text)
+    """The last Compare action's outcome, once."""
+    flash.show(FLASH_AREA)
 
 
 # ------------------------------------------------------------- callbacks
 
 
-def options_from_fields(prefix: str) -> ConversationOptions:
-    """The options a set of fields (`prefix`: shared or one bot's) say."""
+def options_from_fields(scope: str) -> ConversationOptions:
+    """The options a set of fields (`scope`: `ALL_BOTS` or one bot's slug) say."""
     state = st.session_state
-    limited = bool(state.get(f"{prefix}_limit"))
-    system = (state.get(f"{prefix}_system") or "").strip()
+
+    def field(name: str) -> Any:
+        return state.get(Keys.compare_option(scope, name))
+
+    limited = bool(field("limit"))
+    system = (field("system") or "").strip()
     return ConversationOptions(
-        library_prompt_id=state.get(Keys.COMPARE_LIBRARY_ID),
-        language=(state.get(f"{prefix}_language") or "").strip() or None,
-        max_words=int(state.get(f"{prefix}_max_words") or 0) or None if limited else None,
-        use_search=bool(state.get(f"{prefix}_search")),
+        library_prompt_id=session().library_id,
+        language=(field("language") or "").strip() or None,
+        max_words=int(field("max_words") or 0) or None if limited else None,
+        use_search=bool(field("search")),
         system_instruction=system or None,
     )
 
@@ -79,36 +99,31 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
     """The message box's `on_submit`: start a comparison with the picked bots,
     or send a follow-up to every column of the open one."""
     text = st.session_state.get(Keys.COMPARE_PROMPT) or ""
-    member, answers = _member(), get_answers()
-    open_id = st.session_state.get(Keys.COMPARE_OPEN)
+    member, answers, page = current_member(), get_answers(), session()
+    open_id = page.open_id
     try:
-        refused = budgets_view.refusal_for(member)
-        if refused:
-            _notice("error", refused)
-            st.session_state[Keys.COMPARE_PROMPT_BACK] = text
-            return
         if open_id:
             run.send(answers, member, get_comparisons().get(member, open_id), text)
             return
         by_slug = {b.slug: b for b in bots}
         picked = [by_slug[s] for s in st.session_state.get(Keys.COMPARE_BOTS, []) if s in by_slug]
-        per_bot = bool(st.session_state.get("compare_per_bot"))
-        options = [
-            options_from_fields(f"compare_opts_{b.slug}" if per_bot else "compare_opts_all")
-            for b in picked
-        ]
+        per_bot = bool(st.session_state.get(Keys.COMPARE_PER_BOT))
+        options = [options_from_fields(b.slug if per_bot else ALL_BOTS) for b in picked]
         comparison = run.start(
             get_comparisons(), answers, member, [(b.slug, b.name) for b in picked], options, text
         )
-        st.session_state[Keys.COMPARE_OPEN] = comparison.id
+        page.open_id = comparison.id
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
+        page.prompt_back = text
     except ConversationNotFound:
         _notice("error", "That comparison no longer exists.")
     except ValueError as err:
         _notice("error", f"{err} Your text is back in the message box.")
-        st.session_state[Keys.COMPARE_PROMPT_BACK] = text
+        page.prompt_back = text
     except chat.DATABASE_ERRORS:
         _notice("error", chat.PROMPT_NOT_SAVED)
-        st.session_state[Keys.COMPARE_PROMPT_BACK] = text
+        page.prompt_back = text
 
 
 def apply_library_entry(entry_id: str) -> None:
@@ -116,35 +131,39 @@ def apply_library_entry(entry_id: str) -> None:
     (variables filled) waits in the message box, and the comparison will
     remember the entry. Nothing is sent by itself."""
     try:
-        entry = get_library().get(_member(), entry_id)
+        entry = get_library().get(current_member(), entry_id)
     except PromptNotFound as err:
         _notice("error", str(err))
         return
     values = {
-        name: st.session_state.get(f"library_var_compare_{entry.id}_{name}", "")
+        name: st.session_state.get(Keys.library_variable(LIBRARY_WHERE, entry.id, name), "")
         for name in entry.variables
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
         _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
         return
-    state, prefix = st.session_state, "compare_opts_all"
-    state["compare_per_bot"] = False
-    state[f"{prefix}_language"] = entry.options.language or ""
-    state[f"{prefix}_limit"] = entry.options.max_words is not None
+    state, page = st.session_state, session()
+
+    def set_field(name: str, value: object) -> None:
+        state[Keys.compare_option(ALL_BOTS, name)] = value
+
+    state[Keys.COMPARE_PER_BOT] = False
+    set_field("language", entry.options.language or "")
+    set_field("limit", entry.options.max_words is not None)
     if entry.options.max_words is not None:
-        state[f"{prefix}_max_words"] = entry.options.max_words
-    state[f"{prefix}_search"] = entry.options.use_search
-    state[f"{prefix}_system"] = entry.system_instruction
-    state[Keys.COMPARE_LIBRARY_ID] = entry.id
+        set_field("max_words", entry.options.max_words)
+    set_field("search", entry.options.use_search)
+    set_field("system", entry.system_instruction)
+    page.library_id = entry.id
     if entry.starter_prompt:
-        state[Keys.COMPARE_PROMPT_BACK] = fill_template(entry.starter_prompt, values)
+        page.prompt_back = fill_template(entry.starter_prompt, values)
     _notice("success", f"Applied “{md.escape(entry.name)}”: send the prompt when ready.")
 
 
 def render_library_picker() -> None:
     """Start a comparison from a prompt-library entry (the any-bot ones)."""
-    entries = [e for e in get_library().visible(_member()) if not e.bot_slug]
+    entries = [e for e in get_library().visible(current_member()) if not e.bot_slug]
     if not entries:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
@@ -160,7 +179,9 @@ def render_library_picker() -> None:
         return
     entry = next(e for e in entries if e.id == chosen)
     for name in entry.variables:
-        st.text_input(name, key=f"library_var_compare_{entry.id}_{name}", max_chars=2000)
+        st.text_input(
+            name, key=Keys.library_variable(LIBRARY_WHERE, entry.id, name), max_chars=2000
+        )
     st.button(
         "Apply",
         key="compare_library_apply",
@@ -171,17 +192,20 @@ def render_library_picker() -> None:
 
 
 def new_comparison() -> None:
-    st.session_state.pop(Keys.COMPARE_OPEN, None)
-    st.session_state.pop(Keys.COMPARE_LIBRARY_ID, None)
+    page = session()
+    page.open_id = page.library_id = None
 
 
 def open_comparison(comparison_id: str) -> None:
-    st.session_state[Keys.COMPARE_OPEN] = comparison_id
+    """Show that comparison on the Compare page's next run (a callback, or the
+    chat page handing over a comparison picked in History)."""
+    session().open_id = comparison_id
 
 
 def stop_all(comparison_id: str) -> None:
+    member = current_member()
     try:
-        run.stop_all(get_answers(), _member(), get_comparisons().get(_member(), comparison_id))
+        run.stop_all(get_answers(), member, get_comparisons().get(member, comparison_id))
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
         _notice("error", "The answers could not be stopped; try again.")
 
@@ -189,18 +213,16 @@ def stop_all(comparison_id: str) -> None:
 def retry_column(column_id: str) -> None:
     """A failed column asks again; the others are left as they are."""
     try:
-        refused = budgets_view.refusal_for(_member())
-        if refused:
-            _notice("error", refused)
-            return
-        run.retry(get_answers(), _member(), column_id)
+        run.retry(get_answers(), current_member(), column_id)
+    except AnswerRefused as refused:
+        _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
         _notice("error", "That answer could not be started again; try once more.")
 
 
 def vote(comparison_id: str, column_id: str | None) -> None:
     try:
-        get_comparisons().vote(_member(), comparison_id, column_id)
+        get_comparisons().vote(current_member(), comparison_id, column_id)
     except ConversationNotFound:
         _notice("error", "That comparison no longer exists.")
 
@@ -208,21 +230,27 @@ def vote(comparison_id: str, column_id: str | None) -> None:
 def continue_with(comparison_id: str, column_id: str) -> None:
     """A normal chat from that column (a copy), opened on the chat page."""
     try:
-        chat_conv = get_comparisons().continue_with(_member(), comparison_id, column_id)
+        chat_conv = get_comparisons().continue_with(current_member(), comparison_id, column_id)
     except ConversationNotFound:
         _notice("error", "That comparison no longer exists.")
         return
     st.session_state[Keys.CHAT_OPEN_ID] = chat_conv.id
-    st.session_state[Keys.COMPARE_GO_TO_CHAT] = True
+    session().go_to_chat = True
 
 
 def follow_to_chat() -> None:
-    if st.session_state.pop(Keys.COMPARE_GO_TO_CHAT, False):
+    """After "Continue with this bot": open the new chat on the chat page."""
+    page = session()
+    if page.go_to_chat:
+        page.go_to_chat = False
         st.switch_page(CHAT_PAGE)
 
 
 def restore_prompt() -> None:
-    text = st.session_state.pop(Keys.COMPARE_PROMPT_BACK, None)
+    """Put text kept after a refusal (or a library entry's starter) back in
+    the message box; before the box is drawn."""
+    page = session()
+    text, page.prompt_back = page.prompt_back, None
     if text:
         st.session_state[Keys.COMPARE_PROMPT] = text
 
@@ -230,12 +258,13 @@ def restore_prompt() -> None:
 # ---------------------------------------------------------------- drawing
 
 
-def render_option_fields(prefix: str) -> None:
-    """Language, answer length, web search and a system instruction."""
+def render_option_fields(scope: str) -> None:
+    """Language, answer length, web search and a system instruction, for
+    `scope`: `ALL_BOTS` or one bot's slug."""
     left, right = st.columns(2)
     left.text_input(
         "Language",
-        key=f"{prefix}_language",
+        key=Keys.compare_option(scope, "language"),
         placeholder="The bot's default",
         max_chars=limits.LANGUAGE_MAX_CHARS,
     )
@@ -245,13 +274,13 @@ def render_option_fields(prefix: str) -> None:
         limits.MAX_WORDS_MAX,
         value=limits.MAX_WORDS_DEFAULT,
         step=50,
-        key=f"{prefix}_max_words",
+        key=Keys.compare_option(scope, "max_words"),
     )
-    left.toggle("Web search", key=f"{prefix}_search")
-    right.toggle("Limit answer length", key=f"{prefix}_limit")
+    left.toggle("Web search", key=Keys.compare_option(scope, "search"))
+    right.toggle("Limit answer length", key=Keys.compare_option(scope, "limit"))
     st.text_area(
         "System instruction",
-        key=f"{prefix}_system",
+        key=Keys.compare_option(scope, "system"),
         max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
         placeholder="Extends or overrides each bot's own instructions",
         height=80,
@@ -272,21 +301,21 @@ def render_setup(bots: Sequence[Bot]) -> None:
     )
     picked = st.session_state.get(Keys.COMPARE_BOTS, [])
     with st.expander("Options", icon=":material/tune:"):
-        per_bot = st.toggle("Options per bot", key="compare_per_bot")
+        per_bot = st.toggle("Options per bot", key=Keys.COMPARE_PER_BOT)
         if not per_bot:
-            render_option_fields("compare_opts_all")
+            render_option_fields(ALL_BOTS)
         else:
             for slug in picked:
                 st.markdown(f"**{md.escape(labels[slug])}**")
-                render_option_fields(f"compare_opts_{slug}")
+                render_option_fields(slug)
     if len(picked) < MIN_BOTS:
         st.caption(f"Pick {MIN_BOTS} to {MAX_BOTS} bots, then type one prompt for all of them.")
 
 
 def _answer_status(message: Message) -> None:
-    if message.status == chat.STOPPED:
+    if message.status == history.AnswerStatus.STOPPED:
         st.caption(":material/stop_circle: Stopped: the part received before Stop.")
-    elif message.status in chat.RETRYABLE_STATUSES:
+    elif message.status in history.RETRYABLE_STATUSES:
         st.error(message.error or chat.INTERRUPTED_MESSAGE, icon=":material/error:")
 
 
@@ -304,7 +333,7 @@ def _draw_message(message: Message, avatar: str) -> None:
 
 def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> None:
     """The columns side by side; live answers are followed together until all end."""
-    member, answers = _member(), get_answers()
+    member, answers = current_member(), get_answers()
     live_slots: list[tuple[Message, Any, Any]] = []
     voted = comparison.voted
     columns = st.columns(len(comparison.columns), border=True)
@@ -320,18 +349,22 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
             messages = answers.store.messages(member, conv.id, limit=SHOWN_MESSAGES).messages
             shown = messages
             for message in shown:
-                if message.role == "assistant" and message.status == chat.STREAMING:
+                if message.role == "assistant" and message.status == history.AnswerStatus.STREAMING:
                     with st.chat_message("assistant", avatar=avatar):
                         live_slots.append((message, st.empty(), st.empty()))
                     continue
                 _draw_message(message, avatar)
             last = shown[-1] if shown else None
-            if last is None or last.role != "assistant" or last.status == chat.STREAMING:
+            if (
+                last is None
+                or last.role != "assistant"
+                or last.status == history.AnswerStatus.STREAMING
+            ):
                 continue
             live = answers.live(last.id)
             st.caption(run.figures(last, live).caption())
             row = st.container(horizontal=True)
-            if last.status in chat.RETRYABLE_STATUSES:
+            if last.status in history.RETRYABLE_STATUSES:
                 row.button(
                     "Retry",
                     key=f"compare_retry_{conv.id}",
@@ -369,7 +402,7 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
         st.rerun()  # draw the ended answers with their figures and controls
 
 
-def follow_live(member: Any, slots: list[tuple[Message, Any, Any]]) -> None:
+def follow_live(member: Member, slots: list[tuple[Message, Any, Any]]) -> None:
     """Redraw every live column from its answer's text until all have ended
     (in this process from memory, else from the database)."""
     answers = get_answers()
@@ -384,7 +417,7 @@ def follow_live(member: Any, slots: list[tuple[Message, Any, Any]]) -> None:
                 row = answers.store.answer_row(member, message.id)
                 if row is None:
                     continue
-                text, ended, wait = row.text, row.status != chat.STREAMING, None
+                text, ended, wait = row.text, row.status != history.AnswerStatus.STREAMING, None
             if text:
                 text_slot.markdown(render.answer_html(text), unsafe_allow_html=True)
             if ended:
@@ -399,7 +432,7 @@ def follow_live(member: Any, slots: list[tuple[Message, Any, Any]]) -> None:
 
 def render_exports(comparison: Comparison) -> None:
     """Markdown (a section per column) and JSON downloads, built when clicked."""
-    member, comparisons, cid = _member(), get_comparisons(), comparison.id
+    member, comparisons, cid = current_member(), get_comparisons(), comparison.id
     name = history.export_filename(comparison.conversation, "md").removesuffix(".md")
     with st.popover("Export", icon=":material/download:"):
         st.download_button(
@@ -422,7 +455,7 @@ def render_exports(comparison: Comparison) -> None:
         )
 
 
-def render_recent(member: Any) -> None:
+def render_recent(member: Member) -> None:
     """The member's comparisons in the sidebar, newest first."""
     sidebar = st.sidebar
     sidebar.button(

@@ -29,14 +29,15 @@ from webapp.conversations.model import KIND_CHAT as KIND_CHAT
 from webapp.conversations.model import KIND_COLUMN as KIND_COLUMN
 from webapp.conversations.model import KIND_COMPARISON as KIND_COMPARISON
 from webapp.conversations.model import MAX_IMPORT_BYTES as MAX_IMPORT_BYTES
+from webapp.conversations.model import RETRYABLE_STATUSES as RETRYABLE_STATUSES
 from webapp.conversations.model import ROLES as ROLES
 from webapp.conversations.model import STATUSES as STATUSES
 from webapp.conversations.model import TITLE_HARD_LIMIT as TITLE_HARD_LIMIT
 from webapp.conversations.model import TITLE_MAX_CHARS as TITLE_MAX_CHARS
+from webapp.conversations.model import AnswerStatus as AnswerStatus
 from webapp.conversations.model import Conversation as Conversation
 from webapp.conversations.model import Message as Message
 from webapp.conversations.model import Role as Role
-from webapp.conversations.model import Status as Status
 from webapp.conversations.model import clean_title as clean_title
 from webapp.conversations.model import make_title as make_title
 from webapp.conversations.options import ConversationOptions as ConversationOptions  # re-exported

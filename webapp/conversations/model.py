@@ -1,4 +1,4 @@
-"""What a conversation is: `Conversation`, `Message`, their roles, statuses and titles.
+"""What a conversation is: `Conversation`, `Message`, their roles, `AnswerStatus` and titles.
 
 The shapes the store returns and every other module passes around; no logic
 but the data's own. `webapp.conversations.context` re-exports all of it.
@@ -9,19 +9,43 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Final, Literal, get_args
 
 from webapp.conversations.options import ConversationOptions
 from webapp.text.graphemes import cut_graphemes
 
 Role = Literal["user", "assistant", "system"]
-Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
+
+
+class AnswerStatus(StrEnum):
+    """Where a message stands; the database stores the value (a plain string).
+
+    A prompt is `COMPLETE` once sent. An answer is `STREAMING` while a worker
+    generates it, then `COMPLETE`; `STOPPED` when someone pressed Stop (the part
+    received is kept); `INTERRUPTED` when the API, the connection or the process
+    generating it failed mid-way; `ERROR` when it failed before any usable text.
+    Being a `str`, a member equals its value (`AnswerStatus.COMPLETE == "complete"`).
+    """
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
 
 ROLES: Final[frozenset[str]] = frozenset(get_args(Role))
-STATUSES: Final[frozenset[str]] = frozenset(get_args(Status))
+STATUSES: Final[frozenset[AnswerStatus]] = frozenset(AnswerStatus)
 # Answers worth showing the model again: a finished one, or the part the user
 # chose to keep by pressing Stop. Failed and cut-off answers would mislead it.
-CONTEXT_STATUSES: Final[frozenset[str]] = frozenset({"complete", "stopped"})
+CONTEXT_STATUSES: Final[frozenset[AnswerStatus]] = frozenset(
+    {AnswerStatus.COMPLETE, AnswerStatus.STOPPED}
+)
+# Answers that offer Retry: they failed, or were cut off before they finished.
+RETRYABLE_STATUSES: Final[frozenset[AnswerStatus]] = frozenset(
+    {AnswerStatus.ERROR, AnswerStatus.INTERRUPTED}
+)
 
 DEFAULT_TITLE: Final = "New conversation"
 KIND_CHAT: Final = "chat"
@@ -79,7 +103,7 @@ class Message:
     seq: int
     role: Role
     text: str
-    status: Status
+    status: AnswerStatus
     created_at: datetime
     error: str | None = None
     updated_at: datetime | None = None

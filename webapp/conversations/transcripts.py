@@ -25,10 +25,10 @@ from webapp.conversations.model import (
     EXPORT_VERSION,
     MAX_IMPORT_BYTES,
     TITLE_HARD_LIMIT,
+    AnswerStatus,
     Conversation,
     Message,
     Role,
-    Status,
     clean_title,
 )
 from webapp.conversations.options import ConversationOptions, options_problem
@@ -44,10 +44,10 @@ _WS = re.compile(r"\s+")
 
 _ROLE_LABELS: Final = {"user": "You", "assistant": "Assistant", "system": "System"}
 _STATUS_NOTES: Final = {
-    "streaming": "still being written",
-    "stopped": "stopped by the user",
-    "interrupted": "interrupted",
-    "error": "failed",
+    AnswerStatus.STREAMING: "still being written",
+    AnswerStatus.STOPPED: "stopped by the user",
+    AnswerStatus.INTERRUPTED: "interrupted",
+    AnswerStatus.ERROR: "failed",
 }
 
 
@@ -202,7 +202,7 @@ class ImportedMessage(BaseModel):
 
     role: Role
     text: str = Field(max_length=1_000_000)
-    status: Status = "complete"
+    status: AnswerStatus = AnswerStatus.COMPLETE
     error: str | None = Field(default=None, max_length=10_000)
     created_at: datetime
 
@@ -388,7 +388,7 @@ def _check_storable(parsed: ImportedConversation) -> None:
 
 # An imported prompt that was never answered here: shown with a Send button,
 # never answered by itself (an import has no side effects: nothing is sent or billed).
-UNSENT_STATUS: Final[Status] = "interrupted"
+UNSENT_STATUS: Final = AnswerStatus.INTERRUPTED
 UNSENT_NOTE: Final = "Imported and not sent: nothing goes to the bot until you send it."
 
 
@@ -398,7 +398,7 @@ def is_unsent_prompt(message: Message) -> bool:
     A user message is `complete` once sent; any other status marks one that
     arrived by import (`settle_imported`) and waits for an explicit Send.
     """
-    return message.role == "user" and message.status != "complete"
+    return message.role == "user" and message.status != AnswerStatus.COMPLETE
 
 
 def settle_imported(messages: Sequence[ImportedMessage]) -> list[ImportedMessage]:
@@ -420,10 +420,10 @@ def settle_imported(messages: Sequence[ImportedMessage]) -> list[ImportedMessage
         if msg.role == "user":
             if unanswered and index == last_user:
                 msg = msg.model_copy(update={"status": UNSENT_STATUS, "error": UNSENT_NOTE})
-            elif msg.status != "complete" or msg.error:
-                msg = msg.model_copy(update={"status": "complete", "error": None})
-        elif msg.status == "streaming":
-            msg = msg.model_copy(update={"status": "interrupted"})
+            elif msg.status != AnswerStatus.COMPLETE or msg.error:
+                msg = msg.model_copy(update={"status": AnswerStatus.COMPLETE, "error": None})
+        elif msg.status == AnswerStatus.STREAMING:
+            msg = msg.model_copy(update={"status": AnswerStatus.INTERRUPTED})
         settled.append(msg)
     return settled
 

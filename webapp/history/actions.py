@@ -2,29 +2,59 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from webapp.conversations import context as history
 from webapp.conversations.context import Conversation
-from webapp.conversations.store import ConversationStore, Owner
+from webapp.conversations.store import ConversationStore, HistoryCursor, Owner
 
 if TYPE_CHECKING:
     from webapp.chat.open_chat import OpenChat
 
 
-def history_sections(
+HISTORY_PAGE: Final = 30  # rows read from the database at a time
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryList:
+    """The History's first rows, grouped (Pinned, Today, Yesterday, Previous 7
+    days, Older; pinned on top), and whether older ones exist past them."""
+
+    sections: list[tuple[str, list[Conversation]]]
+    more: bool
+
+
+def load_history(
     store: ConversationStore,
     member: Owner,
     query: str | None = None,
     *,
+    rows: int = HISTORY_PAGE,
     now: datetime | None = None,
     tz: tzinfo | None = None,
-) -> list[tuple[str, list[Conversation]]]:
-    """The member's conversations for the sidebar: searched, grouped, pinned on top."""
-    return history.group_conversations(
-        store.list_conversations(member, query or None), now=now, tz=tz
-    )
+) -> HistoryList:
+    """The member's first `rows` conversations for the sidebar, searched (titles
+    and messages), grouped, pinned on top; `more` when older ones exist.
+
+    Read a page at a time, each starting after the last row of the one before
+    (keyset pagination: `HistoryCursor`), so any number of conversations is
+    reachable and rows sharing a timestamp are neither skipped nor repeated.
+    Database errors propagate.
+    """
+    found: list[Conversation] = []
+    after: HistoryCursor | None = None
+    more = False
+    while len(found) < rows:
+        want = min(HISTORY_PAGE, rows - len(found))
+        page = store.list_conversations(member, query or None, want + 1, after=after)
+        found.extend(page[:want])
+        if len(page) <= want:
+            break
+        more = len(found) >= rows
+        after = HistoryCursor.after(found[-1])
+    return HistoryList(history.group_conversations(found, now=now, tz=tz), more)
 
 
 def rename(

@@ -19,7 +19,6 @@ import streamlit as st
 
 from webapp import backend
 from webapp.auth import gate as auth
-from webapp.auth.gate import require_member
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
 from webapp.chat import message_tools, page_state
@@ -29,17 +28,20 @@ from webapp.chat.view import guarded, local_time, member_timezone, opened_chat
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
 from webapp.conversations.store import ConversationNotFound
+from webapp.history.actions import HISTORY_PAGE, load_history
 from webapp.settings import Settings
 from webapp.text import literal as md
-from webapp.ui import flash
+from webapp.ui import flash, styles
 from webapp.ui import page as ui
+from webapp.ui import sidebar as ui_sidebar
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
-HISTORY_STEP = 30  # History rows shown at first and added by "Show more"
+HISTORY_STEP = HISTORY_PAGE  # History rows shown at first and added by "Show more"
 # Streamlit lays the page out for a phone below this width (its "md" breakpoint):
 # there the sidebar is drawn over the page instead of beside it.
 PHONE_MAX_WIDTH_PX = 768
-NEW_CHAT_KEY = "chat_new"
+NEW_CHAT_KEY = styles.NEW_CHAT_KEY  # its style names it
 # Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
 NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
 NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
@@ -90,9 +92,9 @@ def close_row_menu(conversation_id: str) -> None:
 
 def rename(conversation_id: str) -> None:
     close_row_menu(conversation_id)
-    title = st.session_state.get(f"chat_rename_text_{conversation_id}", "")
+    title = st.session_state.get(Keys.history_rename(conversation_id), "")
     guarded(
-        lambda: chat.rename(get_store(), require_member(), opened_chat(), conversation_id, title)
+        lambda: chat.rename(get_store(), current_member(), opened_chat(), conversation_id, title)
     )
 
 
@@ -100,7 +102,7 @@ def toggle_pin(conversation_id: str, pinned: bool) -> None:
     close_row_menu(conversation_id)
     guarded(
         lambda: chat.set_pinned(
-            get_store(), require_member(), opened_chat(), conversation_id, pinned
+            get_store(), current_member(), opened_chat(), conversation_id, pinned
         )
     )
 
@@ -116,7 +118,7 @@ def cancel_delete() -> None:
 
 def confirm_delete(conversation_id: str) -> None:
     st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-    guarded(lambda: chat.delete(get_store(), require_member(), conversation_id))
+    guarded(lambda: chat.delete(get_store(), current_member(), conversation_id))
     opened = opened_chat()
     if opened is not None and opened.id == conversation_id:
         st.session_state[Keys.CHAT_NEW_REQUESTED] = True
@@ -137,7 +139,7 @@ def import_upload(key: str) -> None:
     # A new uploader key next run empties the widget for the next import.
     st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
     try:
-        conv = chat.import_file(get_store(), require_member(), upload.getvalue())
+        conv = chat.import_file(get_store(), current_member(), upload.getvalue())
     except ConversationImportError as err:
         flash.flash(
             NOTICE_AREA,
@@ -152,35 +154,15 @@ def import_upload(key: str) -> None:
 # ------------------------------------------------------------- the phone
 
 
-def _close_script(round_: int) -> str:
-    # The round makes each request a new element, so the browser runs it again.
-    return (
-        f"<script>/* close the sidebar, request {round_} */"
-        "(() => {"
-        f"  if (window.innerWidth >= {PHONE_MAX_WIDTH_PX}) return;"
-        "  const bar = document.querySelector('section[data-testid=\"stSidebar\"]');"
-        '  if (!bar || bar.getAttribute("data-collapsed") !== "false") return;'
-        "  const close = bar.querySelector('[data-testid=\"stSidebarCollapseButton\"] button');"
-        "  if (close) close.click();"
-        "})();"
-        "</script>"
-    )
-
-
 def close_on_phone() -> None:
-    """Close the sidebar in this run if a choice asked for it and the page is a phone's.
-
-    Streamlit has no call to collapse its sidebar after the page has loaded
-    (`st.set_page_config(initial_sidebar_state=...)` acts on the first load),
-    so a small script clicks the sidebar's own collapse control, only when the
-    viewport is narrower than `PHONE_MAX_WIDTH_PX` (where the sidebar covers
-    the page) and the sidebar is open. Wider screens keep it open.
-    """
+    """Close the sidebar in this run if a choice asked for it and the page is a
+    phone's: narrower than `PHONE_MAX_WIDTH_PX`, where the sidebar covers the
+    page (`webapp.ui.sidebar`). Wider screens keep it open."""
     round_ = st.session_state.pop(Keys.SIDEBAR_CLOSE, None)
     if round_:
         # A script takes a place among the elements: the sidebar's last, so that
         # no element after it changes place (and state) between runs.
-        st.sidebar.html(_close_script(int(round_)), unsafe_allow_javascript=True)
+        ui_sidebar.close_below(int(round_), phone_max_width_px=PHONE_MAX_WIDTH_PX)
 
 
 def note_page(url_path: str) -> None:
@@ -264,42 +246,24 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
                 )
                 no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
 
+    rows = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
     try:
-        sections = chat.history_sections(store, member, query, tz=member_timezone())
+        listed = load_history(store, member, query, rows=rows, tz=member_timezone())
     except chat.DATABASE_ERRORS:
         sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
         return
-    if not sections:
+    if not listed.sections:
         sidebar.caption(
             "No conversations match." if query.strip() else "No saved conversations yet."
         )
         return
-    limit = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
-    st.html(_HISTORY_ROW_STYLE)
-    shown = 0
-    for name, conversations in sections:
-        if shown >= limit:
-            break
+    styles.history_rows()
+    for name, conversations in listed.sections:
         sidebar.caption(name)
-        for conv in conversations[: limit - shown]:
+        for conv in conversations:
             _history_row(conv, is_open=opened is not None and conv.id == opened.id)
-            shown += 1
-    if sum(len(c) for _, c in sections) > shown:
+    if listed.more:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
-
-
-# History titles start at the left edge, short or long: a button with a tooltip
-# sits in a hover target that pushes it right, and a stretched button centres
-# its label.
-_ROW = '[class*="st-key-chat_open_"]'
-_HISTORY_ROW_STYLE = (
-    "<style>"
-    f'{_ROW} [data-testid="stTooltipHoverTarget"] {{ justify-content: flex-start !important; }}'
-    f"{_ROW} button {{ justify-content: flex-start; text-align: left; width: 100%; }}"
-    f"{_ROW} button > div {{ justify-content: flex-start; width: 100%; }}"
-    f"{_ROW} button p {{ text-align: left; }}"
-    "</style>"
-)
 
 
 def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
@@ -314,7 +278,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         icon=":material/view_column:"
         if conv.is_comparison
         else (message_tools.IMPORTED_ICON if imported else None),
-        key=f"chat_open_{conv.id}",
+        key=f"{styles.HISTORY_ROW_KEY_PREFIX}{conv.id}",
         type="primary" if is_open else "tertiary",
         on_click=request_open,
         args=(conv.id,),
@@ -337,7 +301,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         return
     with menu:
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
-            st.text_input("Title", value=conv.title, key=f"chat_rename_text_{conv.id}")
+            st.text_input("Title", value=conv.title, key=Keys.history_rename(conv.id))
             st.form_submit_button(
                 "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
             )
@@ -379,13 +343,7 @@ def render_import(where: Any) -> None:
 
 # ------------------------------------------------------------- the account, at the bottom
 
-# The chat page draws the sidebar after an answer has streamed (its first words
-# come first): meanwhile the last run's sidebar stays, usable, and is not dimmed
-# as Streamlit dims elements a running script has not drawn yet.
 _FOOTER_KEY = "sidebar_account"
-_SIDEBAR_STYLE = (
-    '<style>[data-testid="stSidebar"] [data-stale="true"] { opacity: 1 !important; }</style>'
-)
 
 
 def render_account_footer(
@@ -395,7 +353,9 @@ def render_account_footer(
     Check again when it is down), the demo note, who is logged in, Log out
     (unless `logout` is False: the page has its own); then, when a choice asked
     for it, the phone's close (`close_on_phone`)."""
-    st.html(_SIDEBAR_STYLE)
+    # The chat page draws the sidebar after an answer has streamed (its first
+    # words come first): meanwhile the last run's sidebar stays, usable, undimmed.
+    styles.sidebar_not_dimmed()
     with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
         badges = st.container(horizontal=True, gap="small")
         if healthy:

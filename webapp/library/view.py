@@ -10,6 +10,7 @@ filled starter prompt waiting in the message box: nothing is sent by itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -26,11 +27,31 @@ from webapp.library.prompts import (
 )
 from webapp.team import Member
 from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 ANY_BOT = ""  # the bot picker's value for "any bot"
 LANGUAGE_DEFAULT = ""  # the language field left empty: the bot's default
 CHAT_PAGE = "views/chat.py"
+FLASH_AREA = "library"  # where library actions' outcomes wait (`webapp.ui.flash`)
+
+
+@dataclass
+class LibrarySession:
+    """What the prompt library keeps between runs besides its widgets (the
+    Prompts page and the chat's Library menu)."""
+
+    # (where, entry id) -> why "Start a chat" was refused (variables left empty);
+    # said under that button until it is pressed again.
+    missing: dict[tuple[str, str], str] = field(default_factory=dict)
+    go_to_chat: bool = False  # a chat was started from an entry: open the chat page
+
+
+def session() -> LibrarySession:
+    """This session's prompt-library state."""
+    return page_state(Keys.LIBRARY, LibrarySession)
 
 
 def get_library() -> PromptLibrary:
@@ -38,21 +59,13 @@ def get_library() -> PromptLibrary:
     return PromptLibrary(get_store())
 
 
-def _member() -> Member:
-    member: Member = st.session_state[Keys.MEMBER]
-    return member
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state[Keys.LIBRARY_NOTICE] = (kind, text)
+def _flash(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
 
 
 def show_flash() -> None:
     """The result of the last library action, once."""
-    notice = st.session_state.pop(Keys.LIBRARY_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.error if kind == "error" else st.success)(text)
+    flash.show(FLASH_AREA)
 
 
 def entry_label(entry: LibraryPrompt, bots_by_slug: dict[str, Bot]) -> str:
@@ -81,32 +94,28 @@ def option_facts(options: ConversationOptions) -> list[str]:
 # ------------------------------------------------------------ start a chat
 
 
-def _variable_key(entry_id: str, name: str, where: str) -> str:
-    return f"library_var_{where}_{entry_id}_{name}"
-
-
 def start_chat(entry_id: str, where: str) -> None:
     """Callback: a new conversation from the entry, its starter (variables
     filled) waiting in the message box, then the chat page."""
     try:
-        entry = get_library().get(_member(), entry_id)
+        entry = get_library().get(current_member(), entry_id)
     except PromptNotFound as err:
         _flash("error", str(err))
         return
     values = {
-        name: st.session_state.get(_variable_key(entry.id, name, where), "")
+        name: st.session_state.get(Keys.library_variable(where, entry.id, name), "")
         for name in entry.variables
     }
     missing = [name for name, value in values.items() if not value.strip()]
-    problem_key = f"library_missing_{where}_{entry.id}"
+    library = session()
     if missing:
         # Said under the button, and kept until it is pressed again: a banner at
         # the top would vanish on the next field's rerun and move the fields.
-        st.session_state[problem_key] = (
+        library.missing[where, entry.id] = (
             "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first."
         )
         return
-    st.session_state.pop(problem_key, None)
+    library.missing.pop((where, entry.id), None)
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
     st.session_state[Keys.CHAT_CARRY_OPTIONS] = entry_options(entry)
     if entry.bot_slug:
@@ -116,26 +125,28 @@ def start_chat(entry_id: str, where: str) -> None:
             Keys.CHAT_PROMPT,
             fill_template(entry.starter_prompt, values),
         )
-    st.session_state[Keys.LIBRARY_GO_TO_CHAT] = True
+    library.go_to_chat = True
 
 
 def follow_to_chat() -> None:
     """After `start_chat` ran from a page other than Chat: go there."""
-    if st.session_state.pop(Keys.LIBRARY_GO_TO_CHAT, False):
+    library = session()
+    if library.go_to_chat:
+        library.go_to_chat = False
         st.switch_page(CHAT_PAGE)
 
 
 def settle_on_chat_page() -> None:
     """On the chat page: a chat started from its own Library menu is already
     here (no page to switch to); show what the last library action did."""
-    st.session_state.pop(Keys.LIBRARY_GO_TO_CHAT, None)
+    session().go_to_chat = False
     show_flash()
 
 
 def render_start_form(entry: LibraryPrompt, where: str) -> None:
     """The entry's variables as fields, and the button that starts the chat."""
     for name in entry.variables:
-        st.text_input(name, key=_variable_key(entry.id, name, where), max_chars=2000)
+        st.text_input(name, key=Keys.library_variable(where, entry.id, name), max_chars=2000)
     st.button(
         "Start a chat with it",
         key=f"library_start_{where}_{entry.id}",
@@ -144,7 +155,7 @@ def render_start_form(entry: LibraryPrompt, where: str) -> None:
         on_click=start_chat,
         args=(entry.id, where),
     )
-    problem = st.session_state.get(f"library_missing_{where}_{entry.id}")
+    problem = session().missing.get((where, entry.id))
     if problem:
         st.error(problem, icon=":material/edit_note:")
 
@@ -154,17 +165,17 @@ def render_start_form(entry: LibraryPrompt, where: str) -> None:
 
 def save_from_chat(options: ConversationOptions, bot_slug: str) -> None:
     """Callback: the chat's current options as a new library entry."""
-    name = st.session_state.get("library_save_name", "")
-    starter = st.session_state.get("library_save_starter", "")
+    name = st.session_state.get(Keys.LIBRARY_SAVE_NAME, "")
+    starter = st.session_state.get(Keys.LIBRARY_SAVE_STARTER, "")
     try:
         entry = get_library().create(
-            _member(),
+            current_member(),
             name,
             system_instruction=options.system_instruction or "",
             starter_prompt=starter,
             options=options,
-            bot_slug=bot_slug if st.session_state.get("library_save_this_bot") else None,
-            shared=bool(st.session_state.get("library_save_shared")),
+            bot_slug=bot_slug if st.session_state.get(Keys.LIBRARY_SAVE_THIS_BOT) else None,
+            shared=bool(st.session_state.get(Keys.LIBRARY_SAVE_SHARED)),
         )
     except ValueError as err:
         _flash("error", str(err))
@@ -178,7 +189,7 @@ def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence
     by_slug = {b.slug: b for b in bots}
     with st.popover("Library", icon=":material/menu_book:", help="The team's prompt library"):
         entries = [
-            e for e in get_library().visible(_member()) if e.bot_slug in (None, "", bot_slug)
+            e for e in get_library().visible(current_member()) if e.bot_slug in (None, "", bot_slug)
         ]
         labels = {e.id: entry_label(e, by_slug) for e in entries}
         if entries:
@@ -197,14 +208,14 @@ def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence
         st.divider()
         with st.form("library_save_form", border=False, clear_on_submit=True):
             st.caption("Save this chat's options (language, max words, search, instruction)")
-            st.text_input("Name", key="library_save_name", max_chars=200)
+            st.text_input("Name", key=Keys.LIBRARY_SAVE_NAME, max_chars=200)
             st.text_area(
                 "Starter prompt (optional; {{variables}} are asked for)",
-                key="library_save_starter",
+                key=Keys.LIBRARY_SAVE_STARTER,
                 max_chars=20_000,
             )
-            st.checkbox("Only for this bot", key="library_save_this_bot")
-            st.checkbox("Share with the team", key="library_save_shared")
+            st.checkbox("Only for this bot", key=Keys.LIBRARY_SAVE_THIS_BOT)
+            st.checkbox("Share with the team", key=Keys.LIBRARY_SAVE_SHARED)
             st.form_submit_button(
                 "Save to library", on_click=save_from_chat, args=(options, bot_slug)
             )
@@ -216,21 +227,21 @@ def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence
 def create_from_form() -> None:
     """Callback of the Prompts page's "New entry" form."""
     state = st.session_state
-    max_words = state.get("library_new_max_words") if state.get("library_new_limit") else None
+    max_words = state.get(Keys.LIBRARY_NEW_MAX_WORDS) if state.get(Keys.LIBRARY_NEW_LIMIT) else None
     try:
         options = ConversationOptions(
-            language=(state.get("library_new_language") or "").strip() or None,
+            language=(state.get(Keys.LIBRARY_NEW_LANGUAGE) or "").strip() or None,
             max_words=int(max_words) if max_words else None,
-            use_search=bool(state.get("library_new_search")),
+            use_search=bool(state.get(Keys.LIBRARY_NEW_SEARCH)),
         )
         entry = get_library().create(
-            _member(),
-            state.get("library_new_name", ""),
-            system_instruction=state.get("library_new_system", ""),
-            starter_prompt=state.get("library_new_starter", ""),
+            current_member(),
+            state.get(Keys.LIBRARY_NEW_NAME, ""),
+            system_instruction=state.get(Keys.LIBRARY_NEW_SYSTEM, ""),
+            starter_prompt=state.get(Keys.LIBRARY_NEW_STARTER, ""),
             options=options,
-            bot_slug=state.get("library_new_bot") or None,
-            shared=bool(state.get("library_new_shared")),
+            bot_slug=state.get(Keys.LIBRARY_NEW_BOT) or None,
+            shared=bool(state.get(Keys.LIBRARY_NEW_SHARED)),
         )
     except ValueError as err:
         _flash("error", str(err))
@@ -239,7 +250,7 @@ def create_from_form() -> None:
 
 
 def _guarded_change(action: str, entry_id: str, value: bool = False) -> None:
-    library, member = get_library(), _member()
+    library, member = get_library(), current_member()
     try:
         if action == "share":
             library.set_shared(member, entry_id, value)
@@ -263,27 +274,29 @@ def render_new_form(bots: Sequence[Bot]) -> None:
         st.expander("New library entry", icon=":material/add:"),
         st.form("library_new_form", border=False, clear_on_submit=True),
     ):
-        st.text_input("Name", key="library_new_name", max_chars=200)
+        st.text_input("Name", key=Keys.LIBRARY_NEW_NAME, max_chars=200)
         st.text_area(
             "System instruction",
-            key="library_new_system",
+            key=Keys.LIBRARY_NEW_SYSTEM,
             max_chars=50_000,
             placeholder="Extends or overrides the bot's own instructions",
         )
         st.text_area(
             "Starter prompt",
-            key="library_new_starter",
+            key=Keys.LIBRARY_NEW_STARTER,
             max_chars=20_000,
             placeholder="e.g. Write a friendly reply to {{customer}} about {{topic}}.",
             help="Words in double braces are asked for when the entry is used.",
         )
         left, right = st.columns(2)
-        left.selectbox("Bot", list(names), format_func=names.__getitem__, key="library_new_bot")
-        right.text_input("Language", key="library_new_language", placeholder="The bot's default")
-        left.checkbox("Limit answer length", key="library_new_limit")
-        right.number_input("Max words", 1, 20_000, value=300, step=50, key="library_new_max_words")
-        left.checkbox("Web search", key="library_new_search")
-        right.checkbox("Share with the team", key="library_new_shared")
+        left.selectbox("Bot", list(names), format_func=names.__getitem__, key=Keys.LIBRARY_NEW_BOT)
+        right.text_input("Language", key=Keys.LIBRARY_NEW_LANGUAGE, placeholder="The bot's default")
+        left.checkbox("Limit answer length", key=Keys.LIBRARY_NEW_LIMIT)
+        right.number_input(
+            "Max words", 1, 20_000, value=300, step=50, key=Keys.LIBRARY_NEW_MAX_WORDS
+        )
+        left.checkbox("Web search", key=Keys.LIBRARY_NEW_SEARCH)
+        right.checkbox("Share with the team", key=Keys.LIBRARY_NEW_SHARED)
         st.form_submit_button("Save", type="primary", on_click=create_from_form)
 
 

@@ -6,11 +6,15 @@ Rendering and callbacks only; the rules live in `webapp.sharing.links`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from webapp.backend import get_store
+from webapp.bots.avatars import USER_AVATAR
+from webapp.chat import message_tools
+from webapp.chat import view as chat_view
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.sharing.links import (
@@ -22,10 +26,27 @@ from webapp.sharing.links import (
 )
 from webapp.team import Member
 from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.member import current_member
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 CHAT_PAGE = "views/chat.py"
 SHARED_PAGE = "views/shared.py"
+FLASH_AREA = "share"  # where share actions' outcomes wait (`webapp.ui.flash`)
+
+
+@dataclass
+class ShareSession:
+    """What share links keep between runs (the chat's Share menu, the Shared page)."""
+
+    last: tuple[str, str] | None = None  # (conversation id, token) of the link just made
+    go_to_chat: bool = False  # "Copy into my chats" made a copy: open it on the chat page
+
+
+def session() -> ShareSession:
+    """This session's share-link state."""
+    return page_state(Keys.SHARE, ShareSession)
 
 
 def get_links() -> ShareLinks:
@@ -33,21 +54,13 @@ def get_links() -> ShareLinks:
     return ShareLinks(get_store())
 
 
-def _member() -> Member:
-    member: Member = st.session_state[Keys.MEMBER]
-    return member
-
-
-def _flash(kind: str, text: str) -> None:
-    st.session_state[Keys.SHARE_NOTICE] = (kind, text)
+def _flash(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
 
 
 def show_flash() -> None:
     """The result of the last share action, once."""
-    notice = st.session_state.pop(Keys.SHARE_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.error if kind == "error" else st.success)(text)
+    flash.show(FLASH_AREA)
 
 
 def absolute_link(token: str, page_url: str | None) -> str:
@@ -67,11 +80,11 @@ def absolute_link(token: str, page_url: str | None) -> str:
 def create_link(conversation_id: str) -> None:
     """Callback: a new snapshot link to the open conversation."""
     try:
-        link = get_links().share(_member(), conversation_id)
+        link = get_links().share(current_member(), conversation_id)
     except (ConversationNotFound, ValueError) as err:
         _flash("error", str(err))
         return
-    st.session_state[Keys.SHARE_LAST] = (conversation_id, link.token)
+    session().last = (conversation_id, link.token)
 
 
 def render_share_menu(conversation_id: str) -> None:
@@ -91,7 +104,7 @@ def render_share_menu(conversation_id: str) -> None:
             on_click=create_link,
             args=(conversation_id,),
         )
-        last = st.session_state.get(Keys.SHARE_LAST)
+        last = session().last
         if last and last[0] == conversation_id:
             st.code(absolute_link(last[1], st.context.url), language=None, wrap_lines=True)
         st.page_link(SHARED_PAGE, label="Your shared links", icon=":material/list:")
@@ -103,18 +116,18 @@ def render_share_menu(conversation_id: str) -> None:
 def copy_into_my_chats(token: str) -> None:
     """Callback: the snapshot becomes the reader's own conversation, opened."""
     try:
-        conversation = get_links().copy_into(_member(), token)
+        conversation = get_links().copy_into(current_member(), token)
     except ShareNotAvailable as err:
         _flash("error", str(err))
         return
     st.session_state[Keys.CHAT_OPEN_ID] = conversation.id
-    st.session_state[Keys.SHARE_GO_TO_CHAT] = True
+    session().go_to_chat = True
 
 
 def revoke(token: str) -> None:
     """Callback: stop sharing one of the member's links."""
     try:
-        get_links().revoke(_member(), token)
+        get_links().revoke(current_member(), token)
     except ShareNotAvailable as err:
         _flash("error", str(err))
         return
@@ -123,7 +136,9 @@ def revoke(token: str) -> None:
 
 def follow_to_chat() -> None:
     """After "Copy into my chats": open the copy on the chat page."""
-    if st.session_state.pop(Keys.SHARE_GO_TO_CHAT, False):
+    share = session()
+    if share.go_to_chat:
+        share.go_to_chat = False
         st.query_params.pop(SHARE_PARAM, None)
         st.switch_page(CHAT_PAGE)
 
@@ -147,10 +162,6 @@ def snapshot_messages(snapshot: SharedSnapshot) -> list[Message]:
 
 def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     """The shared conversation, read-only: no message box, no controls that change it."""
-    from webapp.chat import (
-        view as chat_view,
-    )  # the chat's own bubbles (imported late: a heavy module)
-
     info = snapshot.conversation.conversation
     st.title(md.escape(info.title))
     st.caption(
@@ -168,11 +179,9 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         args=(token,),
         help="A copy of your own, to continue the conversation; the original stays as it is.",
     )
-    from webapp.chat import message_tools
-
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     for message in snapshot_messages(snapshot):
-        avatar = ":material/smart_toy:" if message.role == "assistant" else chat_view.USER_AVATAR
+        avatar = ":material/smart_toy:" if message.role == "assistant" else USER_AVATAR
         chat_view.render_message(message, avatar, is_last=False)
 
 

@@ -30,7 +30,7 @@ from webapp.statistics.api import load_statistics as load_statistics
 from webapp.text import csv_safe
 
 if TYPE_CHECKING:  # the type of `st.column_config`'s entries, for annotations only
-    from streamlit.elements.lib.column_types import ColumnConfig
+    from webapp.ui.types import ColumnConfig
 
 TEAM_USER_ID = -1  # the API's "all users of the token"
 

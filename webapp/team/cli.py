@@ -27,6 +27,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from webapp.auth import throttle as logins
+from webapp.auth.throttle_store import LoginLog
+from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
+from webapp.settings import get_settings
 from webapp.team import yaml_file
 from webapp.team.events import record_change
 from webapp.team.members import MemberStore
@@ -149,10 +153,6 @@ def _run(args: argparse.Namespace, members: MemberStore) -> str:
 
 
 def _unlock(engine_url: str, username: str | None, address: str | None) -> str:
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-    from webapp.conversations.store import ConversationStore
-
     if not username and not address:
         raise TeamError("Name a username to unlock, or give --address.")
     with ConversationStore(engine_url) as store:
@@ -165,9 +165,6 @@ def _unlock(engine_url: str, username: str | None, address: str | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 1 with a plain `error:` line on stderr."""
-    from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
-    from webapp.settings import get_settings
-
     settings = get_settings()
     args = _parser(settings.auth_file).parse_args(argv)
     url = settings.db_url or DEFAULT_DB_URL

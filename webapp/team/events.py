@@ -12,6 +12,8 @@ import logging
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.audit.log import AuditLog
+
 log = logging.getLogger(__name__)
 
 
@@ -26,8 +28,6 @@ def record_change(
     The change itself is already made: a database error here is logged, not
     raised, so the admin is not told a done change failed.
     """
-    from webapp.audit.log import AuditLog
-
     log.info("team change: %s %s %s %s", actor, action, target or "-", detail)
     try:
         AuditLog(engine).record_change(actor, action, target, detail)

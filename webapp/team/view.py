@@ -1,44 +1,62 @@
 """The Streamlit side of the team: the admin's Team page and the forced password change.
 
 Thin: every change is a function of `webapp.team.actions` (tested without a
-browser), called from a widget callback, whose outcome is kept under
-`Keys.TEAM_NOTICE` and shown once. A one-time password is kept under
-`Keys.TEAM_SECRET` for exactly one run, then dropped: it is shown once.
+browser), called from a widget callback, whose outcome is flashed
+(`webapp.ui.flash`, area "team") and shown once. A one-time password is kept
+in `TeamSession.secret` for exactly one run, then dropped: it is shown once.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp import backend
+from webapp.auth import gate as auth
+from webapp.auth import throttle as logins
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.auth.throttle_store import LoginLog
+from webapp.settings import get_settings
 from webapp.team import actions
 from webapp.team.members import MemberStore
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
 ADMINS_ONLY = "The Team page is for admins. Ask an admin if you need a change to the team."
 DB_DOWN = "The change was not made: the app's database is not answering. Try again in a moment."
+FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
+PASSWORD_AREA = "password"  # the forced password change's notices
+
+
+@dataclass
+class TeamSession:
+    """What the Team page keeps between runs besides its widgets."""
+
+    secret: tuple[str, str] | None = None  # (username, one-time password): shown once
+    remove_pending: str | None = None  # the username waiting for the removal confirmation
+
+
+def session() -> TeamSession:
+    """This session's Team page state."""
+    return page_state(Keys.TEAM, TeamSession)
 
 
 def _team() -> MemberStore:
-    from webapp.auth import gate as auth
-    from webapp.settings import get_settings
-
     return auth.load_team_for(get_settings())
 
 
 def _protected() -> list[str]:
     """The shared demo accounts while in demo mode (their password is on the login page)."""
-    from webapp.settings import get_settings
-
     settings = get_settings()
     return [name for name, *_ in DEMO_MEMBERS] if settings.demo_mode else []
 
@@ -47,12 +65,12 @@ def _do(action: str, change: Any) -> None:
     """Run one change (a no-argument callable returning a success sentence) and
     keep its outcome for the next draw."""
     try:
-        st.session_state[Keys.TEAM_NOTICE] = ("success", change())
+        flash.flash(FLASH_AREA, change(), "success")
     except TeamError as err:
-        st.session_state[Keys.TEAM_NOTICE] = ("error", str(err))
+        flash.flash(FLASH_AREA, str(err), "error")
     except SQLAlchemyError:
         log.warning("Team change %s failed", action, exc_info=True)
-        st.session_state[Keys.TEAM_NOTICE] = ("error", DB_DOWN)
+        flash.flash(FLASH_AREA, DB_DOWN, "error")
 
 
 def _on_add(actor: Member) -> None:
@@ -65,7 +83,7 @@ def _on_add(actor: Member) -> None:
             email=str(st.session_state.get(Keys.TEAM_ADD_EMAIL) or ""),
             role=str(st.session_state.get(Keys.TEAM_ADD_ROLE) or "member"),
         )
-        st.session_state[Keys.TEAM_SECRET] = (member.username, password)
+        session().secret = (member.username, password)
         for key in (Keys.TEAM_ADD_USERNAME, Keys.TEAM_ADD_NAME, Keys.TEAM_ADD_EMAIL):
             st.session_state[key] = ""
         return f"Added {member.username} ({member.role}, user id {member.user_id})."
@@ -86,7 +104,7 @@ def _on_role(actor: Member, username: str) -> None:
 def _on_reset(actor: Member, username: str) -> None:
     def change() -> str:
         password = actions.reset_password(_team(), actor, username, _protected())
-        st.session_state[Keys.TEAM_SECRET] = (username, password)
+        session().secret = (username, password)
         return f"New one-time password for {username}; their open sessions have ended."
 
     _do("reset", change)
@@ -109,7 +127,7 @@ def _on_remove(actor: Member, username: str) -> None:
             str(st.session_state.get(Keys.TEAM_CONFIRM) or ""),
             _protected(),
         )
-        st.session_state.pop(Keys.TEAM_REMOVE_PENDING, None)
+        session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
         return f"Removed {username}. Their saved conversations stay in the database."
 
@@ -117,11 +135,6 @@ def _on_remove(actor: Member, username: str) -> None:
 
 
 def _on_unlock(actor: Member, key: str, by_address: bool) -> None:
-    from webapp import backend
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-    from webapp.settings import get_settings
-
     def change() -> str:
         engine = backend.get_store(get_settings()).engine
         where = {"address": key} if by_address else {"username": key}
@@ -135,11 +148,6 @@ def render_lockouts(actor: Member) -> None:
     """Who cannot log in right now after failed logins (usernames and addresses,
     `webapp.auth.throttle`' throttle), each with Unlock: what `python -m webapp.team
     unlock` does, recorded in the audit log with the admin's name."""
-    from webapp import backend
-    from webapp.auth import throttle as logins
-    from webapp.auth.throttle_store import LoginLog
-    from webapp.settings import get_settings
-
     refuse_non_admin(actor)
     try:
         log_book = LoginLog(backend.get_store(get_settings()).engine)
@@ -171,16 +179,14 @@ def render_lockouts(actor: Member) -> None:
 
 
 def _ask_remove(username: str) -> None:
-    st.session_state[Keys.TEAM_REMOVE_PENDING] = username
+    session().remove_pending = username
     st.session_state[Keys.TEAM_CONFIRM] = ""
 
 
 def _show_outcome() -> None:
-    notice = st.session_state.pop(Keys.TEAM_NOTICE, None)
-    if notice:
-        kind, text = notice
-        (st.success if kind == "success" else st.error)(text)
-    secret = st.session_state.pop(Keys.TEAM_SECRET, None)
+    flash.show(FLASH_AREA)
+    team = session()
+    secret, team.secret = team.secret, None
     if secret:
         username, password = secret
         with st.container(border=True):
@@ -261,7 +267,7 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
         label = "Enable" if member.disabled else "Disable"
         st.button(label, on_click=_on_enable, args=(actor, member.username, member.disabled))
         st.button("Remove", on_click=_ask_remove, args=(member.username,))
-    if st.session_state.get(Keys.TEAM_REMOVE_PENDING) == member.username:
+    if session().remove_pending == member.username:
         with st.container(border=True):
             st.warning(
                 f"Remove {md.escape(member.name)} (`{member.username}`) from the team? They "
@@ -277,8 +283,6 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
 
 
 def _on_forced_change(member: Member) -> None:
-    from webapp.auth import gate as auth
-
     problem = auth.change_password(
         member,
         str(st.session_state.get(Keys.FORCED_CURRENT) or ""),
@@ -287,13 +291,14 @@ def _on_forced_change(member: Member) -> None:
     )
     for key in (Keys.FORCED_CURRENT, Keys.FORCED_NEW, Keys.FORCED_REPEAT):
         st.session_state[key] = ""
-    st.session_state[Keys.TEAM_NOTICE] = ("error", problem) if problem else None
+    if problem:
+        flash.flash(PASSWORD_AREA, problem, "error")
+    else:
+        flash.take(PASSWORD_AREA)
 
 
 def forced_password_change(member: Member) -> None:
     """The only page a member with a one-time password sees: choose a new one."""
-    from webapp.auth import gate as auth
-
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("Choose your password")
@@ -302,9 +307,7 @@ def forced_password_change(member: Member) -> None:
             "from an admin: choose your own before going on.",
             icon=":material/key:",
         )
-        notice = st.session_state.pop(Keys.TEAM_NOTICE, None)
-        if notice:
-            st.error(notice[1])
+        flash.show(PASSWORD_AREA)
         with st.form("forced_password"):
             st.text_input("One-time password", type="password", key=Keys.FORCED_CURRENT)
             st.text_input(

@@ -16,23 +16,18 @@ its later bubbles under it, a Regenerate or an Edit that still works.
   `clear_rest(used)`, called once the streaming run has drawn all it shows and
   before the answer's text starts, draws an empty element at every place after
   that which the last run used, so nothing of it is left below.
+  Places are counted with Streamlit's private cursor (`webapp.ui.cursor`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
-from streamlit.delta_generator_singletons import context_dg_stack
+
+from webapp.ui.cursor import next_place as _next_place
+from webapp.ui.types import Container
 
 
-def _next_place() -> int | None:
-    """The index the next element gets in the container being drawn (the
-    conversation's fragment), or None when Streamlit does not say."""
-    cursor = context_dg_stack.get()[-1]._cursor  # the running container's cursor
-    return cursor.index if cursor is not None else None
-
-
-def fresh() -> DeltaGenerator:
+def fresh() -> Container:
     """A container at the next place, with no children of the element the last
     run drew there (see the module's docstring)."""
     return st.empty().container()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from webapp import backend
+from webapp.ui import styles
 
 API_DOWN_MESSAGE = (
     "The aBLT API is not answering right now. Pages still open, but chats, bots and "
@@ -26,20 +27,10 @@ def member_timezone() -> ZoneInfo | None:
         return None
 
 
-# The login cookie component (streamlit-authenticator's, an iframe of height 0)
-# still takes a line plus a gap at the top of every page. Hidden like this, the
-# iframe keeps working: it only reads and writes cookies.
-_HIDE_COOKIE_COMPONENT = (
-    "<style>"
-    '[data-testid="stElementContainer"]:has(iframe[title*="CookieManager"]) { display: none; }'
-    "</style>"
-)
-
-
 def hide_cookie_component() -> None:
-    """Keep the invisible login cookie component from pushing the page down."""
-    # Style-only HTML goes to Streamlit's event container: it takes no space itself.
-    st.html(_HIDE_COOKIE_COMPONENT)
+    """Keep the invisible login cookie component from pushing the page down
+    (`webapp.ui.styles.hide_cookie_component`)."""
+    styles.hide_cookie_component()
 
 
 DEMO_NOTE = (

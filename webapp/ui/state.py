@@ -3,6 +3,12 @@
 Pages read and write `st.session_state` only through these names, so a key is
 never misspelt on one page and a reader can see every piece of session state
 at a glance. Page-local keys carry their page's prefix.
+
+A widget's value has its own key here (Streamlit and the tests address widgets
+by key); a page's other state is one typed object under one key (`COMPARE`,
+`TEAM`, ...: see `webapp.ui.session`), and notices wait under `FLASH`
+(`webapp.ui.flash`). The chat page's keys are still loose: its state is being
+rewritten separately.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ class Keys:
     AUTH_SET_COOKIE = "auth_set_cookie"  # True: store the login cookie on the next run
     AUTH_DELETE_COOKIE = "auth_delete_cookie"  # True after a logout until the cookie is gone
     AUTH_COOKIE_TICKET = "auth_cookie_ticket"  # (route path, ticket) the browser has yet to fetch
+    # streamlit-authenticator's own entries (it sets them; the gate reads them)
+    AUTHENTICATOR_STATUS = "authentication_status"  # True once logged in
+    AUTHENTICATOR_USERNAME = "username"
+    AUTHENTICATOR_LOGOUT = "logout"  # True after a logout: no login from the cookie
     AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
@@ -53,33 +63,38 @@ class Keys:
     CHAT_PAGE_STATE = "chat_page_state"
 
     # Prompt library (its page and the chat's Library menu)
-    LIBRARY_NOTICE = "library_notice"  # (kind, text) of the last library action, shown once
-    LIBRARY_GO_TO_CHAT = "library_go_to_chat"  # True: a chat was started, open the chat page
+    LIBRARY = "library_session"  # webapp.library.view.LibrarySession
     LIBRARY_QUERY = "library_query"  # the Prompts page's search box
+    LIBRARY_NEW_NAME = "library_new_name"  # the Prompts page's "New entry" form
+    LIBRARY_NEW_SYSTEM = "library_new_system"
+    LIBRARY_NEW_STARTER = "library_new_starter"
+    LIBRARY_NEW_BOT = "library_new_bot"
+    LIBRARY_NEW_LANGUAGE = "library_new_language"
+    LIBRARY_NEW_LIMIT = "library_new_limit"
+    LIBRARY_NEW_MAX_WORDS = "library_new_max_words"
+    LIBRARY_NEW_SEARCH = "library_new_search"
+    LIBRARY_NEW_SHARED = "library_new_shared"
+    LIBRARY_SAVE_NAME = "library_save_name"  # the chat's "Save to library" form
+    LIBRARY_SAVE_STARTER = "library_save_starter"
+    LIBRARY_SAVE_THIS_BOT = "library_save_this_bot"
+    LIBRARY_SAVE_SHARED = "library_save_shared"
 
     # Share links
-    SHARE_NOTICE = "share_notice"  # (kind, text) of the last share action, shown once
-    SHARE_LAST = "share_last"  # (conversation id, token) of the link just created
-    SHARE_GO_TO_CHAT = "share_go_to_chat"  # True: a copy was made, open it on the chat page
+    SHARE = "share_session"  # webapp.sharing.view.ShareSession
 
     # Compare page
-    COMPARE_OPEN = "compare_open"  # id of the comparison the page shows, or absent
+    COMPARE = "compare_session"  # webapp.compare.view.CompareSession
     COMPARE_BOTS = "compare_bots"  # the bots picked for a new comparison (slugs)
     COMPARE_PROMPT = "compare_prompt"  # the page's message box
-    COMPARE_PROMPT_BACK = "compare_prompt_back"  # text to put back in the box after a refusal
-    COMPARE_NOTICE = "compare_notice"  # (kind, text) to show once
-    COMPARE_GO_TO_CHAT = "compare_go_to_chat"  # True: "Continue with this bot" made a chat
-    COMPARE_LIBRARY_ID = "compare_library_id"  # the library entry a new comparison comes from
+    COMPARE_PER_BOT = "compare_per_bot"  # the "Options per bot" toggle
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"
-    BOTS_PAGE = "bots_page"  # the page of cards shown (1-based)
+    BOTS = "bots_session"  # webapp.bots.catalogue.BotsSession
 
     # Team page (admins) and the forced password change
-    TEAM_NOTICE = "team_notice"  # (kind, text) of the last Team-page action, shown once
-    TEAM_SECRET = "team_secret"  # (username, one-time password): shown once, then dropped
-    TEAM_REMOVE_PENDING = "team_remove_pending"  # username waiting for the removal confirmation
+    TEAM = "team_session"  # webapp.team.view.TeamSession
     TEAM_ADD_USERNAME = "team_add_username"  # the add-member form's fields
     TEAM_ADD_NAME = "team_add_name"
     TEAM_ADD_EMAIL = "team_add_email"
@@ -92,7 +107,6 @@ class Keys:
     FORCED_REPEAT = "forced_repeat"
 
     # Budgets (Chat page status; the Team page's budget section)
-    BUDGET_NOTICE = "budget_notice"  # (kind, text) of the last budget change, shown once
     BUDGET_DEFAULT_MODE = "budget_default_mode"  # team default: "No limit" | "Limit"
     BUDGET_DEFAULT_AMOUNT = "budget_default_amount"
     BUDGET_DEFAULT_UNIT = "budget_default_unit"
@@ -100,6 +114,10 @@ class Keys:
     BUDGET_MEMBER_MODE = "budget_member_mode"  # "Team default" | "Own limit" | "No limit"
     BUDGET_MEMBER_AMOUNT = "budget_member_amount"
     BUDGET_MEMBER_UNIT = "budget_member_unit"
+
+    # Simultaneous answers (the Team page's section)
+    SLOTS_VALUE = "slots_admin_value"  # the team's limit
+    SLOTS_USE_SETTING = "slots_admin_use_setting"  # True: the server's setting instead
 
     # Audit log (the Team page's audit section)
     AUDIT_MEMBER = "audit_member"  # filter: a username, or "" for everyone
@@ -112,3 +130,20 @@ class Keys:
     STATS_END = "stats_end"  # custom range: last day
     STATS_UNIT = "stats_unit"
     STATS_SCOPE = "stats_scope"
+
+    @staticmethod
+    def history_rename(conversation_id: str) -> str:
+        """A History row's rename box."""
+        return f"chat_rename_text_{conversation_id}"
+
+    @staticmethod
+    def compare_option(scope: str, field: str) -> str:
+        """A Compare option field's key: `scope` "all" (every bot) or a bot's
+        slug; `field` one of language, max_words, search, limit, system."""
+        return f"compare_opts_{scope}_{field}"
+
+    @staticmethod
+    def library_variable(where: str, entry_id: str, name: str) -> str:
+        """The field asking for a library entry's `{{name}}` on `where`
+        ("page": the Prompts page, "chat": the chat's Library menu, "compare")."""
+        return f"library_var_{where}_{entry_id}_{name}"

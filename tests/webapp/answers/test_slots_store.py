@@ -236,7 +236,8 @@ def test_a_database_of_the_previous_schema_upgrades_with_an_answer_streaming(
             )
         engine.dispose()
         with ConversationStore(url) as opened:
-            assert opened.schema_version >= 9
+            with opened.transaction() as conn:
+                assert migrations.current_version(conn) >= 9
             member = _Member()
             opened.enqueue_prompt(member, "c-1", "Still answered?")
             claim = opened.claim_next(member, "c-1")

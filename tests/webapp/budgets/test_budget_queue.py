@@ -1,6 +1,6 @@
 """Queued (typed-ahead) prompts and the monthly budget: the answer worker starts
 the next queued prompt on its own, so it asks the budget itself
-(`AnswerService(may_start=BudgetGate(...))`, as `webapp.backend` wires it).
+(`AnswerService(rules=[BudgetGate(...)])`, as `webapp.backend` wires it).
 
 The real `AnswerService` against the emulator over loopback, on a real SQLite
 file and on PostgreSQL (ABLT_TEST_PG_URL); the budget counted by the real
@@ -23,12 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ablt_core import AbltClient, AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle
 from tests.pg import BACKENDS, store_on
-from webapp.answers import AnswerService
+from webapp.answers import AdmissionRequest, AdmissionRule, AnswerService
 from webapp.audit import BUDGET_REFUSAL, AuditLog
 from webapp.budgets import BudgetBook, FigureCache
 from webapp.budgets.check import KEPT_QUEUED, BudgetGate
 from webapp.conversations.context import ContextLimits
-from webapp.conversations.store import ConversationStore, Owner
+from webapp.conversations.store import ConversationStore
 
 NO_CAP = ContextLimits(max_messages=None, max_words=None)
 SETTLE = 15.0  # seconds a bounded wait for a state may take before the test fails
@@ -59,17 +59,17 @@ def api(emulator: EmulatorHandle, test_token: str) -> Iterator[AbltClient]:
 @pytest.fixture
 def make_service(
     store: ConversationStore, emulator: EmulatorHandle, test_token: str
-) -> Iterator[Callable[[Callable[[Owner], str | None] | None], AnswerService]]:
+) -> Iterator[Callable[[AdmissionRule | None], AnswerService]]:
     made: list[AnswerService] = []
 
-    def make(may_start: Callable[[Owner], str | None] | None) -> AnswerService:
+    def make(rule: AdmissionRule | None) -> AnswerService:
         service = AnswerService(
             store,
             lambda: AsyncAbltClient(test_token, emulator.base_url, max_connections=2),
             limits=NO_CAP,
             max_workers=2,
             save_every=0.1,
-            may_start=may_start,
+            rules=[rule] if rule is not None else [],
         )
         made.append(service)
         return service
@@ -136,7 +136,7 @@ def test_prompts_queued_behind_the_answer_that_uses_up_the_budget_are_not_sent(
     assert list(store.generating(ann, cid)) == []
     ((actor, detail),) = refusals(store)  # the refusal is in the audit log, once
     assert actor == "ann" and detail.endswith("of 1 words used this month")
-    refused = gate(ann)  # what the page says (asking records it too)
+    refused = gate(AdmissionRequest(ann, queued=True))  # what the page says (recorded too)
     assert refused is not None and refused.startswith("Not sent: you have used this month's")
     assert refused.endswith(KEPT_QUEUED)
 
@@ -177,7 +177,9 @@ def test_a_budget_that_cannot_be_checked_leaves_the_queue_waiting(
 ) -> None:
     cy = Member("cy", next(_USER_IDS))
 
-    def unreadable(member: Owner) -> str | None:
+    def unreadable(request: AdmissionRequest) -> str | None:
+        if not request.queued:
+            return None  # the page's send was admitted; the worker's check then fails
         raise SQLAlchemyError("the budgets table cannot be read")
 
     service = make_service(unreadable)

@@ -20,6 +20,7 @@ from ablt_core.emulator import EmulatorHandle
 from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ContextLimits, Conversation, ConversationOptions
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 
 
@@ -301,24 +302,24 @@ def test_an_answer_left_streaming_by_a_dead_process_becomes_interrupted(
         assert dead.last and (dead.last.status, dead.last.text) == ("interrupted", "half an ans")
         # Saved a moment ago: another tab may still be streaming it; left alone.
         live = chat.open_conversation(store, ANN, fresh.id)
-        assert live.last and live.last.status == chat.STREAMING
+        assert live.last and live.last.status == AnswerStatus.STREAMING
 
 
-def test_history_sections_search_rename_pin_delete_import(store: ConversationStore) -> None:
+def test_history_search_rename_pin_delete_import(store: ConversationStore) -> None:
     a = seeded(store, ("user", "Trip to Rome", "complete"), ("assistant", "Pack shoes", "complete"))
     b = seeded(store, ("user", "Egg recipes", "complete"))
-    assert [c.id for _, convs in chat.history_sections(store, ANN) for c in convs] == [b.id, a.id]
-    assert [c.id for _, cs in chat.history_sections(store, ANN, "shoes") for c in cs] == [a.id]
+    assert [c.id for _, cs in chat.load_history(store, ANN).sections for c in cs] == [b.id, a.id]
+    assert [c.id for _, cs in chat.load_history(store, ANN, "shoes").sections for c in cs] == [a.id]
     chat.set_pinned(store, ANN, a, a.id, True)
     assert a.conversation.pinned
-    assert chat.history_sections(store, ANN)[0] == ("Pinned", [a.conversation])
+    assert chat.load_history(store, ANN).sections[0] == ("Pinned", [a.conversation])
     chat.rename(store, ANN, a, a.id, "Rome, again")
     assert a.conversation.title == "Rome, again"
     copy = chat.import_file(store, ANN, chat.export_json(store, ANN, a.id).encode())
     assert [m.text for m in store.all_messages(ANN, copy.id)] == ["Trip to Rome", "Pack shoes"]
     chat.delete(store, ANN, a.id)
-    assert {c.id for _, cs in chat.history_sections(store, ANN) for c in cs} == {b.id, copy.id}
-    assert chat.history_sections(store, BOB) == []
+    assert {c.id for _, cs in chat.load_history(store, ANN).sections for c in cs} == {b.id, copy.id}
+    assert chat.load_history(store, BOB).sections == []
 
 
 def test_every_message_with_text_can_be_copied_but_the_welcome(store: ConversationStore) -> None:

@@ -14,9 +14,9 @@ from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
     until,
 )
 from webapp.answers import AnswerService
-from webapp.chat import open_chat as chat
 from webapp.compare import Comparisons, run
 from webapp.conversations.context import ConversationOptions
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 
 THREE = [("omni", "Omni"), ("chef", "Chef"), ("code-mentor", "Code Mentor")]
@@ -81,13 +81,17 @@ def test_one_failing_bot_leaves_the_others_complete_and_retries_alone(
     comparison = run.start(Comparisons(store), service, ANN, THREE, options, "Soup?")
     until(lambda: _settled(service, store, comparison.id))
     status = {c.bot_slug: store.all_messages(ANN, c.id)[-1].status for c in comparison.columns}
-    assert status == {"omni": chat.COMPLETE, "chef": chat.ERROR, "code-mentor": chat.COMPLETE}
+    assert status == {
+        "omni": AnswerStatus.COMPLETE,
+        "chef": AnswerStatus.ERROR,
+        "code-mentor": AnswerStatus.COMPLETE,
+    }
 
     emulator.clear_faults()
     chef = next(c for c in comparison.columns if c.bot_slug == "chef")
     assert run.retry(service, ANN, chef.id) is not None
     until(lambda: _settled(service, store, comparison.id))
-    assert store.all_messages(ANN, chef.id)[-1].status == chat.COMPLETE
+    assert store.all_messages(ANN, chef.id)[-1].status == AnswerStatus.COMPLETE
     assert len(store.all_messages(ANN, chef.id)) == 2, "the failed answer made way"
 
 
@@ -103,4 +107,4 @@ def test_stop_all_stops_every_column_keeping_what_arrived(
     until(lambda: _settled(service, store, comparison.id))
     for column in comparison.columns:
         last = store.all_messages(ANN, column.id)[-1]
-        assert last.status == chat.STOPPED and last.text
+        assert last.status == AnswerStatus.STOPPED and last.text

@@ -42,6 +42,12 @@ class Member:
     user_id: int
 
 
+def schema_version(store: ConversationStore) -> int:
+    """The database's schema version, as the migrations read it."""
+    with store.transaction() as conn:
+        return migrations.current_version(conn)
+
+
 class Clock:
     """A UTC clock that moves one second per reading, so order is deterministic."""
 
@@ -236,24 +242,24 @@ def test_reload_marks_streaming_answers_interrupted(
 ) -> None:
     cid = chat(store, ann, "Q")
     answer = store.append_message(ann, cid, "assistant", "partial", "streaming")
-    assert store.mark_streaming_as_interrupted(ann, cid, idle_for=timedelta(seconds=30)) == 0
+    assert store.settle_stale(ann, cid, timedelta(seconds=30)) == 0
     clock.advance(seconds=60)
-    assert store.mark_streaming_as_interrupted(ann, cid, idle_for=timedelta(seconds=30)) == 1
+    assert store.settle_stale(ann, cid, timedelta(seconds=30)) == 1
     last = store.messages(ann, cid).messages[-1]
     assert (last.text, last.status) == ("partial", "interrupted")
     # A late save from the dead stream does not resurrect it; a final status does land.
     late = store.update_message(ann, answer.id, text="partial and more", status="streaming")
     assert (late.text, late.status) == ("partial", "interrupted")
     assert store.update_message(ann, answer.id, status="stopped").status == "stopped"
-    assert store.mark_streaming_as_interrupted(ann, cid) == 0
+    assert store.settle_stale(ann, cid, timedelta(0)) == 0
 
 
-def test_mark_interrupted_without_idle_time_marks_every_streaming_answer(
+def test_settling_without_idle_time_marks_every_streaming_answer(
     store: ConversationStore, ann: Member
 ) -> None:
     cid = chat(store, ann, "Q")
     store.append_message(ann, cid, "assistant", "just now", "streaming")
-    assert store.mark_streaming_as_interrupted(ann, cid) == 1
+    assert store.settle_stale(ann, cid, timedelta(0)) == 1
 
 
 def test_regenerate_and_edit_delete_the_tail(store: ConversationStore, ann: Member) -> None:
@@ -376,7 +382,7 @@ OPERATIONS: dict[str, Callable[[ConversationStore, Member, str, str], object]] =
     "append": lambda s, m, c, _: s.append_message(m, c, "user", "intrusion"),
     "update_message": lambda s, m, _, mid: s.update_message(m, mid, text="x", status="complete"),
     "delete_messages_from": lambda s, m, c, _: s.delete_messages_from(m, c, 0),
-    "mark_interrupted": lambda s, m, c, _: s.mark_streaming_as_interrupted(m, c),
+    "settle_stale": lambda s, m, c, _: s.settle_stale(m, c, timedelta(0)),
     "rename": lambda s, m, c, _: s.rename(m, c, "mine now"),
     "pin": lambda s, m, c, _: s.set_pinned(m, c, True),
     "update_options": lambda s, m, c, _: s.update_options(m, c, ConversationOptions()),
@@ -561,7 +567,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(
     old.dispose()
 
     with ConversationStore(url) as store:
-        assert store.schema_version == LATEST_VERSION
+        assert schema_version(store) == LATEST_VERSION
         conv = store.get_conversation(ann, "c-1")
         assert (conv.title, conv.bot_name, conv.pinned) == ("Rome in May", "Travel Guide", False)
         assert conv.options == OPTIONS
@@ -573,7 +579,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(
         ]
         assert msgs[1].updated_at == msgs[1].created_at
         # New features work on old rows; ownership still holds.
-        assert store.mark_streaming_as_interrupted(ann, "c-1", idle_for=timedelta(minutes=1)) == 1
+        assert store.settle_stale(ann, "c-1", timedelta(minutes=1)) == 1
         assert store.set_pinned(ann, "c-1", True).pinned
         assert store.append_message(ann, "c-1", "user", "And day two?").seq == 2
         assert [c.id for c in store.list_conversations(ann, query="forum")] == ["c-1"]
@@ -596,7 +602,7 @@ def test_each_migration_step_upgrades_on_every_backend(db_url: str, ann: Member)
         )
     engine.dispose()
     with ConversationStore(db_url) as store:
-        assert store.schema_version == LATEST_VERSION
+        assert schema_version(store) == LATEST_VERSION
         assert store.get_conversation(ann, "c-1").title == "Old"
         assert store.set_pinned(ann, "c-1", True).pinned
 

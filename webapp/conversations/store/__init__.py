@@ -4,32 +4,36 @@
     conv = store.create_conversation(member, "bot-slug", "Bot name", options)
     store.append_message(member, conv.id, "user", "Hello")
 
-See `webapp.conversations.store.core` for the API and `webapp.db.schema` for migrations.
+`ConversationStore` (`facade`) is a thin facade over small repositories:
+`conversations`, `messages`, `branches` (versions) and `answers` (queued
+prompts, claims, generating answers), sharing one `database.Database`. See
+`webapp.db.schema` and `webapp.db.migrations` for the tables.
 """
 
 from webapp.conversations.context import Conversation, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store.answers import DEAD_WORKER_ERROR, AnswerRow, Claim, QueuedPrompt
 from webapp.conversations.store.branches import BranchBusy, VersionNotFound, Versions
-from webapp.conversations.store.core import (
-    DEFAULT_DB_URL,
-    ENV_DB_URL,
+from webapp.conversations.store.conversations import DEFAULT_LIST_LIMIT, HistoryCursor
+from webapp.conversations.store.database import (
     STREAM_IDLE_AFTER,
     ConversationNotFound,
-    ConversationStore,
     MessageNotFound,
-    MessagePage,
     Owner,
     StoreError,
-    db_url_from_env,
 )
+from webapp.conversations.store.facade import ConversationStore
+from webapp.conversations.store.messages import MAX_PAGE, MessagePage
+from webapp.db.engine import DEFAULT_DB_URL, ENV_DB_URL, db_url_from_env
 from webapp.db.migrations import LATEST_VERSION
 
 __all__ = [
     "DEAD_WORKER_ERROR",
     "DEFAULT_DB_URL",
+    "DEFAULT_LIST_LIMIT",
     "ENV_DB_URL",
     "LATEST_VERSION",
+    "MAX_PAGE",
     "STREAM_IDLE_AFTER",
     "AnswerRow",
     "BranchBusy",
@@ -38,6 +42,7 @@ __all__ = [
     "ConversationNotFound",
     "ConversationOptions",
     "ConversationStore",
+    "HistoryCursor",
     "Message",
     "MessageNotFound",
     "MessagePage",

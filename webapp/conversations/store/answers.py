@@ -1,6 +1,6 @@
 """The store's side of answers generated in the background (`webapp.answers`).
 
-A mixin of `ConversationStore`: the rows a background worker and the pages
+`AnswerRepository`, behind `ConversationStore`: the rows a background worker and the pages
 that follow it share, so every app process sees the same thing.
 
 - A prompt is first *queued* (`enqueue_prompt`), then *claimed* (`claim_next`):
@@ -27,18 +27,19 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 
 from webapp.conversations import context as history
+from webapp.conversations.model import AnswerStatus
+from webapp.conversations.store.database import conversation_row, owned_message, to_message
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
 from webapp.db.schema import queued_prompts as Q
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
-    from contextlib import AbstractContextManager
 
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
-    from webapp.conversations.context import Message
-    from webapp.conversations.store.core import Owner
+    from webapp.conversations.model import Message
+    from webapp.conversations.store.database import Database, Owner
 
 DEAD_WORKER_ERROR: Final = (
     "This answer stopped arriving: the app server generating it stopped (a restart "
@@ -48,8 +49,8 @@ DEAD_WORKER_ERROR: Final = (
 # `interrupted` of `settle_stale` set while it was in fact alive (its heartbeat
 # could not land, e.g. a stalled database): a finished answer is still saved.
 _OWNED = sa.or_(
-    M.c.status == "streaming",
-    sa.and_(M.c.status == "interrupted", M.c.error == DEAD_WORKER_ERROR),
+    M.c.status == AnswerStatus.STREAMING,
+    sa.and_(M.c.status == AnswerStatus.INTERRUPTED, M.c.error == DEAD_WORKER_ERROR),
 )
 
 
@@ -79,30 +80,17 @@ class AnswerRow:
     id: str
     conversation_id: str
     text: str
-    status: str
+    status: AnswerStatus
     error: str | None
     waiting: str | None  # JSON written by the worker: what it waits for
     heartbeat_at: datetime | None
 
 
-class AnswerRows:
-    """Answer and queue rows; mixed into `ConversationStore` (see there for locking)."""
+class AnswerRepository:
+    """Queued prompts and the answers workers generate (owner-checked, see `database`)."""
 
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _now(self) -> datetime: ...
-        def _conversation_row(
-            self, conn: Connection, owner: Owner, conversation_id: str, *, lock: bool = False
-        ) -> RowMapping: ...
-        @staticmethod
-        def _to_message(row: Any) -> Message: ...
-
-    @staticmethod
-    def _owned_message(owner: Owner, message_id: str) -> sa.ColumnElement[bool]:
-        owned_ids = sa.select(C.c.id).where(C.c.owner == owner.username)
-        return sa.and_(M.c.id == message_id, M.c.conversation_id.in_(owned_ids))
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # ------------------------------------------------------------ the queue
 
@@ -111,9 +99,9 @@ class AnswerRows:
         text = text.strip()
         if not text:
             raise ValueError("An empty message cannot be sent.")
-        now = self._now()
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id, lock=True)
+        now = self.db.now()
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id, lock=True)
             last = conn.execute(
                 sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
             ).scalar()
@@ -137,8 +125,8 @@ class AnswerRows:
 
     def queued_prompts(self, owner: Owner, conversation_id: str) -> list[QueuedPrompt]:
         """The conversation's queued prompts, in the order they will be answered."""
-        with self._read() as conn:
-            self._conversation_row(conn, owner, conversation_id)
+        with self.db.read() as conn:
+            conversation_row(conn, owner, conversation_id)
             rows = conn.execute(
                 sa.select(Q).where(Q.c.conversation_id == conversation_id).order_by(Q.c.position)
             ).mappings()
@@ -156,7 +144,7 @@ class AnswerRows:
     def cancel_queued(self, owner: Owner, queued_id: str) -> bool:
         """Drop a queued prompt (its Cancel); False when it was already answered or gone."""
         owned_ids = sa.select(C.c.id).where(C.c.owner == owner.username)
-        with self._write() as conn:
+        with self.db.write() as conn:
             done = conn.execute(
                 sa.delete(Q).where(Q.c.id == queued_id, Q.c.conversation_id.in_(owned_ids))
             )
@@ -175,12 +163,12 @@ class AnswerRows:
         in the same transaction. None when an answer is in progress or nothing
         is due.
         """
-        now = self._now()
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id, lock=True)
+        now = self.db.now()
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id, lock=True)
             busy = conn.execute(
                 sa.select(M.c.id).where(
-                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                    M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
                 )
             ).first()
             if busy is not None:
@@ -199,9 +187,9 @@ class AnswerRows:
             if (
                 last_row is not None
                 and last_row["role"] == "user"
-                and last_row["status"] == "complete"  # not an imported prompt never sent
+                and last_row["status"] == AnswerStatus.COMPLETE  # not an imported prompt never sent
             ):
-                prompt = self._to_message(last_row)
+                prompt = to_message(last_row)
             elif take_queued:
                 queued = (
                     conn.execute(
@@ -218,7 +206,7 @@ class AnswerRows:
                 conn.execute(sa.delete(Q).where(Q.c.id == queued["id"]))
                 prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
                 seq += 1
-                conv = self._conversation_row(conn, owner, conversation_id)
+                conv = conversation_row(conn, owner, conversation_id)
                 if not conv["title"]:
                     conn.execute(
                         sa.update(C)
@@ -250,7 +238,7 @@ class AnswerRows:
             "seq": seq,
             "role": role,
             "text": text,
-            "status": "streaming" if role == "assistant" else "complete",
+            "status": AnswerStatus.STREAMING if role == "assistant" else AnswerStatus.COMPLETE,
             "error": None,
             "created_at": now,
             "updated_at": now,
@@ -258,13 +246,13 @@ class AnswerRows:
             "heartbeat_at": now if role == "assistant" else None,
         }
         conn.execute(sa.insert(M).values(**values))
-        return self._to_message(values)
+        return to_message(values)
 
     # ------------------------------------------------------- a worker's saves
 
     def save_progress(
         self, owner: Owner, message_id: str, text: str, waiting: str | None = None
-    ) -> str | None:
+    ) -> AnswerStatus | None:
         """A worker's save about once a second: the text so far and a heartbeat.
 
         Lands while the answer is the worker's (see `_OWNED`; an answer marked
@@ -272,29 +260,38 @@ class AnswerRows:
         the row (`stopped`: someone pressed Stop elsewhere, stop generating),
         or None when the answer is gone (deleted in another tab).
         """
-        now = self._now()
-        where = self._owned_message(owner, message_id)
-        with self._write() as conn:
+        now = self.db.now()
+        where = owned_message(owner, message_id)
+        with self.db.write() as conn:
             conn.execute(
                 sa.update(M)
                 .where(where, _OWNED)
                 .values(
-                    text=text, status="streaming", heartbeat_at=now, updated_at=now, waiting=waiting
+                    text=text,
+                    status=AnswerStatus.STREAMING,
+                    heartbeat_at=now,
+                    updated_at=now,
+                    waiting=waiting,
                 )
             )
             status = conn.execute(sa.select(M.c.status).where(where)).scalar()
-            return None if status is None else str(status)
+            return None if status is None else AnswerStatus(status)
 
     def finish_answer(
-        self, owner: Owner, message_id: str, text: str, status: str, error: str | None = None
+        self,
+        owner: Owner,
+        message_id: str,
+        text: str,
+        status: AnswerStatus,
+        error: str | None = None,
     ) -> bool:
         """The worker's last save, with the final status; False when it did not land
         (the answer was deleted, or stopped by someone, whose text stays)."""
-        now = self._now()
-        with self._write() as conn:
+        now = self.db.now()
+        with self.db.write() as conn:
             done = conn.execute(
                 sa.update(M)
-                .where(self._owned_message(owner, message_id), _OWNED)
+                .where(owned_message(owner, message_id), _OWNED)
                 .values(
                     text=text,
                     status=status,
@@ -313,9 +310,9 @@ class AnswerRows:
         member saw) when given. Its worker, on another process, sees the status
         at its next save and stops. False when it was no longer generating.
         """
-        now = self._now()
-        where = self._owned_message(owner, message_id)
-        with self._write() as conn:
+        now = self.db.now()
+        where = owned_message(owner, message_id)
+        with self.db.write() as conn:
             row = conn.execute(sa.select(M.c.text).where(where, _OWNED)).first()
             if row is None:
                 return False
@@ -324,7 +321,11 @@ class AnswerRows:
                 sa.update(M)
                 .where(where)
                 .values(
-                    status="stopped", text=text, updated_at=now, heartbeat_at=None, waiting=None
+                    status=AnswerStatus.STOPPED,
+                    text=text,
+                    updated_at=now,
+                    heartbeat_at=None,
+                    waiting=None,
                 )
             )
             return True
@@ -333,9 +334,9 @@ class AnswerRows:
 
     def answer_row(self, owner: Owner, message_id: str) -> AnswerRow | None:
         """An answer as it stands in the database (following another process's worker)."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             row = (
-                conn.execute(sa.select(M).where(self._owned_message(owner, message_id)))
+                conn.execute(sa.select(M).where(owned_message(owner, message_id)))
                 .mappings()
                 .first()
             )
@@ -345,7 +346,7 @@ class AnswerRows:
             id=row["id"],
             conversation_id=row["conversation_id"],
             text=row["text"],
-            status=row["status"],
+            status=AnswerStatus(row["status"]),
             error=row["error"],
             waiting=row["waiting"],
             heartbeat_at=row["heartbeat_at"],
@@ -362,20 +363,20 @@ class AnswerRows:
         """Mark answers whose worker went silent for `idle_for` as `interrupted`
         (with `DEAD_WORKER_ERROR`, so they offer Retry); `alive`: ids generated in
         this process, never touched. Returns how many changed."""
-        now = self._now()
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id)
+        now = self.db.now()
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id)
             last_sign = sa.func.coalesce(M.c.heartbeat_at, M.c.updated_at, M.c.created_at)
             stmt = sa.update(M).where(
                 M.c.conversation_id == conversation_id,
-                M.c.status == "streaming",
+                M.c.status == AnswerStatus.STREAMING,
                 last_sign <= now - idle_for,
             )
             if alive:
                 stmt = stmt.where(M.c.id.not_in(list(alive)))
             done = conn.execute(
                 stmt.values(
-                    status="interrupted",
+                    status=AnswerStatus.INTERRUPTED,
                     error=DEAD_WORKER_ERROR,
                     updated_at=now,
                     heartbeat_at=None,
@@ -386,10 +387,10 @@ class AnswerRows:
 
     def generating(self, owner: Owner, conversation_id: str) -> Iterator[str]:
         """Ids of the conversation's answers in progress (normally at most one)."""
-        with self._read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 sa.select(M.c.id).where(
-                    M.c.conversation_id == conversation_id, M.c.status == "streaming"
+                    M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
                 )
             ).all()
         return iter([r[0] for r in rows])

@@ -1,6 +1,6 @@
 """The store's side of answer versions and branching edits (`webapp.chat.versions`).
 
-A mixin of `ConversationStore`. A conversation is a tree of messages, but
+`BranchRepository`, behind `ConversationStore`. A conversation is a tree of messages, but
 only one path through it is *shown*: that path is the `messages` table,
 exactly as for a conversation that never branched (seq 0, 1, 2, ...), so
 everything that reads a conversation (the page, the context sent to the API,
@@ -31,18 +31,17 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from webapp.conversations.model import Message
+from webapp.conversations.model import AnswerStatus, Message
+from webapp.conversations.store.database import conversation_row
 from webapp.conversations.transcripts import ExportedVersion, ImportedVersion
 from webapp.db.schema import conversations as C
 from webapp.db.schema import message_versions as V
 from webapp.db.schema import messages as M
 
 if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
+    from sqlalchemy.engine import Connection
 
-    from sqlalchemy.engine import Connection, RowMapping
-
-    from webapp.conversations.store.core import Owner
+    from webapp.conversations.store.database import Database, Owner
 
 BUSY_MESSAGE = (
     "An answer is still being generated here: wait for it to finish, or stop it, then try again."
@@ -90,17 +89,11 @@ def _order(row: Any) -> tuple[datetime, str]:
     return (row["created_at"], row["id"])
 
 
-class BranchRows:
-    """Version rows; mixed into `ConversationStore` (see there for locking)."""
+class BranchRepository:
+    """The versions kept off the shown path (owner-checked, see `database`)."""
 
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _now(self) -> datetime: ...
-        def _conversation_row(
-            self, conn: Connection, owner: Owner, conversation_id: str, *, lock: bool = False
-        ) -> RowMapping: ...
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # ------------------------------------------------------------- reading
 
@@ -111,8 +104,8 @@ class BranchRows:
         the shown path, oldest first) that have more than one. One or two reads."""
         if not shown or not shown[0].id:
             return {}
-        with self._read() as conn:
-            self._conversation_row(conn, owner, conversation_id)
+        with self.db.read() as conn:
+            conversation_row(conn, owner, conversation_id)
             parents: dict[str, str | None] = {}
             before: str | None = None
             first = shown[0]
@@ -155,25 +148,13 @@ class BranchRows:
             found[message.id] = Versions(ids, ids.index(message.id))
         return found
 
-    def version_count(self, owner: Owner, conversation_id: str) -> int:
-        """How many messages are kept off the shown path (tests, statistics)."""
-        with self._read() as conn:
-            self._conversation_row(conn, owner, conversation_id)
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(V)
-                    .where(V.c.conversation_id == conversation_id)
-                ).scalar_one()
-            )
-
     # ------------------------------------------------------------- changing
 
     def shelve_from(self, owner: Owner, conversation_id: str, seq: int) -> int:
         """Keep the shown path from `seq` on as a version and take it off the path;
         returns how many messages moved. `BranchBusy` while one of them generates."""
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id, lock=True)
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id, lock=True)
             return self._shelve(conn, conversation_id, seq)
 
     def branch_at(self, owner: Owner, conversation_id: str, seq: int, text: str) -> str:
@@ -184,10 +165,10 @@ class BranchRows:
         text = text.strip()
         if not text:
             raise ValueError("An empty message cannot be sent.")
-        now = self._now()
+        now = self.db.now()
         new_id = str(uuid.uuid4())
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id, lock=True)
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id, lock=True)
             self._shelve(conn, conversation_id, seq)
             conn.execute(
                 sa.insert(M).values(
@@ -196,7 +177,7 @@ class BranchRows:
                     seq=seq,
                     role="user",
                     text=text,
-                    status="complete",
+                    status=AnswerStatus.COMPLETE,
                     error=None,
                     created_at=now,
                     updated_at=now,
@@ -214,8 +195,8 @@ class BranchRows:
         version of `message_id`; `BranchBusy` while an answer after it generates."""
         if to_id == message_id:
             return
-        with self._write() as conn:
-            self._conversation_row(conn, owner, conversation_id, lock=True)
+        with self.db.write() as conn:
+            conversation_row(conn, owner, conversation_id, lock=True)
             row = (
                 conn.execute(
                     sa.select(M.c.seq).where(
@@ -290,7 +271,7 @@ class BranchRows:
         )
         if not rows:
             return 0
-        if any(r["status"] == "streaming" for r in rows):
+        if any(r["status"] == AnswerStatus.STREAMING for r in rows):
             raise BranchBusy()
         parent = self._path_id(conn, conversation_id, seq - 1)
         moved = []
@@ -319,14 +300,14 @@ class BranchRows:
 
     # ------------------------------------------------------- export/import
 
-    def exported_versions(
+    def exported(
         self, owner: Owner, conversation_id: str, path: Sequence[Message]
     ) -> list[ExportedVersion]:
         """The conversation's versions for its JSON export, oldest first, each
         tied to `path` (the shown messages, all of them) or to another version.
         Versions whose parent is gone (a Retry dropped it) are left out."""
-        with self._read() as conn:
-            self._conversation_row(conn, owner, conversation_id)
+        with self.db.read() as conn:
+            conversation_row(conn, owner, conversation_id)
             rows = (
                 conn.execute(sa.select(V).where(V.c.conversation_id == conversation_id))
                 .mappings()
@@ -362,7 +343,7 @@ class BranchRows:
                             seq=-1,
                             role=row["role"],
                             text=row["text"],
-                            status=row["status"],
+                            status=AnswerStatus(row["status"]),
                             error=row["error"],
                             created_at=row["created_at"],
                         ),
@@ -373,7 +354,7 @@ class BranchRows:
         return exported
 
     @staticmethod
-    def _import_versions(
+    def insert_imported(
         conn: Connection,
         conversation_id: str,
         path_ids: Sequence[str],
@@ -401,9 +382,9 @@ class BranchRows:
                 continue
             status = version.status
             if version.role == "user":
-                status = "complete"
-            elif status == "streaming":
-                status = "interrupted"
+                status = AnswerStatus.COMPLETE
+            elif status == AnswerStatus.STREAMING:
+                status = AnswerStatus.INTERRUPTED
             rows.append(
                 {
                     "id": ids[version.key],

@@ -1,0 +1,281 @@
+"""`ConversationRepository`: the members' conversations as a whole.
+
+Creating, reading, listing (paged for the History: `HistoryCursor`),
+renaming, pinning, saving options, deleting, and the export and import of a
+conversation with its messages and versions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from webapp.conversations import context as history
+from webapp.conversations.context import ImportedConversation
+from webapp.conversations.model import Conversation, Message
+from webapp.conversations.options import ConversationOptions
+from webapp.conversations.store.branches import BranchRepository
+from webapp.conversations.store.database import (
+    ConversationNotFound,
+    Database,
+    Owner,
+    conversation_row,
+    owned,
+    to_conversation,
+    to_message,
+)
+from webapp.conversations.transcripts import imported_last_activity
+from webapp.db import schema
+from webapp.db.engine import like_pattern
+from webapp.db.schema import conversations as C
+from webapp.db.schema import messages as M
+
+DEFAULT_LIST_LIMIT: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCursor:
+    """Where a page of the History ended: its last row's place in the order
+    (pinned first, then latest activity first, then id). Pass it as `after`
+    to get the rows that come next, however many rows share a timestamp."""
+
+    pinned: bool
+    updated_at: datetime
+    id: str
+
+    @classmethod
+    def after(cls, conversation: Conversation) -> HistoryCursor:
+        """The cursor just past `conversation` (a listed row)."""
+        return cls(conversation.pinned, conversation.updated_at, conversation.id)
+
+
+def _past(cursor: HistoryCursor) -> sa.ColumnElement[bool]:
+    """Rows after `cursor` in the order `pinned DESC, updated_at DESC, id ASC`."""
+    later = sa.or_(
+        C.c.updated_at < cursor.updated_at,
+        sa.and_(C.c.updated_at == cursor.updated_at, C.c.id > cursor.id),
+    )
+    same_pin = sa.and_(C.c.pinned == cursor.pinned, later)
+    # Past a pinned row come the rest of the pinned ones, then every unpinned one.
+    return sa.or_(C.c.pinned.is_(False), same_pin) if cursor.pinned else same_pin
+
+
+class ConversationRepository:
+    """The members' conversations (owner-checked, see `database`)."""
+
+    def __init__(self, db: Database, branches: BranchRepository) -> None:
+        self.db = db
+        self.branches = branches
+
+    def create(
+        self,
+        owner: Owner,
+        bot_slug: str,
+        bot_name: str = "",
+        options: ConversationOptions | None = None,
+        title: str | None = None,
+        *,
+        kind: str = history.KIND_CHAT,
+        parent_id: str | None = None,
+        position: int = 0,
+    ) -> Conversation:
+        """A new, empty conversation; without a title, the first prompt names it.
+
+        `kind`, `parent_id` and `position` make comparisons (`webapp.compare`):
+        a column's parent must be one of the owner's comparisons
+        (`ConversationNotFound` otherwise). ValueError without a bot."""
+        if not bot_slug.strip():
+            raise ValueError("A conversation needs a bot.")
+        now = self.db.now()
+        values: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "owner": owner.username,
+            "owner_user_id": owner.user_id,
+            "bot_slug": bot_slug,
+            "bot_name": bot_name,
+            "title": history.clean_title(title) if title is not None else "",
+            "options": (options or ConversationOptions()).model_dump_json(),
+            "created_at": now,
+            "updated_at": now,
+            "pinned": False,
+            "kind": kind,
+            "parent_id": parent_id,
+            "position": position,
+        }
+        with self.db.write() as conn:
+            if parent_id is not None:
+                conversation_row(conn, owner, parent_id)  # theirs, or not found
+            conn.execute(sa.insert(C).values(**values))
+            return to_conversation(conversation_row(conn, owner, values["id"]))
+
+    def get(self, owner: Owner, conversation_id: str) -> Conversation:
+        """One of the member's conversations, or ConversationNotFound."""
+        with self.db.read() as conn:
+            return to_conversation(conversation_row(conn, owner, conversation_id))
+
+    def listing(
+        self,
+        owner: Owner,
+        query: str | None = None,
+        limit: int = DEFAULT_LIST_LIMIT,
+        *,
+        after: HistoryCursor | None = None,
+    ) -> list[Conversation]:
+        """The member's conversations, pinned first, then newest activity first
+        (then by id), at most `limit`; with `after`, those that come after it.
+
+        `query` matches titles and message text, case-insensitively (Unicode
+        too, on both databases).
+        """
+        # A comparison's columns are listed through their comparison.
+        stmt = sa.select(C).where(C.c.owner == owner.username, C.c.parent_id.is_(None))
+        needle = (query or "").strip()
+        if needle:
+            pattern = schema.fold(sa.literal(like_pattern(needle)))
+            in_messages = (
+                sa.select(M.c.id)
+                .where(M.c.conversation_id == C.c.id, schema.fold(M.c.text).like(pattern, "\\"))
+                .exists()
+            )
+            stmt = stmt.where(sa.or_(schema.fold(C.c.title).like(pattern, "\\"), in_messages))
+        if after is not None:
+            stmt = stmt.where(_past(after))
+        stmt = stmt.order_by(C.c.pinned.desc(), C.c.updated_at.desc(), C.c.id).limit(limit)
+        with self.db.read() as conn:
+            return [to_conversation(r) for r in conn.execute(stmt).mappings()]
+
+    def rename(self, owner: Owner, conversation_id: str, title: str) -> Conversation:
+        """Give a conversation the member's own title (one line, not blank)."""
+        return self._update(owner, conversation_id, title=history.clean_title(title))
+
+    def set_pinned(self, owner: Owner, conversation_id: str, pinned: bool) -> Conversation:
+        """Pin to the top of the sidebar, or unpin."""
+        return self._update(owner, conversation_id, pinned=pinned)
+
+    def update_options(
+        self, owner: Owner, conversation_id: str, options: ConversationOptions
+    ) -> Conversation:
+        """Save changed chat settings so the conversation reopens with them."""
+        return self._update(owner, conversation_id, options=options.model_dump_json())
+
+    def _update(self, owner: Owner, conversation_id: str, **values: Any) -> Conversation:
+        with self.db.write() as conn:
+            done = conn.execute(sa.update(C).where(owned(owner, conversation_id)).values(**values))
+            if done.rowcount != 1:
+                raise ConversationNotFound()
+            return to_conversation(conversation_row(conn, owner, conversation_id))
+
+    def delete(self, owner: Owner, conversation_id: str) -> None:
+        """Delete a conversation and its messages (a comparison: its columns too)."""
+        with self.db.write() as conn:
+            # Messages first: correct even where foreign keys are not enforced.
+            owned_ids = sa.select(C.c.id).where(
+                C.c.owner == owner.username,
+                sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
+            )
+            conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned_ids)))
+            conn.execute(
+                sa.delete(schema.message_versions).where(
+                    schema.message_versions.c.conversation_id.in_(owned_ids)
+                )
+            )
+            # Its share links go with it: a deleted conversation is shown to nobody.
+            conn.execute(
+                sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned_ids))
+            )
+            conn.execute(
+                sa.delete(C).where(C.c.owner == owner.username, C.c.parent_id == conversation_id)
+            )
+            if conn.execute(sa.delete(C).where(owned(owner, conversation_id))).rowcount != 1:
+                raise ConversationNotFound()
+
+    # ------------------------------------------------------- export/import
+
+    def export_json(self, owner: Owner, conversation_id: str, *, versions: bool = False) -> str:
+        """The conversation in the versioned JSON export format: the shown path,
+        and with `versions` the other versions too (not for share links)."""
+        conv, msgs = self._load_all(owner, conversation_id)
+        extra = self.branches.exported(owner, conversation_id, msgs) if versions else ()
+        return history.export_json(conv, msgs, extra)
+
+    def export_markdown(self, owner: Owner, conversation_id: str) -> str:
+        """The conversation as a readable Markdown transcript."""
+        conv, msgs = self._load_all(owner, conversation_id)
+        return history.export_markdown(conv, msgs)
+
+    def _load_all(self, owner: Owner, conversation_id: str) -> tuple[Conversation, list[Message]]:
+        with self.db.read() as conn:
+            conv = to_conversation(conversation_row(conn, owner, conversation_id))
+            rows = conn.execute(
+                sa.select(M).where(M.c.conversation_id == conv.id).order_by(M.c.seq)
+            ).mappings()
+            return conv, [to_message(r) for r in rows]
+
+    def import_conversation(
+        self, owner: Owner, data: ImportedConversation | str | bytes
+    ) -> Conversation:
+        """A NEW conversation owned by `owner` from an export, in one transaction.
+
+        Raw input is validated first (`history.ConversationImportError` on a
+        bad file); a failure writes nothing. Messages are stored as
+        `history.settle_imported` says: answers that were still streaming come
+        back `interrupted`, and a last prompt without an answer is marked
+        unsent, so opening the import never sends anything by itself.
+        """
+        parsed = data if isinstance(data, ImportedConversation) else history.parse_import(data)
+        now = self.db.now()
+        conv_id = str(uuid.uuid4())
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "conversation_id": conv_id,
+                "seq": seq,
+                "role": msg.role,
+                "text": msg.text,
+                "status": msg.status,
+                "error": msg.error,
+                "created_at": msg.created_at,
+                "updated_at": msg.created_at,
+            }
+            for seq, msg in enumerate(history.settle_imported(parsed.messages))
+        ]
+        with self.db.write() as conn:
+            self._insert_imported(conn, owner, conv_id, parsed, now)
+            if rows:
+                conn.execute(sa.insert(M), rows)
+            self.branches.insert_imported(
+                conn, conv_id, [str(r["id"]) for r in rows], parsed.versions
+            )
+            return to_conversation(conversation_row(conn, owner, conv_id))
+
+    @staticmethod
+    def _insert_imported(
+        conn: Connection,
+        owner: Owner,
+        conv_id: str,
+        parsed: ImportedConversation,
+        now: datetime,
+    ) -> None:
+        info = parsed.conversation
+        conn.execute(
+            sa.insert(C).values(
+                id=conv_id,
+                owner=owner.username,
+                owner_user_id=owner.user_id,
+                bot_slug=info.bot_slug,
+                bot_name=info.bot_name,
+                title=info.title,
+                options=info.options.model_dump_json(),
+                # The file's dates, not the import's: a copy made today of a
+                # conversation from May is still May's in the History.
+                created_at=info.created_at,
+                updated_at=imported_last_activity(parsed),
+                pinned=info.pinned,
+                imported_at=now,
+            )
+        )
