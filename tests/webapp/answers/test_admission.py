@@ -39,8 +39,8 @@ from webapp.answers import (
 from webapp.audit import BUDGET_REFUSAL, AuditLog
 from webapp.budgets import BudgetBook, FigureCache
 from webapp.budgets.check import KEPT_IN_BOX, KEPT_QUEUED, BudgetGate
+from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
-from webapp.chat import versions
 from webapp.compare import Comparisons, run
 from webapp.conversations.context import ConversationOptions
 from webapp.conversations.model import AnswerStatus
@@ -158,8 +158,10 @@ def ways(
 
     return {
         "send": lambda: service.submit(ANN, sent, "And another?"),
-        "retry": lambda: then_answer(retry, lambda o: chat.prepare_retry(store, ANN, o)),
-        "regenerate": lambda: then_answer(sent, lambda o: chat.prepare_regenerate(store, ANN, o)),
+        "retry": lambda: then_answer(retry, lambda o: changes.prepare_retry(store, ANN, o)),
+        "regenerate": lambda: then_answer(
+            sent, lambda o: changes.prepare_regenerate(store, ANN, o)
+        ),
         "edit": lambda: then_answer(sent, edit),
         "answer it": lambda: service.start(ANN, unanswered),
         "send queued now": lambda: service.start(
@@ -251,7 +253,7 @@ def test_a_change_made_without_asking_first_still_starts_no_answer(
         cid = answered(service, store, "Name a colour")
         BudgetBook(store.engine).set_member_limit(ANN.username, 0, "tokens", actor="admin")
         asked = len(chat_requests(emulator))
-        chat.prepare_regenerate(store, ANN, chat.open_conversation(store, ANN, cid))
+        changes.prepare_regenerate(store, ANN, chat.open_conversation(store, ANN, cid))
         with pytest.raises(AnswerRefused):
             service.start(ANN, cid)
     assert len(chat_requests(emulator)) == asked
