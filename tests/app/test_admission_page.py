@@ -17,7 +17,7 @@ from ablt_core.emulator import Fault
 from webapp.audit import BUDGET_REFUSAL, AuditLog
 from webapp.budgets import BudgetBook
 from webapp.budgets.count import FIGURES
-from webapp.chat import open_chat as chat
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 from webapp.ui.state import Keys
 
@@ -51,7 +51,7 @@ def test_a_used_up_budget_refuses_retry_edit_and_answer_it_before_any_change(
     if control == "retry":
         emulator().inject(Fault(kind="empty_answer"))
         send(at, "Anything?")
-        assert opened(at).last is not None and opened(at).last.status == chat.ERROR
+        assert opened(at).last is not None and opened(at).last.status == AnswerStatus.ERROR
         key = "chat_retry"
     elif control == "edit":
         send(at, "Name a colour")

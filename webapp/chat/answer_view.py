@@ -29,10 +29,13 @@ from webapp.bots import display as bot_display
 from webapp.bots.avatars import USER_AVATAR
 from webapp.budgets import view as budgets_view
 from webapp.chat import busy as answer_busy
+from webapp.chat import changes, page_state
 from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
-from webapp.ui import leftovers, runtime
+from webapp.ui import flash, leftovers, runtime
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 STOP_LABEL = "Stop"
@@ -40,12 +43,8 @@ STOP_SHORTCUT = "Esc"  # as in ChatGPT: Esc stops the answer being written
 WAIT_ICON = ":material/pending:"
 
 
-def _member() -> Any:
-    return st.session_state[Keys.MEMBER]
-
-
 def _problem(text: str) -> None:
-    st.session_state[Keys.CHAT_NOTICE] = ("error", text)
+    flash.flash(NOTICE_AREA, text, "error")
 
 
 # ------------------------------------------------------------- callbacks
@@ -62,16 +61,16 @@ def submit_prompt() -> None:
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or not text.strip():
         return
-    member = _member()
-    if not auth.session_still_valid(member):
+    who = current_member()
+    if not auth.session_still_valid(who):
         return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
         answers = get_answers()
-        admission = answers.admit(member)  # before a new chat is saved
-        chat.save_draft(get_store(), member, opened)
-        answers.submit(member, opened.id, text, admission=admission)
-        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+        admission = answers.admit(who)  # before a new chat is saved
+        changes.save_draft(get_store(), who, opened)
+        # The page catches up when the answer ends (`page_state.conversation_run`).
+        answers.submit(who, opened.id, text, admission=admission)
     except AnswerRefused as refused:
         _problem(refused.reason)
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
@@ -93,9 +92,8 @@ def start_answer(admission: Admission | None = None) -> None:
     try:
         answers = get_answers()
         if admission is None:
-            admission = answers.admit(_member(), queued=bool(opened.queued))
-        answers.start(_member(), opened.id, admission=admission)
-        st.session_state[Keys.CHAT_SETTLE_PAGE] = True
+            admission = answers.admit(current_member(), queued=bool(opened.queued))
+        answers.start(current_member(), opened.id, admission=admission)
     except AnswerRefused as refused:
         _problem(refused.reason)
     except ConversationNotFound:
@@ -113,7 +111,7 @@ def answer_after(change: Callable[[], object]) -> None:
     if answer_busy.refused():  # a click that raced an answer's start: nothing changes
         return
     try:
-        admission = get_answers().admit(_member())
+        admission = get_answers().admit(current_member())
         change()
     except AnswerRefused as refused:
         _problem(refused.reason)
@@ -121,7 +119,7 @@ def answer_after(change: Callable[[], object]) -> None:
     except ConversationNotFound:
         _problem("That conversation no longer exists.")
         return
-    except (ValueError, chat.SendFailed) as err:
+    except (ValueError, changes.SendFailed) as err:
         _problem(str(err))
         return
     except chat.DATABASE_ERRORS:
@@ -139,17 +137,16 @@ def answer_now() -> None:
 
 def stop_answer(answer_id: str) -> None:
     """Stop: the worker is cancelled now; what this page showed is what is kept."""
-    shown = st.session_state.get(Keys.CHAT_SHOWN)
-    keep = shown["shown"] if shown and shown.get("id") == answer_id else None
+    keep = page_state.kept_on_stop(page_state.state(), answer_id)
     try:
-        get_answers().stop(_member(), answer_id, keep)
+        get_answers().stop(current_member(), answer_id, keep)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
 
 def cancel_queued(queued_id: str) -> None:
     try:
-        get_answers().cancel_queued(_member(), queued_id)
+        get_answers().cancel_queued(current_member(), queued_id)
     except chat.DATABASE_ERRORS:
         _problem(chat.DATABASE_READ_ONLY)
 
@@ -163,16 +160,15 @@ def show_stream(pieces: Iterable[str], answer_id: str) -> None:
     Block by block (`render.stream_blocks`: a finished block is sent once,
     redraws coalesced). Counts the characters on screen for Stop: a block
     write counts once Streamlit has drawn it and asks for the next (a click
-    that ends the run stops it before the next draw is sent). The counter is a
-    plain dict in session state, updated without a Streamlit call.
+    that ends the run stops it before the next draw is sent). The counter is
+    the page state's `Shown`, updated without a Streamlit call.
     """
-    counter: dict[str, Any] = {"id": answer_id, "shown": 0}
-    st.session_state[Keys.CHAT_SHOWN] = counter
+    counter = page_state.start_shown(page_state.state(), answer_id)
 
     def drawn() -> Iterator[render.BlockWrite]:
         for write in render.stream_blocks(pieces):
             yield write
-            counter["shown"] = write.shown
+            counter.chars = write.shown
 
     st.write_stream(drawn())
 
@@ -212,7 +208,7 @@ def render_live(
     """Draw a generating answer live until it ends; True when it ended here
     (the caller reruns to draw it settled). The queued prompts are drawn
     below it first, so their Cancel works while it streams."""
-    member = _member()
+    who = current_member()
     answers = get_answers()
     name = bot_display.name_md(bot_name)
     # A fresh place: nothing of the last run's element there stays in the bubble
@@ -232,12 +228,14 @@ def render_live(
         )
         status = row.empty()
     render_queued(queued)
-    leftovers.clear_rest()  # nothing of the last run below, while the answer streams
+    # Nothing of the last run below, while the answer streams.
+    shown = page_state.state()
+    shown.places_used = leftovers.clear_rest(shown.places_used)
 
     live = answers.live(message.id)
     first: Wait | None = live.wait if live is not None else None
     if live is None:
-        row_now = answers.store.answer_row(member, message.id)
+        row_now = answers.store.answer_row(who, message.id)
         first = Wait.from_json(row_now.waiting) if row_now else None
     started = bool(message.text) or (live is not None and bool(live.text))
 
@@ -257,7 +255,7 @@ def render_live(
         started = True
         status.empty()
 
-    pieces = _announced(answers.follow(member, message.id, tick), text_started)
+    pieces = _announced(answers.follow(who, message.id, tick), text_started)
     with text_slot:
         show_stream(pieces, message.id)
     status.empty()

@@ -21,7 +21,10 @@ import streamlit as st
 
 from webapp.backend import get_answers, get_store
 from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.store import ConversationNotFound
+from webapp.ui import flash
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def refused() -> bool:
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or opened.is_draft:
         return False
-    member = st.session_state[Keys.MEMBER]
+    member = current_member()
     try:
         chat.refresh(get_store(), member, opened, alive=get_answers().alive_ids())
     except ConversationNotFound:
@@ -60,5 +63,5 @@ def refused() -> bool:
         return False
     if opened.generating is None:
         return False
-    st.session_state[Keys.CHAT_NOTICE] = ("info", BUSY_NOTICE)
+    flash.flash(NOTICE_AREA, BUSY_NOTICE)
     return True

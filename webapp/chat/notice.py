@@ -1,4 +1,9 @@
-"""A notice that stays until the member acts: "that conversation does not exist".
+"""The chat's notices: one shown once (`NOTICE_AREA`), one held until the member acts.
+
+Shown once (`webapp.ui.flash` under `NOTICE_AREA`): what a callback has to say
+("That conversation no longer exists", an import's result, a busy refusal).
+
+Held: "that conversation does not exist".
 
 `chat.choose_open` says why it opened a new chat instead of the one asked for
 (a `/?conversation=<id>` that is unknown or another member's, a conversation
@@ -17,9 +22,13 @@ from typing import Protocol
 
 import streamlit as st
 
+from webapp.ui import flash
 from webapp.ui.state import Keys
 
 DISMISS_LABEL = "Dismiss"
+# The chat page's notices shown once (`webapp.ui.flash`): a callback flashes
+# them here, the conversation's next run shows them.
+NOTICE_AREA = "chat"
 
 
 class _Keyed(Protocol):
@@ -44,7 +53,7 @@ def hold(text: str, opened: _Keyed | None) -> None:
     """Keep `text` on screen while `opened` stays the open chat (a page call)."""
     if opened is None:
         # No chat to tie it to (no bots): shown once, as before.
-        st.session_state[Keys.CHAT_NOTICE] = ("error", text)
+        flash.flash(NOTICE_AREA, text, "error")
         return
     st.session_state[Keys.CHAT_HELD_NOTICE] = HeldNotice(opened.key, text)
 

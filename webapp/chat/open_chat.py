@@ -1,6 +1,8 @@
 """Chat logic: the open conversation, its durable store, and talking to the API.
 
-No widgets here; `views/chat.py` and `webapp/chat/view.py` call these.
+No widgets here; the page (`webapp.chat.page`, `webapp.chat.view`) calls these.
+What changes a conversation (send, Retry, Regenerate, options) is
+`webapp.chat.changes`.
 
 The model is `webapp.conversations.context` (Conversation, Message, ConversationOptions),
 the same objects the store returns. Session state holds one `OpenChat`: which
@@ -107,10 +109,6 @@ DATABASE_UNREADABLE = (
 )
 EMPTY_ANSWER = "The bot sent an empty answer. Retry to ask again."
 NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
-
-
-class SendFailed(Exception):
-    """A send stopped before anything went to the API; the message is for the user."""
 
 
 # --------------------------------------------------------- the open chat
@@ -327,53 +325,7 @@ def choose_open(
     return draft(requested_slug), notice
 
 
-# --------------------------------------------------------------- changes
-
-
-def send_prompt(store: ConversationStore, member: Owner, opened: OpenChat, prompt: str) -> Message:
-    """Save the user's prompt (a draft is saved first, welcome included).
-
-    Runs before anything is sent, so the prompt is never lost. A database that
-    refuses the write raises `SendFailed`: nothing was sent, the caller keeps
-    the text for the user to send again.
-    """
-    text = prompt.strip()
-    if not text:
-        raise ValueError("An empty message cannot be sent.")
-    try:
-        save_draft(store, member, opened)
-        saved = store.append_message(member, opened.id, "user", text)
-        refresh(store, member, opened)
-    except DATABASE_ERRORS as err:
-        log.warning("Could not save a prompt: %s", err)
-        raise SendFailed(PROMPT_NOT_SAVED) from err
-    return saved
-
-
-def save_draft(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
-    """Save a draft conversation (its welcome included) so a prompt can join it.
-
-    Database errors propagate (the caller says the prompt was not sent).
-    """
-    if not opened.is_draft:
-        return
-    conv = opened.conversation
-    created = store.create_conversation(member, conv.bot_slug, conv.bot_name, conv.options)
-    for message in opened.messages:
-        store.append_message(member, created.id, message.role, message.text)
-    opened.conversation = created
-
-
-def set_options(
-    store: ConversationStore, member: Owner, opened: OpenChat, options: ConversationOptions
-) -> None:
-    """Keep changed options with the conversation, so reopening it continues alike."""
-    if options == opened.conversation.options:
-        return
-    if opened.is_draft:
-        opened.conversation = replace(opened.conversation, options=options)
-    else:
-        opened.conversation = store.update_options(member, opened.id, options)
+# --------------------------------------------------------------- questions
 
 
 def awaiting_answer(opened: OpenChat) -> bool:
@@ -390,15 +342,6 @@ def unsent_prompt(opened: OpenChat) -> Message | None:
     """The last message when it is an imported prompt waiting for its Send."""
     last = opened.last
     return last if last is not None and history.is_unsent_prompt(last) else None
-
-
-def send_unsent(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
-    """The member sends the imported prompt: it becomes a sent prompt awaiting its answer."""
-    prompt = unsent_prompt(opened)
-    if prompt is None:
-        return
-    store.update_message(member, prompt.id, status=AnswerStatus.COMPLETE, error="")
-    refresh(store, member, opened)
 
 
 def can_retry(opened: OpenChat) -> bool:
@@ -436,37 +379,6 @@ def last_prompt(opened: OpenChat) -> Message | None:
     return None
 
 
-def _drop_from(store: ConversationStore, member: Owner, opened: OpenChat, seq: int) -> None:
-    store.delete_messages_from(member, opened.id, seq)
-    refresh(store, member, opened)
-
-
-def prepare_retry(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
-    """Drop the failed answer so the prompt before it is the one to answer again."""
-    if can_retry(opened) and opened.last is not None:
-        _drop_from(store, member, opened, opened.last.seq)
-
-
-def prepare_regenerate(store: ConversationStore, member: Owner, opened: OpenChat) -> None:
-    """Keep the last answer as a version (`webapp.chat.versions`) and take it off the
-    shown path, so its prompt is answered afresh."""
-    if can_regenerate(opened) and opened.last is not None:
-        store.shelve_from(member, opened.id, opened.last.seq)
-        refresh(store, member, opened)
-
-
-def edit_last_prompt(store: ConversationStore, member: Owner, opened: OpenChat, text: str) -> None:
-    """Replace the last prompt (and the answer to it) with `text`, to be answered
-    anew; the old ones are kept as a version (`webapp.chat.versions.edit_prompt`)."""
-    prompt = last_prompt(opened)
-    if prompt is None:
-        raise ValueError("There is no prompt to edit.")
-    if not text.strip():
-        raise ValueError("An empty message cannot be sent.")
-    store.branch_at(member, opened.id, prompt.seq, text)
-    refresh(store, member, opened)
-
-
 # --------------------------------------------------------------- context
 
 
@@ -482,13 +394,6 @@ def context_rows(limits: ContextLimits) -> int | None:
     if limits.max_words is not None:
         caps.append(limits.max_words + 10)  # every message that is sent has a word
     return min(min(caps), MAX_PAGE) if caps else None
-
-
-def context_for(
-    store: ConversationStore, member: Owner, opened: OpenChat, limits: ContextLimits
-) -> ContextWindow:
-    """The `messages` for the API (capped), counting what was left out."""
-    return context_before(store, member, opened.conversation, limits)
 
 
 def context_before(

@@ -17,9 +17,11 @@ from webapp.chat import answer_view as answers_view
 from webapp.chat import busy as answer_busy
 from webapp.chat import open_chat as chat
 from webapp.chat import versions
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.model import Message
 from webapp.conversations.store import ConversationNotFound, VersionNotFound, Versions
-from webapp.ui import styles
+from webapp.ui import flash, styles
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ def _opened() -> chat.OpenChat | None:
 
 
 def _notify(text: str) -> None:
-    st.session_state[Keys.CHAT_NOTICE] = ("error", text)
+    flash.flash(NOTICE_AREA, text, "error")
 
 
 # ------------------------------------------------------------- callbacks
@@ -48,7 +50,7 @@ def switch_to(message_id: str, by: int) -> None:
     if opened is None or answer_busy.refused():
         return
     try:
-        versions.switch(get_store(), st.session_state[Keys.MEMBER], opened, message_id, by)
+        versions.switch(get_store(), current_member(), opened, message_id, by)
     except ConversationNotFound:
         _notify("That conversation no longer exists.")
     except VersionNotFound as err:
@@ -79,7 +81,7 @@ def send_edit() -> None:
     text = st.session_state.get(Keys.CHAT_EDIT_TEXT, "")
     if opened is None or not isinstance(message_id, str):
         return
-    member = st.session_state[Keys.MEMBER]
+    member = current_member()
     done: list[bool] = []
 
     def edit() -> None:
@@ -99,7 +101,7 @@ def prepare(opened: chat.OpenChat) -> None:
     a database that cannot be read shows no switch rather than an error."""
     found: dict[str, Versions] = {}
     try:
-        found = versions.versions_of(get_store(), st.session_state[Keys.MEMBER], opened)
+        found = versions.versions_of(get_store(), current_member(), opened)
     except ConversationNotFound:
         pass
     except chat.DATABASE_ERRORS as err:

@@ -5,7 +5,9 @@ chat's header (bot picker, options and their chips) is `webapp.chat.header`.
 
 Rendering only: every change goes through `webapp.chat.open_chat` (which talks to the
 store) from a widget callback, so it lands before the run that shows it.
-Callbacks find the member and the open conversation in session state.
+Callbacks find the member (`webapp.ui.member.current_member`) and the open conversation in
+session state; what they have to say is flashed (`webapp.ui.flash`) under
+`notice.NOTICE_AREA`, shown by the conversation's next run.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from webapp import render
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import answer_view as answers_view
-from webapp.chat import message_tools, versions_view
+from webapp.chat import changes, message_tools, versions_view
 from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations import context as history
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
+from webapp.ui import flash
 from webapp.ui import page as ui
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 SYSTEM_AVATAR = ":material/tune:"
@@ -48,33 +53,21 @@ def opened_chat() -> chat.OpenChat | None:
 _opened = opened_chat
 
 
-def notify(text: str, kind: str = "info") -> None:
-    """A message for the next run to show once (callbacks cannot draw)."""
-    st.session_state[Keys.CHAT_NOTICE] = (kind, text)
-
-
-def show_notice() -> None:
-    notice = st.session_state.pop(Keys.CHAT_NOTICE, None)
-    if notice:
-        kind, text = notice
-        {"error": st.error, "success": st.success}.get(kind, st.info)(text)
-
-
 def guarded(action: Callable[[], Any]) -> None:
     """Run a change; a conversation gone meanwhile (another tab) is a notice."""
     try:
         action()
     except ConversationNotFound:
-        notify("That conversation no longer exists.", "error")
+        flash.flash(NOTICE_AREA, "That conversation no longer exists.", "error")
     except ValueError as err:
-        notify(str(err), "error")
+        flash.flash(NOTICE_AREA, str(err), "error")
 
 
 def retry() -> None:
     opened = _opened()
     if opened is not None:
         answers_view.answer_after(
-            lambda: chat.prepare_retry(get_store(), st.session_state[Keys.MEMBER], opened)
+            lambda: changes.prepare_retry(get_store(), current_member(), opened)
         )
 
 
@@ -82,7 +75,7 @@ def regenerate() -> None:
     opened = _opened()
     if opened is not None:
         answers_view.answer_after(
-            lambda: chat.prepare_regenerate(get_store(), st.session_state[Keys.MEMBER], opened)
+            lambda: changes.prepare_regenerate(get_store(), current_member(), opened)
         )
 
 
@@ -99,7 +92,7 @@ def send_unsent() -> None:
     opened = _opened()
     if opened is not None:
         answers_view.answer_after(
-            lambda: chat.send_unsent(get_store(), st.session_state[Keys.MEMBER], opened)
+            lambda: changes.send_unsent(get_store(), current_member(), opened)
         )
 
 

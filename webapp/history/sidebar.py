@@ -21,18 +21,19 @@ from webapp import backend
 from webapp.auth import gate as auth
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
-from webapp.chat import message_tools
+from webapp.chat import message_tools, page_state
 from webapp.chat import open_chat as chat
-from webapp.chat.view import guarded, local_time, member_timezone, notify, opened_chat
+from webapp.chat.notice import NOTICE_AREA
+from webapp.chat.view import guarded, local_time, member_timezone, opened_chat
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
 from webapp.conversations.store import ConversationNotFound
 from webapp.history.actions import HISTORY_PAGE, load_history
 from webapp.settings import Settings
 from webapp.text import literal as md
+from webapp.ui import flash, styles
 from webapp.ui import page as ui
 from webapp.ui import sidebar as ui_sidebar
-from webapp.ui import styles
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -140,10 +141,14 @@ def import_upload(key: str) -> None:
     try:
         conv = chat.import_file(get_store(), current_member(), upload.getvalue())
     except ConversationImportError as err:
-        notify(f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.", "error")
+        flash.flash(
+            NOTICE_AREA,
+            f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.",
+            "error",
+        )
         return
     request_open(conv.id)
-    notify(f"Imported “{md.escape(conv.title)}”.", "success")
+    flash.flash(NOTICE_AREA, f"Imported “{md.escape(conv.title)}”.", "success")
 
 
 # ------------------------------------------------------------- the phone
@@ -161,12 +166,13 @@ def close_on_phone() -> None:
 
 
 def note_page(url_path: str) -> None:
-    """A different page than last run: on a phone, close the sidebar it was chosen in.
-    Also notes whether the last run drew this same page (`Keys.PAGE_REPEATED`)."""
+    """A different page than last run: on a phone, close the sidebar it was chosen in;
+    the chat page's state learns that its page is no longer on screen."""
     last = st.session_state.get(Keys.SIDEBAR_PAGE)
     if last not in (None, url_path):
         request_close_on_phone()
-    st.session_state[Keys.PAGE_REPEATED] = last == url_path
+    if last != url_path:
+        page_state.left_page(page_state.state())
     st.session_state[Keys.SIDEBAR_PAGE] = url_path
 
 

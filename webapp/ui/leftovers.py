@@ -11,10 +11,11 @@ its later bubbles under it, a Regenerate or an Edit that still works.
 - `fresh()` gives the answer's bubble a place with nothing inherited: an
   `st.empty` is drawn there first (an element, which replaces whatever block
   was there with all its children), then a container in its place.
-- `remember()` notes how many places the conversation used at the end of a
-  settled run; `clear_rest()`, called once the streaming run has drawn all it
-  shows and before the answer's text starts, draws an empty element at every
-  place after that which the last run used, so nothing of it is left below.
+- `places_used()` says how many places the conversation used at the end of a
+  settled run (the chat page keeps it, `webapp.chat.page_state`);
+  `clear_rest(used)`, called once the streaming run has drawn all it shows and
+  before the answer's text starts, draws an empty element at every place after
+  that which the last run used, so nothing of it is left below.
   Places are counted with Streamlit's private cursor (`webapp.ui.cursor`).
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 import streamlit as st
 
 from webapp.ui.cursor import next_place as _next_place
-from webapp.ui.state import Keys
 from webapp.ui.types import Container
 
 
@@ -33,22 +33,21 @@ def fresh() -> Container:
     return st.empty().container()
 
 
-def remember() -> None:
-    """At the end of a settled run of the conversation: how many places it used."""
-    used = _next_place()
-    if used is not None:
-        st.session_state[Keys.CHAT_PLACES_USED] = used
+def places_used() -> int | None:
+    """At the end of a settled run of the conversation: how many places it used
+    (None when Streamlit does not say)."""
+    return _next_place()
 
 
-def clear_rest() -> None:
-    """Empty the places after this one that the last settled run used (drawn
-    at once, before the answer's text streams), so none of its elements is
-    left on the page below the answer being written."""
-    used = st.session_state.get(Keys.CHAT_PLACES_USED)
+def clear_rest(used: int | None) -> int | None:
+    """Empty the places after this one that the last settled run used (`used`,
+    from `places_used`; drawn at once, before the answer's text streams), so
+    none of its elements is left on the page below the answer being written.
+    Returns the count to keep: a run after this one (another conversation's
+    answer) clears as far."""
     here = _next_place()
-    if not isinstance(used, int) or here is None:
-        return
+    if used is None or here is None:
+        return used
     for _ in range(here, used):
         st.empty()
-    # A run after this one (another conversation's answer) clears as far.
-    st.session_state[Keys.CHAT_PLACES_USED] = max(here, used)
+    return max(here, used)

@@ -38,14 +38,12 @@ class Keys:
     APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
     FLASH = "flash"  # {area: webapp.ui.flash.Notice}: shown once by that area's next run
     WINDOWS = "windows"  # webapp.ui.window.Windows: how much of each long list is drawn
-    PAGE_REPEATED = "page_repeated"  # True: this run's page is the one the last run drew
 
     # Chat page
     CHAT_OPEN = "chat_open"  # the open webapp.chat.open_chat.OpenChat (the store keeps the rest)
     CHAT_OPEN_ID = "chat_open_id"  # a conversation id to open on the next run (history)
     CHAT_BOT_SELECT = "chat_bot_select"  # the bot picker widget (mirrors CHAT_BOT_SLUG)
     CHAT_CARRY_OPTIONS = "chat_carry_options"  # Clear chat: options for the fresh one
-    CHAT_NOTICE = "chat_notice"  # (kind, text) to show once: import result
     CHAT_HELD_NOTICE = "chat_held_notice"  # chat_notice.HeldNotice: until acted on
     CHAT_FOCUS_INPUT = "chat_focus_input"  # True: put the cursor in the message box this run
     CHAT_FIND_QUERY = "chat_find_query"  # the find-in-conversation box
@@ -62,13 +60,8 @@ class Keys:
     CHAT_IMPORT_ROUND = "chat_import_round"  # bumps the uploader key to empty it
     CHAT_BOT_QUERY = "chat_bot_query"  # the bot picker's search (many bots)
     CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
-    CHAT_HEADER_FOR = "chat_header_for"  # draft_key of the OpenChat whose header was last drawn
-    CONVERSATION_DRAWN_BY_PAGE = "chat_conversation_drawn_by_page"  # True: a whole-page run
-    CHAT_SETTLE_PAGE = "chat_settle_page"  # True: an answer started; rerun the page when it ends
-    # The conversation id (None: a draft) the last whole-page run drew the sidebar and header for.
-    CHAT_PAGE_DREW = "chat_page_drew"
-    CHAT_SHOWN = "chat_shown"  # {"id": answer id, "shown": characters drawn}: Stop keeps these
-    CHAT_PLACES_USED = "chat_places_used"  # int: the conversation's elements last run (leftovers)
+    # webapp.chat.page_state.ChatPageState: what the page was drawn for, Stop's count, ...
+    CHAT_PAGE_STATE = "chat_page_state"
 
     # Prompt library (its page and the chat's Library menu)
     LIBRARY = "library_session"  # webapp.library.view.LibrarySession

@@ -39,10 +39,11 @@ from webapp.answers import (
 from webapp.audit import BUDGET_REFUSAL, AuditLog
 from webapp.budgets import BudgetBook, FigureCache
 from webapp.budgets.check import KEPT_IN_BOX, KEPT_QUEUED, BudgetGate
+from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
-from webapp.chat import versions
 from webapp.compare import Comparisons, run
 from webapp.conversations.context import ConversationOptions
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 from webapp.db import schema
 
@@ -110,7 +111,7 @@ def answered(service: AnswerService, store: ConversationStore, prompt: str) -> s
     """A conversation with one exchange, its answer complete."""
     cid = store.create_conversation(ANN, "omni", "Omni").id
     finished(service, service.submit(ANN, cid, prompt).answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == chat.COMPLETE)
+    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.COMPLETE)
     return cid
 
 
@@ -119,7 +120,7 @@ def failed(service: AnswerService, store: ConversationStore, emulator: EmulatorH
     emulator.inject(Fault(kind="empty_answer"))
     cid = store.create_conversation(ANN, "omni", "Omni").id
     finished(service, service.submit(ANN, cid, "Anything?").answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == chat.ERROR)
+    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.ERROR)
     return cid
 
 
@@ -157,8 +158,10 @@ def ways(
 
     return {
         "send": lambda: service.submit(ANN, sent, "And another?"),
-        "retry": lambda: then_answer(retry, lambda o: chat.prepare_retry(store, ANN, o)),
-        "regenerate": lambda: then_answer(sent, lambda o: chat.prepare_regenerate(store, ANN, o)),
+        "retry": lambda: then_answer(retry, lambda o: changes.prepare_retry(store, ANN, o)),
+        "regenerate": lambda: then_answer(
+            sent, lambda o: changes.prepare_regenerate(store, ANN, o)
+        ),
         "edit": lambda: then_answer(sent, edit),
         "answer it": lambda: service.start(ANN, unanswered),
         "send queued now": lambda: service.start(
@@ -250,7 +253,7 @@ def test_a_change_made_without_asking_first_still_starts_no_answer(
         cid = answered(service, store, "Name a colour")
         BudgetBook(store.engine).set_member_limit(ANN.username, 0, "tokens", actor="admin")
         asked = len(chat_requests(emulator))
-        chat.prepare_regenerate(store, ANN, chat.open_conversation(store, ANN, cid))
+        changes.prepare_regenerate(store, ANN, chat.open_conversation(store, ANN, cid))
         with pytest.raises(AnswerRefused):
             service.start(ANN, cid)
     assert len(chat_requests(emulator)) == asked

@@ -22,6 +22,7 @@ from tests.pg import BACKENDS, db_url_on
 from tests.reliability import row
 from webapp.answers import AnswerService, Wait, describe_wait
 from webapp.answers.live import LiveAnswer
+from webapp.chat import changes
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEAD_WORKER_ERROR, ConversationStore
@@ -513,7 +514,7 @@ def test_a_dropped_stream_keeps_the_part_received_with_retry(
     assert "cut off" in (answer.error or "")
     opened = chat.open_conversation(store, ANN, cid)
     assert chat.can_retry(opened)
-    chat.prepare_retry(store, ANN, opened)
+    changes.prepare_retry(store, ANN, opened)
     finished(service, service.start(ANN, cid))
     assert messages(store, cid)[-1][2] == "complete"
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 import ablt_core._retry
 from ablt_core import AbltClient, Bot
 from ablt_core.emulator import EmulatorHandle
+from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ContextLimits, Conversation, ConversationOptions
 from webapp.conversations.model import AnswerStatus
@@ -80,7 +81,7 @@ def test_the_first_prompt_saves_the_draft_with_welcome_bot_and_options(
 ) -> None:
     options = ConversationOptions(language="French", max_words=150)
     opened = chat.new_draft(ANN, make_bot(), options)
-    chat.send_prompt(store, ANN, opened, "  Bonjour \n")
+    changes.send_prompt(store, ANN, opened, "  Bonjour \n")
     assert not opened.is_draft
     again = chat.open_conversation(store, ANN, opened.id)
     assert again.conversation.options == options and again.conversation.bot_name == "Omni"
@@ -90,12 +91,12 @@ def test_the_first_prompt_saves_the_draft_with_welcome_bot_and_options(
         ("user", "Bonjour"),
     ]
     with pytest.raises(ValueError):
-        chat.send_prompt(store, ANN, opened, "   ")
+        changes.send_prompt(store, ANN, opened, "   ")
 
 
 def test_options_changes_are_saved_with_the_conversation(store: ConversationStore) -> None:
     opened = seeded(store, ("user", "hi", "complete"))
-    chat.set_options(store, ANN, opened, ConversationOptions(use_search=True, max_words=500))
+    changes.set_options(store, ANN, opened, ConversationOptions(use_search=True, max_words=500))
     assert store.get_conversation(ANN, opened.id).options.use_search is True
 
 
@@ -121,7 +122,7 @@ def test_choose_open(store: ConversationStore) -> None:
     bots = [omni, chef]
     first, notice = chat.choose_open(store, ANN, bots, None)
     assert first.conversation.bot_slug == "omni" and notice is None
-    chat.send_prompt(store, ANN, first, "hi")
+    changes.send_prompt(store, ANN, first, "hi")
     assert chat.choose_open(store, ANN, bots, first, requested_slug="omni")[0] is first
     assert chat.choose_open(store, ANN, bots, first, requested_slug="gone")[0] is first
     fresh, _ = chat.choose_open(store, ANN, bots, first, new_requested=True)
@@ -182,7 +183,9 @@ def test_only_the_shown_tail_is_loaded_and_show_earlier_adds_a_page(
 def test_the_context_is_capped_and_counts_what_was_left_out(store: ConversationStore) -> None:
     turns = [("user" if i % 2 == 0 else "assistant", f"m{i}", "complete") for i in range(500)]
     opened = seeded(store, *turns, ("user", "latest", "complete"))
-    window = chat.context_for(store, ANN, opened, ContextLimits(max_messages=5, max_words=None))
+    window = chat.context_before(
+        store, ANN, opened.conversation, ContextLimits(max_messages=5, max_words=None)
+    )
     assert window.messages == [
         {"role": "user", "content": "m496"},
         {"role": "assistant", "content": "m497"},
@@ -197,7 +200,7 @@ def test_the_context_is_capped_and_counts_what_was_left_out(store: ConversationS
 
 def test_no_omission_note_when_everything_fits(store: ConversationStore) -> None:
     opened = seeded(store, ("assistant", "welcome", "complete"), ("user", "hi", "complete"))
-    window = chat.context_for(store, ANN, opened, ContextLimits())
+    window = chat.context_before(store, ANN, opened.conversation, ContextLimits())
     assert window.omitted == 0 and window.messages[0]["content"] == "welcome"
     assert chat.context_note(opened) is None
     opened.context_omitted = 3
@@ -212,7 +215,7 @@ def test_regenerate_drops_only_a_finished_answer(store: ConversationStore) -> No
     assert not chat.can_regenerate(opened)  # the welcome is no answer to regenerate
     opened = seeded(store, ("user", "q", "complete"), ("assistant", "a", "complete"))
     assert chat.can_regenerate(opened)
-    chat.prepare_regenerate(store, ANN, opened)
+    changes.prepare_regenerate(store, ANN, opened)
     assert chat.awaiting_answer(opened) and opened.last and opened.last.text == "q"
 
 
@@ -234,8 +237,10 @@ def test_edit_replaces_the_last_prompt_and_its_answer(store: ConversationStore) 
         ("user", "typo", "complete"),
         ("assistant", "answer to typo", "complete"),
     )
-    assert chat.last_prompt(opened) is not None
-    chat.edit_last_prompt(store, ANN, opened, "fixed")
+    prompt = chat.last_prompt(opened)
+    assert prompt is not None
+    # Edit last message opens the prompt's edit box; its Send is a new branch.
+    versions.edit_prompt(store, ANN, opened, prompt.id, "fixed")
     assert [m.text for m in store.all_messages(ANN, opened.id)] == ["first", "one", "fixed"]
     assert chat.awaiting_answer(opened)
 
@@ -243,10 +248,10 @@ def test_edit_replaces_the_last_prompt_and_its_answer(store: ConversationStore) 
 def test_retry_drops_the_failed_answer_only(store: ConversationStore) -> None:
     opened = seeded(store, ("user", "hi", "complete"), ("assistant", "par", "interrupted"))
     assert chat.can_retry(opened) and not chat.awaiting_answer(opened)
-    chat.prepare_retry(store, ANN, opened)
+    changes.prepare_retry(store, ANN, opened)
     assert opened.last and opened.last.text == "hi" and chat.awaiting_answer(opened)
     done = seeded(store, ("user", "hi", "complete"), ("assistant", "fine", "complete"))
-    chat.prepare_retry(store, ANN, done)  # nothing to retry: a complete answer stays
+    changes.prepare_retry(store, ANN, done)  # nothing to retry: a complete answer stays
     assert done.last and done.last.text == "fine"
 
 
@@ -270,7 +275,7 @@ def started(
     bot = client.find_bot_by_slug("omni")
     assert bot is not None
     opened = chat.new_draft(ANN, bot, options)
-    chat.send_prompt(store, ANN, opened, "How do I boil an egg?")
+    changes.send_prompt(store, ANN, opened, "How do I boil an egg?")
     return opened
 
 
@@ -321,7 +326,7 @@ def test_every_message_with_text_can_be_copied_but_the_welcome(store: Conversati
     opened = chat.new_draft(ANN, make_bot())
     (welcome,) = opened.messages
     assert chat.is_welcome(welcome) and not chat.can_copy(welcome)
-    prompt = chat.send_prompt(store, ANN, opened, "Hello")
+    prompt = changes.send_prompt(store, ANN, opened, "Hello")
     answer = store.append_message(ANN, opened.id, "assistant", "Hi, Ann.")
     empty = store.append_message(ANN, opened.id, "assistant", "", status="error")
     saved_welcome = store.all_messages(ANN, opened.id)[0]
@@ -340,13 +345,13 @@ def test_a_locked_database_stops_a_send_with_a_plain_message(
     path = tmp_path / "chat.db"
     with ConversationStore(f"sqlite:///{path}") as store:
         opened = chat.new_draft(ANN, make_bot())
-        with lock_sqlite(path), pytest.raises(chat.SendFailed) as failed:
-            chat.send_prompt(store, ANN, opened, "Hello?")
+        with lock_sqlite(path), pytest.raises(changes.SendFailed) as failed:
+            changes.send_prompt(store, ANN, opened, "Hello?")
         assert str(failed.value) == chat.PROMPT_NOT_SAVED
         assert isinstance(failed.value.__cause__, OperationalError)  # the real failure
         assert opened.is_draft and store.list_conversations(ANN) == []  # nothing half-saved
 
-        chat.send_prompt(store, ANN, opened, "Hello?")  # the lock gone, the same text goes
+        changes.send_prompt(store, ANN, opened, "Hello?")  # the lock gone, the same text goes
         assert [m.text for m in store.all_messages(ANN, opened.id)][-1] == "Hello?"
 
 

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from tests.pg import BACKENDS, db_url_on
+from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
-from webapp.chat import versions
 from webapp.conversations.context import ContextLimits, ConversationImportError
 from webapp.conversations.store import (
     LATEST_VERSION,
@@ -123,7 +123,7 @@ def test_regenerate_twice_keeps_three_versions_and_the_shown_one_is_the_context(
 ) -> None:
     opened = seeded(store, "Name a colour", "red")
     for again in ("green", "blue"):
-        chat.prepare_regenerate(store, ANN, opened)
+        changes.prepare_regenerate(store, ANN, opened)
         answer(store, opened, again)
     assert texts(opened) == ["welcome", "Name a colour", "blue"]
     assert labels(store, opened) == {"blue": "3/3"}
@@ -177,7 +177,7 @@ def test_a_branch_comes_back_with_the_versions_that_were_shown_in_it(
     store: ConversationStore,
 ) -> None:
     opened = seeded(store, "Q1", "A1 first")
-    chat.prepare_regenerate(store, ANN, opened)
+    changes.prepare_regenerate(store, ANN, opened)
     answer(store, opened, "A1 second")
     versions.switch(store, ANN, opened, opened.messages[-1].id, -1)  # back to "A1 first"
     store.append_message(ANN, opened.id, "user", "Q2")
@@ -208,7 +208,7 @@ def test_a_branch_comes_back_with_the_versions_that_were_shown_in_it(
 
 def test_no_change_while_an_answer_is_being_generated(store: ConversationStore) -> None:
     opened = seeded(store, "Q1", "A1")
-    chat.prepare_regenerate(store, ANN, opened)
+    changes.prepare_regenerate(store, ANN, opened)
     answer(store, opened, "A1 again")
     store.append_message(ANN, opened.id, "user", "Q2")
     streaming = store.append_message(ANN, opened.id, "assistant", "par", status="streaming")
@@ -230,7 +230,7 @@ def test_versions_are_the_owners_only_and_go_with_the_conversation(
     store: ConversationStore,
 ) -> None:
     opened = seeded(store, "Q1", "A1")
-    chat.prepare_regenerate(store, ANN, opened)
+    changes.prepare_regenerate(store, ANN, opened)
     answer(store, opened, "A2")
     shown = opened.messages[-1]
     older = versions.versions_of(store, ANN, opened)[shown.id].ids[0]
@@ -299,7 +299,7 @@ def test_the_json_export_carries_the_versions_and_imports_them_back(
     store: ConversationStore,
 ) -> None:
     opened = seeded(store, "Q1", "A1")
-    chat.prepare_regenerate(store, ANN, opened)
+    changes.prepare_regenerate(store, ANN, opened)
     answer(store, opened, "A1 again")
     store.append_message(ANN, opened.id, "user", "Q2")
     chat.refresh(store, ANN, opened)

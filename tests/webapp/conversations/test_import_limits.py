@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from webapp import limits
+from webapp.chat import changes
 from webapp.chat import open_chat as chat
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError, ConversationOptions, parse_import
@@ -260,10 +261,10 @@ def test_an_imported_last_prompt_is_not_awaiting_an_answer_until_sent(
     assert history.is_unsent_prompt(opened.messages[-1])
     assert not history.is_unsent_prompt(opened.messages[1])  # an answered prompt was sent
 
-    chat.send_unsent(store, ann, opened)  # the member's explicit Send
+    changes.send_unsent(store, ann, opened)  # the member's explicit Send
     assert chat.awaiting_answer(opened)
     assert chat.unsent_prompt(opened) is None
-    window = chat.context_for(store, ann, opened, history.ContextLimits())
+    window = chat.context_before(store, ann, opened.conversation, history.ContextLimits())
     assert window.messages[0] == {"role": "system", "content": "Talk like a pirate."}
     assert window.messages[-1] == {"role": "user", "content": "Bill me?"}
 
