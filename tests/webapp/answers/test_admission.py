@@ -43,6 +43,7 @@ from webapp.chat import open_chat as chat
 from webapp.chat import versions
 from webapp.compare import Comparisons, run
 from webapp.conversations.context import ConversationOptions
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
 from webapp.db import schema
 
@@ -110,7 +111,7 @@ def answered(service: AnswerService, store: ConversationStore, prompt: str) -> s
     """A conversation with one exchange, its answer complete."""
     cid = store.create_conversation(ANN, "omni", "Omni").id
     finished(service, service.submit(ANN, cid, prompt).answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == chat.COMPLETE)
+    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.COMPLETE)
     return cid
 
 
@@ -119,7 +120,7 @@ def failed(service: AnswerService, store: ConversationStore, emulator: EmulatorH
     emulator.inject(Fault(kind="empty_answer"))
     cid = store.create_conversation(ANN, "omni", "Omni").id
     finished(service, service.submit(ANN, cid, "Anything?").answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == chat.ERROR)
+    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.ERROR)
     return cid
 
 
