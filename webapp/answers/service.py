@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from ablt_core import AbltError, APITimeoutError, RateLimitError, StreamInterruptedError
 from webapp.answers.admission import (
     Admission,
-    AdmissionRequest,
     AdmissionRule,
     AnswerRefused,
+    Reserving,
     admit,
+    release,
 )
 from webapp.answers.live import LiveAnswer, Wait
 from webapp.answers.slots import TeamSlots
@@ -180,23 +181,46 @@ class AnswerService:
 
     # ------------------------------------------------------------ starting
 
-    def admit(self, owner: Owner, *, queued: bool = False) -> Admission:
+    def admit(
+        self, owner: Owner, *, queued: bool = False, conversation_id: str | None = None
+    ) -> Admission:
         """Whether an answer for `owner` may start now: the ticket `submit` and
         `start` take, asked for before anything is saved.
 
         `queued`: the prompt to answer waits queued (the refusal then says it
-        stays queued; else that it is kept in the message box). Raises
-        `AnswerRefused(reason)` when a rule refuses (the rule recorded it), and
-        what a rule raises (e.g. the database's errors). Blocking.
+        stays queued; else that it is kept in the message box).
+        `conversation_id`: the conversation to answer, when known (the budget
+        reserves its `max_words`). Raises `AnswerRefused(reason)` when a rule
+        refuses (the rule recorded it), and what a rule raises (e.g. the
+        database's errors). Blocking.
         """
-        return admit(self.rules, AdmissionRequest(owner, queued))
+        return admit(self.rules, owner, queued=queued, conversation_id=conversation_id)
 
-    def _ticket(self, owner: Owner, admission: Admission | None) -> Admission:
-        if admission is None:
-            return self.admit(owner)
-        if admission.username != owner.username:
+    def _ticket(self, owner: Owner, admission: Admission | None, conversation_id: str) -> Admission:
+        if admission is not None and admission.username != owner.username:
             raise ValueError("That admission is for another member.")
+        if admission is None or admission.stale:
+            return self.admit(owner, conversation_id=conversation_id)
         return admission
+
+    def _reserving(self) -> list[Reserving]:
+        return [rule for rule in self.rules if isinstance(rule, Reserving)]
+
+    def _claimed(self, admission: Admission, owner: Owner, claim: Claim) -> None:
+        """Tell the reserving rules which answer the ticket started (a failure is
+        logged: the ticket's reservation then lapses by itself)."""
+        for rule in self._reserving():
+            try:
+                rule.claimed(admission.ticket, owner, claim.answer.id, claim.answer.conversation_id)
+            except Exception:
+                log.warning("Could not bind an admission to its answer", exc_info=True)
+
+    def _ended(self, answer_id: str) -> None:
+        for rule in self._reserving():
+            try:
+                rule.ended(answer_id)
+            except Exception:
+                log.warning("Could not release an ended answer's admission", exc_info=True)
 
     def submit(
         self,
@@ -214,8 +238,12 @@ class AnswerService:
         keeps the text). An older queued prompt is answered first; a prompt
         sent after a failed answer restarts the queue.
         """
-        admission = self._ticket(owner, admission)
-        queued = self.store.enqueue_prompt(owner, conversation_id, text)
+        admission = self._ticket(owner, admission, conversation_id)
+        try:
+            queued = self.store.enqueue_prompt(owner, conversation_id, text)
+        except BaseException:
+            release(self.rules, admission.ticket)
+            raise
         answer_id = self.start(owner, conversation_id, admission=admission)
         still_queued = any(
             q.id == queued.id for q in self.store.queued_prompts(owner, conversation_id)
@@ -233,12 +261,20 @@ class AnswerService:
         """Start the conversation's next answer if one is due (see `claim_next`);
         its message id, or None when one is already running or nothing is due.
 
-        `admission`: the ticket from `admit` (asked for here when None).
-        Raises `AnswerRefused` before anything is claimed."""
-        self._ticket(owner, admission)
-        claim = self.store.claim_next(owner, conversation_id, take_queued=take_queued)
+        `admission`: the ticket from `admit` (asked for here when None or
+        stale). Raises `AnswerRefused` before anything is claimed. What the
+        rules reserved for the ticket becomes the answer's, or is released
+        when nothing starts."""
+        admission = self._ticket(owner, admission, conversation_id)
+        try:
+            claim = self.store.claim_next(owner, conversation_id, take_queued=take_queued)
+        except BaseException:
+            release(self.rules, admission.ticket)
+            raise
         if claim is None:
+            release(self.rules, admission.ticket)
             return None
+        self._claimed(admission, owner, claim)
         self._launch(owner, claim)
         return claim.answer.id
 
@@ -411,6 +447,10 @@ class AnswerService:
                 status, error = AnswerStatus.INTERRUPTED, None
             if not job.stopped_elsewhere:
                 await self._final_save(owner, answer.id, text, status, error)
+            if self.rules:
+                # Its own words count from the final save on: what it held is let go.
+                with contextlib.suppress(Exception):
+                    await self._db(lambda: self._ended(answer.id))
             if status in (AnswerStatus.COMPLETE, AnswerStatus.STOPPED):
                 # The next queued prompt of the conversation, if any, started before
                 # this answer is reported ended, so a page that reruns at the end
@@ -433,16 +473,26 @@ class AnswerService:
         """The worker's own start of the conversation's next queued prompt (blocking:
         run it in a thread). None when nothing is queued, or when `admit`
         refuses or fails: the prompts stay queued, none is sent."""
-        if self.rules and self.store.queued_prompts(owner, conversation_id):
-            try:
-                self.admit(owner, queued=True)
-            except AnswerRefused as refused:
-                log.info("A queued prompt was held back: %s", refused.reason)
-                return None
-            except Exception:
-                log.warning("Could not check whether a queued prompt may start", exc_info=True)
-                return None
-        return self.store.claim_next(owner, conversation_id)
+        if not (self.rules and self.store.queued_prompts(owner, conversation_id)):
+            return self.store.claim_next(owner, conversation_id)
+        try:
+            admission = self.admit(owner, queued=True, conversation_id=conversation_id)
+        except AnswerRefused as refused:
+            log.info("A queued prompt was held back: %s", refused.reason)
+            return None
+        except Exception:
+            log.warning("Could not check whether a queued prompt may start", exc_info=True)
+            return None
+        try:
+            claim = self.store.claim_next(owner, conversation_id)
+        except BaseException:
+            release(self.rules, admission.ticket)
+            raise
+        if claim is None:
+            release(self.rules, admission.ticket)
+        else:
+            self._claimed(admission, owner, claim)
+        return claim
 
     def _launch_here(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)

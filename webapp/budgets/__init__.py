@@ -2,7 +2,11 @@
 
 - `webapp.budgets.book`: the limits, in the database (migration v8).
 - `webapp.budgets.count`: the month's usage (API figure + this app's answers
-  since) and the status (ok, warning at 80%, exhausted at 100%).
+  since + answers in flight at their estimate) and the status (ok, warning
+  at 80%, exhausted at 100%).
+- `webapp.budgets.holds`: what answers in flight hold (migration v12),
+  written by `webapp.budgets.check.BudgetGate` in the same per-member
+  transaction as its check.
 - `webapp.budgets.view`: the Chat page's status line, the send refusal, and
   the admin's section of the Team page.
 """

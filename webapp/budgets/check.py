@@ -10,8 +10,17 @@ The page's status line (`webapp.budgets.view.status_for`) counts the same way
 since, the figures kept per process in `FIGURES`) against the same limits
 (`webapp.budgets.book`). A refusal is written to the audit log once.
 
-Blocking (database and, at most once a minute per member, the API): the
-worker calls it in a thread, off its event loop.
+The check and the admission are one step per member: `BudgetGate` counts
+the month (answers in flight at their estimate, `webapp.budgets.holds`) and
+writes the admitted answer's hold in one transaction that runs alone among
+that member's checks, in every app process (`serialised_write`: SQLite's
+write lock, a PostgreSQL advisory lock per member). So five browsers
+pressing Enter at once with 20 words left start one answer, not three. It is
+`Reserving`: the answer service binds the hold to the answer it starts,
+lets it lapse when none starts, and drops it when the answer ends.
+
+Blocking (database and, at most once a minute per member, the API, read
+before the transaction): the worker calls it in a thread, off its event loop.
 """
 
 from __future__ import annotations
@@ -24,18 +33,23 @@ from typing import Final, Protocol
 from ablt_core import AbltClient, UsageTotals
 from webapp.answers.admission import AdmissionRequest
 from webapp.audit import AuditLog
+from webapp.budgets import holds
 from webapp.budgets.book import BudgetBook, Limit
 from webapp.budgets.count import (
     FIGURES,
     BudgetStatus,
     Fetch,
     FigureCache,
+    in_flight_note,
+    month_figure,
     month_usage,
     next_month_start,
     refusal_message,
     status_of,
+    usage_on,
 )
-from webapp.conversations.store import ConversationStore, Owner
+from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
+from webapp.db.engine import serialised_write
 from webapp.team.members import MemberStore
 
 log = logging.getLogger(__name__)
@@ -103,7 +117,8 @@ def record_refusal(
     try:
         AuditLog(store.engine).record_refusal(
             member,
-            f"{status.used:,} of {status.limit.amount or 0:,} {status.limit.unit} used this month",
+            f"{status.used:,} of {status.limit.amount or 0:,} {status.limit.unit} used this "
+            f"month{in_flight_note(status)}",
         )
     except Exception:
         log.warning("Could not write a budget refusal to the audit log", exc_info=True)
@@ -115,6 +130,12 @@ class BudgetGate:
     the member may start an answer, else the refusal's sentence (recorded in
     the audit log), naming the team's admins and where the prompt is kept
     (`request.queued`: it stays queued; else it is kept in the message box).
+
+    The count (answers in flight at their estimate) and, when it admits, the
+    hold for `request.ticket` are one transaction, serialised per member
+    across threads and processes (see the module). A request without a
+    ticket is only checked. As `Reserving` (`webapp.answers.admission`) it
+    binds, releases and drops holds as the answer service reports.
 
     For `AnswerService(rules=[...])`. `client`: a synchronous client on the
     app's API (its usage statistics are the budget's figure); `base_url` keys
@@ -146,9 +167,66 @@ class BudgetGate:
 
     def __call__(self, request: AdmissionRequest, /) -> str | None:
         member = request.owner
-        status = self.status(member)
-        if status.may_send:
+        status = self._check_and_hold(request)
+        if status is None or status.may_send:
             return None
         admins = admin_names(MemberStore(self.store.engine).members())
         kept = KEPT_QUEUED if request.queued else KEPT_IN_BOX
         return record_refusal(self.store, member, status, admins, kept=kept)
+
+    def _estimate(self, owner: Owner, conversation_id: str | None) -> int:
+        """The answer's estimate in words: its conversation's `max_words`, else
+        the bot default (also when the conversation is not known yet)."""
+        if conversation_id is None:
+            return holds.estimate_words(None)
+        try:
+            options = self.store.get_conversation(owner, conversation_id).options
+        except ConversationNotFound:
+            return holds.estimate_words(None)
+        return holds.estimate_words(options.max_words)
+
+    def _check_and_hold(self, request: AdmissionRequest) -> BudgetStatus | None:
+        """The member's status, counted in the serialised transaction that also
+        writes the ticket's hold when the answer may start; None without a
+        limit (nothing to count or hold)."""
+        member = request.owner
+        limit = BudgetBook(self.store.engine).limit_for(member.username)
+        if limit.amount is None:
+            return None
+        words = self._estimate(member, request.conversation_id)
+        now = self.store.now()
+        # The API is read (at most once a minute) before the lock is taken.
+        figure = month_figure(
+            self.store,
+            member.user_id,
+            self._fetch,
+            base_url=self.base_url,
+            cache=self.cache,
+            now=now,
+        )
+        with serialised_write(self.store.engine, holds.member_lock(member.username)) as conn:
+            now = self.store.now()  # the lock may have been waited for
+            held = holds.counting(conn, member.username, now)
+            status = status_of(limit, usage_on(conn, member.username, figure, now, held), now)
+            holds.sweep(conn, member.username, {h.id for h in held}, now)
+            if status.may_send and request.ticket:
+                holds.reserve(conn, request.ticket, member.username, words, now)
+        return status
+
+    # -- Reserving: what became of a ticket --------------------------------------
+
+    def claimed(self, ticket: str, owner: Owner, answer_id: str, conversation_id: str) -> None:
+        """The ticket's hold becomes the started answer's, at its conversation's estimate."""
+        words = self._estimate(owner, conversation_id)
+        with self.store.transaction(write=True) as conn:
+            holds.bind(conn, ticket, answer_id, words, self.store.now())
+
+    def unused(self, ticket: str) -> None:
+        """No answer was started with the ticket: its hold lapses now."""
+        with self.store.transaction(write=True) as conn:
+            holds.release_ticket(conn, ticket, self.store.now())
+
+    def ended(self, answer_id: str) -> None:
+        """The answer ended: its own words count now; its hold goes."""
+        with self.store.transaction(write=True) as conn:
+            holds.release_answer(conn, answer_id)

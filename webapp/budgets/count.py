@@ -20,6 +20,11 @@ this app sent and received since that figure was read.
   bot's own instructions); the next API figure replaces it.
 - When the API cannot be read, the month's local count alone stands in
   (from the 1st), so a budget still holds while the API is down.
+- Answers in flight (admitted, not ended) count at their estimate
+  (`webapp.budgets.holds`: the conversation's `max_words`, else
+  `BOT_DEFAULT_ANSWER_WORDS`; in tokens `words_as_tokens`), or at their text
+  so far when that is more, whenever they were created: the API may not have
+  billed them yet. When an answer ends its own words replace the estimate.
 
 No Streamlit here: `webapp.budgets.view` passes the API read in as `fetch`.
 """
@@ -35,8 +40,10 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from ablt_core import AbltError, UsageTotals
+from webapp.budgets import holds
 from webapp.budgets.book import Limit, Unit
 from webapp.conversations.store import ConversationStore
 from webapp.db.schema import conversations as C
@@ -44,6 +51,11 @@ from webapp.db.schema import messages as M
 
 FIGURE_TTL: Final = 60.0  # seconds, as the Statistics page's cache (STATS_TTL_SECONDS)
 WARN_AT: Final = 0.8  # the share of the limit at which the member is warned
+CHARS_PER_TOKEN: Final = 4  # the ledger's tokens: ceil(characters / 4)
+# A word with the space after it, in characters, for turning an estimate in
+# words into tokens as the ledger would bill that text (English averages ~5
+# letters a word; rounded up, an estimate errs on the side of the budget).
+CHARS_PER_WORD: Final = 6
 
 # Fetch: (user_id, first day, last day) -> the API's totals for that range.
 Fetch = Callable[[int, date, date], UsageTotals]
@@ -72,7 +84,13 @@ def count_words(text: str) -> int:
 
 def estimate_tokens(text: str) -> int:
     """Tokens as the emulator estimates them: ceil(characters / 4), 0 for ''."""
-    return math.ceil(len(text) / 4)
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def words_as_tokens(words: int) -> int:
+    """An estimate of `words` words in tokens, as the ledger would bill a text
+    that long: ceil(words × `CHARS_PER_WORD` / `CHARS_PER_TOKEN`)."""
+    return math.ceil(words * CHARS_PER_WORD / CHARS_PER_TOKEN)
 
 
 def measure(text: str, unit: Unit) -> int:
@@ -151,10 +169,16 @@ def local_usage(store: ConversationStore, username: str, since: datetime) -> tup
     """(words, tokens) of the member's answers created at or after `since`, each
     with its prompt. Answers with no text yet (failed before the first piece)
     count nothing: the API billed nothing either. Answers of every kind of
-    conversation count (chats and comparison columns)."""
+    conversation count (chats and comparison columns). An answer in flight
+    with a budget hold is left out: `in_flight` counts it."""
+    with store.transaction() as conn:
+        return _local_on(conn, username, since, set())
+
+
+def _local_on(conn: Connection, username: str, since: datetime, held: set[str]) -> tuple[int, int]:
     prompt = M.alias("prompt")
     stmt = (
-        sa.select(M.c.text, prompt.c.text)
+        sa.select(M.c.id, M.c.text, prompt.c.text)
         .select_from(
             M.join(C, C.c.id == M.c.conversation_id).outerjoin(prompt, prompt.c.id == M.c.reply_to)
         )
@@ -167,26 +191,87 @@ def local_usage(store: ConversationStore, username: str, since: datetime) -> tup
         )
     )
     words = tokens = 0
-    with store.transaction() as conn:
-        for answer, asked in conn.execute(stmt):
-            for text in (answer or "", asked or ""):
-                words += count_words(text)
-                tokens += estimate_tokens(text)
+    for answer_id, answer, asked in conn.execute(stmt):
+        if answer_id in held:
+            continue
+        for text in (answer or "", asked or ""):
+            words += count_words(text)
+            tokens += estimate_tokens(text)
+    return words, tokens
+
+
+def in_flight(held: list[holds.Held]) -> tuple[int, int]:
+    """(words, tokens) the counting holds stand for: an unbound hold its
+    estimate; a bound one its prompt plus the larger of the estimate and the
+    answer's text so far."""
+    words = tokens = 0
+    for hold in held:
+        words += count_words(hold.prompt_text) + max(hold.words, count_words(hold.answer_text))
+        tokens += estimate_tokens(hold.prompt_text) + max(
+            words_as_tokens(hold.words), estimate_tokens(hold.answer_text)
+        )
     return words, tokens
 
 
 @dataclass(frozen=True, slots=True)
 class Used:
-    """A member's usage this month in words and tokens: the API's part and this app's."""
+    """A member's usage this month in words and tokens: the API's part, this
+    app's finished answers since, and the answers in flight (`held_*`, at
+    their estimate; see `in_flight`)."""
 
     figure: Figure
     local_words: int
     local_tokens: int
+    held_words: int = 0
+    held_tokens: int = 0
 
     def amount(self, unit: Unit) -> int:
-        """The month's usage in `unit`: the API figure plus the local count."""
-        local = self.local_words if unit == "words" else self.local_tokens
-        return self.figure.amount(unit) + local
+        """The month's usage in `unit`: the API figure, the local count, and
+        the answers in flight."""
+        return self.figure.amount(unit) + self.local(unit) + self.held(unit)
+
+    def local(self, unit: Unit) -> int:
+        """This app's answers since the figure, in `unit` (not those in flight)."""
+        return self.local_words if unit == "words" else self.local_tokens
+
+    def held(self, unit: Unit) -> int:
+        """The answers in flight, at their estimate, in `unit`."""
+        return self.held_words if unit == "words" else self.held_tokens
+
+
+def month_figure(
+    store: ConversationStore,
+    user_id: int,
+    fetch: Fetch,
+    *,
+    base_url: str = "",
+    cache: FigureCache = FIGURES,
+    now: datetime,
+) -> Figure:
+    """The API's figure for the member's month of `now` (kept in `cache`)."""
+    start = month_start(now)
+    return cache.get(
+        (base_url, user_id, start.date()), lambda: read_figure(store, fetch, user_id, now)
+    )
+
+
+def usage_on(
+    conn: Connection,
+    username: str,
+    figure: Figure,
+    now: datetime,
+    held: list[holds.Held] | None = None,
+) -> Used:
+    """The month's usage given the API's `figure`, read on `conn` (inside the
+    caller's transaction: the budget check's, serialised per member). `held`:
+    the member's counting holds when the caller read them already
+    (`holds.counting` on the same `conn`)."""
+    if held is None:
+        held = holds.counting(conn, username, now)
+    since = max(figure.at, month_start(now))
+    words, tokens = _local_on(conn, username, since, {h.answer_id for h in held if h.answer_id})
+    held_words, held_tokens = in_flight(held)
+    return Used(figure, words, tokens, held_words, held_tokens)
 
 
 def month_usage(
@@ -199,15 +284,12 @@ def month_usage(
     cache: FigureCache = FIGURES,
     now: datetime | None = None,
 ) -> Used:
-    """The member's usage of this UTC month: API figure + local since it arrived."""
+    """The member's usage of this UTC month: API figure + local since it
+    arrived + answers in flight at their estimate."""
     moment = now or store.now()
-    start = month_start(moment)
-    figure = cache.get(
-        (base_url, user_id, start.date()), lambda: read_figure(store, fetch, user_id, moment)
-    )
-    since = max(figure.at, start)
-    words, tokens = local_usage(store, username, since)
-    return Used(figure, words, tokens)
+    figure = month_figure(store, user_id, fetch, base_url=base_url, cache=cache, now=moment)
+    with store.transaction() as conn:
+        return usage_on(conn, username, figure, moment)
 
 
 OK: Final = "ok"
@@ -228,6 +310,7 @@ class BudgetStatus:
     used: int
     resets_at: datetime
     api_ok: bool = True
+    held: int = 0  # the part of `used` that answers in flight hold (their estimate)
 
     @property
     def left(self) -> int | None:
@@ -278,7 +361,13 @@ def percent_used(used: int, amount: int) -> int:
 
 def status_of(limit: Limit, used: Used, now: datetime) -> BudgetStatus:
     """The status for `limit` given the month's `used` counts."""
-    return BudgetStatus(limit, used.amount(limit.unit), next_month_start(now), used.figure.ok)
+    return BudgetStatus(
+        limit,
+        used.amount(limit.unit),
+        next_month_start(now),
+        used.figure.ok,
+        used.held(limit.unit),
+    )
 
 
 def refusal_message(
@@ -292,9 +381,17 @@ def refusal_message(
     who = ", ".join(admins) if admins else "an admin of the team"
     return (
         f"Not sent: you have used this month's budget ({status.used:,} of {amount} "
-        f"{limit.unit}). It starts again on {status.resets_at:%B} 1 (UTC). "
+        f"{limit.unit}{in_flight_note(status)}). It starts again on {status.resets_at:%B} 1 (UTC). "
         f"To send now, ask an admin to raise your limit: {who}. {kept}"
     )
+
+
+def in_flight_note(status: BudgetStatus) -> str:
+    """ ", counting 500 for answers still being written" when answers in flight
+    hold part of `status.used`, else ""."""
+    if not status.held:
+        return ""
+    return f", counting {status.held:,} for answers still being written"
 
 
 def exhausted_message(status: BudgetStatus, admins: list[str]) -> str:
@@ -303,8 +400,8 @@ def exhausted_message(status: BudgetStatus, admins: list[str]) -> str:
     who = ", ".join(admins) if admins else "an admin of the team"
     return (
         f"This month's budget is used up: {status.used:,} of {limit.amount or 0:,} "
-        f"{limit.unit}. Sending is paused until {status.resets_at:%B} 1 (UTC), or until "
-        f"an admin raises your limit: {who}."
+        f"{limit.unit}{in_flight_note(status)}. Sending is paused until "
+        f"{status.resets_at:%B} 1 (UTC), or until an admin raises your limit: {who}."
     )
 
 

@@ -367,6 +367,29 @@ def _v11_imported_at(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN imported_at {_ts(conn)}")
 
 
+def _v12_budget_holds(conn: Connection) -> None:
+    """Budget holds: what an answer admitted but not yet finished reserves of
+    its member's monthly budget (see `webapp.budgets.holds`), so parallel
+    sends cannot all pass one check. `ticket` groups the holds of one
+    admission; `answer_id` is NULL until an answer is started with it."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE budget_holds (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            ticket VARCHAR(36) NOT NULL,
+            owner VARCHAR(128) NOT NULL,
+            answer_id VARCHAR(36) UNIQUE,
+            words INTEGER NOT NULL,
+            created_at {ts} NOT NULL,
+            expires_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_budget_holds_owner ON budget_holds (owner)")
+    conn.exec_driver_sql("CREATE INDEX ix_budget_holds_ticket ON budget_holds (ticket)")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -380,6 +403,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v9_answer_slots,  # the team's limit on simultaneous answers (slots)
     _v10_message_versions,  # answer versions and branching edits
     _v11_imported_at,  # controls: an imported conversation is marked as imported
+    _v12_budget_holds,  # answers in flight hold their estimate of the budget (issue 28)
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 

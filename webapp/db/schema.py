@@ -324,3 +324,19 @@ slot_events = sa.Table(
     sa.Column("limit_after", sa.Integer, nullable=True),
     sa.Column("detail", sa.String(200), nullable=False),
 )
+
+# Budget holds (v12): an admitted answer's estimate of its member's monthly
+# budget, counted until the answer ends (then its own words count). One row
+# per admission ticket until an answer is started with it (`answer_id` NULL,
+# counted until `expires_at`), then one per answer started with the ticket.
+budget_holds = sa.Table(
+    "budget_holds",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("ticket", sa.String(36), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),  # username
+    sa.Column("answer_id", sa.String(36), nullable=True, unique=True),
+    sa.Column("words", sa.Integer, nullable=False),  # the estimate, in words
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
