@@ -40,6 +40,7 @@ from webapp.budgets.count import (
     refusal_message,
     warning_message,
 )
+from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.state import Keys
 
@@ -192,7 +193,7 @@ def save_member_limit(actor: Any) -> None:
         log.warning("Could not save a member's budget", exc_info=True)
         _notice("error", "The budget was not saved: the database did not answer.")
         return
-    _notice("success", f"{username}: {said}.")
+    _notice("success", f"{md.escape(username)}: {said}.")
 
 
 def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, Any]]:

@@ -180,7 +180,9 @@ def render_library_picker() -> None:
     entry = next(e for e in entries if e.id == chosen)
     for name in entry.variables:
         st.text_input(
-            name, key=Keys.library_variable(LIBRARY_WHERE, entry.id, name), max_chars=2000
+            md.escape(name),
+            key=Keys.library_variable(LIBRARY_WHERE, entry.id, name),
+            max_chars=2000,
         )
     st.button(
         "Apply",
@@ -316,7 +318,9 @@ def _answer_status(message: Message) -> None:
     if message.status == history.AnswerStatus.STOPPED:
         st.caption(":material/stop_circle: Stopped: the part received before Stop.")
     elif message.status in history.RETRYABLE_STATUSES:
-        st.error(message.error or chat.INTERRUPTED_MESSAGE, icon=":material/error:")
+        # A stored error may come from an imported file or the API's detail: text.
+        error = md.escape(message.error) if message.error else chat.INTERRUPTED_MESSAGE
+        st.error(error, icon=":material/error:")
 
 
 def _draw_message(message: Message, avatar: str) -> None:

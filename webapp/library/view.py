@@ -146,7 +146,10 @@ def settle_on_chat_page() -> None:
 def render_start_form(entry: LibraryPrompt, where: str) -> None:
     """The entry's variables as fields, and the button that starts the chat."""
     for name in entry.variables:
-        st.text_input(name, key=Keys.library_variable(where, entry.id, name), max_chars=2000)
+        # A label renders Markdown: the variable's name is shown as typed.
+        st.text_input(
+            md.escape(name), key=Keys.library_variable(where, entry.id, name), max_chars=2000
+        )
     st.button(
         "Start a chat with it",
         key=f"library_start_{where}_{entry.id}",
