@@ -10,7 +10,9 @@ every widget, tab, expander and popover, and a radio's options. A stored value
 ones that would draw active Markdown: an unescaped `![` or `](http` (the
 attack of issue 28), a link, image or emphasis that markdown-it-py (CommonMark
 with GitHub's autolinks) makes of the test's payload, or one of Streamlit's
-own directives (`:red[`, `:material/home:`). What the message renderer draws
+own directives (`:red[`, `:material/home:`). A code span shows what it holds
+literally (`webapp.text.literal.code_span`), so it is not searched for the
+raw markers. What the message renderer draws
 as HTML (`unsafe_allow_html`: chat bubbles) has its own tests
 (tests/webapp/render) and is left out. Only for tests.
 """
@@ -50,6 +52,9 @@ _MARKDOWN_OPTIONS = frozenset({"radio", "button_group"})
 _RENDER = MarkdownIt("commonmark", {"linkify": True, "html": True}).enable(
     ["linkify", "strikethrough", "table"]
 )
+# CommonMark: a run of N backticks (not escaped) opens a span that the next
+# run of exactly N closes (`webapp.text.literal.code_span` writes them so).
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
 _DIRECTIVE = re.compile(r"(?<!\\):(red\[|material/home:)")
 _ACTIVE_HTML = re.compile(rf"(href|src)=\"[^\"]*{re.escape(ATTACKER)}|<(em|strong|code)>pwn|<img")
 
@@ -91,10 +96,16 @@ def drawn_markdown(at: AppTest) -> list[tuple[str, str]]:
     return found
 
 
+def _outside_code_spans(text: str) -> str:
+    """`text` without its code spans (shown literally, whatever they hold)."""
+    return _CODE_SPAN.sub(" ", text)
+
+
 def active_markdown(text: str) -> list[str]:
     """What in `text` (drawn as Markdown) would not show as typed; [] when nothing."""
-    problems = [raw for raw in ("![", "](http") if raw in text]
-    problems += [m.group(0) for m in _DIRECTIVE.finditer(text)]
+    outside = _outside_code_spans(text)
+    problems = [raw for raw in ("![", "](http") if raw in outside]
+    problems += [m.group(0) for m in _DIRECTIVE.finditer(outside)]
     problems += [m.group(0) for m in _ACTIVE_HTML.finditer(_RENDER.render(text))]
     return problems
 

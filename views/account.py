@@ -18,7 +18,7 @@ def render() -> None:
     with st.container(border=True):
         st.subheader(md.escape(member.name))
         left, middle, right = st.columns(3)
-        left.markdown(f"**Username**  \n{md.escape(member.username)}")
+        left.markdown(f"**Username**  \n{md.code_span(member.username)}")
         middle.markdown(f"**Role**  \n{member.role}")
         right.markdown(f"**User id**  \n{member.user_id}")
         if member.email:

@@ -150,7 +150,7 @@ def test_a_new_username_outside_the_alphabet_is_refused_and_an_old_one_still_wor
 # ---------------------------------------------------------------- every page
 
 
-BOSS = f"boss{ISSUE_USERNAME}"  # an admin whose username is Markdown too
+BOSS = f"boss`{ISSUE_USERNAME}"  # an admin whose username is Markdown, a backtick too
 HOSTILE_PASSWORD = "a long test passphrase"
 BAD_VERSION = '{"format": "ablt-chat-conversation", "version": "![](http://a.co/v)"}'
 

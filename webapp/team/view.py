@@ -191,7 +191,7 @@ def _show_outcome() -> None:
     if secret:
         username, password = secret
         with st.container(border=True):
-            st.markdown(f"**One-time password for {md.escape(username)}**")
+            st.markdown(f"**One-time password for** {md.code_span(username)}")
             st.code(password, language=None)
             st.caption(
                 "Shown this once: copy it now and hand it over privately. "
@@ -273,7 +273,7 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
     if session().remove_pending == member.username:
         with st.container(border=True):
             st.warning(
-                f"Remove {md.escape(member.name)} ({md.escape(member.username)}) from the "
+                f"Remove {md.escape(member.name)} ({md.code_span(member.username)}) from the "
                 "team? They can no longer log in; their conversations stay in the database."
             )
             st.text_input(f"Type {md.escape(member.username)} to confirm", key=Keys.TEAM_CONFIRM)
