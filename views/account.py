@@ -18,11 +18,11 @@ def render() -> None:
     with st.container(border=True):
         st.subheader(md.escape(member.name))
         left, middle, right = st.columns(3)
-        left.markdown(f"**Username**  \n`{member.username}`")
+        left.markdown(f"**Username**  \n{md.code_span(member.username)}")
         middle.markdown(f"**Role**  \n{member.role}")
         right.markdown(f"**User id**  \n{member.user_id}")
         if member.email:
-            st.caption(member.email)
+            st.caption(md.escape(member.email))
         st.caption("Your user id is sent with every chat, so usage statistics split per member.")
 
     if auth.is_fixed_demo_account(get_settings(), member.username):

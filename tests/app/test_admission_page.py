@@ -75,7 +75,7 @@ def test_a_used_up_budget_refuses_retry_edit_and_answer_it_before_any_change(
     assert len(chat_requests()) == asked  # nothing reached the API
     refusal = " ".join(e.value for e in at.error)
     assert "Not sent: you have used this month's budget" in refusal
-    assert "ask an admin to raise your limit: Demo Admin (demo-admin)" in refusal
+    assert "ask an admin to raise your limit: Demo Admin (demo\\-admin)" in refusal  # as text
     refusals = AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])
     assert [e.actor for e in refusals] == ["demo-member"]  # recorded once
     if control == "edit":  # the edit box stays open with the text

@@ -89,7 +89,7 @@ def test_warning_at_80_refusal_at_100_keeps_the_prompt_and_a_raised_limit_sends_
     refusal = texts(at.error)
     assert "Not sent: you have used this month's budget" in refusal
     assert f"{used:,} of {used:,} words" in refusal
-    assert "ask an admin to raise your limit: Demo Admin (demo-admin)" in refusal
+    assert "ask an admin to raise your limit: Demo Admin (demo\\-admin)" in refusal  # as text
     assert at.chat_input[0].value == "Please answer this one too"  # the prompt stays
     refusals = AuditLog(app_store.engine).entries(kinds=[BUDGET_REFUSAL])
     assert [(e.actor, e.kind) for e in refusals] == [("demo-member", BUDGET_REFUSAL)]
@@ -228,7 +228,7 @@ def test_prompts_typed_ahead_wait_when_the_answer_before_uses_up_the_budget(
     assert [q.text for q in queued] == QUEUED[1:]  # kept, not sent
     said = texts(at.caption)
     assert "Not sent: you have used this month's budget" in said
-    assert "ask an admin to raise your limit: Demo Admin (demo-admin)" in said
+    assert "ask an admin to raise your limit: Demo Admin (demo\\-admin)" in said  # as text
     assert "stays queued" in said
     assert bubbles(at)[-2:] == [("user", QUEUED[1]), ("user", QUEUED[2])]
     assert at.button(key=f"chat_queued_cancel_{queued[1].id}")  # each keeps its Cancel

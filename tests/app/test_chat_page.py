@@ -18,6 +18,7 @@ from webapp import backend, render
 from webapp.bots.avatars import initials_avatar
 from webapp.chat import open_chat as chat
 from webapp.conversations.model import AnswerStatus
+from webapp.text import literal as md
 from webapp.ui.state import Keys
 
 pytestmark = pytest.mark.usefixtures("demo_env")
@@ -129,7 +130,7 @@ def test_a_rate_limit_shows_a_plain_message_keeps_the_prompt_and_retry_works(
     send(at, "Are you there?")
 
     errors = [e.value for e in at.error]
-    assert errors == ["The aBLT API is rate limiting requests. Try again in 3 seconds."]
+    assert errors == [md.escape("The aBLT API is rate limiting requests. Try again in 3 seconds.")]
     assert ("user", "Are you there?") in bubbles(at)
     assert "Traceback" not in str(at)
 
@@ -149,9 +150,11 @@ def test_a_dropped_stream_keeps_the_partial_answer_and_retry_works(
 
     reply = conversation(at).messages[-1]
     assert reply.status == AnswerStatus.INTERRUPTED and reply.text  # the part received is kept
-    assert [e.value for e in at.error] == [
-        "The answer was cut off before it finished. The part received so far is kept; "
-        "retry to ask again."
+    assert [e.value for e in at.error] == [  # the stored error, drawn as text
+        md.escape(
+            "The answer was cut off before it finished. The part received so far is kept; "
+            "retry to ask again."
+        )
     ]
     shown = bubbles(at)
     assert shown[-2] == ("user", "Tell me a long story")
@@ -173,7 +176,7 @@ def test_an_empty_answer_says_so_and_retry_works(
     emulator().inject(Fault(kind="empty_answer"))
     send(at, "Anything?")
     assert not at.exception
-    assert [e.value for e in at.error] == [chat.EMPTY_ANSWER]
+    assert [e.value for e in at.error] == [md.escape(chat.EMPTY_ANSWER)]  # drawn as text
     assert conversation(at).messages[-1].status == AnswerStatus.ERROR
     assert "chat_regenerate" not in {button.key for button in at.button}  # a failure, not an answer
     at.button(key="chat_retry").click().run()

@@ -51,6 +51,7 @@ from webapp.budgets.count import (
 from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
 from webapp.db.engine import serialised_write
 from webapp.team.members import MemberStore
+from webapp.text import literal as md
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,15 @@ class Named(Protocol):
 
 
 def admin_names(members: Sequence[Named]) -> list[str]:
-    """The team's admins as "Name (username)", for the refusal's "ask ..."."""
-    return [f"{m.name} ({m.username})" if m.name else m.username for m in members if m.is_admin]
+    """The team's admins as "Name (username)", for the refusal's "ask ...".
+
+    The refusal is drawn as Markdown (an alert, a caption), so each name and
+    username is escaped (`webapp.text.literal.escape`): shown as typed."""
+    return [
+        f"{md.escape(m.name)} ({md.escape(m.username)})" if m.name else md.escape(m.username)
+        for m in members
+        if m.is_admin
+    ]
 
 
 def member_status(

@@ -374,7 +374,8 @@ def refusal_message(
     status: BudgetStatus, admins: list[str], *, kept: str = "Your message is kept in the box."
 ) -> str:
     """The plain sentence shown when sending is refused: how much, until when,
-    who can raise the limit (the team's admins, by name), then `kept`: where
+    who can raise the limit (the team's admins, by name: `admins` already
+    escaped for Markdown, as `check.admin_names` gives them), then `kept`: where
     the refused prompt is now (the message box; a queued prompt stays queued)."""
     limit = status.limit
     amount = f"{limit.amount:,}" if limit.amount is not None else "no"
@@ -395,7 +396,8 @@ def in_flight_note(status: BudgetStatus) -> str:
 
 
 def exhausted_message(status: BudgetStatus, admins: list[str]) -> str:
-    """The status line once the budget is used up (before anything is sent)."""
+    """The status line once the budget is used up (before anything is sent);
+    `admins` as for `refusal_message`."""
     limit = status.limit
     who = ", ".join(admins) if admins else "an admin of the team"
     return (

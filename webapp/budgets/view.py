@@ -42,6 +42,7 @@ from webapp.budgets.count import (
     warning_message,
 )
 from webapp.text import csv_safe
+from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
@@ -200,7 +201,7 @@ def save_member_limit() -> None:
         log.warning("Could not save a member's budget", exc_info=True)
         _notice("error", "The budget was not saved: the database did not answer.")
         return
-    _notice("success", f"{username}: {said}.")
+    _notice("success", f"{md.escape(username)}: {said}.")
 
 
 def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, Any]]:

@@ -327,7 +327,9 @@ def _answer_status(message: Message) -> None:
     if message.status == history.AnswerStatus.STOPPED:
         st.caption(":material/stop_circle: Stopped: the part received before Stop.")
     elif message.status in history.RETRYABLE_STATUSES:
-        st.error(message.error or chat.INTERRUPTED_MESSAGE, icon=":material/error:")
+        # A stored error may come from an imported file or the API's detail: text.
+        error = md.escape(message.error) if message.error else chat.INTERRUPTED_MESSAGE
+        st.error(error, icon=":material/error:")
 
 
 def _draw_message(message: Message, avatar: str) -> None:

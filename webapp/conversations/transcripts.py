@@ -314,6 +314,9 @@ def parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
         raise ConversationImportError("The file could not be read as an export.") from err
 
 
+_PLAIN_VERSION: Final = re.compile(r"-?[A-Za-z0-9.]{1,19}")
+
+
 def _reject_constant(name: str) -> Any:
     # JSON has no NaN or Infinity; Python's reader accepts them unless told.
     raise ConversationImportError(f"The file is not valid JSON ({name} is not a JSON number).")
@@ -348,7 +351,10 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
         )
     version = data.get("version")
     if type(version) is not int or version != EXPORT_VERSION:
-        shown = version if isinstance(version, int | str) and len(str(version)) < 20 else "given"
+        # Echoed only when it is a short number or word: the sentence is drawn
+        # as Markdown, and the file's text is not ours to draw.
+        echo = isinstance(version, int | str) and _PLAIN_VERSION.fullmatch(str(version))
+        shown = version if echo else "given"
         raise ConversationImportError(
             f"The export format version {shown!r} is not supported "
             f"(this app reads version {EXPORT_VERSION})."

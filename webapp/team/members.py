@@ -19,6 +19,7 @@ that logged in before it, no longer counts (`login_still_valid`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -42,6 +43,12 @@ from webapp.team.model import ADMIN, DEMO_MEMBERS, ROLES, Member, TeamError, use
 # Any constant works; the same in every process, unlike the store's other locks.
 _PG_LOCK_KEY: Final = 0x61B17EA3
 MAX_USERNAME: Final = 128
+# A new member's username (see `check_username`): checked after lower-casing.
+_USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._@-]*")
+USERNAME_RULE: Final = (
+    "A username can use only the letters a to z, digits, dots, hyphens, underscores "
+    "and @, and must start with a letter or a digit."
+)
 # An imported entry's keys that have columns of their own (the rest go to `extra`).
 _OWN_KEYS: Final = frozenset({"name", "email", "password", "roles", "user_id"})
 LAST_ADMIN: Final = "The team must keep at least one admin who can log in."
@@ -63,12 +70,37 @@ def _to_member(row: RowMapping) -> Member:
 
 
 def check_username(username: str) -> str:
-    """The key for a new username; raises TeamError when it cannot be one."""
+    """The key for a NEW member's username; raises TeamError (`USERNAME_RULE`)
+    when it cannot be one.
+
+    The alphabet is ASCII letters (lower-cased, as every username is), digits
+    and `.`, `_`, `-`, `@` (so an email address works), starting with a letter
+    or a digit, at most MAX_USERNAME characters. Why so narrow:
+
+    - A username is drawn in notices, labels and confirmations. Every page
+      escapes it (`webapp.text.literal`), and the alphabet is the second
+      line: no brackets, parentheses, `!`, `<`, backticks, `*` or `:` means no
+      link, image, HTML or Streamlit directive however it is drawn, in the app
+      or in a terminal, a log line or a spreadsheet.
+    - No Unicode letters: look-alikes ("аdmin" with a Cyrillic "а"), letters
+      whose cases do not map one to one ("ß" and "SS"; "İ", which lower-cases
+      to two code points) and the two spellings of "é" (one code point or two)
+      would give two members the same-looking name, or one member two keys.
+      Names (`Member.name`) may be any text.
+    - Starting with a letter or digit: no name that reads as a command-line
+      option (`-x`) or a hidden file (`.x`).
+
+    Only new members are checked (the Team page's add form and
+    `python -m webapp.team add` both come here): a member imported from a team
+    file with another username keeps it, logs in and is managed as before.
+    """
     key = username_key(username)
-    if not key or any(c.isspace() for c in key):
-        raise TeamError("A username cannot be empty or contain spaces.")
+    if not key:
+        raise TeamError("A username cannot be empty.")
     if len(key) > MAX_USERNAME:
         raise TeamError(f"A username can be at most {MAX_USERNAME} characters.")
+    if not _USERNAME.fullmatch(key):
+        raise TeamError(USERNAME_RULE)
     return key
 
 

@@ -71,7 +71,8 @@ def _do(action: str, change: Any) -> None:
     try:
         flash.flash(FLASH_AREA, change(), "success")
     except TeamError as err:
-        flash.flash(FLASH_AREA, str(err), "error")
+        # Plain words that may name a member: drawn as text.
+        flash.flash(FLASH_AREA, md.escape(str(err)), "error")
     except SQLAlchemyError:
         log.warning("Team change %s failed", action, exc_info=True)
         flash.flash(FLASH_AREA, DB_DOWN, "error")
@@ -97,7 +98,7 @@ def _on_add() -> None:
         session().secret = (member.username, password)
         for key in (Keys.TEAM_ADD_USERNAME, Keys.TEAM_ADD_NAME, Keys.TEAM_ADD_EMAIL):
             st.session_state[key] = ""
-        return f"Added {member.username} ({member.role}, user id {member.user_id})."
+        return f"Added {md.escape(member.username)} ({member.role}, user id {member.user_id})."
 
     _do("add", change)
 
@@ -109,7 +110,7 @@ def _on_role(username: str) -> None:
 
     def change() -> str:
         member = actions.change_role(_team(), actor, username, role, _protected())
-        return f"{member.username} is now {member.role}."
+        return f"{md.escape(member.username)} is now {member.role}."
 
     _do("role", change)
 
@@ -121,7 +122,7 @@ def _on_reset(username: str) -> None:
     def change() -> str:
         password = actions.reset_password(_team(), actor, username, _protected())
         session().secret = (username, password)
-        return f"New one-time password for {username}; their open sessions have ended."
+        return f"New one-time password for {md.escape(username)}; their open sessions have ended."
 
     _do("reset", change)
 
@@ -132,7 +133,7 @@ def _on_enable(username: str, enabled: bool) -> None:
 
     def change() -> str:
         actions.set_enabled(_team(), actor, username, enabled, _protected())
-        return f"{username} is {'enabled' if enabled else 'disabled'}."
+        return f"{md.escape(username)} is {'enabled' if enabled else 'disabled'}."
 
     _do("enable" if enabled else "disable", change)
 
@@ -151,7 +152,7 @@ def _on_remove(username: str) -> None:
         )
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
-        return f"Removed {username}. Their saved conversations stay in the database."
+        return f"Removed {md.escape(username)}. Their saved conversations stay in the database."
 
     _do("remove", change)
 
@@ -164,7 +165,7 @@ def _on_unlock(key: str, by_address: bool) -> None:
         engine = backend.get_store(get_settings()).engine
         where = {"address": key} if by_address else {"username": key}
         logins.unlock(LoginLog(engine), actor=actor.username, **where)
-        return f"{key} can log in again."
+        return f"{md.escape(key)} can log in again."
 
     _do("unlock", change)
 
@@ -222,7 +223,7 @@ def _show_outcome() -> None:
     if secret:
         username, password = secret
         with st.container(border=True):
-            st.markdown(f"**One-time password for `{md.escape(username)}`**")
+            st.markdown(f"**One-time password for** {md.code_span(username)}")
             st.code(password, language=None)
             st.caption(
                 "Shown this once: copy it now and hand it over privately. "
@@ -283,7 +284,9 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
         st.info("This is you: another admin can change your role, disable or remove you.")
         return
     if member.username in _protected():
-        st.info(actions.PROTECTED.format(username=member.username), icon=":material/lock:")
+        st.info(
+            actions.PROTECTED.format(username=md.escape(member.username)), icon=":material/lock:"
+        )
         return
     left, right = st.columns(2)
     with left:
@@ -302,10 +305,10 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
     if session().remove_pending == member.username:
         with st.container(border=True):
             st.warning(
-                f"Remove {md.escape(member.name)} (`{member.username}`) from the team? They "
-                "can no longer log in; their conversations stay in the database."
+                f"Remove {md.escape(member.name)} ({md.code_span(member.username)}) from the "
+                "team? They can no longer log in; their conversations stay in the database."
             )
-            st.text_input(f"Type {member.username} to confirm", key=Keys.TEAM_CONFIRM)
+            st.text_input(f"Type {md.escape(member.username)} to confirm", key=Keys.TEAM_CONFIRM)
             st.button(
                 "Remove for good",
                 type="primary",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from webapp import backend
 from webapp.auth.guard import view_action
+from webapp.text import literal as md
 from webapp.ui import styles
 
 API_DOWN_MESSAGE = (
@@ -62,7 +63,10 @@ def error_box(
     args: tuple[Any, ...] = (),
     retry_label: str = "Retry",
 ) -> None:
-    """A plain-words error, with a Retry button when a retry makes sense."""
-    st.error(message, icon=":material/error:")
+    """A plain-words error, with a Retry button when a retry makes sense.
+
+    `message` is drawn as text, never Markdown (`webapp.text.literal.escape`):
+    it may carry the API's own words (an error's detail) or a stored error."""
+    st.error(md.escape(message), icon=":material/error:")
     if retry_key is not None:
         st.button(retry_label, key=retry_key, on_click=on_retry, args=args, type="primary")
