@@ -30,6 +30,7 @@ from webapp.auth import throttle as logins
 from webapp.auth.guard import NOT_ADMIN
 from webapp.auth.throttle_store import LoginLog
 from webapp.budgets.view import LIMIT, OWN_LIMIT
+from webapp.chat import open_chat as chat
 from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationStore
 from webapp.library import PromptLibrary
@@ -423,7 +424,7 @@ def _seed_for_bob(team: MemberStore, store: ConversationStore) -> dict[str, str]
     store.append_message(bob, conv.id, "user", "Hello")
     store.append_message(bob, conv.id, "assistant", "Hi Bob")
     token = ShareLinks(store).share(bob, conv.id).token
-    return {"token": token}
+    return {"token": token, "conversation": conv.id}
 
 
 def _open_comparison(new_app: NewApp) -> str:
@@ -450,6 +451,11 @@ class Page:
 
 
 PAGES = {
+    "Chat (a conversation)": Page(
+        "views/chat.py",
+        param=chat.OPEN_PARAM,
+        shows=frozenset({"Regenerate", "New chat"}),
+    ),
     "Bots": Page("views/bots.py"),
     "Compare (setup)": Page("views/compare.py"),
     "Compare (a comparison)": Page(
@@ -504,7 +510,8 @@ def test_every_button_of_a_page_does_nothing_once_the_member_is_disabled(
     page = PAGES[page_name]
     param, username = page.param, page.username
     _lock_out_carol(team)  # the Team page then shows an Unlock
-    params = {SHARE_PARAM: _seed_for_bob(team, app_store)["token"]}
+    seeded = _seed_for_bob(team, app_store)
+    params = {SHARE_PARAM: seeded["token"], chat.OPEN_PARAM: seeded["conversation"]}
     if param == compare_view.OPEN_PARAM:
         params[param] = _open_comparison(new_app)
 

@@ -24,6 +24,7 @@ from webapp import render
 from webapp.answers.admission import Admission, AnswerRefused
 from webapp.answers.live import Wait, describe_wait
 from webapp.auth import gate as auth
+from webapp.auth.guard import member_action
 from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
 from webapp.bots.avatars import USER_AVATAR
@@ -50,6 +51,7 @@ def _problem(text: str) -> None:
 # ------------------------------------------------------------- callbacks
 
 
+@member_action(NOTICE_AREA)
 def submit_prompt() -> None:
     """`st.chat_input(on_submit=...)`: save the prompt and start (or queue) its answer.
 
@@ -82,6 +84,7 @@ def submit_prompt() -> None:
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
 
 
+@member_action(NOTICE_AREA)
 def start_answer(admission: Admission | None = None) -> None:
     """Answer the conversation's last prompt now (after Retry, Regenerate, Edit,
     with the `admission` they asked for before their change; "Send now" and
@@ -128,6 +131,7 @@ def answer_after(change: Callable[[], object]) -> None:
     start_answer(admission)
 
 
+@member_action(NOTICE_AREA)
 def answer_now() -> None:
     """Answer it: start the answer to a prompt left without one, unless one is
     being written here already (a click that raced its start: `answer_busy`)."""
@@ -135,6 +139,7 @@ def answer_now() -> None:
         start_answer()
 
 
+@member_action(NOTICE_AREA)
 def stop_answer(answer_id: str) -> None:
     """Stop: the worker is cancelled now; what this page showed is what is kept."""
     keep = page_state.kept_on_stop(page_state.state(), answer_id)
@@ -144,6 +149,7 @@ def stop_answer(answer_id: str) -> None:
         _problem(chat.DATABASE_READ_ONLY)
 
 
+@member_action(NOTICE_AREA)
 def cancel_queued(queued_id: str) -> None:
     try:
         get_answers().cancel_queued(current_member(), queued_id)

@@ -25,6 +25,7 @@ from typing import Any, Final
 import regex
 import streamlit as st
 
+from webapp.auth.guard import view_action
 from webapp.backend import get_store
 from webapp.conversations.store import MAX_PAGE
 from webapp.ui.state import Keys
@@ -138,6 +139,7 @@ def _current(opened: Any, query: str, count: int) -> int:
     return int(saved[2]) % count
 
 
+@view_action
 def jump(step: int) -> None:
     """Previous (-1) / Next (+1) / a new query (0): the match to show, its
     message loaded (earlier messages too) and brought into view (a callback)."""

@@ -15,6 +15,7 @@ import streamlit as st
 
 from ablt_core import Bot
 from webapp import limits
+from webapp.auth.guard import view_action
 from webapp.bots import catalogue
 from webapp.chat import open_chat as chat
 from webapp.conversations.context import ConversationOptions
@@ -40,6 +41,7 @@ def render_style() -> None:
     styles.chat_header()
 
 
+@view_action
 def pick_bot() -> None:
     """The picker's callback: the chat page opens a conversation with the picked bot."""
     st.session_state[Keys.CHAT_BOT_SLUG] = st.session_state[Keys.CHAT_BOT_SELECT]

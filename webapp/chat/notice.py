@@ -22,6 +22,7 @@ from typing import Protocol
 
 import streamlit as st
 
+from webapp.auth.guard import view_action
 from webapp.ui import flash
 from webapp.ui.state import Keys
 
@@ -58,6 +59,7 @@ def hold(text: str, opened: _Keyed | None) -> None:
     st.session_state[Keys.CHAT_HELD_NOTICE] = HeldNotice(opened.key, text)
 
 
+@view_action
 def dismiss() -> None:
     """The notice's Dismiss button (a callback)."""
     st.session_state.pop(Keys.CHAT_HELD_NOTICE, None)

@@ -12,6 +12,7 @@ import logging
 
 import streamlit as st
 
+from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_store
 from webapp.chat import answer_view as answers_view
 from webapp.chat import busy as answer_busy
@@ -44,6 +45,7 @@ def _notify(text: str) -> None:
 # ------------------------------------------------------------- callbacks
 
 
+@member_action(NOTICE_AREA)
 def switch_to(message_id: str, by: int) -> None:
     """A `<` or `>` click: show the previous (-1) or next (+1) version, saved."""
     opened = _opened()
@@ -61,6 +63,7 @@ def switch_to(message_id: str, by: int) -> None:
         _notify(chat.DATABASE_READ_ONLY)
 
 
+@view_action
 def start_edit(message_id: str, text: str) -> None:
     """Open the edit box in place of a prompt, holding its text (not while an
     answer is being written here: `answer_busy`)."""
@@ -70,10 +73,12 @@ def start_edit(message_id: str, text: str) -> None:
     st.session_state[Keys.CHAT_EDIT_TEXT] = text
 
 
+@view_action
 def cancel_edit() -> None:
     st.session_state.pop(Keys.CHAT_EDITING, None)
 
 
+@member_action(NOTICE_AREA)
 def send_edit() -> None:
     """Save the edit as a new branch and start its answer (the old branch stays)."""
     opened = _opened()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from webapp import render
+from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_store
 from webapp.bots.avatars import USER_AVATAR
 from webapp.chat import answer_view as answers_view
@@ -63,6 +64,7 @@ def guarded(action: Callable[[], Any]) -> None:
         flash.flash(NOTICE_AREA, str(err), "error")
 
 
+@member_action(NOTICE_AREA)
 def retry() -> None:
     opened = _opened()
     if opened is not None:
@@ -71,6 +73,7 @@ def retry() -> None:
         )
 
 
+@member_action(NOTICE_AREA)
 def regenerate() -> None:
     opened = _opened()
     if opened is not None:
@@ -79,6 +82,7 @@ def regenerate() -> None:
         )
 
 
+@view_action
 def start_edit() -> None:
     """Edit last message: its edit box opens in place (`versions_view`)."""
     opened = _opened()
@@ -87,6 +91,7 @@ def start_edit() -> None:
         versions_view.start_edit(prompt.id, prompt.text)  # refused mid-answer there
 
 
+@member_action(NOTICE_AREA)
 def send_unsent() -> None:
     """The member sends an imported prompt that was never sent (its Send button)."""
     opened = _opened()
@@ -96,6 +101,7 @@ def send_unsent() -> None:
         )
 
 
+@view_action
 def show_earlier() -> None:
     opened = _opened()
     if opened is not None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import streamlit as st
 
-from webapp import backend
 from webapp.auth import gate as auth
+from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
 from webapp.chat import message_tools, page_state
@@ -57,6 +57,7 @@ def request_close_on_phone() -> None:
     st.session_state[Keys.SIDEBAR_CLOSE] = st.session_state.get(Keys.SIDEBAR_CLOSE, 0) + 1
 
 
+@view_action
 def request_open(conversation_id: str) -> None:
     """Open a History row's conversation on the next run (and get out of the way on a phone)."""
     st.session_state[Keys.CHAT_OPEN_ID] = conversation_id
@@ -64,6 +65,7 @@ def request_open(conversation_id: str) -> None:
     request_close_on_phone()
 
 
+@view_action
 def request_new_chat() -> None:
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
     st.session_state[Keys.CHAT_FOCUS_INPUT] = True  # then the cursor waits in the message box
@@ -71,6 +73,7 @@ def request_new_chat() -> None:
     request_close_on_phone()
 
 
+@view_action
 def clear_chat() -> None:
     """A fresh conversation with the same bot and options; the old one stays in History."""
     opened = opened_chat()
@@ -90,6 +93,7 @@ def close_row_menu(conversation_id: str) -> None:
     st.session_state[_row_menu_key(conversation_id)] = False
 
 
+@member_action(NOTICE_AREA)
 def rename(conversation_id: str) -> None:
     close_row_menu(conversation_id)
     title = st.session_state.get(Keys.history_rename(conversation_id), "")
@@ -98,6 +102,7 @@ def rename(conversation_id: str) -> None:
     )
 
 
+@member_action(NOTICE_AREA)
 def toggle_pin(conversation_id: str, pinned: bool) -> None:
     close_row_menu(conversation_id)
     guarded(
@@ -107,15 +112,18 @@ def toggle_pin(conversation_id: str, pinned: bool) -> None:
     )
 
 
+@view_action
 def ask_delete(conversation_id: str) -> None:
     close_row_menu(conversation_id)
     st.session_state[Keys.CHAT_DELETE_PENDING] = conversation_id
 
 
+@view_action
 def cancel_delete() -> None:
     st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
 
 
+@member_action(NOTICE_AREA)
 def confirm_delete(conversation_id: str) -> None:
     st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
     guarded(lambda: chat.delete(get_store(), current_member(), conversation_id))
@@ -124,12 +132,14 @@ def confirm_delete(conversation_id: str) -> None:
         st.session_state[Keys.CHAT_NEW_REQUESTED] = True
 
 
+@view_action
 def more_history() -> None:
     st.session_state[Keys.CHAT_HISTORY_LIMIT] = (
         st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP) + HISTORY_STEP
     )
 
 
+@member_action(NOTICE_AREA)
 def import_upload(key: str) -> None:
     """Import the uploaded export as a new conversation and open it; a bad
     file gets its reason and writes nothing."""
@@ -368,7 +378,7 @@ def render_account_footer(
             st.button(
                 "Check again",
                 key="ui_health_retry",
-                on_click=backend.retry_health,
+                on_click=ui.retry_health,
                 type="tertiary",
                 help="Ask the API again now instead of waiting for the next check.",
             )
