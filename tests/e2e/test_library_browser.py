@@ -41,6 +41,8 @@ def test_a_shared_entry_starts_a_members_chat_with_its_variable_filled(
     expect(member.get_by_text("Refund reply")).to_be_visible()
     expect(member.get_by_text("Private notes")).to_have_count(0)
 
+    # The entry's fields are drawn once it is being started (issue 28, item 8).
+    member.get_by_role("button", name="Start a chat with it").click()
     member.get_by_role("textbox", name="customer").fill("Ada Lovelace")
     member.get_by_role("button", name="Start a chat with it").click()
     box = member.get_by_test_id(CHAT_INPUT)
