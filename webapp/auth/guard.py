@@ -68,7 +68,8 @@ def acting_member(*, admin: bool = False) -> Member:
     fresh = load_team_for(get_settings()).get(kept.username)
     if fresh is None or session_ended(fresh, st.session_state.get(Keys.AUTH_SINCE)):
         raise ActionRefused(SESSION_ENDED)
-    st.session_state[Keys.MEMBER] = fresh
+    if fresh != kept:  # the row changed since the page read it (a role, a name)
+        st.session_state[Keys.MEMBER] = fresh
     if admin and not fresh.is_admin:
         raise ActionRefused(NOT_ADMIN)
     return fresh
