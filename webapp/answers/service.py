@@ -48,6 +48,7 @@ from webapp.answers.admission import (
     admit,
     release,
 )
+from webapp.answers.follow import FOLLOW_EVERY, TICK, follow_live, follow_stored
 from webapp.answers.live import LiveAnswer, Wait
 from webapp.answers.slots import TeamSlots
 from webapp.chat import open_chat as chat
@@ -73,9 +74,6 @@ _T = TypeVar("_T")
 OPEN_SERVICES: weakref.WeakSet[AnswerService] = weakref.WeakSet()
 
 SAVE_EVERY: Final = 1.0  # seconds between a generating answer's saves (its heartbeat)
-FOLLOW_EVERY: Final = 0.5  # seconds between reads of an answer another process generates
-TICK: Final = 0.5  # seconds a page waits for new text before it updates its status line
-FLUSH_AFTER: Final = 0.06  # a pause this long in the text: the reader may draw what it held
 STOP_WAIT: Final = 5.0  # seconds Stop waits for the worker's final save
 DATABASE_ANSWER_ERROR: Final = (
     "The answer could not be started: the conversation database did not answer "
@@ -333,39 +331,17 @@ class AnswerService:
         """
         live = self.live(message_id)
         if live is not None:
-            yield from _follow_live(live, on_tick, tick)
+            yield from follow_live(live, on_tick, tick)
         else:
-            yield from self._follow_stored(owner, message_id, on_tick, follow_every)
-
-    def _follow_stored(
-        self,
-        owner: Owner,
-        message_id: str,
-        on_tick: Callable[[Wait | None], None] | None,
-        every: float,
-    ) -> Iterator[str]:
-        shown = 0
-        while True:
-            row = self.store.answer_row(owner, message_id)
-            if row is None:
-                return
-            if len(row.text) > shown:
-                piece, shown = row.text[shown:], len(row.text)
-                yield piece
-            if row.status != AnswerStatus.STREAMING:
-                return
-            beat = row.heartbeat_at
-            idle = self.idle_after.total_seconds()
-            if beat is not None and time.time() - beat.timestamp() > idle:
-                # Its worker died: settle it (if the database lets us) and stop following.
-                with contextlib.suppress(*chat.DATABASE_ERRORS):
-                    self.store.settle_stale(
-                        owner, row.conversation_id, self.idle_after, alive=self.alive_ids()
-                    )
-                return
-            if on_tick is not None:
-                on_tick(Wait.from_json(row.waiting))
-            time.sleep(every)
+            yield from follow_stored(
+                self.store,
+                owner,
+                message_id,
+                on_tick,
+                every=follow_every,
+                idle_after=self.idle_after,
+                alive=self.alive_ids,
+            )
 
     # ------------------------------------------------------------- stopping
 
@@ -597,29 +573,3 @@ class AnswerService:
             except Exception as err:
                 log.warning("Could not save a finished answer (attempt %d): %s", attempt + 1, err)
                 await asyncio.sleep(min(self.save_retry_pause * 2.0**attempt, 5.0))
-
-
-def _follow_live(
-    live: LiveAnswer, on_tick: Callable[[Wait | None], None] | None, tick: float
-) -> Iterator[str]:
-    """New text as it comes; "" when it pauses (a coalescing reader draws what it
-    held back), and `on_tick` after each `tick` s without text."""
-    offset = 0
-    quiet = 0.0
-    while True:
-        timeout = FLUSH_AFTER if quiet < FLUSH_AFTER else tick
-        piece, ended = live.read(offset, timeout)
-        if piece:
-            offset += len(piece)
-            quiet = 0.0
-            yield piece
-        elif not ended:
-            quiet += timeout
-            yield ""
-            if quiet >= tick and on_tick is not None:
-                on_tick(live.wait)
-        if ended:
-            rest, _ = live.read(offset, 0)
-            if rest:
-                yield rest
-            return
