@@ -23,6 +23,7 @@ conversation is open and the tail of it the page shows; the store
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -213,9 +214,13 @@ def open_conversation(
     *,
     alive: Collection[str] = (),
 ) -> OpenChat:
-    """One of the member's conversations, its latest page loaded; ConversationNotFound else."""
+    """One of the member's conversations, its latest page loaded; ConversationNotFound else.
+    Opening it counts as using it for the retention rule (`mark_opened`)."""
     opened = OpenChat(conversation=store.get_conversation(member, conversation_id))
     refresh(store, member, opened, alive=alive)
+    # A read-only database still opens it; the next opening records it.
+    with contextlib.suppress(*DATABASE_ERRORS):
+        store.mark_opened(member, conversation_id)
     return opened
 
 

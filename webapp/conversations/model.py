@@ -88,6 +88,8 @@ class Conversation:
     # When it was imported from an export file (None: made here); its other
     # dates are the file's.
     imported_at: datetime | None = None
+    # When its member last opened it (None: not since this was recorded).
+    opened_at: datetime | None = None
 
     @property
     def is_comparison(self) -> bool:

@@ -94,6 +94,9 @@ conversations = sa.Table(
     sa.Column("voted_id", sa.String(36), nullable=True),
     # v11: when it was imported from an export file (NULL: made here).
     sa.Column("imported_at", UTCDateTime, nullable=True),
+    # v13: when its member last opened it (NULL: not since v13); retention
+    # reads the later of this and updated_at.
+    sa.Column("opened_at", UTCDateTime, nullable=True),
 )
 
 messages = sa.Table(
@@ -339,4 +342,47 @@ budget_holds = sa.Table(
     sa.Column("words", sa.Integer, nullable=False),  # the estimate, in words
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Retention (v13): the team's policy, one row (id 1); a NULL number of days: kept forever.
+retention_policy = sa.Table(
+    "retention_policy",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("conversation_days", sa.Integer, nullable=True),
+    sa.Column("keep_pinned", sa.Boolean, nullable=False),
+    sa.Column("audit_days", sa.Integer, nullable=True),
+    sa.Column("share_days", sa.Integer, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=True),
+)
+
+# Periodic jobs across processes (v13): who sweeps now (a lease that runs out
+# when its process dies) and when the last sweep ended.
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("last_finished_at", UTCDateTime, nullable=True),
+)
+
+# A member's "Download all my data" (v13), built in the background: progress
+# (`done` of `total` conversations), the zip's path once built, and the
+# SHA-256 of its one-time download token (the token itself is never stored).
+data_exports = sa.Table(
+    "data_exports",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),  # whose data
+    sa.Column("requested_by", sa.String(128), nullable=False),  # the member or an admin
+    sa.Column("status", sa.String(16), nullable=False),  # building | ready | failed
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=True),
+    sa.Column("size_bytes", sa.BigInteger, nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
 )

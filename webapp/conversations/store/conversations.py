@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -173,26 +173,23 @@ class ConversationRepository:
     def delete(self, owner: Owner, conversation_id: str) -> None:
         """Delete a conversation and its messages (a comparison: its columns too)."""
         with self.db.write() as conn:
-            # Messages first: correct even where foreign keys are not enforced.
-            owned_ids = sa.select(C.c.id).where(
-                C.c.owner == owner.username,
-                sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
-            )
-            conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned_ids)))
-            conn.execute(
-                sa.delete(schema.message_versions).where(
-                    schema.message_versions.c.conversation_id.in_(owned_ids)
-                )
-            )
-            # Its share links go with it: a deleted conversation is shown to nobody.
-            conn.execute(
-                sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned_ids))
-            )
-            conn.execute(
-                sa.delete(C).where(C.c.owner == owner.username, C.c.parent_id == conversation_id)
-            )
-            if conn.execute(sa.delete(C).where(owned(owner, conversation_id))).rowcount != 1:
+            if not delete_whole(conn, owner.username, conversation_id):
                 raise ConversationNotFound()
+
+    def mark_opened(self, owner: Owner, conversation_id: str) -> None:
+        """Record that its member opened it now (retention counts from the later
+        of this and its last change); its place in the History does not move.
+        Written at most once a minute per conversation."""
+        now = self.db.now()
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(C)
+                .where(
+                    owned(owner, conversation_id),
+                    sa.or_(C.c.opened_at.is_(None), C.c.opened_at < now - timedelta(minutes=1)),
+                )
+                .values(opened_at=now)
+            )
 
     # ------------------------------------------------------- export/import
 
@@ -279,3 +276,26 @@ class ConversationRepository:
                 imported_at=now,
             )
         )
+
+
+def delete_whole(conn: Connection, owner: str, conversation_id: str) -> bool:
+    """Delete the conversation `conversation_id` of the member `owner` with
+    everything that hangs on it (messages, versions, share links; a
+    comparison's columns), inside the caller's transaction, so it goes whole
+    or stays whole. False when the member has no such conversation."""
+    # Messages first: correct even where foreign keys are not enforced.
+    owned_ids = sa.select(C.c.id).where(
+        C.c.owner == owner,
+        sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
+    )
+    conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned_ids)))
+    conn.execute(
+        sa.delete(schema.message_versions).where(
+            schema.message_versions.c.conversation_id.in_(owned_ids)
+        )
+    )
+    # Its share links go with it: a deleted conversation is shown to nobody.
+    conn.execute(sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned_ids)))
+    conn.execute(sa.delete(C).where(C.c.owner == owner, C.c.parent_id == conversation_id))
+    gone = conn.execute(sa.delete(C).where(C.c.owner == owner, C.c.id == conversation_id))
+    return gone.rowcount == 1

@@ -159,6 +159,7 @@ def to_conversation(row: Mapping[Any, Any]) -> Conversation:
         position=row["position"],
         voted_id=row["voted_id"],
         imported_at=row.get("imported_at"),
+        opened_at=row.get("opened_at"),
     )
 
 

@@ -64,6 +64,7 @@ class ConversationStore:
         self.set_pinned = conversations.set_pinned
         self.update_options = conversations.update_options
         self.delete_conversation = conversations.delete
+        self.mark_opened = conversations.mark_opened
         self.export_json = conversations.export_json
         self.export_markdown = conversations.export_markdown
         self.import_conversation = conversations.import_conversation
