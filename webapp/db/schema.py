@@ -382,6 +382,7 @@ data_exports = sa.Table(
     sa.Column("path", sa.Text, nullable=True),
     sa.Column("size_bytes", sa.BigInteger, nullable=True),
     sa.Column("token_hash", sa.String(64), nullable=True),
+    sa.Column("token_expires_at", UTCDateTime, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),

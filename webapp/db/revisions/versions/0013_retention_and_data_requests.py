@@ -55,6 +55,7 @@ def _apply(conn: Connection) -> None:
             path TEXT,
             size_bytes BIGINT,
             token_hash VARCHAR(64),
+            token_expires_at {ts},
             error TEXT,
             created_at {ts} NOT NULL,
             finished_at {ts}
