@@ -181,6 +181,7 @@ if member.must_change_password:
     sidebar.render_account_footer(settings, member, healthy, logout=False)
     show_only(lambda: team_view.forced_password_change(member), "Choose a password", "password")
 page = st.navigation(session_pages(member.is_admin))
+backend.start_lifecycle(settings)  # this process's retention schedule, started once
 sidebar.note_page(page.url_path)
 if not healthy:
     ui.api_down_notice()

@@ -1,10 +1,12 @@
 """Serve aBLT Chat: `streamlit run serve.py` (the same options as `streamlit run app.py`).
 
-It runs app.py as the Streamlit app, plus the two small HTTP routes that
+It runs app.py as the Streamlit app, plus small HTTP routes: the two that
 write and remove the login cookie from the server, so that the cookie is
-HttpOnly (page scripts cannot read it) and Secure over HTTPS; see
-`webapp.auth.cookie`. `streamlit run app.py` still works, with the
-login cookie written by a script instead (not HttpOnly).
+HttpOnly (page scripts cannot read it) and Secure over HTTPS (see
+`webapp.auth.cookie`), and the one-time link of "Download all my data"
+(`webapp.lifecycle.downloads`), which streams the zip from disk.
+`streamlit run app.py` still works, with the login cookie written by a
+script instead (not HttpOnly), but without that download link.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from streamlit import config
 from webapp.auth import cookie as login_cookie
 from webapp.auth import gate as auth
 from webapp.auth.throttle import served_over_https
+from webapp.lifecycle import downloads as data_downloads
+from webapp.lifecycle.downloads import DataDownloads
 from webapp.settings import get_settings
 
 
@@ -28,18 +32,26 @@ def _engine() -> Engine:
     return backend.get_store().engine
 
 
+def _downloads() -> DataDownloads:
+    from webapp import backend
+
+    return backend.get_downloads()
+
+
 def _secure(request: Request) -> bool:
     return served_over_https(str(request.url), request.headers, get_settings().trusted_proxy_hops)
 
 
+_base_path = str(config.get_option("server.baseUrlPath") or "")
 app = st.App(
     "app.py",
-    routes=login_cookie.build_routes(
+    routes=data_downloads.build_routes(_downloads, base_path=_base_path)
+    + login_cookie.build_routes(
         engine=_engine,
         cookie_name=auth.COOKIE_NAME,
         cookie_key=lambda: auth.cookie_key(get_settings()),
         expiry_days=auth.COOKIE_EXPIRY_DAYS,
         secure=_secure,
-        base_path=str(config.get_option("server.baseUrlPath") or ""),
+        base_path=_base_path,
     ),
 )

@@ -1,4 +1,4 @@
-"""Account page: who you are, change your password, log out."""
+"""Account page: who you are, change your password, your data (download, erase), log out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import streamlit as st
 
 from webapp.auth import gate as auth
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
+from webapp.lifecycle.member_data import Who
+from webapp.lifecycle.view import render_my_data
 from webapp.settings import get_settings
 from webapp.text import literal as md
 from webapp.ui.member import require_member
@@ -30,6 +32,7 @@ def render() -> None:
         st.info(auth.DEMO_PASSWORD_FIXED, icon=":material/lock:")
     else:
         render_password_form(member)
+    render_my_data(Who(member.username, member.user_id))
     render_team(member)
 
 

@@ -27,6 +27,8 @@ from webapp.bots.catalogue import client_base_url
 from webapp.budgets.check import BudgetGate
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
+from webapp.lifecycle.downloads import DataDownloads
+from webapp.lifecycle.retention import RetentionScheduler
 from webapp.settings import Settings, get_settings
 from webapp.team.model import DEMO_USER_IDS
 from webapp.ui.member import require_member
@@ -160,6 +162,25 @@ def get_store(settings: Settings | None = None) -> ConversationStore:
     so sharing it shares no one's conversations.
     """
     return _store_for((settings or get_settings()).db_url or DEFAULT_DB_URL)
+
+
+@st.cache_resource(show_spinner=False)
+def _lifecycle_for(url: str) -> tuple[DataDownloads, RetentionScheduler]:
+    # One per process: the data downloads it builds, and its hourly look at
+    # whether the daily retention sweep is due (one process of all sweeps).
+    store = _store_for(url)
+    return DataDownloads(store), RetentionScheduler(store.engine)
+
+
+def start_lifecycle(settings: Settings | None = None) -> None:
+    """Make sure this process's retention schedule runs (idempotent, cheap)."""
+    _lifecycle_for((settings or get_settings()).db_url or DEFAULT_DB_URL)
+
+
+def get_downloads(settings: Settings | None = None) -> DataDownloads:
+    """The process-wide data downloads ("Download all my data"); also starts
+    the process's retention schedule, once."""
+    return _lifecycle_for((settings or get_settings()).db_url or DEFAULT_DB_URL)[0]
 
 
 # A Retry-After longer than this is shown at once with Retry, not waited for.

@@ -138,6 +138,17 @@ def set_enabled(
     return member
 
 
+def check_removal(
+    actor: Member, username: str, confirm: str, protected: Collection[str] = ()
+) -> None:
+    """Raise TeamError unless `actor` may remove `username` with this `confirm`."""
+    _admin(actor)
+    _not_self(actor, username, "remove")
+    _not_protected(username, protected)
+    if username_key(confirm) != username_key(username):
+        raise TeamError(f"Type {username_key(username)} to confirm the removal.")
+
+
 def remove_member(
     members: MemberStore,
     actor: Member,
@@ -146,12 +157,9 @@ def remove_member(
     protected: Collection[str] = (),
 ) -> None:
     """Remove a member once `confirm` repeats their username; not oneself, never
-    the last admin. Their conversations stay in the database."""
-    _admin(actor)
-    _not_self(actor, username, "remove")
-    _not_protected(username, protected)
-    if username_key(confirm) != username_key(username):
-        raise TeamError(f"Type {username_key(username)} to confirm the removal.")
+    the last admin. Their conversations stay in the database (the Team page
+    erases them first when the admin chose so)."""
+    check_removal(actor, username, confirm, protected)
     members.remove(username)
     record_change(actor.username, "remove member", username_key(username), engine=members.engine)
 

@@ -21,6 +21,7 @@ from webapp.auth import throttle as logins
 from webapp.auth.guard import member_action, view_action
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.auth.throttle_store import LoginLog
+from webapp.lifecycle import view as lifecycle_view
 from webapp.settings import get_settings
 from webapp.team import actions
 from webapp.team.members import MemberStore
@@ -39,6 +40,8 @@ LOCKOUTS_WINDOW = "team_lockouts"  # that list's name for `webapp.ui.window`
 ADMINS_ONLY = "The Team page is for admins. Ask an admin if you need a change to the team."
 DB_DOWN = "The change was not made: the app's database is not answering. Try again in a moment."
 FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
+# Removing a member: what happens to their data (keeping it, the default, loses nothing).
+REMOVE_DATA_CHOICES = ("Keep their data (download it first under Their data)", "Erase their data")
 PASSWORD_AREA = "password"  # the forced password change's notices
 
 
@@ -142,17 +145,24 @@ def _on_enable(username: str, enabled: bool) -> None:
 def _on_remove(username: str) -> None:
     actor = current_member()
 
+    erase = st.session_state.get(Keys.TEAM_REMOVE_DATA) == REMOVE_DATA_CHOICES[1]
+
     def change() -> str:
-        actions.remove_member(
-            _team(),
-            actor,
-            username,
-            str(st.session_state.get(Keys.TEAM_CONFIRM) or ""),
-            _protected(),
-        )
+        confirm = str(st.session_state.get(Keys.TEAM_CONFIRM) or "")
+        actions.check_removal(actor, username, confirm, _protected())
+        if erase and not lifecycle_view.erase_before_removal(
+            username, actor.username, lifecycle_view.TEAM_AREA
+        ):
+            raise TeamError(f"{username} was not removed: their data could not be erased (above).")
+        actions.remove_member(_team(), actor, username, confirm, _protected())
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
-        return f"Removed {md.escape(username)}. Their saved conversations stay in the database."
+        if erase:
+            return f"Removed {md.escape(username)} and erased their data."
+        return (
+            f"Removed {md.escape(username)}. Their data stays in the database, under the "
+            "team's retention rules."
+        )
 
     _do("remove", change)
 
@@ -302,11 +312,19 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
         label = "Enable" if member.disabled else "Disable"
         st.button(label, on_click=_on_enable, args=(member.username, member.disabled))
         st.button("Remove", on_click=_ask_remove, args=(member.username,))
+    with st.expander("Their data"):
+        lifecycle_view.render_member_data_admin(member.username)
     if session().remove_pending == member.username:
         with st.container(border=True):
             st.warning(
                 f"Remove {md.escape(member.name)} ({md.code_span(member.username)}) from the "
-                "team? They can no longer log in; their conversations stay in the database."
+                "team? They can no longer log in."
+            )
+            st.radio(
+                "Their conversations, library entries and share links",
+                REMOVE_DATA_CHOICES,
+                key=Keys.TEAM_REMOVE_DATA,
+                help="Keep them to download them first (Their data, above); erase them later.",
             )
             st.text_input(f"Type {md.escape(member.username)} to confirm", key=Keys.TEAM_CONFIRM)
             st.button(

@@ -107,6 +107,16 @@ class Keys:
     FORCED_NEW = "forced_new"
     FORCED_REPEAT = "forced_repeat"
 
+    # Data lifecycle (Account page: your data; Team page: retention, a member's data)
+    ERASE_CONFIRM = "erase_confirm"  # the Account page's erase box (type your username)
+    TEAM_ERASE_CONFIRM = "team_erase_confirm"  # the Team page's erase box for a member
+    TEAM_REMOVE_DATA = "team_remove_data"  # removing a member: "Erase" or "Keep" their data
+    RETENTION_CHATS = "retention_chats"  # days, 0: forever
+    RETENTION_PINNED = "retention_pinned"  # keep pinned conversations
+    RETENTION_AUDIT = "retention_audit"  # days, 0: forever
+    RETENTION_SHARES = "retention_shares"  # days, 0: forever
+    DATA_LINK = "data_link"  # {username: the one-time download path just issued}
+
     # Budgets (Chat page status; the Team page's budget section)
     BUDGET_DEFAULT_MODE = "budget_default_mode"  # team default: "No limit" | "Limit"
     BUDGET_DEFAULT_AMOUNT = "budget_default_amount"
