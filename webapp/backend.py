@@ -169,7 +169,8 @@ def _lifecycle_for(url: str) -> tuple[DataDownloads, RetentionScheduler]:
     # One per process: the data downloads it builds, and its hourly look at
     # whether the daily retention sweep is due (one process of all sweeps).
     store = _store_for(url)
-    return DataDownloads(store), RetentionScheduler(store.engine)
+    downloads = DataDownloads(store)
+    return downloads, RetentionScheduler(store.engine, also=downloads.remove_expired)
 
 
 def start_lifecycle(settings: Settings | None = None) -> None:

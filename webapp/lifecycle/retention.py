@@ -347,12 +347,20 @@ def _is_busy(conn: Connection, conversation_id: str) -> bool:
 
 class RetentionScheduler:
     """A daemon thread that sweeps when one is due (`sweep` decides; at most
-    one process of the deployment sweeps at a time). One per process;
-    `close()` stops it."""
+    one process of the deployment sweeps at a time), and runs `also` (this
+    process's own housekeeping, e.g. removing expired data downloads) at each
+    look. One per process; `close()` stops it."""
 
-    def __init__(self, engine: Engine, *, every: float = CHECK_EVERY) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        every: float = CHECK_EVERY,
+        also: Callable[[], object] | None = None,
+    ) -> None:
         self._engine = engine
         self._every = every
+        self._also = also
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="retention-sweep", daemon=True)
         self._thread.start()
@@ -361,6 +369,8 @@ class RetentionScheduler:
         while not self._stop.wait(self._every):
             try:
                 sweep(self._engine)
+                if self._also is not None:
+                    self._also()
             except Exception:  # the next hour tries again; the lease runs out
                 log.warning("The retention sweep failed", exc_info=True)
 

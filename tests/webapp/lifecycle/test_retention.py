@@ -253,3 +253,17 @@ def test_the_history_warns_a_week_ahead_and_says_when() -> None:
 def test_a_policy_out_of_range_is_refused_in_plain_words(days: int) -> None:
     with pytest.raises(RetentionError, match="between 1 and 36,500 days"):
         RetentionPolicy(conversation_days=days)
+
+
+def test_the_scheduler_sweeps_when_due_and_runs_its_housekeeping(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'scheduled.db'}"
+    chat_aged(url, ANN, 100)
+    engine = engine_of(url)
+    retention.save_policy(engine, RetentionPolicy(conversation_days=30), "admin")
+    housekeeping = threading.Event()
+    scheduler = retention.RetentionScheduler(engine, every=0.05, also=housekeeping.set)
+    try:
+        assert housekeeping.wait(30)
+    finally:
+        scheduler.close()
+    assert ids_of(url, ANN) == set()
