@@ -88,6 +88,11 @@ class Conversation:
     # When it was imported from an export file (None: made here); its other
     # dates are the file's.
     imported_at: datetime | None = None
+    # From another app (`webapp.imports`): the import that wrote it, the
+    # source ("chatgpt", ...) and the model that answered there.
+    import_id: str | None = None
+    import_source: str | None = None
+    original_model: str | None = None
 
     @property
     def is_comparison(self) -> bool:

@@ -390,6 +390,40 @@ def _v12_budget_holds(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_budget_holds_ticket ON budget_holds (ticket)")
 
 
+def _v17_imports(conn: Connection) -> None:
+    """Imports from other apps (issue 26, `webapp.imports`): one `imports` row
+    per import (who, what, its progress, for the background run and its undo),
+    and on each conversation it wrote its `import_id`, `import_source`
+    ("chatgpt", ...) and `original_model` (the source's model, for the header)."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE imports (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            file_name VARCHAR(200) NOT NULL,
+            sources VARCHAR(100) NOT NULL,
+            bot_slug VARCHAR(200) NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            total INTEGER NOT NULL,
+            written INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            skipped INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            problem TEXT,
+            created_at {ts} NOT NULL,
+            updated_at {ts} NOT NULL,
+            removed_at {ts}
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_imports_owner ON imports (owner, created_at)")
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN import_id VARCHAR(36)")
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN import_source VARCHAR(16)")
+    conn.exec_driver_sql("ALTER TABLE conversations ADD COLUMN original_model VARCHAR(100)")
+    conn.exec_driver_sql("CREATE INDEX ix_conversations_import ON conversations (import_id)")
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -404,6 +438,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v10_message_versions,  # answer versions and branching edits
     _v11_imported_at,  # controls: an imported conversation is marked as imported
     _v12_budget_holds,  # answers in flight hold their estimate of the budget (issue 28)
+    _v17_imports,  # imports from ChatGPT, Open WebUI, LibreChat, with undo (issue 26)
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 

@@ -282,8 +282,7 @@ def build(
         texts[unit.id] = text
         times[unit.id] = unit.created or (times[unit.parent] if unit.parent else fallback)
     messages = [
-        ImportedMessage(role=units[k].role, text=texts[k], created_at=times[k])
-        for k in path
+        ImportedMessage(role=units[k].role, text=texts[k], created_at=times[k]) for k in path
     ]
     keys = {key: f"n{i}" for i, key in enumerate(units)}
     versions = []
