@@ -21,6 +21,7 @@ Raises `Skip` for what the product cannot hold (too many messages, one too long)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from webapp.conversations.transcripts import (
 )
 from webapp.imports.model import MAX_MESSAGE_CHARS, MAX_MESSAGES, Skip
 
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)  # before any chat app existed
 PLACEHOLDER_BOT: Final = "imported"  # replaced by the member's chosen bot when written
 FALLBACK_TITLE: Final = "Imported conversation"
@@ -134,11 +136,7 @@ def iso_time(value: Any) -> datetime | None:
 def storable(text: str) -> str:
     """Text every database keeps: NUL and lone surrogates become U+FFFD."""
     text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _ok_nodes(nodes: Mapping[str, Node], notes: list[str]) -> set[str]:
