@@ -123,6 +123,33 @@ def add_document(plan: ImportPlan, label: str, data: Any, *, in_zip: bool = Fals
         plan.skipped.append(Skipped(label, UNKNOWN))
 
 
+def is_foreign(data: Any) -> bool:
+    """A JSON document of another app's export (ChatGPT, Open WebUI, LibreChat)."""
+    return chatgpt.is_export(data) or openwebui.is_export(data) or librechat.is_export(data)
+
+
+def foreign_plan(name: str, data: bytes) -> ImportPlan | None:
+    """The plan for a zip or another app's export; None for anything else (one
+    aBLT Chat export, or a file nobody reads), which the product's own import
+    reads and explains as it always has. Never raises."""
+    if safezip.is_zip(data) or len(data) > MAX_UPLOAD_BYTES:
+        return read_upload(name, data)
+    try:
+        document = decode_json(data)
+    except Skip:
+        return None
+    if not is_foreign(document):
+        return None
+    plan = ImportPlan()
+    label = " ".join(name.split())[:80] or "the file"
+    try:
+        add_document(plan, label, document)
+    except Exception as err:  # the promise: a plain line, never a crash
+        log.warning("Import: a file refused on an unexpected %s", type(err).__name__)
+        plan.skipped.append(Skipped(label, "it could not be read"))
+    return plan
+
+
 def read_upload(name: str, data: bytes) -> ImportPlan:
     """What `data` (an uploaded file called `name`) would import. Never raises."""
     plan = ImportPlan()
