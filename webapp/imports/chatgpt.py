@@ -123,6 +123,8 @@ def _turn(message: Any) -> Turn | None:
         role = "assistant"
     elif role not in ("user", "assistant"):
         return None
+    elif role == "assistant" and message.get("recipient") not in (None, "all", "python"):
+        return None  # a call to a tool (search, DALL·E, a plugin): its result speaks
     else:
         text = _content_text(content)
     files = meta.get("attachments")

@@ -91,6 +91,7 @@ def test_chatgpt_hidden_system_memory_and_reasoning_are_not_shown() -> None:
     texts = " ".join(m.text for m in rome.messages)
     assert "Likes Italy" not in texts  # model_editable_context
     assert "DALL·E displayed" not in texts  # hidden tool text
+    assert "search(" not in texts  # a call to the browser tool
     quick = only(plan, "Quick question")
     assert [(m.role, m.text) for m in quick.conversation.messages] == [
         ("user", "Is 7 prime?"),
