@@ -68,6 +68,15 @@ def test_an_import_writes_each_conversation_with_its_versions_bot_and_origin(
     assert versions[shown[1].id].label == "2/2"  # the regenerated answer, shown last
     assert versions[shown[2].id].count == 2  # the edited prompt beside it
     assert count(store, message_versions) == 3
+    # The versions work as the app's own: > on the edited prompt (1/2) shows the
+    # other branch, its answer with it; and back.
+    prompt = versions[shown[2].id]
+    store.switch_version(ann, rome.id, shown[2].id, prompt.step(1) or "")
+    other = store.all_messages(ann, rome.id)
+    assert [m.text for m in other[2:]] == ["And in the evening?", "Trastevere for dinner."]
+    back = store.versions(ann, rome.id, other)[other[2].id]
+    store.switch_version(ann, rome.id, other[2].id, back.step(-1) or "")
+    assert [m.text for m in store.all_messages(ann, rome.id)] == [m.text for m in shown]
 
 
 def test_an_import_never_overwrites_a_conversation(store: ConversationStore, ann: Member) -> None:
