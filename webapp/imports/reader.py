@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from webapp.conversations.model import EXPORT_FORMAT
 from webapp.conversations.transcripts import ConversationImportError, parse_import
 from webapp.imports import chatgpt, librechat, openwebui, safezip
 from webapp.imports.model import (
     MAX_CONVERSATIONS,
+    MAX_MESSAGES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     ImportPlan,
@@ -35,10 +38,45 @@ UNKNOWN = (
     "or a zip of them)"
 )
 Parser = Callable[[Any, list[str]], ParsedConversation]
+# Nesting read past Python's usual limit: a recursive LibreChat export of the
+# longest conversation kept (two levels a message), with room to spare.
+DEEP_JSON_LEVELS: Final = 2 * MAX_MESSAGES + 1_000
+DEEP_STACK_BYTES: Final = 256 * 1024 * 1024  # reserved, not used, past what is touched
+_DEEP_LOCK = threading.Lock()
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads_deep(text: str) -> Any:
+    """`json.loads` for nesting past Python's recursion limit, up to
+    `DEEP_JSON_LEVELS`: on a thread of its own with a large stack (C frames),
+    the limit raised only meanwhile (one at a time: the limit is process-wide).
+    LibreChat's recursive export nests two levels per message."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(old + DEEP_JSON_LEVELS)
+        try:
+            outcome["value"] = json.loads(text, parse_constant=_reject_constant)
+        except BaseException as err:  # handed to the caller's thread
+            outcome["error"] = err
+        finally:
+            sys.setrecursionlimit(old)
+
+    with _DEEP_LOCK:
+        previous = threading.stack_size(DEEP_STACK_BYTES)
+        try:
+            worker = threading.Thread(target=work, name="import-json", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(previous)
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def decode_json(data: bytes) -> Any:
@@ -50,7 +88,10 @@ def decode_json(data: bytes) -> Any:
     if not text.strip():
         raise Skip("it is empty")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            return _loads_deep(text)
     except json.JSONDecodeError as err:
         raise Skip(f"it is not valid JSON (line {err.lineno}, column {err.colno})") from err
     except RecursionError as err:

@@ -342,3 +342,30 @@ def test_nul_and_lone_surrogates_are_kept_as_replacement_characters() -> None:
     raw = raw.replace("a\\u0000b", "a\\u0000b\\ud800")
     (parsed,) = upload(raw.encode()).conversations
     assert parsed.conversation.messages[0].text == "a\ufffdb\ufffd"
+
+
+def test_a_recursive_librechat_export_of_a_long_conversation_is_read() -> None:
+    # Two levels of nesting per message: 2,000 messages are 4,000 levels,
+    # past Python's own recursion limit for json.
+    def chain(i: int, last: int) -> dict[str, Any]:
+        return {
+            "messageId": f"m{i}",
+            "parentMessageId": f"m{i - 1}" if i else None,
+            "isCreatedByUser": i % 2 == 0,
+            "text": f"message {i}",
+            "createdAt": "2024-06-01T09:00:00Z",
+            "children": [] if i == last else ["CHILD"],
+        }
+
+    heads, tails = [], []
+    for i in range(2_000):
+        head, _, tail = json.dumps(chain(i, 1_999)).partition('"CHILD"')
+        heads.append(head)
+        tails.append(tail)
+    inner = "".join(heads) + "".join(reversed(tails))
+    text = '{"title": "Long", "recursive": true, "messages": [' + inner + "]}"
+    plan = upload(text.encode())
+    assert not plan.skipped
+    (parsed,) = plan.conversations
+    assert len(parsed.conversation.messages) == 2_000
+    assert parsed.conversation.messages[-1].text == "message 1999"
