@@ -3,6 +3,7 @@ before anything is written, the background run, the header's origin, the undo.""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -118,3 +119,37 @@ def test_a_running_import_shows_its_progress_after_a_reload(
     at.run()
     assert not at.get("progress")
     assert any("Imported 2 conversations" in s.value for s in at.sidebar.success)
+
+
+def test_imported_text_goes_through_the_renderer_like_any_answer(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    hostile = (
+        "**bold** ![tracker](https://example.com/pixel.png) "
+        '<img src="https://example.com/y.png" onerror="alert(1)"><script>alert(2)</script>'
+    )
+    chat = {
+        "title": "Hostile",
+        "chat": {
+            "history": {
+                "currentId": "b",
+                "messages": {
+                    "a": {"id": "a", "parentId": None, "role": "user", "content": "Hi"},
+                    "b": {"id": "b", "parentId": "a", "role": "assistant", "content": hostile},
+                },
+            }
+        },
+    }
+    upload(at, "chat.json", json.dumps([chat]).encode())
+    at.sidebar.button(key="imports_confirm").click().run()
+    wait_for_import(app_store, member)
+    at.run()
+    (conv,) = app_store.list_conversations(member)
+    assert app_store.all_messages(member, conv.id)[1].text == hostile  # kept as written
+    at.sidebar.button(key=f"chat_open_{conv.id}").click().run()
+    shown = at.chat_message[1].markdown[0].value
+    assert "<strong>bold</strong>" in shown  # Markdown as Markdown
+    assert "<img" not in shown and "<script" not in shown and "onerror" not in shown
+    assert 'class="ablt-image-link" href="https://example.com/pixel.png"' in shown  # a link
