@@ -21,6 +21,10 @@ from typing import Final, Literal
 
 import streamlit as st
 
+from webapp.imports.model import SOURCE_NAMES, Source
+from webapp.limits import BOT_MODEL_MAX_CHARS
+from webapp.text import literal as md
+from webapp.text.graphemes import cut_graphemes
 from webapp.ui import chat_scripts, clipboard, scroll, styles
 
 COPY_LABEL: Final = "Copy text"
@@ -129,12 +133,28 @@ def imported_label(imported_at: datetime | None, tz: tzinfo | None) -> str | Non
     return f"Imported {local.day} {local:%b} {local.year}"
 
 
-def render_imported_badge(imported_at: datetime | None, tz: tzinfo | None) -> None:
-    """The chat header's mark on an imported conversation (nothing otherwise)."""
+def origin_label(source: str | None, model: str | None) -> str | None:
+    """ "Imported from ChatGPT, gpt-4o" for a conversation from another app
+    (`webapp.imports`), as plain text; None for one made here or in aBLT Chat."""
+    if not source or source == Source.ABLT:
+        return None
+    label = f"Imported from {SOURCE_NAMES.get(source, source)}"
+    return f"{label}, {cut_graphemes(model, BOT_MODEL_MAX_CHARS)}" if model else label
+
+
+def render_imported_badge(
+    imported_at: datetime | None,
+    tz: tzinfo | None,
+    source: str | None = None,
+    model: str | None = None,
+) -> None:
+    """The chat header's mark on an imported conversation (nothing otherwise):
+    where it came from and its original model when another app's."""
     label = imported_label(imported_at, tz)
     if label and imported_at is not None:
+        origin = origin_label(source, model)
         st.badge(
-            label,
+            md.escape(origin) if origin else label,
             icon=IMPORTED_ICON,
             color="gray",
             help=f"Imported {full_time(imported_at, tz)}; its dates are the file's.",

@@ -186,7 +186,10 @@ def render_chat(
             elif not bots_problem:
                 st.warning("This bot is no longer in the catalogue; answers may fail.")
             message_tools.render_imported_badge(
-                opened.conversation.imported_at, chat_view.member_timezone()
+                opened.conversation.imported_at,
+                chat_view.member_timezone(),
+                opened.conversation.import_source,
+                opened.conversation.original_model,
             )
             # Ends where the chat ends, under the picker.
             menus = st.container(horizontal=True, gap="small", horizontal_alignment="right")

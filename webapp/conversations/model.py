@@ -90,6 +90,11 @@ class Conversation:
     imported_at: datetime | None = None
     # When its member last opened it (None: not since this was recorded).
     opened_at: datetime | None = None
+    # From another app (`webapp.imports`): the import that wrote it, the
+    # source ("chatgpt", ...) and the model that answered there.
+    import_id: str | None = None
+    import_source: str | None = None
+    original_model: str | None = None
 
     @property
     def is_comparison(self) -> bool:

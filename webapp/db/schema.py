@@ -97,6 +97,10 @@ conversations = sa.Table(
     # v13: when its member last opened it (NULL: not since v13); retention
     # reads the later of this and updated_at.
     sa.Column("opened_at", UTCDateTime, nullable=True),
+    # v14: the import that wrote it (`imports.id`), its source app and model.
+    sa.Column("import_id", sa.String(36), nullable=True),
+    sa.Column("import_source", sa.String(16), nullable=True),
+    sa.Column("original_model", sa.String(100), nullable=True),
 )
 
 messages = sa.Table(
@@ -386,4 +390,27 @@ data_exports = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
+)
+
+# v14: one import from another app (`webapp.imports`): its progress while it
+# runs in the background (`status`: running, done, failed, removed; a running
+# row whose `updated_at` stops moving was interrupted) and what it wrote.
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("file_name", sa.String(200), nullable=False),
+    sa.Column("sources", sa.String(100), nullable=False),  # "chatgpt,librechat"
+    sa.Column("bot_slug", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),  # conversations to write
+    sa.Column("written", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),  # refused by the database
+    sa.Column("skipped", sa.Integer, nullable=False),  # left out by the preview
+    sa.Column("messages", sa.Integer, nullable=False),  # written so far
+    sa.Column("problem", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
 )

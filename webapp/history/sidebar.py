@@ -29,6 +29,8 @@ from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
 from webapp.conversations.store import ConversationNotFound
 from webapp.history.actions import HISTORY_PAGE, load_history
+from webapp.imports import model as imports_model
+from webapp.imports import view as import_view
 from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import flash, styles
@@ -148,8 +150,11 @@ def import_upload(key: str) -> None:
         return
     # A new uploader key next run empties the widget for the next import.
     st.session_state[Keys.CHAT_IMPORT_ROUND] = st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0) + 1
+    data = upload.getvalue()
+    if import_view.take_upload(upload.name, data):
+        return  # a zip or another app's export: its preview comes first
     try:
-        conv = chat.import_file(get_store(), current_member(), upload.getvalue())
+        conv = chat.import_file(get_store(), current_member(), data)
     except ConversationImportError as err:
         flash.flash(
             NOTICE_AREA,
@@ -225,6 +230,7 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
     title_row = sidebar.container(horizontal=True, vertical_alignment="center", gap="small")
     title_row.markdown("**History**", width="stretch")
     render_import(title_row)
+    import_view.render_panel()
     query = sidebar.text_input(
         "Search conversations",
         key=Keys.CHAT_HISTORY_QUERY,
@@ -337,18 +343,22 @@ def render_import(where: Any) -> None:
         "Import",
         icon=":material/upload:",
         type="tertiary",
-        help="Import a conversation from a JSON export",
+        help="Import conversations: an aBLT Chat export, or your history from "
+        "ChatGPT, Open WebUI or LibreChat",
     ):
         key = f"{IMPORT_KEY_PREFIX}{st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0)}"
         st.file_uploader(
-            "A JSON export from aBLT Chat",
-            type=["json"],
+            "An export from aBLT Chat, ChatGPT, Open WebUI or LibreChat (JSON or zip)",
+            type=["json", "zip"],
             key=key,
             on_change=import_upload,
             args=(key,),
-            help=f"Up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB. "
-            "It becomes a new conversation; nothing else changes.",
+            max_upload_size=imports_model.MAX_UPLOAD_MB,
+            help=f"An aBLT Chat export up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB "
+            "becomes a new conversation at once. Another app's export (up to "
+            f"{imports_model.MAX_UPLOAD_MB} MB) is previewed first. Nothing else changes.",
         )
+        import_view.render_recent()
 
 
 # ------------------------------------------------------------- the account, at the bottom

@@ -221,6 +221,8 @@ def erase_member_data(engine: Engine, username: str, actor: str) -> Erased:
             ).rowcount
             conn.execute(sa.delete(schema.shares).where(schema.shares.c.owner == username))
             other = sum(erase(conn, username) for _, _, erase in EXTRA_SECTIONS)
+            # The record of their imports (the conversations are gone already).
+            conn.execute(sa.delete(schema.imports).where(schema.imports.c.owner == username))
             paths = _download_paths(conn, username)
             conn.execute(
                 sa.delete(schema.data_exports).where(schema.data_exports.c.owner == username)

@@ -8,6 +8,7 @@ conversation with its messages and versions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -34,6 +35,9 @@ from webapp.db import schema
 from webapp.db.engine import like_pattern
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+
+# What an import from another app records on each conversation (v14).
+ORIGIN_COLUMNS: Final = ("import_id", "import_source", "original_model")
 
 DEFAULT_LIST_LIMIT: Final = 200
 
@@ -214,7 +218,11 @@ class ConversationRepository:
             return conv, [to_message(r) for r in rows]
 
     def import_conversation(
-        self, owner: Owner, data: ImportedConversation | str | bytes
+        self,
+        owner: Owner,
+        data: ImportedConversation | str | bytes,
+        *,
+        origin: Mapping[str, str | None] | None = None,
     ) -> Conversation:
         """A NEW conversation owned by `owner` from an export, in one transaction.
 
@@ -223,6 +231,8 @@ class ConversationRepository:
         `history.settle_imported` says: answers that were still streaming come
         back `interrupted`, and a last prompt without an answer is marked
         unsent, so opening the import never sends anything by itself.
+        `origin`: the `import_id`, `import_source` and `original_model` of an
+        import from another app (`webapp.imports`).
         """
         parsed = data if isinstance(data, ImportedConversation) else history.parse_import(data)
         now = self.db.now()
@@ -242,7 +252,7 @@ class ConversationRepository:
             for seq, msg in enumerate(history.settle_imported(parsed.messages))
         ]
         with self.db.write() as conn:
-            self._insert_imported(conn, owner, conv_id, parsed, now)
+            self._insert_imported(conn, owner, conv_id, parsed, now, origin or {})
             if rows:
                 conn.execute(sa.insert(M), rows)
             self.branches.insert_imported(
@@ -257,6 +267,7 @@ class ConversationRepository:
         conv_id: str,
         parsed: ImportedConversation,
         now: datetime,
+        origin: Mapping[str, str | None],
     ) -> None:
         info = parsed.conversation
         conn.execute(
@@ -274,6 +285,7 @@ class ConversationRepository:
                 updated_at=imported_last_activity(parsed),
                 pinned=info.pinned,
                 imported_at=now,
+                **{key: origin.get(key) for key in ORIGIN_COLUMNS if origin.get(key)},
             )
         )
 

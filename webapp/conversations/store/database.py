@@ -160,6 +160,9 @@ def to_conversation(row: Mapping[Any, Any]) -> Conversation:
         voted_id=row["voted_id"],
         imported_at=row.get("imported_at"),
         opened_at=row.get("opened_at"),
+        import_id=row.get("import_id"),
+        import_source=row.get("import_source"),
+        original_model=row.get("original_model"),
     )
 
 

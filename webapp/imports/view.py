@@ -1,0 +1,271 @@
+"""The History's side of imports from other apps: the preview, the progress, the undo.
+
+An upload the product's own import does not read alone (a zip, or a ChatGPT,
+Open WebUI or LibreChat export: `take_upload`) is read into an `ImportPlan`
+and kept in the session; `render_panel` shows it ("412 conversations, 9,830
+messages, 3 skipped", why, the bot to use) until the member presses Import or
+Cancel. Import writes the `imports` row and starts the background run
+(`writer.start_import`); the panel then follows its progress from the
+database (a fragment that reruns itself), so a reload shows it too, and once
+done offers "Remove this import" (also in the Import menu, for a day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import streamlit as st
+
+from webapp.auth.guard import member_action, view_action
+from webapp.backend import get_client, get_store
+from webapp.bots import catalogue
+from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
+from webapp.imports import reader
+from webapp.imports.model import SOURCE_NAMES, UNDO_HOURS, ImportPlan
+from webapp.imports.writer import (
+    DONE,
+    ImportNotRemovable,
+    ImportRecord,
+    ImportStore,
+    start_import,
+)
+from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.member import current_member
+from webapp.ui.state import Keys
+
+PREVIEW_KEY: Final = "imports_preview"  # (file name, ImportPlan) waiting for Import or Cancel
+WATCH_KEY: Final = "imports_watch"  # the id of the import this session started
+BOT_KEY: Final = "imports_bot"
+PROGRESS_SECONDS: Final = 1.0
+SHOWN_REASONS: Final = 20  # skipped lines listed in the preview; the rest are counted
+
+
+def _imports() -> ImportStore:
+    return ImportStore(get_store())
+
+
+def sources_label(sources: Sequence[str]) -> str:
+    """ "ChatGPT, LibreChat" for the stored source keys."""
+    return ", ".join(SOURCE_NAMES.get(s, s) for s in sources) or "a file"
+
+
+def take_upload(name: str, data: bytes) -> bool:
+    """Keep a preview of `data` when it is for this package (a zip, another
+    app's export); False leaves it to the product's own import (one aBLT Chat
+    conversation, or a file nobody reads, which that import explains)."""
+    plan = reader.foreign_plan(name, data)
+    if plan is None:
+        return False
+    if not plan.conversations:
+        reasons = "; ".join(f"{s.what}: {s.why}" for s in plan.skipped[:3]) or reader.UNKNOWN
+        flash.flash(
+            NOTICE_AREA,
+            f"“{md.escape(name)}” was not imported: {md.escape(reasons)}. Nothing was changed.",
+            "error",
+        )
+        return True
+    st.session_state[PREVIEW_KEY] = (name, plan)
+    st.session_state.pop(BOT_KEY, None)
+    return True
+
+
+@view_action
+def cancel_preview() -> None:
+    st.session_state.pop(PREVIEW_KEY, None)
+
+
+@member_action(NOTICE_AREA)
+def confirm_import(bot_names: dict[str, str]) -> None:
+    """Write the previewed plan in the background with the chosen bot."""
+    pending = st.session_state.pop(PREVIEW_KEY, None)
+    slug = st.session_state.get(BOT_KEY)
+    if pending is None or slug not in bot_names:
+        return
+    name, plan = pending
+    member = current_member()
+    imports = _imports()
+    try:
+        record = imports.begin(member, name, plan, slug)
+    except chat.DATABASE_ERRORS:
+        flash.flash(NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+        return
+    start_import(imports, member, record, plan, bot_slug=slug, bot_name=bot_names[slug])
+    st.session_state[WATCH_KEY] = record.id
+
+
+@member_action(NOTICE_AREA)
+def remove_import(import_id: str) -> None:
+    """ "Remove this import": every conversation it wrote, in one step."""
+    try:
+        gone = _imports().remove(current_member(), import_id)
+    except (ImportNotRemovable, LookupError) as err:
+        flash.flash(NOTICE_AREA, str(err), "error")
+        return
+    st.session_state.pop(WATCH_KEY, None)
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True  # the open one may be among them
+    flash.flash(
+        NOTICE_AREA,
+        f"Import removed: {gone:,} conversation{'' if gone == 1 else 's'} deleted.",
+        "success",
+    )
+
+
+@view_action
+def dismiss() -> None:
+    st.session_state.pop(WATCH_KEY, None)
+
+
+# ------------------------------------------------------------------- drawing
+
+
+def _preview(name: str, plan: ImportPlan) -> None:
+    try:
+        bots = catalogue.load_bots(get_client())
+    except Exception:  # the API is down: no bot to pick, nothing to import yet
+        bots = []
+    names = {bot.slug: bot.name or bot.slug for bot in bots}
+    with st.sidebar.container(border=True, key="imports_preview_box"):
+        st.markdown(f"**Import “{md.escape(name)}”** from {md.escape(sources_label(plan.sources))}")
+        st.markdown(md.escape(plan.summary()))
+        if plan.skipped or plan.notes:
+            with st.expander(f"Skipped and changed ({plan.skipped_count + len(plan.notes):,})"):
+                lines = [
+                    f"- {md.escape(s.what)}: {md.escape(s.why)}"
+                    for s in plan.skipped[:SHOWN_REASONS]
+                ]
+                lines += [f"- {md.escape(note)}" for note in plan.notes[:SHOWN_REASONS]]
+                more = len(plan.skipped) + len(plan.notes) - len(lines)
+                if more > 0:
+                    lines.append(f"- and {more:,} more")
+                st.markdown("\n".join(lines))
+        if not bots:
+            st.warning("No bot is available to give these conversations; try again later.")
+        else:
+            labels = chat.bot_labels(bots)
+            st.selectbox(
+                "Bot for these conversations",
+                options=list(labels),
+                format_func=lambda slug: labels.get(slug, slug),
+                key=BOT_KEY,
+                help="Every imported conversation continues with this bot. "
+                "Nothing is sent to it until you write.",
+            )
+        row = st.container(horizontal=True, gap="small")
+        row.button(
+            "Import",
+            key="imports_confirm",
+            type="primary",
+            disabled=not bots,
+            on_click=confirm_import,
+            args=(names,),
+        )
+        row.button("Cancel", key="imports_cancel", on_click=cancel_preview)
+
+
+def _progress_line(record: ImportRecord) -> str:
+    done = record.written + record.failed
+    return f"Importing “{md.escape(record.file_name)}”: {done:,} of {record.total:,} conversations"
+
+
+def _finished(record: ImportRecord, status: str) -> None:
+    sources = md.escape(sources_label(record.sources))
+    if status == DONE:
+        st.success(
+            f"Imported {record.written:,} conversation{'' if record.written == 1 else 's'} "
+            f"({record.messages:,} messages) from {sources}"
+            + (f"; {record.skipped:,} skipped" if record.skipped else "")
+            + (f"; {record.failed:,} could not be saved" if record.failed else "")
+            + ".",
+            icon=":material/upload_file:",
+        )
+    else:
+        st.warning(
+            f"The import of “{md.escape(record.file_name)}” stopped after "
+            f"{record.written:,} of {record.total:,} conversations ({status}).",
+            icon=":material/warning:",
+        )
+    row = st.container(horizontal=True, gap="small")
+    now = get_store().now()
+    if record.can_remove(now):
+        row.button(
+            "Remove this import",
+            key=f"imports_remove_{record.id}",
+            icon=":material/undo:",
+            on_click=remove_import,
+            args=(record.id,),
+            help=f"Deletes every conversation of this import (for {UNDO_HOURS} hours).",
+        )
+    row.button("Dismiss", key="imports_dismiss", on_click=dismiss)
+
+
+@st.fragment(run_every=PROGRESS_SECONDS)
+def _follow(import_id: str) -> None:
+    """The running import's progress; the whole page reruns once it ends (History)."""
+    try:
+        record = _imports().get(current_member(), import_id)
+    except (LookupError, *chat.DATABASE_ERRORS):
+        return
+    now = get_store().now()
+    if record.is_running(now):
+        share = (record.written + record.failed) / record.total if record.total else 1.0
+        st.progress(min(share, 1.0), text=_progress_line(record))
+    else:
+        st.rerun(scope="app")
+
+
+def render_panel() -> None:
+    """Under the History's title: the preview waiting for Import, the progress
+    of a running import, or the end of this session's import with its undo."""
+    pending = st.session_state.get(PREVIEW_KEY)
+    if pending is not None:
+        _preview(*pending)
+        return
+    try:
+        member = current_member()
+        watched = st.session_state.get(WATCH_KEY)
+        latest = _imports().recent(member, limit=1)
+    except chat.DATABASE_ERRORS:
+        return
+    now = get_store().now()
+    running = next((r for r in latest if r.is_running(now)), None)
+    if running is not None:
+        st.session_state[WATCH_KEY] = running.id  # a reload follows it too
+        with st.sidebar:
+            _follow(running.id)
+        return
+    record = next((r for r in latest if r.id == watched), None)
+    if record is not None and record.status != "removed":
+        with st.sidebar.container(border=True, key="imports_done_box"):
+            _finished(record, record.shown_status(now))
+
+
+def render_recent() -> None:
+    """In the Import menu: the last imports that can still be removed."""
+    try:
+        member = current_member()
+        now = get_store().now()
+        recent = [r for r in _imports().recent(member) if r.can_remove(now)]
+    except chat.DATABASE_ERRORS:
+        return
+    if not recent:
+        return
+    st.caption(f"Imports of the last {UNDO_HOURS} hours")
+    for record in recent:
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        row.caption(
+            f"“{md.escape(record.file_name)}”: {record.written:,} conversations from "
+            f"{md.escape(sources_label(record.sources))}",
+            width="stretch",
+        )
+        row.button(
+            "Remove",
+            key=f"imports_recent_remove_{record.id}",
+            icon=":material/undo:",
+            type="tertiary",
+            on_click=remove_import,
+            args=(record.id,),
+            help="Remove this import: deletes every conversation it wrote.",
+        )
