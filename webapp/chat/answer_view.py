@@ -69,7 +69,8 @@ def submit_prompt() -> None:
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
         answers = get_answers()
-        admission = answers.admit(who)  # before a new chat is saved
+        # Before a new chat is saved; its bot named, as a draft has no row yet.
+        admission = answers.admit(who, bots=(opened.conversation.bot_slug,))
         changes.save_draft(get_store(), who, opened)
         # The page catches up when the answer ends (`page_state.conversation_run`).
         answers.submit(who, opened.id, text, admission=admission)
@@ -114,7 +115,9 @@ def answer_after(change: Callable[[], object]) -> None:
     if answer_busy.refused():  # a click that raced an answer's start: nothing changes
         return
     try:
-        admission = get_answers().admit(current_member())
+        opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+        bots = (opened.conversation.bot_slug,) if opened is not None else ()
+        admission = get_answers().admit(current_member(), bots=bots)  # its bot, before the change
         change()
     except AnswerRefused as refused:
         _problem(refused.reason)

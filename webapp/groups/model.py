@@ -133,9 +133,9 @@ class BotAccess:
         """Whether the member may use `bot_slug`."""
         return self.all_bots or bot_slug in self.bots
 
-    def why_not(self, bot_name: str) -> str | None:
-        """None when the member may use the bot (its name, for the sentence:
-        Markdown-escape it where shown), else why not, in plain words."""
+    def why_not(self, bot_name: str) -> str:
+        """Why the member may not use the bot named `bot_name` (Markdown-escape
+        it where shown), in plain words; ask `allows` first."""
         if self.groups:
             return (
                 f"None of your groups may use {bot_name}. "
