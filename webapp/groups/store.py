@@ -169,12 +169,19 @@ def may_use(engine: Engine, username: str, bot_slug: str) -> bool:
 
 
 def group_limits(engine: Engine, username: str) -> list[tuple[str, int, str]]:
-    """(group name, monthly limit, unit) of each of `username`'s groups that has a limit."""
-    return [
-        (g.name, g.monthly_limit, g.unit)
-        for g in groups_of(engine, username)
-        if g.monthly_limit is not None
-    ]
+    """(group name, monthly limit, unit) of each of `username`'s groups that
+    has a limit, by name (one read: the budget asks on every page run)."""
+    query = (
+        sa.select(G.c.name, G.c.monthly_limit, G.c.unit)
+        .join(GM, GM.c.group_id == G.c.id)
+        .where(GM.c.username == username.strip().lower(), G.c.monthly_limit.is_not(None))
+        .order_by(G.c.name_key)
+    )
+    with _read(engine) as conn:
+        return [
+            (str(name), int(amount), "tokens" if unit == "tokens" else "words")
+            for name, amount, unit in conn.execute(query)
+        ]
 
 
 def members_by_group(engine: Engine) -> dict[str, list[tuple[str, int]]]:
