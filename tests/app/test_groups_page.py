@@ -120,3 +120,22 @@ def test_a_member_sees_only_the_bots_of_their_groups_and_a_refused_chat_says_why
     at.switch_page("views/compare.py").run()
     assert not at.exception, at.exception
     assert at.multiselect(key=Keys.COMPARE_BOTS).options == [allowed.name]
+
+
+def test_an_admin_charts_usage_per_group(logged_in: Login, app_store: ConversationStore) -> None:
+    at = logged_in("demo-admin")  # the demo team is seeded at the first run
+    engine = app_store.engine
+    sales = groups.create_group(engine, "Sales", actor="demo-admin")
+    groups.add_member(engine, sales.id, "demo-member", actor="demo-admin")
+    groups.add_member(engine, sales.id, "demo-admin", actor="demo-admin")
+    groups.create_group(engine, "Nobody yet", actor="demo-admin")
+    at.switch_page("views/statistics.py").run()
+    assert not at.exception, at.exception
+    assert "Per group" in [h.value for h in at.subheader]
+    tables = [d.value for d in at.dataframe if "member" in d.value.columns]
+    table = next(t for t in tables if "Sales" in list(t["member"]))
+    per_member = next(t for t in tables if "Demo Member (demo-member)" in list(t["member"]))
+    members = per_member.set_index("member")["total"]
+    groups_total = table.set_index("member")["total"]
+    expected = members["Demo Member (demo-member)"] + members["Demo Admin (demo-admin)"]
+    assert groups_total["Sales"] == expected and groups_total["Nobody yet"] == 0
