@@ -139,3 +139,50 @@ def test_an_admin_charts_usage_per_group(logged_in: Login, app_store: Conversati
     groups_total = table.set_index("member")["total"]
     expected = members["Demo Member (demo-member)"] + members["Demo Admin (demo-admin)"]
     assert groups_total["Sales"] == expected and groups_total["Nobody yet"] == 0
+
+
+def test_a_library_entry_and_a_share_of_a_forbidden_bot_say_so(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    from webapp.library import PromptLibrary
+    from webapp.sharing import SHARE_PARAM, ShareLinks
+
+    from .test_chat_page import conversation
+
+    bots = api_bots()
+    allowed, forbidden = bots[0], bots[1]
+    owner = logged_in("demo-admin")
+    admin = owner.session_state[Keys.MEMBER]
+    shared = app_store.create_conversation(admin, forbidden.slug, forbidden.name, title="Menu")
+    app_store.append_message(admin, shared.id, "user", "Plan a menu")
+    link = ShareLinks(app_store).share(admin, shared.id)
+    library = PromptLibrary(app_store)
+    library.create(
+        admin, "For the other bot", starter_prompt="Hi", bot_slug=forbidden.slug, shared=True
+    )
+    library.create(
+        admin, "For the allowed bot", starter_prompt="Hi", bot_slug=allowed.slug, shared=True
+    )
+    groups.set_team_bots(app_store.engine, False, [allowed.slug], actor="demo-admin")
+
+    reader = logged_in("demo-member")  # in no group: only the allowed bot
+    reader.switch_page("views/library.py").run()
+    assert not reader.exception, reader.exception
+    starts = [b for b in reader.button if b.label == "Start a chat with it"]
+    assert sorted(b.disabled for b in starts) == [False, True]  # one greyed out
+    assert any("Members in no group may not use" in c.value for c in reader.caption)
+
+    reader.query_params[SHARE_PARAM] = link.token
+    reader.switch_page("views/shared.py").run()
+    assert any("Members in no group may not use" in w.value for w in reader.warning)
+    reader.button(key="share_copy").click().run()  # the copy is allowed: readable
+    assert not reader.exception, reader.exception
+    copy = conversation(reader)
+    assert copy.conversation.bot_slug == forbidden.slug
+    reader.switch_page("views/chat.py").run()
+    assert conversation(reader).id == copy.id
+    assert any("Members in no group may not use" in w.value for w in reader.warning)
+    asked = len(chat_requests())
+    send(reader, "Go on?")
+    assert len(chat_requests()) == asked
+    assert any("Not sent: Members in no group may not use" in e.value for e in reader.error)

@@ -162,3 +162,12 @@ def test_claim_with_a_5000_character_name_and_markup(store: ConversationStore) -
     detail = AuditLog(engine).entries(member="bob")[0].detail
     assert huge not in detail and "<script>" not in detail
     assert markup.name in detail  # the group's own name, as the admin typed it
+
+
+def test_a_removed_member_leaves_their_groups(store: ConversationStore) -> None:
+    engine = store.engine
+    g = groups.create_group(engine, "G", actor="admin")
+    groups.add_member(engine, g.id, "bob", actor="admin")
+    MemberStore(engine).remove("bob")
+    MemberStore(engine).add("bob", name="New Bob", email="b2@example.com", password=PASSWORD)
+    assert groups.groups_of(engine, "bob") == []  # a later member of that name starts in none
