@@ -6,8 +6,14 @@
   change audited, and `place_by_claim` for single sign-on.
 - `webapp.groups.admission`: `BotAccessRule`, the answer service's rule that
   refuses an answer from a bot none of the member's groups may use.
-- `webapp.groups.view` / `admin_view`: what the pages show (greyed bots, the
-  Team page's Groups section).
+- `webapp.groups.usage` / `usage_view`: usage per group (the sum of its
+  members') on the Statistics page.
+- `webapp.groups.view`: what pages show of bot access (the bots offered,
+  greyed bots with why); `webapp.groups.admin_view`: the Team page's Groups tab.
+
+Budgets per group are read by `webapp.budgets.book` (`group_limits`): the
+member's own limit first, then the lowest of their groups', then the team
+default.
 """
 
 from __future__ import annotations

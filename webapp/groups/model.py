@@ -72,10 +72,11 @@ def claim_keys(names: Iterable[object]) -> list[str]:
     for count, name in enumerate(names):
         if count >= MAX_CLAIM_NAMES:
             break
-        if not isinstance(name, str):
+        # Longer than a group name: it can match no group, so it is not even keyed.
+        if not isinstance(name, str) or len(name.strip()) > MAX_CLAIM_NAME_CHARS:
             continue
-        key = name_key(name[: MAX_CLAIM_NAME_CHARS * 2])
-        if key and key not in seen and len(name.strip()) <= MAX_CLAIM_NAME_CHARS:
+        key = name_key(name)
+        if key and key not in seen:
             seen.add(key)
             keys.append(key)
     return keys
@@ -162,8 +163,9 @@ def access_of(groups: Iterable[Group], default: TeamBots) -> BotAccess:
 @dataclass(frozen=True, slots=True)
 class GroupChange:
     """What `place_by_claim` did: the names of the groups the member joined and
-    left; `ignored`: how many claimed names matched no group managed by the
-    identity provider (unknown, hand-managed, or past the caps)."""
+    left; `ignored`: how many claimed names placed the member in no group
+    (unknown, hand-managed, repeated, or past the caps); `groups`: the
+    member's groups managed by the identity provider now."""
 
     joined: tuple[str, ...] = ()
     left: tuple[str, ...] = ()
