@@ -115,6 +115,13 @@ def test_a_member_sees_only_the_bots_of_their_groups_and_a_refused_chat_says_why
     assert len(chat_requests()) == asked  # nothing reached the API
     assert any("Not sent: None of your groups may use" in e.value for e in at.error)
     assert [m.text for m in app_store.all_messages(member, old.id)] == ["Hello from before"]
+    # A prompt left queued in it (typed ahead before the change) waits, saying why.
+    app_store.enqueue_prompt(member, old.id, "Typed ahead?")
+    at.session_state[Keys.CHAT_OPEN_ID] = old.id
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Your queued message stays queued" in c.value for c in at.caption)
+    assert len(chat_requests()) == asked
 
     # Compare offers only the allowed bot.
     at.switch_page("views/compare.py").run()

@@ -306,7 +306,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         elif opened.queued and not chat.can_retry(opened):
             # A queue left behind: held back by the month's budget (it says so,
             # with Send now), or its worker died before starting the next.
-            held = answers_view.queue_held(member)
+            held = answers_view.queue_held(member, opened.conversation.bot_slug, bot_name)
             if held is None:
                 answers_view.start_answer()
                 if answers.store.generating(member, opened.id):
