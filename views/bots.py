@@ -12,6 +12,8 @@ from webapp.bots import catalogue
 from webapp.bots import display as bot_display
 from webapp.bots.avatars import avatar_for, prefetch_avatars
 from webapp.errors import describe
+from webapp.groups import BotAccess
+from webapp.groups import view as groups_view
 from webapp.ui import page as ui
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
@@ -19,7 +21,7 @@ from webapp.ui.state import Keys
 CARDS_PER_ROW = 3
 
 
-def render_card(bot: Bot, api_base_url: str) -> None:
+def render_card(bot: Bot, api_base_url: str, access: BotAccess) -> None:
     # Every field is the API's data: cut and escaped, never rendered as Markdown.
     # Cards of a row are as tall as the tallest, their buttons on one line: the
     # card stretches to its column, a stretching space pushes the button down.
@@ -37,8 +39,15 @@ def render_card(bot: Bot, api_base_url: str) -> None:
             st.caption("Welcome message")
             st.markdown(bot_display.welcome_quote_md(welcome))
         st.space("stretch")
+        refused = groups_view.why_not(access, bot.slug, bot_display.plain_name(bot.name))
+        if refused:  # greyed out, with why (the answer service refuses it anyway)
+            st.caption(f":material/lock: {refused}")
         if st.button(
-            "Chat with this bot", key=f"bots_chat_{bot.uid}", type="primary", width="stretch"
+            "Chat with this bot",
+            key=f"bots_chat_{bot.uid}",
+            type="primary",
+            width="stretch",
+            disabled=refused is not None,
         ):
             # The chat page reads these and opens a fresh conversation with this bot.
             st.session_state[Keys.CHAT_BOT_SLUG] = bot.slug
@@ -47,7 +56,7 @@ def render_card(bot: Bot, api_base_url: str) -> None:
 
 
 def render() -> None:
-    require_member()  # no catalogue before login, even if this file runs without app.py
+    member = require_member()  # no catalogue before login, even if this file runs without app.py
     st.title("Bots")
     client = get_client()
     try:
@@ -90,13 +99,14 @@ def render() -> None:
     state = catalogue.session()
     shown, state.page = catalogue.page_of(matching, state.page)
     api_base_url = catalogue.client_base_url(client)
+    access = groups_view.current_access(member)
     # Fetched side by side, not one by one; only the API's own origin may be private.
     prefetch_avatars((bot.avatar_url for bot in shown), api_base_url)
     for first in range(0, len(shown), CARDS_PER_ROW):
         row = st.columns(CARDS_PER_ROW)
         for column, bot in zip(row, shown[first : first + CARDS_PER_ROW], strict=False):
             with column:
-                render_card(bot, api_base_url)
+                render_card(bot, api_base_url, access)
     render_pager(state.page, catalogue.page_count(len(matching)))
 
 

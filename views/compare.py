@@ -11,6 +11,7 @@ from webapp.budgets import view as budgets_view
 from webapp.compare import view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
+from webapp.groups import view as groups_view
 from webapp.text import literal as md
 from webapp.ui import page as ui
 from webapp.ui.member import require_member
@@ -34,6 +35,8 @@ def render() -> None:
         bots = []
         ui.error_box(describe(err), retry_key="compare_bots_retry")
 
+    # Only the bots the member's groups may use are offered (the answer service decides).
+    usable = groups_view.usable(groups_view.current_access(member), bots)
     comparison = None
     if page.open_id:
         try:
@@ -43,7 +46,9 @@ def render() -> None:
             st.warning("That comparison does not exist, or is not yours.")
     if comparison is None:
         st.query_params.pop(view.OPEN_PARAM, None)
-        view.render_setup(bots)
+        view.render_setup(usable)
+        if len(usable) < len(bots):
+            st.caption("Only the bots your groups may use are offered.")
     else:
         st.query_params[view.OPEN_PARAM] = comparison.id
         title, menu = st.columns([5, 1], vertical_alignment="center")
@@ -56,7 +61,7 @@ def render() -> None:
         "Ask every bot…" if comparison else "One prompt for all the picked bots…",
         key=Keys.COMPARE_PROMPT,
         on_submit=view.submit_prompt,
-        args=(bots,),
+        args=(usable,),
         max_chars=100_000,
     )
     if comparison is not None:

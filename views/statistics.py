@@ -11,6 +11,7 @@ from webapp.auth.gate import Member, list_members
 from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.errors import describe
+from webapp.groups.usage_view import render_group_breakdown
 from webapp.statistics import usage
 from webapp.text import csv_safe
 from webapp.text import literal as md
@@ -153,6 +154,7 @@ def render() -> None:
         )
         if user_id == usage.TEAM_USER_ID:
             render_team_breakdown(client, stats, start, end, unit)
+            render_group_breakdown(client, start, end, unit)  # each group: its members' sum
     except AbltError as err:
         # Errors are not cached: the rerun the Retry click causes asks the API again.
         ui.error_box(describe(err), retry_key="stats_retry")

@@ -1,4 +1,4 @@
-"""Team page (admins only): members, budgets, simultaneous answers, data retention, audit log.
+"""Team page (admins only): members, groups, budgets, simultaneous answers, data retention, audit.
 
 app.py lists it for admins only; the page refuses anyone else who reaches it.
 """
@@ -13,6 +13,7 @@ import streamlit as st
 from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
 from webapp.budgets import view as budgets_view
+from webapp.groups.admin_view import render_groups_admin
 from webapp.lifecycle.view import render_retention_admin
 from webapp.team import Member
 from webapp.team.view import refuse_non_admin, render_lockouts, render_members
@@ -34,12 +35,14 @@ def render() -> None:
     member = require_member()
     refuse_non_admin(member)
     st.title("Team")
-    members_tab, budgets_tab, slots_tab, data_tab, audit_tab = st.tabs(
-        ["Members", "Budgets", "Simultaneous answers", "Data", "Audit log"]
+    members_tab, groups_tab, budgets_tab, slots_tab, data_tab, audit_tab = st.tabs(
+        ["Members", "Groups", "Budgets", "Simultaneous answers", "Data", "Audit log"]
     )
     with members_tab:
         render_members(member, words_this_month)
         render_lockouts(member)
+    with groups_tab:
+        render_groups_admin(member)
     with budgets_tab:
         budgets_view.render_budgets_admin(member)
     with slots_tab:

@@ -27,6 +27,7 @@ from webapp.bots.catalogue import client_base_url
 from webapp.budgets.check import BudgetGate
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
+from webapp.groups.admission import BotAccessRule
 from webapp.lifecycle.downloads import DataDownloads
 from webapp.lifecycle.retention import RetentionScheduler
 from webapp.settings import Settings, get_settings
@@ -204,7 +205,8 @@ def _answers_for(
     # the async client, whose pool is sized to the number of answers at once.
     store = _store_for(db_url)
     # The admission rules the service asks before any answer starts (every way
-    # of starting one, the worker's queued prompts included): the month's budget.
+    # of starting one, the worker's queued prompts included): the bots the
+    # member's groups may use, then the month's budget.
     client = _client_for(base_url, token_digest, _token)
     gate = BudgetGate(store, client, base_url=client_base_url(client))
     return AnswerService(
@@ -223,7 +225,7 @@ def _answers_for(
             configured=max_concurrent,
             stale_after=timedelta(seconds=slot_stale_seconds),
         ),
-        rules=[gate],
+        rules=[BotAccessRule(store), gate],
     )
 
 

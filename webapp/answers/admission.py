@@ -1,8 +1,8 @@
 """Whether an answer may start: the one admission point, for every way of starting one.
 
 `AnswerService.admit(owner)` asks each of its `AdmissionRule`s in turn (the
-month's budget now: `webapp.budgets.check.BudgetGate`; bot access for the
-member's groups will be another rule) and returns an `Admission`, or raises
+month's budget: `webapp.budgets.check.BudgetGate`; bot access for the
+member's groups: `webapp.groups.admission.BotAccessRule`) and returns an `Admission`, or raises
 `AnswerRefused` with the first refusal's sentence. `AnswerService.submit` and
 `start` take that ticket; without one they admit the member themselves
 before writing any row, so no way of starting an answer skips the rules.
@@ -11,6 +11,11 @@ A change that must not happen when the answer is refused (Retry deletes the
 failed answer, Regenerate makes a new version, Edit a new branch, a
 comparison its columns, a send saves a new chat) asks for the ticket first,
 makes the change, then starts the answer with it.
+
+A rule that depends on the conversation (its bot) is also `Rechecking`:
+`submit` and `start` ask it again with the conversation they start, even
+with a ticket in hand, so a ticket asked for without naming the
+conversation cannot start an answer the rule would refuse.
 
 A rule may reserve something for the answers it admits (the budget's hold:
 `webapp.budgets.check.BudgetGate` counts answers in flight at an estimate and
@@ -51,13 +56,16 @@ class AdmissionRequest:
     it stays queued; else it says the prompt is kept in the message box.
     `ticket`: the id of the ticket being decided (what a `Reserving` rule files
     its reservation under); `conversation_id`: the conversation to answer,
-    when known (a rule may estimate the answer from its options).
+    when known (a rule may estimate the answer from its options). `bots`:
+    the slugs of the bots that would answer, when the page knows them before
+    the conversation exists (a new chat, a comparison's columns).
     """
 
     owner: Owner
     queued: bool = False
     ticket: str = ""
     conversation_id: str | None = None
+    bots: tuple[str, ...] = ()
 
 
 class AdmissionRule(Protocol):
@@ -95,6 +103,16 @@ class Reserving(Protocol):
         """The answer ended (its final save is done, whatever its status)."""
 
 
+@runtime_checkable
+class Rechecking(Protocol):
+    """A rule asked again when an answer starts in a known conversation,
+    whatever ticket the caller holds (e.g. the conversation's bot may not be
+    used): None to let it start, else the refusal's sentence."""
+
+    def recheck(self, request: AdmissionRequest, /) -> str | None:
+        """The rule for `request.conversation_id`, without reserving anything."""
+
+
 @dataclass(frozen=True, slots=True)
 class Admission:
     """The ticket `AnswerService.admit` hands out: answers for `username` may
@@ -121,15 +139,16 @@ def admit(
     *,
     queued: bool = False,
     conversation_id: str | None = None,
+    bots: Sequence[str] = (),
 ) -> Admission:
     """Ask `rules` in order about a new ticket; the ticket when all let the
-    answer start.
+    answer start (`bots`: see `AdmissionRequest`).
 
     Raises `AnswerRefused` with the first refusal (later rules are not asked,
     so a refusal is recorded once), and whatever a rule raises; either way
     the `Reserving` rules asked before release what they reserved.
     """
-    request = AdmissionRequest(owner, queued, str(uuid.uuid4()), conversation_id)
+    request = AdmissionRequest(owner, queued, str(uuid.uuid4()), conversation_id, tuple(bots))
     passed: list[AdmissionRule] = []
     try:
         for rule in rules:
@@ -152,3 +171,21 @@ def release(rules: Sequence[AdmissionRule], ticket: str) -> None:
                 rule.unused(ticket)
             except Exception:
                 log.warning("Could not release an unused admission", exc_info=True)
+
+
+def recheck(
+    rules: Sequence[AdmissionRule], owner: Owner, admission: Admission, conversation_id: str
+) -> None:
+    """Ask the `Rechecking` rules about `conversation_id` for a ticket in hand;
+    on a refusal (`AnswerRefused`) or an error the ticket's reservations are
+    released first."""
+    request = AdmissionRequest(owner, admission.queued, admission.ticket, conversation_id)
+    try:
+        for rule in rules:
+            if isinstance(rule, Rechecking):
+                reason = rule.recheck(request)
+                if reason is not None:
+                    raise AnswerRefused(reason)
+    except BaseException:
+        release(rules, admission.ticket)
+        raise

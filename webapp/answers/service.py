@@ -46,6 +46,7 @@ from webapp.answers.admission import (
     AnswerRefused,
     Reserving,
     admit,
+    recheck,
     release,
 )
 from webapp.answers.follow import FOLLOW_EVERY, TICK, follow_live, follow_stored
@@ -180,7 +181,12 @@ class AnswerService:
     # ------------------------------------------------------------ starting
 
     def admit(
-        self, owner: Owner, *, queued: bool = False, conversation_id: str | None = None
+        self,
+        owner: Owner,
+        *,
+        queued: bool = False,
+        conversation_id: str | None = None,
+        bots: Sequence[str] = (),
     ) -> Admission:
         """Whether an answer for `owner` may start now: the ticket `submit` and
         `start` take, asked for before anything is saved.
@@ -188,17 +194,19 @@ class AnswerService:
         `queued`: the prompt to answer waits queued (the refusal then says it
         stays queued; else that it is kept in the message box).
         `conversation_id`: the conversation to answer, when known (the budget
-        reserves its `max_words`). Raises `AnswerRefused(reason)` when a rule
-        refuses (the rule recorded it), and what a rule raises (e.g. the
-        database's errors). Blocking.
+        reserves its `max_words`); `bots`: the bots that would answer, when
+        the conversation does not exist yet (a new chat, Compare). Raises
+        `AnswerRefused(reason)` when a rule refuses (the rule recorded it), and
+        what a rule raises (e.g. the database's errors). Blocking.
         """
-        return admit(self.rules, owner, queued=queued, conversation_id=conversation_id)
+        return admit(self.rules, owner, queued=queued, conversation_id=conversation_id, bots=bots)
 
     def _ticket(self, owner: Owner, admission: Admission | None, conversation_id: str) -> Admission:
         if admission is not None and admission.username != owner.username:
             raise ValueError("That admission is for another member.")
         if admission is None or admission.stale:
             return self.admit(owner, conversation_id=conversation_id)
+        recheck(self.rules, owner, admission, conversation_id)  # e.g. the bot's access
         return admission
 
     def _reserving(self) -> list[Reserving]:

@@ -4,8 +4,10 @@ One row per member who has a limit of their own (keyed by username, as the
 team file and the store key members), and one row for the team default (the
 subject `TEAM_DEFAULT`, '', which is never a username). A limit is a number of
 words or tokens per calendar month (UTC, see `webapp.budgets.count`), or None:
-no limit. A member without a row of their own gets the team default; a member
-row with no limit exempts that member from the default.
+no limit. Groups have limits too (`webapp.groups`, migration v13). Which one
+binds: the member's own limit first (a member row with no limit exempts the
+member); else the lowest of their groups' limits (tokens compared as words
+at `CHARS_PER_TOKEN / CHARS_PER_WORD`); else the team default.
 
 Every app process reads the same rows, so a limit raised on one process lets
 the member send on every other at their next message.
@@ -23,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from webapp.db.schema import budgets as B
+from webapp.groups.store import group_limits
 
 Unit = Literal["words", "tokens"]
 UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")
@@ -30,6 +33,11 @@ TEAM_DEFAULT: Final = ""  # the subject of the team default's row
 MAX_LIMIT: Final = 10**12  # a BIGINT holds it; larger is a typing slip
 SOURCE_MEMBER: Final = "member"  # the member's own limit
 SOURCE_TEAM: Final = "team"  # the team default
+SOURCE_GROUP: Final = "group"  # the lowest limit of the member's groups
+# Comparing a group limit in tokens with one in words: the ledger's tokens are
+# characters / 4, a word with its space about 6 characters (as webapp.budgets.count).
+CHARS_PER_TOKEN: Final = 4
+CHARS_PER_WORD: Final = 6
 
 
 class BudgetError(ValueError):
@@ -40,9 +48,10 @@ class BudgetError(ValueError):
 class Limit:
     """A monthly limit: `amount` words or tokens (`unit`), or None for no limit.
 
-    `source`: `SOURCE_MEMBER` or `SOURCE_TEAM` (where it came from);
-    `updated_by` / `updated_at`: who set it last and when (UTC), None for the
-    built-in "no team default".
+    `source`: `SOURCE_MEMBER`, `SOURCE_GROUP` or `SOURCE_TEAM` (where it came
+    from); `group`: the group's name when it is a group's; `updated_by` /
+    `updated_at`: who set it last and when (UTC), None for the built-in "no
+    team default" and for a group's.
     """
 
     amount: int | None
@@ -50,6 +59,20 @@ class Limit:
     source: str
     updated_by: str | None = None
     updated_at: datetime | None = None
+    group: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """Which limit it is, for the member: "your own limit", "your group
+        Sales' limit" (the name as typed: escape it where Markdown renders),
+        "the team default"."""
+        if self.source == SOURCE_MEMBER:
+            return "your own limit"
+        if self.source == SOURCE_GROUP:
+            name = self.group or ""
+            possessive = "'" if name.endswith(("s", "S")) else "'s"
+            return f"your group {name}{possessive} limit"
+        return "the team default"
 
 
 NO_DEFAULT: Final = Limit(None, "words", SOURCE_TEAM)
@@ -68,6 +91,21 @@ def check_limit(amount: int | None, unit: str) -> Unit:
     if amount is not None and not 0 <= amount <= MAX_LIMIT:
         raise BudgetError(f"A monthly limit must be between 0 and {MAX_LIMIT:,}.")
     return "words" if unit == "words" else "tokens"
+
+
+def lowest_group_limit(limits: list[tuple[str, int, str]]) -> Limit | None:
+    """The lowest of (group name, amount, unit) limits as a `Limit` of
+    `SOURCE_GROUP`, tokens compared as words; None without any. A tie goes to
+    the first (groups come by name)."""
+
+    def in_words(limit: tuple[str, int, str]) -> float:
+        _, amount, unit = limit
+        return amount * CHARS_PER_TOKEN / CHARS_PER_WORD if unit == "tokens" else amount
+
+    if not limits:
+        return None
+    name, amount, unit = min(limits, key=in_words)
+    return Limit(amount, "tokens" if unit == "tokens" else "words", SOURCE_GROUP, group=name)
 
 
 class BudgetBook:
@@ -101,8 +139,9 @@ class BudgetBook:
         return NO_DEFAULT if row is None else self._limit(row, SOURCE_TEAM)
 
     def limit_for(self, username: str) -> Limit:
-        """The limit that applies to the member: their own, else the team default
-        (one read: the page asks on every run)."""
+        """The limit that applies to the member: their own, else the lowest of
+        their groups', else the team default (two reads: the page asks on
+        every run)."""
         subject = subject_key(username)
         with self.engine.connect() as conn, conn.begin():
             rows = {
@@ -113,6 +152,9 @@ class BudgetBook:
             }
         if subject and subject in rows:
             return self._limit(rows[subject], SOURCE_MEMBER)
+        lowest = lowest_group_limit(group_limits(self.engine, subject)) if subject else None
+        if lowest is not None:
+            return lowest
         if TEAM_DEFAULT in rows:
             return self._limit(rows[TEAM_DEFAULT], SOURCE_TEAM)
         return NO_DEFAULT

@@ -126,15 +126,17 @@ def render_budget_status(member: Any) -> None:
     if status.state == UNLIMITED:
         return
     limit = status.limit
+    # Which limit binds (own, a group's, the team default), the group's name as text.
+    origin = f" Limit: {md.escape(limit.origin)}."
     if status.state == EXHAUSTED:
-        st.error(exhausted_message(status, admin_names()), icon=":material/block:")
+        st.error(exhausted_message(status, admin_names()) + origin, icon=":material/block:")
         return
     if status.state == WARNING:
-        st.warning(warning_message(status), icon=":material/data_usage:")
+        st.warning(warning_message(status) + origin, icon=":material/data_usage:")
         return
     st.caption(
         f":material/data_usage: Budget: {status.left or 0:,} of {limit.amount or 0:,} "
-        f"{limit.unit} left this month."
+        f"{limit.unit} left this month.{origin}"
     )
 
 
@@ -205,11 +207,9 @@ def save_member_limit() -> None:
 
 
 def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, Any]]:
-    own = book.own_limits()
-    default = book.team_default()
     rows = []
     for m in members:
-        limit = own.get(m.username.lower(), default)
+        limit = book.limit_for(m.username)  # own, else the lowest group's, else the default
         try:
             used: int | None = status_for(m, limit, always=True).used
         except Exception:
@@ -219,7 +219,9 @@ def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, 
             {
                 "Member": f"{m.name} ({m.username})",
                 "Limit": describe_limit(limit),
-                "From": "own" if limit.source == "member" else "team default",
+                "From": {"member": "own", "group": f"group {limit.group}"}.get(
+                    limit.source, "team default"
+                ),
                 "Used this month": used,
                 # Text, so "no limit" reads as such (a number column shows "None").
                 "Left": "no limit"
@@ -240,7 +242,9 @@ def render_budgets_admin(actor: Any) -> None:
         "A monthly limit per member, in words or tokens, counted from the aBLT usage of the "
         "member's user id (as on the Statistics page) plus what this app sent since. "
         "Months start at 00:00 UTC on the 1st. From 80% the member is warned; at 100% "
-        "sending is refused until an admin raises the limit or the month ends."
+        "sending is refused until an admin raises the limit or the month ends. "
+        "Which limit binds: the member's own limit first, then the lowest of their "
+        "groups' limits (Groups, below), then the team default."
     )
     flash.show(FLASH_AREA)
     try:

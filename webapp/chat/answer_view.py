@@ -35,6 +35,7 @@ from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
+from webapp.groups import view as groups_view
 from webapp.ui import flash, leftovers, runtime
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
@@ -69,7 +70,8 @@ def submit_prompt() -> None:
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
         answers = get_answers()
-        admission = answers.admit(who)  # before a new chat is saved
+        # Before a new chat is saved; its bot named, as a draft has no row yet.
+        admission = answers.admit(who, bots=(opened.conversation.bot_slug,))
         changes.save_draft(get_store(), who, opened)
         # The page catches up when the answer ends (`page_state.conversation_run`).
         answers.submit(who, opened.id, text, admission=admission)
@@ -114,7 +116,9 @@ def answer_after(change: Callable[[], object]) -> None:
     if answer_busy.refused():  # a click that raced an answer's start: nothing changes
         return
     try:
-        admission = get_answers().admit(current_member())
+        opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
+        bots = (opened.conversation.bot_slug,) if opened is not None else ()
+        admission = get_answers().admit(current_member(), bots=bots)  # its bot, before the change
         change()
     except AnswerRefused as refused:
         _problem(refused.reason)
@@ -271,12 +275,16 @@ def render_live(
     return True
 
 
-def queue_held(member: Any) -> str | None:
+def queue_held(member: Any, bot_slug: str = "", bot_name: str = "") -> str | None:
     """Why the conversation's queued prompts wait with no answer in progress:
+    its bot (`bot_slug`) is not for the member's groups (`webapp.groups`), or
     the budget's refusal (`budgets_view.queue_held_by`) while the month's
     budget is used up, else None (the page then starts the next one: its
     worker died first). None too when the budget cannot be read: starting
     checks it again (`start_answer`) and says what went wrong."""
+    refused = groups_view.why_not(groups_view.current_access(member), bot_slug, bot_name)
+    if bot_slug and refused:
+        return f"{refused} Your queued message stays queued."
     try:
         return budgets_view.queue_held_by(member)
     except Exception:

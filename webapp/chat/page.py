@@ -35,6 +35,7 @@ from webapp.chat import view as chat_view
 from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
+from webapp.groups import view as groups_view
 from webapp.history import sidebar
 from webapp.library import view as library_view
 from webapp.settings import get_settings
@@ -59,6 +60,10 @@ def render() -> None:
     except AbltError as err:
         bots, bots_problem = [], describe(err)
 
+    # The picker and new chats offer the bots the member's groups may use;
+    # the whole catalogue still names an open conversation's bot.
+    catalogue_bots, access = bots, groups_view.current_access(member)
+    bots = groups_view.usable(access, catalogue_bots)
     current = st.session_state.get(Keys.CHAT_OPEN)
     try:
         opened, notice = chat.choose_open(
@@ -98,8 +103,13 @@ def render() -> None:
     view = page_state.view_of(opened)
     header_last = page_state.begin_page_run(page_state.state(), view)
 
-    by_slug = {b.slug: b for b in bots}
+    by_slug = {b.slug: b for b in catalogue_bots}
     names = chat.bot_labels(bots)
+    if opened is not None and bots and opened.conversation.bot_slug in by_slug.keys() - names:
+        # Listed, but not for this member's groups: the picker still names it.
+        names[opened.conversation.bot_slug] = (
+            f"{bot_display.plain_name(by_slug[opened.conversation.bot_slug].name)} (not allowed)"
+        )
     if opened is not None and bots and opened.conversation.bot_slug not in by_slug:
         # Its bot left the catalogue: the picker still names it.
         gone = bot_display.plain_name(opened.conversation.bot_name or opened.conversation.bot_slug)
@@ -149,7 +159,7 @@ def render_chat(
         if bots_problem:
             st.info("Open a conversation from the History; new chats need the bot list.")
         else:
-            st.info("The API lists no bots to chat with.")
+            st.info("The API lists no bots to chat with, or none your groups may use.")
         return
 
     bot = by_slug.get(opened.conversation.bot_slug)
@@ -185,6 +195,9 @@ def render_chat(
                 st.caption(f"{model} · {description}" if description else model)
             elif not bots_problem:
                 st.warning("This bot is no longer in the catalogue; answers may fail.")
+            groups_view.render_refused_bot_note(
+                groups_view.current_access(member), opened.conversation.bot_slug, bot_name
+            )
             message_tools.render_imported_badge(
                 opened.conversation.imported_at,
                 chat_view.member_timezone(),
@@ -296,7 +309,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         elif opened.queued and not chat.can_retry(opened):
             # A queue left behind: held back by the month's budget (it says so,
             # with Send now), or its worker died before starting the next.
-            held = answers_view.queue_held(member)
+            held = answers_view.queue_held(member, opened.conversation.bot_slug, bot_name)
             if held is None:
                 answers_view.start_answer()
                 if answers.store.generating(member, opened.id):

@@ -67,7 +67,7 @@ def start(
     `answers.admit`) before anything is saved."""
     if not prompt.strip():
         raise ValueError("An empty message cannot be sent.")
-    admission = answers.admit(owner)
+    admission = answers.admit(owner, bots=[slug for slug, _ in bots])
     comparison = comparisons.create(owner, bots, options)
     comparisons.name_after_prompt(owner, comparison.id, prompt)
     send(answers, owner, comparison, prompt, admission=admission)
@@ -88,7 +88,7 @@ def send(
     column is sent anything."""
     if not prompt.strip():
         raise ValueError("An empty message cannot be sent.")
-    admission = admission or answers.admit(owner)
+    admission = admission or answers.admit(owner, bots=[c.bot_slug for c in comparison.columns])
     for column in comparison.columns:
         answers.submit(owner, column.id, prompt, admission=admission)
 
@@ -118,7 +118,7 @@ def retry(answers: AnswerService, owner: Owner, column_id: str) -> str | None:
     as they are): the failed answer goes, its prompt is answered anew. The new
     answer's id, or None when nothing was due. `AnswerRefused` (from
     `answers.admit`) before the failed answer is deleted."""
-    admission = answers.admit(owner)
+    admission = answers.admit(owner, conversation_id=column_id)  # its bot, before the delete
     last = answers.store.messages(owner, column_id, limit=1).messages
     if last and last[-1].role == "assistant" and last[-1].status in RETRYABLE_STATUSES:
         answers.store.delete_messages_from(owner, column_id, last[-1].seq)

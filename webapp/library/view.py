@@ -19,6 +19,7 @@ from webapp.auth.guard import member_action
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
 from webapp.conversations.context import ConversationOptions
+from webapp.groups import view as groups_view
 from webapp.library.prompts import (
     LibraryPrompt,
     PromptLibrary,
@@ -133,6 +134,10 @@ def start_chat(entry_id: str, where: str) -> None:
             "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first."
         )
         return
+    refused = _bot_refused(entry)
+    if refused:  # a crafted event for a greyed-out entry: nothing is started
+        _flash("error", refused)
+        return
     library.missing.pop((where, entry.id), None)
     library.starting = None
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True
@@ -162,6 +167,15 @@ def settle_on_chat_page() -> None:
     show_flash()
 
 
+def _bot_refused(entry: LibraryPrompt) -> str | None:
+    """Why the member may not start a chat from `entry` (its bot is not for
+    their groups: `webapp.groups`), else None."""
+    if not entry.bot_slug:
+        return None
+    access = groups_view.current_access(current_member())
+    return groups_view.why_not(access, entry.bot_slug, entry.bot_slug)
+
+
 def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) -> None:
     """The button that starts a chat from the entry and, with `fields`, its
     variables as fields (at most `LIBRARY_MAX_VARIABLES`, `entry.variables`).
@@ -175,6 +189,9 @@ def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) 
         note = unasked_note(entry.starter_prompt)
         if note:
             st.caption(note)
+    refused = _bot_refused(entry)
+    if refused:  # greyed out, with why
+        st.caption(f":material/lock: {refused}")
     st.button(
         "Start a chat with it",
         key=f"library_start_{where}_{entry.id}",
@@ -182,6 +199,7 @@ def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) 
         type="primary",
         on_click=start_chat,
         args=(entry.id, where),
+        disabled=refused is not None,
     )
     problem = session().missing.get((where, entry.id))
     if problem:

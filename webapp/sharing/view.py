@@ -20,6 +20,7 @@ from webapp.chat import view as chat_view
 from webapp.chat.open_chat import PAGE_SIZE
 from webapp.conversations.context import Message
 from webapp.conversations.store import MAX_PAGE, ConversationNotFound
+from webapp.groups import view as groups_view
 from webapp.sharing.links import (
     SHARE_PARAM,
     SharedSnapshot,
@@ -184,6 +185,17 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         f"{snapshot.link.message_count} messages as of "
         f"{snapshot.link.created_at:%Y-%m-%d %H:%M} UTC · read-only"
     )
+    refused = groups_view.why_not(
+        groups_view.current_access(current_member()),
+        info.bot_slug,
+        info.bot_name or info.bot_slug,
+    )
+    if refused:  # the copy is allowed (to read, export); sending in it is not
+        st.warning(
+            f"{refused} A copy in your chats stays readable and exportable, but sending in "
+            "it will be refused.",
+            icon=":material/lock:",
+        )
     st.button(
         "Copy into my chats",
         key="share_copy",

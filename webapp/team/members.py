@@ -36,6 +36,7 @@ from webapp.auth.passwords import (
     password_problem,
 )
 from webapp.db.engine import serialised_write
+from webapp.db.schema import group_members
 from webapp.db.schema import members as MT
 from webapp.db.schema import team_state as TS
 from webapp.team.model import ADMIN, DEMO_MEMBERS, ROLES, Member, TeamError, username_key
@@ -365,13 +366,16 @@ class MemberStore:
         return self._existing(username)
 
     def remove(self, username: str) -> None:
-        """Remove a member; removing the last enabled admin raises TeamError. Their
-        conversations stay in the store under their username."""
+        """Remove a member (and their places in groups); removing the last enabled
+        admin raises TeamError. Their conversations stay in the store under
+        their username."""
         with self._write() as conn:
             row = self._row(conn, username)
             if self._is_last_admin(conn, row):
                 raise TeamError(LAST_ADMIN)
             conn.execute(MT.delete().where(MT.c.username == row["username"]))
+            # Out of every group too: a later member of that name starts in none.
+            conn.execute(group_members.delete().where(group_members.c.username == row["username"]))
 
     def revoke_logins(self, username: str) -> None:
         """Log out everywhere: every login cookie and session made before now stops

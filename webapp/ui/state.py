@@ -135,6 +135,13 @@ class Keys:
     AUDIT_KINDS = "audit_kinds"  # filter: kinds shown (empty: all)
     AUDIT_DAYS = "audit_days"  # filter: (first day, last day), UTC
 
+    # Team page: Groups (webapp.groups.admin_view)
+    GROUPS_DEFAULT_MODE = "groups_default_mode"  # bots for members in no group: every | chosen
+    GROUPS_DEFAULT_BOTS = "groups_default_bots"
+    GROUPS_NEW_NAME = "groups_new_name"
+    GROUPS_NEW_DESCRIPTION = "groups_new_description"
+    GROUPS_NEW_IDP = "groups_new_idp"
+
     # Statistics page
     STATS_PRESET = "stats_preset"
     STATS_START = "stats_start"  # custom range: first day
@@ -152,6 +159,12 @@ class Keys:
         """A Compare option field's key: `scope` "all" (every bot) or a bot's
         slug; `field` one of language, max_words, search, limit, system."""
         return f"compare_opts_{scope}_{field}"
+
+    @staticmethod
+    def group_field(group_id: str, field: str) -> str:
+        """A field of one group on the Team page: name, description, idp,
+        bots_mode, bots, limit_mode, amount, unit, add, confirm."""
+        return f"groups_{field}_{group_id}"
 
     @staticmethod
     def library_variable(where: str, entry_id: str, name: str) -> str:
