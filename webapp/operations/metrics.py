@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 log = logging.getLogger(__name__)
 # No `_created` series beside each counter and histogram: they double the output
 # and Prometheus does not need them (prometheus-client's own switch, process-wide).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX: Final = "ablt_chat"
 # This process's registry (never prometheus-client's global REGISTRY).
