@@ -39,6 +39,8 @@ FIRST_PIECE_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30
 ANSWER_BUCKETS: Final = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 # Label values for an error or refusal that has no status / rule name.
 NO_STATUS: Final = "none"
+# A bot slug as a label is cut to this (a bot's slug comes from the catalogue).
+MAX_BOT_LABEL: Final = 64
 
 ANSWERS_FINISHED: Final = Counter(
     f"{PREFIX}_answers_finished",
@@ -181,7 +183,7 @@ class AnswerTimer:
     __slots__ = ("_bot", "_first", "_started")
 
     def __init__(self, bot: str) -> None:
-        self._bot = bot
+        self._bot = bot[:MAX_BOT_LABEL]
         self._started = time.monotonic()
         self._first = False
 

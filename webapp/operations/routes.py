@@ -4,7 +4,8 @@
 - `GET /readyz` (readiness, `webapp.operations.health`): 200 when ready, 503
   when not, with ``{"status", "checks": {"database", "answers", "api"}}``;
   answers within about 1.5 s whatever the database does.
-- `GET /metrics`: the Prometheus text format (`webapp.operations.metrics`),
+- `GET /metrics`: the Prometheus text format (`webapp.operations.metrics`,
+  rendered at most every `METRICS_REUSE` s),
   for loopback clients, or any client sending ``Authorization: Bearer
   <ABLT_METRICS_TOKEN>``; others get 403 (401 for a wrong token). Behind a
   reverse proxy the client is the one `ABLT_TRUSTED_PROXY_HOPS` trusts in
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -40,6 +43,9 @@ HEALTH_PATH: Final = "/healthz"
 READY_PATH: Final = "/readyz"
 METRICS_PATH: Final = "/metrics"
 NO_STORE: Final = {"Cache-Control": "no-store"}
+# Seconds a rendered /metrics body is served again: a scrape storm (50 a second)
+# then costs one rendering per interval, far below any Prometheus scrape interval.
+METRICS_REUSE: Final = 0.5
 FORWARDING_HEADERS: Final = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
@@ -90,12 +96,25 @@ def build_routes(
     trusted_proxy_hops: Callable[[], int],
     registry: CollectorRegistry = REGISTRY,
     base_path: str = "",
+    metrics_reuse: float = METRICS_REUSE,
 ) -> list[BaseRoute]:
     """The three routes, under `/` and under `base_path` if there is one.
 
     `metrics_token()` and `trusted_proxy_hops()` are read per request (the
-    app's settings); `readiness` keeps its probes between requests.
+    app's settings); `readiness` keeps its probes between requests;
+    `metrics_reuse`: seconds a rendered /metrics body is reused (0: never).
     """
+    rendered: list[tuple[float, bytes]] = []  # the last body and when it was made
+    render_lock = threading.Lock()
+
+    def render() -> bytes:
+        with render_lock:
+            now = time.monotonic()
+            if rendered and now - rendered[0][0] < metrics_reuse:
+                return rendered[0][1]
+            body = generate_latest(registry)
+            rendered[:] = [(now, body)]
+            return body
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)
@@ -113,7 +132,7 @@ def build_routes(
             words = "Wrong token." if status == 401 else "Metrics are for loopback or a token."
             headers = {**NO_STORE, "WWW-Authenticate": "Bearer"} if status == 401 else NO_STORE
             return Response(words, status_code=status, headers=headers, media_type="text/plain")
-        body = await run_in_threadpool(generate_latest, registry)
+        body = await run_in_threadpool(render)
         return Response(body, headers={**NO_STORE, "Content-Type": CONTENT_TYPE_LATEST})
 
     prefixes = [""]

@@ -58,6 +58,7 @@ def make_app(services: Callable[[], list[AnswerService]], store: ConversationSto
             readiness=Readiness(lambda: store.engine, services),
             metrics_token=lambda: TOKEN,
             trusted_proxy_hops=lambda: 0,
+            metrics_reuse=0,
         )
     )
 
