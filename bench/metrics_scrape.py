@@ -173,10 +173,14 @@ def measure(args: argparse.Namespace) -> None:
         try:
             with _served(app) as url:
                 _round(service, store, args.parallel, args.parallel)  # warm up
-                for _ in range(args.rounds):
-                    timings["without"] += _round(service, store, args.answers, args.parallel)
-                    for key, path in (("healthz", "/healthz"), ("metrics", "/metrics")):
-                        with _scraping(f"{url}{path}", args.rate) as figures:
+                order = list(CONDITIONS)
+                for n in range(args.rounds):
+                    # Each round in another order, so a drift favours no condition.
+                    for key in order[n % 3 :] + order[: n % 3]:
+                        if key == "without":
+                            timings[key] += _round(service, store, args.answers, args.parallel)
+                            continue
+                        with _scraping(f"{url}/{key}", args.rate) as figures:
                             timings[key] += _round(service, store, args.answers, args.parallel)
                         if key == "metrics":
                             scrapes.append(figures)

@@ -3,9 +3,10 @@
 /metrics from loopback and refused through an untrusted proxy, JSON log
 lines, and Streamlit's own routes (/_stcore/health, /auth/login) untouched.
 
-The metrics' values moving during an answer are tested in-process against the
-emulator (tests/webapp/operations/test_metrics.py), since an answer in this
-server needs a logged-in browser session.
+The metrics' values moving during an answer: on this real server with a
+member's browser session in tests/e2e/test_answers_browser.py (it shares that
+module's browser and server), and in detail in-process against the emulator
+in tests/webapp/operations/test_metrics.py.
 """
 
 from __future__ import annotations
