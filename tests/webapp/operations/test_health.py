@@ -213,3 +213,29 @@ def test_readyz_with_an_old_schema_answers_503(tmp_path: Path) -> None:
         "schema_version": migrations.LATEST_VERSION - 1,
         "schema_expected": migrations.LATEST_VERSION,
     }
+
+
+def test_the_routes_are_three_exact_paths_and_leave_streamlits_own_alone(
+    store: ConversationStore,
+) -> None:
+    routes = build_routes(
+        readiness=ready(lambda: store.engine),
+        metrics_token=lambda: None,
+        trusted_proxy_hops=lambda: 0,
+        base_path="/chat/",
+    )
+    paths = {route.path for route in routes}  # type: ignore[attr-defined]
+    assert paths == {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/chat/healthz",
+        "/chat/readyz",
+        "/chat/metrics",
+    }
+    # Exact matches only: Streamlit's login, OAuth callback and health stay Streamlit's.
+    for taken in ("/auth/login", "/oauth2callback", "/_stcore/health", "/", "/chat/"):
+        assert not any(
+            route.matches({"type": "http", "path": taken, "method": "GET"})[0].value
+            for route in routes
+        )
