@@ -65,8 +65,8 @@ ANSWER_SECONDS: Final = Histogram(
 )
 API_ERRORS: Final = Counter(
     f"{PREFIX}_api_errors",
-    "Answers that failed on an aBLT API error (after retries), by HTTP status "
-    "('none' without one) and kind.",
+    "aBLT API errors met after retries (answers, the bot catalogue, statistics), by "
+    "HTTP status ('none' without one) and kind.",
     ["status", "kind"],
     registry=REGISTRY,
 )
@@ -122,14 +122,15 @@ def _status(err: BaseException) -> str:
     return str(status) if isinstance(status, int) else NO_STATUS
 
 
-def api_error(err: BaseException, *, bot: str) -> None:
-    """Count an API error that ended an answer, and log it with the API's
-    request id (its `x-request-id`), never the error's text (a detail may
-    echo the prompt)."""
+def api_error(err: BaseException, *, call: str = "chat", bot: str = "-") -> None:
+    """Count an API error the app met (after the client's retries) and log it
+    with the API's request id (its `x-request-id`), never the error's text (a
+    detail may echo the prompt). `call`: chat, bots, statistics."""
     kind, status = error_kind(err), _status(err)
     API_ERRORS.labels(status=status, kind=kind).inc()
     log.warning(
-        "aBLT API error: kind=%s status=%s request_id=%s bot=%s",
+        "aBLT API error: call=%s kind=%s status=%s request_id=%s bot=%s",
+        call,
         kind,
         status,
         getattr(err, "request_id", None) or "-",

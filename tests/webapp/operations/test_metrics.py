@@ -267,3 +267,28 @@ def test_access_with_trusted_proxy_hops() -> None:
     assert metrics_access("10.0.0.5", {"authorization": f"Bearer {TOKEN}"}, TOKEN, 0) == 200
     assert metrics_access("10.0.0.5", {"authorization": f"bearer {TOKEN}"}, TOKEN, 0) == 200
     assert metrics_access("10.0.0.5", {"authorization": f"Bearer {TOKEN}"}, None, 0) == 403
+
+
+def test_a_bot_catalogue_error_is_counted_and_logged_with_its_request_id(
+    emulator: EmulatorHandle, test_token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ablt_core import AbltClient, AbltError
+    from webapp.bots import catalogue
+    from webapp.operations.metrics import REGISTRY
+
+    labels = {"status": "503", "kind": "internal_server"}
+    name = "ablt_chat_api_errors_total"
+    before = REGISTRY.get_sample_value(name, labels) or 0.0
+    emulator.inject(Fault(kind="server_error", status=503, path="/v1/bots"))
+    with (
+        AbltClient(test_token, emulator.base_url, max_retries=0) as client,
+        caplog.at_level("WARNING", logger="webapp.operations.metrics"),
+        pytest.raises(AbltError),
+    ):
+        catalogue.load_bots(client)
+    assert REGISTRY.get_sample_value(name, labels) == before + 1
+    request_id = [r.request_id for r in emulator.requests if r.path == "/v1/bots"][-1]
+    assert any(
+        "call=bots" in r.getMessage() and f"request_id={request_id}" in r.getMessage()
+        for r in caplog.records
+    )
