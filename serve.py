@@ -7,6 +7,10 @@ HttpOnly (page scripts cannot read it) and Secure over HTTPS (see
 (`webapp.lifecycle.downloads`), which streams the zip from disk.
 `streamlit run app.py` still works, with the login cookie written by a
 script instead (not HttpOnly), but without that download link.
+
+It also serves `/healthz`, `/readyz` and `/metrics` for the operator
+(`webapp.operations.routes`, docs/deploy.md) and sets up the log lines
+(`ABLT_LOG_FORMAT=json` for JSON lines, `webapp.operations.logs`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from webapp.auth import gate as auth
 from webapp.auth.throttle import served_over_https
 from webapp.lifecycle import downloads as data_downloads
 from webapp.lifecycle.downloads import DataDownloads
+from webapp.operations import collect, logs
+from webapp.operations import routes as operations
+from webapp.operations.health import Readiness
 from webapp.settings import get_settings
+from webapp.ui.runtime import active_sessions
+
+logs.configure_logging(logs.startup_secrets())
 
 
 def _engine() -> Engine:
@@ -38,11 +48,19 @@ def _downloads() -> DataDownloads:
     return backend.get_downloads()
 
 
+def _api_reachable() -> bool:
+    from webapp import backend
+
+    return backend.api_is_healthy()
+
+
 def _secure(request: Request) -> bool:
     return served_over_https(str(request.url), request.headers, get_settings().trusted_proxy_hops)
 
 
 _base_path = str(config.get_option("server.baseUrlPath") or "")
+collect.install(collect.AppCollector(collect.open_services, active_sessions))
+
 app = st.App(
     "app.py",
     routes=data_downloads.build_routes(_downloads, base_path=_base_path)
@@ -52,6 +70,12 @@ app = st.App(
         cookie_key=lambda: auth.cookie_key(get_settings()),
         expiry_days=auth.COOKIE_EXPIRY_DAYS,
         secure=_secure,
+        base_path=_base_path,
+    )
+    + operations.build_routes(
+        readiness=Readiness(_engine, collect.open_services, _api_reachable),
+        metrics_token=lambda: get_settings().metrics_token,
+        trusted_proxy_hops=lambda: get_settings().trusted_proxy_hops,
         base_path=_base_path,
     ),
 )

@@ -44,8 +44,6 @@ MAX_WORDS_ADVISED = 2000
 
 # Error messages quote at most this many characters of the server's reply.
 MAX_DETAIL_CHARS = 500
-# Log lines quote at most this many characters of a malformed event.
-MAX_LOGGED_EVENT_CHARS = 200
 
 # The marker that ends a complete answer stream.
 STREAM_DONE_MARKER = "[DONE]"

@@ -41,9 +41,14 @@ REDACTED = "[redacted]"
 
 
 class AbltError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises.
+
+    `request_id`: the API's `x-request-id` for the reply the error came from
+    (None when there was no reply: a connection error, a client-side check).
+    """
 
     message: str
+    request_id: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

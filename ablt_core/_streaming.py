@@ -23,7 +23,7 @@ from typing import Any, Self
 
 import httpx
 
-from ._constants import MAX_LOGGED_EVENT_CHARS, STREAM_DONE_MARKER
+from ._constants import STREAM_DONE_MARKER
 from ._exceptions import StreamInterruptedError, redact, truncate
 from ._sse import ServerSentEvent, SSEDecoder
 from ._text import SurrogateJoiner
@@ -105,10 +105,10 @@ class _PieceDecoder:
 
     def _skip(self, data: str, why: str) -> None:
         self._logger.warning(
-            "Skipping a malformed stream event (%s; request id %s): %r",
+            "Skipping a malformed stream event (%s; request id %s; %d characters)",
             why,
             self._request_id,
-            truncate(redact(data, self._secret), MAX_LOGGED_EVENT_CHARS),
+            len(data),
         )
 
     def interrupted(self, cause: BaseException | None) -> StreamInterruptedError:

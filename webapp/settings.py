@@ -36,6 +36,8 @@ ENV_MAX_CONCURRENT_ANSWERS = "ABLT_MAX_CONCURRENT_ANSWERS"
 # Seconds a silent app process keeps its answer slots (tests shorten it).
 ENV_SLOT_STALE_SECONDS = "ABLT_SLOT_STALE_SECONDS"
 DEFAULT_SLOT_STALE_SECONDS = 30.0
+# The bearer token a non-loopback scraper of /metrics must send (unset: loopback only).
+ENV_METRICS_TOKEN = "ABLT_METRICS_TOKEN"
 
 ENV_NAMES = (
     ENV_BEARER_TOKEN,
@@ -50,6 +52,7 @@ ENV_NAMES = (
     ENV_MAX_WORKERS,
     ENV_MAX_CONCURRENT_ANSWERS,
     ENV_SLOT_STALE_SECONDS,
+    ENV_METRICS_TOKEN,
 )
 
 
@@ -79,6 +82,9 @@ class Settings:
     # How many reverse proxies in front of the app append to X-Forwarded-For
     # (and set X-Forwarded-Proto): 0 trusts no such header. See docs/deploy.md.
     trusted_proxy_hops: int = 0
+    # `Authorization: Bearer <token>` lets a non-loopback client read /metrics
+    # (webapp.operations.routes); None: loopback clients only. A secret.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def demo_mode(self) -> bool:
@@ -191,6 +197,7 @@ def load_settings(
         max_concurrent_answers=max_concurrent,
         slot_stale_seconds=stale,
         trusted_proxy_hops=int(hops_text),
+        metrics_token=get(ENV_METRICS_TOKEN),
     )
 
 

@@ -115,3 +115,14 @@ def test_rate_limit_carries_retry_after() -> None:
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 7.0
     assert status_to_error(response(429)).retry_after is None  # type: ignore[attr-defined]
+
+
+def test_every_error_has_a_request_id_the_api_sent_or_none() -> None:
+    """Logs quote `err.request_id` for any `AbltError` (webapp.operations.metrics)."""
+    from ablt_core import APIConnectionError, APITimeoutError, StreamInterruptedError
+
+    assert status_to_error(response(503, "down", **{"x-request-id": "r-9"})).request_id == "r-9"
+    assert status_to_error(response(503, "down")).request_id is None
+    assert StreamInterruptedError("cut", partial_text="", request_id="r-8").request_id == "r-8"
+    for err in (APIConnectionError(), APITimeoutError(), AbltError("client side")):
+        assert err.request_id is None

@@ -322,3 +322,42 @@ def test_statistics_and_back_mid_answer_shows_the_answer_whole(
     assert (saved["status"], saved["text"]) == ("complete", final)
     expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(2)  # the welcome and this answer
     expect(page.get_by_text(STOPPED_NOTE)).to_have_count(0)
+
+
+def scrape(server: AppServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The app process's /metrics from loopback, keyed by (name, sorted labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_move_as_a_members_answer_streams_and_ends(slow_app: AppServer, page: Page) -> None:
+    """The operator's /metrics on the real server, scraped while an answer a
+    member sent streams, and after it ends (issue 25)."""
+    logins, done = (
+        ("ablt_chat_logins_total", ()),
+        ("ablt_chat_answers_finished_total", (("status", "complete"),)),
+    )
+    whole = ("ablt_chat_answer_duration_seconds_count", (("bot", "omni"),))
+    before = scrape(slow_app)
+    log_in_as_member(page, slow_app)
+    prompt = "How long do oak trees live?"
+    start_answer(page, prompt)
+
+    first_piece = ("ablt_chat_answer_first_piece_seconds_count", (("bot", "omni"),))
+    poll(lambda: scrape(slow_app).get(first_piece, 0) >= before.get(first_piece, 0) + 1)
+    during = scrape(slow_app)  # the answer takes about six seconds: still streaming
+    assert during[("ablt_chat_answers_in_progress", ())] >= 1
+    assert during[("ablt_chat_sessions_active", ())] >= 1
+    assert during[logins] == before[logins] + 1
+
+    finished_answer(page, prompt)
+    poll(lambda: scrape(slow_app)[done] >= before[done] + 1)
+    after = scrape(slow_app)
+    assert after.get(whole, 0) >= before.get(whole, 0) + 1

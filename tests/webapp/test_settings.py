@@ -130,3 +130,10 @@ def test_the_team_limit_on_simultaneous_answers_comes_from_env_or_secrets() -> N
     for bad in ("0", "soon"):
         with pytest.raises(SettingsError, match=ENV_SLOT_STALE_SECONDS):
             load_settings({ENV_SLOT_STALE_SECONDS: bad})
+
+
+def test_the_metrics_token_is_read_and_never_shown() -> None:
+    settings = load_settings({}, {"ABLT_METRICS_TOKEN": " scrape-token-42 "})
+    assert settings.metrics_token == "scrape-token-42"
+    assert "scrape-token-42" not in repr(settings) + str(settings)
+    assert load_settings({}).metrics_token is None

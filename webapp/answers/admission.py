@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol, runtime_checkable
 
 from webapp.conversations.store import Owner
+from webapp.operations import metrics
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def admit(
         for rule in rules:
             reason = rule(request)
             if reason is not None:
+                metrics.answer_refused(rule)
                 raise AnswerRefused(reason)
             passed.append(rule)
     except BaseException:

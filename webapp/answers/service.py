@@ -61,6 +61,7 @@ from webapp.conversations.store import (
     Owner,
 )
 from webapp.errors import describe
+from webapp.operations import metrics
 from webapp.settings import DEFAULT_MAX_WORKERS
 
 if TYPE_CHECKING:
@@ -312,6 +313,20 @@ class AnswerService:
         with self._lock:
             return set(self._jobs)
 
+    def waits(self) -> list[Wait | None]:
+        """What each answer this process runs waits for now (None: nothing, it streams)."""
+        with self._lock:
+            return [job.live.wait for job in self._jobs.values()]
+
+    def loop_alive(self, timeout: float = 1.0) -> bool:
+        """Whether the worker's event loop runs callbacks (answered within `timeout` s)."""
+        done = threading.Event()
+        try:
+            self._loop.call_soon_threadsafe(done.set)
+        except RuntimeError:  # the loop is closed
+            return False
+        return self._thread.is_alive() and done.wait(timeout)
+
     def settle(self, owner: Owner, conversation_id: str) -> int:
         """Mark the conversation's answers whose worker died `interrupted` (see
         `settle_stale`); answers generated here are never touched."""
@@ -446,6 +461,7 @@ class AnswerService:
                     )
                     if claim is not None:
                         self._launch_here(owner, claim)
+            metrics.answer_finished(status.value)
             live.finish(status, error, text)
             with self._lock:
                 self._jobs.pop(answer.id, None)
@@ -500,6 +516,7 @@ class AnswerService:
         live.set_wait(Wait("first_byte", time.time()))
 
         def on_retry(delay: float, err: AbltError) -> None:
+            metrics.api_retry(err)
             if isinstance(err, RateLimitError):
                 self.team.rate_limited(err.retry_after)
             reason = (
@@ -510,6 +527,7 @@ class AnswerService:
             now = time.time()
             live.set_wait(Wait("retry", now, until=now + delay, reason=reason))
 
+        timer = metrics.AnswerTimer(conversation.bot_slug)
         try:
             stream = await self._client.chat(
                 bot_slug=conversation.bot_slug,
@@ -523,22 +541,27 @@ class AnswerService:
             try:
                 async for piece in stream:
                     live.append(piece)
+                    timer.piece(piece)
             finally:
                 await stream.aclose()
         except StreamInterruptedError as err:
+            metrics.api_error(err, bot=conversation.bot_slug)
             return AnswerStatus.INTERRUPTED, describe(err), err.partial_text or live.text
         except APITimeoutError as err:
+            metrics.api_error(err, bot=conversation.bot_slug)
             if live.text:
                 return AnswerStatus.ERROR, describe(err), None
             # No byte came at all: the length asked for is not the cause.
             return AnswerStatus.ERROR, FIRST_BYTE_TIMEOUT, None
         except AbltError as err:
+            metrics.api_error(err, bot=conversation.bot_slug)
             if isinstance(err, RateLimitError):
                 self.team.rate_limited(err.retry_after)
             return AnswerStatus.ERROR, describe(err), None
         if not live.text.strip():
             # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
             return AnswerStatus.ERROR, chat.EMPTY_ANSWER, None
+        timer.complete()
         return AnswerStatus.COMPLETE, None, None
 
     def _context(self, owner: Owner, answer: Message) -> tuple[Conversation, ContextWindow]:

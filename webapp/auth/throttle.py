@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from webapp.auth.passwords import too_long_problem
 from webapp.auth.throttle_store import LoginLog, Recent, username_key
+from webapp.operations import metrics
 
 if TYPE_CHECKING:
     from webapp.team import Member
@@ -192,15 +193,18 @@ def authenticate(
     """
     key = username_key(username)
     if not key or not password:
+        metrics.login_failed("missing")
         return LoginResult(None, MISSING_CREDENTIALS)
     long_problem = too_long_problem(password)
     if long_problem:
         # No bcrypt check can be made: say so, as the forms that set one do.
+        metrics.login_failed("too_long")
         return LoginResult(None, long_problem)
     event_id, refusal = log.reserve(
         key, address or LOCAL_ADDRESS, window(), lambda recent: judge(recent, log.now())
     )
     if refusal is not None or event_id is None:
+        metrics.login_failed("throttled")
         return LoginResult(None, refusal.message if refusal else WRONG_CREDENTIALS, refusal)
     ok = False
     try:
@@ -209,7 +213,9 @@ def authenticate(
         log.resolve(event_id, ok)
     member = team.get(key) if ok else None
     if member is None:
+        metrics.login_failed("wrong_credentials")
         return LoginResult(None, WRONG_CREDENTIALS)
+    metrics.login_succeeded()
     return LoginResult(member)
 
 

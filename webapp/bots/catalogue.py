@@ -15,8 +15,9 @@ from typing import TypeVar
 
 import streamlit as st
 
-from ablt_core import AbltClient, Bot
+from ablt_core import AbltClient, AbltError, Bot
 from webapp import limits
+from webapp.operations import metrics
 from webapp.text.graphemes import truncate_text
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -153,7 +154,11 @@ def load_bots(client: AbltClient) -> list[Bot]:
     Streamlit does not cache a raised exception, so after an error the next
     rerun (the page's Retry) asks the API again.
     """
-    return _cached_bots(client, client_base_url(client))
+    try:
+        return _cached_bots(client, client_base_url(client))
+    except AbltError as err:
+        metrics.api_error(err, call="bots")
+        raise
 
 
 def refresh_bots(client: AbltClient) -> None:

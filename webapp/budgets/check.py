@@ -151,6 +151,9 @@ class BudgetGate:
     Raises the store's database errors (nothing is started then either).
     """
 
+    # Its refusals' label in /metrics (ablt_chat_answers_refused_total{rule="budget"}).
+    metric_name: Final = "budget"
+
     def __init__(
         self,
         store: ConversationStore,

@@ -39,13 +39,19 @@ def _sqlite_fold(value: str | None) -> str | None:
 def make_engine(url: str) -> Engine:
     """One pool per store; SQLite tuned for several processes on one file."""
     parsed = sa.make_url(url)
+    # hide_parameters: a database error's message (which gets logged) never
+    # quotes the statement's values, i.e. a member's prompt or answer.
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return sa.create_engine(
+            parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+        )
 
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed, connect_args={"check_same_thread": False})
+    engine = sa.create_engine(
+        parsed, connect_args={"check_same_thread": False}, hide_parameters=True
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

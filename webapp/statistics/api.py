@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ablt_core import AbltClient, UsageStatistics, UsageTotals
+from ablt_core import AbltClient, AbltError, UsageStatistics, UsageTotals
 from webapp.bots.catalogue import client_base_url
+from webapp.operations import metrics
 
 # Short enough that a chat shows up in the totals within a minute, long enough
 # that flipping between words and tokens or presets costs no API call.
@@ -49,9 +50,13 @@ def load_statistics(
 
     Raises `AbltError` on failure (not cached, so a retry asks again).
     """
-    return _cached_statistics(
-        client, client_base_url(client), user_id, start.isoformat(), end.isoformat()
-    )
+    try:
+        return _cached_statistics(
+            client, client_base_url(client), user_id, start.isoformat(), end.isoformat()
+        )
+    except AbltError as err:
+        metrics.api_error(err, call="statistics")
+        raise
 
 
 def forget_statistics() -> None:

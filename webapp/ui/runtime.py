@@ -27,3 +27,16 @@ def in_fragment_run() -> bool:
     """Whether this run is a fragment's own rerun (not the whole app's)."""
     ctx = get_script_run_ctx()
     return ctx is not None and bool(ctx.fragment_ids_this_run)
+
+
+def active_sessions() -> int | None:
+    """Browser sessions connected to this app process now, as Streamlit counts
+    them for its own `/_stcore/metrics` (the stats family "active_sessions");
+    None when no Streamlit runtime runs in this process (tests, tools)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.stats import ACTIVE_SESSIONS_FAMILY
+
+    if not Runtime.exists():
+        return None
+    stats = Runtime.instance().stats_mgr.get_stats(family_names=[ACTIVE_SESSIONS_FAMILY])
+    return int(sum(getattr(stat, "value", 0) for stat in stats.get(ACTIVE_SESSIONS_FAMILY, [])))

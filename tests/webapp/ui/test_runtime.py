@@ -67,3 +67,17 @@ def test_a_plain_run_has_no_rerun_waiting_and_is_no_fragment_run() -> None:
 def test_outside_a_run_nothing_waits() -> None:
     assert not runtime.rerun_requested()
     assert not runtime.in_fragment_run()
+
+
+def test_active_sessions_reads_streamlits_own_session_count() -> None:
+    """`/metrics`' ablt_chat_sessions_active reads the stats family Streamlit's
+    own `/_stcore/metrics` serves; without a runtime (tests, tools) it is unknown."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.stats import ACTIVE_SESSIONS_FAMILY, GaugeStat
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    assert not Runtime.exists()
+    assert runtime.active_sessions() is None
+    assert ACTIVE_SESSIONS_FAMILY == "active_sessions"
+    assert ACTIVE_SESSIONS_FAMILY in WebsocketSessionManager.stats_families.fget(None)  # type: ignore[attr-defined]
+    assert "value" in GaugeStat._fields
