@@ -11,7 +11,7 @@ from webapp.auth.gate import Member, list_members
 from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.errors import describe
-from webapp.feedback import view as feedback_view
+from webapp.feedback import satisfaction_view
 from webapp.statistics import usage
 from webapp.text import csv_safe
 from webapp.text import literal as md
@@ -158,7 +158,7 @@ def render() -> None:
         # Errors are not cached: the rerun the Retry click causes asks the API again.
         ui.error_box(describe(err), retry_key="stats_retry")
     # Thumbs given under answers, from the database (not the API): per bot, per week.
-    feedback_view.render_satisfaction(member, start, end)
+    satisfaction_view.render_satisfaction(member, start, end)
 
 
 render()

@@ -4,14 +4,15 @@
   `st.feedback("thumbs")`, the member's own choice (shown to them only), and
   once given a "Reason" popover: tags (`REASONS`) and a comment. Changing the
   thumbs changes the feedback; clearing it takes it back.
-- `render_satisfaction`: the Statistics page's Satisfaction section.
+
+The Statistics page's Satisfaction section is `webapp.feedback.satisfaction_view`
+(kept apart: it needs pandas and altair, which the chat page does not load).
 
 Every callback is a `member_action` (the member re-read when it runs).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +26,7 @@ from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.model import AnswerStatus, Message
 from webapp.conversations.store import MessageNotFound
-from webapp.feedback import stats
 from webapp.feedback.store import COMMENT_MAX_CHARS, REASONS, Feedback, FeedbackStore
-from webapp.team import Member
-from webapp.text import csv_safe
 from webapp.ui import flash
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
@@ -182,53 +180,4 @@ def render_controls(message: Message) -> None:
             key=f"feedback_save_{message.id}",
             on_click=save_reasons,
             args=(message.id,),
-        )
-
-
-def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
-    """Statistics' Satisfaction section for the UTC days `start`..`end`: per
-    bot the share of thumbs up, the count, a weekly trend and the reasons;
-    per member for admins; CSV. (Per group once groups exist.)"""
-    st.subheader("Satisfaction")
-    since = dt.datetime.combine(start, dt.time(), dt.UTC)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
-    try:
-        rows = get_feedback().all(since, until)
-    except chat.DATABASE_ERRORS:
-        st.error("The feedback could not be read; try again.", icon=":material/database:")
-        return
-    if not rows:
-        st.info("No feedback on answers in this range yet.", icon=":material/thumb_up:")
-        return
-    by_bot = stats.per_bot(rows)
-    st.caption(f"{len(rows):,} answers rated by the team (thumbs under each answer).")
-    st.dataframe(
-        csv_safe.safe_frame(by_bot),
-        hide_index=True,
-        width="stretch",
-        column_config={"Share up": st.column_config.ProgressColumn(format="percent")},
-        key="feedback_by_bot",
-    )
-    st.download_button(
-        "Download satisfaction CSV",
-        data=stats.csv_bytes(by_bot),
-        file_name=f"ablt-satisfaction-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="feedback_csv",
-    )
-    st.altair_chart(stats.trend_chart(stats.weekly(rows)), width="stretch")
-    reasons = stats.reasons(rows)
-    if not reasons.empty:
-        st.caption("Reasons given with a thumbs down")
-        st.dataframe(csv_safe.safe_frame(reasons), hide_index=True, key="feedback_reasons")
-    if member.is_admin:
-        st.caption("Per member (admins only)")
-        st.dataframe(
-            csv_safe.safe_frame(stats.per_member(rows)),
-            hide_index=True,
-            width="stretch",
-            column_config={"Share up": st.column_config.ProgressColumn(format="percent")},
-            key="feedback_by_member",
         )
