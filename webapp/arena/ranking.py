@@ -4,16 +4,20 @@ The Bradley-Terry model gives each bot a strength θ; bot i beats bot j with
 probability 1 / (1 + exp(θj - θi)). The strengths are fitted by maximum
 likelihood with `choix` (a maintained library of Luce-model estimators;
 Maystre & Grossglauser, "Fast and accurate inference of Plackett-Luce
-models", NIPS 2015): `choix.ilsr_pairwise`, whose fixed point is the maximum
-likelihood estimate, about 25 times faster here than `choix.opt_pairwise`.
+models", NIPS 2015): `choix.ilsr_pairwise_dense`, whose fixed point is the
+maximum likelihood estimate, on the matrix of how often each bot beat each
+other one (vectorised: a fit of thousands of votes takes milliseconds, where
+`ilsr_pairwise` walks a Python list of comparisons).
 
-Ties. `choix` takes only (winner, loser) comparisons, no weights and no
-ties. A tie counts as half a win for each side, so every vote becomes two
-comparisons: a win is (winner, loser) twice, a tie is (a, b) once and (b, a)
-once. Doubling every vote squares the likelihood, which has the same maximum:
-this is exactly the likelihood with weight 1 per decisive vote and ½ each way
-per tie. "Both are bad" counts as a tie in the ranking (neither answer was
-preferred) and is counted on its own column of the table.
+Ties. A tie counts as half a win for each side. `choix`'s list-based
+functions take only (winner, loser) pairs; its dense function takes counts,
+which may be fractional, so a tie adds ½ to both cells of its pair and a win
+adds 1 to the winner's cell. This is exactly the likelihood with weight 1 per
+decisive vote and ½ each way per tie (the same maximum as writing every vote
+twice, a tie once each way, for the list-based functions; a test checks that
+3 wins + 2 ties fit like 4 wins + 1 loss). "Both are bad" counts as a tie in
+the ranking (neither answer was preferred) and is counted on its own column
+of the table.
 
 A small regularisation (`ALPHA`, choix's) keeps the strength of a bot that
 never lost (or never won) finite; with a few votes per pair it moves the
@@ -64,24 +68,44 @@ class Vote:
     outcome: Outcome
 
 
-def comparisons(votes: Sequence[Vote], index: dict[str, int]) -> list[tuple[int, int]]:
-    """The (winner, loser) pairs `choix` reads, two per vote (see the module
-    docstring): a win twice, a tie or "both bad" once each way."""
-    data: list[tuple[int, int]] = []
-    for vote in votes:
-        a, b = index[vote.bot_a], index[vote.bot_b]
-        if vote.outcome == "a":
-            data += [(a, b), (a, b)]
-        elif vote.outcome == "b":
-            data += [(b, a), (b, a)]
-        else:
-            data += [(a, b), (b, a)]
-    return data
-
-
 def bots_of(votes: Sequence[Vote]) -> list[str]:
     """Every bot in the votes, sorted (the order of the strength arrays)."""
     return sorted({v.bot_a for v in votes} | {v.bot_b for v in votes})
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """The votes as arrays: A's and B's index, and A's share of the win
+    (1, 0, or ½ for a tie or "both bad")."""
+
+    a: np.ndarray
+    b: np.ndarray
+    share_a: np.ndarray
+    n_bots: int
+
+    @classmethod
+    def of(cls, votes: Sequence[Vote], bots: Sequence[str]) -> _Indexed:
+        index = {slug: i for i, slug in enumerate(bots)}
+        share = {"a": 1.0, "b": 0.0}
+        return cls(
+            np.array([index[v.bot_a] for v in votes], dtype=int),
+            np.array([index[v.bot_b] for v in votes], dtype=int),
+            np.array([share.get(v.outcome, 0.5) for v in votes], dtype=float),
+            len(bots),
+        )
+
+    def matrix(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """wins[i, j]: how often bot i beat bot j (ties ½ each way), each
+        vote counted `weights` times (default once)."""
+        w = np.ones(len(self.a)) if weights is None else weights
+        wins = np.zeros((self.n_bots, self.n_bots))
+        np.add.at(wins, (self.a, self.b), w * self.share_a)
+        np.add.at(wins, (self.b, self.a), w * (1 - self.share_a))
+        return wins
+
+
+def _fit(wins: np.ndarray) -> np.ndarray:
+    return np.asarray(choix.ilsr_pairwise_dense(wins, alpha=ALPHA), dtype=float)
 
 
 def strengths(votes: Sequence[Vote], bots: Sequence[str] | None = None) -> np.ndarray:
@@ -89,10 +113,7 @@ def strengths(votes: Sequence[Vote], bots: Sequence[str] | None = None) -> np.nd
     in that order, by maximum likelihood. ValueError without votes."""
     if not votes:
         raise ValueError("No votes yet.")
-    names = list(bots) if bots is not None else bots_of(votes)
-    index = {slug: i for i, slug in enumerate(names)}
-    fitted = choix.ilsr_pairwise(len(names), comparisons(votes, index), alpha=ALPHA)
-    return np.asarray(fitted, dtype=float)
+    return _fit(_Indexed.of(votes, list(bots) if bots is not None else bots_of(votes)).matrix())
 
 
 def bootstrap(
@@ -102,13 +123,14 @@ def bootstrap(
     seed: int = 0,
 ) -> np.ndarray:
     """`rounds` x len(bots) strengths, each refitted on the votes drawn again
-    with replacement. A bot missing from a draw gets the regularised estimate
-    (near 0: no evidence), as the model says."""
+    with replacement (a vote drawn k times counts k times). A bot missing
+    from a draw gets the regularised estimate (near 0: no evidence)."""
     rng = np.random.default_rng(seed)
+    indexed = _Indexed.of(votes, bots)
     draws = np.empty((rounds, len(bots)))
     for r in range(rounds):
-        picked = rng.integers(0, len(votes), len(votes))
-        draws[r] = strengths([votes[i] for i in picked], bots)
+        drawn = np.bincount(rng.integers(0, len(votes), len(votes)), minlength=len(votes))
+        draws[r] = _fit(indexed.matrix(drawn.astype(float)))
     return draws
 
 
