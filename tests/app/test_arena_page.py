@@ -117,6 +117,7 @@ def test_the_leaderboard_ranks_the_teams_votes_with_intervals_and_a_csv(
     at.run()
     assert not at.exception, at.exception
     assert any("rests on 12 votes" in c.value for c in at.caption)
+    assert any("Only 12 votes so far" in i.value for i in at.info)  # intervals say little yet
     board = next(d.value for d in at.dataframe if "Rating" in d.value.columns)
     assert list(board["Bot"]) == ["Omni", "Chef Remy", "Ada the Code Mentor"]
     assert list(board["Battles"]) == [8, 9, 7]

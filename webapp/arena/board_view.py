@@ -26,6 +26,9 @@ from webapp.text import csv_safe
 from webapp.ui.state import Keys
 
 DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
+# Below this many votes a bootstrap redraws nearly the same few votes: its
+# intervals look narrow but say little, and the page says so.
+FEW_VOTES: Final = 30
 
 
 @st.cache_data(ttl=60, show_spinner="Fitting the ratings…", max_entries=32)
@@ -38,7 +41,9 @@ def cached_board(votes: tuple[Vote, ...], names: tuple[tuple[str, str], ...]) ->
 def interval_chart(board: pd.DataFrame) -> alt.LayerChart:
     """Each bot's rating (a point) and its 95 % interval (a bar), best on top."""
     order = list(board["Bot"])
-    base = alt.Chart(board).encode(y=alt.Y("Bot:N", sort=order, title=None))
+    base = alt.Chart(board).encode(
+        y=alt.Y("Bot:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+    )
     bars = base.mark_rule(strokeWidth=3).encode(
         x=alt.X("95% CI low:Q", title="Rating (95% interval)", scale=alt.Scale(zero=False)),
         x2="95% CI high:Q",
@@ -110,6 +115,12 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
         "apart is 10 to 1 odds; ties and “both bad” count half a win each; the bars "
         "are 95% bootstrap intervals."
     )
+    if battles < FEW_VOTES:
+        st.info(
+            f"Only {battles} vote{'s' if battles != 1 else ''} so far: the order and the "
+            "intervals will settle once there are a few dozen.",
+            icon=":material/info:",
+        )
     st.altair_chart(interval_chart(board), width="stretch")
     st.dataframe(
         csv_safe.safe_frame(board),

@@ -363,6 +363,14 @@ def render_vote(battle: Battle) -> None:
             on_click=cast_vote,
             args=(battle.id, outcome),
         )
+    row.button(
+        "New battle",
+        key="arena_new",
+        icon=":material/add:",
+        type="tertiary",
+        help="Leave this battle without a vote (it stays out of the leaderboard).",
+        on_click=new_battle,
+    )
 
 
 def follow_live(member: Member, battle: Battle, slots: list[tuple[Message, Any, Any]]) -> None:
