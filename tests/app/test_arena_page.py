@@ -12,7 +12,9 @@ from streamlit.testing.v1 import AppTest
 from tests.shown import shown
 from webapp.arena.blind import Contender
 from webapp.arena.store import AlreadyVoted, Arena
+from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationStore
+from webapp.library import PromptLibrary
 from webapp.team import MemberStore
 from webapp.ui.state import Keys
 
@@ -144,3 +146,29 @@ def test_an_admin_filters_the_leaderboard_by_member_and_date(
     at.date_input(key=Keys.ARENA_FROM).set_value(today.replace(year=today.year - 2))
     at.date_input(key=Keys.ARENA_TO).set_value(today.replace(year=today.year - 1)).run()
     assert any("No votes in this range" in i.value for i in at.info)
+
+
+def test_a_library_prompt_with_its_variables_starts_a_battle_with_its_options(
+    logged_in: Login, app_store: ConversationStore, app_team: MemberStore
+) -> None:
+    at = open_arena(logged_in)
+    member = app_team.get("demo-member")
+    assert member is not None
+    entry = PromptLibrary(app_store).create(
+        member,
+        "Recipe",
+        starter_prompt="A recipe with {{ingredient}}",
+        options=ConversationOptions(language="French"),
+    )
+    at.run()
+    at.selectbox(key="arena_library_pick").set_value(entry.id).run()
+    at.text_input(key=Keys.library_variable("arena", entry.id, "ingredient")).set_value("leeks")
+    click(at, "arena_library_apply")
+    assert at.text_area(key=Keys.ARENA_PROMPT).value == "A recipe with leeks"
+    next(b for b in at.button if b.label == "Start battle").click().run()
+    assert not at.exception, at.exception
+    battle = Arena(app_store).recent(member)[0]
+    assert battle.prompt == "A recipe with leeks"
+    for column in battle.columns:
+        options = app_store.get_conversation(member, column).options
+        assert (options.language, options.library_prompt_id) == ("French", entry.id)
