@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from ablt_core.emulator import EmulatorHandle
+from tests.reliability import row
 from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
     ANN,
     db_url,
@@ -62,6 +63,12 @@ def test_a_battle_streams_both_refuses_an_early_vote_then_takes_one_vote(
     assert store.list_conversations(ANN) == []
 
 
+@row(
+    "Two tabs vote on one arena battle (or a vote click is replayed)",
+    happens="Both pass the page's check; the database's UNIQUE (battle, voter) takes the first.",
+    sees="The first vote and the names; the second gets 'a vote cannot change'.",
+    kept="Exactly one vote, the first, in the leaderboard.",
+)
 def test_the_database_refuses_a_second_vote_that_passed_every_check(
     service: AnswerService, store: ConversationStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
