@@ -4,7 +4,8 @@
   ties, and a random side for each), so every pair gets battles, not only the
   popular ones.
 - `mask`: an answer's text with each battling bot's name and slug replaced
-  by "Bot A" / "Bot B", whatever their case. It is applied to the whole text
+  by "Bot A" / "Bot B", whatever their case, inside longer words too
+  ("Omnibot"): blindness comes before a stray "Bot Abus". It is applied to the whole text
   shown on every redraw (never piece by piece, so a name split across two
   streamed pieces is still masked); while the answer streams, a trailing
   start of a name ("Om" of "Omni") is held back until the next piece says
