@@ -11,6 +11,7 @@ from webapp.auth.gate import Member, list_members
 from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.errors import describe
+from webapp.feedback import satisfaction_view
 from webapp.groups.usage_view import render_group_breakdown
 from webapp.statistics import usage
 from webapp.text import csv_safe
@@ -158,6 +159,8 @@ def render() -> None:
     except AbltError as err:
         # Errors are not cached: the rerun the Retry click causes asks the API again.
         ui.error_box(describe(err), retry_key="stats_retry")
+    # Thumbs given under answers, from the database (not the API): per bot, per week.
+    satisfaction_view.render_satisfaction(member, start, end)
 
 
 render()

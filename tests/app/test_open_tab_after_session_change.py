@@ -463,6 +463,7 @@ PAGES = {
         param=compare_view.OPEN_PARAM,
         shows=frozenset({"Best answer", "Continue with this bot"}),
     ),
+    "Arena (setup)": Page("views/arena.py", shows=frozenset({"Start battle"})),
     "Prompts": Page("views/library.py", shows=frozenset({"Save", "Share with the team", "Delete"})),
     "Prompts (an admin: Pin)": Page("views/library.py", username=ADA, shows=frozenset({"Unpin"})),
     "Shared (own links)": Page("views/shared.py", shows=frozenset({"Revoke"})),

@@ -35,6 +35,7 @@ from webapp.chat import view as chat_view
 from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
+from webapp.feedback import view as feedback_view
 from webapp.groups import view as groups_view
 from webapp.history import sidebar
 from webapp.library import view as library_view
@@ -295,6 +296,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         generating = None
     shown = opened.messages[:-1] if generating is not None else opened.messages
     versions_view.prepare(opened)
+    feedback_view.prepare(opened)
     for index, message in enumerate(shown):
         chat_view.render_message(
             message,

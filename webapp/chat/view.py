@@ -30,6 +30,7 @@ from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations import context as history
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound
+from webapp.feedback import view as feedback_view
 from webapp.ui import flash
 from webapp.ui import page as ui
 from webapp.ui.member import current_member
@@ -203,6 +204,7 @@ def render_message(message: Message, avatar: str, *, is_last: bool, editable: bo
             )
             if editable:
                 versions_view.render_tools(message)
+                feedback_view.render_controls(message)  # thumbs: complete answers only
 
 
 def show_text(message: Message) -> None:

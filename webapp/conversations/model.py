@@ -51,6 +51,9 @@ DEFAULT_TITLE: Final = "New conversation"
 KIND_CHAT: Final = "chat"
 KIND_COMPARISON: Final = "comparison"
 KIND_COLUMN: Final = "column"
+# A blind arena battle (`webapp.arena`): groups two "column" rows like a
+# comparison, but is never listed in the History (names hidden until the vote).
+KIND_ARENA: Final = "arena"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 

@@ -453,6 +453,7 @@ group_bots = sa.Table(
     ),
     sa.Column("bot_slug", sa.String(200), primary_key=True),
 )
+
 # Small settings of the team (v15), one row per key, the value as JSON.
 team_settings = sa.Table(
     "team_settings",
@@ -461,4 +462,61 @@ team_settings = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("updated_by", sa.String(128), nullable=True),
+)
+
+# Feedback on answers (v16): one row per member per answer version (message
+# id), changeable; the bot copied in so aggregates outlive the conversation.
+answer_feedback = sa.Table(
+    "answer_feedback",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("message_id", sa.String(36), nullable=False),
+    sa.Column("conversation_id", sa.String(36), nullable=False),
+    sa.Column("username", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("bot_slug", sa.String(200), nullable=False),
+    sa.Column("bot_name", sa.String(200), nullable=False),
+    sa.Column("thumbs_up", sa.Boolean, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),  # JSON list of reason tags
+    sa.Column("comment", sa.Text, nullable=False),  # free text ('' for none)
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("message_id", "username", name="uq_answer_feedback_member"),
+)
+
+# The blind arena (v16): a member's battle of two bots, its answer
+# conversations (kind "column" under a conversation of kind "arena").
+arena_battles = sa.Table(
+    "arena_battles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("owner_user_id", sa.Integer, nullable=False),
+    sa.Column("conversation_id", sa.String(36), nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("bot_a_slug", sa.String(200), nullable=False),
+    sa.Column("bot_a_name", sa.String(200), nullable=False),
+    sa.Column("bot_b_slug", sa.String(200), nullable=False),
+    sa.Column("bot_b_name", sa.String(200), nullable=False),
+    sa.Column("column_a_id", sa.String(36), nullable=False),
+    sa.Column("column_b_id", sa.String(36), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One vote per battle per voter (UNIQUE: a replayed click cannot vote twice):
+# outcome "a" | "b" | "tie" | "bad"; the bots copied in for the leaderboard.
+arena_votes = sa.Table(
+    "arena_votes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("battle_id", sa.String(36), nullable=False),
+    sa.Column("voter", sa.String(128), nullable=False),
+    sa.Column("voter_user_id", sa.Integer, nullable=False),
+    sa.Column("bot_a_slug", sa.String(200), nullable=False),
+    sa.Column("bot_a_name", sa.String(200), nullable=False),
+    sa.Column("bot_b_slug", sa.String(200), nullable=False),
+    sa.Column("bot_b_name", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("voted_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("battle_id", "voter", name="uq_arena_votes_voter"),
 )

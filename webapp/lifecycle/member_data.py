@@ -42,6 +42,32 @@ Reader = Callable[[Connection, str], list[dict[str, object]]]
 Eraser = Callable[[Connection, str], int]
 EXTRA_SECTIONS: list[tuple[str, Reader, Eraser]] = []
 
+
+def _feedback(conn: Connection, username: str) -> list[dict[str, object]]:
+    table = schema.answer_feedback
+    return _rows(conn, table, table.c.username == username)
+
+
+def _erase_feedback(conn: Connection, username: str) -> int:
+    table = schema.answer_feedback
+    return conn.execute(sa.delete(table).where(table.c.username == username)).rowcount
+
+
+def _votes(conn: Connection, username: str) -> list[dict[str, object]]:
+    table = schema.arena_votes
+    return _rows(conn, table, table.c.voter == username)
+
+
+def _keep_votes(_conn: Connection, _username: str) -> int:
+    # Arena votes stay in the team's leaderboard (issue 23); only an admin deletes them.
+    return 0
+
+
+EXTRA_SECTIONS += [
+    ("feedback.json", _feedback, _erase_feedback),
+    ("arena_votes.json", _votes, _keep_votes),
+]
+
 BUSY: Final = (
     "An answer of this member is being generated or a prompt is waiting to be sent. "
     "Erase when it has ended (or press Stop in the chat)."

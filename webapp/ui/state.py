@@ -89,6 +89,15 @@ class Keys:
     COMPARE_PROMPT = "compare_prompt"  # the page's message box
     COMPARE_PER_BOT = "compare_per_bot"  # the "Options per bot" toggle
 
+    # Feedback on answers (the chat page) and the Arena page
+    FEEDBACK_MINE = "feedback_mine"  # webapp.feedback.view.Shown: read this run
+    ARENA = "arena_session"  # webapp.arena.view.ArenaSession
+    ARENA_PROMPT = "arena_prompt"  # the page's message box
+    ARENA_SHORTLIST = "arena_shortlist"  # the bots to draw from (slugs; empty: all)
+    ARENA_FROM = "arena_from"  # the leaderboard's date range (UTC days)
+    ARENA_TO = "arena_to"
+    ARENA_VOTERS = "arena_voters"  # an admin's filter on whose votes count (usernames)
+
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
     BOTS_MODELS = "bots_models"

@@ -26,6 +26,7 @@ from webapp.library.prompts import PromptLibrary
 from webapp.lifecycle import downloads as dl
 from webapp.lifecycle.member_data import (
     BUSY,
+    EXTRA_SECTIONS,
     MemberDataBusy,
     Who,
     erase_member_data,
@@ -77,6 +78,7 @@ def test_the_zip_holds_every_conversation_prompt_link_and_audit_entry_of_the_mem
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         assert "README.txt" in names and "ann" in archive.read("README.txt").decode()
+        assert {"feedback.json", "arena_votes.json"} <= set(names)  # other features' rows
         convs = [n for n in names if n.startswith("conversations/")]
         assert len([n for n in convs if n.endswith(".json")]) == 2
         assert len([n for n in convs if n.endswith(".md")]) == 2
@@ -124,7 +126,7 @@ def test_a_big_history_is_streamed_into_the_zip_with_bounded_memory(
             tracemalloc.stop()
     with zipfile.ZipFile(tmp_path / "big.zip") as archive:
         written = sum(info.file_size for info in archive.infolist())
-        assert len(archive.namelist()) == 2 * 250 + 4
+        assert len(archive.namelist()) == 2 * 250 + 4 + len(EXTRA_SECTIONS)
     assert written > 7_000_000
     assert peak < written / 4, f"peak {peak:,} bytes for {written:,} bytes written"
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from webapp.conversations import context as history
 from webapp.conversations.context import ImportedConversation
-from webapp.conversations.model import Conversation, Message
+from webapp.conversations.model import KIND_ARENA, Conversation, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store.branches import BranchRepository
 from webapp.conversations.store.database import (
@@ -137,7 +137,10 @@ class ConversationRepository:
         too, on both databases).
         """
         # A comparison's columns are listed through their comparison.
-        stmt = sa.select(C).where(C.c.owner == owner.username, C.c.parent_id.is_(None))
+        # An arena battle is shown on the Arena page only (its bots are blind).
+        stmt = sa.select(C).where(
+            C.c.owner == owner.username, C.c.parent_id.is_(None), C.c.kind != KIND_ARENA
+        )
         needle = (query or "").strip()
         if needle:
             pattern = schema.fold(sa.literal(like_pattern(needle)))

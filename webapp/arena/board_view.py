@@ -1,0 +1,140 @@
+"""The Arena page's Leaderboard tab: Bradley-Terry ratings from the team's
+votes (`webapp.arena.ranking`), filtered by date and, for admins, by member;
+an interval chart, the table, a CSV, and how many votes it rests on.
+
+(Per-group filters come with the team's groups, issue 22.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Final
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from webapp.arena import ranking
+from webapp.arena.ranking import Vote
+from webapp.arena.store import Arena, VoteRow
+from webapp.auth.gate import list_members
+from webapp.backend import get_store
+from webapp.chat import open_chat as chat
+from webapp.team import Member
+from webapp.text import csv_safe
+from webapp.ui.state import Keys
+
+DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
+# Below this many votes a bootstrap redraws nearly the same few votes: its
+# intervals look narrow but say little, and the page says so.
+FEW_VOTES: Final = 30
+
+
+@st.cache_data(ttl=60, show_spinner="Fitting the ratings…", max_entries=32)
+def cached_board(votes: tuple[Vote, ...], names: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """The leaderboard of exactly these votes (the bootstrap is the slow
+    part; the same votes give the same board, so it is kept a minute)."""
+    return ranking.leaderboard(list(votes), dict(names))
+
+
+def interval_chart(board: pd.DataFrame) -> alt.LayerChart:
+    """Each bot's rating (a point) and its 95 % interval (a bar), best on top."""
+    order = list(board["Bot"])
+    base = alt.Chart(board).encode(
+        y=alt.Y("Bot:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
+    )
+    bars = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("95% CI low:Q", title="Rating (95% interval)", scale=alt.Scale(zero=False)),
+        x2="95% CI high:Q",
+    )
+    points = base.mark_point(filled=True, size=80).encode(
+        x="Rating:Q",
+        tooltip=["Bot:N", "Rating:Q", "95% CI low:Q", "95% CI high:Q", "Battles:Q"],
+    )
+    chart: alt.LayerChart = bars + points
+    return chart
+
+
+def _names(rows: Sequence[VoteRow]) -> tuple[tuple[str, str], ...]:
+    latest: dict[str, str] = {}
+    for row in rows:  # oldest first: a renamed bot reads as it is called now
+        latest[row.bot_a.slug] = row.bot_a.name
+        latest[row.bot_b.slug] = row.bot_b.name
+    return tuple(sorted(latest.items()))
+
+
+def pick_voters(member: Member) -> list[str] | None:
+    """An admin may count only some members' votes (None: everyone's, removed
+    members' too); a member sees the whole team's."""
+    if not member.is_admin:
+        return None
+    labels = {m.username: f"{m.name} ({m.username})" for m in list_members()}
+    picked = st.multiselect(
+        "Votes by (admins: empty means the whole team)",
+        list(labels),
+        format_func=labels.__getitem__,
+        key=Keys.ARENA_VOTERS,
+        placeholder="The whole team",
+    )
+    return list(picked) or None
+
+
+def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
+    today = today or dt.datetime.now(dt.UTC).date()
+    first, last = st.columns(2)
+    start = first.date_input(
+        "From (UTC day)",
+        value=today - dt.timedelta(days=DEFAULT_DAYS - 1),
+        key=Keys.ARENA_FROM,
+        format="YYYY-MM-DD",
+    )
+    end = last.date_input("To (UTC day)", value=today, key=Keys.ARENA_TO, format="YYYY-MM-DD")
+    if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+        st.warning("Pick both a start and an end date.")
+        return
+    if end < start:
+        st.warning("The end date is before the start date: swap them.")
+        return
+    voters = pick_voters(member)
+    since = dt.datetime.combine(start, dt.time(), dt.UTC)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    try:
+        rows = Arena(get_store()).votes(since, until, voters)
+    except chat.DATABASE_ERRORS:
+        st.error("The votes could not be read; try again.", icon=":material/database:")
+        return
+    if not rows:
+        st.info("No votes in this range yet: battles in the Battle tab make the leaderboard.")
+        return
+    board = cached_board(tuple(r.vote for r in rows), _names(rows))
+    battles = len(rows)
+    st.caption(
+        f"The ranking rests on {battles:,} vote{'s' if battles != 1 else ''} "
+        f"({start:%Y-%m-%d} to {end:%Y-%m-%d}, UTC). Bradley-Terry ratings: 400 points "
+        "apart is 10 to 1 odds; ties and “both bad” count half a win each; the bars "
+        "are 95% bootstrap intervals."
+    )
+    if battles < FEW_VOTES:
+        st.info(
+            f"Only {battles} vote{'s' if battles != 1 else ''} so far: the order and the "
+            "intervals will settle once there are a few dozen.",
+            icon=":material/info:",
+        )
+    st.altair_chart(interval_chart(board), width="stretch")
+    st.dataframe(
+        csv_safe.safe_frame(board),
+        hide_index=True,
+        width="stretch",
+        column_config={"Win rate": st.column_config.NumberColumn(format="percent")},
+        key="arena_board_table",
+    )
+    st.download_button(
+        "Download leaderboard CSV",
+        data=csv_safe.csv_bytes(board),
+        file_name=f"ablt-arena-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="arena_board_csv",
+    )

@@ -1,0 +1,1 @@
+"""Feedback on answers: thumbs, reasons, and the Satisfaction statistics."""

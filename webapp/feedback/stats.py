@@ -1,0 +1,122 @@
+"""Satisfaction: the team's feedback on answers, aggregated (no Streamlit).
+
+- `per_bot`: per bot, how many answers were rated, thumbs up and down, and
+  the share of thumbs up (0-1);
+- `weekly`: the same share per bot per week (weeks start on Monday, UTC);
+- `reasons`: per bot, how often each reason was given with a thumbs down;
+- `per_member`: per member (admins only see it), their count and share.
+
+Every frame is built from `webapp.feedback.store.Feedback` rows; CSVs go
+through `webapp.text.csv_safe` like every CSV the app writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Final
+
+import altair as alt
+import pandas as pd
+
+from webapp.feedback.store import REASONS, Feedback
+from webapp.text import csv_safe
+
+BOT_COLUMNS: Final = ("Bot", "Rated", "Thumbs up", "Thumbs down", "Share up")
+MEMBER_COLUMNS: Final = ("Member", "Rated", "Thumbs up", "Thumbs down", "Share up")
+
+
+def _bot_label(row: Feedback) -> str:
+    return row.bot_name or row.bot_slug
+
+
+def feedback_frame(rows: Sequence[Feedback]) -> pd.DataFrame:
+    """One row per feedback: bot, member, up (bool), reasons, week (Monday)."""
+    records = []
+    for row in rows:
+        when = row.updated_at or dt.datetime.now(dt.UTC)
+        day = when.astimezone(dt.UTC).date()
+        records.append(
+            {
+                "Bot": _bot_label(row),
+                "Slug": row.bot_slug,
+                "Member": row.username,
+                "Up": row.thumbs_up,
+                "Reasons": row.reasons,
+                "Week": day - dt.timedelta(days=day.weekday()),
+            }
+        )
+    columns = ["Bot", "Slug", "Member", "Up", "Reasons", "Week"]
+    return pd.DataFrame(records, columns=columns)
+
+
+def _shares(frame: pd.DataFrame, by: str, columns: Sequence[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=list(columns))
+    grouped = frame.groupby(by, sort=True)["Up"]
+    out = pd.DataFrame(
+        {
+            "Rated": grouped.size(),
+            "Thumbs up": grouped.sum().astype(int),
+        }
+    )
+    out["Thumbs down"] = out["Rated"] - out["Thumbs up"]
+    out["Share up"] = out["Thumbs up"] / out["Rated"]
+    out = out.reset_index().rename(columns={by: columns[0]})
+    return out.sort_values(["Share up", "Rated"], ascending=[False, False]).reset_index(drop=True)[
+        list(columns)
+    ]
+
+
+def per_bot(rows: Sequence[Feedback]) -> pd.DataFrame:
+    """`BOT_COLUMNS`, best share first; "Share up" is 0-1."""
+    return _shares(feedback_frame(rows), "Bot", BOT_COLUMNS)
+
+
+def per_member(rows: Sequence[Feedback]) -> pd.DataFrame:
+    """`MEMBER_COLUMNS` (usernames), for admins."""
+    return _shares(feedback_frame(rows), "Member", MEMBER_COLUMNS)
+
+
+def weekly(rows: Sequence[Feedback]) -> pd.DataFrame:
+    """Week (Monday, UTC), Bot, Rated, Share up: the trend per bot."""
+    frame = feedback_frame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["Week", "Bot", "Rated", "Share up"])
+    grouped = frame.groupby(["Week", "Bot"], sort=True)["Up"]
+    out = pd.DataFrame({"Rated": grouped.size(), "Share up": grouped.mean()}).reset_index()
+    return out[["Week", "Bot", "Rated", "Share up"]]
+
+
+def reasons(rows: Sequence[Feedback]) -> pd.DataFrame:
+    """Bot, then one column per reason (`REASONS`): how many thumbs down gave it."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if row.thumbs_up:
+            continue
+        line = counts.setdefault(_bot_label(row), dict.fromkeys(REASONS, 0))
+        for reason in row.reasons:
+            if reason in line:
+                line[reason] += 1
+    records = [{"Bot": bot, **line} for bot, line in sorted(counts.items())]
+    return pd.DataFrame(records, columns=["Bot", *REASONS])
+
+
+def trend_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Share of thumbs up per week, a line per bot."""
+    chart: alt.Chart = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("Week:T", title="Week (from Monday)"),
+            y=alt.Y("Share up:Q", title="Share of thumbs up", axis=alt.Axis(format="%")),
+            color=alt.Color("Bot:N"),
+            tooltip=["Week:T", "Bot:N", "Rated:Q", alt.Tooltip("Share up:Q", format=".0%")],
+        )
+    )
+    return chart
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A Satisfaction table as CSV (text cells neutralised, `csv_safe`)."""
+    return csv_safe.csv_bytes(frame)
