@@ -51,6 +51,8 @@ DEFAULT_TITLE: Final = "New conversation"
 KIND_CHAT: Final = "chat"
 KIND_COMPARISON: Final = "comparison"
 KIND_COLUMN: Final = "column"
+# One answer of an evaluation run (`webapp.evaluations`): kept out of the History.
+KIND_EVALUATION: Final = "evaluation"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 

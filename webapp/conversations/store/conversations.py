@@ -133,7 +133,12 @@ class ConversationRepository:
         too, on both databases).
         """
         # A comparison's columns are listed through their comparison.
-        stmt = sa.select(C).where(C.c.owner == owner.username, C.c.parent_id.is_(None))
+        # An evaluation run's answers are shown on the Evaluations page only.
+        stmt = sa.select(C).where(
+            C.c.owner == owner.username,
+            C.c.parent_id.is_(None),
+            C.c.kind != history.KIND_EVALUATION,
+        )
         needle = (query or "").strip()
         if needle:
             pattern = schema.fold(sa.literal(like_pattern(needle)))
