@@ -43,6 +43,7 @@ APP_PAGES = (
     ("views/chat.py", "Chat", ":material/chat:"),
     ("views/bots.py", "Bots", ":material/smart_toy:"),
     ("views/compare.py", "Compare", ":material/view_column:"),
+    ("views/evaluations.py", "Evaluations", ":material/fact_check:"),
     ("views/library.py", "Prompts", ":material/menu_book:"),
     ("views/shared.py", "Shared", ":material/share:"),
     ("views/statistics.py", "Statistics", ":material/bar_chart:"),

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from webapp.answers.admission import AnswerRefused
+from webapp.answers.service import OPEN_SERVICES
 from webapp.conversations.model import KIND_EVALUATION, AnswerStatus
 from webapp.evaluations.model import (
     CANCELLED,
@@ -127,7 +128,8 @@ class EvaluationRunner:
             self._thread.join(5.0)
 
     def _loop(self) -> None:
-        while not self._closed.is_set():
+        # Ends with its answer service (closed at shutdown, or between tests).
+        while not self._closed.is_set() and self.answers in OPEN_SERVICES:
             try:
                 busy = self.step()
             except Exception:
