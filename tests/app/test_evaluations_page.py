@@ -18,13 +18,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
+from webapp.budgets.book import BudgetBook
 from webapp.conversations.store import ConversationStore
 from webapp.evaluations import AlreadyRated, Evaluations
 from webapp.evaluations.model import progress_of
 from webapp.evaluations.shares import REPORT_PARAM
 from webapp.ui.state import Keys
 
-from .test_chat_page import emulator
+from .test_chat_page import chat_requests, emulator
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
@@ -187,3 +188,23 @@ def test_limits_are_refused_with_plain_messages(logged_in: Login) -> None:
     next(b for b in at.button if b.label == "Add prompts").click().run()
     assert not at.exception
     assert "100,000 characters" in " ".join(e.value for e in at.error)
+
+
+def test_a_run_that_cannot_fit_the_budget_is_refused_before_anything_starts(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    BudgetBook(app_store.engine).set_member_limit("demo-member", 1000, "words", actor="demo-admin")
+    at = open_page(logged_in("demo-member"))
+    make_set(at, "One?\nTwo?", name="Costly")
+    next(b for b in at.button if b.label == "Save the set").click().run()
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(BOTS).run()
+    # The demo member has used some of it already (the emulator's usage history).
+    assert "may use up to 1,800 words of the" in texts(at)
+    before = len(chat_requests())
+    next(b for b in at.button if b.label == "Run").click().run()
+    assert not at.exception, at.exception
+    refusal = " ".join(e.value for e in at.error)
+    assert "This run may use up to 1,800 words" in refusal
+    assert "words are left of your monthly budget" in refusal
+    assert Evaluations(app_store).runs() == []
+    assert len(chat_requests()) == before
