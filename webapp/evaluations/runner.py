@@ -3,7 +3,8 @@
 One per app process, beside its answer service (`webapp.evaluations.view.get_runner`).
 A daemon thread takes `step()`s while any run is active:
 
-- each running cell whose answer ended is recorded (its text, words, and the
+- each running cell whose answer ended is recorded (an answer of this
+  process wakes the runner the moment it ends; others are polled) (its text, words, and the
   times its worker measured from the request: first words, end), or marked
   failed with the answer's own reason (rate limit, dropped stream, timeout);
 - a stopped run's pending cells are cancelled;
@@ -50,6 +51,7 @@ from webapp.evaluations.store import Evaluations
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService
+    from webapp.answers.live import LiveAnswer
     from webapp.budgets.count import BudgetStatus
     from webapp.conversations.store import Owner
 
@@ -59,6 +61,7 @@ DEFAULT_PARALLEL: Final = 4  # answers of evaluation runs at once without a team
 MAX_PARALLEL: Final = 16
 POLL: Final = 0.25  # seconds between steps while a run is active
 IDLE_WAIT: Final = 5.0  # seconds between looks for runs of other processes when idle
+ANSWER_WAIT: Final = 3600.0  # seconds a waiter thread waits for its answer's end at most
 SETTLE_EVERY: Final = 5.0  # seconds between checks for answers whose worker died
 INTERRUPTED: Final = "The answer was cut off before it ended."
 BUDGET_STOP: Final = (
@@ -249,7 +252,18 @@ class EvaluationRunner:
             self._abandon(cell, conversation.id, COULD_NOT_START)
             return True
         self.evaluations.started(cell.id, conversation.id, submitted.answer_id)
+        live = self.answers.live(submitted.answer_id or "")
+        if live is not None:
+            # Step the moment it ends, not at the next poll: the next answer
+            # starts at once (with a limit of 1, polls add up answer after answer).
+            threading.Thread(
+                target=self._wake_when_done, args=(live,), name="ablt-evals-wait", daemon=True
+            ).start()
         return True
+
+    def _wake_when_done(self, live: LiveAnswer) -> None:
+        live.wait_done(ANSWER_WAIT)
+        self.wake()
 
     def _abandon(self, cell: Cell, conversation_id: str, reason: str) -> None:
         self.evaluations.ended(cell.id, FAILED, error=reason)
