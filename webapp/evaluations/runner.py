@@ -33,6 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 from webapp.answers.admission import AnswerRefused
@@ -63,6 +64,10 @@ POLL: Final = 0.25  # seconds between steps while a run is active
 IDLE_WAIT: Final = 5.0  # seconds between looks for runs of other processes when idle
 ANSWER_WAIT: Final = 3600.0  # seconds a waiter thread waits for its answer's end at most
 SETTLE_EVERY: Final = 5.0  # seconds between checks for answers whose worker died
+# A cell claimed this long ago whose answer was never sent: its process died
+# between the claim and the send (a send takes well under a second).
+UNSTARTED_AFTER: Final = timedelta(minutes=2)
+NEVER_SENT: Final = "This answer was never sent (the app restarted meanwhile). Retry it."
 INTERRUPTED: Final = "The answer was cut off before it ended."
 BUDGET_STOP: Final = (
     "Not started: this answer could take you past your monthly budget, so the run stopped here."
@@ -151,6 +156,7 @@ class EvaluationRunner:
         settle = time.monotonic() - self._settled_at > SETTLE_EVERY
         if settle:
             self._settled_at = time.monotonic()
+            self.evaluations.fail_unstarted(UNSTARTED_AFTER, NEVER_SENT)
         for run in runs:
             for cell in self.evaluations.cells(run.id, states=("running",)):
                 self._check(run, cell, settle)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -359,6 +360,22 @@ class Evaluations:
                     ended_at=self.store.now(),
                 )
             )
+
+    def fail_unstarted(self, older_than: timedelta, reason: str) -> int:
+        """Fail cells claimed more than `older_than` ago whose answer was never
+        sent (the process that claimed them died in between); how many."""
+        now = self.store.now()
+        with self.store.transaction(write=True) as conn:
+            done = conn.execute(
+                sa.update(EC)
+                .where(
+                    EC.c.state == RUNNING,
+                    EC.c.answer_id.is_(None),
+                    EC.c.started_at < now - older_than,
+                )
+                .values(state=FAILED, error=reason, ended_at=now)
+            )
+        return int(done.rowcount)
 
     def cancel_pending(self, run_id: str, reason: str) -> int:
         """Cancel every pending cell of the run with `reason`; how many."""

@@ -6,7 +6,7 @@ Stop, the budget, the limits, blind ratings once per member."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -229,3 +229,17 @@ def test_a_member_rates_each_answer_once_and_a_replay_is_refused(
         evaluations.rate("cy", run_id, 1, {second[0].id: None}, best=None)
     with pytest.raises(EvaluationError, match="not this prompt's"):
         evaluations.rate("cy", run_id, 1, {cells[0].id: 3}, best=None)
+
+
+def test_a_cell_claimed_by_a_process_that_died_before_sending_fails_with_retry(
+    evaluations: Evaluations, store: ConversationStore
+) -> None:
+    eval_set = evaluations.create_set(ANN, "Crash", PROMPTS[:1])
+    run = evaluations.create_run(ANN, eval_set, THREE[:2])
+    first = evaluations.cells(run.id)[0]
+    assert evaluations.claim(first.id)  # ... and the process dies here
+    assert evaluations.fail_unstarted(timedelta(minutes=2), "never sent") == 0
+    assert evaluations.fail_unstarted(timedelta(seconds=-1), "never sent") == 1
+    failed = evaluations.cell(first.id)
+    assert (failed.state, failed.error) == (FAILED, "never sent")
+    assert evaluations.retry(ANN, first.id).state == "pending"
