@@ -10,7 +10,7 @@ from ablt_core import AbltError
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.errors import describe
-from webapp.evaluations import EvaluationNotFound, rating_view, view
+from webapp.evaluations import EvaluationNotFound, rating_view, setup_view, view
 from webapp.evaluations.shares import REPORT_PARAM
 from webapp.text import literal as md
 from webapp.ui import page as ui
@@ -47,7 +47,7 @@ def render() -> None:
         except AbltError as err:
             bots = []
             ui.error_box(describe(err), retry_key="evals_bots_retry")
-        view.render_setup(bots)
+        setup_view.render_setup(bots)
         return
     st.query_params[view.RUN_PARAM] = run.id
     title, again = st.columns([4, 1], vertical_alignment="center")

@@ -1,7 +1,7 @@
 """Team evaluation runs: a set of prompts answered by 2-8 bots in the
 background, rated blind by the team, reported per bot with the raters'
 agreement (see `model`, `store`, `runner`, `report`, `agreement`, `shares`;
-the page's widgets are in `view` and `rating_view`)."""
+the page's widgets are in `view`, `setup_view` and `rating_view`)."""
 
 from webapp.evaluations.model import (
     EvalSet,
