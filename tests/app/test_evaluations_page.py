@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from ablt_core.emulator import Fault
 from webapp.budgets.book import BudgetBook
 from webapp.conversations.store import ConversationStore
-from webapp.evaluations import AlreadyRated, Evaluations
+from webapp.evaluations import AlreadyRated, Evaluations, view
 from webapp.evaluations.model import progress_of
 from webapp.evaluations.shares import REPORT_PARAM
 from webapp.ui.state import Keys
@@ -60,10 +60,14 @@ def make_set(at: AppTest, prompts: str, name: str = "Kitchen") -> AppTest:
 
 
 def rate_all(
-    at: AppTest, store: ConversationStore, run_id: str, score: Callable[[str], int]
+    at: AppTest,
+    store: ConversationStore,
+    run_id: str,
+    score: Callable[[str], int],
+    prompts: int = len(PROMPTS),
 ) -> None:
     """Rate every prompt as shown: each answer `score(its bot's slug)`, the first one best."""
-    for _ in PROMPTS:
+    for _ in range(prompts):
         controls = [c for c in at.segmented_control if c.key and c.key.startswith("evals_score_")]
         assert controls, texts(at)
         cells = {c.id: c for c in Evaluations(store).cells(run_id)}
@@ -121,7 +125,7 @@ def test_a_run_of_three_prompts_by_three_bots_with_a_fault_rated_by_two_members(
     assert len(Evaluations(app_store).ratings(run_id)) == 8
 
     other = open_page(logged_in("demo-admin"))
-    other.selectbox(key=Keys.EVALS_RUN).set_value(run_id).run()
+    other.selectbox(key=view.picker_key(None)).set_value(run_id).run()
     assert "The team's ratings show here once you have rated" in texts(other)
     rate_all(other, app_store, run_id, lambda slug: 4 if slug == "omni" else 2)
     ratings = Evaluations(app_store).ratings(run_id)
@@ -208,3 +212,53 @@ def test_a_run_that_cannot_fit_the_budget_is_refused_before_anything_starts(
     assert "words are left of your monthly budget" in refusal
     assert Evaluations(app_store).runs() == []
     assert len(chat_requests()) == before
+
+
+def _run_from_page(at: AppTest, prompts: str, bots: list[str]) -> str:
+    make_set(at, prompts, name="Again")
+    next(b for b in at.button if b.label == "Save the set").click().run()
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(bots).run()
+    next(b for b in at.button if b.label == "Run").click().run()
+    assert not at.exception, at.exception
+    return str(at.session_state[Keys.EVALS].open_run)
+
+
+def test_stop_cancels_the_answers_not_started_and_keeps_the_rest(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    emulator().inject(Fault(kind="slow_first_byte", seconds=3, times=None))
+    at = open_page(logged_in("demo-member"))
+    run_id = _run_from_page(at, "\n".join(f"Question {n}?" for n in range(5)), BOTS[:2])
+    # 4 answers at once without a team limit: the other 6 wait their turn.
+    next(b for b in at.button if b.label == "Stop").click().run()
+    assert "answers that had not started were cancelled" in texts(at)
+    emulator().clear_faults()
+    wait_for_end(app_store, run_id)
+    progress = progress_of(Evaluations(app_store).cells(run_id))
+    assert progress.cancelled >= 6 and progress.done + progress.cancelled == 10
+    at.run()
+    assert f"{progress.cancelled} not started (stopped)" in str(at.get("progress")[0].proto)
+
+
+def test_running_a_set_again_keeps_both_runs_and_shows_the_change_per_bot(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = open_page(logged_in("demo-member"))
+    first = _run_from_page(at, "Only question?", BOTS[:2])
+    wait_for_end(app_store, first)
+    at.run()
+    rate_all(at, app_store, first, lambda slug: 2 if slug == "omni" else 3, prompts=1)
+    next(b for b in at.button if b.label == "Run again").click().run()
+    second = str(at.session_state[Keys.EVALS].open_run)
+    assert second != first
+    wait_for_end(app_store, second)
+    at.run()
+    rate_all(at, app_store, second, lambda slug: 5 if slug == "omni" else 3, prompts=1)
+    evaluations = Evaluations(app_store)
+    assert [r.id for r in evaluations.runs_of_set(evaluations.run(first).set_id)] == [
+        first,
+        second,
+    ]
+    report = next(d.value for d in at.dataframe if "Mean rating" in d.value.columns)
+    change = dict(zip(report["Bot"], report["Change in mean rating"], strict=True))
+    assert change == {"Omni": pytest.approx(3.0), "Chef Remy": pytest.approx(0.0)}

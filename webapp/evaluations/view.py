@@ -146,7 +146,6 @@ def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
         return
     get_runner().wake()
     session().open_run = run.id
-    st.session_state[Keys.EVALS_RUN] = run.id
 
 
 @member_action(FLASH_AREA)
@@ -185,15 +184,23 @@ def retry_cell(cell_id: str) -> None:
     get_runner().wake()
 
 
+def picker_key(open_run: str | None) -> str:
+    """The run picker's key: one per open run, so the picker always shows the
+    run that is open (a run started or reopened elsewhere) without writing
+    to a widget's state."""
+    return f"{Keys.EVALS_RUN}_{open_run or 'new'}"
+
+
 @view_action
-def open_picked_run() -> None:
-    session().open_run = st.session_state.get(Keys.EVALS_RUN)
+def open_picked_run(key: str) -> None:
+    picked = st.session_state.get(key)
+    if picked:
+        session().open_run = picked
 
 
 @view_action
 def new_run() -> None:
     session().open_run = None
-    st.session_state[Keys.EVALS_RUN] = None
 
 
 # ---------------------------------------------------------------- drawing
@@ -201,20 +208,27 @@ def new_run() -> None:
 
 def render_run_picker(runs: Sequence[Run]) -> None:
     """The team's runs to open, newest first, and "New evaluation"."""
-    labels = {
-        r.id: f"{r.name} · {r.created_at:%Y-%m-%d %H:%M} · {r.owner}"
-        + (" · running" if r.active else "")
-        for r in runs
-    }
+    # Each label unique and fixed for the run's life (Streamlit may send back
+    # the label picked: two alike, or one that changed, would open another run).
+    labels: dict[str, str] = {}
+    for r in runs:
+        label = f"{r.name} · {r.created_at:%Y-%m-%d %H:%M:%S} · {r.owner}"
+        while label in labels.values():
+            label += " ·"
+        labels[r.id] = label
+    open_run = session().open_run
+    key = picker_key(open_run)
+    ids = list(labels)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
         "Open a run",
-        list(labels),
-        index=None,
-        format_func=labels.__getitem__,
+        ids,
+        index=ids.index(open_run) if open_run in labels else None,
+        format_func=lambda run_id: labels.get(run_id, "A run"),
         placeholder="The team's runs…" if runs else "No runs yet",
-        key=Keys.EVALS_RUN,
+        key=key,
         on_change=open_picked_run,
+        args=(key,),
     )
     right.button("New evaluation", icon=":material/add:", on_click=new_run)
 

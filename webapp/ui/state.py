@@ -97,7 +97,7 @@ class Keys:
     EVALS_ONE = "evals_one"  # one prompt to add (it may span lines)
     EVALS_BOTS = "evals_bots"  # the bots picked for a new run (slugs)
     EVALS_PER_BOT = "evals_per_bot"  # the "Options per bot" toggle
-    EVALS_RUN = "evals_run"  # the run picker
+    EVALS_RUN = "evals_run"  # the run picker (a prefix: `webapp.evaluations.view.picker_key`)
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
