@@ -248,14 +248,18 @@ def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render_progress(run_id: str) -> None:
-    """The run's progress, grid, failures with Retry, and Stop (owner)."""
+def render_progress(run_id: str, drawn_active: bool = False) -> None:
+    """The run's progress, grid, failures with Retry, and Stop (owner).
+    `drawn_active`: the page was drawn while the run was active; once it has
+    ended, the whole page reruns so the Rate and Report tabs catch up."""
     evaluations = get_evaluations()
     try:
         run = evaluations.run(run_id)
     except EvaluationNotFound:
         st.warning("That run no longer exists.")
         return
+    if drawn_active and not run.active:
+        st.rerun()
     cells = evaluations.cells(run.id)
     progress = progress_of(cells)
     mine = run.owner == current_member().username
@@ -287,4 +291,4 @@ def render_progress(run_id: str) -> None:
 def render_live_progress(run: Run) -> None:
     """`render_progress` in a fragment redrawn every second while the run is active."""
     every = REFRESH_EVERY if run.active else None
-    st.fragment(render_progress, run_every=every)(run.id)
+    st.fragment(render_progress, run_every=every)(run.id, run.active)
