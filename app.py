@@ -44,6 +44,7 @@ APP_PAGES = (
     ("views/bots.py", "Bots", ":material/smart_toy:"),
     ("views/compare.py", "Compare", ":material/view_column:"),
     ("views/arena.py", "Arena", ":material/swords:"),
+    ("views/evaluations.py", "Evaluations", ":material/fact_check:"),
     ("views/library.py", "Prompts", ":material/menu_book:"),
     ("views/shared.py", "Shared", ":material/share:"),
     ("views/statistics.py", "Statistics", ":material/bar_chart:"),

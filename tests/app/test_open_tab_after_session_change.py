@@ -438,6 +438,16 @@ def _open_comparison(new_app: NewApp) -> str:
     return str(opened)
 
 
+def _evaluation_ready(at: AppTest) -> None:
+    """The Evaluations page with a saved set of two prompts and two bots picked."""
+    if any(t.key == Keys.EVALS_SET_NAME for t in at.text_input):  # no set saved yet
+        at.text_input(key=Keys.EVALS_SET_NAME).set_value("Two questions")
+        at.text_area(key=Keys.EVALS_PASTE).set_value("Hi?\nBye?")
+        next(b for b in at.button if b.label == "Add prompts").click().run()
+        next(b for b in at.button if b.label == "Save the set").click().run()
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(COMPARED_BOTS).run()
+
+
 @dataclass(frozen=True)
 class Page:
     """A page as a member opens it: by whom, with which query parameter, and
@@ -464,6 +474,11 @@ PAGES = {
         shows=frozenset({"Best answer", "Continue with this bot"}),
     ),
     "Arena (setup)": Page("views/arena.py", shows=frozenset({"Start battle"})),
+    "Evaluations (setup)": Page(
+        "views/evaluations.py",
+        prepare=_evaluation_ready,
+        shows=frozenset({"New evaluation", "Run"}),
+    ),
     "Prompts": Page("views/library.py", shows=frozenset({"Save", "Share with the team", "Delete"})),
     "Prompts (an admin: Pin)": Page("views/library.py", username=ADA, shows=frozenset({"Unpin"})),
     "Shared (own links)": Page("views/shared.py", shows=frozenset({"Revoke"})),

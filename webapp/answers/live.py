@@ -136,6 +136,9 @@ class LiveAnswer:
         self.started_at = time.time()
         self.first_text_at: float | None = None
         self.ended_at: float | None = None
+        # When the request went to the API (past the team's line and the
+        # worker's wait): the evaluation runs time answers from here.
+        self.requested_at: float | None = None
 
     # -------------------------------------------------------------- writer
 
@@ -152,6 +155,8 @@ class LiveAnswer:
 
     def set_wait(self, wait: Wait | None) -> None:
         with self._cond:
+            if wait is not None and wait.kind == "first_byte" and self.requested_at is None:
+                self.requested_at = wait.since
             self._wait = wait
             self._cond.notify_all()
 

@@ -28,6 +28,7 @@ from webapp.conversations.model import EXPORT_VERSION as EXPORT_VERSION
 from webapp.conversations.model import KIND_CHAT as KIND_CHAT
 from webapp.conversations.model import KIND_COLUMN as KIND_COLUMN
 from webapp.conversations.model import KIND_COMPARISON as KIND_COMPARISON
+from webapp.conversations.model import KIND_EVALUATION as KIND_EVALUATION
 from webapp.conversations.model import MAX_IMPORT_BYTES as MAX_IMPORT_BYTES
 from webapp.conversations.model import RETRYABLE_STATUSES as RETRYABLE_STATUSES
 from webapp.conversations.model import ROLES as ROLES

@@ -54,6 +54,8 @@ KIND_COLUMN: Final = "column"
 # A blind arena battle (`webapp.arena`): groups two "column" rows like a
 # comparison, but is never listed in the History (names hidden until the vote).
 KIND_ARENA: Final = "arena"
+# One answer of an evaluation run (`webapp.evaluations`): kept out of the History.
+KIND_EVALUATION: Final = "evaluation"
 TITLE_MAX_CHARS: Final = 60
 TITLE_HARD_LIMIT: Final = 200  # the column's width; renames are cut to it
 

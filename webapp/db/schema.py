@@ -520,3 +520,81 @@ arena_votes = sa.Table(
     sa.Column("voted_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("battle_id", "voter", name="uq_arena_votes_voter"),
 )
+
+# Evaluation runs (v17, `webapp.evaluations`). A set: its prompts as a JSON list.
+eval_sets = sa.Table(
+    "eval_sets",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prompts", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A run: the set's prompts and the bots with their options (JSON) as they were.
+eval_runs = sa.Table(
+    "eval_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("set_id", sa.String(36), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("owner_user_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prompts", sa.Text, nullable=False),
+    sa.Column("bots", sa.Text, nullable=False),
+    sa.Column("stop_requested", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),  # NULL: still running
+)
+
+# One answer of a run: prompt x bot. state: pending | running | done | failed | cancelled.
+eval_cells = sa.Table(
+    "eval_cells",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("eval_runs.id", ondelete="CASCADE")),
+    sa.Column("prompt_index", sa.Integer, nullable=False),
+    sa.Column("bot_index", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("conversation_id", sa.String(36), nullable=True),
+    sa.Column("answer_id", sa.String(36), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("first_words_s", sa.Float, nullable=True),
+    sa.Column("total_s", sa.Float, nullable=True),
+    sa.Column("words", sa.Integer, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("run_id", "prompt_index", "bot_index", name="uq_eval_cells_place"),
+)
+
+# A member's blind rating of one answer: score 1-5 (NULL: not scored) and
+# whether they picked it best of its prompt's set. Once per member per answer.
+eval_ratings = sa.Table(
+    "eval_ratings",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("eval_runs.id", ondelete="CASCADE")),
+    sa.Column("cell_id", sa.String(36), sa.ForeignKey("eval_cells.id", ondelete="CASCADE")),
+    sa.Column("prompt_index", sa.Integer, nullable=False),
+    sa.Column("rater", sa.String(128), nullable=False),
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("best", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("cell_id", "rater", name="uq_eval_ratings_once"),
+)
+
+# A read-only link to a run's report: the report as it was when shared (JSON).
+eval_shares = sa.Table(
+    "eval_shares",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)

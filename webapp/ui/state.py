@@ -97,6 +97,15 @@ class Keys:
     ARENA_FROM = "arena_from"  # the leaderboard's date range (UTC days)
     ARENA_TO = "arena_to"
     ARENA_VOTERS = "arena_voters"  # an admin's filter on whose votes count (usernames)
+    # Evaluations page
+    EVALS = "evals_session"  # webapp.evaluations.view.EvalSession
+    EVALS_SET = "evals_set"  # the set a new run uses (its id), or None: a new set
+    EVALS_SET_NAME = "evals_set_name"  # a new set's name
+    EVALS_PASTE = "evals_paste"  # prompts to add, one per line
+    EVALS_ONE = "evals_one"  # one prompt to add (it may span lines)
+    EVALS_BOTS = "evals_bots"  # the bots picked for a new run (slugs)
+    EVALS_PER_BOT = "evals_per_bot"  # the "Options per bot" toggle
+    EVALS_RUN = "evals_run"  # the run picker (a prefix: `webapp.evaluations.view.picker_key`)
 
     # Bot catalogue page
     BOTS_QUERY = "bots_query"
@@ -174,6 +183,22 @@ class Keys:
         """A field of one group on the Team page: name, description, idp,
         bots_mode, bots, limit_mode, amount, unit, add, confirm."""
         return f"groups_{field}_{group_id}"
+
+    @staticmethod
+    def evals_option(scope: str, field: str) -> str:
+        """An Evaluations option field's key: `scope` "all" or a bot's slug;
+        `field` one of language, max_words, search, system."""
+        return f"evals_opts_{scope}_{field}"
+
+    @staticmethod
+    def evals_score(cell_id: str) -> str:
+        """The 1-5 rating of one answer on the Evaluations page."""
+        return f"evals_score_{cell_id}"
+
+    @staticmethod
+    def evals_best(run_id: str, prompt_index: int) -> str:
+        """The "best of the set" pick of one prompt on the Evaluations page."""
+        return f"evals_best_{run_id}_{prompt_index}"
 
     @staticmethod
     def library_variable(where: str, entry_id: str, name: str) -> str:

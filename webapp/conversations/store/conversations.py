@@ -137,9 +137,12 @@ class ConversationRepository:
         too, on both databases).
         """
         # A comparison's columns are listed through their comparison.
-        # An arena battle is shown on the Arena page only (its bots are blind).
+        # An arena battle is shown on the Arena page only (its bots are blind), and
+        # an evaluation run's answers on the Evaluations page only.
         stmt = sa.select(C).where(
-            C.c.owner == owner.username, C.c.parent_id.is_(None), C.c.kind != KIND_ARENA
+            C.c.owner == owner.username,
+            C.c.parent_id.is_(None),
+            C.c.kind.not_in((KIND_ARENA, history.KIND_EVALUATION)),
         )
         needle = (query or "").strip()
         if needle:

@@ -1,0 +1,333 @@
+"""The Evaluations page's setup of a new run: a set of prompts (typed,
+pasted one per line, or from the prompt library with its variables filled),
+2-8 bots with shared or per-bot options, what the run may cost against the
+member's budget, and Run.
+
+Rendering and callbacks only (each a `member_action` or a `view_action`);
+the rules are in `webapp.evaluations.model` and `.store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import streamlit as st
+
+from ablt_core import Bot
+from webapp import limits, render
+from webapp.auth.guard import member_action, view_action
+from webapp.budgets import view as budgets_view
+from webapp.chat import open_chat as chat
+from webapp.conversations.context import ConversationOptions
+from webapp.evaluations.model import (
+    MAX_ANSWERS,
+    MAX_BOTS,
+    MAX_PROMPT_CHARS,
+    MAX_PROMPTS,
+    MIN_BOTS,
+    EvaluationError,
+    EvaluationNotFound,
+    RunBot,
+    check_prompts,
+    estimate_run_words,
+    in_unit,
+    split_lines,
+)
+from webapp.evaluations.view import FLASH_AREA, get_evaluations, launch, session
+from webapp.library import PromptNotFound, fill_template
+from webapp.library.view import entry_label, get_library
+from webapp.text import literal as md
+from webapp.ui import flash
+from webapp.ui.member import current_member
+from webapp.ui.state import Keys
+
+ALL_BOTS: Final = "all"  # the option fields shared by every bot (else a bot's slug)
+LIBRARY_WHERE: Final = "evals"  # the library entry's fields (`Keys.library_variable`)
+NEW_SET: Final = "__new__"
+
+
+def _notice(kind: flash.Kind, text: str) -> None:
+    flash.flash(FLASH_AREA, text, kind)
+
+
+@member_action(FLASH_AREA)
+def add_pasted() -> None:
+    """Add the pasted prompts (one per line) and the single prompt to the draft set."""
+    state, page = st.session_state, session()
+    added = split_lines(state.get(Keys.EVALS_PASTE) or "")
+    one = (state.get(Keys.EVALS_ONE) or "").strip()
+    if one:
+        added.append(one)
+    if not added:
+        _notice("warning", "Type or paste prompts first.")
+        return
+    try:
+        check_prompts([*page.draft, *added])
+    except EvaluationError as err:
+        _notice("error", f"{err} Nothing was added.")
+        return
+    page.draft.extend(added)
+    state[Keys.EVALS_PASTE] = state[Keys.EVALS_ONE] = ""
+
+
+@member_action(FLASH_AREA)
+def add_library_prompt(entry_id: str) -> None:
+    """Add a library entry's starter prompt, its variables filled, to the draft set."""
+    try:
+        entry = get_library().get(current_member(), entry_id)
+    except PromptNotFound as err:
+        _notice("error", str(err))
+        return
+    values = {
+        name: st.session_state.get(Keys.library_variable(LIBRARY_WHERE, entry.id, name), "")
+        for name in entry.variables
+    }
+    missing = [name for name, value in values.items() if not value.strip()]
+    if missing:
+        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        return
+    prompt = fill_template(entry.starter_prompt or "", values).strip()
+    if not prompt:
+        _notice("error", "That library entry has no prompt to add.")
+        return
+    page = session()
+    try:
+        check_prompts([*page.draft, prompt])
+    except EvaluationError as err:
+        _notice("error", f"{err} Nothing was added.")
+        return
+    page.draft.append(prompt)
+
+
+@view_action
+def remove_draft_prompt(index: int) -> None:
+    draft = session().draft
+    if 0 <= index < len(draft):
+        del draft[index]
+
+
+@member_action(FLASH_AREA)
+def save_set() -> None:
+    """Save the draft as a named set, picked for the next run."""
+    page, state = session(), st.session_state
+    try:
+        saved = get_evaluations().create_set(
+            current_member(), state.get(Keys.EVALS_SET_NAME) or "", page.draft
+        )
+    except EvaluationError as err:
+        _notice("error", str(err))
+        return
+    except chat.DATABASE_ERRORS:
+        _notice("error", "The set could not be saved; try again.")
+        return
+    page.draft = []
+    state[Keys.EVALS_SET] = saved.id
+    state[Keys.EVALS_SET_NAME] = ""
+    _notice("success", f"Saved the set “{md.escape(saved.name)}” ({len(saved.prompts)} prompts).")
+
+
+def options_from_fields(scope: str) -> ConversationOptions:
+    """The options a set of fields (`scope`: `ALL_BOTS` or a bot's slug) say."""
+    state = st.session_state
+
+    def value(name: str) -> Any:
+        return state.get(Keys.evals_option(scope, name))
+
+    system = (value("system") or "").strip()
+    return ConversationOptions(
+        language=(value("language") or "").strip() or None,
+        max_words=int(value("max_words") or limits.MAX_WORDS_DEFAULT),
+        use_search=bool(value("search")),
+        system_instruction=system or None,
+    )
+
+
+def picked_bots(bots: Sequence[Bot]) -> list[RunBot]:
+    """The bots picked for a new run with their options (shared or per bot)."""
+    by_slug = {b.slug: b for b in bots}
+    slugs = [s for s in st.session_state.get(Keys.EVALS_BOTS) or [] if s in by_slug]
+    per_bot = bool(st.session_state.get(Keys.EVALS_PER_BOT))
+    return [
+        RunBot(s, by_slug[s].name, options_from_fields(s if per_bot else ALL_BOTS)) for s in slugs
+    ]
+
+
+@member_action(FLASH_AREA)
+def start_run(bots: Sequence[Bot]) -> None:
+    """Run the picked set with the picked bots (after the cost check)."""
+    set_id = st.session_state.get(Keys.EVALS_SET)
+    if not set_id or set_id == NEW_SET:
+        _notice("error", "Save the set of prompts first, then run it.")
+        return
+    try:
+        eval_set = get_evaluations().get_set(current_member(), set_id)
+    except EvaluationNotFound:
+        _notice("error", "That set no longer exists.")
+        return
+    launch(eval_set, picked_bots(bots))
+
+
+def render_option_fields(scope: str) -> None:
+    """Language, max words, web search and a system instruction for `scope`."""
+    left, right = st.columns(2)
+    left.text_input(
+        "Language",
+        key=Keys.evals_option(scope, "language"),
+        placeholder="The bot's default",
+        max_chars=limits.LANGUAGE_MAX_CHARS,
+    )
+    right.number_input(
+        "Max words",
+        limits.MAX_WORDS_MIN,
+        limits.MAX_WORDS_MAX,
+        value=limits.MAX_WORDS_DEFAULT,
+        step=50,
+        key=Keys.evals_option(scope, "max_words"),
+    )
+    left.toggle("Web search", key=Keys.evals_option(scope, "search"))
+    st.text_area(
+        "System instruction",
+        key=Keys.evals_option(scope, "system"),
+        max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
+        placeholder="Extends or overrides each bot's own instructions",
+        height=80,
+    )
+
+
+def _render_library_adder() -> None:
+    entries = [e for e in get_library().visible(current_member()) if e.starter_prompt]
+    if not entries:
+        return
+    labels = {e.id: entry_label(e, {}) for e in entries}
+    chosen = st.selectbox(
+        "Add a prompt from the library",
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        placeholder="Search the prompt library…",
+        key="evals_library_pick",
+    )
+    if chosen is None:
+        return
+    entry = next(e for e in entries if e.id == chosen)
+    for name in entry.variables:
+        st.text_input(
+            md.escape(name),
+            key=Keys.library_variable(LIBRARY_WHERE, entry.id, name),
+            max_chars=2000,
+        )
+    st.button(
+        "Add to the set",
+        key="evals_library_add",
+        icon=":material/menu_book:",
+        on_click=add_library_prompt,
+        args=(entry.id,),
+    )
+
+
+def render_new_set() -> None:
+    """A new set: its name, prompts typed or pasted, or from the library."""
+    page = session()
+    st.text_input("Name of the set", key=Keys.EVALS_SET_NAME, max_chars=200)
+    st.text_area(
+        "Prompts, one per line",
+        key=Keys.EVALS_PASTE,
+        height=120,
+        placeholder="Paste or type prompts here, one per line",
+    )
+    st.text_area(
+        "Or one prompt over several lines",
+        key=Keys.EVALS_ONE,
+        height=80,
+        max_chars=MAX_PROMPT_CHARS,
+    )
+    st.button("Add prompts", icon=":material/playlist_add:", on_click=add_pasted)
+    _render_library_adder()
+    st.caption(
+        f"{len(page.draft)} of at most {MAX_PROMPTS} prompts "
+        f"(each up to {MAX_PROMPT_CHARS:,} characters)."
+    )
+    for index, prompt in enumerate(page.draft):
+        text, remove = st.columns([12, 1], vertical_alignment="center")
+        text.markdown(render.prompt_html(f"{index + 1}. {prompt[:300]}"), unsafe_allow_html=True)
+        remove.button(
+            "",
+            key=f"evals_draft_remove_{index}",
+            icon=":material/close:",
+            help="Remove this prompt",
+            on_click=remove_draft_prompt,
+            args=(index,),
+        )
+    st.button(
+        "Save the set",
+        type="primary",
+        icon=":material/save:",
+        disabled=not page.draft,
+        on_click=save_set,
+    )
+
+
+def render_setup(bots: Sequence[Bot]) -> None:
+    """The setup of a new run: the set, the bots, their options, the cost, Run."""
+    member = current_member()
+    sets = get_evaluations().sets(member)
+    labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
+    if st.session_state.get(Keys.EVALS_SET) not in labels:
+        st.session_state[Keys.EVALS_SET] = next(iter(labels)) if not sets else sets[0].id
+    st.subheader("1. Prompts")
+    chosen = st.selectbox(
+        "Set of prompts", list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
+    )
+    eval_set = next((s for s in sets if s.id == chosen), None)
+    if eval_set is None:
+        render_new_set()
+    else:
+        with st.expander(f"The {len(eval_set.prompts)} prompts"):
+            for index, prompt in enumerate(eval_set.prompts[:MAX_PROMPTS]):
+                st.markdown(
+                    render.prompt_html(f"{index + 1}. {prompt[:500]}"), unsafe_allow_html=True
+                )
+    st.subheader("2. Bots")
+    names = {b.slug: b.name for b in bots}
+    st.multiselect(
+        f"Bots ({MIN_BOTS} to {MAX_BOTS})",
+        list(names),
+        format_func=lambda s: names.get(s, s),
+        max_selections=MAX_BOTS,
+        key=Keys.EVALS_BOTS,
+    )
+    per_bot = st.toggle("Options per bot", key=Keys.EVALS_PER_BOT)
+    picked = picked_bots(bots)
+    if per_bot:
+        for bot in picked:
+            with st.expander(md.escape(bot.label)):
+                render_option_fields(bot.slug)
+    else:
+        render_option_fields(ALL_BOTS)
+    st.subheader("3. Run")
+    prompts = len(eval_set.prompts) if eval_set else len(session().draft)
+    answers = prompts * len(picked)
+    words = estimate_run_words(prompts, picked)
+    line = (
+        f"{prompts} prompts x {len(picked)} bots = {answers} answers (at most {MAX_ANSWERS}); "
+        f"they may use up to {words:,} words"
+    )
+    try:
+        status = budgets_view.status_for(member)
+        if status.left is not None:
+            line += f" of the {status.left:,} {status.limit.unit} left of your budget"
+            unit_words = in_unit(words, status.limit.unit)
+            if status.limit.unit != "words":
+                line += f" (about {unit_words:,} tokens)"
+    except chat.DATABASE_ERRORS:
+        pass
+    st.caption(line + ".")
+    st.button(
+        "Run",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=eval_set is None or len(picked) < MIN_BOTS,
+        on_click=start_run,
+        args=(bots,),
+    )
