@@ -390,6 +390,42 @@ def _v12_budget_holds(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_budget_holds_ticket ON budget_holds (ticket)")
 
 
+def _v14_sso_identities(conn: Connection) -> None:
+    """Single sign-on (OpenID Connect): `sso_identities` links an identity
+    (issuer + subject) to a member once; `last_login_iat` is the ID token
+    issue time of the last login written to the audit log (one entry per
+    login at the provider, not per page load). `sso_settings` (one row,
+    id 1): whether the password form is offered, and the email domains whose
+    verified addresses may join the team by themselves."""
+    ts = _ts(conn)
+    true = "1" if conn.dialect.name == "sqlite" else "true"
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE sso_identities (
+            issuer VARCHAR(512) NOT NULL,
+            subject VARCHAR(255) NOT NULL,
+            username VARCHAR(128) NOT NULL,
+            email VARCHAR(320) NOT NULL DEFAULT '',
+            linked_at {ts} NOT NULL,
+            last_login_iat BIGINT,
+            PRIMARY KEY (issuer, subject)
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_sso_identities_username ON sso_identities (username)")
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE sso_settings (
+            id INTEGER NOT NULL PRIMARY KEY,
+            password_login BOOLEAN NOT NULL DEFAULT {true},
+            self_join_domains TEXT NOT NULL DEFAULT '',
+            updated_at {ts} NOT NULL,
+            updated_by VARCHAR(128)
+        )
+        """
+    )
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -404,6 +440,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v10_message_versions,  # answer versions and branching edits
     _v11_imported_at,  # controls: an imported conversation is marked as imported
     _v12_budget_holds,  # answers in flight hold their estimate of the budget (issue 28)
+    _v14_sso_identities,  # single sign-on: identities linked to members, settings (issue 22)
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 
