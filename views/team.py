@@ -12,6 +12,7 @@ import streamlit as st
 
 from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
+from webapp.auth.sso_admin import render_sso_admin
 from webapp.budgets import view as budgets_view
 from webapp.team import Member
 from webapp.team.view import refuse_non_admin, render_lockouts, render_members
@@ -39,6 +40,7 @@ def render() -> None:
     with members_tab:
         render_members(member, words_this_month)
         render_lockouts(member)
+        render_sso_admin(member)
     with budgets_tab:
         budgets_view.render_budgets_admin(member)
     with slots_tab:

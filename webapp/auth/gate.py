@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.auth import sso_gate
 from webapp.auth import throttle as logins
 from webapp.auth.cookie import issued_at
 from webapp.auth.cookie_routes import (
@@ -195,7 +196,11 @@ def restore_from_cookie(
     if not st.session_state.get(_AUTH_STATUS):
         claims = login_cookie_claims(st.context.cookies.get(COOKIE_NAME), cookie_key(settings))
         if claims is None or st.session_state.get(Keys.AUTHENTICATOR_LOGOUT):
-            return  # no cookie of ours (the library would only print noise), or logged out
+            # No cookie of ours (the library would only print noise), or logged out:
+            # single sign-on's identity, if any, may still log in.
+            if _log_in_from_provider(authenticator, settings, team):
+                _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
+            return
         since = issued_at(claims, COOKIE_EXPIRY_DAYS)
         username = str(claims.get("username") or "")
         if since is None or not team.login_still_valid(username, since):
@@ -211,6 +216,26 @@ def restore_from_cookie(
         return
     if st.session_state.get(_AUTH_STATUS) and not st.session_state.get(Keys.MEMBER):
         _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
+
+
+def _log_in_from_provider(
+    authenticator: stauth.Authenticate, settings: Settings, team: MemberStore
+) -> bool:
+    """Single sign-on: the identity in `st.user`, if the rules admit it
+    (`webapp.auth.sso_gate`); logged in through the same token path as the
+    password form, with this session's login time now."""
+
+    def login(username: str) -> None:
+        authenticator.authentication_controller.authentication_model.login(
+            "", "", token={"username": username}
+        )
+
+    done = sso_gate.log_in_from_provider(login, team, _store(settings).engine)
+    if done is None:
+        return False
+    st.session_state.pop(Keys.AUTHENTICATOR_LOGOUT, None)
+    st.session_state[Keys.AUTH_SINCE] = done[1]
+    return True
 
 
 def _record_login(team: MemberStore, username: str) -> None:
@@ -231,8 +256,11 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     streamlit-authenticator's form has it) a click within about a second of the
     page loading was silently lost.
     """
+    st.subheader("Log in")
+    if not sso_gate.render_buttons(_store(settings).engine):
+        _show_problem(settings, team)
+        return
     with st.form(LOGIN_FORM_KEY):
-        st.subheader("Log in")
         st.text_input("Username", key=Keys.LOGIN_USERNAME, autocomplete="username")
         st.text_input(
             "Password", type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
@@ -241,6 +269,12 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
         st.form_submit_button(
             "Log in", type="primary", on_click=submit_login, args=(authenticator, settings, team)
         )
+    _show_problem(settings, team)
+
+
+def _show_problem(settings: Settings, team: MemberStore) -> None:
+    """Why the last login did not happen, once, as text (it may quote an
+    email address the identity provider sent)."""
     problem = st.session_state.pop(Keys.LOGIN_PROBLEM, None)
     if problem:
         st.error(problem)
@@ -265,8 +299,13 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
     address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
+    engine = _store(settings).engine
+    if not sso_gate.password_login_enabled(engine):
+        st.session_state.pop(Keys.LOGIN_PASSWORD, None)
+        st.session_state[Keys.LOGIN_PROBLEM] = sso_gate.refuse_password_attempt(engine, username)
+        return
     try:
-        log_book = LoginLog(_store(settings).engine)
+        log_book = LoginLog(engine)
         result = logins.authenticate(
             team,
             username,
@@ -395,9 +434,11 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
     return None
 
 
-def logout() -> None:
+def logout() -> bool:
     """Log the member out: forget the session's login and the browser's cookie,
     and revoke on the server every login made before now (a copied cookie too).
+    With single sign-on, also `st.logout()`; returns True when that sends the
+    browser away (to the provider's end-session page, then back).
 
     The logout is written to the login log (the audit log reads it there)."""
     member = member_or_none()
@@ -410,6 +451,9 @@ def logout() -> None:
     if member is not None:
         _record_logout(member.username)
     _forget_login(authenticator)
+    # Single sign-on: Streamlit's identity cookie goes too, and the provider's
+    # session where it publishes an end-session endpoint (st.logout).
+    return sso_gate.end_provider_session()
 
 
 def _record_logout(username: str) -> None:
@@ -431,8 +475,8 @@ def logout_button(where: Any, *, key: str) -> None:
     runs in the script, not in an on_click callback: it draws the cookie
     component's delete call, and a callback has no place on the page to draw.
     """
-    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON):
-        logout()
+    # When logout() returns True, st.logout() is taking the browser away: no rerun to race it.
+    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON) and not logout():
         st.rerun()
 
 
