@@ -13,7 +13,8 @@ login page with nothing said.
 `SsoOutcome` (an ASGI middleware serve.py adds; it shadows no route) watches
 those two answers only: a 400 from `/auth/login` becomes a redirect to the
 app with `?sso=unavailable`, a callback that sets no cookie gets
-`?sso=failed` on its redirect; the login page turns the parameter into a
+`?sso=failed` on its redirect (not a bare one: that is the way back from
+the provider's end-session page after Log out); the login page turns the parameter into a
 plain message (`outcome_message`). Nothing of the request or the error is
 passed on: the details are in the server's log (Streamlit logs them).
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 OUTCOME_PARAM: Final = "sso"
 UNAVAILABLE: Final = "unavailable"
@@ -93,6 +94,10 @@ class SsoOutcome:
             await self.app(scope, receive, send)
             return
         is_login = path == self._login
+        # The provider's answer carries code/state or error; a bare callback is the
+        # return from its end-session page after Log out (Streamlit sends it there).
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        answered = any(key in query for key in ("code", "state", "error"))
         replaced = False  # the app's answer was replaced: drop the rest of it
 
         async def watch(message: Message) -> None:
@@ -107,7 +112,8 @@ class SsoOutcome:
                     await send(self._redirect(UNAVAILABLE))
                     await send({"type": "http.response.body", "body": b""})
                     return
-                if not is_login and 300 <= status < 400 and not _sets_identity_cookie(headers):
+                failed = answered and not _sets_identity_cookie(headers)
+                if not is_login and 300 <= status < 400 and failed:
                     message["headers"] = [
                         (k, _with_outcome(v.decode("latin-1"), FAILED).encode("latin-1"))
                         if k.lower() == b"location"
