@@ -324,6 +324,7 @@ def start_app(
     cookie_key: str | None = None,
     script: str = "serve.py",
     extra_env: Mapping[str, str] | None = None,
+    secrets: str = "",
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -334,6 +335,7 @@ def start_app(
         cookie_key=cookie_key,
         script=script,
         extra_env=extra_env,
+        secrets=secrets,
     )
     wait_ready([server], timeout)
     return server

@@ -208,6 +208,8 @@ def restore_from_cookie(
             st.session_state[Keys.AUTH_DELETE_COOKIE] = True
             return
         st.session_state[Keys.AUTH_SINCE] = since
+    if st.session_state.get(Keys.SSO_LOGIN):
+        _known_to_authenticator(authenticator, team, str(st.session_state.get(_AUTH_USERNAME)))
     try:
         authenticator.login(location="unrendered", key="login")
     except LoginError:
@@ -218,6 +220,26 @@ def restore_from_cookie(
         _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
 
 
+def _known_to_authenticator(authenticator: Any, team: MemberStore, username: str) -> None:
+    """Put a single sign-on member in the authenticator's credentials for this
+    run: members without a password (joined through single sign-on) or whose
+    password the form refuses are left out of them (`make_authenticator`), and
+    the library logs in only usernames it holds. No password goes in: the
+    token path checks none, and the form uses our own check."""
+    member = team.get(username)
+    users = authenticator.authentication_controller.authentication_model.credentials.setdefault(
+        "usernames", {}
+    )
+    if member is not None and username not in users:
+        users[username] = {
+            "name": member.name,
+            "email": member.email,
+            "password": None,
+            "roles": [member.role],
+            "user_id": member.user_id,
+        }
+
+
 def _log_in_from_provider(
     authenticator: stauth.Authenticate, settings: Settings, team: MemberStore
 ) -> bool:
@@ -226,6 +248,7 @@ def _log_in_from_provider(
     password form, with this session's login time now."""
 
     def login(username: str) -> None:
+        _known_to_authenticator(authenticator, team, username)
         authenticator.authentication_controller.authentication_model.login(
             "", "", token={"username": username}
         )
@@ -296,6 +319,7 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     logged in through its token path (the one its cookie uses), which sets
     its session-state keys: authentication_status, username, name, roles.
     """
+    st.session_state.pop(Keys.SSO_OUTCOME, None)  # a new attempt: the last one's word goes
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
     address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)

@@ -95,6 +95,7 @@ def password_login_enabled(engine: Engine) -> bool:
 
 
 def _start(provider: str) -> None:
+    st.session_state.pop(Keys.SSO_OUTCOME, None)
     try:
         st.login(provider)
     except Exception:  # StreamlitAuthError: the section is incomplete
@@ -107,11 +108,15 @@ def render_buttons(engine: Engine) -> bool:
     why the last round trip to the provider failed, if it did. Returns
     whether the password form may be drawn below."""
     config = sso_config()
+    password_on = password_login_enabled(engine) or not config.enabled
     outcome = st.query_params.get(OUTCOME_PARAM)
     if outcome:
+        # Kept until the next attempt: the runs that follow the page's first
+        # (the cookie component reporting back) must still show it.
         del st.query_params[OUTCOME_PARAM]
-        st.session_state[Keys.LOGIN_PROBLEM] = outcome_message(str(outcome))
-    password_on = password_login_enabled(engine) or not config.enabled
+        st.session_state[Keys.SSO_OUTCOME] = outcome_message(str(outcome), password_on)
+    if st.session_state.get(Keys.SSO_OUTCOME):
+        st.error(st.session_state[Keys.SSO_OUTCOME], icon=":material/error:")
     if not config.enabled:
         if config.problem:
             log.warning("Single sign-on is off: %s", config.problem)

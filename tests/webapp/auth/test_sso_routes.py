@@ -87,5 +87,3 @@ def test_outcome_messages_are_plain() -> None:
         text = sso_routes.outcome_message(outcome)
         assert "<" not in text and "Traceback" not in text
     assert sso_routes.outcome_message(FAILED, password_form=False).endswith("Try again.")
-
-
