@@ -24,6 +24,7 @@ from webapp.auth.sso_store import DomainError, SsoStore, parse_domains
 from webapp.backend import get_store
 from webapp.team.events import record_change
 from webapp.team.model import Member
+from webapp.text.literal import escape
 from webapp.ui import flash
 from webapp.ui.member import current_member
 
@@ -71,7 +72,7 @@ def _on_save() -> None:
             listed = ", ".join(domains) or "none"
             record_change(actor.username, "self-join domains", None, listed, engine=engine)
     except DomainError as err:
-        flash.flash(FLASH_AREA, f"{err} Nothing was changed.", "error")
+        flash.flash(FLASH_AREA, escape(f"{err} Nothing was changed."), "error")
         return
     except SQLAlchemyError:
         log.warning("Could not save the single sign-on settings", exc_info=True)
@@ -92,7 +93,7 @@ def render_sso_admin(actor: Member) -> None:
         st.warning("The single sign-on settings cannot be read now: the database is not answering.")
         return
     if config.enabled:
-        names = ", ".join(p.label for p in config.providers)
+        names = ", ".join(escape(p.label) for p in config.providers)
         st.caption(f"Members can log in with: {names}.")
     else:
         st.caption(

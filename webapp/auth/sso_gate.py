@@ -37,6 +37,7 @@ from webapp.auth.sso_routes import OUTCOME_PARAM, outcome_message
 from webapp.auth.sso_store import SsoStore
 from webapp.team.members import MemberStore
 from webapp.team.model import TeamError
+from webapp.text.literal import escape
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def render_buttons(engine: Engine) -> bool:
         return True
     for provider in config.providers:
         if st.button(
-            f"Continue with {provider.label}",
+            f"Continue with {escape(provider.label)}",
             key=BUTTON_KEY + provider.key,
             type="primary",
             icon=":material/login:",
@@ -161,7 +162,8 @@ def log_in_from_provider(login: Any, team: MemberStore, engine: Engine) -> tuple
         st.session_state[Keys.LOGIN_PROBLEM] = DATABASE_DOWN
         return None
     if admission.member is None:
-        st.session_state[Keys.LOGIN_PROBLEM] = admission.problem
+        # It may quote the email address the provider sent: shown as text.
+        st.session_state[Keys.LOGIN_PROBLEM] = escape(admission.problem)
         st.session_state[Keys.SSO_REFUSED] = True
         return None
     login(admission.member.username)
