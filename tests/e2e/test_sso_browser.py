@@ -48,7 +48,7 @@ from webapp.audit.log import SINGLE_SIGN_ON
 from webapp.auth.passwords import DEMO_PASSWORD
 from webapp.auth.sso_store import SsoStore
 from webapp.conversations.store import ConversationStore
-from webapp.team import MemberStore, create_demo_team
+from webapp.team import MemberStore, create_demo_team, open_team
 
 pytestmark = pytest.mark.e2e
 
@@ -184,6 +184,10 @@ display_name = "Down IdP"
             secrets=auth,
         )
         proxy.target = apps[0].port
+        # The team as the apps' first page would set it up (the demo team imported),
+        # before any test adds a member of its own.
+        with ConversationStore(db_url) as store:
+            open_team(store.engine, auth_file, True)
         try:
             yield Setup(provider_url, apps[0], apps[1], db_url, proxy)
         finally:

@@ -499,8 +499,9 @@ def logout_button(where: Any, *, key: str) -> None:
     runs in the script, not in an on_click callback: it draws the cookie
     component's delete call, and a callback has no place on the page to draw.
     """
-    # When logout() returns True, st.logout() is taking the browser away: no rerun to race it.
-    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON) and not logout():
+    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON):
+        if logout():
+            st.stop()  # st.logout() is taking the browser away: draw nothing more
         st.rerun()
 
 

@@ -95,6 +95,8 @@ def render_sso_admin(actor: Member) -> None:
     if config.enabled:
         names = ", ".join(escape(p.label) for p in config.providers)
         st.caption(f"Members can log in with: {names}.")
+    elif config.problem:
+        st.warning(escape(f"Single sign-on is off: {config.problem}"))
     else:
         st.caption(
             "Not configured: add an [auth] section to .streamlit/secrets.toml (see the README)."

@@ -41,6 +41,7 @@ from webapp.text.literal import escape
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 BUTTON_KEY: Final = "sso_continue_"
 PASSWORD_LOGIN_OFF: Final = (
@@ -119,7 +120,8 @@ def render_buttons(engine: Engine) -> bool:
     if st.session_state.get(Keys.SSO_OUTCOME):
         st.error(st.session_state[Keys.SSO_OUTCOME], icon=":material/error:")
     if not config.enabled:
-        if config.problem:
+        if config.problem and config.problem not in _warned:
+            _warned.add(config.problem)  # once per process, not at every run
             log.warning("Single sign-on is off: %s", config.problem)
         return True
     for provider in config.providers:
