@@ -21,7 +21,8 @@ after `st.login()` (Authlib checked the token's signature, `iss`, `aud`,
    30-day cookie of `st.login` never outlives them.
 5. At each new login at the provider (a newer `iat`): the groups claim
    (capped: `groups_from_claims`) goes to the groups hook (`set_groups_hook`,
-   wired to the Groups feature), and membership of the configured admin
+   wired to the Groups feature, e.g. `set_groups_hook(lambda engine, member,
+   names: place_by_claim(engine, member.user_id, names))`), and membership of the configured admin
    group makes the member an admin (never the reverse: demoting stays an
    admin's decision, and the team must keep an admin).
 
@@ -90,6 +91,7 @@ class Claims:
     name: str
     iat: int
     groups: tuple[str, ...]
+    groups_sent: bool = False  # the token has the groups claim at all (even empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def read_claims(claims: Mapping[str, Any], config: SsoConfig) -> Claims:
         name=name.strip()[:200] if isinstance(name, str) else "",
         iat=int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else 0,
         groups=groups_from_claims(claims, config.groups_claim),
+        groups_sent=config.groups_claim in claims,
     )
 
 
@@ -278,7 +281,9 @@ def _apply_claims(
     if names:
         audit.record_sso(member, "groups claim", member, ", ".join(names)[:2000])
     hook = _groups_hook
-    if hook is not None:
+    # No claim at all says nothing about groups (a provider not set up to send
+    # them): the hook is called only when the token has the claim, even empty.
+    if hook is not None and c.groups_sent:
         try:
             for change in hook(team.engine, member, names) or ():
                 audit.record_sso(member, "group change", member, str(change)[:2000])

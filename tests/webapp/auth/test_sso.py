@@ -195,6 +195,9 @@ def test_groups_claim_reaches_the_hook_capped_and_admin_group_promotes(
     assert len(received) == sso.MAX_GROUPS
     actions = [a for a, _ in sso_log(store)]
     assert {"groups claim", "group change", "role from provider"} <= set(actions)
+    # A token without the claim says nothing about groups: the hook is not called.
+    admit(store, team, claims("s-6b", "ann@example.com"))
+    assert len(hook_calls) == 1
     # A reload of the same login does not call the hook again.
     admit(store, team, claims("s-6", "bob@example.com", groups=names, iat=result_iat(store)))
     assert len(hook_calls) == 1
