@@ -50,7 +50,11 @@ from webapp.auth.sso_store import SsoStore
 from webapp.conversations.store import ConversationStore
 from webapp.team import MemberStore, create_demo_team, open_team
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # oidc-provider-mock 0.3.4 calls Authlib APIs that Authlib 1.9 marks deprecated.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 CONTINUE = "Continue with Mock IdP"
 ADMIN_GROUP = "chat-admins"
