@@ -9,7 +9,8 @@ after `st.login()` (Authlib checked the token's signature, `iss`, `aud`,
    linked to a member it always means that member (`SsoStore`).
 2. An identity not linked yet links, at its first login, to the member
    whose email is the same, only when the provider says the address is
-   verified (`email_verified`): an unverified address is anybody's.
+   verified (`email_verified`, or no such claim from a provider configured
+   with `trust_email`): an unverified address is anybody's.
 3. An identity matching no member is refused ("No member of this team uses
    alice@other.org; ask an admin"), unless its verified email's domain is one
    the admin let join by itself (the Team page): then it becomes a new member
@@ -136,7 +137,11 @@ def read_claims(claims: Mapping[str, Any], config: SsoConfig) -> Claims:
         issuer=str(claims.get("iss") or "")[: MAX_ISSUER + 1],
         subject=str(claims.get("sub") or "")[: MAX_SUBJECT + 1],
         email=email.strip().lower()[:MAX_EMAIL] if isinstance(email, str) else "",
-        email_verified=_verified(claims.get("email_verified")),
+        email_verified=_verified(claims.get("email_verified"))
+        or (
+            "email_verified" not in claims
+            and str(claims.get("provider") or "") in config.trusted_email
+        ),
         name=name.strip()[:200] if isinstance(name, str) else "",
         iat=int(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else 0,
         groups=groups_from_claims(claims, config.groups_claim),

@@ -10,11 +10,16 @@
     display_name = "Example SSO"          # ours: "Continue with Example SSO"
     groups_claim = "groups"               # ours: the claim naming the member's groups
     admin_group = "chat-admins"           # ours: its members become admins
+    trust_email = false                   # ours: see below
 
 or named providers, each in `[auth.<name>]` (client_id, client_secret,
 server_metadata_url, display_name), beside `redirect_uri` and
 `cookie_secret` in `[auth]` (Streamlit: st.login(name)). The keys marked
 "ours" are read by this app only; Streamlit and Authlib ignore them.
+`trust_email = true` (in `[auth]` for the default provider, or in a
+provider's table) says the provider's email addresses are verified although
+its tokens carry no `email_verified` claim (Microsoft Entra ID); an explicit
+`email_verified = false` is still refused.
 
 No Streamlit here: `read_config` takes the section as a plain mapping.
 """
@@ -51,6 +56,8 @@ class SsoConfig:
     `providers`: in the order of the file (empty: single sign-on is off).
     `groups_claim`: the ID token claim listing the member's groups.
     `admin_group`: members of this group become admins ('' : none).
+    `trusted_email`: the keys of providers whose emails count as verified
+    when their tokens do not say (`trust_email`).
     `problem`: why the section cannot work as written (shown to admins on
     the login page instead of a traceback), or ''.
     """
@@ -59,6 +66,7 @@ class SsoConfig:
     groups_claim: str = DEFAULT_GROUPS_CLAIM
     admin_group: str = ""
     problem: str = ""
+    trusted_email: frozenset[str] = frozenset()  # providers with `trust_email = true`
 
     @property
     def enabled(self) -> bool:
@@ -86,7 +94,10 @@ def read_config(section: Mapping[str, Any] | None) -> SsoConfig:
         return SsoConfig()
     providers: list[Provider] = []
     missing: list[str] = []
+    trusted: set[str] = set()
     if _is_provider(section):
+        if section.get("trust_email") is True:
+            trusted.add(DEFAULT_PROVIDER)
         providers.append(
             Provider(
                 DEFAULT_PROVIDER,
@@ -99,6 +110,8 @@ def read_config(section: Mapping[str, Any] | None) -> SsoConfig:
             if "_" in name:
                 return SsoConfig(problem=f"[auth.{name}]: a provider's name cannot contain '_'.")
             label = _text(table.get("display_name"), name, MAX_DISPLAY_NAME)
+            if table.get("trust_email") is True:
+                trusted.add(str(name))
             providers.append(Provider(str(name), label))
             missing += [f"{name}.{key}" for key in _REQUIRED if not table.get(key)]
     groups_claim = _text(section.get("groups_claim"), DEFAULT_GROUPS_CLAIM, 100)
@@ -115,4 +128,4 @@ def read_config(section: Mapping[str, Any] | None) -> SsoConfig:
         problem = f"[auth] is missing: {', '.join(missing)}."
     if problem:
         return SsoConfig(groups_claim=groups_claim, admin_group=admin_group, problem=problem)
-    return SsoConfig(tuple(providers), groups_claim, admin_group)
+    return SsoConfig(tuple(providers), groups_claim, admin_group, "", frozenset(trusted))

@@ -115,6 +115,24 @@ def test_unverified_email_is_refused_and_links_nothing(
     assert ok.member is not None and ok.member.username == "bob"
 
 
+def test_trust_email_counts_only_when_the_provider_says_nothing(
+    store: ConversationStore, team: MemberStore
+) -> None:
+    trusting = SsoConfig((Provider("entra", "Entra"),), trusted_email=frozenset({"entra"}))
+
+    def admit_with(c: dict[str, Any]) -> sso.Admission:
+        s = SsoStore(store.engine)
+        return sso.admit(c, team=team, store=s, audit=AuditLog(store.engine), config=trusting)
+
+    silent = {"iss": ISS, "sub": "e-1", "iat": int(time.time()) + 1, "email": "bob@example.com"}
+    refused = admit_with(dict(silent, email_verified=False, provider="entra"))
+    assert refused.reason == sso.UNVERIFIED
+    other = admit_with(dict(silent, provider="google"))
+    assert other.reason == sso.UNVERIFIED
+    linked = admit_with(dict(silent, provider="entra"))
+    assert linked.member is not None and linked.member.username == "bob"
+
+
 def test_unknown_identity_refused_nothing_written_but_audit(
     store: ConversationStore, team: MemberStore
 ) -> None:
@@ -253,6 +271,19 @@ def test_read_config() -> None:
         }
     )
     assert named.providers == (Provider("google", "Google"),)
+    assert named.trusted_email == frozenset()
+    entra = read_config(
+        base
+        | {
+            "entra": {
+                "client_id": "i",
+                "client_secret": "s",
+                "server_metadata_url": "https://x/m",
+                "trust_email": True,
+            }
+        }
+    )
+    assert entra.trusted_email == frozenset({"entra"})
     assert (named.groups_claim, named.admin_group) == ("roles", "admins")
     wrong = read_config(base | {"redirect_uri": "https://c/", "client_id": "i"})
     assert not wrong.enabled and "oauth2callback" in wrong.problem
