@@ -21,6 +21,11 @@ How it fits together (app.py drives it every run):
 5. Revocation: a login cookie issued, or a session logged in, before the
    member's `sessions_valid_after` (Log out, a password change, disabling)
    no longer counts (`restore_from_cookie`, `sync_member`).
+6. Single sign-on (`webapp.auth.sso_gate`, when `[auth]` is configured):
+   without a login cookie of ours, the identity in `st.user` may log in
+   through the same token path, if `webapp.auth.sso.admit` lets it; the
+   login page offers "Continue with <provider>" and hides the password form
+   when an admin switched password login off; Log out also calls `st.logout()`.
 """
 
 from __future__ import annotations
