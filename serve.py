@@ -6,7 +6,9 @@ HttpOnly (page scripts cannot read it) and Secure over HTTPS (see
 `webapp.auth.cookie`), and the one-time link of "Download all my data"
 (`webapp.lifecycle.downloads`), which streams the zip from disk.
 `streamlit run app.py` still works, with the login cookie written by a
-script instead (not HttpOnly), but without that download link.
+script instead (not HttpOnly), without that download link, and with single
+sign-on but without the login page's word on a failed round trip
+(`webapp.auth.sso_routes`).
 
 It also serves `/healthz`, `/readyz` and `/metrics` for the operator
 (`webapp.operations.routes`, docs/deploy.md) and sets up the log lines
@@ -22,6 +24,7 @@ from streamlit import config
 
 from webapp.auth import cookie as login_cookie
 from webapp.auth import gate as auth
+from webapp.auth import sso_routes
 from webapp.auth.throttle import served_over_https
 from webapp.lifecycle import downloads as data_downloads
 from webapp.lifecycle.downloads import DataDownloads
@@ -63,6 +66,9 @@ collect.install(collect.AppCollector(collect.open_services, active_sessions))
 
 app = st.App(
     "app.py",
+    # Single sign-on: Streamlit's own /auth/login and /oauth2callback run it (no
+    # route here shadows them); this only marks a failed round trip for the login page.
+    middleware=[sso_routes.middleware(_base_path)],
     routes=data_downloads.build_routes(_downloads, base_path=_base_path)
     + login_cookie.build_routes(
         engine=_engine,

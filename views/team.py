@@ -12,6 +12,7 @@ import streamlit as st
 
 from webapp.answers.slots_view import render_slots_admin
 from webapp.audit import view as audit_view
+from webapp.auth.sso_admin import render_sso_admin
 from webapp.budgets import view as budgets_view
 from webapp.groups.admin_view import render_groups_admin
 from webapp.lifecycle.view import render_retention_admin
@@ -41,6 +42,7 @@ def render() -> None:
     with members_tab:
         render_members(member, words_this_month)
         render_lockouts(member)
+        render_sso_admin(member)
     with groups_tab:
         render_groups_admin(member)
     with budgets_tab:

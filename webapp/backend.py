@@ -23,11 +23,13 @@ from ablt_core import AbltClient, AsyncAbltClient
 from webapp.answers import AnswerService
 from webapp.answers.slots import holder_id
 from webapp.answers.slots_store import SlotBook
+from webapp.auth import sso
 from webapp.bots.catalogue import client_base_url
 from webapp.budgets.check import BudgetGate
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
 from webapp.groups.admission import BotAccessRule
+from webapp.groups.store import place_by_sso_claim
 from webapp.lifecycle.downloads import DataDownloads
 from webapp.lifecycle.retention import RetentionScheduler
 from webapp.settings import Settings, get_settings
@@ -36,6 +38,9 @@ from webapp.ui.member import require_member
 
 if TYPE_CHECKING:
     from ablt_core.emulator import EmulatorHandle
+
+# Single sign-on places members in groups by the provider's groups claim.
+sso.set_groups_hook(place_by_sso_claim)
 
 log = logging.getLogger(__name__)
 

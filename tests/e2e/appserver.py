@@ -252,17 +252,20 @@ def launch_app(
     script: str = "serve.py",
     extra_env: Mapping[str, str] | None = None,
     cwd: Path = REPO_ROOT,
+    secrets: str = "",
 ) -> AppServer:
     """Start the app in demo mode without waiting for it (see `wait_ready`).
 
     `script` runs another Streamlit script instead (the bench's reference app);
     `extra_env` adds variables, e.g. `ABLT_BEARER_TOKEN` and `ABLT_BASE_URL` to
     run against an aBLT server of the caller's instead of the embedded emulator;
-    `cwd` runs another checkout of the app (the bench compares branches so).
+    `cwd` runs another checkout of the app (the bench compares branches so);
+    `secrets` is the TOML of the app's secrets file (e.g. an `[auth]` section
+    for single sign-on; no token, so still demo mode).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     secrets_file = workdir / "secrets.toml"
-    secrets_file.write_text("# no secrets: demo mode\n")
+    secrets_file.write_text("# no token: demo mode\n" + secrets)
     log_path = workdir / "streamlit.log"
     log_file = log_path.open("wb")
     port = free_port()
@@ -321,6 +324,7 @@ def start_app(
     cookie_key: str | None = None,
     script: str = "serve.py",
     extra_env: Mapping[str, str] | None = None,
+    secrets: str = "",
 ) -> AppServer:
     """Start the app in demo mode; return once its health endpoint answers."""
     server = launch_app(
@@ -331,6 +335,7 @@ def start_app(
         cookie_key=cookie_key,
         script=script,
         extra_env=extra_env,
+        secrets=secrets,
     )
     wait_ready([server], timeout)
     return server
@@ -345,10 +350,11 @@ def start_apps(
     db_url: str | None = None,
     cookie_key: str | None = None,
     extra_env: Mapping[str, str] | None = None,
+    secrets: str = "",
 ) -> list[AppServer]:
     """Start one app per workdir, all at once, sharing the given team file,
     database and cookie key (a scale-out deployment in miniature); `extra_env`
-    as for `launch_app` (e.g. one aBLT server for all of them)."""
+    and `secrets` as for `launch_app` (e.g. one aBLT server for all of them)."""
     servers: list[AppServer] = []
     try:
         for workdir in workdirs:
@@ -360,6 +366,7 @@ def start_apps(
                     db_url=db_url,
                     cookie_key=cookie_key,
                     extra_env=extra_env,
+                    secrets=secrets,
                 )
             )
     except BaseException:

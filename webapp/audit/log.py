@@ -7,7 +7,8 @@ every app process):
   failed and refused logins, lock-outs lifted, logouts. Read as it is, never
   copied.
 - `audit_events` (migration v8): every change on the Team page
-  (`record_change`) and every budget refusal (`record_refusal`).
+  (`record_change`), every budget refusal (`record_refusal`) and every
+  single sign-on event (`record_sso`).
 
 `entries()` merges both, newest first, filtered by member, kind and date
 range (whole UTC days). No Streamlit and no pandas here: the chat page
@@ -36,12 +37,15 @@ LOGOUT: Final = "logout"
 UNLOCK: Final = "unlock"
 TEAM_CHANGE: Final = "team change"
 BUDGET_REFUSAL: Final = "budget refusal"
-KINDS: Final = (LOGIN, FAILED_LOGIN, LOGOUT, UNLOCK, TEAM_CHANGE, BUDGET_REFUSAL)
+SINGLE_SIGN_ON: Final = "single sign-on"
+KINDS: Final = (LOGIN, FAILED_LOGIN, LOGOUT, UNLOCK, TEAM_CHANGE, BUDGET_REFUSAL, SINGLE_SIGN_ON)
 
 # audit_events.kind values
 _TEAM: Final = "team"
 _BUDGET: Final = "budget"
-_OWN_KINDS: Final = {TEAM_CHANGE: _TEAM, BUDGET_REFUSAL: _BUDGET}
+_SSO: Final = "sso"
+_OWN_KINDS: Final = {TEAM_CHANGE: _TEAM, BUDGET_REFUSAL: _BUDGET, SINGLE_SIGN_ON: _SSO}
+_KIND_OF: Final = {value: kind for kind, value in _OWN_KINDS.items()}
 
 # login_events.event -> kind (an `attempt` left unresolved never succeeded).
 _LOGIN_KINDS: Final = {
@@ -134,6 +138,13 @@ class AuditLog:
         """Sending refused because the member's monthly budget is used up."""
         self._insert(_BUDGET, member, "sending refused (budget used up)", None, detail)
 
+    def record_sso(self, actor: object, action: str, target: object, detail: str = "") -> None:
+        """A single sign-on event (`webapp.auth.sso`): a login, a refused one
+        with its reason, a link, a self-join, a role or group change from the
+        provider's claims. `actor`: the member, or for a refused identity its
+        email address (or issuer and subject); `detail` in plain words."""
+        self._insert(_SSO, actor, action, target, detail)
+
     def entries(
         self,
         *,
@@ -182,7 +193,7 @@ class AuditLog:
                     found.append(
                         AuditEntry(
                             at=r["at"],
-                            kind=TEAM_CHANGE if r["kind"] == _TEAM else BUDGET_REFUSAL,
+                            kind=_KIND_OF.get(r["kind"], TEAM_CHANGE),
                             actor=r["actor"],
                             action=r["action"],
                             target=r["target"],

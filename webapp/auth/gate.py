@@ -21,6 +21,11 @@ How it fits together (app.py drives it every run):
 5. Revocation: a login cookie issued, or a session logged in, before the
    member's `sessions_valid_after` (Log out, a password change, disabling)
    no longer counts (`restore_from_cookie`, `sync_member`).
+6. Single sign-on (`webapp.auth.sso_gate`, when `[auth]` is configured):
+   without a login cookie of ours, the identity in `st.user` may log in
+   through the same token path, if `webapp.auth.sso.admit` lets it; the
+   login page offers "Continue with <provider>" and hides the password form
+   when an admin switched password login off; Log out also calls `st.logout()`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.auth import sso_gate
 from webapp.auth import throttle as logins
 from webapp.auth.cookie import issued_at
 from webapp.auth.cookie_routes import (
@@ -195,7 +201,11 @@ def restore_from_cookie(
     if not st.session_state.get(_AUTH_STATUS):
         claims = login_cookie_claims(st.context.cookies.get(COOKIE_NAME), cookie_key(settings))
         if claims is None or st.session_state.get(Keys.AUTHENTICATOR_LOGOUT):
-            return  # no cookie of ours (the library would only print noise), or logged out
+            # No cookie of ours (the library would only print noise), or logged out:
+            # single sign-on's identity, if any, may still log in.
+            if _log_in_from_provider(authenticator, settings, team):
+                _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
+            return
         since = issued_at(claims, COOKIE_EXPIRY_DAYS)
         username = str(claims.get("username") or "")
         if since is None or not team.login_still_valid(username, since):
@@ -203,6 +213,8 @@ def restore_from_cookie(
             st.session_state[Keys.AUTH_DELETE_COOKIE] = True
             return
         st.session_state[Keys.AUTH_SINCE] = since
+    if st.session_state.get(Keys.SSO_LOGIN):
+        _known_to_authenticator(authenticator, team, str(st.session_state.get(_AUTH_USERNAME)))
     try:
         authenticator.login(location="unrendered", key="login")
     except LoginError:
@@ -211,6 +223,47 @@ def restore_from_cookie(
         return
     if st.session_state.get(_AUTH_STATUS) and not st.session_state.get(Keys.MEMBER):
         _record_login(team, str(st.session_state.get(_AUTH_USERNAME) or ""))
+
+
+def _known_to_authenticator(authenticator: Any, team: MemberStore, username: str) -> None:
+    """Put a single sign-on member in the authenticator's credentials for this
+    run: members without a password (joined through single sign-on) or whose
+    password the form refuses are left out of them (`make_authenticator`), and
+    the library logs in only usernames it holds. No password goes in: the
+    token path checks none, and the form uses our own check."""
+    member = team.get(username)
+    users = authenticator.authentication_controller.authentication_model.credentials.setdefault(
+        "usernames", {}
+    )
+    if member is not None and username not in users:
+        users[username] = {
+            "name": member.name,
+            "email": member.email,
+            "password": None,
+            "roles": [member.role],
+            "user_id": member.user_id,
+        }
+
+
+def _log_in_from_provider(
+    authenticator: stauth.Authenticate, settings: Settings, team: MemberStore
+) -> bool:
+    """Single sign-on: the identity in `st.user`, if the rules admit it
+    (`webapp.auth.sso_gate`); logged in through the same token path as the
+    password form, with this session's login time now."""
+
+    def login(username: str) -> None:
+        _known_to_authenticator(authenticator, team, username)
+        authenticator.authentication_controller.authentication_model.login(
+            "", "", token={"username": username}
+        )
+
+    done = sso_gate.log_in_from_provider(login, team, _store(settings).engine)
+    if done is None:
+        return False
+    st.session_state.pop(Keys.AUTHENTICATOR_LOGOUT, None)
+    st.session_state[Keys.AUTH_SINCE] = done[1]
+    return True
 
 
 def _record_login(team: MemberStore, username: str) -> None:
@@ -231,8 +284,11 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     streamlit-authenticator's form has it) a click within about a second of the
     page loading was silently lost.
     """
+    st.subheader("Log in")
+    if not sso_gate.render_buttons(_store(settings).engine):
+        _show_problem(settings, team)
+        return
     with st.form(LOGIN_FORM_KEY):
-        st.subheader("Log in")
         st.text_input("Username", key=Keys.LOGIN_USERNAME, autocomplete="username")
         st.text_input(
             "Password", type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
@@ -241,6 +297,12 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
         st.form_submit_button(
             "Log in", type="primary", on_click=submit_login, args=(authenticator, settings, team)
         )
+    _show_problem(settings, team)
+
+
+def _show_problem(settings: Settings, team: MemberStore) -> None:
+    """Why the last login did not happen, once, as text (it may quote an
+    email address the identity provider sent)."""
     problem = st.session_state.pop(Keys.LOGIN_PROBLEM, None)
     if problem:
         st.error(problem)
@@ -262,11 +324,17 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     logged in through its token path (the one its cookie uses), which sets
     its session-state keys: authentication_status, username, name, roles.
     """
+    st.session_state.pop(Keys.SSO_OUTCOME, None)  # a new attempt: the last one's word goes
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
     address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
+    engine = _store(settings).engine
+    if not sso_gate.password_login_enabled(engine):
+        st.session_state.pop(Keys.LOGIN_PASSWORD, None)
+        st.session_state[Keys.LOGIN_PROBLEM] = sso_gate.refuse_password_attempt(engine, username)
+        return
     try:
-        log_book = LoginLog(_store(settings).engine)
+        log_book = LoginLog(engine)
         result = logins.authenticate(
             team,
             username,
@@ -395,9 +463,11 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
     return None
 
 
-def logout() -> None:
+def logout() -> bool:
     """Log the member out: forget the session's login and the browser's cookie,
     and revoke on the server every login made before now (a copied cookie too).
+    With single sign-on, also `st.logout()`; returns True when that sends the
+    browser away (to the provider's end-session page, then back).
 
     The logout is written to the login log (the audit log reads it there)."""
     member = member_or_none()
@@ -410,6 +480,9 @@ def logout() -> None:
     if member is not None:
         _record_logout(member.username)
     _forget_login(authenticator)
+    # Single sign-on: Streamlit's identity cookie goes too, and the provider's
+    # session where it publishes an end-session endpoint (st.logout).
+    return sso_gate.end_provider_session()
 
 
 def _record_logout(username: str) -> None:
@@ -432,7 +505,8 @@ def logout_button(where: Any, *, key: str) -> None:
     component's delete call, and a callback has no place on the page to draw.
     """
     if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON):
-        logout()
+        if logout():
+            st.stop()  # st.logout() is taking the browser away: draw nothing more
         st.rerun()
 
 

@@ -260,6 +260,31 @@ team_state = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
 )
 
+# Single sign-on (v18): an identity (issuer + subject) linked to a member once.
+sso_identities = sa.Table(
+    "sso_identities",
+    metadata,
+    sa.Column("issuer", sa.String(512), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("username", sa.String(128), nullable=False, index=True),
+    sa.Column("email", sa.String(320), nullable=False),  # as the provider said at linking
+    sa.Column("linked_at", UTCDateTime, nullable=False),
+    # The ID token's `iat` of the last login written to the audit log.
+    sa.Column("last_login_iat", sa.BigInteger, nullable=True),
+)
+
+# Single sign-on settings (v18), one row (id 1): the password form on or off,
+# and the email domains (comma-separated, lower-case) that may join by themselves.
+sso_settings = sa.Table(
+    "sso_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("password_login", sa.Boolean, nullable=False),
+    sa.Column("self_join_domains", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(128), nullable=True),
+)
+
 # Monthly budgets (v8): one row per member with a limit of their own, keyed by
 # username; the subject '' (never a username) is the team default.
 budgets = sa.Table(

@@ -40,6 +40,7 @@ from webapp.groups.model import (
     claim_keys,
     name_key,
 )
+from webapp.team.model import Member as TeamMember
 
 # team_settings key of the bots for members in no group: {"all": bool, "bots": [...]}
 UNGROUPED_BOTS: Final = "bots_for_members_in_no_group"
@@ -457,3 +458,10 @@ def place_by_claim(
         )
         _audit(engine, "identity provider", "groups from sign-in", username, detail)
     return change
+
+
+def place_by_sso_claim(engine: Engine, member: TeamMember, group_names: list[str]) -> None:
+    """The single sign-on groups hook (`webapp.auth.sso.set_groups_hook`): place
+    `member` by the provider's groups claim (`place_by_claim`, which audits each
+    change itself, so nothing is returned for the hook to audit again)."""
+    place_by_claim(engine, member.username, group_names)

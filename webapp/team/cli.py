@@ -9,6 +9,7 @@
     python -m webapp.team export [PATH]           # streamlit-authenticator YAML
     python -m webapp.team unlock USER            # lift a login lock-out
     python -m webapp.team unlock --address ADDR  # the same for a network address
+    python -m webapp.team password-login on|off  # the password form (single sign-on teams)
 
 The database is the app's (`ABLT_DB_URL`, else `data/ablt-chat.db`). On the
 first use an existing team file (`--file`, default `ABLT_AUTH_FILE`) is
@@ -91,6 +92,11 @@ def _parser(default_file: str) -> argparse.ArgumentParser:
     )
     unlock.add_argument("username", nargs="?")
     unlock.add_argument("--address", help="a client network address to unlock instead/too")
+
+    switch = sub.add_parser(
+        "password-login", help="offer the password form on the login page, or not"
+    )
+    switch.add_argument("state", choices=("on", "off"))
     return parser
 
 
@@ -124,6 +130,8 @@ def _run(args: argparse.Namespace, members: MemberStore) -> str:
     if command == "export":
         text = _export(members, args.path)
         return text.rstrip("\n") if text is not None else f"Wrote the team to {args.path}."
+    if command == "password-login":
+        return _password_login(members, args.state == "on")
     username = username_key(args.username)
     engine = members.engine
     if command == "add":
@@ -150,6 +158,18 @@ def _run(args: argparse.Namespace, members: MemberStore) -> str:
     members.remove(username)
     record_change(_actor(), "remove member", username, engine=engine)
     return f"Removed {username}."
+
+
+def _password_login(members: MemberStore, enabled: bool) -> str:
+    """Switch the password form (the way back in when single sign-on fails)."""
+    from webapp.auth.sso_store import SsoStore
+
+    SsoStore(members.engine).set_password_login(enabled, actor=_actor())
+    state = "on" if enabled else "off"
+    record_change(_actor(), "password login", None, state, engine=members.engine)
+    if enabled:
+        return "Password login is on: the login page shows the password form again."
+    return "Password login is off: members log in with single sign-on only."
 
 
 def _unlock(engine_url: str, username: str | None, address: str | None) -> str:

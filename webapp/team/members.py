@@ -306,6 +306,25 @@ class MemberStore:
         assert member is not None
         return member
 
+    def add_without_password(self, username: str, *, name: str, email: str) -> Member:
+        """A new member (role "member") who has no password: they log in through
+        single sign-on only (`webapp.auth.sso`, a domain's self-join). A taken
+        or bad username raises TeamError."""
+        key = check_username(username)
+        with self._write() as conn:
+            if conn.execute(sa.select(MT.c.username).where(MT.c.username == key)).first():
+                raise TeamError(f"{key} is already a member.")
+            self._insert(
+                conn,
+                key,
+                name=name.strip() or key,
+                email=email.strip(),
+                password_hash=None,
+                role="member",
+            )
+            self._mark_started(conn, "database", self.now())
+        return self._existing(key)
+
     def _admins_left(self, conn: Connection, without: str) -> int:
         """Enabled admins other than `without`."""
         return int(

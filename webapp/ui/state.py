@@ -31,6 +31,9 @@ class Keys:
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
+    SSO_LOGIN = "auth_sso_login"  # True: this session logged in through single sign-on
+    SSO_REFUSED = "auth_sso_refused"  # True: st.user holds an identity that was refused
+    SSO_OUTCOME = "auth_sso_outcome"  # why the last round trip to the provider failed
     CHAT_BOT_SLUG = "chat_bot_slug"  # bot the chat page shows; the catalogue sets it
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
     SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)

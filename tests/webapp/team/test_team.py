@@ -292,3 +292,22 @@ def test_each_load_is_its_own_team_and_sees_every_saved_change(
     path.write_text(path.read_text().replace("Ann", "Annie"))
     assert load_team(path).get("ann").name == "Annie"
     assert len(parses) == 3
+
+
+def test_cli_switches_password_login_back_on_and_audits_it(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from webapp.audit import AuditLog
+    from webapp.auth.sso_store import SsoStore
+
+    path = tmp_path / "auth.yaml"
+    assert run_cli(monkeypatch, path, "password-login", "off") == 0
+    assert "is off" in capsys.readouterr().out
+    engine = ConversationStore(db_url).engine
+    assert SsoStore(engine).settings().password_login is False
+    # The way back in when single sign-on fails: on, then an admin's password.
+    assert run_cli(monkeypatch, path, "password-login", "on") == 0
+    assert "is on" in capsys.readouterr().out
+    assert SsoStore(engine).settings().password_login is True
+    changes = [(e.action, e.detail) for e in AuditLog(engine).entries()]
+    assert ("password login", "on") in changes and ("password login", "off") in changes
