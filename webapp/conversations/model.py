@@ -88,6 +88,12 @@ class Conversation:
     # When it was imported from an export file (None: made here); its other
     # dates are the file's.
     imported_at: datetime | None = None
+    # Organising (issue 26): its folder (None: no folder), when it was archived
+    # (None: in History), and a temporary chat's mark (never listed; see
+    # `webapp.conversations.store.organise`).
+    folder_id: str | None = None
+    archived_at: datetime | None = None
+    temporary: bool = False
 
     @property
     def is_comparison(self) -> bool:

@@ -390,6 +390,53 @@ def _v12_budget_holds(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_budget_holds_ticket ON budget_holds (ticket)")
 
 
+def _v18_folders_tags_archive(conn: Connection) -> None:
+    """Organising (issue 26): a member's `folders` (one level of nesting under
+    another folder: `parent_id`), `conversation_tags` (any number per
+    conversation, kept with its owner for the member's tag list), and on
+    `conversations` its `folder_id` (NULL: no folder), `archived_at` (NULL:
+    in History) and `temporary` (a temporary chat: never listed, deleted
+    when its session leaves it)."""
+    ts = _ts(conn)
+    conn.exec_driver_sql(
+        f"""
+        CREATE TABLE folders (
+            id VARCHAR(36) NOT NULL PRIMARY KEY,
+            owner VARCHAR(128) NOT NULL,
+            parent_id VARCHAR(36) REFERENCES folders (id) ON DELETE CASCADE,
+            name VARCHAR(80) NOT NULL,
+            created_at {ts} NOT NULL
+        )
+        """
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_folders_owner ON folders (owner)")
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN folder_id VARCHAR(36) "
+        "REFERENCES folders (id) ON DELETE SET NULL"
+    )
+    conn.exec_driver_sql(f"ALTER TABLE conversations ADD COLUMN archived_at {ts}")
+    conn.exec_driver_sql(
+        "ALTER TABLE conversations ADD COLUMN temporary BOOLEAN NOT NULL DEFAULT FALSE"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_conversations_owner_folder ON conversations (owner, folder_id)"
+    )
+    conn.exec_driver_sql(
+        """
+        CREATE TABLE conversation_tags (
+            conversation_id VARCHAR(36) NOT NULL
+                REFERENCES conversations (id) ON DELETE CASCADE,
+            owner VARCHAR(128) NOT NULL,
+            tag VARCHAR(40) NOT NULL,
+            PRIMARY KEY (conversation_id, tag)
+        )
+        """
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_conversation_tags_owner_tag ON conversation_tags (owner, tag)"
+    )
+
+
 Migration = Callable[[Connection], None]
 MIGRATIONS: Final[list[Migration]] = [
     _v1_initial,
@@ -404,6 +451,7 @@ MIGRATIONS: Final[list[Migration]] = [
     _v10_message_versions,  # answer versions and branching edits
     _v11_imported_at,  # controls: an imported conversation is marked as imported
     _v12_budget_holds,  # answers in flight hold their estimate of the budget (issue 28)
+    _v18_folders_tags_archive,  # folders, tags, archive, temporary chats (issue 26)
 ]
 LATEST_VERSION: Final = len(MIGRATIONS)
 

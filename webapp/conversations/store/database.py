@@ -159,6 +159,9 @@ def to_conversation(row: Mapping[Any, Any]) -> Conversation:
         position=row["position"],
         voted_id=row["voted_id"],
         imported_at=row.get("imported_at"),
+        folder_id=row.get("folder_id"),
+        archived_at=row.get("archived_at"),
+        temporary=bool(row.get("temporary", False)),
     )
 
 
