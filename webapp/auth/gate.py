@@ -399,7 +399,8 @@ def logout() -> None:
     """Log the member out: forget the session's login and the browser's cookie,
     and revoke on the server every login made before now (a copied cookie too).
 
-    The logout is written to the login log (the audit log reads it there)."""
+    The logout is written to the login log (the audit log reads it there),
+    and the member's temporary chats are deleted."""
     member = member_or_none()
     if member is not None:
         try:
@@ -409,7 +410,19 @@ def logout() -> None:
     authenticator = st.session_state.get(Keys.AUTHENTICATOR)
     if member is not None:
         _record_logout(member.username)
+        _forget_temporary_chats(member)
     _forget_login(authenticator)
+
+
+def _forget_temporary_chats(member: Member) -> None:
+    """A logout leaves no temporary chat behind (issue 26): the member's are
+    deleted, and anyone's whose session vanished a day ago are swept."""
+    try:
+        organise = _store(get_settings()).organise
+        organise.delete_temporaries(member)
+        organise.sweep_temporaries()
+    except SQLAlchemyError:  # the logout itself must not depend on the database
+        log.warning("Could not delete temporary chats at a logout", exc_info=True)
 
 
 def _record_logout(username: str) -> None:

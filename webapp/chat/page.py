@@ -35,7 +35,7 @@ from webapp.chat import view as chat_view
 from webapp.compare import view as compare_view
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
-from webapp.history import sidebar
+from webapp.history import organising, sidebar
 from webapp.library import view as library_view
 from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
@@ -72,7 +72,10 @@ def render() -> None:
             new_requested=bool(st.session_state.pop(Keys.CHAT_NEW_REQUESTED, False)),
             carry_options=st.session_state.pop(Keys.CHAT_CARRY_OPTIONS, None),
             alive=answers.alive_ids(),
+            temporary=bool(st.session_state.pop(Keys.CHAT_TEMPORARY_NEXT, False)),
         )
+        # A temporary chat left for another conversation is gone at once.
+        organising.leave_temporary(store, member, current, opened)
     except chat.DATABASE_ERRORS:
         # The database cannot be read: keep what this page last showed, say why.
         opened, notice = current, None
@@ -188,6 +191,7 @@ def render_chat(
             message_tools.render_imported_badge(
                 opened.conversation.imported_at, chat_view.member_timezone()
             )
+            chat_header.render_temporary_note(opened)
             # Ends where the chat ends, under the picker.
             menus = st.container(horizontal=True, gap="small", horizontal_alignment="right")
             render_menus(menus, member, opened, bots)
@@ -329,6 +333,10 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
         library_view.render_chat_menu(
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
-        sharing_view.render_share_menu(opened.id)
+        temporary = opened.conversation.temporary
+        if not temporary:  # a temporary chat is neither shared nor exported
+            sharing_view.render_share_menu(opened.id)
         conversation_search.render_find(opened, member)
-        chat_view.render_exports(member, opened)
+        if not temporary:
+            chat_view.render_exports(member, opened)
+        chat_header.render_temporary_switch(opened)
