@@ -135,7 +135,7 @@ def create_folder() -> None:
     def create() -> None:
         folder = organising.create_folder(get_store(), current_member(), name, parent)
         st.session_state[Keys.HISTORY_NEW_FOLDER] = ""
-        st.session_state[f"{FOLDER_OPEN_PREFIX}{folder.id}"] = True
+        set_folder_open(folder.id, True)
         _done(f"Folder “{md.escape(folder.name)}” created.")
 
     _run(create)
@@ -458,8 +458,25 @@ def render_folder_menu(folder: Folder) -> None:
 
 
 def folder_open(folder: Folder) -> bool:
-    """Whether a folder's expander is open (its state, before it is drawn)."""
-    return bool(st.session_state.get(f"{FOLDER_OPEN_PREFIX}{folder.id}", False))
+    """Whether a folder is shown open. Kept apart from its expander's own
+    state: the expander's label carries the count, and a new label makes a
+    new expander, which opens as this says (`expanded=`)."""
+    return folder.id in st.session_state.get(Keys.HISTORY_OPEN_FOLDERS, set())
+
+
+def set_folder_open(folder_id: str, is_open: bool) -> None:
+    shown: set[str] = set(st.session_state.get(Keys.HISTORY_OPEN_FOLDERS, set()))
+    if is_open:
+        shown.add(folder_id)
+    else:
+        shown.discard(folder_id)
+    st.session_state[Keys.HISTORY_OPEN_FOLDERS] = shown
+
+
+@view_action
+def toggle_folder(folder_id: str) -> None:
+    """A folder's expander opened or closed: remember it (`folder_open`)."""
+    set_folder_open(folder_id, bool(st.session_state.get(f"{FOLDER_OPEN_PREFIX}{folder_id}")))
 
 
 def render_row_organise(

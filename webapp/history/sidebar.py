@@ -361,9 +361,11 @@ def _render_folders(folders: list[Folder], in_folders: dict[str, HistoryList], d
             organise_view.folder_label(folder),
             icon=":material/folder:",
             key=f"{organise_view.FOLDER_OPEN_PREFIX}{folder.id}",
-            on_change="rerun",  # closed, its rows are neither read nor drawn
+            expanded=organise_view.folder_open(folder),
+            on_change=organise_view.toggle_folder,  # closed, its rows are neither read nor drawn
+            args=(folder.id,),
         )
-        if not box.open:
+        if not organise_view.folder_open(folder):
             return
         with box:
             organise_view.render_folder_menu(folder)

@@ -69,9 +69,10 @@ class Keys:
     HISTORY_TAGS = "history_tags"  # the tag filter (all must match)
     HISTORY_ARCHIVED = "history_archived"  # True: the Archived view instead of History
     HISTORY_INCLUDE_ARCHIVED = "history_include_archived"  # search archived ones too
+    HISTORY_OPEN_FOLDERS = "history_open_folders"  # set of the folder ids shown open
     HISTORY_SELECT = "history_select"  # True: rows are checkboxes (bulk actions)
-    HISTORY_BULK_DELETE = "history_bulk_delete"  # ids waiting for "Delete N conversations?"
-    HISTORY_FOLDER_DELETE = "history_folder_delete"  # folder id waiting for its choice
+    HISTORY_BULK_DELETE = "history_bulk_delete_pending"  # ids waiting for "Delete N conversations?"
+    HISTORY_FOLDER_DELETE = "history_folder_delete_pending"  # folder id waiting for its choice
     HISTORY_NEW_FOLDER = "history_new_folder"  # the New folder box
     HISTORY_NEW_FOLDER_PARENT = "history_new_folder_parent"  # ... and where it goes
     HISTORY_ARCHIVE_BEFORE = "history_archive_before"  # "Archive older than" date
