@@ -313,3 +313,45 @@ def test_select_mode_moves_and_deletes_several_at_once(
         with pytest.raises(ConversationNotFound):
             app_store.get_conversation(member, conversation_id)
     assert len(app_store.list_conversations(member)) == 2
+
+
+def test_the_history_reads_tags_and_folders_once_per_run_whatever_its_rows(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    """Drawn on every run of the chat page: one query per kind (the folders
+    with their counts, the member's tags, the shown rows' tags), none per row."""
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    folder = app_store.organise.create_folder(member, "Filed")
+
+    def statements() -> dict[str, int]:
+        seen: list[str] = []
+
+        def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+            seen.append(statement)
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+        try:
+            ok(at.run())
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+        return {
+            "tags": sum("conversation_tags" in s for s in seen),
+            "folders": sum("FROM folders" in s for s in seen),
+        }
+
+    def add(count: int) -> None:
+        for n in range(count):
+            conv = app_store.create_conversation(member, "omni", "Omni", title=f"Row {n}")
+            app_store.organise.set_tags(member, conv.id, [f"tag{n}", "common"])
+            if n % 2:
+                app_store.organise.move(member, [conv.id], folder.id)
+
+    add(2)
+    set_folder_open(at, folder.id, True)
+    few = statements()
+    assert len(history_titles(at)) == 2
+    add(40)
+    many = statements()
+    assert len(history_titles(at)) > 30
+    assert many == few == {"tags": 2, "folders": 1}
