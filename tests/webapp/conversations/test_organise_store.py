@@ -235,3 +235,19 @@ def test_search_words_split_tags_from_text() -> None:
     assert found.text == "budget Q3"
     assert found.tags == ("big-idea", "work", "urgent")
     assert not names.parse_search("  ").active
+
+
+def test_comparisons_are_filed_tagged_and_archived_like_chats(
+    store: ConversationStore, ann: Member
+) -> None:
+    org = store.organise
+    comparison = store.create_conversation(ann, "helper", "Helper", kind="comparison")
+    column = store.create_conversation(
+        ann, "helper", "Helper", kind="column", parent_id=comparison.id
+    )
+    folder = org.create_folder(ann, "Evaluations")
+    assert org.move(ann, [comparison.id, column.id], folder.id) == 1  # columns follow theirs
+    org.set_tags(ann, comparison.id, ["bake-off"])
+    assert ids(store, ann, folder=folder.id, tags=["bake-off"]) == [comparison.id]
+    assert org.archive(ann, [comparison.id]) == 1
+    assert ids(store, ann, archived=True) == [comparison.id]
