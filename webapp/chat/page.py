@@ -12,6 +12,7 @@ fragment); when the one must be drawn again for the other is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +47,8 @@ from webapp.ui import page as ui
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
+log = logging.getLogger(__name__)
+
 
 def render() -> None:
     member = require_member()
@@ -74,12 +77,15 @@ def render() -> None:
             alive=answers.alive_ids(),
             temporary=bool(st.session_state.pop(Keys.CHAT_TEMPORARY_NEXT, False)),
         )
-        # A temporary chat left for another conversation is gone at once.
-        organising.leave_temporary(store, member, current, opened)
     except chat.DATABASE_ERRORS:
         # The database cannot be read: keep what this page last showed, say why.
         opened, notice = current, None
         flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+    try:
+        # A temporary chat left for another conversation is gone at once.
+        organising.leave_temporary(store, member, current, opened)
+    except chat.DATABASE_ERRORS:
+        log.warning("Could not delete a temporary chat left; the sweep will", exc_info=True)
     if opened is not None and opened.conversation.is_comparison:
         # A comparison picked in History opens on its own page.
         compare_view.open_comparison(opened.id)

@@ -37,10 +37,6 @@ ROW_FOLDER_PREFIX: Final = "history_folder_"  # + conversation id: its ⋮ menu'
 ROW_TAGS_PREFIX: Final = "history_tags_"  # + conversation id: its ⋮ menu's Tags
 FOLDER_OPEN_PREFIX: Final = "history_open_folder_"  # + folder id: its expander
 FOLDER_NAME_PREFIX: Final = "history_folder_name_"  # + folder id: its Rename box
-TEMPORARY_NOTE: Final = (
-    "Temporary chat: not saved in History, and deleted when you leave it or log out. "
-    "Answers still count towards your budget."
-)
 
 
 ROW_MENU_PREFIX: Final = "chat_row_menu_"  # + conversation id: its ⋮ menu (open or not)
