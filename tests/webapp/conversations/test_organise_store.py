@@ -5,6 +5,8 @@ SQLite and PostgreSQL (`db_url` from test_store)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -19,6 +21,7 @@ from webapp.conversations.store import (
     HistoryCursor,
 )
 from webapp.db import schema
+from webapp.history import organising
 
 from .test_store import Clock, Member, ann, bob, chat, clock, db_url, store  # noqa: F401
 
@@ -251,3 +254,25 @@ def test_comparisons_are_filed_tagged_and_archived_like_chats(
     assert ids(store, ann, folder=folder.id, tags=["bake-off"]) == [comparison.id]
     assert org.archive(ann, [comparison.id]) == 1
     assert ids(store, ann, archived=True) == [comparison.id]
+
+
+def test_bulk_export_zips_each_conversation_archived_ones_too_and_they_import_back(
+    store: ConversationStore, ann: Member, bob: Member
+) -> None:
+    same = [chat(store, ann, "Same title", "answer one"), chat(store, ann, "Same title", "two")]
+    archived = chat(store, ann, "Put away", "still exported")
+    store.organise.archive(ann, [archived])
+    theirs = chat(store, bob, "Not yours")
+    data = organising.export_zip(store, ann, [*same, archived, theirs])
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        names_ = bundle.namelist()
+        assert len(names_) == 3 and len(set(names_)) == 3  # one title twice: two files
+        texts = [bundle.read(n) for n in names_]
+    for text in texts:
+        store.import_conversation(bob, text)
+    assert sorted(c.title for c in store.list_conversations(bob)) == [
+        "Not yours",
+        "Put away",
+        "Same title",
+        "Same title",
+    ]
