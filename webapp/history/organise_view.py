@@ -32,6 +32,7 @@ from webapp.ui.state import Keys
 
 NO_FOLDER: Final = ""  # the Folder choices' "No folder"
 NO_FOLDER_LABEL: Final = "No folder"
+NEW_FOLDER_MENU_KEY: Final = "history_new_folder_menu"  # the New folder popover
 PICK_PREFIX: Final = "history_pick_"  # + conversation id: its Select mode checkbox
 ROW_FOLDER_PREFIX: Final = "history_folder_"  # + conversation id: its ⋮ menu's Folder
 ROW_TAGS_PREFIX: Final = "history_tags_"  # + conversation id: its ⋮ menu's Tags
@@ -427,7 +428,7 @@ def render_bulk_bar(
 def render_folder_menu(folder: Folder) -> None:
     """Inside an open folder: Rename, Archive all, Delete…."""
     with st.popover(
-        "Folder", icon=":material/more_horiz:", type="tertiary", key=f"history_fm_{folder.id}"
+        "Manage folder", icon=":material/more_horiz:", type="tertiary", key=f"history_fm_{folder.id}"
     ):
         with st.form(key=f"history_folder_rename_{folder.id}", border=False):
             st.text_input(
