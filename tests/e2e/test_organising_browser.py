@@ -12,7 +12,9 @@ from tests.e2e.appserver import AppServer, chat, log_in_as_member, wait_until_id
 pytestmark = pytest.mark.e2e
 
 # The folder button beside History (an icon; its tooltip says "New folder").
-NEW_FOLDER = ".stSidebar [data-testid='stPopoverButton']:has-text('create_new_folder') >> visible=true"
+NEW_FOLDER = (
+    ".stSidebar [data-testid='stPopoverButton']:has-text('create_new_folder') >> visible=true"
+)
 ROW_MENU = '[class*="st-key-chat_row_menu_"] button >> visible=true'
 
 

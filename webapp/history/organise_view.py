@@ -428,7 +428,10 @@ def render_bulk_bar(
 def render_folder_menu(folder: Folder) -> None:
     """Inside an open folder: Rename, Archive all, Delete…."""
     with st.popover(
-        "Manage folder", icon=":material/more_horiz:", type="tertiary", key=f"history_fm_{folder.id}"
+        "Manage folder",
+        icon=":material/more_horiz:",
+        type="tertiary",
+        key=f"history_fm_{folder.id}",
     ):
         with st.form(key=f"history_folder_rename_{folder.id}", border=False):
             st.text_input(
