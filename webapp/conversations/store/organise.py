@@ -230,15 +230,19 @@ class OrganiseRepository:
         one query. Ids without tags are left out."""
         if not conversation_ids:
             return {}
+        # By the primary key (conversation_id, tag); the owner is checked on
+        # each row rather than in the WHERE, where SQLite would pick the
+        # (owner, tag) index and read all of the member's tags.
         stmt = (
-            sa.select(T.c.conversation_id, T.c.tag)
-            .where(T.c.owner == owner.username, T.c.conversation_id.in_(list(conversation_ids)))
+            sa.select(T.c.conversation_id, T.c.tag, T.c.owner)
+            .where(T.c.conversation_id.in_(list(conversation_ids)))
             .order_by(T.c.tag)
         )
         found: dict[str, list[str]] = {}
         with self.db.read() as conn:
-            for conversation_id, tag in conn.execute(stmt):
-                found.setdefault(conversation_id, []).append(tag)
+            for conversation_id, tag, tag_owner in conn.execute(stmt):
+                if tag_owner == owner.username:
+                    found.setdefault(conversation_id, []).append(tag)
         return found
 
     # ----------------------------------------------------------- archive
