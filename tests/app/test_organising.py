@@ -7,6 +7,7 @@ Demo mode against the embedded emulator; `app_store` reads the same database.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -277,7 +278,7 @@ def test_a_temporary_chat_left_is_deleted_and_one_kept_joins_history(
     app_store.get_conversation(member, kept)  # kept: still there
 
 
-def test_select_mode_moves_and_deletes_several_at_once(
+def test_select_mode_moves_tags_and_deletes_several_at_once(
     logged_in: Login, app_store: ConversationStore
 ) -> None:
     at = logged_in()
@@ -299,6 +300,13 @@ def test_select_mode_moves_and_deletes_several_at_once(
         None,
     ]
     assert folder_labels(at)[0].endswith("(2)")
+    # The same two, tagged at once (a tag typed new).
+    at.multiselect(key=Keys.HISTORY_BULK_TAGS).set_value(["Batch job"])
+    ok(at.button(key="history_bulk_tag").click().run())
+    assert app_store.organise.tags_for(member, made) == {
+        made[0]: ["batch-job"],
+        made[1]: ["batch-job"],
+    }
 
     ok(at.button(key="history_bulk_clear").click().run())
     for conversation_id in made[2:]:
@@ -355,3 +363,26 @@ def test_the_history_reads_tags_and_folders_once_per_run_whatever_its_rows(
     many = statements()
     assert len(history_titles(at)) > 30
     assert many == few == {"tags": 2, "folders": 1}
+
+
+def test_archive_a_whole_folder_and_everything_older_than_a_date(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = logged_in()
+    member = at.session_state[Keys.MEMBER]
+    filed = new_chat(at, "In the folder")
+    loose = new_chat(at, "Not in a folder")
+    create_folder(at, "Done")
+    done = folders(at, app_store)["Done"]
+    move_to(at, filed, done)
+    ok(at.button(key=f"history_folder_archive_{done}").click().run())
+    assert app_store.get_conversation(member, filed).archived_at is not None
+    assert set(history_titles(at)) == {loose}
+
+    ok(at.toggle(key=Keys.HISTORY_ARCHIVED).set_value(True).run())
+    at.date_input(key=Keys.HISTORY_ARCHIVE_BEFORE).set_value(date.today() + timedelta(days=2))
+    ok(at.button(key="history_archive_older_go").click().run())
+    assert app_store.get_conversation(member, loose).archived_at is not None
+    assert set(history_titles(at)) == {filed, loose}
+    ok(at.toggle(key=Keys.HISTORY_ARCHIVED).set_value(False).run())
+    assert history_titles(at) == {}
