@@ -290,6 +290,7 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     )
     st.session_state[Keys.AUTH_SINCE] = team.now()
     _record_login(team, result.member.username)
+    _forget_temporary_chats(None)  # a login sweeps what vanished sessions left
     # The password has done its job: keep it out of session state.
     st.session_state.pop(Keys.LOGIN_PASSWORD, None)
     # sync_member stores the login cookie in the browser during this same run.
@@ -414,15 +415,17 @@ def logout() -> None:
     _forget_login(authenticator)
 
 
-def _forget_temporary_chats(member: Member) -> None:
-    """A logout leaves no temporary chat behind (issue 26): the member's are
-    deleted, and anyone's whose session vanished a day ago are swept."""
+def _forget_temporary_chats(member: Member | None) -> None:
+    """A logout leaves no temporary chat behind (issue 26): `member`'s are
+    deleted; and at every login and logout, anyone's whose session vanished
+    a day ago (`TEMPORARY_MAX_AGE`) are swept."""
     try:
         organise = _store(get_settings()).organise
-        organise.delete_temporaries(member)
+        if member is not None:
+            organise.delete_temporaries(member)
         organise.sweep_temporaries()
-    except SQLAlchemyError:  # the logout itself must not depend on the database
-        log.warning("Could not delete temporary chats at a logout", exc_info=True)
+    except SQLAlchemyError:  # logging in or out must not depend on this
+        log.warning("Could not delete temporary chats", exc_info=True)
 
 
 def _record_logout(username: str) -> None:
