@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from ablt_core import AbltClient, AsyncAbltClient
 from webapp.answers import AnswerService
@@ -158,7 +159,12 @@ def retry_health() -> None:
 def _store_for(url: str) -> ConversationStore:
     # Keyed by URL, so a changed ABLT_DB_URL (or each test's own file) gets its
     # own store; the store holds the connection pool and is thread-safe.
-    return ConversationStore(url)
+    store = ConversationStore(url)
+    try:  # temporary chats left by sessions that vanished before this process began
+        store.organise.sweep_temporaries()
+    except SQLAlchemyError:
+        log.warning("Could not sweep old temporary chats", exc_info=True)
+    return store
 
 
 def get_store(settings: Settings | None = None) -> ConversationStore:

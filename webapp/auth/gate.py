@@ -358,6 +358,7 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     )
     st.session_state[Keys.AUTH_SINCE] = team.now()
     _record_login(team, result.member.username)
+    _forget_temporary_chats(None)  # a login sweeps what vanished sessions left
     # The password has done its job: keep it out of session state.
     st.session_state.pop(Keys.LOGIN_PASSWORD, None)
     # sync_member stores the login cookie in the browser during this same run.
@@ -469,7 +470,8 @@ def logout() -> bool:
     With single sign-on, also `st.logout()`; returns True when that sends the
     browser away (to the provider's end-session page, then back).
 
-    The logout is written to the login log (the audit log reads it there)."""
+    The logout is written to the login log (the audit log reads it there),
+    and the member's temporary chats are deleted."""
     member = member_or_none()
     if member is not None:
         try:
@@ -479,10 +481,24 @@ def logout() -> bool:
     authenticator = st.session_state.get(Keys.AUTHENTICATOR)
     if member is not None:
         _record_logout(member.username)
+        _forget_temporary_chats(member)
     _forget_login(authenticator)
     # Single sign-on: Streamlit's identity cookie goes too, and the provider's
     # session where it publishes an end-session endpoint (st.logout).
     return sso_gate.end_provider_session()
+
+
+def _forget_temporary_chats(member: Member | None) -> None:
+    """A logout leaves no temporary chat behind (issue 26): `member`'s are
+    deleted; and at every login and logout, anyone's whose session vanished
+    a day ago (`TEMPORARY_MAX_AGE`) are swept."""
+    try:
+        organise = _store(get_settings()).organise
+        if member is not None:
+            organise.delete_temporaries(member)
+        organise.sweep_temporaries()
+    except SQLAlchemyError:  # logging in or out must not depend on this
+        log.warning("Could not delete temporary chats", exc_info=True)
 
 
 def _record_logout(username: str) -> None:

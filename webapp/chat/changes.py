@@ -60,7 +60,9 @@ def save_draft(store: ConversationStore, member: Owner, opened: OpenChat) -> Non
     if not opened.is_draft:
         return
     conv = opened.conversation
-    created = store.create_conversation(member, conv.bot_slug, conv.bot_name, conv.options)
+    created = store.create_conversation(
+        member, conv.bot_slug, conv.bot_name, conv.options, temporary=conv.temporary
+    )
     for message in opened.messages:
         store.append_message(member, created.id, message.role, message.text)
     opened.conversation = created

@@ -15,12 +15,16 @@ import streamlit as st
 
 from ablt_core import Bot
 from webapp import limits
-from webapp.auth.guard import view_action
+from webapp.auth.guard import member_action, view_action
+from webapp.backend import get_store
 from webapp.bots import catalogue
 from webapp.chat import open_chat as chat
+from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import ConversationOptions
+from webapp.history import organising
 from webapp.text import literal as md
-from webapp.ui import styles
+from webapp.ui import flash, styles
+from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 BOT_DEFAULT_LANGUAGE = "Bot's default"
@@ -214,3 +218,62 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
         for note in chat.advice(chosen):
             st.warning(note, icon=":material/info:")
     return chosen
+
+
+# ------------------------------------------------------------- temporary chats
+
+TEMPORARY_LABEL = "Temporary"
+TEMPORARY_HELP = (
+    "A temporary chat is never saved in History: it is deleted when you open another "
+    "conversation or log out (Keep this conversation saves it)."
+)
+TEMPORARY_NOTE = (
+    "**Temporary chat**: not in History, and deleted when you leave it or log out. "
+    "Its answers still count towards your budget."
+)
+KEEP_KEY = "chat_keep_temporary"
+
+
+@view_action
+def switch_temporary() -> None:
+    """The switch: on starts a temporary chat, off a saved one (the temporary
+    chat left is deleted by the page, `organising.leave_temporary`)."""
+    st.session_state[Keys.CHAT_NEW_REQUESTED] = True
+    st.session_state[Keys.CHAT_TEMPORARY_NEXT] = bool(st.session_state.get(Keys.CHAT_TEMPORARY))
+    st.session_state[Keys.CHAT_FOCUS_INPUT] = True
+
+
+@member_action(NOTICE_AREA)
+def keep_temporary() -> None:
+    """ "Keep this conversation": it becomes an ordinary one, listed in History."""
+    opened = st.session_state.get(Keys.CHAT_OPEN)
+    if opened is None:
+        return
+    organising.keep(get_store(), current_member(), opened)
+    flash.flash(NOTICE_AREA, "Kept: this conversation is now in your History.", "success")
+
+
+def render_temporary_switch(opened: chat.OpenChat) -> None:
+    """The header's Temporary chat switch (on while a temporary chat is open)."""
+    # Mirrors the open conversation, set before the widget exists this run.
+    st.session_state[Keys.CHAT_TEMPORARY] = opened.conversation.temporary
+    st.toggle(
+        TEMPORARY_LABEL,
+        key=Keys.CHAT_TEMPORARY,
+        on_change=switch_temporary,
+        help=TEMPORARY_HELP,
+    )
+
+
+def render_temporary_note(opened: chat.OpenChat) -> None:
+    """A temporary chat says so, with Keep this conversation."""
+    if not opened.conversation.temporary:
+        return
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.info(TEMPORARY_NOTE, icon=":material/visibility_off:", width="stretch")
+        st.button(
+            "Keep this conversation",
+            key=KEEP_KEY,
+            icon=":material/bookmark_add:",
+            on_click=keep_temporary,
+        )

@@ -175,8 +175,10 @@ def new_draft(
     options: ConversationOptions | None = None,
     *,
     now: datetime | None = None,
+    temporary: bool = False,
 ) -> OpenChat:
-    """A fresh, unsaved conversation that opens with the bot's welcome message."""
+    """A fresh, unsaved conversation that opens with the bot's welcome message
+    (`temporary`: a temporary chat, never in History; see `webapp.history.organising`)."""
     now = now or datetime.now(UTC)
     conv = Conversation(
         id="",
@@ -189,6 +191,7 @@ def new_draft(
         options=options or ConversationOptions(),
         created_at=now,
         updated_at=now,
+        temporary=temporary,
     )
     messages = []
     welcome = welcome_text(bot)
@@ -292,6 +295,7 @@ def choose_open(
     new_requested: bool = False,
     carry_options: ConversationOptions | None = None,
     alive: Collection[str] = (),
+    temporary: bool = False,
 ) -> tuple[OpenChat | None, str | None]:
     """The conversation the page shows this run, and a notice for the user, if any.
 
@@ -301,13 +305,14 @@ def choose_open(
     reloaded; else a fresh one with the requested or first bot. Without `bots`
     (the API is down) saved conversations still open, and no fresh one does:
     None then. `alive`: answers this process generates (see `refresh`).
+    `temporary`: the fresh conversation asked for is a temporary chat.
     """
     by_slug = {bot.slug: bot for bot in bots}
 
     def draft(slug: str | None, options: ConversationOptions | None = None) -> OpenChat | None:
         if not bots:
             return None
-        return new_draft(member, by_slug.get(slug or "") or bots[0], options)
+        return new_draft(member, by_slug.get(slug or "") or bots[0], options, temporary=temporary)
 
     current_slug = current.conversation.bot_slug if current else None
     if new_requested:

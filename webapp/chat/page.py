@@ -12,6 +12,7 @@ fragment); when the one must be drawn again for the other is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +38,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.feedback import view as feedback_view
 from webapp.groups import view as groups_view
-from webapp.history import sidebar
+from webapp.history import organising, sidebar
 from webapp.library import view as library_view
 from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
@@ -47,6 +48,8 @@ from webapp.ui import flash, leftovers
 from webapp.ui import page as ui
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
+
+log = logging.getLogger(__name__)
 
 
 def render() -> None:
@@ -78,11 +81,17 @@ def render() -> None:
             new_requested=bool(st.session_state.pop(Keys.CHAT_NEW_REQUESTED, False)),
             carry_options=st.session_state.pop(Keys.CHAT_CARRY_OPTIONS, None),
             alive=answers.alive_ids(),
+            temporary=bool(st.session_state.pop(Keys.CHAT_TEMPORARY_NEXT, False)),
         )
     except chat.DATABASE_ERRORS:
         # The database cannot be read: keep what this page last showed, say why.
         opened, notice = current, None
         flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+    try:
+        # A temporary chat left for another conversation is gone at once.
+        organising.leave_temporary(store, member, current, opened)
+    except chat.DATABASE_ERRORS:
+        log.warning("Could not delete a temporary chat left; the sweep will", exc_info=True)
     if opened is not None and opened.conversation.is_comparison:
         # A comparison picked in History opens on its own page.
         compare_view.open_comparison(opened.id)
@@ -205,6 +214,7 @@ def render_chat(
                 opened.conversation.import_source,
                 opened.conversation.original_model,
             )
+            chat_header.render_temporary_note(opened)
             # Ends where the chat ends, under the picker.
             menus = st.container(horizontal=True, gap="small", horizontal_alignment="right")
             render_menus(menus, member, opened, bots)
@@ -347,6 +357,10 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
         library_view.render_chat_menu(
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
-        sharing_view.render_share_menu(opened.id)
+        temporary = opened.conversation.temporary
+        if not temporary:  # a temporary chat is neither shared nor exported
+            sharing_view.render_share_menu(opened.id)
         conversation_search.render_find(opened, member)
-        chat_view.render_exports(member, opened)
+        if not temporary:
+            chat_view.render_exports(member, opened)
+        chat_header.render_temporary_switch(opened)

@@ -100,6 +100,12 @@ class Conversation:
     import_id: str | None = None
     import_source: str | None = None
     original_model: str | None = None
+    # Organising (issue 26): its folder (None: no folder), when it was archived
+    # (None: in History), and a temporary chat's mark (never listed; see
+    # `webapp.conversations.store.organise`).
+    folder_id: str | None = None
+    archived_at: datetime | None = None
+    temporary: bool = False
 
     @property
     def is_comparison(self) -> bool:

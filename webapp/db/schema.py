@@ -101,6 +101,45 @@ conversations = sa.Table(
     sa.Column("import_id", sa.String(36), nullable=True),
     sa.Column("import_source", sa.String(16), nullable=True),
     sa.Column("original_model", sa.String(100), nullable=True),
+    # v19: organising (webapp.conversations.store.organise).
+    sa.Column(
+        "folder_id",
+        sa.String(36),
+        sa.ForeignKey("folders.id", ondelete="SET NULL"),
+        nullable=True,
+    ),  # NULL: in no folder
+    sa.Column("archived_at", UTCDateTime, nullable=True),  # NULL: in History
+    sa.Column("temporary", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# v19: a member's folders; `parent_id` nests one under another.
+folders = sa.Table(
+    "folders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column(
+        "parent_id",
+        sa.String(36),
+        sa.ForeignKey("folders.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# v19: a conversation's tags (the owner kept for the member's tag list).
+conversation_tags = sa.Table(
+    "conversation_tags",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("tag", sa.String(40), primary_key=True),
 )
 
 messages = sa.Table(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Final
 
 from webapp.conversations import context as history
 from webapp.conversations.context import Conversation
-from webapp.conversations.store import ConversationStore, HistoryCursor, Owner
+from webapp.conversations.store import ANY_FOLDER, ConversationStore, HistoryCursor, Owner
 
 if TYPE_CHECKING:
     from webapp.chat.open_chat import OpenChat
@@ -34,9 +35,14 @@ def load_history(
     rows: int = HISTORY_PAGE,
     now: datetime | None = None,
     tz: tzinfo | None = None,
+    folder: str | None = ANY_FOLDER,
+    archived: bool | None = False,
+    tags: Sequence[str] = (),
 ) -> HistoryList:
     """The member's first `rows` conversations for the sidebar, searched (titles
     and messages), grouped, pinned on top; `more` when older ones exist.
+    `folder`, `archived` and `tags` filter as `ConversationStore.list_conversations`
+    says (default: everything in History, whatever its folder).
 
     Read a page at a time, each starting after the last row of the one before
     (keyset pagination: `HistoryCursor`), so any number of conversations is
@@ -48,7 +54,15 @@ def load_history(
     more = False
     while len(found) < rows:
         want = min(HISTORY_PAGE, rows - len(found))
-        page = store.list_conversations(member, query or None, want + 1, after=after)
+        page = store.list_conversations(
+            member,
+            query or None,
+            want + 1,
+            after=after,
+            folder=folder,
+            archived=archived,
+            tags=tags,
+        )
         found.extend(page[:want])
         if len(page) <= want:
             break

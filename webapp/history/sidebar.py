@@ -13,6 +13,7 @@ callback, so it lands before the run that shows it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -27,8 +28,11 @@ from webapp.chat.notice import NOTICE_AREA
 from webapp.chat.view import guarded, local_time, member_timezone, opened_chat
 from webapp.conversations import context as history
 from webapp.conversations.context import ConversationImportError
-from webapp.conversations.store import ConversationNotFound
-from webapp.history.actions import HISTORY_PAGE, load_history
+from webapp.conversations.organise import parse_search
+from webapp.conversations.store import ANY_FOLDER, ConversationNotFound, Folder
+from webapp.history import organise_view
+from webapp.history.actions import HISTORY_PAGE, HistoryList, load_history
+from webapp.history.organise_view import close_row_menu
 from webapp.imports import model as imports_model
 from webapp.imports import view as import_view
 from webapp.settings import Settings
@@ -49,6 +53,7 @@ NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
 NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
 CLEAR_CHAT_KEY = "chat_clear"
 IMPORT_KEY_PREFIX = "chat_import_"
+FOLDER_ROWS_PREFIX = "history_folder_rows_"  # + folder id: its rows shown ("Show more" adds)
 
 
 # ------------------------------------------------------------- callbacks
@@ -84,15 +89,6 @@ def clear_chat() -> None:
     if opened is not None:
         st.session_state[Keys.CHAT_CARRY_OPTIONS] = opened.conversation.options
     request_close_on_phone()
-
-
-def _row_menu_key(conversation_id: str) -> str:
-    return f"chat_row_menu_{conversation_id}"
-
-
-def close_row_menu(conversation_id: str) -> None:
-    """Close a History row's ⋮ menu: its action is done."""
-    st.session_state[_row_menu_key(conversation_id)] = False
 
 
 @member_action(NOTICE_AREA)
@@ -227,68 +223,218 @@ def render_history(member: Any, opened: chat.OpenChat | None) -> None:
 
 def _history(member: Any, opened: chat.OpenChat | None) -> None:
     sidebar = st.sidebar
+    state = st.session_state
+    store = get_store()
+    try:
+        # One query per kind for the whole History, never one per row.
+        folders = store.organise.folders(member)
+        known_tags = store.organise.member_tags(member)
+    except chat.DATABASE_ERRORS:
+        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
+        return
     title_row = sidebar.container(horizontal=True, vertical_alignment="center", gap="small")
     title_row.markdown("**History**", width="stretch")
+    organise_view.render_new_folder(title_row, folders)
     render_import(title_row)
     import_view.render_panel()
     query = sidebar.text_input(
         "Search conversations",
         key=Keys.CHAT_HISTORY_QUERY,
-        placeholder="Search titles and messages",
+        placeholder="Search titles and messages, or tag:name",
         label_visibility="collapsed",
         icon=":material/search:",
     )
-    store = get_store()
-    pending = st.session_state.get(Keys.CHAT_DELETE_PENDING)
-    if pending:
-        try:
-            doomed = store.get_conversation(member, pending)
-        except ConversationNotFound:
-            st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
-        else:
-            with sidebar.container(border=True):
-                st.warning(
-                    f"Delete “{md.escape(doomed.title)}” and all its messages? "
-                    "This cannot be undone.",
-                    icon=":material/delete:",
-                )
-                yes, no = st.columns(2)
-                yes.button(
-                    "Delete",
-                    key="chat_delete_confirm",
-                    type="primary",
-                    on_click=confirm_delete,
-                    args=(pending,),
-                )
-                no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
+    search = parse_search(query, state.get(Keys.HISTORY_TAGS) or ())
+    organise_view.render_filters(known_tags, searching=search.active)
+    archived_view = bool(state.get(Keys.HISTORY_ARCHIVED))
+    selecting = bool(state.get(Keys.HISTORY_SELECT))
+    _render_delete_pending(member)
+    organise_view.render_pending(folders)
+    if selecting:
+        organise_view.render_bulk_bar(folders, known_tags, archived=archived_view)
+    if archived_view:
+        organise_view.render_archive_tools()
 
-    rows = st.session_state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    # Searching, filtering or the Archived view: one list, whatever the folder.
+    flat = archived_view or search.active
+    archived: bool | None = False
+    if archived_view:
+        archived = True
+    elif search.active and state.get(Keys.HISTORY_INCLUDE_ARCHIVED):
+        archived = None
+    rows = state.get(Keys.CHAT_HISTORY_LIMIT, HISTORY_STEP)
+    tz = member_timezone()
     try:
-        listed = load_history(store, member, query, rows=rows, tz=member_timezone())
+        listed = load_history(
+            store,
+            member,
+            search.text,
+            rows=rows,
+            tz=tz,
+            folder=ANY_FOLDER if flat else None,
+            archived=archived,
+            tags=search.tags,
+        )
+        in_folders = {} if flat else _open_folders(store, member, folders, tz)
+        shown = [c.id for _, group in listed.sections for c in group]
+        shown += [c.id for found in in_folders.values() for _, g in found.sections for c in g]
+        row_tags = store.organise.tags_for(member, shown)
     except chat.DATABASE_ERRORS:
         sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
         return
-    if not listed.sections:
-        sidebar.caption(
-            "No conversations match." if query.strip() else "No saved conversations yet."
-        )
-        return
     styles.history_rows()
+    draw = Rows(opened, folders, known_tags, row_tags, selecting)
+    if not flat:
+        _render_folders(folders, in_folders, draw)
+    if not listed.sections:
+        if archived_view:
+            sidebar.caption(
+                "No archived conversations match." if search.active else "Nothing archived."
+            )
+        elif search.active:
+            sidebar.caption("No conversations match.")
+        elif not folders:
+            sidebar.caption("No saved conversations yet.")
+        return
     for name, conversations in listed.sections:
         sidebar.caption(name)
         for conv in conversations:
-            _history_row(conv, is_open=opened is not None and conv.id == opened.id)
+            draw(sidebar, conv)
     if listed.more:
         sidebar.button("Show more", key="chat_history_more", on_click=more_history)
 
 
-def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
+def _render_delete_pending(member: Any) -> None:
+    pending = st.session_state.get(Keys.CHAT_DELETE_PENDING)
+    if not pending:
+        return
+    try:
+        doomed = get_store().get_conversation(member, pending)
+    except ConversationNotFound:
+        st.session_state.pop(Keys.CHAT_DELETE_PENDING, None)
+        return
+    with st.sidebar.container(border=True):
+        st.warning(
+            f"Delete “{md.escape(doomed.title)}” and all its messages? This cannot be undone.",
+            icon=":material/delete:",
+        )
+        yes, no = st.columns(2)
+        yes.button(
+            "Delete",
+            key="chat_delete_confirm",
+            type="primary",
+            on_click=confirm_delete,
+            args=(pending,),
+        )
+        no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
+
+
+def _open_folders(
+    store: Any, member: Any, folders: list[Folder], tz: Any
+) -> dict[str, HistoryList]:
+    """The rows of each open folder (a subfolder: when its parent is open too):
+    one query per open folder, none for closed ones."""
+    is_open = {f.id: organise_view.folder_open(f) for f in folders}
+    return {
+        f.id: load_history(
+            store,
+            member,
+            rows=st.session_state.get(f"{FOLDER_ROWS_PREFIX}{f.id}", HISTORY_STEP),
+            tz=tz,
+            folder=f.id,
+        )
+        for f in folders
+        if is_open[f.id] and (f.parent_id is None or is_open.get(f.parent_id, False))
+    }
+
+
+@view_action
+def more_in_folder(folder_id: str) -> None:
+    key = f"{FOLDER_ROWS_PREFIX}{folder_id}"
+    st.session_state[key] = st.session_state.get(key, HISTORY_STEP) + HISTORY_STEP
+
+
+def _render_folders(folders: list[Folder], in_folders: dict[str, HistoryList], draw: Rows) -> None:
+    """Folders above the date groups: each an expander labelled with its count,
+    its conversations drawn only while it is open, its subfolders inside it."""
+    children: dict[str, list[Folder]] = {}
+    for folder in folders:
+        if folder.parent_id:
+            children.setdefault(folder.parent_id, []).append(folder)
+
+    def draw_folder(where: Any, folder: Folder) -> None:
+        box = where.expander(
+            organise_view.folder_label(folder),
+            icon=":material/folder:",
+            key=f"{organise_view.FOLDER_OPEN_PREFIX}{folder.id}",
+            expanded=organise_view.folder_open(folder),
+            on_change=organise_view.toggle_folder,  # closed, its rows are neither read nor drawn
+            args=(folder.id,),
+        )
+        if not organise_view.folder_open(folder):
+            return
+        with box:
+            organise_view.render_folder_menu(folder)
+            for child in children.get(folder.id, []):
+                draw_folder(st, child)
+            found = in_folders.get(folder.id)
+            if found is None:
+                return
+            for _, conversations in found.sections:
+                for conv in conversations:
+                    draw(st, conv)
+            if found.more:
+                st.button(
+                    "Show more",
+                    key=f"history_folder_more_{folder.id}",
+                    on_click=more_in_folder,
+                    args=(folder.id,),
+                )
+
+    for folder in folders:
+        if folder.parent_id is None:
+            draw_folder(st.sidebar, folder)
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What every History row of this run needs, read once (no query per row)."""
+
+    opened: chat.OpenChat | None
+    folders: list[Folder]
+    known_tags: list[str]
+    tags: dict[str, list[str]]
+    selecting: bool
+
+    def __call__(self, where: Any, conv: history.Conversation) -> None:
+        _history_row(where, conv, self)
+
+
+def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
+    tags = rows.tags.get(conv.id, [])
+    if rows.selecting:
+        # Select mode: a checkbox per row (Tab and Space tick them).
+        where.checkbox(
+            md.escape(conv.title),
+            key=f"{organise_view.PICK_PREFIX}{conv.id}",
+            help=organise_view.tags_line(tags) or None,
+        )
+        return
+    is_open = rows.opened is not None and conv.id == rows.opened.id
     # A row, not columns: columns stack on a phone, which put each ⋮ menu on a
     # line of its own, under its title.
-    row = st.sidebar.container(
-        horizontal=True, vertical_alignment="center", gap="small", wrap=False
-    )
+    row = where.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False)
     imported = message_tools.imported_label(conv.imported_at, member_timezone())
+    details = [
+        bot_display.name_md(conv.bot_name or conv.bot_slug),
+        f"last active {local_time(conv.updated_at, member_timezone())}",
+    ]
+    if imported:
+        details.append(imported)
+    if conv.archived_at is not None:
+        details.append("archived")
+    if tags:
+        details.append(organise_view.tags_line(tags))
     row.button(
         md.escape(conv.title),  # a label renders Markdown: show the title as typed
         icon=":material/view_column:"
@@ -299,16 +445,14 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
         on_click=request_open,
         args=(conv.id,),
         width="stretch",
-        help=f"{bot_display.name_md(conv.bot_name or conv.bot_slug)} · "
-        f"last active {local_time(conv.updated_at, member_timezone())}"
-        + (f" · {imported}" if imported else ""),
+        help=" · ".join(details),
     )
     menu = row.popover(
         "",
         icon=":material/more_vert:",
         type="tertiary",
         help="Manage",
-        key=_row_menu_key(conv.id),
+        key=organise_view.row_menu_key(conv.id),
         on_change="rerun",  # its open state is then ours to read and to close
     )
     if not menu.open:
@@ -328,6 +472,7 @@ def _history_row(conv: history.Conversation, *, is_open: bool) -> None:
             on_click=toggle_pin,
             args=(conv.id, not conv.pinned),
         )
+        organise_view.render_row_organise(conv, rows.folders, tags, rows.known_tags)
         st.button(
             "Delete…",
             key=f"chat_delete_{conv.id}",

@@ -63,9 +63,35 @@ def _keep_votes(_conn: Connection, _username: str) -> int:
     return 0
 
 
+def _folders(conn: Connection, username: str) -> list[dict[str, object]]:
+    table = schema.folders
+    return _rows(conn, table, table.c.owner == username)
+
+
+def _erase_folders(conn: Connection, username: str) -> int:
+    # Children first: correct even where foreign keys are not enforced.
+    table = schema.folders
+    nested = conn.execute(
+        sa.delete(table).where(table.c.owner == username, table.c.parent_id.is_not(None))
+    ).rowcount
+    return nested + conn.execute(sa.delete(table).where(table.c.owner == username)).rowcount
+
+
+def _tags(conn: Connection, username: str) -> list[dict[str, object]]:
+    table = schema.conversation_tags
+    return _rows(conn, table, table.c.owner == username)
+
+
+def _erase_tags(conn: Connection, username: str) -> int:
+    table = schema.conversation_tags
+    return conn.execute(sa.delete(table).where(table.c.owner == username)).rowcount
+
+
 EXTRA_SECTIONS += [
     ("feedback.json", _feedback, _erase_feedback),
     ("arena_votes.json", _votes, _keep_votes),
+    ("folders.json", _folders, _erase_folders),
+    ("tags.json", _tags, _erase_tags),
 ]
 
 BUSY: Final = (

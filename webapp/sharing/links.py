@@ -144,6 +144,8 @@ class ShareLinks:
         when it has nothing to show yet (a draft has no id)."""
         snapshot = without_private_options(self._store.export_json(owner, conversation_id))
         conversation: Conversation = self._store.get_conversation(owner, conversation_id)
+        if conversation.temporary:
+            raise ValueError("A temporary chat cannot be shared: keep it first.")
         count = len(history.parse_import(snapshot).messages)
         if count == 0:
             raise ValueError("There is nothing to share yet: send a message first.")

@@ -65,6 +65,22 @@ class Keys:
     CHAT_PROMPT = "chat_prompt"  # the message box (its on_submit saves the prompt)
     # webapp.chat.page_state.ChatPageState: what the page was drawn for, Stop's count, ...
     CHAT_PAGE_STATE = "chat_page_state"
+    CHAT_TEMPORARY = "chat_temporary"  # the header's Temporary chat switch
+    CHAT_TEMPORARY_NEXT = "chat_temporary_next"  # True: the new chat asked for is temporary
+
+    # History: organising (webapp.history.organise_view)
+    HISTORY_TAGS = "history_tags"  # the tag filter (all must match)
+    HISTORY_ARCHIVED = "history_archived"  # True: the Archived view instead of History
+    HISTORY_INCLUDE_ARCHIVED = "history_include_archived"  # search archived ones too
+    HISTORY_OPEN_FOLDERS = "history_open_folders"  # set of the folder ids shown open
+    HISTORY_SELECT = "history_select"  # True: rows are checkboxes (bulk actions)
+    HISTORY_BULK_DELETE = "history_bulk_delete_pending"  # ids waiting for "Delete N conversations?"
+    HISTORY_FOLDER_DELETE = "history_folder_delete_pending"  # folder id waiting for its choice
+    HISTORY_NEW_FOLDER = "history_new_folder"  # the New folder box
+    HISTORY_NEW_FOLDER_PARENT = "history_new_folder_parent"  # ... and where it goes
+    HISTORY_ARCHIVE_BEFORE = "history_archive_before"  # "Archive older than" date
+    HISTORY_BULK_FOLDER = "history_bulk_folder"  # bulk Move's folder
+    HISTORY_BULK_TAGS = "history_bulk_tags"  # bulk Tag's tags
 
     # Prompt library (its page and the chat's Library menu)
     LIBRARY = "library_session"  # webapp.library.view.LibrarySession

@@ -14,7 +14,11 @@ from webapp.conversations.context import Conversation, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store.answers import DEAD_WORKER_ERROR, AnswerRow, Claim, QueuedPrompt
 from webapp.conversations.store.branches import BranchBusy, VersionNotFound, Versions
-from webapp.conversations.store.conversations import DEFAULT_LIST_LIMIT, HistoryCursor
+from webapp.conversations.store.conversations import (
+    ANY_FOLDER,
+    DEFAULT_LIST_LIMIT,
+    HistoryCursor,
+)
 from webapp.conversations.store.database import (
     STREAM_IDLE_AFTER,
     ConversationNotFound,
@@ -24,10 +28,17 @@ from webapp.conversations.store.database import (
 )
 from webapp.conversations.store.facade import ConversationStore
 from webapp.conversations.store.messages import MAX_PAGE, MessagePage
+from webapp.conversations.store.organise import (
+    TEMPORARY_MAX_AGE,
+    Folder,
+    FolderNotFound,
+    OrganiseRepository,
+)
 from webapp.db.engine import DEFAULT_DB_URL, ENV_DB_URL, db_url_from_env
 from webapp.db.migrations import LATEST_VERSION
 
 __all__ = [
+    "ANY_FOLDER",
     "DEAD_WORKER_ERROR",
     "DEFAULT_DB_URL",
     "DEFAULT_LIST_LIMIT",
@@ -35,6 +46,7 @@ __all__ = [
     "LATEST_VERSION",
     "MAX_PAGE",
     "STREAM_IDLE_AFTER",
+    "TEMPORARY_MAX_AGE",
     "AnswerRow",
     "BranchBusy",
     "Claim",
@@ -42,10 +54,13 @@ __all__ = [
     "ConversationNotFound",
     "ConversationOptions",
     "ConversationStore",
+    "Folder",
+    "FolderNotFound",
     "HistoryCursor",
     "Message",
     "MessageNotFound",
     "MessagePage",
+    "OrganiseRepository",
     "Owner",
     "QueuedPrompt",
     "StoreError",

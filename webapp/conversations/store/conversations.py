@@ -8,7 +8,7 @@ conversation with its messages and versions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -40,6 +40,7 @@ from webapp.db.schema import messages as M
 ORIGIN_COLUMNS: Final = ("import_id", "import_source", "original_model")
 
 DEFAULT_LIST_LIMIT: Final = 200
+ANY_FOLDER: Final = "*"  # `listing(folder=...)`: in a folder or not (None: in none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,10 @@ class ConversationRepository:
         kind: str = history.KIND_CHAT,
         parent_id: str | None = None,
         position: int = 0,
+        temporary: bool = False,
     ) -> Conversation:
         """A new, empty conversation; without a title, the first prompt names it.
+        `temporary`: a temporary chat, never listed (`store.organise`).
 
         `kind`, `parent_id` and `position` make comparisons (`webapp.compare`):
         a column's parent must be one of the owner's comparisons
@@ -110,6 +113,7 @@ class ConversationRepository:
             "kind": kind,
             "parent_id": parent_id,
             "position": position,
+            "temporary": temporary,
         }
         with self.db.write() as conn:
             if parent_id is not None:
@@ -129,12 +133,18 @@ class ConversationRepository:
         limit: int = DEFAULT_LIST_LIMIT,
         *,
         after: HistoryCursor | None = None,
+        folder: str | None = ANY_FOLDER,
+        archived: bool | None = False,
+        tags: Sequence[str] = (),
     ) -> list[Conversation]:
         """The member's conversations, pinned first, then newest activity first
         (then by id), at most `limit`; with `after`, those that come after it.
 
         `query` matches titles and message text, case-insensitively (Unicode
-        too, on both databases).
+        too, on both databases). `folder`: a folder's id, None for those in
+        no folder, `ANY_FOLDER` for all. `archived`: False for those in
+        History, True for the archived ones, None for both. `tags`: each one
+        must be on the conversation. Temporary chats are never listed.
         """
         # A comparison's columns are listed through their comparison.
         # An arena battle is shown on the Arena page only (its bots are blind), and
@@ -142,8 +152,29 @@ class ConversationRepository:
         stmt = sa.select(C).where(
             C.c.owner == owner.username,
             C.c.parent_id.is_(None),
+            C.c.temporary.is_(False),
             C.c.kind.not_in((KIND_ARENA, history.KIND_EVALUATION)),
         )
+        if folder is None:
+            stmt = stmt.where(C.c.folder_id.is_(None))
+        elif folder != ANY_FOLDER:
+            stmt = stmt.where(C.c.folder_id == folder)
+        if archived is not None:
+            stmt = stmt.where(
+                C.c.archived_at.is_not(None) if archived else C.c.archived_at.is_(None)
+            )
+        if tags:
+            wanted = set(tags)
+            tagged = (
+                sa.select(schema.conversation_tags.c.conversation_id)
+                .where(
+                    schema.conversation_tags.c.owner == owner.username,
+                    schema.conversation_tags.c.tag.in_(wanted),
+                )
+                .group_by(schema.conversation_tags.c.conversation_id)
+                .having(sa.func.count() == len(wanted))
+            )
+            stmt = stmt.where(C.c.id.in_(tagged))
         needle = (query or "").strip()
         if needle:
             pattern = schema.fold(sa.literal(like_pattern(needle)))
@@ -183,7 +214,7 @@ class ConversationRepository:
     def delete(self, owner: Owner, conversation_id: str) -> None:
         """Delete a conversation and its messages (a comparison: its columns too)."""
         with self.db.write() as conn:
-            if not delete_whole(conn, owner.username, conversation_id):
+            if delete_owned(conn, owner, [conversation_id]) != 1:
                 raise ConversationNotFound()
 
     def mark_opened(self, owner: Owner, conversation_id: str) -> None:
@@ -296,24 +327,37 @@ class ConversationRepository:
         )
 
 
-def delete_whole(conn: Connection, owner: str, conversation_id: str) -> bool:
-    """Delete the conversation `conversation_id` of the member `owner` with
-    everything that hangs on it (messages, versions, share links; a
-    comparison's columns), inside the caller's transaction, so it goes whole
-    or stays whole. False when the member has no such conversation."""
+def delete_owned(conn: Connection, owner: Owner, conversation_ids: Collection[str]) -> int:
+    """Delete those of `conversation_ids` that are `owner`'s, with their
+    messages, versions, tags and share links (a comparison: its columns too),
+    in the caller's transaction; returns how many of the listed ones went."""
+    if not conversation_ids:
+        return 0
+    ids = list(conversation_ids)
     # Messages first: correct even where foreign keys are not enforced.
     owned_ids = sa.select(C.c.id).where(
-        C.c.owner == owner,
-        sa.or_(C.c.id == conversation_id, C.c.parent_id == conversation_id),
+        C.c.owner == owner.username,
+        sa.or_(C.c.id.in_(ids), C.c.parent_id.in_(ids)),
     )
     conn.execute(sa.delete(M).where(M.c.conversation_id.in_(owned_ids)))
-    conn.execute(
-        sa.delete(schema.message_versions).where(
-            schema.message_versions.c.conversation_id.in_(owned_ids)
-        )
-    )
+    for table in (schema.message_versions, schema.conversation_tags):
+        conn.execute(sa.delete(table).where(table.c.conversation_id.in_(owned_ids)))
     # Its share links go with it: a deleted conversation is shown to nobody.
     conn.execute(sa.delete(schema.shares).where(schema.shares.c.conversation_id.in_(owned_ids)))
-    conn.execute(sa.delete(C).where(C.c.owner == owner, C.c.parent_id == conversation_id))
-    gone = conn.execute(sa.delete(C).where(C.c.owner == owner, C.c.id == conversation_id))
-    return gone.rowcount == 1
+    conn.execute(sa.delete(C).where(C.c.owner == owner.username, C.c.parent_id.in_(ids)))
+    done = conn.execute(sa.delete(C).where(C.c.owner == owner.username, C.c.id.in_(ids)))
+    return int(done.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class _ByName:
+    username: str
+    user_id: int = 0
+
+
+def delete_whole(conn: Connection, owner: str, conversation_id: str) -> bool:
+    """Delete the conversation `conversation_id` of the member named `owner`
+    with everything that hangs on it (`delete_owned`), inside the caller's
+    transaction, so it goes whole or stays whole. False when the member has
+    no such conversation."""
+    return delete_owned(conn, _ByName(owner), [conversation_id]) == 1

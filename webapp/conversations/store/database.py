@@ -163,6 +163,9 @@ def to_conversation(row: Mapping[Any, Any]) -> Conversation:
         import_id=row.get("import_id"),
         import_source=row.get("import_source"),
         original_model=row.get("original_model"),
+        folder_id=row.get("folder_id"),
+        archived_at=row.get("archived_at"),
+        temporary=bool(row.get("temporary", False)),
     )
 
 

@@ -9,7 +9,8 @@ locking):
 - `MessageRepository` (`messages`): the shown path of a conversation;
 - `BranchRepository` (`branches`): versions kept off it (Regenerate, Edit);
 - `AnswerRepository` (`answers`): queued prompts, claims and the rows of
-  answers generated in the background.
+  answers generated in the background;
+- `OrganiseRepository` (`organise`): folders, tags, archive, temporary chats.
 
 Each method of the store is one repository's method under the name callers
 have always used; the store adds only opening, closing and a shared
@@ -30,6 +31,7 @@ from webapp.conversations.store.branches import BranchRepository
 from webapp.conversations.store.conversations import ConversationRepository
 from webapp.conversations.store.database import Database
 from webapp.conversations.store.messages import MessageRepository
+from webapp.conversations.store.organise import OrganiseRepository
 from webapp.db.engine import db_url_from_env
 
 
@@ -56,6 +58,7 @@ class ConversationStore:
         conversations = self._conversations = ConversationRepository(self.db, branches)
         messages = self._messages = MessageRepository(self.db)
         answers = self._answers = AnswerRepository(self.db)
+        self.organise = OrganiseRepository(self.db)
 
         self.create_conversation = conversations.create
         self.get_conversation = conversations.get
