@@ -31,7 +31,7 @@ __all__ = ["MIN_UPDATE_INTERVAL", "REDRAW_BUDGET", "BlockSplitter", "BlockWrite"
 # At most ~20 redraws a second; the first piece is drawn at once.
 MIN_UPDATE_INTERVAL = 0.05  # seconds
 # Characters of HTML that may be drawn per character of answer received.
-REDRAW_BUDGET = 16
+REDRAW_BUDGET = 12
 
 
 class _Slots:
