@@ -339,3 +339,12 @@ async def test_async_done_ends_the_stream_and_closes_the_response() -> None:
     assert [piece async for piece in stream] == ["All"]
     assert body.closed
     assert body.taken == 2
+
+
+def test_json_followed_by_more_text_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    body = RecordingStream(
+        [event('{"content":"a"} trailing'), event(' {"content":"b"} '), event("[DONE]")]
+    )
+    with caplog.at_level(logging.WARNING, logger="ablt_core"):
+        assert list(sync_stream(body)) == ["b"]  # spaces around a value are no fault
+    assert "trailing" in caplog.records[0].getMessage()
