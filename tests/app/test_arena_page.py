@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.shown import shown
+from webapp.arena import board_view
 from webapp.arena.blind import Contender
 from webapp.arena.store import AlreadyVoted, Arena
 from webapp.conversations.options import ConversationOptions
@@ -210,3 +211,35 @@ def test_a_member_allowed_one_bot_is_told_the_arena_needs_two(
     assert not at.exception, at.exception
     assert any("needs at least two bots you may use" in i.value for i in at.info)
     assert next(b for b in at.button if b.label == "Start battle").disabled
+
+
+def test_an_admin_filters_the_leaderboard_by_group(
+    logged_in: Login, app_store: ConversationStore, app_team: MemberStore
+) -> None:
+    at = open_arena(logged_in, "demo-admin")
+    _vote_many(app_store, app_team)
+    engine = app_store.engine
+    cooks = groups.create_group(engine, "Cooks", actor="demo-admin")
+    groups.add_member(engine, cooks.id, "demo-member", actor="demo-admin")
+    groups.create_group(engine, "Empty", actor="demo-admin")
+    at.run()
+    assert any("rests on 12 votes" in c.value for c in at.caption)
+    at.multiselect(key=Keys.ARENA_GROUPS).set_value(["Cooks"]).run()
+    assert not at.exception, at.exception
+    assert any("rests on 6 votes" in c.value for c in at.caption)  # demo-member's votes
+    # Beside the member filter: both count.
+    at.multiselect(key=Keys.ARENA_VOTERS).set_value(["demo-admin"]).run()
+    assert any("rests on 12 votes" in c.value for c in at.caption)
+    # A group without members: no votes, said plainly.
+    at.multiselect(key=Keys.ARENA_VOTERS).set_value([])
+    at.multiselect(key=Keys.ARENA_GROUPS).set_value(["Empty"]).run()
+    assert any("No votes in this range" in i.value for i in at.info)
+
+
+def test_whose_votes_count_by_member_and_group() -> None:
+    by_group = {"Cooks": ["ann", "bob"], "Sales": ["cy"], "Empty": []}
+    assert board_view.voters_of([], [], by_group) is None  # the whole team
+    assert board_view.voters_of([], ["Cooks"], by_group) == ["ann", "bob"]
+    assert board_view.voters_of(["cy"], ["Cooks"], by_group) == ["ann", "bob", "cy"]
+    assert board_view.voters_of(["ann"], ["Cooks", "Gone"], by_group) == ["ann", "bob"]
+    assert board_view.voters_of([], ["Empty"], by_group) == []  # nobody: no votes

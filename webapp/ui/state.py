@@ -116,6 +116,7 @@ class Keys:
     ARENA_FROM = "arena_from"  # the leaderboard's date range (UTC days)
     ARENA_TO = "arena_to"
     ARENA_VOTERS = "arena_voters"  # an admin's filter on whose votes count (usernames)
+    ARENA_GROUPS = "arena_groups"  # ... and by group (group names: their members' votes)
     # Evaluations page
     EVALS = "evals_session"  # webapp.evaluations.view.EvalSession
     EVALS_SET = "evals_set"  # the set a new run uses (its id), or None: a new set
