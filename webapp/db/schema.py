@@ -613,7 +613,8 @@ eval_runs = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),  # NULL: still running
 )
 
-# One answer of a run: prompt x bot. state: pending | running | done | failed | cancelled.
+# One answer of a run: prompt x bot. state: pending | running | done | failed | cancelled
+# | refused (its owner may no longer use the bot).
 eval_cells = sa.Table(
     "eval_cells",
     metadata,

@@ -224,7 +224,10 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     failed = {0: "no answer failed", 1: "1 answer failed"}.get(
         report.failed, f"{report.failed} answers failed"
     )
-    st.caption(f"{report.answers} answers of {report.prompts} prompts; {failed}.")
+    refused = (
+        f"; {report.refused} refused (a bot its owner may no longer use)" if report.refused else ""
+    )
+    st.caption(f"{report.answers} answers of {report.prompts} prompts; {failed}{refused}.")
 
 
 def render_report(run: Run, member: Member) -> None:

@@ -63,6 +63,7 @@ class Report:
     rows: tuple[BotRow, ...]
     agreement: Agreement
     compared_to: str | None = None  # the earlier run's date, when changes are shown
+    refused: int = 0  # answers not asked: a bot the run's owner may no longer use
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -131,6 +132,7 @@ def build_report(run: Run, cells: Sequence[Cell], ratings: Sequence[Rating]) -> 
         prompts=len(run.prompts),
         answers=progress.done,
         failed=progress.failed,
+        refused=progress.refused,
         raters=tuple(sorted({r.rater for r in ratings})),
         rated_prompts=rated_prompts,
         rows=tuple(rows),
@@ -219,7 +221,8 @@ def to_markdown(report: Report) -> str:
         f"# Evaluation: {_cell(report.run_name)}",
         "",
         f"- Run: {report.created_at}",
-        f"- Prompts: {report.prompts}; answers: {report.answers}; failed: {report.failed}",
+        f"- Prompts: {report.prompts}; answers: {report.answers}; failed: {report.failed}"
+        + (f"; refused (bot not allowed): {report.refused}" if report.refused else ""),
         f"- Rated prompts: {report.rated_prompts}; raters: {len(report.raters)}",
         f"- Agreement: {report.agreement.reading}",
     ]

@@ -35,6 +35,7 @@ from webapp.evaluations.model import (
     split_lines,
 )
 from webapp.evaluations.view import FLASH_AREA, get_evaluations, launch, session
+from webapp.groups import view as groups_view
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.text import literal as md
@@ -268,9 +269,11 @@ def render_new_set() -> None:
     )
 
 
-def render_setup(bots: Sequence[Bot]) -> None:
-    """The setup of a new run: the set, the bots, their options, the cost, Run."""
+def render_setup(catalogue: Sequence[Bot]) -> None:
+    """The setup of a new run: the set, the bots (only those the member's
+    groups allow, `webapp.groups`), their options, the cost, Run."""
     member = current_member()
+    bots = groups_view.usable(groups_view.current_access(member), catalogue)
     sets = get_evaluations().sets(member)
     labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
     if st.session_state.get(Keys.EVALS_SET) not in labels:
@@ -290,6 +293,10 @@ def render_setup(bots: Sequence[Bot]) -> None:
                 )
     st.subheader("2. Bots")
     names = {b.slug: b.name for b in bots}
+    picked_slugs = st.session_state.get(Keys.EVALS_BOTS)
+    if picked_slugs and any(slug not in names for slug in picked_slugs):
+        # A bot no longer allowed (or gone) leaves the pick before it is offered.
+        st.session_state[Keys.EVALS_BOTS] = [s for s in picked_slugs if s in names]
     st.multiselect(
         f"Bots ({MIN_BOTS} to {MAX_BOTS})",
         list(names),
@@ -297,6 +304,11 @@ def render_setup(bots: Sequence[Bot]) -> None:
         max_selections=MAX_BOTS,
         key=Keys.EVALS_BOTS,
     )
+    if len(bots) < len(catalogue):
+        st.caption(
+            f"Only the {len(bots)} bots your groups allow are offered "
+            f"({len(catalogue) - len(bots)} others are not yours to use)."
+        )
     per_bot = st.toggle("Options per bot", key=Keys.EVALS_PER_BOT)
     picked = picked_bots(bots)
     if per_bot:
