@@ -34,6 +34,7 @@ from webapp.evaluations.report import (
 from webapp.evaluations.shares import ReportNotAvailable, ReportShares, report_path
 from webapp.evaluations.view import FLASH_AREA, get_evaluations
 from webapp.team import Member
+from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.member import current_member
@@ -186,7 +187,7 @@ def _render_revealed(
                     }
                 )
             st.markdown(f"**Prompt {prompt + 1}**")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.dataframe(csv_safe.safe_frame(pd.DataFrame(rows)), hide_index=True, width="stretch")
 
 
 # ---------------------------------------------------------------- report
@@ -212,7 +213,7 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     if not ratings:
         frame = frame.drop(columns=[c for c in RATING_COLUMNS if c in frame])
         frame = frame.drop(columns=["Change in mean rating"], errors="ignore")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(csv_safe.safe_frame(frame), hide_index=True, width="stretch")
     if ratings:
         st.markdown(md.escape(report.agreement.reading))
         st.caption(

@@ -44,6 +44,7 @@ from webapp.evaluations.model import (
 from webapp.evaluations.runner import EvaluationRunner
 from webapp.evaluations.store import Evaluations
 from webapp.groups.store import access_for
+from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.member import current_member
@@ -287,7 +288,7 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
         )
     elif run.active:
         st.caption("Running in the background: you can close this tab.")
-    st.dataframe(grid_frame(run, cells), hide_index=True, width="stretch")
+    st.dataframe(csv_safe.safe_frame(grid_frame(run, cells)), hide_index=True, width="stretch")
     failed = [c for c in cells if c.state in RETRYABLE]
     for cell in failed:
         left, right = st.columns([6, 1], vertical_alignment="center")
