@@ -49,7 +49,7 @@ import httpx
 from bench import load_setup as setup
 from bench.load_client import Tab
 from bench.stream_setup import PASSWORD, cpu_seconds, rss_mb, start_emulator, throwaway_schema
-from tests.e2e.appserver import free_port, stop_all
+from tests.e2e.appserver import AppServer, free_port, stop_all
 
 FIRST_PIECE_LIMIT = 1.0  # s, p95: what "carried" means
 QUIET = 1.0  # s without a message after a finished run: the answer is complete
@@ -156,23 +156,31 @@ async def join(tab: Tab, http: httpx.AsyncClient, username: str | None, timeout:
 
 
 async def run_setup(
-    name: str, url: str, pids: Sequence[int], emulator: Any, args: argparse.Namespace
+    name: str,
+    url: str,
+    servers: Sequence[AppServer],
+    emulator: Any,
+    args: argparse.Namespace,
 ) -> list[Level]:
-    """The levels against one setup (`url`, the app processes `pids`), climbing
-    until one fails; every member's socket closed at the end."""
+    """The levels against one setup (members open `url`; `servers` are its app
+    processes), climbing until one fails; every member's socket closed at the end."""
+    pids = [s.process.pid for s in servers]
+    warm_urls = [s.url for s in servers]
     product = name != "reference"
     tabs: list[tuple[str, Tab]] = []
     levels: list[Level] = []
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        # One answer first, not counted: imports, caches and connections warm.
-        warm = Tab(url)
-        try:
-            await join(warm, http, setup.member_name(0) if product else None, 60)
-            await warm.send_prompt("Warm-up question")
-            await warm.read_answer(QUIET, args.level_seconds)
-        finally:
-            await warm.close()
+        # One answer on each process first (straight to its port: behind nginx a
+        # member cannot pick one), not counted: imports, caches, connections warm.
+        for direct in warm_urls:
+            warm = Tab(direct)
+            try:
+                await join(warm, http, setup.member_name(0) if product else None, 60)
+                await warm.send_prompt("Warm-up question")
+                await warm.read_answer(QUIET, args.level_seconds)
+            finally:
+                await warm.close()
         rss0 = sum(rss_mb(p) for p in pids)
         try:
             for n in args.levels:
@@ -290,8 +298,7 @@ def main() -> None:
                         url = proxy.enter_context(
                             setup.nginx(workdir / name, [s.port for s in servers])
                         ).url
-                    pids = [s.process.pid for s in servers]
-                    results[name] = asyncio.run(run_setup(name, url, pids, emulator, args))
+                    results[name] = asyncio.run(run_setup(name, url, servers, emulator, args))
             finally:
                 stop_all(servers)
         print(f"\nload average at end: {os.getloadavg()}")
