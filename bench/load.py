@@ -303,11 +303,15 @@ def main() -> None:
                 stop_all(servers)
         print(f"\nload average at end: {os.getloadavg()}")
         for name, levels in results.items():
-            print(f"capacity {name}: {capacity(levels)} members")
+            found = capacity(levels)
+            said = f"{found} members" if found else f"below {args.levels[0]} members"
+            print(f"capacity {name}: {said}")
         if "product" in results and "reference" in results:
-            ref = capacity(results["reference"])
-            ratio = capacity(results["product"]) / ref if ref else float("nan")
-            print(f"product / reference: {ratio:.2f}x")
+            ours, ref = capacity(results["product"]), capacity(results["reference"])
+            if ours and ref:
+                print(f"product / reference: {ours / ref:.2f}x")
+            else:
+                print(f"product / reference: below {args.levels[0]} / {ref or 'below'}: no ratio")
 
 
 if __name__ == "__main__":
