@@ -348,7 +348,8 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
 
 
 def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:
-    """The header's buttons: Options (its label the active ones' chips), Library, Share, Export."""
+    """The header's buttons: Options (its label the active ones' chips), Library,
+    Temporary, Share, Find, Export."""
     with where:
         try:
             changes.set_options(get_store(), member, opened, chat_header.render_options(opened))
@@ -358,9 +359,10 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
         temporary = opened.conversation.temporary
+        # Before Share and Export: the row's last button ends where the content ends.
+        chat_header.render_temporary_switch(opened)
         if not temporary:  # a temporary chat is neither shared nor exported
             sharing_view.render_share_menu(opened.id)
         conversation_search.render_find(opened, member)
         if not temporary:
             chat_view.render_exports(member, opened)
-        chat_header.render_temporary_switch(opened)
