@@ -448,7 +448,7 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         help=" · ".join(details),
     )
     menu = row.popover(
-        "",
+        "Manage",  # its name for screen readers; on screen the ⋮ icon says it
         icon=":material/more_vert:",
         type="tertiary",
         help="Manage",
