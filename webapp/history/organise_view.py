@@ -32,7 +32,7 @@ from webapp.ui.state import Keys
 
 NO_FOLDER: Final = ""  # the Folder choices' "No folder"
 NO_FOLDER_LABEL: Final = "No folder"
-NEW_FOLDER_MENU_KEY: Final = "history_new_folder_menu"  # the New folder popover
+NEW_FOLDER_MENU_KEY: Final = styles.NEW_FOLDER_KEY  # the New folder popover
 PICK_PREFIX: Final = "history_pick_"  # + conversation id: its Select mode checkbox
 ROW_FOLDER_PREFIX: Final = "history_folder_"  # + conversation id: its ⋮ menu's Folder
 ROW_TAGS_PREFIX: Final = "history_tags_"  # + conversation id: its ⋮ menu's Tags
@@ -277,7 +277,7 @@ def render_new_folder(where: Any, folders: Sequence[Folder]) -> None:
             icon=":material/create_new_folder:",
             type="tertiary",
             help="New folder",
-            key=styles.NEW_FOLDER_KEY,
+            key=NEW_FOLDER_MENU_KEY,
         ),
         st.form(key="history_new_folder_form", border=False),
     ):

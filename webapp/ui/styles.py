@@ -26,7 +26,7 @@ SCRIPTS_KEY: Final = "chat_scripts"  # the hidden container of the page's script
 # Icon-only buttons whose label names them for screen readers, hidden on screen
 # (accessibility.css): a History row's ⋮ menu, and New folder beside History.
 ROW_MENU_KEY_PREFIX: Final = "chat_row_menu_"  # + conversation id
-NEW_FOLDER_KEY: Final = "history_new_folder"
+NEW_FOLDER_KEY: Final = "history_new_folder_menu"
 
 # Every key (or key prefix) a sheet names as `.st-key-...`.
 STYLED_KEYS: Final = frozenset(
