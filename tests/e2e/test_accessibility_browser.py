@@ -295,7 +295,7 @@ def test_a_member_does_everything_with_the_keyboard_and_hears_each_answer_once(
     page.keyboard.press("Enter")
     expect(page.locator(f".st-key-{announce.STOP_KEY} button").first).to_be_visible()
     page.wait_for_function(
-        "() => (window.__abltAnnounced || []).some(t => t.includes('writing'))",
+        "() => (window.__abltAnnounced || []).some(t => t.includes('is thinking'))",
         timeout=UI_TIMEOUT_MS,
     )
     page.keyboard.press("Escape")
