@@ -6,8 +6,9 @@ word by word. Instead the chat page's script keeps one polite live region
 started (its Stop button, keyed `STOP_KEY`, appeared), a status line beside
 Stop (waiting for a slot, rate limited) when its words change (a countdown's
 numbers aside), and the whole answer, once, when its Stop has gone (a stopped
-answer's note included). The labels come from the server, so they follow the
-page's wording.
+answer's note included). The words sit in the region's closed shadow root:
+read by screen readers, but not found a second time by a search of the page's
+text. The labels come from the server, so they follow the page's wording.
 """
 
 from __future__ import annotations

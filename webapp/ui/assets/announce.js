@@ -17,17 +17,22 @@
   region.setAttribute("role", "status");
   region.setAttribute("aria-live", "polite");
   region.setAttribute("aria-atomic", "true");
+  // The words go in a closed shadow root: screen readers read it (it is in the
+  // accessibility tree), but a search of the page's text (Ctrl+F, a test's
+  // get_by_text) finds each sentence once, in the chat, not again in here.
+  const voice = region.attachShadow({ mode: "closed" });
   document.body.appendChild(region);
   const say = (text) => {
     if (!text) return;
-    region.textContent = text;
+    voice.textContent = text;
     (w.__abltAnnounced = w.__abltAnnounced || []).push(text);
   };
   const BUBBLE = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]';
   // A bubble's words: its text and notes, not its tools (time, Copy, buttons).
   const wordsOf = (bubble) => {
     const copy = bubble.cloneNode(true);
-    copy.querySelectorAll(".ablt-tools, button, time, [role=radiogroup]").forEach((e) => e.remove());
+    copy.querySelectorAll('.ablt-tools, button, time, [role=radiogroup], [data-testid="stIconMaterial"]')
+      .forEach((e) => e.remove());
     return copy.textContent.replace(/\s+/g, " ").trim();
   };
   let running = false;
