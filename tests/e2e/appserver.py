@@ -542,6 +542,14 @@ def seed_conversations(server: AppServer, titles: Sequence[str], username: str =
             store.import_conversation(member, history.parse_import(export))
 
 
+def nav_link(page: Page, title: str) -> Locator:
+    """The link to the page titled `title` in the app's navigation: across the
+    top on a wide screen (app.py's `position="top"`), in the sidebar on a phone
+    (Streamlit moves it there)."""
+    nav = page.locator('[data-testid="stTopNav"], [data-testid="stSidebarNav"]')
+    return nav.get_by_role("link", name=title, exact=True)
+
+
 def history_entry(page: Page, title: str) -> Locator:
     """The conversation titled `title` in the chat page's History sidebar."""
     return page.get_by_test_id("stSidebar").get_by_role("button", name=title, exact=True)

@@ -24,7 +24,7 @@ from webapp.auth.gate import Member
 from webapp.backend import get_answers, get_client, get_store
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
-from webapp.bots.avatars import avatar_for
+from webapp.bots.avatars import avatar_alt, avatar_for
 from webapp.budgets import view as budgets_view
 from webapp.chat import answer_view as answers_view
 from webapp.chat import changes, message_tools, page_state, versions_view
@@ -194,7 +194,7 @@ def render_chat(
         # The bot and its picker; the bot's model and description; then the
         # options (their chips) and the menus in a row that wraps on a phone.
         with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.image(bot_avatar, width=40)
+            st.image(bot_avatar, width=40, alt=avatar_alt(bot_name))
             st.subheader(md.escape(label), anchor=False, width="stretch")
             if bots:
                 chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
