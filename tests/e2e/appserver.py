@@ -408,7 +408,9 @@ CHAT_MESSAGE = "stChatMessage"
 # The content of a chat bubble (its text, without the avatar) carries who said it.
 ASSISTANT_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]'
 USER_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from user"]'
-UI_TIMEOUT_MS = 20_000
+# Generous: the tests run beside others on two cores (pytest-xdist); waiting
+# longer costs nothing when the page is fine, and a loaded machine is not a bug.
+UI_TIMEOUT_MS = 40_000
 # The demo team's member (webapp.team.DEMO_MEMBERS).
 MEMBER = "demo-member"
 
