@@ -506,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 except Exception as error:  # one app failing does not hide the others' figures
                     print(f"  part 2 {kind}: failed: {error!r}"[:500], flush=True)
                     continue
-                print(f"  part 2 {kind}: done", flush=True)
+                report_part2({kind: outcomes[kind]}, args)  # each as it ends: a long run may stop
             report_part2(outcomes, args)
     print(f"\nfinished {time.strftime('%H:%M:%S')}; load average {load_average()}")
 
