@@ -55,7 +55,10 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
     by_bot = stats.per_bot(rows)
     by_member = stats.per_member(rows) if member.is_admin else None
     by_group = group_table(rows) if member.is_admin else None
-    st.caption(f"{len(rows):,} answers rated by the team (thumbs under each answer).")
+    rated = len(rows)
+    st.caption(
+        f"{rated:,} answer{'' if rated == 1 else 's'} rated by the team (thumbs under each answer)."
+    )
     st.dataframe(
         csv_safe.safe_frame(by_bot),
         hide_index=True,

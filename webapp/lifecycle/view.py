@@ -194,9 +194,11 @@ def _download_status(download: DataDownload | None, username: str, *, admin: boo
     if download.status == "failed":
         st.error(download.error or "The download failed; try again.")
         return
-    size = (download.size_bytes or 0) / 1_000_000
+    size = download.size_bytes or 0
+    # Small zips in kB: "0.0 MB" reads as an empty download.
+    shown = f"{size / 1_000_000:,.1f} MB" if size >= 1_000_000 else f"{max(1, size // 1000):,} kB"
     st.caption(
-        f"Ready: {download.total:,} conversations, {size:,.1f} MB, "
+        f"Ready: {download.total:,} conversations, {shown}, "
         f"made {download.created_at:%Y-%m-%d %H:%M} UTC. Kept for a day."
     )
     link = st.session_state.get(Keys.DATA_LINK, {}).get(username)
