@@ -30,7 +30,7 @@ class Keys:
     AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
-    LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
+    LOGIN_PROBLEM = "auth_login_problem"  # why the last attempt failed; kept until the next
     SSO_LOGIN = "auth_sso_login"  # True: this session logged in through single sign-on
     SSO_REFUSED = "auth_sso_refused"  # True: st.user holds an identity that was refused
     SSO_OUTCOME = "auth_sso_outcome"  # why the last round trip to the provider failed
