@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from webapp.db.engine import serialised_write
 from webapp.db.schema import sso_identities as I
 from webapp.db.schema import sso_settings as S
+from webapp.text.lists import split_items
 
 # Any constant works; the same in every process.
 _PG_LOCK_KEY: Final = 0x5500A11D
@@ -68,15 +69,16 @@ class DomainError(ValueError):
 
 
 def parse_domains(text: str) -> tuple[str, ...]:
-    """The domains in `text` (separated by commas, spaces or new lines),
+    """The domains in `text` (separated by commas, semicolons, spaces or new
+    lines: `webapp.text.lists.split_items`, so "،" too),
     lower-cased, without a leading "@", duplicates dropped, in order.
 
     Raises `DomainError` for something that is not a domain name (e.g.
     "gmail" or "a b@c") or more than MAX_DOMAINS of them.
     """
     found: list[str] = []
-    for raw in re.split(r"[\s,;]+", text.strip()):
-        domain = raw.strip().lower().lstrip("@").rstrip(".")
+    for raw in split_items(text, spaces=True):
+        domain = raw.lower().lstrip("@").rstrip(".")
         if not domain:
             continue
         if not _DOMAIN.fullmatch(domain):

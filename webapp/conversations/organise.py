@@ -5,6 +5,8 @@ History's search words. Pure functions; the store is `store.organise`.
   whole characters (grapheme clusters).
 - A tag is one word as people type them in `#hashtags`: spaces become `-`,
   lower case (so "Work" and "work" are one tag), at most `TAG_MAX_CHARS`.
+  What is typed into a tag box is a list: "urgent, demo" is two tags (split
+  as `webapp.text.lists.split_items` says: commas, semicolons, "،"...).
 - The History's search box takes `tag:name` words (each must match, as the
   tag filter) besides the words searched in titles and messages
   (`parse_search`).
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from webapp.text.graphemes import cut_graphemes
+from webapp.text.lists import split_items
 
 FOLDER_NAME_MAX_CHARS: Final = 60  # the column holds 80; shown in a narrow sidebar
 TAG_MAX_CHARS: Final = 32  # the column holds 40
@@ -47,14 +50,23 @@ def clean_tag(tag: str) -> str:
     return cut_graphemes(word, TAG_MAX_CHARS).strip("-")
 
 
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    """Tags cleaned (`clean_tag`), blanks and repeats dropped, first seen
-    first; ValueError past `MAX_TAGS_PER_CONVERSATION`."""
+def _cleaned(typed: Iterable[str]) -> dict[str, None]:
+    """Each typed entry split into tags (`split_items`: "urgent, demo" is two),
+    cleaned (`clean_tag`), blanks and repeats dropped, first seen first."""
     seen: dict[str, None] = {}
-    for tag in tags:
-        cleaned = clean_tag(tag)
-        if cleaned:
-            seen.setdefault(cleaned, None)
+    for entry in typed:
+        for tag in split_items(entry):
+            cleaned = clean_tag(tag)
+            if cleaned:
+                seen.setdefault(cleaned, None)
+    return seen
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as typed (an entry may hold several: "urgent, demo") cleaned
+    (`clean_tag`), blanks and repeats dropped, first seen first; ValueError
+    past `MAX_TAGS_PER_CONVERSATION` (counted after the split)."""
+    seen = _cleaned(tags)
     if len(seen) > MAX_TAGS_PER_CONVERSATION:
         raise ValueError(f"A conversation can have at most {MAX_TAGS_PER_CONVERSATION} tags.")
     return list(seen)
@@ -83,5 +95,4 @@ def parse_search(query: str | None, tags: Iterable[str] = ()) -> Search:
             wanted.append(word)
         else:
             words.append(word)
-    cleaned = dict.fromkeys(t for t in map(clean_tag, wanted) if t)
-    return Search(" ".join(words), tuple(cleaned))
+    return Search(" ".join(words), tuple(_cleaned(wanted)))

@@ -245,6 +245,8 @@ def test_password_login_setting_and_domains(store: ConversationStore) -> None:
 def test_parse_domains() -> None:
     assert parse_domains(" a.com, b.org\nc.net ; a.com") == ("a.com", "b.org", "c.net")
     assert parse_domains("") == ()
+    assert parse_domains("a.com،b.org؛ @C.net，d.io") == ("a.com", "b.org", "c.net", "d.io")
+    assert parse_domains(" ,; \n") == ()
     for bad in ("gmail", "a b@c.com", "<b>x</b>.com", "x" * 300 + ".com"):
         with pytest.raises(DomainError):
             parse_domains(bad)

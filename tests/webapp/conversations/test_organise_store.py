@@ -117,6 +117,37 @@ def test_tags_are_cleaned_listed_and_filter_all_must_match(
         org.set_tags(ann, a, [f"t{n}" for n in range(names.MAX_TAGS_PER_CONVERSATION + 1)])
 
 
+def test_a_list_typed_in_the_tag_box_is_several_tags(store: ConversationStore, ann: Member) -> None:
+    """Issue: "urgent, demo" typed in the tag box became one tag "urgent,-demo"."""
+    org = store.organise
+    a, b = chat(store, ann, "one"), chat(store, ann, "two")
+    assert org.set_tags(ann, a, ["urgent, demo"]) == ["urgent", "demo"]
+    assert org.tags_for(ann, [a]) == {a: ["demo", "urgent"]}
+    # Semicolons, the Arabic and ideographic commas, line breaks; each trimmed,
+    # empties and repeats dropped, the usual cleaning (case, spaces, "#") kept.
+    typed = ["Work; #Big Idea", "عاجل، عرض", " ,, ;", "会議、work", "a\nb", "Urgent"]
+    assert org.set_tags(ann, a, typed) == [
+        "work",
+        "big-idea",
+        "عاجل",
+        "عرض",
+        "会議",
+        "a",
+        "b",
+        "urgent",
+    ]
+    assert org.add_tags(ann, [b], ["x,y", "y"]) == 1
+    assert org.tags_for(ann, [b]) == {b: ["x", "y"]}
+    # The cap counts tags after the split: 21 in one typed entry is too many.
+    many = ", ".join(f"t{n}" for n in range(names.MAX_TAGS_PER_CONVERSATION + 1))
+    with pytest.raises(ValueError, match="at most"):
+        org.set_tags(ann, a, [many])
+    assert org.tags_for(ann, [a])[a][0] == "a"  # the refused set changed nothing
+    exactly = ", ".join(f"t{n}" for n in range(names.MAX_TAGS_PER_CONVERSATION))
+    assert len(org.set_tags(ann, a, [exactly])) == names.MAX_TAGS_PER_CONVERSATION
+    assert names.clean_tags([" , ;، "]) == []
+
+
 def test_folders_and_tags_are_the_members_own(
     store: ConversationStore, ann: Member, bob: Member
 ) -> None:
@@ -238,6 +269,7 @@ def test_search_words_split_tags_from_text() -> None:
     assert found.text == "budget Q3"
     assert found.tags == ("big-idea", "work", "urgent")
     assert not names.parse_search("  ").active
+    assert names.parse_search("tag:urgent,demo report").tags == ("urgent", "demo")
 
 
 def test_comparisons_are_filed_tagged_and_archived_like_chats(
