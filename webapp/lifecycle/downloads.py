@@ -156,10 +156,10 @@ class DataDownloads:
                 self._update(download_id, done=done, total=total)
 
         try:
-            write_member_zip(self.store, member, partial, progress=progress, now=self._now())
+            held = write_member_zip(self.store, member, partial, progress=progress, now=self._now())
             partial.replace(final)
-            self._update(
-                download_id, status="ready", path=str(final),
+            self._update(  # the count shown is what the file holds
+                download_id, status="ready", path=str(final), done=held, total=held,
                 size_bytes=final.stat().st_size, finished_at=self._now(),
             )  # fmt: skip
         except Exception:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from webapp.audit.log import AuditLog
 from webapp.conversations.model import AnswerStatus
-from webapp.conversations.store import ConversationStore
+from webapp.conversations.store import ConversationNotFound, ConversationStore
 from webapp.conversations.store.conversations import delete_whole
 from webapp.db import schema
 from webapp.db.schema import conversations as C
@@ -110,7 +110,8 @@ README: Final = """Your data from aBLT Chat ({username}), made {made} (UTC).
 
 conversations/   every conversation, twice: NAME.json (the app's export format,
                  importable again, with the other versions of answers and edits)
-                 and NAME.md (readable). Comparisons' columns are conversations too.
+                 and NAME.md (readable). Comparisons' columns, arena battles and
+                 evaluation runs are conversations too; temporary chats are not kept.
 prompts.json     your prompt library entries (shared ones included).
 share_links.json your share links: title, when made, whether revoked.
 audit.json       the audit log's entries about you: logins, changes, refusals.
@@ -146,21 +147,33 @@ def _safe_name(text: str, limit: int = 40) -> str:
     return cleaned[:limit] or "conversation"
 
 
-def _conversation_rows(conn: Connection, username: str) -> list[tuple[str, str, datetime]]:
-    """(id, title, created_at) of every conversation of `username`, oldest first."""
+def _held(username: str, *, temporary: bool) -> sa.ColumnElement[bool]:
+    """`username`'s conversations; with `temporary` False, not their temporary
+    chats (never exported: docs/guide.md, "Temporary chat")."""
+    mine = C.c.owner == username
+    return mine if temporary else sa.and_(mine, C.c.temporary.is_(False))
+
+
+def _conversation_rows(
+    conn: Connection, username: str, *, temporary: bool = True
+) -> list[tuple[str, str, datetime]]:
+    """(id, title, created_at) of every conversation of `username` (`_held`),
+    oldest first."""
     rows = conn.execute(
         sa.select(C.c.id, C.c.title, C.c.created_at)
-        .where(C.c.owner == username)
+        .where(_held(username, temporary=temporary))
         .order_by(C.c.created_at, C.c.id)
     )
     return [(row.id, row.title, row.created_at) for row in rows]
 
 
 def count_conversations(engine: Engine, username: str) -> int:
-    """How many conversations (columns of comparisons included) `username` has."""
+    """How many conversations `write_member_zip` would write for `username` now:
+    each comparison column, arena battle, evaluation run and archived chat
+    counts, a temporary chat does not (the zip leaves them out)."""
     with engine.connect() as conn:
         found = conn.execute(
-            sa.select(sa.func.count()).select_from(C).where(C.c.owner == username)
+            sa.select(sa.func.count()).select_from(C).where(_held(username, temporary=False))
         ).scalar()
     return int(found or 0)
 
@@ -187,11 +200,13 @@ def write_member_zip(
     now: datetime | None = None,
 ) -> int:
     """Write everything of `member` into the zip at `path`; returns the number
-    of conversations. `progress(done, total)` is called after each one.
-    Database errors propagate (the caller marks the download failed)."""
+    of conversations it holds (as `count_conversations` counts them; one
+    deleted while the zip is written is left out and not counted).
+    `progress(done, total)` is called after each one. Database errors
+    propagate (the caller marks the download failed)."""
     made = now or datetime.now(UTC)
     with store.engine.connect() as conn:
-        conversations = _conversation_rows(conn, member.username)
+        conversations = _conversation_rows(conn, member.username, temporary=False)
         prompts = _rows(conn, schema.prompts, schema.prompts.c.owner == member.username)
         shares = [
             {k: v for k, v in row.items() if k != "snapshot"}
@@ -218,12 +233,17 @@ def write_member_zip(
                 username=member.username, made=made.strftime("%Y-%m-%d %H:%M"), extra=extra_lines
             ),
         )
+        written = 0
         for done, (conversation_id, title, created_at) in enumerate(conversations, start=1):
             stem = f"conversations/{created_at:%Y-%m-%d}-{_safe_name(title)}-{conversation_id[:8]}"
-            archive.writestr(
-                f"{stem}.json", store.export_json(member, conversation_id, versions=True)
-            )
-            archive.writestr(f"{stem}.md", store.export_markdown(member, conversation_id))
+            try:  # both texts first: a conversation deleted meanwhile leaves no half
+                as_json = store.export_json(member, conversation_id, versions=True)
+                as_markdown = store.export_markdown(member, conversation_id)
+            except ConversationNotFound:
+                continue
+            archive.writestr(f"{stem}.json", as_json)
+            archive.writestr(f"{stem}.md", as_markdown)
+            written += 1
             if progress is not None:
                 progress(done, total)
         archive.writestr("prompts.json", json.dumps(prompts, ensure_ascii=False, indent=2))
@@ -231,9 +251,9 @@ def write_member_zip(
         archive.writestr("audit.json", json.dumps(audit, ensure_ascii=False, indent=2))
         for name, rows in extra.items():
             archive.writestr(name, json.dumps(rows, ensure_ascii=False, indent=2))
-    if progress is not None and total == 0:
-        progress(0, 0)
-    return total
+    if progress is not None and (written < total or total == 0):
+        progress(written, written)  # the last figures are what the zip holds
+    return written
 
 
 def is_busy(conn: Connection, username: str) -> bool:

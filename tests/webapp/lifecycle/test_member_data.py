@@ -29,6 +29,7 @@ from webapp.lifecycle.member_data import (
     EXTRA_SECTIONS,
     MemberDataBusy,
     Who,
+    count_conversations,
     erase_member_data,
     write_member_zip,
 )
@@ -156,6 +157,51 @@ def test_a_download_is_built_in_the_background_and_fetched_once(
         again = client.get(f"{dl.ROUTE_PATH}/{token}")
         assert again.status_code == 404 and "used already or has expired" in again.text
         assert client.get(f"{dl.ROUTE_PATH}/not-a-token").status_code == 404
+
+
+def test_the_count_shown_is_what_the_zip_holds(store: ConversationStore, tmp_path: Path) -> None:
+    """Issue: the download said how many conversations it held, counting ones
+    (a temporary chat) that the file does not hold. A temporary chat is never
+    exported; a comparison's columns and an archived chat are in the file and
+    counted; one deleted while the zip is written is neither."""
+    ids = some_data(store)
+    temporary = store.create_conversation(ANN, "gpt-4", "GPT-4", temporary=True)
+    store.append_message(ANN, temporary.id, "user", "off the record")
+    store.organise.archive(ANN, [ids["Fractions"]])
+    comparison = store.create_conversation(
+        ANN, "gpt-4", "GPT-4", title="Bake-off", kind="comparison"
+    )
+    for position, bot in enumerate(("gpt-4", "claude")):
+        store.create_conversation(
+            ANN, bot, bot, kind="column", parent_id=comparison.id, position=position
+        )
+    assert count_conversations(store.engine, "ann") == 5  # 2 chats, a comparison, 2 columns
+    downloads = dl.DataDownloads(store, folder=tmp_path / "exports")
+    assert downloads.start(ANN, requested_by="ann").total == 5
+    downloads.wait(60)
+    ready = downloads.latest("ann")
+    assert ready is not None and (ready.status, ready.done, ready.total) == ("ready", 5, 5)
+    path = tmp_path / "ann.zip"
+    assert write_member_zip(store, ANN, path) == 5
+    with zipfile.ZipFile(path) as archive:
+        convs = [n for n in archive.namelist() if n.startswith("conversations/")]
+        everything = "\n".join(archive.read(n).decode() for n in archive.namelist())
+    assert len([n for n in convs if n.endswith(".json")]) == 5
+    assert "off the record" not in everything and "Plan Rome" in everything
+
+    # The comparison (made after both chats) deleted while the first chat is
+    # written: it and its columns are neither in the file nor counted.
+    def delete_comparison(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 1:
+            store.delete_conversation(ANN, comparison.id)
+
+    seen: list[tuple[int, int]] = []
+    raced = tmp_path / "raced.zip"
+    assert write_member_zip(store, ANN, raced, progress=delete_comparison) == 2
+    assert seen[-1] == (2, 2)
+    with zipfile.ZipFile(raced) as archive:
+        assert len([n for n in archive.namelist() if n.startswith("conversations/")]) == 2 * 2
 
 
 def test_a_link_not_used_in_time_expires(store: ConversationStore, tmp_path: Path) -> None:
