@@ -31,6 +31,10 @@ BOT_COLUMNS: Final = ("Bot", "Rated", "Thumbs up", "Thumbs down", "Share up")
 MEMBER_COLUMNS: Final = ("Member", "Rated", "Thumbs up", "Thumbs down", "Share up")
 GROUP_COLUMNS: Final = ("Group", "Members", "Rated", "Thumbs up", "Thumbs down", "Share up")
 CSV_COLUMNS: Final = ("Per", "Name", "Rated", "Thumbs up", "Thumbs down", "Share up")
+# A share (0-1) as people read it: d3-format's "%" at most one decimal, "~"
+# dropping a trailing ".0": 0 -> "0%", 0.875 -> "87.5%", 2/3 -> "66.7%". A bare
+# "%" prints six decimals ("0.000000%") where Vega gives it no precision.
+SHARE_FORMAT: Final = ".1~%"
 
 
 def _bot_label(row: Feedback) -> str:
@@ -156,15 +160,26 @@ def reasons(rows: Sequence[Feedback]) -> pd.DataFrame:
 
 
 def trend_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Share of thumbs up per week, a line per bot."""
+    """Share of thumbs up per week, a line per bot; the axis and the tooltip
+    show shares as `SHARE_FORMAT` ("87.5%")."""
     chart: alt.Chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             x=alt.X("Week:T", title="Week (from Monday)"),
-            y=alt.Y("Share up:Q", title="Share of thumbs up", axis=alt.Axis(format="%")),
+            y=alt.Y(
+                "Share up:Q",
+                title="Share of thumbs up",
+                axis=alt.Axis(format=SHARE_FORMAT),
+                scale=alt.Scale(domain=[0, 1]),  # always 0% to 100%
+            ),
             color=alt.Color("Bot:N"),
-            tooltip=["Week:T", "Bot:N", "Rated:Q", alt.Tooltip("Share up:Q", format=".0%")],
+            tooltip=[
+                "Week:T",
+                "Bot:N",
+                "Rated:Q",
+                alt.Tooltip("Share up:Q", format=SHARE_FORMAT),
+            ],
         )
     )
     return chart

@@ -109,6 +109,14 @@ def test_satisfaction_per_bot_per_week_per_member_and_reasons() -> None:
     reasons = stats.reasons(rows).set_index("Bot")
     assert reasons.loc["Omni", "wrong"] == 1 and reasons.loc["Chef", "off topic"] == 1
     assert stats.per_bot([]).empty
+    # The trend chart reads shares as people do ("0%", "87.5%", not "0.000000%"):
+    # one decimal at most, a trailing ".0" dropped (d3-format's "~"), 0-100%.
+    spec = stats.trend_chart(weeks).to_dict()
+    y = spec["encoding"]["y"]
+    assert y["axis"]["format"] == stats.SHARE_FORMAT == ".1~%" and y["scale"]["domain"] == [0, 1]
+    tips = {t["field"]: t for t in spec["encoding"]["tooltip"]}
+    assert tips["Share up"]["format"] == stats.SHARE_FORMAT
+    assert {"Week", "Bot", "Rated"} <= set(tips)
     # The CSV is neutralised like every CSV the app writes.
     evil = [_row("=cmd", True, "ann", 2)]
     assert b"'=Cmd" in stats.csv_bytes(stats.per_bot(evil))
