@@ -29,6 +29,7 @@ from webapp.bots.catalogue import client_base_url
 from webapp.budgets.check import BudgetGate
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEFAULT_DB_URL, ConversationStore
+from webapp.evaluations.runner import runner_for
 from webapp.groups.admission import BotAccessRule
 from webapp.groups.store import place_by_sso_claim
 from webapp.lifecycle.downloads import DataDownloads
@@ -225,7 +226,7 @@ def _answers_for(
     # member's groups may use, then the month's budget.
     client = _client_for(base_url, token_digest, _token)
     gate = BudgetGate(store, client, base_url=client_base_url(client))
-    return AnswerService(
+    service = AnswerService(
         store,
         lambda: AsyncAbltClient(
             bearer_token=_token,
@@ -243,12 +244,25 @@ def _answers_for(
         ),
         rules=[BotAccessRule(store), gate],
     )
+    # Its evaluation runner starts with it: runs queued before a restart go on
+    # whether or not anyone opens the Evaluations page.
+    runner_for(service)
+    return service
 
 
 def get_answers(settings: Settings | None = None) -> AnswerService:
     """The process-wide answer service (`webapp.answers`): answers generated in the
     background, for every session of this process. For logged-in members only."""
     require_member()
+    return start_answers(settings)
+
+
+def start_answers(settings: Settings | None = None) -> AnswerService:
+    """Make sure this process's answer service runs, with its evaluation runner
+    (idempotent, cheap once made); returns it. `serve.py` calls it when the
+    process starts, so `/readyz` checks the worker from the start and queued
+    evaluation runs resume. Not for the page's use: `get_answers` checks the
+    member. Raises what building the client or store raises (bad settings)."""
     settings = settings or get_settings()
     base_url, token = api_target(settings)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -1,6 +1,8 @@
 """`EvaluationRunner`: moves evaluation runs on in the background.
 
-One per app process, beside its answer service (`webapp.evaluations.view.get_runner`).
+One per app process, beside its answer service (`runner_for`): `webapp.backend`
+starts it with the service, and `serve.py` starts the service when the process
+starts, so queued runs resume after a restart without anyone opening a page.
 A daemon thread takes `step()`s while any run is active:
 
 - each running cell whose answer ended is recorded (an answer of this
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Final
 
 from webapp.answers.admission import AnswerRefused
 from webapp.answers.service import OPEN_SERVICES
+from webapp.budgets.check import BudgetGate
 from webapp.conversations.model import KIND_EVALUATION, AnswerStatus
 from webapp.evaluations.model import (
     CANCELLED,
@@ -304,3 +307,30 @@ class EvaluationRunner:
             )
         except Exception:
             log.warning("Could not delete an unused evaluation conversation", exc_info=True)
+
+
+_RUNNERS: dict[int, EvaluationRunner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def runner_for(answers: AnswerService) -> EvaluationRunner:
+    """The process's runner beside `answers`, made (and its thread started) on
+    the first call; a new one when the service was replaced (e.g. between
+    tests), the old one closed. It picks up every active run of the database,
+    so runs go on after a restart. Its budget check is the service's
+    `BudgetGate` rule, when it has one."""
+    with _RUNNERS_LOCK:
+        for key, old in list(_RUNNERS.items()):
+            if old.answers not in OPEN_SERVICES:
+                old.close()
+                del _RUNNERS[key]
+        runner = _RUNNERS.get(id(answers))
+        if runner is None:
+            gate = next((r for r in answers.rules if isinstance(r, BudgetGate)), None)
+            runner = EvaluationRunner(
+                Evaluations(answers.store),
+                answers,
+                budget=gate.status if gate is not None else None,
+            )
+            _RUNNERS[id(answers)] = runner
+        return runner

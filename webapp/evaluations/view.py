@@ -1,5 +1,5 @@
 """The Evaluations page's widgets around a run: the page's session, the
-process's runner, the run picker, starting a run once its cost is checked
+process's runner (`get_runner`), the run picker, starting a run once its cost is checked
 against the member's budget, the run's progress and grid (live), Stop, a
 failed answer's Retry, and "Run again". The setup of a new run is in
 `webapp.evaluations.setup_view`; rating and the report in `.rating_view`.
@@ -11,7 +11,6 @@ session shows).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -19,11 +18,9 @@ from typing import Any, Final
 import pandas as pd
 import streamlit as st
 
-from webapp.answers.service import OPEN_SERVICES, AnswerService
 from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_answers, get_store
 from webapp.budgets import view as budgets_view
-from webapp.budgets.check import BudgetGate
 from webapp.chat import open_chat as chat
 from webapp.evaluations.model import (
     CANCELLED,
@@ -41,7 +38,7 @@ from webapp.evaluations.model import (
     estimate_run_words,
     progress_of,
 )
-from webapp.evaluations.runner import EvaluationRunner
+from webapp.evaluations.runner import EvaluationRunner, runner_for
 from webapp.evaluations.store import Evaluations
 from webapp.groups.store import access_for
 from webapp.text import csv_safe
@@ -81,33 +78,8 @@ def get_evaluations() -> Evaluations:
     return Evaluations(get_store())
 
 
-_RUNNERS: dict[int, EvaluationRunner] = {}
-_RUNNERS_LOCK = threading.Lock()
-
-
-def runner_for(answers: AnswerService) -> EvaluationRunner:
-    """The process's runner beside `answers` (made on first use; a new one
-    when the service was replaced, e.g. between tests). It picks up every
-    active run of the database, so runs go on after a restart once the page
-    is opened."""
-    with _RUNNERS_LOCK:
-        for key, old in list(_RUNNERS.items()):
-            if old.answers not in OPEN_SERVICES:
-                old.close()
-                del _RUNNERS[key]
-        runner = _RUNNERS.get(id(answers))
-        if runner is None:
-            gate = next((r for r in answers.rules if isinstance(r, BudgetGate)), None)
-            runner = EvaluationRunner(
-                Evaluations(answers.store),
-                answers,
-                budget=gate.status if gate is not None else None,
-            )
-            _RUNNERS[id(answers)] = runner
-        return runner
-
-
 def get_runner() -> EvaluationRunner:
+    """The process's runner (started with its answer service, `webapp.backend`)."""
     return runner_for(get_answers())
 
 

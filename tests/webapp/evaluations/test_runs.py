@@ -20,6 +20,7 @@ from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
     store,
     until,
 )
+from webapp import backend
 from webapp.answers import AnswerService
 from webapp.budgets.book import Limit
 from webapp.budgets.count import BudgetStatus
@@ -48,6 +49,9 @@ from webapp.evaluations.model import (
 from webapp.evaluations.report import to_markdown
 from webapp.groups import store as groups
 from webapp.groups.admission import BotAccessRule
+from webapp.operations import collect
+from webapp.operations.health import Readiness
+from webapp.settings import Settings
 
 BOB = Member("bob", 43)
 THREE = [
@@ -297,3 +301,28 @@ def test_a_bot_the_owner_may_no_longer_use_is_refused_cell_by_cell_and_the_rest_
         assert evaluations.cell(refused[0].id).state == DONE
     finally:
         runner.close()
+
+
+def test_a_run_queued_before_a_restart_completes_when_the_process_starts_its_service(
+    evaluations: Evaluations, db_url: str, emulator: EmulatorHandle, test_token: str
+) -> None:
+    """Issue: the runner started only when someone opened the Evaluations page,
+    so after a restart queued runs waited (and /readyz said "idle"). Now the
+    process's answer service starts its runner (`backend.start_answers`, which
+    serve.py calls as the process starts): nobody opens a page here."""
+    eval_set = evaluations.create_set(ANN, "Kitchen", PROMPTS[:2])
+    run = evaluations.create_run(ANN, eval_set, THREE[:2])  # queued, no runner yet
+    settings = Settings(bearer_token=test_token, base_url=emulator.base_url, db_url=db_url)
+    readiness = Readiness(lambda: backend.get_store(settings).engine, collect.open_services)
+    service = backend.start_answers(settings)
+    try:
+        assert backend.start_answers(settings) is service  # once per process
+        until(lambda: ended(evaluations, run.id), timeout=30)
+        progress = progress_of(evaluations.cells(run.id))
+        assert (progress.total, progress.done) == (4, 4)
+        assert readiness.report().checks["answers"]["status"] == "ok"
+    finally:  # this test's process-wide service and store end with it
+        backend._answers_for.clear()
+        service.close()
+        backend.get_store(settings).close()
+        backend._store_for.clear()
