@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the answer-service fixtures are imported from test_answers)
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """The answer service is the one admission point: every way of starting an
 answer is refused by it when the month's budget is used up, before anything
 is saved and before anything reaches the API.
@@ -13,22 +13,23 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from ablt_core import AbltClient
-from ablt_core.emulator import EmulatorHandle, Fault
-from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
+from ablt_core.emulator import EmulatorHandle
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
     ANN,
     Member,
+    answered,
     chat_requests,
     db_url,
     finished,
     make_service,
+    saved,
     store,
     until,
+    ways,
 )
 from webapp.answers import (
     Admission,
@@ -39,18 +40,12 @@ from webapp.answers import (
 from webapp.audit import BUDGET_REFUSAL, AuditLog
 from webapp.budgets import BudgetBook, FigureCache
 from webapp.budgets.check import KEPT_IN_BOX, KEPT_QUEUED, BudgetGate
-from webapp.chat import changes, versions
+from webapp.chat import changes
 from webapp.chat import open_chat as chat
-from webapp.compare import Comparisons, run
-from webapp.conversations.context import ConversationOptions
-from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
-from webapp.db import schema
 
-TWO = [("omni", "Omni"), ("chef", "Chef")]
 # User ids no seeded history and no other test uses (the emulator's ledger is shared).
 _USER_IDS = itertools.count(8700 + (int(time.time()) % 1000) * 10)
-SAVED_TABLES = ("conversations", "messages", "queued_prompts", "message_versions")
 
 
 # -- the gate itself -------------------------------------------------------------------
@@ -96,90 +91,8 @@ def test_a_ticket_is_for_the_member_it_was_given_to(
 # -- every way of starting, with the budget used up ------------------------------------
 
 
-def saved(store: ConversationStore) -> dict[str, list[str]]:
-    """Every row of the tables a started answer writes to (what "nothing saved" means).
-    A conversation's `opened_at` is left out: opening it to retry is a look, not a save."""
-    with store.engine.connect() as conn:
-        tables = [schema.metadata.tables[name] for name in SAVED_TABLES]
-        return {
-            t.name: sorted(
-                str(tuple(r))
-                for r in conn.execute(sa.select(*(c for c in t.c if c.name != "opened_at")))
-            )
-            for t in tables
-        }
-
-
 def refusals(store: ConversationStore) -> int:
     return len(AuditLog(store.engine).entries(kinds=[BUDGET_REFUSAL]))
-
-
-def answered(service: AnswerService, store: ConversationStore, prompt: str) -> str:
-    """A conversation with one exchange, its answer complete."""
-    cid = store.create_conversation(ANN, "omni", "Omni").id
-    finished(service, service.submit(ANN, cid, prompt).answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.COMPLETE)
-    return cid
-
-
-def failed(service: AnswerService, store: ConversationStore, emulator: EmulatorHandle) -> str:
-    """A conversation whose one answer failed (an empty answer: Retry is offered)."""
-    emulator.inject(Fault(kind="empty_answer"))
-    cid = store.create_conversation(ANN, "omni", "Omni").id
-    finished(service, service.submit(ANN, cid, "Anything?").answer_id)
-    until(lambda: store.all_messages(ANN, cid)[-1].status == AnswerStatus.ERROR)
-    return cid
-
-
-def ways(
-    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
-) -> dict[str, Callable[[], Any]]:
-    """Each way of starting an answer, set up while the budget allows it, to be
-    tried once it is used up. Retry, Regenerate and Edit ask for the ticket
-    before their change, as the chat page does (`webapp.chat.answer_view.answer_after`)."""
-    sent = answered(service, store, "Name a colour")
-    retry = failed(service, store, emulator)
-    unanswered = store.create_conversation(ANN, "omni", "Omni").id
-    store.append_message(ANN, unanswered, "user", "What is a fjord?")
-    typed_ahead = store.create_conversation(ANN, "omni", "Omni").id
-    store.enqueue_prompt(ANN, typed_ahead, "Queued: what is a tide?")
-    comparisons = Comparisons(store)
-    options = [ConversationOptions()] * 2
-    comparison = run.start(comparisons, service, ANN, TWO, options, "Soup?")
-    until(lambda: not run.streaming_answers(service, ANN, comparisons.get(ANN, comparison.id)))
-    emulator.inject(Fault(kind="empty_answer"))
-    column = comparisons.get(ANN, comparison.id).columns[0].id
-    run.send(service, ANN, comparisons.get(ANN, comparison.id), "And bread?")
-    until(lambda: not run.streaming_answers(service, ANN, comparisons.get(ANN, comparison.id)))
-
-    def then_answer(cid: str, change: Callable[[chat.OpenChat], None]) -> None:
-        admission = service.admit(ANN)
-        opened = chat.open_conversation(store, ANN, cid)
-        change(opened)
-        service.start(ANN, cid, admission=admission)
-
-    def edit(opened: chat.OpenChat) -> None:
-        prompt = chat.last_prompt(opened)
-        assert prompt is not None
-        versions.edit_prompt(store, ANN, opened, prompt.id, "Name a fruit")
-
-    return {
-        "send": lambda: service.submit(ANN, sent, "And another?"),
-        "retry": lambda: then_answer(retry, lambda o: changes.prepare_retry(store, ANN, o)),
-        "regenerate": lambda: then_answer(
-            sent, lambda o: changes.prepare_regenerate(store, ANN, o)
-        ),
-        "edit": lambda: then_answer(sent, edit),
-        "answer it": lambda: service.start(ANN, unanswered),
-        "send queued now": lambda: service.start(
-            ANN, typed_ahead, admission=service.admit(ANN, queued=True)
-        ),
-        "compare": lambda: run.start(comparisons, service, ANN, TWO, options, "Bread?"),
-        "compare follow-up": lambda: run.send(
-            service, ANN, comparisons.get(ANN, comparison.id), "And cheese?"
-        ),
-        "compare retry": lambda: run.retry(service, ANN, column),
-    }
 
 
 @pytest.mark.parametrize(

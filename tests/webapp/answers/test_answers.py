@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """webapp.answers: answers generated in the background, followed, stopped, settled.
 
 Against the emulator over loopback and a real database (a SQLite file, and
@@ -9,118 +10,33 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from ablt_core import AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.pg import BACKENDS, db_url_on
 from tests.reliability import row
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
+    ANN,
+    NO_CAP,
+    SETTLE,
+    chat_requests,
+    conversation,
+    db_url,
+    finished,
+    make_service,
+    messages,
+    service,
+    store,
+    until,
+)
 from webapp.answers import AnswerService, Wait, describe_wait
 from webapp.answers.live import LiveAnswer
 from webapp.chat import changes
 from webapp.chat import open_chat as chat
-from webapp.conversations.context import ContextLimits
 from webapp.conversations.store import DEAD_WORKER_ERROR, ConversationStore
-
-
-@dataclass(frozen=True)
-class Member:
-    username: str
-    user_id: int
-
-
-ANN = Member("ann", 42)
-NO_CAP = ContextLimits(max_messages=None, max_words=None)
-SETTLE = 15.0  # seconds a bounded wait for a state may take before the test fails
-
-
-def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
-    """Wait for `condition()` to hold (polling); fail the test if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the expected state was not reached")
-        time.sleep(0.01)
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with db_url_on(request.param, tmp_path, "answers") as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[ConversationStore]:
-    with ConversationStore(db_url) as opened:
-        yield opened
-
-
-@pytest.fixture
-def make_service(
-    store: ConversationStore, emulator: EmulatorHandle, test_token: str
-) -> Iterator[Callable[..., AnswerService]]:
-    """Answer services on the test database: one per "app process" a test needs."""
-    made: list[AnswerService] = []
-    extra: list[ConversationStore] = []
-
-    def make(
-        max_workers: int = 4, save_every: float = 0.1, own_store: bool = False, **kw: object
-    ) -> AnswerService:
-        target = store
-        if own_store:  # another process: its own pool on the same database
-            target = ConversationStore(store.url)
-            extra.append(target)
-        service = AnswerService(
-            target,
-            lambda: AsyncAbltClient(
-                test_token,
-                emulator.base_url,
-                max_connections=max_workers,
-                max_retry_after=60,
-            ),
-            limits=NO_CAP,
-            max_workers=max_workers,
-            save_every=save_every,
-            **kw,  # type: ignore[arg-type]
-        )
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        service.close()
-    for other in extra:
-        other.close()
-
-
-@pytest.fixture
-def service(make_service: Callable[..., AnswerService]) -> AnswerService:
-    return make_service()
-
-
-def conversation(store: ConversationStore) -> str:
-    return store.create_conversation(ANN, "omni", "Omni").id
-
-
-def chat_requests(emulator: EmulatorHandle) -> list:  # type: ignore[type-arg]
-    return [r for r in emulator.requests if r.path == "/v1/chat"]
-
-
-def messages(store: ConversationStore, cid: str) -> list[tuple[str, str, str]]:
-    return [(m.role, m.text, m.status) for m in store.all_messages(ANN, cid)]
-
-
-def finished(service: AnswerService, answer_id: str | None) -> None:
-    assert answer_id is not None
-    live = service.live(answer_id)
-    if live is not None:
-        assert live.wait_done(SETTLE), "the answer did not finish"
-
 
 # -- the basics --------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the answer-service fixtures are imported from test_answers)
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """Arena battles through the background answers, against the emulator and a
 real database: both bots at once, the vote refused before both end, one vote
 per battle, pairs drawn so every pair battles, names masked."""
@@ -14,7 +14,7 @@ import pytest
 
 from ablt_core.emulator import EmulatorHandle
 from tests.reliability import row
-from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
     ANN,
     db_url,
     make_service,

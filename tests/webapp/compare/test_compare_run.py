@@ -1,11 +1,11 @@
-# ruff: noqa: F811  (the answer-service fixtures are imported from test_answers)
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """Comparisons run through the background answers, against the emulator and a
 real database: every column at once, its own context, its own failure."""
 
 from __future__ import annotations
 
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
     ANN,
     db_url,
     make_service,

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the answer-service fixtures are imported from test_answers)
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """Evaluation runs against the emulator and a real database: every prompt by
 every bot in the background, a fault marked on its own answer with Retry,
 Stop, the budget, the limits, blind ratings once per member."""
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
     ANN,
     Member,
     db_url,

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the store fixtures are imported from test_answers)
+# ruff: noqa: F811  (the store fixtures are imported from answer_helpers)
 """Feedback on answers in a real database (SQLite, and PostgreSQL when set):
 one per member per answer version, changeable, the author's own, and the
 Satisfaction aggregates."""
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.webapp.answers.test_answers import ANN, Member, db_url, store  # noqa: F401
+from tests.webapp.answer_helpers import ANN, Member, db_url, store  # noqa: F401
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore, MessageNotFound
 from webapp.feedback import stats

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the answer-service fixtures are imported from test_answers)
+# ruff: noqa: F811  (the answer-service fixtures are imported from answer_helpers)
 """Bot access for the member's groups is decided where answers are admitted
 (issue 22): every way of starting an answer from a bot the member may not use
 is refused with a plain sentence, before anything is saved and before
@@ -12,110 +12,36 @@ a real database (SQLite, and PostgreSQL when ABLT_TEST_PG_URL is set).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from ablt_core.emulator import EmulatorHandle, Fault
-from tests.webapp.answers.test_admission import SAVED_TABLES, answered, failed, saved
-from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
+from ablt_core.emulator import EmulatorHandle
+from tests.webapp.answer_helpers import (  # noqa: F401  (fixtures)
     ANN,
+    SAVED_TABLES,
+    answered,
     chat_requests,
     db_url,
     finished,
     make_service,
+    saved,
     store,
     until,
+    ways,
 )
 from webapp.answers import AnswerRefused, AnswerService
-from webapp.chat import changes, versions
-from webapp.chat import open_chat as chat
-from webapp.compare import Comparisons, run
-from webapp.conversations.context import ConversationOptions
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
-from webapp.conversations.transcripts import export_json
 from webapp.groups import store as groups
 from webapp.groups.admission import KEPT_IN_BOX, KEPT_QUEUED, BotAccessRule
-from webapp.sharing import ShareLinks
 from webapp.team.members import MemberStore
 
-TWO = [("omni", "Omni"), ("chef", "Chef")]
 assert "messages" in SAVED_TABLES
 
 
 def forbid_all_but(store: ConversationStore, *allowed: str) -> None:
     """ANN (in no group) may use only `allowed` from now on."""
     groups.set_team_bots(store.engine, False, allowed, actor="admin")
-
-
-def ways(
-    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
-) -> dict[str, Callable[[], Any]]:
-    """Each way of starting an answer, set up while every bot is allowed, to be
-    tried once Omni and Chef are not. Retry, Regenerate and Edit ask for the
-    ticket with the chat's bot before their change, as the chat page does."""
-    sent = answered(service, store, "Name a colour")
-    retry = failed(service, store, emulator)
-    unanswered = store.create_conversation(ANN, "omni", "Omni").id
-    store.append_message(ANN, unanswered, "user", "What is a fjord?")
-    typed_ahead = store.create_conversation(ANN, "omni", "Omni").id
-    store.enqueue_prompt(ANN, typed_ahead, "Queued: what is a tide?")
-    comparisons = Comparisons(store)
-    options = [ConversationOptions()] * 2
-    comparison = run.start(comparisons, service, ANN, TWO, options, "Soup?")
-    until(lambda: not run.streaming_answers(service, ANN, comparisons.get(ANN, comparison.id)))
-    emulator.inject(Fault(kind="empty_answer"))
-    column = comparisons.get(ANN, comparison.id).columns[0].id
-    run.send(service, ANN, comparisons.get(ANN, comparison.id), "And bread?")
-    until(lambda: not run.streaming_answers(service, ANN, comparisons.get(ANN, comparison.id)))
-    opened = chat.open_conversation(store, ANN, sent)
-    exported = export_json(opened.conversation, store.all_messages(ANN, sent))
-    link = ShareLinks(store).share(ANN, sent)
-
-    def then_answer(cid: str, change: Callable[[chat.OpenChat], None]) -> None:
-        opened = chat.open_conversation(store, ANN, cid)
-        admission = service.admit(ANN, bots=(opened.conversation.bot_slug,))
-        change(opened)
-        service.start(ANN, cid, admission=admission)
-
-    def edit(opened: chat.OpenChat) -> None:
-        prompt = chat.last_prompt(opened)
-        assert prompt is not None
-        versions.edit_prompt(store, ANN, opened, prompt.id, "Name a fruit")
-
-    def new_chat() -> None:
-        # A crafted widget event: a new chat of a bot the picker does not offer.
-        service.admit(ANN, bots=("omni",))
-
-    def imported() -> None:
-        cid = store.import_conversation(ANN, exported).id
-        service.submit(ANN, cid, "Go on?")
-
-    def copied_share() -> None:
-        cid = ShareLinks(store).copy_into(ANN, link.token).id
-        service.submit(ANN, cid, "Go on?")
-
-    return {
-        "send": lambda: service.submit(ANN, sent, "And another?"),
-        "new chat": new_chat,
-        "retry": lambda: then_answer(retry, lambda o: changes.prepare_retry(store, ANN, o)),
-        "regenerate": lambda: then_answer(
-            sent, lambda o: changes.prepare_regenerate(store, ANN, o)
-        ),
-        "edit": lambda: then_answer(sent, edit),
-        "answer it": lambda: service.start(ANN, unanswered),
-        "send queued now": lambda: service.start(
-            ANN, typed_ahead, admission=service.admit(ANN, queued=True)
-        ),
-        "imported": imported,
-        "copied share": copied_share,
-        "compare": lambda: run.start(comparisons, service, ANN, TWO, options, "Bread?"),
-        "compare follow-up": lambda: run.send(
-            service, ANN, comparisons.get(ANN, comparison.id), "And cheese?"
-        ),
-        "compare retry": lambda: run.retry(service, ANN, column),
-    }
 
 
 WAYS = [

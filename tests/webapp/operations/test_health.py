@@ -23,7 +23,8 @@ from starlette.applications import Starlette
 
 from tests.e2e.appserver import free_port
 from tests.pg import PG_ENV, fresh_schema_url
-from tests.webapp.operations.conftest import served, until
+from tests.webapp.answer_helpers import until
+from tests.webapp.operations.conftest import served
 from webapp.answers import AnswerService
 from webapp.conversations.store import ConversationStore
 from webapp.db import migrations

@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.webapp.operations.conftest import served, until
+from tests.webapp.answer_helpers import until
+from tests.webapp.operations.conftest import served
 from webapp.answers import AnswerService
 from webapp.answers.admission import AdmissionRequest, AnswerRefused
 from webapp.answers.slots import holder_id
