@@ -1,7 +1,9 @@
-"""Client fixtures on top of the shared emulator (tests/conftest.py)."""
+"""Client fixtures on top of the shared emulator (tests/conftest.py), and the
+helpers the client tests share."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -10,6 +12,24 @@ from ablt_core import AbltClient, AsyncAbltClient, _retry
 from ablt_core.emulator import EmulatorHandle
 
 BOT_SLUG = "omni"
+PROMPT = "How should I plan a small garden?"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (a connection to it is refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chat_requests(emulator: EmulatorHandle) -> int:
+    """How many chat requests reached the emulator."""
+    return sum(1 for request in emulator.requests if request.path == "/v1/chat")
+
+
+def full_answer(client: AbltClient, prompt: str = PROMPT) -> str:
+    """A non-streamed answer from the test bot."""
+    return client.chat(bot_slug=BOT_SLUG, prompt=prompt, stream=False)
 
 
 @pytest.fixture(autouse=True)

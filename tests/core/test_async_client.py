@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import socket
 
 import httpx
 import pytest
@@ -28,19 +27,9 @@ from ablt_core import (
 )
 from ablt_core.emulator import EmulatorHandle, Fault
 
-from .conftest import BOT_SLUG
+from .conftest import BOT_SLUG, chat_requests, free_port
 
 PROMPT = "What is a good first programming language?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def chat_requests(emulator: EmulatorHandle) -> int:
-    return sum(1 for request in emulator.requests if request.path == "/v1/chat")
 
 
 async def test_health_bots_and_finders(async_client: AsyncAbltClient, test_token: str) -> None:

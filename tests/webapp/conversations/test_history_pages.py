@@ -2,8 +2,6 @@
 conversation comes back exactly once, in the History's order, however many
 share a timestamp, on SQLite and PostgreSQL (issue 21)."""
 
-# ruff: noqa: F811  (the store fixtures are imported from test_store and used as arguments)
-
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -12,7 +10,7 @@ from webapp.conversations.context import Conversation, group_conversations
 from webapp.conversations.store import ConversationStore, HistoryCursor
 from webapp.history.actions import HISTORY_PAGE, load_history
 
-from .test_store import Member, ann, db_url  # noqa: F401  (fixtures)
+from .store_helpers import Member
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 COUNT = 450

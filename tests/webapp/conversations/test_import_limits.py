@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the store fixtures are imported from test_store and used as arguments)
 """Import and options against hostile files: one set of limits, plain refusals,
 no side effects (issue 12 "Exports and bad input", issue 13 items 8-10)."""
 
@@ -18,7 +17,7 @@ from webapp.conversations.context import ConversationImportError, ConversationOp
 from webapp.conversations.store import ConversationStore
 from webapp.db.schema import conversations
 
-from .test_store import Member, ann, clock, db_url, store  # noqa: F401  (fixtures)
+from .store_helpers import Member
 
 
 def export(messages: list[dict[str, Any]] | None = None, **options: Any) -> dict[str, Any]:

@@ -1,7 +1,5 @@
 """Folders, tags, archive and temporary chats in the store (issue 26), on
-SQLite and PostgreSQL (`db_url` from test_store)."""
-
-# ruff: noqa: F811  (the store fixtures are imported from test_store and used as arguments)
+SQLite and PostgreSQL (`db_url` from conftest.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from webapp.conversations.store import (
 from webapp.db import schema
 from webapp.history import organising
 
-from .test_store import Clock, Member, ann, bob, chat, clock, db_url, store  # noqa: F401
+from .store_helpers import Clock, Member, chat
 
 
 def ids(store: ConversationStore, owner: Member, **kw: object) -> list[str]:

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (the store fixtures are imported from test_store and used as arguments)
+# ruff: noqa: F811  (the store fixtures are imported from the conversations conftest)
 """Writing an import: each conversation whole or not at all, never over an
 existing one, its progress in the database, and "Remove this import"."""
 
@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.webapp.conversations.test_store import (  # noqa: F401  (fixtures)
-    Clock,
-    Member,
-    ann,
-    bob,
-    chat,
-    clock,
-    db_url,
-    store,
-)
+from tests.webapp.conversations.conftest import ann, bob, clock, db_url, store  # noqa: F401
+from tests.webapp.conversations.store_helpers import Clock, Member, chat
 from webapp.conversations.store import ConversationStore
 from webapp.db.schema import conversations, message_versions, messages
 from webapp.imports.reader import read_upload
