@@ -9,9 +9,8 @@ emulator, with bounded waits for a state, never a timed assertion.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from ablt_core import AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle
 from tests.pg import BACKENDS, db_url_on
+from tests.webapp import answer_helpers
 from webapp.answers import AnswerService
 from webapp.answers import service as service_module
 from webapp.conversations.context import ContextLimits
@@ -28,21 +28,11 @@ from webapp.conversations.store import ConversationStore
 SETTLE = 20.0  # seconds a bounded wait for a state may take
 
 
-@dataclass(frozen=True)
-class Member:
-    username: str
-    user_id: int
+ANN = answer_helpers.ANN
 
 
-ANN = Member("ann", 42)
-
-
-def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the expected state was not reached")
-        time.sleep(0.01)
+# The shared bounded wait, with this module's longer bound.
+until = partial(answer_helpers.until, timeout=SETTLE)
 
 
 @pytest.fixture(params=BACKENDS)

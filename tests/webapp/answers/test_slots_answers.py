@@ -10,10 +10,9 @@ Bounded waits for a state, never a timed assertion.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,8 @@ from ablt_core import AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.pg import BACKENDS, db_url_on
 from tests.reliability import row
+from tests.webapp import answer_helpers
+from tests.webapp.answer_helpers import Member
 from webapp.answers import AnswerService, describe_wait
 from webapp.answers.slots import holder_id
 from webapp.answers.slots_store import RATE_LIMITED, SlotBook
@@ -32,21 +33,11 @@ NO_CAP = ContextLimits(max_messages=None, max_words=None)
 SETTLE = 30.0
 
 
-@dataclass(frozen=True)
-class Member:
-    username: str
-    user_id: int
-
-
 MEMBERS = [Member(name, n + 1) for n, name in enumerate(["ann", "bob", "cy", "dee", "eve"])]
 
 
-def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the expected state was not reached")
-        time.sleep(0.01)
+# The shared bounded wait, with this module's longer bound.
+until = partial(answer_helpers.until, timeout=SETTLE)
 
 
 @pytest.fixture(params=BACKENDS)

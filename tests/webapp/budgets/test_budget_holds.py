@@ -18,8 +18,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ import sqlalchemy as sa
 from ablt_core import AbltClient, AsyncAbltClient, UsageTotals
 from ablt_core.emulator import EmulatorHandle, Fault
 from tests.pg import BACKENDS, db_url_on
+from tests.webapp import answer_helpers
+from tests.webapp.answer_helpers import Member
 from webapp.answers import AnswerRefused, AnswerService
 from webapp.answers.admission import TICKET_TTL
 from webapp.audit import BUDGET_REFUSAL, AuditLog
@@ -50,12 +52,6 @@ REFUSED = "Not sent: you have used this month's budget"
 _USER_IDS = itertools.count(31000 + (int(time.time()) % 1000) * 20)
 
 
-@dataclass(frozen=True)
-class Member:
-    username: str
-    user_id: int
-
-
 class Clock:
     """The store's clock, real time unless moved on (an expiry without waiting)."""
 
@@ -66,12 +62,8 @@ class Clock:
         return datetime.now(UTC) + self.ahead
 
 
-def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the expected state was not reached")
-        time.sleep(0.01)
+# The shared bounded wait, with this module's longer bound.
+until = partial(answer_helpers.until, timeout=SETTLE)
 
 
 @pytest.fixture(params=BACKENDS)
