@@ -100,6 +100,25 @@ def like_pattern(query: str) -> str:
 
 
 @contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for one short read (SELECTs only, no writes, no locks).
+
+    On PostgreSQL its statements run in autocommit: under READ COMMITTED (the
+    default) each statement sees its own snapshot inside a transaction too, so
+    nothing changes but the BEGIN and COMMIT round trips a read no longer sends
+    (two of the four a one-query read cost; bench/load.py counted about fifty
+    reads per answer). On SQLite a read stays a transaction (`BEGIN`), as before.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+            return
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def serialised_write(engine: Engine, lock_key: int) -> Iterator[Connection]:
     """A write transaction that runs alone among those holding `lock_key`, in
     every process: SQLite's write lock (BEGIN IMMEDIATE, set up by
