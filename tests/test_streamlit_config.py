@@ -49,3 +49,9 @@ def test_no_forced_full_collection_after_every_script_run() -> None:
 def test_the_websocket_is_compressed() -> None:
     # Issue 24: the bytes on the wire per answer (bench/stream_wire.py).
     assert _options()["server.enableWebsocketCompression"] is True
+
+
+def test_no_source_watcher() -> None:
+    # Issue 24: with it, every session re-listed every imported module after each
+    # script run (a realpath each) and polled their files (bench/load.py).
+    assert _options()["server.fileWatcherType"] == "none"

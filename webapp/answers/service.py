@@ -252,7 +252,8 @@ class AnswerService:
         except BaseException:
             release(self.rules, admission.ticket)
             raise
-        answer_id = self.start(owner, conversation_id, admission=admission)
+        # The ticket was checked just above (`_ticket`): started without asking again.
+        answer_id = self._start(owner, conversation_id, admission, take_queued=True)
         still_queued = any(
             q.id == queued.id for q in self.store.queued_prompts(owner, conversation_id)
         )
@@ -274,6 +275,12 @@ class AnswerService:
         rules reserved for the ticket becomes the answer's, or is released
         when nothing starts."""
         admission = self._ticket(owner, admission, conversation_id)
+        return self._start(owner, conversation_id, admission, take_queued=take_queued)
+
+    def _start(
+        self, owner: Owner, conversation_id: str, admission: Admission, *, take_queued: bool
+    ) -> str | None:
+        """`start` with a ticket checked a moment ago (`_ticket`)."""
         try:
             claim = self.store.claim_next(owner, conversation_id, take_queued=take_queued)
         except BaseException:

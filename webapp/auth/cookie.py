@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from webapp.db.engine import reading
 from webapp.db.schema import login_tickets as T
 
 SET_PATH: Final = "/_ablt/login-cookie"
@@ -103,7 +104,7 @@ class Tickets:
 
     def used(self, ticket: str) -> bool:
         """Whether the browser has redeemed `ticket` (or it can no longer be)."""
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             row = conn.execute(
                 sa.select(T.c.used_at, T.c.expires_at).where(T.c.ticket_hash == _digest(ticket))
             ).first()

@@ -416,11 +416,15 @@ def session_still_valid(member: Member) -> bool:
     """
     if not st.session_state.get(_AUTH_STATUS):
         return False
+    return not session_ended(member_now(member.username), st.session_state.get(Keys.AUTH_SINCE))
 
-    # One read of the member's row: the team was set up by the whole-page run
-    # that logged this session in (`load_team_for` would check that again).
-    team = MemberStore(_store(get_settings()).engine)
-    return not session_ended(team.get(member.username), st.session_state.get(Keys.AUTH_SINCE))
+
+def member_now(username: str) -> Member | None:
+    """The member's row read from the database now (None: no such member).
+
+    One read: the team was set up by the whole-page run that logged this
+    session in (`load_team_for` would check that again, two more reads)."""
+    return MemberStore(_store(get_settings()).engine).get(username)
 
 
 def list_members() -> list[Member]:

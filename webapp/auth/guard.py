@@ -29,8 +29,7 @@ from typing import Final, ParamSpec
 
 import streamlit as st
 
-from webapp.auth.gate import SESSION_ENDED, load_team_for, session_ended
-from webapp.settings import get_settings
+from webapp.auth.gate import SESSION_ENDED, member_now, session_ended
 from webapp.team.model import Member
 from webapp.ui import flash
 from webapp.ui.member import member_or_none
@@ -65,7 +64,7 @@ def acting_member(*, admin: bool = False) -> Member:
     kept = member_or_none()
     if kept is None:
         raise ActionRefused(SESSION_ENDED)
-    fresh = load_team_for(get_settings()).get(kept.username)
+    fresh = member_now(kept.username)
     if fresh is None or session_ended(fresh, st.session_state.get(Keys.AUTH_SINCE)):
         raise ActionRefused(SESSION_ENDED)
     if fresh != kept:  # the row changed since the page read it (a role, a name)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from webapp.db.engine import reading
 from webapp.db.schema import budgets as B
 from webapp.groups.store import group_limits
 
@@ -119,7 +120,7 @@ class BudgetBook:
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def _row(self, subject: str) -> sa.RowMapping | None:
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return conn.execute(sa.select(B).where(B.c.subject == subject)).mappings().first()
 
     @staticmethod
@@ -143,7 +144,7 @@ class BudgetBook:
         their groups', else the team default (two reads: the page asks on
         every run)."""
         subject = subject_key(username)
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             rows = {
                 str(r["subject"]): r
                 for r in conn.execute(
@@ -161,7 +162,7 @@ class BudgetBook:
 
     def own_limits(self) -> dict[str, Limit]:
         """Every member's own limit, by username (the team default not included)."""
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             rows = conn.execute(sa.select(B).where(B.c.subject != TEAM_DEFAULT)).mappings()
             return {str(r["subject"]): self._limit(r, SOURCE_MEMBER) for r in rows}
 

@@ -23,7 +23,6 @@ import streamlit as st
 from webapp import render
 from webapp.answers.admission import Admission, AnswerRefused
 from webapp.answers.live import Wait, describe_wait
-from webapp.auth import gate as auth
 from webapp.auth.guard import member_action
 from webapp.backend import get_answers, get_store
 from webapp.bots import display as bot_display
@@ -64,9 +63,9 @@ def submit_prompt() -> None:
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
     if opened is None or not text.strip():
         return
+    # Read from the database an instant ago by `member_action` (removed, disabled
+    # or logged out since: nothing is sent); a second read here would only repeat it.
     who = current_member()
-    if not auth.session_still_valid(who):
-        return  # logged out meanwhile: the run that follows says so; nothing is sent
     st.session_state.pop(Keys.CHAT_EDITING, None)
     try:
         answers = get_answers()

@@ -12,6 +12,7 @@ session state; what they have to say is flashed (`webapp.ui.flash`) under
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -214,8 +215,17 @@ def show_text(message: Message) -> None:
     if message.role in ("user", "system"):
         st.markdown(render.prompt_html(message.text), unsafe_allow_html=True)
         return
-    for block in render.answer_blocks(message.text):
+    for block in answer_blocks(message.text):
         st.markdown(block, unsafe_allow_html=True)
+
+
+@functools.lru_cache(maxsize=256)
+def answer_blocks(text: str) -> tuple[str, ...]:
+    """`render.answer_blocks(text)`, kept for the next run: every run draws the
+    saved messages again (the whole page after each answer), and the same text
+    always renders the same (a pure function of the text: parsing, sanitising).
+    Keyed by the text itself, so an edited or regenerated answer is new."""
+    return tuple(render.answer_blocks(text))
 
 
 def restore_prompt() -> None:

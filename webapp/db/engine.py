@@ -25,11 +25,37 @@ PROJECT_ROOT: Final = Path(__file__).resolve().parents[2]
 # another folder still finds the same history. `data/` is git-ignored.
 DEFAULT_DB_URL: Final = f"sqlite:///{PROJECT_ROOT / 'data' / 'ablt-chat.db'}"
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+# A pooled PostgreSQL connection idle this long (seconds) is pinged before use.
+# One back in the pool more recently is not: under load a connection leaves the
+# pool again within milliseconds, and a ping on every checkout (`pool_pre_ping`)
+# was one more round trip per read, about forty per answer (bench/load.py).
+PING_IDLE_AFTER: Final = 1.0
+_IDLE_SINCE: Final = "ablt_idle_since"
 
 
 def db_url_from_env() -> str:
     """`ABLT_DB_URL`, else the SQLite file under the project's `data/` folder."""
     return os.environ.get(ENV_DB_URL, "").strip() or DEFAULT_DB_URL
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use when it sat idle `PING_IDLE_AFTER`
+    or longer (a server restart or an idle timeout may have closed it); a dead
+    one is replaced, unseen by the caller, as `pool_pre_ping` does."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_IDLE_AFTER:
+            return  # just made, or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:  # the pool drops it and connects again
+            raise sa.exc.DisconnectionError("the pooled connection is closed") from err
 
 
 def _sqlite_fold(value: str | None) -> str | None:
@@ -42,9 +68,9 @@ def make_engine(url: str) -> Engine:
     # hide_parameters: a database error's message (which gets logged) never
     # quotes the statement's values, i.e. a member's prompt or answer.
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(
-            parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
-        )
+        engine = sa.create_engine(parsed, pool_size=5, max_overflow=10, hide_parameters=True)
+        _ping_when_idle(engine)
+        return engine
 
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -97,6 +123,25 @@ def _enable_wal(cursor: Any) -> None:
 def like_pattern(query: str) -> str:
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for one short read (SELECTs only, no writes, no locks).
+
+    On PostgreSQL its statements run in autocommit: under READ COMMITTED (the
+    default) each statement sees its own snapshot inside a transaction too, so
+    nothing changes but the BEGIN and COMMIT round trips a read no longer sends
+    (two of the four a one-query read cost; bench/load.py counted about fifty
+    reads per answer). On SQLite a read stays a transaction (`BEGIN`), as before.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+            return
+        with conn.begin():
+            yield conn
 
 
 @contextmanager

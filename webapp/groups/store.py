@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from webapp.audit import AuditLog
+from webapp.db.engine import reading
 from webapp.db.schema import group_bots as GB
 from webapp.db.schema import group_members as GM
 from webapp.db.schema import members as MT
@@ -61,7 +62,7 @@ def _now() -> datetime:
 
 @contextmanager
 def _read(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn, conn.begin():
+    with reading(engine) as conn:
         yield conn
 
 

@@ -35,7 +35,7 @@ from webapp.auth.passwords import (
     is_bcrypt_hash,
     password_problem,
 )
-from webapp.db.engine import serialised_write
+from webapp.db.engine import reading, serialised_write
 from webapp.db.schema import group_members
 from webapp.db.schema import members as MT
 from webapp.db.schema import team_state as TS
@@ -129,7 +129,7 @@ class MemberStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with reading(self.engine) as conn:
             yield conn
 
     def _write(self) -> AbstractContextManager[Connection]:

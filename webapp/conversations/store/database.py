@@ -26,7 +26,7 @@ from webapp.conversations import context as history
 from webapp.conversations.model import ROLES, STATUSES, AnswerStatus, Conversation, Message
 from webapp.conversations.options import options_from_stored
 from webapp.db import migrations
-from webapp.db.engine import make_engine
+from webapp.db.engine import make_engine, reading
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
 
@@ -88,8 +88,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """One short read transaction."""
-        with self.engine.connect() as conn, conn.begin():
+        """One short read (`webapp.db.engine.reading`: no transaction on PostgreSQL)."""
+        with reading(self.engine) as conn:
             yield conn
 
     @contextmanager
