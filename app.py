@@ -21,12 +21,14 @@ from webapp.history import sidebar
 from webapp.settings import MIN_COOKIE_KEY_LENGTH, Settings, SettingsError, get_settings
 from webapp.sharing.links import SHARE_PARAM
 from webapp.team import MemberStore, TeamError
-from webapp.ui import flash
+from webapp.ui import flash, i18n
 from webapp.ui import page as ui
 from webapp.ui.state import Keys
 
 # An emoji icon: a Material one is fetched from a font server, which the demo must not need.
 st.set_page_config(page_title="aBLT Chat", page_icon="💬", layout="wide")
+# The browser's language until we know who this is (the setup and login pages follow it).
+i18n.use_locale(None)
 
 
 # The app's pages: (script, title, icon). Their URL paths are the file names.
@@ -166,6 +168,9 @@ authenticator = auth.make_authenticator(settings, team)
 ui.hide_cookie_component()
 auth.restore_from_cookie(authenticator, settings, team)
 member = auth.sync_member(authenticator, team)
+# The member's own choice (Account page) wins over the browser's; Arabic mirrors the page.
+i18n.use_locale(member.language if member else None)
+i18n.draw_direction()
 
 healthy = backend.api_is_healthy()
 if member is None:

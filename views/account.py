@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from webapp.auth import gate as auth
+from webapp.auth.language import render_language_choice
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.lifecycle.member_data import Who
 from webapp.lifecycle.view import render_my_data
@@ -27,6 +28,7 @@ def render() -> None:
             st.caption(md.escape(member.email))
         st.caption("Your user id is sent with every chat, so usage statistics split per member.")
 
+    render_language_choice(member)
     if auth.is_fixed_demo_account(get_settings(), member.username):
         st.subheader("Change password")
         st.info(auth.DEMO_PASSWORD_FIXED, icon=":material/lock:")

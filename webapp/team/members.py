@@ -67,6 +67,7 @@ def _to_member(row: RowMapping) -> Member:
         created=row["created_at"],
         last_login=row["last_login_at"],
         sessions_valid_after=row["sessions_valid_after"],
+        language=row["language"],
     )
 
 
@@ -382,6 +383,16 @@ class MemberStore:
                     raise TeamError(LAST_ADMIN)
                 values["sessions_valid_after"] = self.now()
             conn.execute(MT.update().where(MT.c.username == row["username"]).values(**values))
+        return self._existing(username)
+
+    def set_language(self, username: str, language: str | None) -> Member:
+        """Store the member's interface language (a locale such as "de"; None:
+        follow the browser's). The caller checks it is a shipped language."""
+        with self._write() as conn:
+            row = self._row(conn, username)
+            conn.execute(
+                MT.update().where(MT.c.username == row["username"]).values(language=language)
+            )
         return self._existing(username)
 
     def remove(self, username: str) -> None:

@@ -40,6 +40,7 @@ class Keys:
     SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
     APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
     FLASH = "flash"  # {area: webapp.ui.flash.Notice}: shown once by that area's next run
+    LOCALE = "ui_locale"  # this session's interface language (webapp.ui.i18n.use_locale)
     WINDOWS = "windows"  # webapp.ui.window.Windows: how much of each long list is drawn
 
     # Chat page

@@ -23,10 +23,18 @@ NEW_CHAT_KEY: Final = "chat_new"  # the sidebar's New chat button (message_tools
 HISTORY_ROW_KEY_PREFIX: Final = "chat_open_"  # + conversation id: a History row (history_rows.css)
 VERSIONS_KEY_PREFIX: Final = "chat_versions_"  # + message id: its versions (version_labels.css)
 SCRIPTS_KEY: Final = "chat_scripts"  # the hidden container of the page's scripts (scripts.css)
+DIRECTION_KEY: Final = "ui_direction"  # the language script's container (direction.css)
 
 # Every key (or key prefix) a sheet names as `.st-key-...`.
 STYLED_KEYS: Final = frozenset(
-    {CHAT_HEADER_KEY, NEW_CHAT_KEY, HISTORY_ROW_KEY_PREFIX, VERSIONS_KEY_PREFIX, SCRIPTS_KEY}
+    {
+        CHAT_HEADER_KEY,
+        NEW_CHAT_KEY,
+        HISTORY_ROW_KEY_PREFIX,
+        VERSIONS_KEY_PREFIX,
+        SCRIPTS_KEY,
+        DIRECTION_KEY,
+    }
 )
 
 
