@@ -50,6 +50,7 @@ def _label(choice: str) -> str:
 def render_language_choice(member: Member) -> None:
     """The selector: the browser's language, or one of the shipped languages."""
     options = [BROWSER, *i18n.available()]
+    labels = {choice: _label(choice) for choice in options}  # named in this run's language
     current = member.language if member.language in options else BROWSER
     with st.container(border=True):
         st.subheader(_("Language"))
@@ -57,7 +58,7 @@ def render_language_choice(member: Member) -> None:
             _("Language of the app"),
             options,
             index=options.index(current or BROWSER),
-            format_func=_label,
+            format_func=labels.__getitem__,
             key=SELECT_KEY,
             help=_("Kept with your account: it applies on every device you log in on."),
         )

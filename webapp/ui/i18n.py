@@ -63,7 +63,7 @@ LANGUAGE_NAMES: Final[Mapping[str, str]] = {
     "ar": "العربية",
 }
 # The languages offered: complete catalogs only (tests/webapp/ui/test_catalogs.py).
-SHIPPED: Final[tuple[str, ...]] = ("en", "de")
+SHIPPED: Final[tuple[str, ...]] = ("en",)
 RIGHT_TO_LEFT: Final = frozenset({"ar"})
 
 # Catalogs registered at run time (the tests' pseudo-language "xx").
@@ -231,8 +231,10 @@ def format_day_month(value: date, *, locale: str | None = None) -> str:
 def format_time(
     value: time | datetime, *, tz: tzinfo | None = None, locale: str | None = None
 ) -> str:
-    """Hours and minutes as the locale writes them ("14:05", "2:05 PM")."""
-    return dates.format_time(value, format="short", tzinfo=tz, locale=babel_locale(locale))
+    """Hours and minutes on the 24-hour clock, as the locale writes them ("14:05")."""
+    if isinstance(value, datetime) and tz is not None:
+        value = value.astimezone(tz)
+    return dates.format_skeleton("Hm", value, locale=babel_locale(locale))
 
 
 def format_datetime(
