@@ -23,6 +23,7 @@ from webapp.backend import get_store
 from webapp.chat import open_chat as chat
 from webapp.team import Member
 from webapp.text import csv_safe
+from webapp.ui.i18n import _
 from webapp.ui.state import Keys
 
 DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
@@ -71,11 +72,11 @@ def pick_voters(member: Member) -> list[str] | None:
         return None
     labels = {m.username: f"{m.name} ({m.username})" for m in list_members()}
     picked = st.multiselect(
-        "Votes by (admins: empty means the whole team)",
+        _("Votes by (admins: empty means the whole team)"),
         list(labels),
         format_func=labels.__getitem__,
         key=Keys.ARENA_VOTERS,
-        placeholder="The whole team",
+        placeholder=_("The whole team"),
     )
     return list(picked) or None
 
@@ -84,17 +85,17 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
     today = today or dt.datetime.now(dt.UTC).date()
     first, last = st.columns(2)
     start = first.date_input(
-        "From (UTC day)",
+        _("From (UTC day)"),
         value=today - dt.timedelta(days=DEFAULT_DAYS - 1),
         key=Keys.ARENA_FROM,
         format="YYYY-MM-DD",
     )
-    end = last.date_input("To (UTC day)", value=today, key=Keys.ARENA_TO, format="YYYY-MM-DD")
+    end = last.date_input(_("To (UTC day)"), value=today, key=Keys.ARENA_TO, format="YYYY-MM-DD")
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-        st.warning("Pick both a start and an end date.")
+        st.warning(_("Pick both a start and an end date."))
         return
     if end < start:
-        st.warning("The end date is before the start date: swap them.")
+        st.warning(_("The end date is before the start date: swap them."))
         return
     voters = pick_voters(member)
     since = dt.datetime.combine(start, dt.time(), dt.UTC)
@@ -102,23 +103,27 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
     try:
         rows = Arena(get_store()).votes(since, until, voters)
     except chat.DATABASE_ERRORS:
-        st.error("The votes could not be read; try again.", icon=":material/database:")
+        st.error(_("The votes could not be read; try again."), icon=":material/database:")
         return
     if not rows:
-        st.info("No votes in this range yet: battles in the Battle tab make the leaderboard.")
+        st.info(_("No votes in this range yet: battles in the Battle tab make the leaderboard."))
         return
     board = cached_board(tuple(r.vote for r in rows), _names(rows))
     battles = len(rows)
     st.caption(
-        f"The ranking rests on {battles:,} vote{'s' if battles != 1 else ''} "
-        f"({start:%Y-%m-%d} to {end:%Y-%m-%d}, UTC). Bradley-Terry ratings: 400 points "
-        "apart is 10 to 1 odds; ties and “both bad” count half a win each; the bars "
-        "are 95% bootstrap intervals."
+        _(
+            "The ranking rests on {battles:,} vote{value} ({start:%Y-%m-%d} to "
+            "{end:%Y-%m-%d}, UTC). Bradley-Terry ratings: 400 points apart is "
+            "10 to 1 odds; ties and “both bad” count half a win each; the bars "
+            "are 95% bootstrap intervals."
+        ).format(battles=battles, value="s" if battles != 1 else "", start=start, end=end)
     )
     if battles < FEW_VOTES:
         st.info(
-            f"Only {battles} vote{'s' if battles != 1 else ''} so far: the order and the "
-            "intervals will settle once there are a few dozen.",
+            _(
+                "Only {battles} vote{value} so far: the order and the intervals "
+                "will settle once there are a few dozen."
+            ).format(battles=battles, value="s" if battles != 1 else ""),
             icon=":material/info:",
         )
     st.altair_chart(interval_chart(board), width="stretch")
@@ -130,7 +135,7 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
         key="arena_board_table",
     )
     st.download_button(
-        "Download leaderboard CSV",
+        _("Download leaderboard CSV"),
         data=csv_safe.csv_bytes(board),
         file_name=f"ablt-arena-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
         mime="text/csv",

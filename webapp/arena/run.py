@@ -18,6 +18,7 @@ from webapp.arena.store import Arena, Battle
 from webapp.conversations.model import AnswerStatus, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import Owner
+from webapp.ui.i18n import _
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService
@@ -39,7 +40,7 @@ def start(
     or fewer than two bots; `AnswerRefused` (from `answers.admit`) before
     anything is saved."""
     if not prompt.strip():
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     pair = draw_pair(bots, arena.pair_battles(), rng)
     admission = answers.admit(owner)
     battle = arena.create(owner, pair, prompt, options)

@@ -37,6 +37,7 @@ from webapp.library.view import entry_label, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -47,7 +48,7 @@ CHAT_PAGE: Final = "views/chat.py"
 POLL_EVERY: Final = 0.1  # seconds between redraws of the live answers
 BLIND_AVATAR: Final = ":material/help:"  # the same for both sides until the reveal
 LIBRARY_WHERE: Final = "arena"  # the library entry's fields (`Keys.library_variable`)
-VOTE_HELP: Final = "Vote once both answers are complete; the names are shown after the vote."
+VOTE_HELP: Final = N_("Vote once both answers are complete; the names are shown after the vote.")
 
 
 @dataclass
@@ -208,11 +209,11 @@ def render_library_picker() -> None:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
     chosen = st.selectbox(
-        "Prompt from the library (optional)",
+        _("Prompt from the library (optional)"),
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        placeholder="Search the prompt library…",
+        placeholder=_("Search the prompt library…"),
         key="arena_library_pick",
     )
     if chosen is None:
@@ -225,7 +226,7 @@ def render_library_picker() -> None:
             max_chars=2000,
         )
     st.button(
-        "Use this prompt",
+        _("Use this prompt"),
         key="arena_library_apply",
         icon=":material/menu_book:",
         on_click=apply_library_entry,
@@ -241,29 +242,31 @@ def render_setup(bots: Sequence[Bot]) -> None:
     render_library_picker()
     labels = chat.bot_labels(bots)
     st.multiselect(
-        "Shortlist (optional: two or more bots to draw from; none: all you may use)",
+        _("Shortlist (optional: two or more bots to draw from; none: all you may use)"),
         list(labels),
         format_func=labels.__getitem__,
         key=Keys.ARENA_SHORTLIST,
-        placeholder="All bots",
+        placeholder=_("All bots"),
     )
     with st.form("arena_prompt_form", border=False):
         st.text_area(
-            "Your prompt",
+            _("Your prompt"),
             key=Keys.ARENA_PROMPT,
             max_chars=100_000,
-            placeholder="Two bots, drawn for you, answer it blind",
+            placeholder=_("Two bots, drawn for you, answer it blind"),
         )
         st.form_submit_button(
-            "Start battle",
+            _("Start battle"),
             type="primary",
             icon=":material/swords:",
             on_click=start_battle,
             args=(bots,),
         )
     st.caption(
-        "Two bots answer side by side as Bot A and Bot B; their names stay hidden "
-        "until you vote. Every pair of bots gets its turn."
+        _(
+            "Two bots answer side by side as Bot A and Bot B; their names stay "
+            "hidden until you vote. Every pair of bots gets its turn."
+        )
     )
 
 
@@ -280,7 +283,7 @@ def _shown_text(battle: Battle, text: str, *, streaming: bool = False) -> str:
 
 def _status(message: Message) -> None:
     if message.status == AnswerStatus.STOPPED:
-        st.caption(":material/stop_circle: Stopped: the part received before Stop.")
+        st.caption(_(":material/stop_circle: Stopped: the part received before Stop."))
     elif message.status in RETRYABLE_STATUSES:
         st.error(md.escape(message.error or chat.INTERRUPTED_MESSAGE), icon=":material/error:")
 
@@ -303,7 +306,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
             st.markdown(_heading(battle, side))
             with st.chat_message("assistant", avatar=avatar):
                 if message is None:
-                    st.caption("Waiting for the answer…")
+                    st.caption(_("Waiting for the answer…"))
                     continue
                 if message.status == AnswerStatus.STREAMING:
                     live_slots.append((message, st.empty(), st.empty()))
@@ -315,7 +318,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
             row = st.container(horizontal=True)
             if not battle.revealed and message.status != AnswerStatus.COMPLETE:
                 row.button(
-                    "Retry",
+                    _("Retry"),
                     key=f"arena_retry_{side}",
                     icon=":material/refresh:",
                     on_click=retry_side,
@@ -323,7 +326,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
                 )
             if battle.revealed:
                 row.button(
-                    f"Continue with {bot.name or bot.slug}",
+                    _("Continue with {value}").format(value=bot.name or bot.slug),
                     key=f"arena_continue_{side}",
                     icon=":material/chat:",
                     type="tertiary",
@@ -333,7 +336,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
     render_vote(battle)
     if live_slots or any(m is None for m in answers):
         st.button(
-            "Stop both",
+            _("Stop both"),
             key="arena_stop",
             icon=":material/stop_circle:",
             on_click=stop_both,
@@ -349,26 +352,28 @@ def render_vote(battle: Battle) -> None:
     """The four vote buttons before the vote; what was voted after it."""
     if battle.revealed and battle.outcome is not None:
         st.success(
-            f"You voted: {OUTCOME_LABELS[battle.outcome]}. The names are shown above.",
+            _("You voted: {value}. The names are shown above.").format(
+                value=OUTCOME_LABELS[battle.outcome]
+            ),
             icon=":material/how_to_vote:",
         )
-        st.button("New battle", key="arena_new", icon=":material/add:", on_click=new_battle)
+        st.button(_("New battle"), key="arena_new", icon=":material/add:", on_click=new_battle)
         return
     row = st.container(horizontal=True)
     for outcome, label in OUTCOME_LABELS.items():
         row.button(
             label,
             key=f"arena_vote_{outcome}",
-            help=VOTE_HELP,
+            help=_(VOTE_HELP),
             on_click=cast_vote,
             args=(battle.id, outcome),
         )
     row.button(
-        "New battle",
+        _("New battle"),
         key="arena_new",
         icon=":material/add:",
         type="tertiary",
-        help="Leave this battle without a vote (it stays out of the leaderboard).",
+        help=_("Leave this battle without a vote (it stays out of the leaderboard)."),
         on_click=new_battle,
     )
 
