@@ -33,12 +33,13 @@ from webapp.auth.gate import SESSION_ENDED, load_team_for, session_ended
 from webapp.settings import get_settings
 from webapp.team.model import Member
 from webapp.ui import flash
+from webapp.ui.i18n import N_
 from webapp.ui.member import member_or_none
 from webapp.ui.state import Keys
 
 P = ParamSpec("P")
 
-NOT_ADMIN: Final = "Only an admin can do that: your role was changed. Nothing was changed."
+NOT_ADMIN: Final = N_("Only an admin can do that: your role was changed. Nothing was changed.")
 # The attribute that marks a guarded callback (read by the test that checks them all).
 GUARD_MARK: Final = "__ablt_guard__"
 # Where a refusal for a lost admin role waits: app.py shows it above whichever page

@@ -36,13 +36,15 @@ from typing import Final
 
 import bcrypt
 
+from webapp.ui.i18n import N_
+
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_BYTES: Final = 72  # bcrypt's limit on its input
 BCRYPT_ROUNDS = 12  # bcrypt's default cost; tests lower it (module attribute, not Final)
 # The demo team's password. It is public (the login page shows it), which is
 # why such accounts are refused with a real token.
 DEMO_PASSWORD: Final = "ablt-demo"
-WHITESPACE_NOTE: Final = "Leading and trailing spaces are kept: they are part of the password."
+WHITESPACE_NOTE: Final = N_("Leading and trailing spaces are kept: they are part of the password.")
 
 _dummy_lock = threading.Lock()
 _dummy_hashes: dict[int, bytes] = {}

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from webapp.auth.passwords import too_long_problem
 from webapp.auth.throttle_store import LoginLog, Recent, username_key
 from webapp.operations import metrics
+from webapp.ui.i18n import N_
 
 if TYPE_CHECKING:
     from webapp.team import Member
@@ -50,8 +51,8 @@ class Credentials(Protocol):
         """Whether `password` is `username`'s."""
 
 
-WRONG_CREDENTIALS: Final = "Username or password is incorrect."
-MISSING_CREDENTIALS: Final = "Enter your username and password."
+WRONG_CREDENTIALS: Final = N_("Username or password is incorrect.")
+MISSING_CREDENTIALS: Final = N_("Enter your username and password.")
 # The address recorded when Streamlit reports none (a loopback connection).
 LOCAL_ADDRESS: Final = "local"
 
