@@ -37,6 +37,7 @@ from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
 from webapp.groups import view as groups_view
 from webapp.ui import flash, leftovers, runtime
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -227,13 +228,13 @@ def render_live(
         text_slot = st.container()
         row = st.container(horizontal=True, vertical_alignment="center")
         row.button(
-            STOP_LABEL,
+            _(STOP_LABEL),
             key="chat_stop",
             icon=":material/stop_circle:",
             type="secondary",
             on_click=stop_answer,
             args=(message.id,),
-            help="Stop this answer now; the part shown is kept (Esc).",
+            help=_("Stop this answer now; the part shown is kept (Esc)."),
             shortcut=STOP_SHORTCUT,
         )
         status = row.empty()
@@ -302,23 +303,25 @@ def render_queued(queued: list[QueuedPrompt], *, held: str | None = None) -> Non
         with st.chat_message("user", avatar=USER_AVATAR):
             st.markdown(render.prompt_html(item.text), unsafe_allow_html=True)
             if held is not None and index == 0:
-                st.caption(f":material/block: {held}")
+                st.caption(_(":material/block: {held}").format(held=held))
             line = st.container(horizontal=True, vertical_alignment="center")
             if held is None:
-                line.caption(":material/schedule: Queued: sent when the answer before it is done.")
+                line.caption(
+                    _(":material/schedule: Queued: sent when the answer before it is done.")
+                )
             elif index == 0:
                 line.button(
-                    "Send now",
+                    _("Send now"),
                     key=f"chat_queued_send_{item.id}",
                     type="tertiary",
                     icon=":material/send:",
                     on_click=start_answer,
-                    help="Send it now, if this month's budget allows.",
+                    help=_("Send it now, if this month's budget allows."),
                 )
             else:
-                line.caption(":material/schedule: Queued: sent after the one above.")
+                line.caption(_(":material/schedule: Queued: sent after the one above."))
             line.button(
-                "Cancel",
+                _("Cancel"),
                 key=f"chat_queued_cancel_{item.id}",
                 type="tertiary",
                 icon=":material/close:",
@@ -330,5 +333,5 @@ def render_queued(queued: list[QueuedPrompt], *, held: str | None = None) -> Non
 def render_unanswered() -> None:
     """A prompt without an answer and none coming (its start failed, or an import)."""
     row = st.container(horizontal=True, vertical_alignment="center")
-    row.caption(":material/help: This message has no answer yet.")
-    row.button("Answer it", key="chat_answer_now", icon=":material/send:", on_click=answer_now)
+    row.caption(_(":material/help: This message has no answer yet."))
+    row.button(_("Answer it"), key="chat_answer_now", icon=":material/send:", on_click=answer_now)

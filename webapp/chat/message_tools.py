@@ -26,8 +26,9 @@ from webapp.limits import BOT_MODEL_MAX_CHARS
 from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
 from webapp.ui import chat_scripts, clipboard, scroll, styles
+from webapp.ui.i18n import N_
 
-COPY_LABEL: Final = "Copy text"
+COPY_LABEL: Final = N_("Copy text")
 COPIED_LABEL: Final = "Copied"
 
 
