@@ -20,6 +20,7 @@ from typing import Final, Literal
 from webapp.budgets.count import BudgetStatus, words_as_tokens
 from webapp.budgets.holds import estimate_words
 from webapp.conversations.context import ConversationOptions
+from webapp.ui.i18n import N_, _
 
 MAX_PROMPTS: Final = 200  # prompts in one set
 MAX_PROMPT_CHARS: Final = 20_000  # characters in one prompt
@@ -36,7 +37,7 @@ FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 ENDED_STATES: Final = frozenset({DONE, FAILED, CANCELLED})
 
-STOPPED_BEFORE_START: Final = "Stopped before it started."
+STOPPED_BEFORE_START: Final = N_("Stopped before it started.")
 
 
 class EvaluationError(ValueError):
@@ -191,9 +192,13 @@ def clean_name(name: str) -> str:
     """A set's name: one line, not blank, at most `NAME_MAX_CHARS`."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise EvaluationError("Give the set a name.")
+        raise EvaluationError(_("Give the set a name."))
     if len(cleaned) > NAME_MAX_CHARS:
-        raise EvaluationError(f"A set's name can be at most {NAME_MAX_CHARS} characters.")
+        raise EvaluationError(
+            _("A set's name can be at most {name_max_chars} characters.").format(
+                name_max_chars=NAME_MAX_CHARS
+            )
+        )
     return cleaned
 
 
@@ -206,19 +211,23 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
     """The prompts of a set, checked: 1 to `MAX_PROMPTS`, none blank, none
     over `MAX_PROMPT_CHARS`. EvaluationError says which and what the limit is."""
     if not prompts:
-        raise EvaluationError("Add at least one prompt to the set.")
+        raise EvaluationError(_("Add at least one prompt to the set."))
     if len(prompts) > MAX_PROMPTS:
         raise EvaluationError(
-            f"A set can hold at most {MAX_PROMPTS} prompts; this one has {len(prompts):,}. "
-            "Split it into several sets."
+            _(
+                "A set can hold at most {max_prompts} prompts; this one has "
+                "{prompts:,}. Split it into several sets."
+            ).format(max_prompts=MAX_PROMPTS, prompts=len(prompts))
         )
     for number, prompt in enumerate(prompts, start=1):
         if not prompt.strip():
-            raise EvaluationError(f"Prompt {number} is empty.")
+            raise EvaluationError(_("Prompt {number} is empty.").format(number=number))
         if len(prompt) > MAX_PROMPT_CHARS:
             raise EvaluationError(
-                f"Prompt {number} has {len(prompt):,} characters; a prompt can have at most "
-                f"{MAX_PROMPT_CHARS:,}."
+                _(
+                    "Prompt {number} has {prompt:,} characters; a prompt can have at "
+                    "most {max_prompt_chars:,}."
+                ).format(number=number, prompt=len(prompt), max_prompt_chars=MAX_PROMPT_CHARS)
             )
     return tuple(prompts)
 
@@ -227,14 +236,20 @@ def check_bots(bots: Sequence[RunBot], prompts: int) -> tuple[RunBot, ...]:
     """The bots of a run, checked: `MIN_BOTS` to `MAX_BOTS`, each once, and
     prompts x bots at most `MAX_ANSWERS`. EvaluationError otherwise."""
     if not MIN_BOTS <= len(bots) <= MAX_BOTS:
-        raise EvaluationError(f"Pick {MIN_BOTS} to {MAX_BOTS} bots.")
+        raise EvaluationError(
+            _("Pick {min_bots} to {max_bots} bots.").format(min_bots=MIN_BOTS, max_bots=MAX_BOTS)
+        )
     slugs = [b.slug for b in bots]
     if len(set(slugs)) != len(slugs):
-        raise EvaluationError("Pick each bot once.")
+        raise EvaluationError(_("Pick each bot once."))
     if prompts * len(bots) > MAX_ANSWERS:
         raise EvaluationError(
-            f"{prompts:,} prompts x {len(bots)} bots is {prompts * len(bots):,} answers; a run "
-            f"can ask for at most {MAX_ANSWERS:,}. Use fewer prompts or fewer bots."
+            _(
+                "{prompts:,} prompts x {bots} bots is {value:,} answers; a run can "
+                "ask for at most {max_answers:,}. Use fewer prompts or fewer bots."
+            ).format(
+                prompts=prompts, bots=len(bots), value=prompts * len(bots), max_answers=MAX_ANSWERS
+            )
         )
     return tuple(bots)
 

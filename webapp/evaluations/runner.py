@@ -49,6 +49,7 @@ from webapp.evaluations.model import (
     in_unit,
 )
 from webapp.evaluations.store import Evaluations
+from webapp.ui.i18n import N_
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService
@@ -67,13 +68,13 @@ SETTLE_EVERY: Final = 5.0  # seconds between checks for answers whose worker die
 # A cell claimed this long ago whose answer was never sent: its process died
 # between the claim and the send (a send takes well under a second).
 UNSTARTED_AFTER: Final = timedelta(minutes=2)
-NEVER_SENT: Final = "This answer was never sent (the app restarted meanwhile). Retry it."
-INTERRUPTED: Final = "The answer was cut off before it ended."
-BUDGET_STOP: Final = (
+NEVER_SENT: Final = N_("This answer was never sent (the app restarted meanwhile). Retry it.")
+INTERRUPTED: Final = N_("The answer was cut off before it ended.")
+BUDGET_STOP: Final = N_(
     "Not started: this answer could take you past your monthly budget, so the run stopped here."
 )
-NOT_STARTED: Final = "Not started: "
-COULD_NOT_START: Final = (
+NOT_STARTED: Final = N_("Not started: ")
+COULD_NOT_START: Final = N_(
     "This answer could not be started (the database or the API did not answer). Retry it."
 )
 

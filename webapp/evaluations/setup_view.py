@@ -39,6 +39,7 @@ from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -172,25 +173,25 @@ def render_option_fields(scope: str) -> None:
     """Language, max words, web search and a system instruction for `scope`."""
     left, right = st.columns(2)
     left.text_input(
-        "Language",
+        _("Language"),
         key=Keys.evals_option(scope, "language"),
-        placeholder="The bot's default",
+        placeholder=_("The bot's default"),
         max_chars=limits.LANGUAGE_MAX_CHARS,
     )
     right.number_input(
-        "Max words",
+        _("Max words"),
         limits.MAX_WORDS_MIN,
         limits.MAX_WORDS_MAX,
         value=limits.MAX_WORDS_DEFAULT,
         step=50,
         key=Keys.evals_option(scope, "max_words"),
     )
-    left.toggle("Web search", key=Keys.evals_option(scope, "search"))
+    left.toggle(_("Web search"), key=Keys.evals_option(scope, "search"))
     st.text_area(
-        "System instruction",
+        _("System instruction"),
         key=Keys.evals_option(scope, "system"),
         max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
-        placeholder="Extends or overrides each bot's own instructions",
+        placeholder=_("Extends or overrides each bot's own instructions"),
         height=80,
     )
 
@@ -201,11 +202,11 @@ def _render_library_adder() -> None:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
     chosen = st.selectbox(
-        "Add a prompt from the library",
+        _("Add a prompt from the library"),
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        placeholder="Search the prompt library…",
+        placeholder=_("Search the prompt library…"),
         key="evals_library_pick",
     )
     if chosen is None:
@@ -218,7 +219,7 @@ def _render_library_adder() -> None:
             max_chars=2000,
         )
     st.button(
-        "Add to the set",
+        _("Add to the set"),
         key="evals_library_add",
         icon=":material/menu_book:",
         on_click=add_library_prompt,
@@ -229,24 +230,25 @@ def _render_library_adder() -> None:
 def render_new_set() -> None:
     """A new set: its name, prompts typed or pasted, or from the library."""
     page = session()
-    st.text_input("Name of the set", key=Keys.EVALS_SET_NAME, max_chars=200)
+    st.text_input(_("Name of the set"), key=Keys.EVALS_SET_NAME, max_chars=200)
     st.text_area(
-        "Prompts, one per line",
+        _("Prompts, one per line"),
         key=Keys.EVALS_PASTE,
         height=120,
-        placeholder="Paste or type prompts here, one per line",
+        placeholder=_("Paste or type prompts here, one per line"),
     )
     st.text_area(
-        "Or one prompt over several lines",
+        _("Or one prompt over several lines"),
         key=Keys.EVALS_ONE,
         height=80,
         max_chars=MAX_PROMPT_CHARS,
     )
-    st.button("Add prompts", icon=":material/playlist_add:", on_click=add_pasted)
+    st.button(_("Add prompts"), icon=":material/playlist_add:", on_click=add_pasted)
     _render_library_adder()
     st.caption(
-        f"{len(page.draft)} of at most {MAX_PROMPTS} prompts "
-        f"(each up to {MAX_PROMPT_CHARS:,} characters)."
+        _(
+            "{draft} of at most {max_prompts} prompts (each up to {max_prompt_chars:,} characters)."
+        ).format(draft=len(page.draft), max_prompts=MAX_PROMPTS, max_prompt_chars=MAX_PROMPT_CHARS)
     )
     for index, prompt in enumerate(page.draft):
         text, remove = st.columns([12, 1], vertical_alignment="center")
@@ -255,12 +257,12 @@ def render_new_set() -> None:
             "",
             key=f"evals_draft_remove_{index}",
             icon=":material/close:",
-            help="Remove this prompt",
+            help=_("Remove this prompt"),
             on_click=remove_draft_prompt,
             args=(index,),
         )
     st.button(
-        "Save the set",
+        _("Save the set"),
         type="primary",
         icon=":material/save:",
         disabled=not page.draft,
@@ -275,29 +277,29 @@ def render_setup(bots: Sequence[Bot]) -> None:
     labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
     if st.session_state.get(Keys.EVALS_SET) not in labels:
         st.session_state[Keys.EVALS_SET] = next(iter(labels)) if not sets else sets[0].id
-    st.subheader("1. Prompts")
+    st.subheader(_("1. Prompts"))
     chosen = st.selectbox(
-        "Set of prompts", list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
+        _("Set of prompts"), list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
     )
     eval_set = next((s for s in sets if s.id == chosen), None)
     if eval_set is None:
         render_new_set()
     else:
-        with st.expander(f"The {len(eval_set.prompts)} prompts"):
+        with st.expander(_("The {prompts} prompts").format(prompts=len(eval_set.prompts))):
             for index, prompt in enumerate(eval_set.prompts[:MAX_PROMPTS]):
                 st.markdown(
                     render.prompt_html(f"{index + 1}. {prompt[:500]}"), unsafe_allow_html=True
                 )
-    st.subheader("2. Bots")
+    st.subheader(_("2. Bots"))
     names = {b.slug: b.name for b in bots}
     st.multiselect(
-        f"Bots ({MIN_BOTS} to {MAX_BOTS})",
+        _("Bots ({min_bots} to {max_bots})").format(min_bots=MIN_BOTS, max_bots=MAX_BOTS),
         list(names),
         format_func=lambda s: names.get(s, s),
         max_selections=MAX_BOTS,
         key=Keys.EVALS_BOTS,
     )
-    per_bot = st.toggle("Options per bot", key=Keys.EVALS_PER_BOT)
+    per_bot = st.toggle(_("Options per bot"), key=Keys.EVALS_PER_BOT)
     picked = picked_bots(bots)
     if per_bot:
         for bot in picked:
@@ -305,13 +307,19 @@ def render_setup(bots: Sequence[Bot]) -> None:
                 render_option_fields(bot.slug)
     else:
         render_option_fields(ALL_BOTS)
-    st.subheader("3. Run")
+    st.subheader(_("3. Run"))
     prompts = len(eval_set.prompts) if eval_set else len(session().draft)
     answers = prompts * len(picked)
     words = estimate_run_words(prompts, picked)
-    line = (
-        f"{prompts} prompts x {len(picked)} bots = {answers} answers (at most {MAX_ANSWERS}); "
-        f"they may use up to {words:,} words"
+    line = _(
+        "{prompts} prompts x {bots} bots = {answers} answers (at most {max_answers}); "
+        "they may use up to {words} words"
+    ).format(
+        prompts=format_number(prompts),
+        bots=format_number(len(picked)),
+        answers=format_number(answers),
+        max_answers=format_number(MAX_ANSWERS),
+        words=format_number(words),
     )
     try:
         status = budgets_view.status_for(member)
@@ -324,7 +332,7 @@ def render_setup(bots: Sequence[Bot]) -> None:
         pass
     st.caption(line + ".")
     st.button(
-        "Run",
+        _("Run"),
         type="primary",
         icon=":material/play_arrow:",
         disabled=eval_set is None or len(picked) < MIN_BOTS,

@@ -43,6 +43,7 @@ from webapp.evaluations.runner import EvaluationRunner
 from webapp.evaluations.store import Evaluations
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -221,16 +222,16 @@ def render_run_picker(runs: Sequence[Run]) -> None:
     ids = list(labels)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
-        "Open a run",
+        _("Open a run"),
         ids,
         index=ids.index(open_run) if open_run in labels else None,
         format_func=lambda run_id: labels.get(run_id, "A run"),
-        placeholder="The team's runs…" if runs else "No runs yet",
+        placeholder=_("The team's runs…") if runs else _("No runs yet"),
         key=key,
         on_change=open_picked_run,
         args=(key,),
     )
-    right.button("New evaluation", icon=":material/add:", on_click=new_run)
+    right.button(_("New evaluation"), icon=":material/add:", on_click=new_run)
 
 
 def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
@@ -256,7 +257,7 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
     try:
         run = evaluations.run(run_id)
     except EvaluationNotFound:
-        st.warning("That run no longer exists.")
+        st.warning(_("That run no longer exists."))
         return
     if drawn_active and not run.active:
         st.rerun()
@@ -266,21 +267,24 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
     st.progress(progress.ended / max(progress.total, 1), text=progress.caption())
     if run.active and mine and not run.stop_requested:
         st.button(
-            "Stop", icon=":material/stop:", key="evals_stop", on_click=stop_run, args=(run.id,)
+            _("Stop"), icon=":material/stop:", key="evals_stop", on_click=stop_run, args=(run.id,)
         )
     elif run.active:
-        st.caption("Running in the background: you can close this tab.")
+        st.caption(_("Running in the background: you can close this tab."))
     st.dataframe(grid_frame(run, cells), hide_index=True, width="stretch")
     failed = [c for c in cells if c.state in (FAILED, CANCELLED)]
     for cell in failed:
         left, right = st.columns([6, 1], vertical_alignment="center")
         left.markdown(
-            f"Prompt {cell.prompt_index + 1}, {md.escape(run.bots[cell.bot_index].label)}: "
-            f"{md.escape(cell.error or 'failed')}"
+            _("Prompt {value}, {label}: {value2}").format(
+                value=cell.prompt_index + 1,
+                label=md.escape(run.bots[cell.bot_index].label),
+                value2=md.escape(cell.error or "failed"),
+            )
         )
         if mine:
             right.button(
-                "Retry",
+                _("Retry"),
                 key=f"evals_retry_{cell.id}",
                 icon=":material/refresh:",
                 on_click=retry_cell,
