@@ -36,6 +36,7 @@ from webapp.db import schema
 from webapp.db.engine import serialised_write
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ class RetentionPolicy:
         ):
             if days is not None and not 1 <= days <= MAX_DAYS:
                 raise RetentionError(
-                    f"{label}: keep them between 1 and {MAX_DAYS:,} days, or forever."
+                    _("{label}: keep them between 1 and {max_days:,} days, or forever.").format(
+                        label=label, max_days=MAX_DAYS
+                    )
                 )
 
     @property
