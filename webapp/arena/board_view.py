@@ -23,7 +23,7 @@ from webapp.backend import get_store
 from webapp.chat import open_chat as chat
 from webapp.team import Member
 from webapp.text import csv_safe
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_date, format_number, ngettext
 from webapp.ui.state import Keys
 
 DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
@@ -111,19 +111,25 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
     board = cached_board(tuple(r.vote for r in rows), _names(rows))
     battles = len(rows)
     st.caption(
-        _(
-            "The ranking rests on {battles:,} vote{value} ({start:%Y-%m-%d} to "
-            "{end:%Y-%m-%d}, UTC). Bradley-Terry ratings: 400 points apart is "
-            "10 to 1 odds; ties and “both bad” count half a win each; the bars "
-            "are 95% bootstrap intervals."
-        ).format(battles=battles, value="s" if battles != 1 else "", start=start, end=end)
+        ngettext(
+            "The ranking rests on {battles} vote ({start} to {end}, UTC). Bradley-Terry "
+            "ratings: 400 points apart is 10 to 1 odds; ties and “both bad” count half a win "
+            "each; the bars are 95% bootstrap intervals.",
+            "The ranking rests on {battles} votes ({start} to {end}, UTC). Bradley-Terry "
+            "ratings: 400 points apart is 10 to 1 odds; ties and “both bad” count half a win "
+            "each; the bars are 95% bootstrap intervals.",
+            battles,
+        ).format(battles=format_number(battles), start=format_date(start), end=format_date(end))
     )
     if battles < FEW_VOTES:
         st.info(
-            _(
-                "Only {battles} vote{value} so far: the order and the intervals "
-                "will settle once there are a few dozen."
-            ).format(battles=battles, value="s" if battles != 1 else ""),
+            ngettext(
+                "Only {battles} vote so far: the order and the intervals "
+                "will settle once there are a few dozen.",
+                "Only {battles} votes so far: the order and the intervals "
+                "will settle once there are a few dozen.",
+                battles,
+            ).format(battles=format_number(battles)),
             icon=":material/info:",
         )
     st.altair_chart(interval_chart(board), width="stretch")

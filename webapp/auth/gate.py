@@ -458,7 +458,7 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
         return str(err)
     except SQLAlchemyError:
         log.warning("Could not change a password", exc_info=True)
-        return "The password could not be changed: the app's database is not answering."
+        return _("The password could not be changed: the app's database is not answering.")
     if problem:
         return problem
     st.session_state[Keys.AUTH_SINCE] = team.now()

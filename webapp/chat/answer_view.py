@@ -285,7 +285,7 @@ def queue_held(member: Any, bot_slug: str = "", bot_name: str = "") -> str | Non
     checks it again (`start_answer`) and says what went wrong."""
     refused = groups_view.why_not(groups_view.current_access(member), bot_slug, bot_name)
     if bot_slug and refused:
-        return f"{refused} Your queued message stays queued."
+        return _("{refused} Your queued message stays queued.").format(refused=refused)
     try:
         return budgets_view.queue_held_by(member)
     except Exception:

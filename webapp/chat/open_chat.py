@@ -70,7 +70,7 @@ from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
 from webapp.text.graphemes import truncate_text
-from webapp.ui.i18n import N_
+from webapp.ui.i18n import N_, _
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -493,7 +493,7 @@ def context_note(opened: OpenChat) -> str | None:
     n = opened.context_omitted
     if not n:
         return None
-    return (
-        f"To stay within the model's limits, the last answer was based on the latest "
-        f"messages only: {n} earlier message{'s were' if n != 1 else ' was'} left out."
-    )
+    return _(
+        "To stay within the model's limits, the last answer was based on "
+        "the latest messages only: {n} earlier message{value} left out."
+    ).format(n=n, value="s were" if n != 1 else " was")

@@ -29,7 +29,7 @@ from webapp.team.members import MemberStore
 from webapp.team.model import Member
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -87,7 +87,7 @@ def create_group() -> None:
             managed_by_idp=bool(state.get(Keys.GROUPS_NEW_IDP)),
         )
         state[Keys.GROUPS_NEW_NAME] = state[Keys.GROUPS_NEW_DESCRIPTION] = ""
-        return f"Group {md.escape(group.name)} created; it may use every bot."
+        return _("Group {name} created; it may use every bot.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -120,7 +120,7 @@ def save_bots(group_id: str) -> None:
     def change() -> str:
         chosen = list(_field(group_id, "bots", []) or [])
         group = groups.set_group_bots(_engine(), group_id, every, chosen, actor=actor)
-        return f"Group {md.escape(group.name)}: bots saved."
+        return _("Group {name}: bots saved.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -135,7 +135,7 @@ def save_budget(group_id: str) -> None:
 
     def change() -> str:
         group = groups.set_group_budget(_engine(), group_id, amount, unit, actor=actor)
-        return f"Group {md.escape(group.name)}: budget saved."
+        return _("Group {name}: budget saved.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -150,7 +150,9 @@ def add_members(group_id: str) -> None:
         for username in picked:
             groups.add_member(_engine(), group_id, username, actor=actor)
         st.session_state[Keys.group_field(group_id, "add")] = []
-        return f"Added {len(picked)} member{'s' if len(picked) != 1 else ''}."
+        return ngettext("Added {count} member.", "Added {count} members.", len(picked)).format(
+            count=len(picked)
+        )
 
     _do(change)
 
@@ -162,7 +164,7 @@ def remove_member(group_id: str, username: str) -> None:
 
     def change() -> str:
         groups.remove_member(_engine(), group_id, username, actor=actor)
-        return f"{md.escape(username)} is out of the group."
+        return _("{username} is out of the group.").format(username=md.escape(username))
 
     _do(change)
 
@@ -176,7 +178,7 @@ def delete_group(group_id: str) -> None:
         if not _field(group_id, "confirm", False):
             raise GroupError(_("Tick the box to confirm first."))
         groups.delete_group(_engine(), group_id, actor=actor)
-        return "Group deleted. No conversation was removed."
+        return _("Group deleted. No conversation was removed.")
 
     _do(change)
 
@@ -190,7 +192,7 @@ def save_team_bots() -> None:
     def change() -> str:
         chosen = list(state.get(Keys.GROUPS_DEFAULT_BOTS) or [])
         groups.set_team_bots(_engine(), every, chosen, actor=actor)
-        return "Saved the bots for members in no group."
+        return _("Saved the bots for members in no group.")
 
     _do(change)
 

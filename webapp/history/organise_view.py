@@ -27,7 +27,7 @@ from webapp.conversations.store import Folder, FolderNotFound
 from webapp.history import organising
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -65,8 +65,8 @@ def _done(text: str) -> None:
     flash.flash(NOTICE_AREA, text, "success")
 
 
-def _plural(count: int, word: str = "conversation") -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def _plural(count: int) -> str:
+    return ngettext("{count} conversation", "{count} conversations", count).format(count=count)
 
 
 def folder_label(folder: Folder) -> str:
@@ -119,7 +119,7 @@ def archive_row(conversation_id: str, archive: bool) -> None:
     close_row_menu(conversation_id)
     act = organising.archive if archive else organising.restore
     _run(lambda: act(get_store(), current_member(), opened_chat(), [conversation_id]))
-    _done("Archived: find it under Archived." if archive else "Restored to History.")
+    _done(_("Archived: find it under Archived.") if archive else _("Restored to History."))
 
 
 # ------------------------------------------------------------------ callbacks: folders
@@ -134,7 +134,7 @@ def create_folder() -> None:
         folder = organising.create_folder(get_store(), current_member(), name, parent)
         st.session_state[Keys.HISTORY_NEW_FOLDER] = ""
         set_folder_open(folder.id, True)
-        _done(f"Folder “{md.escape(folder.name)}” created.")
+        _done(_("Folder “{name}” created.").format(name=md.escape(folder.name)))
 
     _run(create)
 
@@ -169,7 +169,7 @@ def delete_folder(folder_id: str, delete_conversations: bool) -> None:
         )
         _opened_gone()
         what = "deleted" if delete_conversations else "moved to no folder"
-        _done(f"Folder deleted; {_plural(count)} {what}.")
+        _done(_("Folder deleted; {count} {what}.").format(count=_plural(count), what=what))
 
     _run(delete)
 
@@ -178,7 +178,7 @@ def delete_folder(folder_id: str, delete_conversations: bool) -> None:
 def archive_folder(folder_id: str) -> None:
     def archive() -> None:
         count = organising.archive_folder(get_store(), current_member(), opened_chat(), folder_id)
-        _done(f"{_plural(count)} archived.")
+        _done(_("{count} archived.").format(count=_plural(count)))
 
     _run(archive)
 
@@ -191,7 +191,11 @@ def archive_older() -> None:
     count = organising.archive_older_than(
         get_store(), current_member(), opened_chat(), day, member_timezone()
     )
-    _done(f"{_plural(count)} last active before {day.isoformat()} archived.")
+    _done(
+        _("{count} last active before {isoformat} archived.").format(
+            count=_plural(count), isoformat=day.isoformat()
+        )
+    )
 
 
 def _opened_gone() -> None:
@@ -221,7 +225,7 @@ def bulk_move() -> None:
 
     def move() -> None:
         count = organising.move(get_store(), current_member(), opened_chat(), ids, folder)
-        _done(f"{_plural(count)} moved.")
+        _done(_("{count} moved.").format(count=_plural(count)))
 
     _run(move)
 
@@ -234,7 +238,7 @@ def bulk_tag() -> None:
     def tag() -> None:
         count = organising.add_tags(get_store(), current_member(), ids, tags)
         st.session_state[Keys.HISTORY_BULK_TAGS] = []
-        _done(f"{_plural(count)} tagged.")
+        _done(_("{count} tagged.").format(count=_plural(count)))
 
     _run(tag)
 
@@ -263,7 +267,7 @@ def confirm_bulk_delete() -> None:
     count = organising.delete_many(get_store(), current_member(), ids)
     clear_selection()
     _opened_gone()
-    _done(f"{_plural(count)} deleted.")
+    _done(_("{count} deleted.").format(count=_plural(count)))
 
 
 # ------------------------------------------------------------------ widgets

@@ -33,7 +33,7 @@ from webapp.imports.writer import (
 )
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -111,9 +111,11 @@ def remove_import(import_id: str) -> None:
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True  # the open one may be among them
     flash.flash(
         NOTICE_AREA,
-        _("Import removed: {gone:,} conversation{value} deleted.").format(
-            gone=gone, value="" if gone == 1 else "s"
-        ),
+        ngettext(
+            "Import removed: {gone} conversation deleted.",
+            "Import removed: {gone} conversations deleted.",
+            gone,
+        ).format(gone=format_number(gone)),
         "success",
     )
 

@@ -29,7 +29,7 @@ from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash, window
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -207,18 +207,19 @@ def render_lockouts(actor: Member) -> None:
     shown, hidden = window.first(found, window.size(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN))
     for lock in shown:
         minutes = max(1, round((lock.until - now).total_seconds() / 60))
-        what = "Address" if lock.by_address else "Username"
-        state = "locked out" if lock.locked else "waiting"
+        what = N_("Address") if lock.by_address else N_("Username")
+        state = N_("locked out") if lock.locked else N_("waiting")
         text_col, button_col = st.columns([4, 1], vertical_alignment="center")
         text_col.markdown(
-            _(
-                "{what} **{key}**: {state} after failed logins, about {minutes} more minute{value}."
+            ngettext(
+                "{what} **{key}**: {state} after failed logins, about {minutes} more minute.",
+                "{what} **{key}**: {state} after failed logins, about {minutes} more minutes.",
+                minutes,
             ).format(
-                what=what,
+                what=_(what),
                 key=md.escape(lock.key),
-                state=state,
+                state=_(state),
                 minutes=minutes,
-                value="s" if minutes != 1 else "",
             )
         )
         button_col.button(
