@@ -17,7 +17,7 @@ from webapp.audit.log import CSV_COLUMNS, KINDS, AuditEntry, AuditLog, csv_rows
 from webapp.auth.gate import list_members
 from webapp.backend import get_store
 from webapp.text import csv_safe
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,8 @@ def render_audit_log(actor: Any) -> None:
         return
     if len(entries) >= SHOWN_LIMIT:
         st.caption(
-            _("The latest {shown_limit:,} lines; narrow the dates to see older ones.").format(
-                shown_limit=SHOWN_LIMIT
+            _("The latest {shown_limit} lines; narrow the dates to see older ones.").format(
+                shown_limit=format_number(SHOWN_LIMIT)
             )
         )
     st.dataframe(

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from webapp.db.schema import budgets as B
 from webapp.groups.store import group_limits
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 
 Unit = Literal["words", "tokens"]
 UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")
@@ -91,7 +91,9 @@ def check_limit(amount: int | None, unit: str) -> Unit:
         raise BudgetError(_("The unit must be words or tokens, not {unit!r}.").format(unit=unit))
     if amount is not None and not 0 <= amount <= MAX_LIMIT:
         raise BudgetError(
-            _("A monthly limit must be between 0 and {max_limit:,}.").format(max_limit=MAX_LIMIT)
+            _("A monthly limit must be between 0 and {max_limit}.").format(
+                max_limit=format_number(MAX_LIMIT)
+            )
         )
     return "words" if unit == "words" else "tokens"
 

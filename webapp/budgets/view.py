@@ -44,7 +44,7 @@ from webapp.budgets.count import (
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -137,8 +137,13 @@ def render_budget_status(member: Any) -> None:
         return
     st.caption(
         _(
-            ":material/data_usage: Budget: {value:,} of {value2:,} {unit} left this month.{origin}"
-        ).format(value=status.left or 0, value2=limit.amount or 0, unit=limit.unit, origin=origin)
+            ":material/data_usage: Budget: {value} of {value2} {unit} left this month.{origin}"
+        ).format(
+            value=format_number(status.left or 0),
+            value2=format_number(limit.amount or 0),
+            unit=_(limit.unit),
+            origin=origin,
+        )
     )
 
 

@@ -24,7 +24,7 @@ from webapp.conversations.context import ConversationOptions
 from webapp.history import organising
 from webapp.text import literal as md
 from webapp.ui import flash, styles
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -107,9 +107,11 @@ def render_bot_picker(bots: Sequence[Bot], names: dict[str, str], current_slug: 
     if matching > limits.BOT_PICKER_MAX_CHOICES:
         st.caption(
             _(
-                "Showing {bot_picker_max_choices} of {matching:,} matching bots: "
-                "type to find others."
-            ).format(bot_picker_max_choices=limits.BOT_PICKER_MAX_CHOICES, matching=matching)
+                "Showing {bot_picker_max_choices} of {matching} matching bots: type to find others."
+            ).format(
+                bot_picker_max_choices=limits.BOT_PICKER_MAX_CHOICES,
+                matching=format_number(matching),
+            )
         )
 
 

@@ -70,7 +70,7 @@ from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
 from webapp.text.graphemes import truncate_text
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, ngettext
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -493,7 +493,10 @@ def context_note(opened: OpenChat) -> str | None:
     n = opened.context_omitted
     if not n:
         return None
-    return _(
+    return ngettext(
         "To stay within the model's limits, the last answer was based on "
-        "the latest messages only: {n} earlier message{value} left out."
-    ).format(n=n, value="s were" if n != 1 else " was")
+        "the latest messages only: {n} earlier message was left out.",
+        "To stay within the model's limits, the last answer was based on "
+        "the latest messages only: {n} earlier messages were left out.",
+        n,
+    ).format(n=n)

@@ -20,7 +20,7 @@ from typing import Final, Literal
 from webapp.budgets.count import BudgetStatus, words_as_tokens
 from webapp.budgets.holds import estimate_words
 from webapp.conversations.context import ConversationOptions
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, format_number
 
 MAX_PROMPTS: Final = 200  # prompts in one set
 MAX_PROMPT_CHARS: Final = 20_000  # characters in one prompt
@@ -216,8 +216,8 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
         raise EvaluationError(
             _(
                 "A set can hold at most {max_prompts} prompts; this one has "
-                "{prompts:,}. Split it into several sets."
-            ).format(max_prompts=MAX_PROMPTS, prompts=len(prompts))
+                "{prompts}. Split it into several sets."
+            ).format(max_prompts=MAX_PROMPTS, prompts=format_number(len(prompts)))
         )
     for number, prompt in enumerate(prompts, start=1):
         if not prompt.strip():
@@ -225,9 +225,13 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
         if len(prompt) > MAX_PROMPT_CHARS:
             raise EvaluationError(
                 _(
-                    "Prompt {number} has {prompt:,} characters; a prompt can have at "
-                    "most {max_prompt_chars:,}."
-                ).format(number=number, prompt=len(prompt), max_prompt_chars=MAX_PROMPT_CHARS)
+                    "Prompt {number} has {prompt} characters; a prompt can have at "
+                    "most {max_prompt_chars}."
+                ).format(
+                    number=number,
+                    prompt=format_number(len(prompt)),
+                    max_prompt_chars=format_number(MAX_PROMPT_CHARS),
+                )
             )
     return tuple(prompts)
 
@@ -245,10 +249,13 @@ def check_bots(bots: Sequence[RunBot], prompts: int) -> tuple[RunBot, ...]:
     if prompts * len(bots) > MAX_ANSWERS:
         raise EvaluationError(
             _(
-                "{prompts:,} prompts x {bots} bots is {value:,} answers; a run can "
-                "ask for at most {max_answers:,}. Use fewer prompts or fewer bots."
+                "{prompts} prompts x {bots} bots is {value} answers; a run can "
+                "ask for at most {max_answers}. Use fewer prompts or fewer bots."
             ).format(
-                prompts=prompts, bots=len(bots), value=prompts * len(bots), max_answers=MAX_ANSWERS
+                prompts=format_number(prompts),
+                bots=len(bots),
+                value=format_number(prompts * len(bots)),
+                max_answers=format_number(MAX_ANSWERS),
             )
         )
     return tuple(bots)

@@ -247,8 +247,12 @@ def render_new_set() -> None:
     _render_library_adder()
     st.caption(
         _(
-            "{draft} of at most {max_prompts} prompts (each up to {max_prompt_chars:,} characters)."
-        ).format(draft=len(page.draft), max_prompts=MAX_PROMPTS, max_prompt_chars=MAX_PROMPT_CHARS)
+            "{draft} of at most {max_prompts} prompts (each up to {max_prompt_chars} characters)."
+        ).format(
+            draft=len(page.draft),
+            max_prompts=MAX_PROMPTS,
+            max_prompt_chars=format_number(MAX_PROMPT_CHARS),
+        )
     )
     for index, prompt in enumerate(page.draft):
         text, remove = st.columns([12, 1], vertical_alignment="center")

@@ -11,7 +11,7 @@ from webapp.feedback import stats
 from webapp.feedback.view import get_feedback
 from webapp.team import Member
 from webapp.text import csv_safe
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 
 
 def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
@@ -31,7 +31,9 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
         return
     by_bot = stats.per_bot(rows)
     st.caption(
-        _("{rows:,} answers rated by the team (thumbs under each answer).").format(rows=len(rows))
+        _("{rows} answers rated by the team (thumbs under each answer).").format(
+            rows=format_number(len(rows))
+        )
     )
     st.dataframe(
         csv_safe.safe_frame(by_bot),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 
 MAX_NAME: Final = 200  # characters of a group's name (the column's size)
 MAX_DESCRIPTION: Final = 2000  # characters of a group's description
@@ -57,8 +57,8 @@ def check_description(description: str) -> str:
     text = description.strip()
     if len(text) > MAX_DESCRIPTION:
         raise GroupError(
-            _("A description has at most {max_description:,} characters.").format(
-                max_description=MAX_DESCRIPTION
+            _("A description has at most {max_description} characters.").format(
+                max_description=format_number(MAX_DESCRIPTION)
             )
         )
     return text

@@ -41,7 +41,7 @@ from webapp.groups.model import (
     name_key,
 )
 from webapp.team.model import Member as TeamMember
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 
 # team_settings key of the bots for members in no group: {"all": bool, "bots": [...]}
 UNGROUPED_BOTS: Final = "bots_for_members_in_no_group"
@@ -328,7 +328,9 @@ def set_group_budget(
         raise GroupError(_("The unit must be words or tokens, not {unit!r}.").format(unit=unit))
     if amount is not None and not 0 <= amount <= MAX_LIMIT:
         raise GroupError(
-            _("A monthly limit must be between 0 and {max_limit:,}.").format(max_limit=MAX_LIMIT)
+            _("A monthly limit must be between 0 and {max_limit}.").format(
+                max_limit=format_number(MAX_LIMIT)
+            )
         )
     with _write(engine) as conn:
         row = _exists(conn, group_id)

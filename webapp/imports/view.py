@@ -143,8 +143,8 @@ def _preview(name: str, plan: ImportPlan) -> None:
         st.markdown(md.escape(plan.summary()))
         if plan.skipped or plan.notes:
             with st.expander(
-                _("Skipped and changed ({value:,})").format(
-                    value=plan.skipped_count + len(plan.notes)
+                _("Skipped and changed ({value})").format(
+                    value=format_number(plan.skipped_count + len(plan.notes))
                 )
             ):
                 lines = [
@@ -201,12 +201,12 @@ def _finished(record: ImportRecord, status: str) -> None:
     else:
         st.warning(
             _(
-                "The import of “{file_name}” stopped after {written:,} of "
-                "{total:,} conversations ({status})."
+                "The import of “{file_name}” stopped after {written} of "
+                "{total} conversations ({status})."
             ).format(
                 file_name=md.escape(record.file_name),
-                written=record.written,
-                total=record.total,
+                written=format_number(record.written),
+                total=format_number(record.total),
                 status=status,
             ),
             icon=":material/warning:",
@@ -282,9 +282,9 @@ def render_recent() -> None:
     for record in recent:
         row = st.container(horizontal=True, vertical_alignment="center", gap="small")
         row.caption(
-            _("“{file_name}”: {written:,} conversations from {value}").format(
+            _("“{file_name}”: {written} conversations from {value}").format(
                 file_name=md.escape(record.file_name),
-                written=record.written,
+                written=format_number(record.written),
                 value=md.escape(sources_label(record.sources)),
             ),
             width="stretch",

@@ -38,7 +38,7 @@ from webapp.db.schema import prompts as P
 from webapp.limits import LIBRARY_MAX_VARIABLES
 from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, format_number
 
 NAME_MAX_CHARS: Final = 200
 VARIABLE_MAX_CHARS: Final = 60
@@ -221,9 +221,12 @@ class PromptLibrary:
             raise ValueError(
                 _(
                     "A starter prompt can ask for at most {library_max_variables} "
-                    "values in {{{{double braces}}}}; this one asks for {variables:,}. "
+                    "values in {{{{double braces}}}}; this one asks for {variables}. "
                     "Write the rest out, or split it into several entries."
-                ).format(library_max_variables=LIBRARY_MAX_VARIABLES, variables=len(variables))
+                ).format(
+                    library_max_variables=LIBRARY_MAX_VARIABLES,
+                    variables=format_number(len(variables)),
+                )
             )
         defaults = (options or ConversationOptions()).model_copy(
             update={"system_instruction": None, "library_prompt_id": None}

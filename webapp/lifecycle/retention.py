@@ -36,7 +36,7 @@ from webapp.db import schema
 from webapp.db.engine import serialised_write
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
-from webapp.ui.i18n import _, ngettext
+from webapp.ui.i18n import _, format_number, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class RetentionPolicy:
         ):
             if days is not None and not 1 <= days <= MAX_DAYS:
                 raise RetentionError(
-                    _("{label}: keep them between 1 and {max_days:,} days, or forever.").format(
-                        label=label, max_days=MAX_DAYS
+                    _("{label}: keep them between 1 and {max_days} days, or forever.").format(
+                        label=label, max_days=format_number(MAX_DAYS)
                     )
                 )
 

@@ -23,7 +23,7 @@ from webapp.lifecycle.retention import RetentionError, RetentionPolicy
 from webapp.team.members import MemberStore
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -129,13 +129,13 @@ def _erase(username: str, actor: str, area: str) -> bool:
     flash.flash(
         area,
         _(
-            "Erased: {conversations:,} conversations, {prompts:,} library "
-            "entries, {shares:,} share links, {other:,} other entries."
+            "Erased: {conversations} conversations, {prompts} library "
+            "entries, {shares} share links, {other} other entries."
         ).format(
-            conversations=done.conversations,
-            prompts=done.prompts,
-            shares=done.shares,
-            other=done.other,
+            conversations=format_number(done.conversations),
+            prompts=format_number(done.prompts),
+            shares=format_number(done.shares),
+            other=format_number(done.other),
         ),
         "success",
     )
@@ -194,15 +194,15 @@ def _sweep_now() -> None:
     flash.flash(
         RETENTION_AREA,
         _(
-            "Cleanup done: {conversations:,} conversations deleted "
-            "({kept_busy:,} kept while an answer was running), "
-            "{audit_entries:,} audit entries deleted, {shares:,} share links "
+            "Cleanup done: {conversations} conversations deleted "
+            "({kept_busy} kept while an answer was running), "
+            "{audit_entries} audit entries deleted, {shares} share links "
             "expired."
         ).format(
-            conversations=done.conversations,
-            kept_busy=done.kept_busy,
-            audit_entries=done.audit_entries,
-            shares=done.shares,
+            conversations=format_number(done.conversations),
+            kept_busy=format_number(done.kept_busy),
+            audit_entries=format_number(done.audit_entries),
+            shares=format_number(done.shares),
         ),
         "success",
     )
@@ -225,9 +225,9 @@ def _download_status(download: DataDownload | None, username: str, *, admin: boo
     size = (download.size_bytes or 0) / 1_000_000
     st.caption(
         _(
-            "Ready: {total:,} conversations, {size:,.1f} MB, made "
+            "Ready: {total} conversations, {size:,.1f} MB, made "
             "{created_at:%Y-%m-%d %H:%M} UTC. Kept for a day."
-        ).format(total=download.total, size=size, created_at=download.created_at)
+        ).format(total=format_number(download.total), size=size, created_at=download.created_at)
     )
     link = st.session_state.get(Keys.DATA_LINK, {}).get(username)
     if link:

@@ -31,7 +31,7 @@ from webapp.sharing.links import (
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash, window
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -230,9 +230,9 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     if hidden and shown >= SHARE_WINDOW_MAX:
         st.caption(
             _(
-                "The latest {share_window_max:,} messages are shown here; copy the "
+                "The latest {share_window_max} messages are shown here; copy the "
                 "conversation into your chats to read or export all of it."
-            ).format(share_window_max=SHARE_WINDOW_MAX)
+            ).format(share_window_max=format_number(SHARE_WINDOW_MAX))
         )
     for message in messages:
         avatar = ":material/smart_toy:" if message.role == "assistant" else USER_AVATAR

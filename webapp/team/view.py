@@ -29,7 +29,7 @@ from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash, window
-from webapp.ui.i18n import N_, _, ngettext
+from webapp.ui.i18n import N_, _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -230,7 +230,9 @@ def render_lockouts(actor: Member) -> None:
         )
     if hidden:
         st.caption(
-            _("{found:,} lock-outs in all, the soonest to clear first.").format(found=len(found))
+            _("{found} lock-outs in all, the soonest to clear first.").format(
+                found=format_number(len(found))
+            )
         )
     window.more_button(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN, hidden)
 
