@@ -1,0 +1,130 @@
+"""Languages in a real browser: the browser's language by default, the member's
+own choice winning (on every device), Arabic mirrored, each message's own
+direction, and dates and numbers as the locale writes them.
+
+Few tests on the module's one app server; each makes its own browser contexts
+(`locale=` is the browser's language, as `st.context.locale` reads it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.appserver import (
+    _DEMO_LINE,
+    ASSISTANT_MESSAGE,
+    CHAT_INPUT,
+    MEMBER,
+    UI_TIMEOUT_MS,
+    USER_MESSAGE,
+    AppServer,
+    send_prompt,
+    wait_until_idle,
+)
+from tests.e2e.conftest import VIEWPORT
+
+pytestmark = pytest.mark.e2e
+
+ARABIC_PROMPT = "مرحبا، كيف حالك اليوم؟"
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[[str], Page]]:
+    """A page in a fresh browser context (another device) whose browser speaks `locale`."""
+    contexts = []
+
+    def make(locale: str) -> Page:
+        context = browser.new_context(viewport=VIEWPORT, locale=locale)
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def log_in(page: Page, server: AppServer, *, username: str, german: bool = False) -> None:
+    """Log in through the form in whatever language it speaks: the fields by position."""
+    page.goto(server.url, wait_until="domcontentloaded")
+    notice = page.get_by_test_id("stAlert").filter(has_text="demo-member")
+    notice.wait_for()
+    password = dict(_DEMO_LINE.findall(notice.inner_text()))[username]
+    fields = page.locator('[data-testid="stTextInput"] input')
+    fields.nth(0).fill(username)
+    page.get_by_label("Passwort" if german else "Password", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden" if german else "Log in").click()
+    page.get_by_test_id(CHAT_INPUT).wait_for()
+    wait_until_idle(page)
+
+
+def choose_language(page: Page, server: AppServer, selector_label: str, language: str) -> None:
+    page.goto(f"{server.url}/account", wait_until="domcontentloaded")
+    box = page.get_by_label(selector_label)
+    box.click()
+    page.get_by_role("option", name=language, exact=True).click()
+    wait_until_idle(page)
+
+
+def test_a_german_browser_gets_german_before_and_after_login(
+    app_server: AppServer, open_page: Callable[[str], Page]
+) -> None:
+    page = open_page("de-DE")
+    page.goto(app_server.url, wait_until="domcontentloaded")
+    expect(page.get_by_label("Benutzername")).to_be_visible()
+    expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+    expect(page.get_by_text("Demo-Modus.")).to_be_visible()
+    log_in(page, app_server, username=MEMBER, german=True)
+    expect(page.get_by_test_id(CHAT_INPUT)).to_have_attribute(
+        "placeholder", re.compile("^Nachricht an ")
+    )
+    expect(page.get_by_role("link", name="Statistik")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+
+
+def test_the_members_choice_wins_and_follows_them_to_another_device(
+    app_server: AppServer, open_page: Callable[[str], Page]
+) -> None:
+    page = open_page("en-US")
+    log_in(page, app_server, username=MEMBER)
+    choose_language(page, app_server, "Language of the app", "Deutsch")
+    expect(page.get_by_role("heading", name="Konto")).to_be_visible()
+
+    # Another device, whose browser asks for English: the member's choice still wins.
+    other = open_page("en-US")
+    log_in(other, app_server, username=MEMBER)
+    expect(other.get_by_role("link", name="Statistik")).to_be_visible()
+    expect(other.get_by_test_id(CHAT_INPUT)).to_have_attribute(
+        "placeholder", re.compile("^Nachricht an ")
+    )
+    # Back to the browser's language: English again.
+    choose_language(other, app_server, "Sprache der App", "Sprache des Browsers")
+    expect(other.get_by_role("heading", name="Account")).to_be_visible()
+
+
+def test_each_message_takes_its_own_direction_in_an_english_page(
+    app_server: AppServer, open_page: Callable[[str], Page]
+) -> None:
+    page = open_page("en-US")
+    log_in(page, app_server, username=MEMBER)
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    answers = page.locator(ASSISTANT_MESSAGE).count()
+    send_prompt(page, ARABIC_PROMPT)
+    expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers + 1)
+    wait_until_idle(page)
+    prompt_text = page.locator(USER_MESSAGE).last.locator('[data-testid="stMarkdownContainer"]')
+    expect(prompt_text.first).to_have_attribute("dir", "auto")
+    direction = "(e) => getComputedStyle(e).direction"
+    assert prompt_text.first.evaluate(direction) == "rtl"  # Arabic text in an English page
+    answer_text = page.locator(ASSISTANT_MESSAGE).last.locator(
+        '[data-testid="stMarkdownContainer"]'
+    )
+    assert answer_text.first.evaluate(direction) == "ltr"  # the emulator answers in English
