@@ -110,7 +110,7 @@ def test_the_members_choice_wins_and_follows_them_to_another_device(
     expect(other.get_by_role("heading", name="Account")).to_be_visible()
 
 
-def test_each_message_takes_its_own_direction_in_an_english_page(
+def test_arabic_is_mirrored_and_each_message_takes_its_own_direction(
     app_server: AppServer, open_page: Callable[[str], Page]
 ) -> None:
     page = open_page("en-US")
@@ -120,11 +120,23 @@ def test_each_message_takes_its_own_direction_in_an_english_page(
     send_prompt(page, ARABIC_PROMPT)
     expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers + 1)
     wait_until_idle(page)
-    prompt_text = page.locator(USER_MESSAGE).last.locator('[data-testid="stMarkdownContainer"]')
-    expect(prompt_text.first).to_have_attribute("dir", "auto")
+    text = '[data-testid="stMarkdownContainer"]'
+    prompt = page.locator(USER_MESSAGE).last.locator(text).first
+    answer = page.locator(ASSISTANT_MESSAGE).last.locator(text).first
+    expect(prompt).to_have_attribute("dir", "auto")
     direction = "(e) => getComputedStyle(e).direction"
-    assert prompt_text.first.evaluate(direction) == "rtl"  # Arabic text in an English page
-    answer_text = page.locator(ASSISTANT_MESSAGE).last.locator(
-        '[data-testid="stMarkdownContainer"]'
-    )
-    assert answer_text.first.evaluate(direction) == "ltr"  # the emulator answers in English
+    assert prompt.evaluate(direction) == "rtl"  # an Arabic message in an English page
+    assert answer.evaluate(direction) == "ltr"  # the emulator answers in English
+
+    choose_language(page, app_server, "Language of the app", "العربية")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", name="الحساب")).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    assert sidebar.evaluate(direction) == "rtl"
+    # The whole page mirrored: the sidebar now stands on the right.
+    box = sidebar.bounding_box()
+    assert box is not None and box["x"] > VIEWPORT["width"] / 2
+    # Back to the browser's language for the other tests of the module.
+    choose_language(page, app_server, "لغة التطبيق", "لغة المتصفح")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from babel.messages.pofile import write_po
 from tests.pg import BACKENDS, db_url_on
 from webapp.conversations.store import ConversationStore
 from webapp.team import MemberStore
-from webapp.ui import i18n
+from webapp.ui import assets, i18n
 
 
 def test_the_members_choice_wins_over_the_browsers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,3 +132,9 @@ def test_the_language_is_stored_with_the_member(team: MemberStore) -> None:
     assert team.set_language("ann", "de").language == "de"
     assert team.get("ann").language == "de"  # type: ignore[union-attr]
     assert team.set_language("ann", None).language is None
+
+
+def test_the_direction_script_survives_streamlits_sanitiser() -> None:
+    # st.html runs its HTML through DOMPurify, which drops a script whose text
+    # looks like markup (a "<" before a letter or "/"), even in a comment.
+    assert not re.search(r"<[/\w]", assets.text(i18n.DIRECTION_SCRIPT))

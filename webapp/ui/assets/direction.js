@@ -1,5 +1,5 @@
 // The page's language and direction, and each message's own direction.
-// Sets <html lang> and <html dir> (Arabic: "rtl", the whole page mirrored),
+// Sets the html element's lang and dir (Arabic: "rtl", the whole page mirrored),
 // and gives the text of every chat message and the message box dir="auto",
 // so an Arabic answer reads right to left in an English page and vice versa.
 // Parameters (the JSON element just before this script):
