@@ -29,7 +29,10 @@ from tests.e2e.appserver import (
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 VIEWPORT = {"width": 1400, "height": 900}
-PROMPTS = {"ar": "ما أفضل طريقة لتعلّم لغة جديدة؟", "de": "Wie lerne ich am besten eine neue Sprache?"}
+PROMPTS = {
+    "ar": "ما أفضل طريقة لتعلّم لغة جديدة؟",
+    "de": "Wie lerne ich am besten eine neue Sprache?",
+}
 
 
 def log_in(page: Page, url: str, *, password_label: str, button: str) -> None:
@@ -69,7 +72,7 @@ def main() -> None:
             arabic = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()
             log_in(arabic, server.url, password_label="Password", button="Log in")
             arabic.goto(f"{server.url}/account", wait_until="domcontentloaded")
-            arabic.get_by_label("Language of the app").click()
+            arabic.get_by_role("combobox", name="Language of the app").click()
             arabic.get_by_role("option", name="العربية", exact=True).click()
             wait_until_idle(arabic)
             print(chat_and_shoot(arabic, server.url, "ar"))

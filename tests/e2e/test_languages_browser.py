@@ -8,10 +8,12 @@ Few tests on the module's one app server; each makes its own browser contexts
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 
 import pytest
+from babel.dates import format_skeleton
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.appserver import (
@@ -51,7 +53,14 @@ def open_page(browser: Browser) -> Iterator[Callable[[str], Page]]:
             context.close()
 
 
-def log_in(page: Page, server: AppServer, *, username: str, german: bool = False) -> None:
+FORM = {
+    "en": ("Password", "Log in"),
+    "de": ("Passwort", "Anmelden"),
+    "fr": ("Mot de passe", "Se connecter"),
+}
+
+
+def log_in(page: Page, server: AppServer, *, username: str, language: str = "en") -> None:
     """Log in through the form in whatever language it speaks: the fields by position."""
     page.goto(server.url, wait_until="domcontentloaded")
     notice = page.get_by_test_id("stAlert").filter(has_text="demo-member")
@@ -59,15 +68,16 @@ def log_in(page: Page, server: AppServer, *, username: str, german: bool = False
     password = dict(_DEMO_LINE.findall(notice.inner_text()))[username]
     fields = page.locator('[data-testid="stTextInput"] input')
     fields.nth(0).fill(username)
-    page.get_by_label("Passwort" if german else "Password", exact=True).fill(password)
-    page.get_by_role("button", name="Anmelden" if german else "Log in").click()
+    password_label, button = FORM[language]
+    page.get_by_label(password_label, exact=True).fill(password)
+    page.get_by_role("button", name=button).click()
     page.get_by_test_id(CHAT_INPUT).wait_for()
     wait_until_idle(page)
 
 
 def choose_language(page: Page, server: AppServer, selector_label: str, language: str) -> None:
     page.goto(f"{server.url}/account", wait_until="domcontentloaded")
-    box = page.get_by_label(selector_label)
+    box = page.get_by_role("combobox", name=selector_label)
     box.click()
     page.get_by_role("option", name=language, exact=True).click()
     wait_until_idle(page)
@@ -81,7 +91,7 @@ def test_a_german_browser_gets_german_before_and_after_login(
     expect(page.get_by_label("Benutzername")).to_be_visible()
     expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
     expect(page.get_by_text("Demo-Modus.")).to_be_visible()
-    log_in(page, app_server, username=MEMBER, german=True)
+    log_in(page, app_server, username=MEMBER, language="de")
     expect(page.get_by_test_id(CHAT_INPUT)).to_have_attribute(
         "placeholder", re.compile("^Nachricht an ")
     )
@@ -121,9 +131,9 @@ def test_arabic_is_mirrored_and_each_message_takes_its_own_direction(
     expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(answers + 1)
     wait_until_idle(page)
     text = '[data-testid="stMarkdownContainer"]'
-    prompt = page.locator(USER_MESSAGE).last.locator(text).first
-    answer = page.locator(ASSISTANT_MESSAGE).last.locator(text).first
-    expect(prompt).to_have_attribute("dir", "auto")
+    expect(page.locator(USER_MESSAGE).last.locator(text).first).to_have_attribute("dir", "auto")
+    prompt = page.locator(USER_MESSAGE).last.get_by_text(ARABIC_PROMPT)
+    answer = page.locator(ASSISTANT_MESSAGE).last.locator(".ablt-block p").first
     direction = "(e) => getComputedStyle(e).direction"
     assert prompt.evaluate(direction) == "rtl"  # an Arabic message in an English page
     assert answer.evaluate(direction) == "ltr"  # the emulator answers in English
@@ -140,3 +150,21 @@ def test_arabic_is_mirrored_and_each_message_takes_its_own_direction(
     # Back to the browser's language for the other tests of the module.
     choose_language(page, app_server, "لغة التطبيق", "لغة المتصفح")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
+
+
+def test_statistics_write_dates_and_numbers_the_french_way(
+    app_server: AppServer, open_page: Callable[[str], Page]
+) -> None:
+    page = open_page("fr-FR")
+    log_in(page, app_server, username=MEMBER, language="fr")
+    page.goto(f"{app_server.url}/statistics", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Statistiques d’utilisation")).to_be_visible()
+    wait_until_idle(page)
+    today = dt.datetime.now(dt.UTC).date()
+    french_day = format_skeleton("MMMd", today, locale="fr")  # e.g. "6 déc."
+    expect(page.get_by_text(f"UTC le {french_day}")).to_be_visible()
+    tiles = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert tiles, "the Statistics tiles"
+    for value in tiles:
+        # French digit grouping (a narrow no-break space), never the English comma.
+        assert "," not in value and re.fullmatch(r"\d{1,3}(\u202f\d{3})*", value), value

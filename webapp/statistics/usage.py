@@ -79,8 +79,10 @@ TABLE_LABELS = {
     **PART_LABELS,
     "total": N_("Total"),
 }
-# Counts in the tables read as on the tiles: "12,345" (sprintf-js's `%,d`).
-COUNT_FORMAT = "%,d"
+# Counts in the tables grouped as the browser's locale writes them ("12,345",
+# "12.345", "12 345"): the tiles use the member's locale (Babel), the table
+# cells are formatted in the browser. The CSV keeps the plain numbers.
+COUNT_FORMAT = "localized"
 
 
 def table_columns() -> dict[str, str | ColumnConfig]:
