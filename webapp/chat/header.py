@@ -33,7 +33,7 @@ OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
 HEADER_KEY = styles.CHAT_HEADER_KEY  # its style (`render_style`) names it
 OPTIONS_KEY = "chat_options"
-OPTIONS_LABEL = "Options"
+OPTIONS_LABEL = N_("Options")
 OPTIONS_HELP = N_("This conversation's options: language, answer length, web search, instruction")
 PICKER_WIDTH_PX = 240
 CHIP_LANGUAGE_MAX_CHARS = 24  # a long "Other…" language is cut in its chip
@@ -63,17 +63,19 @@ def option_chips(options: ConversationOptions) -> list[str]:
             language = language[: CHIP_LANGUAGE_MAX_CHARS - 1] + "…"
         chips.append(f":material/translate: {md.escape(language)}")
     if options.max_words is not None:
-        chips.append(f":material/short_text: ≤{options.max_words:,} words")
+        chips.append(
+            _(":material/short_text: ≤{words} words").format(words=format_number(options.max_words))
+        )
     if options.use_search:
-        chips.append(":material/travel_explore: Web search")
+        chips.append(_(":material/travel_explore: Web search"))
     if options.system_instruction and options.system_instruction.strip():
-        chips.append(":material/tune: Instruction")
+        chips.append(_(":material/tune: Instruction"))
     return chips
 
 
 def options_label(options: ConversationOptions) -> str:
     """The options button's label: the chips, or "Options" when none is active."""
-    return "  ·  ".join(option_chips(options)) or OPTIONS_LABEL
+    return "  ·  ".join(option_chips(options)) or _(OPTIONS_LABEL)
 
 
 def render_bot_picker(bots: Sequence[Bot], names: dict[str, str], current_slug: str) -> None:

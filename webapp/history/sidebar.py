@@ -302,7 +302,7 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
             sidebar.caption(_("No saved conversations yet."))
         return
     for name, conversations in listed.sections:
-        sidebar.caption(name)
+        sidebar.caption(_(name))
         for conv in conversations:
             draw(sidebar, conv)
     if listed.more:
