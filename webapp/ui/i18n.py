@@ -63,7 +63,7 @@ LANGUAGE_NAMES: Final[Mapping[str, str]] = {
     "ar": "العربية",
 }
 # The languages offered: complete catalogs only (tests/webapp/ui/test_catalogs.py).
-SHIPPED: Final[tuple[str, ...]] = ("en", "de", "fr", "es", "ar")
+SHIPPED: Final[tuple[str, ...]] = ("en", "de", "fr", "es", "pt_BR", "ar")
 RIGHT_TO_LEFT: Final = frozenset({"ar"})
 
 # Catalogs registered at run time (the tests' pseudo-language "xx").
