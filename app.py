@@ -193,7 +193,7 @@ if member.must_change_password:
     # The page has its own Log out, in sight on a phone (where the sidebar is closed).
     sidebar.render_account_footer(settings, member, healthy, logout=False)
     show_only(lambda: team_view.forced_password_change(member), N_("Choose a password"), "password")
-page = st.navigation(session_pages(member.is_admin))
+page = st.navigation(session_pages(member.is_admin), position="top")
 backend.start_lifecycle(settings)  # this process's retention schedule, started once
 sidebar.note_page(page.url_path)
 if not healthy:

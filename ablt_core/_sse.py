@@ -35,6 +35,10 @@ class ServerSentEvent(NamedTuple):
     retry: int | None = None
 
 
+# tuple.__new__ skips the NamedTuple's Python-level __new__ (one call per event).
+_tuple_new = tuple.__new__
+
+
 class SSEDecoder:
     """Feed byte chunks with `feed`, then call `flush` once at the end of the stream."""
 
@@ -93,21 +97,41 @@ class SSEDecoder:
         if "\n" not in text:
             self._tail += text
             return []
-        lines = text.split("\n")
         if self._tail:
-            lines[0] = self._tail + lines[0]
-        self._tail = lines.pop()
+            text = self._tail + text
+        # A blank line ends an event, so (CRs already made LFs) every "\n\n" ends
+        # one: split there and handle each event's lines as a block. The usual
+        # block is one `data: ` line (no "\n" in it): it becomes an event at once.
+        blocks = text.split("\n\n")
+        rest = blocks.pop()  # after the last blank line: the next event, unfinished
         events: list[ServerSentEvent] = []
-        for line in lines:
-            if line.startswith("data: "):
-                self._data.append(line[6:])  # the usual line: skip the general parser
-            elif line:
-                self._process_line(line)
-            else:
-                event = self._dispatch()
-                if event is not None:
-                    events.append(event)
+        for block in blocks:
+            if not self._data and block.startswith("data: ") and "\n" not in block:
+                event = (block[6:], self._event or "message", self._last_id, self._retry)
+                events.append(_tuple_new(ServerSentEvent, event))
+                self._event = ""
+                continue
+            for line in block.split("\n"):
+                self._line(line, events)
+            self._line("", events)  # the blank line that ended the block
+        if "\n" in rest:
+            # Its complete lines are read now (a stream of comments must not pile up).
+            lines, rest = rest.rsplit("\n", 1)
+            for line in lines.split("\n"):
+                self._line(line, events)
+        self._tail = rest
         return events
+
+    def _line(self, line: str, events: list[ServerSentEvent]) -> None:
+        """One complete line: a field, a comment, or (blank) the end of an event."""
+        if line.startswith("data: "):
+            self._data.append(line[6:])  # the usual line: skip the general parser
+        elif line:
+            self._process_line(line)
+        else:
+            event = self._dispatch()
+            if event is not None:
+                events.append(event)
 
     def _process_line(self, line: str) -> None:
         if line[0] == ":":
@@ -130,12 +154,8 @@ class SSEDecoder:
         if not self._data:
             self._event = ""
             return None
-        event = ServerSentEvent(
-            data="\n".join(self._data),
-            event=self._event or "message",
-            id=self._last_id,
-            retry=self._retry,
-        )
+        fields = ("\n".join(self._data), self._event or "message", self._last_id, self._retry)
+        event: ServerSentEvent = _tuple_new(ServerSentEvent, fields)
         self._data = []
         self._event = ""
         return event

@@ -49,6 +49,11 @@ class SurrogateJoiner:
     def __init__(self) -> None:
         self._held = ""
 
+    @property
+    def holding(self) -> bool:
+        """True while a high surrogate half waits for its low half."""
+        return bool(self._held)
+
     def feed(self, piece: str) -> str:
         """The part of `held + piece` that is safe to pass on now (maybe "")."""
         if self._held:

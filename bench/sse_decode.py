@@ -9,8 +9,10 @@ and a final `[DONE]`, held in memory so only decoding is measured:
 - the official wrapper: its real `chat()` generator (requests' `iter_lines`,
   then a split and JSON per line) over an in-memory requests response.
 
-Run:  python -m bench.sse_decode [--events 100000] [--repeat 3]
-Prints the best of --repeat runs for each, in events per second.
+Run:  python -m bench.sse_decode [--events 100000] [--repeat 3] [--rounds 5]
+Prints the best of --repeat runs for each, in events per second; then, over
+--rounds rounds (ablt_core and httpx-sse timed in turn, so both see the same
+machine load), each round's ratio ablt_core / httpx-sse and their median.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import io
 import json
 import logging
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from unittest import mock
@@ -109,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     data = make_stream(args.events)
@@ -120,6 +124,13 @@ def main() -> None:
     }.items():
         rate = best_rate(run, data, args.events, args.repeat)
         print(f"{name:<26}{rate:>14,.0f} events/s")
+    ratios = [
+        best_rate(run_ablt_core, data, args.events, 1)
+        / best_rate(run_httpx_sse, data, args.events, 1)
+        for _ in range(args.rounds)
+    ]
+    shown = " ".join(f"{r:.2f}" for r in ratios)
+    print(f"ablt_core / httpx-sse per round: {shown}; median {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":

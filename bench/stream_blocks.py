@@ -9,6 +9,11 @@ case), with the default coalescing for a bot sending 50 words a second (a
 simulated clock), and for the str path (the sum of every prefix); plus the
 redraws and the CPU time per answer of `stream_blocks` without coalescing.
 
+Then, at 3,000 words, the answer's other shapes (the emulator's `SHAPES`: one
+paragraph, one code fence, a 300-row table, a 1,000-item list): characters of
+HTML sent per character of answer with the redraw budget (`REDRAW_BUDGET`) and
+without it (coalescing only), for a bot sending 50 and 200 words a second.
+
 Run:  python -m bench.stream_blocks
 """
 
@@ -18,6 +23,7 @@ import re
 import time
 from collections.abc import Iterator
 
+from ablt_core.emulator.answers import SHAPES, shaped
 from webapp.render import answer_html, stream_blocks
 
 WORDS = [
@@ -83,5 +89,34 @@ def main() -> None:
         )
 
 
+def paced_ratio(text: str, words_per_s: float, budget: bool) -> tuple[float, int]:
+    """HTML characters sent / the answer's characters, and the redraws, at a pace."""
+    pieces = re.findall(r"\S+\s*|\s+", text)
+    clock = [0.0]
+
+    def paced() -> Iterator[str]:
+        for piece in pieces:
+            clock[0] += 1 / words_per_s
+            yield piece
+
+    options = {} if budget else {"budget": None}
+    writes = list(stream_blocks(paced(), clock=lambda: clock[0], **options))  # type: ignore[arg-type]
+    return sum(len(w.html) for w in writes) / len(text), len(writes)
+
+
+def shapes() -> None:
+    print(f"\n3,000 words by shape: HTML sent / answer size (redraws), budget {'on':>3} vs off")
+    text = answer(3_000)
+    for shape in SHAPES:
+        laid_out = shaped(text, shape)
+        cells = []
+        for pace in (50, 200):
+            on, on_n = paced_ratio(laid_out, pace, True)
+            off, off_n = paced_ratio(laid_out, pace, False)
+            cells.append(f"{pace:>3} w/s {on:6.1f}x ({on_n:>4}) vs {off:6.1f}x ({off_n:>4})")
+        print(f"  {shape:<11} " + "   ".join(cells))
+
+
 if __name__ == "__main__":
     main()
+    shapes()

@@ -44,3 +44,8 @@ def test_every_option_in_config_toml_is_one_streamlit_knows() -> None:
 def test_no_forced_full_collection_after_every_script_run() -> None:
     # Issue 8: gc.collect(2) after each run blocked every session for 40-80 ms.
     assert _options()["runner.postScriptGC"] is False
+
+
+def test_the_websocket_is_compressed() -> None:
+    # Issue 24: the bytes on the wire per answer (bench/stream_wire.py).
+    assert _options()["server.enableWebsocketCompression"] is True

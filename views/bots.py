@@ -10,7 +10,7 @@ from webapp.auth.guard import view_action
 from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
-from webapp.bots.avatars import avatar_for, prefetch_avatars
+from webapp.bots.avatars import avatar_alt, avatar_for, prefetch_avatars
 from webapp.errors import describe
 from webapp.groups import BotAccess
 from webapp.groups import view as groups_view
@@ -28,7 +28,11 @@ def render_card(bot: Bot, api_base_url: str, access: BotAccess) -> None:
     # card stretches to its column, a stretching space pushes the button down.
     with st.container(border=True, height="stretch", key=f"bots_card_{bot.uid}"):
         avatar, heading = st.columns([1, 4], vertical_alignment="center")
-        avatar.image(avatar_for(bot.avatar_url, bot.name, api_base_url), width=56)
+        avatar.image(
+            avatar_for(bot.avatar_url, bot.name, api_base_url),
+            width=56,
+            alt=avatar_alt(bot.name),
+        )
         heading.markdown(f"**{bot_display.name_md(bot.name)}**")
         # The slug on its own line: beside the model, it broke at a hyphen.
         heading.caption(

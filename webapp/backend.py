@@ -63,25 +63,30 @@ def is_demo_mode(settings: Settings | None = None) -> bool:
     return (settings or get_settings()).demo_mode
 
 
+def start_demo_emulator(delay: float | None = None) -> EmulatorHandle:
+    """A new emulator as demo mode runs it (stop it with `.stop()` or `with`):
+    loopback only, its control routes locked with the process's secret, usage
+    history for the demo team only (a member added later starts at zero)."""
+    # Imported in demo mode only: the emulator's server (Starlette, uvicorn)
+    # is not needed against the real API.
+    from ablt_core.emulator import start_emulator
+    from ablt_core.emulator.server import DEFAULT_DELAY
+
+    return start_emulator(
+        host="127.0.0.1",
+        port=0,
+        control_secret=_control_secret,
+        seed_users=DEMO_USER_IDS,
+        delay=DEFAULT_DELAY if delay is None else delay,
+    )
+
+
 def ensure_demo_emulator(delay: float | None = None) -> EmulatorHandle:
     """Start the embedded emulator on first use; later calls return the same one."""
     global _emulator
     with _emulator_lock:
         if _emulator is None:
-            # Imported in demo mode only: the emulator's server (Starlette, uvicorn)
-            # is not needed against the real API.
-            from ablt_core.emulator import start_emulator
-            from ablt_core.emulator.server import DEFAULT_DELAY
-
-            # Loopback only, and its control routes locked with the process's secret.
-            # Usage history for the demo team only: a member added later starts at zero.
-            _emulator = start_emulator(
-                host="127.0.0.1",
-                port=0,
-                control_secret=_control_secret,
-                seed_users=DEMO_USER_IDS,
-                delay=DEFAULT_DELAY if delay is None else delay,
-            )
+            _emulator = start_demo_emulator(delay)
             log.info("Demo mode: started the built-in aBLT emulator at %s", _emulator.base_url)
         elif delay is not None:
             # The emulator outlives script runs; keep its pace in line with the settings.

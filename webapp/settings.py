@@ -29,8 +29,11 @@ DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
 # 32 characters is the least that resists guessing.
 MIN_COOKIE_KEY_LENGTH = 32
 # Answers one app process generates at once; more prompts wait for a free slot.
+# An answer is an asyncio task and one pooled HTTP connection (a few tens of KB),
+# so the default is what a process carries, not a cap of its own: the real bound
+# is the team's simultaneous-answer limit (`ENV_MAX_CONCURRENT_ANSWERS`).
 ENV_MAX_WORKERS = "ABLT_MAX_WORKERS"
-DEFAULT_MAX_WORKERS = 16
+DEFAULT_MAX_WORKERS = 256
 # The most answers the whole team may have streaming at once, across every app
 # process (the aBLT plan's limit); unset: no limit (a 429 still backs off).
 ENV_MAX_CONCURRENT_ANSWERS = "ABLT_MAX_CONCURRENT_ANSWERS"

@@ -63,7 +63,9 @@ started, only with the header ``X-Emulator-Secret: S``; the command line
 Benchmarks: ``answer_words`` (``start_emulator(answer_words=N)``, ``--answer-words N``,
 ``handle.set_answer_words(N)`` or ``PUT /_emulator/settings {"answer_words": N}``)
 makes every answer exactly N words, one word per event; ``PUT /_emulator/settings
-{"delay": 0.005}`` sets the pace over HTTP. ``handle.streams`` / ``GET
+{"delay": 0.005}`` sets the pace over HTTP, and ``{"answer_shape": "table"}`` lays
+such an answer out as one block (``answers.SHAPES``: paragraph, code, table,
+list; default paragraphs). ``handle.streams`` / ``GET
 /_emulator/streams`` give each streamed answer's prompt, text and the wall-clock
 times its first piece and its end were sent (see ``streams``).
 

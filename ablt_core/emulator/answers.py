@@ -78,6 +78,7 @@ class ChatInput:
     # benchmarks. The answer is lengthened to exactly this many words (the bot's
     # sentences repeat, in paragraphs), then ``max_words`` still applies.
     words: int | None = None
+    shape: str = "paragraphs"  # with ``words``: the answer's layout (see ``SHAPES``)
 
 
 # Openings of a second, third, ... answer to the same request (attempt 1, 2, ...).
@@ -134,6 +135,33 @@ def _lengthened(intro: str, bot: Bot, start: int, words: int) -> str:
         i += 1
     body = cut_words("".join(parts), max(words - closer_words, 0))
     return cut_words(f"{body}\n\n{bot.closer}", words)
+
+
+# Benchmark layouts of a lengthened answer, the same words in each: the
+# persona's paragraphs, one single paragraph, one fenced code block (8 words a
+# line), one table (10 words a row: 300 rows at 3,000 words), one list (3 words
+# an item: 1,000 items at 3,000 words).
+SHAPES: tuple[str, ...] = ("paragraphs", "paragraph", "code", "table", "list")
+
+
+def shaped(text: str, shape: str) -> str:
+    """``text``'s words laid out as ``shape`` (one of ``SHAPES``; "paragraphs": as is)."""
+    words = text.split()
+
+    def runs(size: int) -> list[str]:
+        return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+    if shape == "paragraph":
+        return " ".join(words)
+    if shape == "code":
+        return "```text\n" + "\n".join(runs(8)) + "\n```"
+    if shape == "table":
+        cells = runs(2)
+        rows = ["| " + " | ".join(cells[i : i + 5]) + " |" for i in range(0, len(cells), 5)]
+        return "| a | b | c | d | e |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    if shape == "list":
+        return "\n".join(f"- {item}" for item in runs(3))
+    return text
 
 
 def attempt_key(bot_slug: str, chat: ChatInput, user_id: int | None = None) -> str:
@@ -199,7 +227,7 @@ def build_answer(bot: Bot, chat: ChatInput) -> Answer:
             text = f"{text} {sentence}"
         text = f"{text}\n\n{bot.closer}"
     else:
-        text = _lengthened(text, bot, start, chat.words)
+        text = shaped(_lengthened(text, bot, start, chat.words), chat.shape)
     text = cut_words(text, chat.max_words)
 
     enhancement = "\n".join([bot.instructions, *systems, *search_lines])

@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from .answers import SHAPES
 from .faults import Fault, RecordedRequest
 from .ledger import ALL_USERS, SEED_USERS, Ledger, usage_day
 from .server import DEFAULT_DELAY, EmulatorState, create_app
@@ -94,6 +95,12 @@ class EmulatorHandle:
         if words is not None and words < 1:
             raise ValueError("answer_words must be >= 1 or None")
         self.state.answer_words = words
+
+    def set_answer_shape(self, shape: str) -> None:
+        """Lay out answers of ``answer_words`` as ``shape`` (benchmarks; ``answers.SHAPES``)."""
+        if shape not in SHAPES:
+            raise ValueError(f"answer_shape must be one of {', '.join(SHAPES)}")
+        self.state.answer_shape = shape
 
     @property
     def streams(self) -> list[StreamRecord]:

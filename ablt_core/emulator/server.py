@@ -29,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .answers import (
+    SHAPES,
     Answer,
     ChatInput,
     attempt_key,
@@ -64,6 +65,7 @@ class EmulatorState:
     requests: RequestLog = field(default_factory=RequestLog)
     # Benchmarks: every answer exactly this many words (None: the persona's 90-150).
     answer_words: int | None = None
+    answer_shape: str = "paragraphs"  # with answer_words: its layout (answers.SHAPES)
     streams: StreamLog = field(default_factory=StreamLog)
     # Required in X-Emulator-Secret by the control routes; None: not required.
     control_secret: str | None = field(default=None, repr=False)
@@ -375,6 +377,7 @@ async def chat(request: Request, state: EmulatorState, fault: Fault | None) -> R
         use_search=bool(body.use_search),
         assumptions=body.assumptions,
         words=state.answer_words,
+        shape=state.answer_shape,
     )
     key = attempt_key(bot.slug, chat_input, body.user_id) if body.stream else ""
     answer = build_answer(bot, replace(chat_input, attempt=state.attempts.get(key, 0)))
@@ -480,7 +483,11 @@ async def reset_inflight(request: Request, state: EmulatorState) -> Response:
 
 
 def _settings_json(state: EmulatorState) -> dict[str, Any]:
-    return {"delay": state.delay, "answer_words": state.answer_words}
+    return {
+        "delay": state.delay,
+        "answer_words": state.answer_words,
+        "answer_shape": state.answer_shape,
+    }
 
 
 async def get_settings(request: Request, state: EmulatorState) -> Response:
@@ -490,12 +497,13 @@ async def get_settings(request: Request, state: EmulatorState) -> Response:
 
 async def put_settings(request: Request, state: EmulatorState) -> Response:
     """``PUT /_emulator/settings`` with any of ``delay`` (seconds, >= 0) and
-    ``answer_words`` (int >= 1, or null for the persona's length); 422 otherwise."""
+    ``answer_words`` (int >= 1, or null for the persona's length) and
+    ``answer_shape`` (one of ``answers.SHAPES``); 422 otherwise."""
     try:
         body = json.loads(await request.body() or b"null")
     except ValueError:
         return _detail(422, "The body must be a JSON object")
-    if not isinstance(body, dict) or not set(body) <= {"delay", "answer_words"}:
+    if not isinstance(body, dict) or not set(body) <= {"delay", "answer_words", "answer_shape"}:
         return _detail(422, "Expected an object with 'delay' and/or 'answer_words'")
     delay = body.get("delay", state.delay)
     words = body.get("answer_words", state.answer_words)
@@ -503,8 +511,12 @@ async def put_settings(request: Request, state: EmulatorState) -> Response:
         return _detail(422, "'delay' must be a number of seconds >= 0")
     if words is not None and (isinstance(words, bool) or not isinstance(words, int) or words < 1):
         return _detail(422, "'answer_words' must be an integer >= 1 or null")
+    shape = body.get("answer_shape", state.answer_shape)
+    if shape not in SHAPES:
+        return _detail(422, f"'answer_shape' must be one of {', '.join(SHAPES)}")
     state.delay = float(delay)
     state.answer_words = words
+    state.answer_shape = shape
     return JSONResponse(_settings_json(state))
 
 

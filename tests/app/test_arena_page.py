@@ -7,13 +7,16 @@ import random
 from collections.abc import Callable
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.shown import shown
+from webapp.arena import board_view
 from webapp.arena.blind import Contender
 from webapp.arena.store import AlreadyVoted, Arena
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationStore
+from webapp.groups import store as groups
 from webapp.library import PromptLibrary
 from webapp.team import MemberStore
 from webapp.ui.state import Keys
@@ -172,3 +175,71 @@ def test_a_library_prompt_with_its_variables_starts_a_battle_with_its_options(
     for column in battle.columns:
         options = app_store.get_conversation(member, column).options
         assert (options.language, options.library_prompt_id) == ("French", entry.id)
+
+
+def test_the_shortlist_offers_and_the_battle_draws_only_bots_the_member_may_use(
+    logged_in: Login, app_store: ConversationStore, app_team: MemberStore
+) -> None:
+    at = open_arena(logged_in)  # the team exists once the app has run
+    engine = app_store.engine
+    writers = groups.create_group(engine, "Writers", actor="demo-admin")
+    groups.set_group_bots(engine, writers.id, False, ["omni", "code-mentor"], actor="demo-admin")
+    groups.add_member(engine, writers.id, "demo-member", actor="demo-admin")
+    st.cache_data.clear()  # the member's kept access
+    at.run()
+    assert not at.exception, at.exception
+    shortlist = at.multiselect(key=Keys.ARENA_SHORTLIST)
+    assert sorted(shortlist.options) == sorted(["Omni", "Ada the Code Mentor"])
+    member = app_team.get("demo-member")
+    assert member is not None
+    # A crafted shortlist naming the forbidden bot: never drawn.
+    at.session_state[Keys.ARENA_SHORTLIST] = ["chef", "omni"]
+    at.text_area(key=Keys.ARENA_PROMPT).set_value("Who are you?")
+    next(b for b in at.button if b.label == "Start battle").click().run()
+    assert not at.exception, at.exception
+    battle = Arena(app_store).recent(member)[0]
+    assert {battle.bot_a.slug, battle.bot_b.slug} == {"omni", "code-mentor"}
+
+
+def test_a_member_allowed_one_bot_is_told_the_arena_needs_two(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = open_arena(logged_in)
+    groups.set_team_bots(app_store.engine, False, ["omni"], actor="demo-admin")
+    st.cache_data.clear()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("needs at least two bots you may use" in i.value for i in at.info)
+    assert next(b for b in at.button if b.label == "Start battle").disabled
+
+
+def test_an_admin_filters_the_leaderboard_by_group(
+    logged_in: Login, app_store: ConversationStore, app_team: MemberStore
+) -> None:
+    at = open_arena(logged_in, "demo-admin")
+    _vote_many(app_store, app_team)
+    engine = app_store.engine
+    cooks = groups.create_group(engine, "Cooks", actor="demo-admin")
+    groups.add_member(engine, cooks.id, "demo-member", actor="demo-admin")
+    groups.create_group(engine, "Empty", actor="demo-admin")
+    at.run()
+    assert any("rests on 12 votes" in c.value for c in at.caption)
+    at.multiselect(key=Keys.ARENA_GROUPS).set_value(["Cooks"]).run()
+    assert not at.exception, at.exception
+    assert any("rests on 6 votes" in c.value for c in at.caption)  # demo-member's votes
+    # Beside the member filter: both count.
+    at.multiselect(key=Keys.ARENA_VOTERS).set_value(["demo-admin"]).run()
+    assert any("rests on 12 votes" in c.value for c in at.caption)
+    # A group without members: no votes, said plainly.
+    at.multiselect(key=Keys.ARENA_VOTERS).set_value([])
+    at.multiselect(key=Keys.ARENA_GROUPS).set_value(["Empty"]).run()
+    assert any("No votes in this range" in i.value for i in at.info)
+
+
+def test_whose_votes_count_by_member_and_group() -> None:
+    by_group = {"Cooks": ["ann", "bob"], "Sales": ["cy"], "Empty": []}
+    assert board_view.voters_of([], [], by_group) is None  # the whole team
+    assert board_view.voters_of([], ["Cooks"], by_group) == ["ann", "bob"]
+    assert board_view.voters_of(["cy"], ["Cooks"], by_group) == ["ann", "bob", "cy"]
+    assert board_view.voters_of(["ann"], ["Cooks", "Gone"], by_group) == ["ann", "bob"]
+    assert board_view.voters_of([], ["Empty"], by_group) == []  # nobody: no votes

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from webapp.audit import AuditLog
 from webapp.conversations.store import ConversationStore
 from webapp.db import schema
+from webapp.lifecycle import retention
 from webapp.lifecycle.downloads import ROUTE_PATH, DataDownloads
 from webapp.team import MemberStore
 from webapp.ui.state import Keys
@@ -146,3 +147,22 @@ def test_removing_a_member_can_erase_their_data(
             .where(schema.conversations.c.owner == "bob")
         ).scalar()
     assert left == 0
+
+
+def test_the_history_says_which_conversations_go_soon(
+    logged_in: Callable[[str], AppTest], app_store: ConversationStore, app_team: MemberStore
+) -> None:
+    at = logged_in("demo-member")
+    member = app_team.get("demo-member")
+    assert member is not None
+    for days, title in ((27, "Almost gone"), (5, "Recent")):
+        aged = ConversationStore(
+            app_store.url, clock=lambda d=days: datetime.now(UTC) - timedelta(days=d, hours=1)
+        )
+        conv = aged.create_conversation(member, "gpt-4", "GPT-4", title=title)
+        aged.append_message(member, conv.id, "user", f"about {title}")
+        aged.close()
+    retention.save_policy(app_store.engine, retention.RetentionPolicy(30), "demo-admin")
+    at.run()
+    notes = [c.value for c in at.sidebar.caption if "unless you open it" in c.value]
+    assert notes == [":material/schedule: Deleted in 2 days unless you open it"]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
@@ -23,6 +24,7 @@ from webapp.conversations.store import ConversationStore
 from webapp.evaluations import AlreadyRated, Evaluations, view
 from webapp.evaluations.model import progress_of
 from webapp.evaluations.shares import REPORT_PARAM
+from webapp.groups import store as groups
 from webapp.ui.state import Keys
 
 from .test_chat_page import chat_requests, emulator
@@ -262,3 +264,34 @@ def test_running_a_set_again_keeps_both_runs_and_shows_the_change_per_bot(
     report = next(d.value for d in at.dataframe if "Mean rating" in d.value.columns)
     change = dict(zip(report["Bot"], report["Change in mean rating"], strict=True))
     assert change == {"Omni": pytest.approx(3.0), "Chef Remy": pytest.approx(0.0)}
+
+
+def test_the_setup_offers_only_allowed_bots_and_run_again_refuses_a_forbidden_one(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    at = open_page(logged_in("demo-member"))
+    make_set(at, "One?\nTwo?", name="Allowed")
+    next(b for b in at.button if b.label == "Save the set").click().run()
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(BOTS).run()
+    next(b for b in at.button if b.label == "Run").click().run()
+    run_id = str(at.session_state[Keys.EVALS].open_run)
+    wait_for_end(app_store, run_id)
+
+    # Members in no group may now use two of the three bots.
+    groups.set_team_bots(app_store.engine, False, ["omni", "code-mentor"], actor="demo-admin")
+    st.cache_data.clear()  # the member's kept access
+    at = open_page(logged_in("demo-member"))
+    offered = at.multiselect(key=Keys.EVALS_BOTS).options
+    assert sorted(offered) == sorted(["Omni", "Ada the Code Mentor"])
+    assert "Only the 2 bots your groups allow are offered" in texts(at)
+
+    # The earlier run names Chef: Run again is refused, nothing starts.
+    runs, before = len(Evaluations(app_store).runs()), len(chat_requests())
+    at.session_state[Keys.EVALS].open_run = run_id
+    at.run()
+    next(b for b in at.button if b.label == "Run again").click().run()
+    assert not at.exception, at.exception
+    refusal = " ".join(e.value for e in at.error)
+    assert "Nothing was started: Members in no group may not use Chef" in refusal
+    assert len(Evaluations(app_store).runs()) == runs
+    assert len(chat_requests()) == before

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from webapp.conversations.store import ConversationStore
 from webapp.feedback.store import FeedbackStore
+from webapp.groups import store as groups
 from webapp.team import MemberStore
 
 from .test_chat_page import conversation, send
@@ -95,3 +96,32 @@ def test_an_admin_sees_satisfaction_per_member_with_the_reasons(
     assert members == {"demo-admin": 1.0, "demo-member": 0.0}
     reasons = table(at, "wrong")
     assert reasons[0]["wrong"] == 1 and reasons[0]["too long"] == 0
+
+
+def test_an_admin_sees_satisfaction_per_group_from_its_members_feedback(
+    logged_in: Login, app_store: ConversationStore
+) -> None:
+    member_at = logged_in()
+    send(member_at, "Name a colour")
+    first = conversation(member_at).messages[-1]
+    member_at.feedback(key=f"feedback_thumbs_{first.id}").set_value(0).run()
+    engine = app_store.engine
+    cooks = groups.create_group(engine, "Cooks", actor="demo-admin")
+    groups.add_member(engine, cooks.id, "demo-member", actor="demo-admin")
+    groups.create_group(engine, "Empty", actor="demo-admin")
+
+    at = logged_in("demo-admin")
+    send(at, "Name a fruit")
+    mine = conversation(at).messages[-1]
+    at.feedback(key=f"feedback_thumbs_{mine.id}").set_value(1).run()
+    at.switch_page("views/statistics.py").run()
+    assert not at.exception, at.exception
+    by_group = {r["Group"]: r for r in table(at, "Group") if "Share up" in r}
+    assert set(by_group) == {"Cooks", "Empty"}
+    assert (by_group["Cooks"]["Rated"], by_group["Cooks"]["Share up"]) == (1, 0.0)
+    assert by_group["Empty"]["Rated"] == 0
+
+    # A member sees no per-group table.
+    member_at.switch_page("views/statistics.py").run()
+    assert not member_at.exception, member_at.exception
+    assert not [d for d in member_at.dataframe if "Share up" in d.value.columns][1:]

@@ -408,6 +408,26 @@ def test_the_account_page_changes_no_password_once_the_member_is_disabled(
     assert team.check_password(BOB, BOB_PASSWORD)
 
 
+def test_why_the_session_ended_stays_through_the_reruns_that_follow_until_the_next_login(
+    team: MemberStore, new_app: NewApp
+) -> None:
+    # A logout is followed by reruns of its own (the login cookie component
+    # reporting back): the reason must survive them, not vanish with the first.
+    at = member_session(new_app, BOB, BOB_PASSWORD, "views/chat.py")
+    team.revoke_logins(BOB)  # logged out in another browser
+    at.run()
+    assert_session_ended(at)
+    at.run()
+    at.run()
+    assert auth.SESSION_ENDED in texts(at.error), "still said after two more runs"
+    at = log_in(at, BOB, BOB_PASSWORD)
+    assert at.session_state[Keys.MEMBER].username == BOB
+    assert auth.SESSION_ENDED not in texts(at.error)
+    click(at, "Log out")
+    at.run()
+    assert auth.SESSION_ENDED not in texts(at.error), "a later logout is not a revoked login"
+
+
 # --------------------------------- every button of every page (items 1, 2)
 
 

@@ -5,13 +5,18 @@ kept, and a member kept out of the page."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from webapp.arena.blind import Contender
+from webapp.arena.store import Arena
 from webapp.audit import TEAM_CHANGE, AuditLog
 from webapp.auth import gate as auth
+from webapp.conversations.store import ConversationStore
+from webapp.lifecycle.judgements import Judgements, count_judgements
 from webapp.team import Member, MemberStore, TeamError
 from webapp.team.view import ADMINS_ONLY
 from webapp.ui.state import Keys
@@ -20,6 +25,7 @@ from .conftest import APP_PATH, APP_TIMEOUT, log_in
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 TEAM_PAGE = "views/team.py"
+OMNI, CHEF = Contender("omni", "Omni"), Contender("chef", "Chef")
 
 
 def click(at: AppTest, label: str) -> AppTest:
@@ -249,11 +255,22 @@ def test_in_demo_mode_the_demo_accounts_cannot_be_locked_out_from_the_team_page(
 
 
 def test_an_admin_sees_who_is_locked_out_and_unlocks_them(
-    logged_in: Callable[[str], AppTest], new_app: Callable[[], AppTest]
+    logged_in: Callable[[str], AppTest],
+    new_app: Callable[[], AppTest],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What `python -m webapp.team unlock` does, from the browser: the Team page
     lists a username held back by failed logins, and Unlock lets it in again."""
+    from webapp.auth import throttle
     from webapp.auth.passwords import DEMO_PASSWORD
+
+    # A wait of minutes, not seconds: on a busy machine the seconds' wait after
+    # four failures could run out before the Team page is drawn.
+    monkeypatch.setattr(
+        throttle,
+        "USERNAME_POLICY",
+        dataclasses.replace(throttle.USERNAME_POLICY, first_delay=600.0),
+    )
 
     locked = new_app().run()
     for attempt in range(4):
@@ -297,3 +314,41 @@ def test_a_flood_of_lock_outs_is_listed_a_window_at_a_time(
     more.click().run()
     assert not at.exception
     assert len([b for b in at.button if b.label == "Unlock"]) >= count
+
+
+@pytest.mark.parametrize("delete_votes", [False, True])
+def test_removal_says_votes_and_ratings_stay_unless_the_admin_deletes_them(
+    logged_in: Callable[[str], AppTest],
+    app_team: MemberStore,
+    app_store: ConversationStore,
+    delete_votes: bool,
+) -> None:
+    admin = team_page(logged_in)
+    bob = app_team.add("bob", name="Bob Jones", email="bob@example.com", password=BOB_PASSWORD)
+    battle = Arena(app_store).create(bob, (OMNI, CHEF), "Soup?")
+    Arena(app_store).vote(bob, battle.id, "a", complete=True)
+    pick(admin, "bob")
+    click(admin, "Remove")
+    said = " ".join(m.value for m in admin.markdown)
+    assert "Their 1 arena vote and 0 evaluation ratings stay in the team's arena leaderboard" in (
+        said
+    )
+    if delete_votes:
+        admin.checkbox(key=Keys.TEAM_REMOVE_VOTES).check()
+    admin.text_input(key=Keys.TEAM_CONFIRM).input("bob")
+    click(admin, "Remove for good")
+    assert not admin.exception, admin.exception
+    assert app_team.get("bob") is None
+    done = " ".join(s.value for s in admin.success)
+    changes = AuditLog(app_team.engine).entries(kinds=[TEAM_CHANGE])
+    actions = [(e.action, e.target) for e in changes]
+    if delete_votes:
+        assert "deleted their 1 arena vote and 0 evaluation ratings" in done
+        assert count_judgements(app_store.engine, "bob") == Judgements(0, 0)
+        assert Arena(app_store).votes() == []
+        assert ("delete votes and ratings", "bob") in actions
+    else:
+        assert "their arena votes and evaluation ratings stay in the team's aggregates" in done
+        assert [v.voter for v in Arena(app_store).votes()] == ["bob"]
+        assert ("delete votes and ratings", "bob") not in actions
+    assert ("remove member", "bob") in actions

@@ -172,3 +172,36 @@ async def test_async_decoding_yields_before_reading_on() -> None:
 
     seen = [(event.data, taken) async for event in aiter_sse(source())]
     assert seen == [("a", 1), ("b", 3), ("tail", 4)]
+
+
+# Every rule at once, for the fast path (a chunk split at each "\n\n") and the
+# general one: runs of blank lines, a field before data, multi-line data,
+# comments between events, an event type, id and retry, and a data line that
+# is not the usual "data: " form.
+RICH_STREAM = (
+    b"\n\n\n"
+    b"data: one\n\n"
+    b": keep-alive\n\n\n\n"
+    b"event: note\nid: 7\nretry: 300\ndata: two\ndata:  three\n\n"
+    b"data: four\n: between\ndata: five\n\n"
+    b"data:six\n\n"
+    b"data: seven\n\n\n"
+    b"event: skipped\n\n"
+    b"data: eight"
+)
+RICH_EVENTS = [
+    ServerSentEvent("one"),
+    ServerSentEvent("two\n three", "note", "7", 300),
+    ServerSentEvent("four\nfive", "message", "7", 300),
+    ServerSentEvent("six", "message", "7", 300),
+    ServerSentEvent("seven", "message", "7", 300),
+    ServerSentEvent("eight", "message", "7", 300),
+]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 64, 4096])
+def test_every_rule_holds_for_any_chunk_size(newline: bytes, size: int) -> None:
+    stream = RICH_STREAM.replace(b"\n", newline)
+    chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+    assert decode(chunks) == RICH_EVENTS

@@ -408,7 +408,9 @@ CHAT_MESSAGE = "stChatMessage"
 # The content of a chat bubble (its text, without the avatar) carries who said it.
 ASSISTANT_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from assistant"]'
 USER_MESSAGE = '[data-testid="stChatMessageContent"][aria-label="Chat message from user"]'
-UI_TIMEOUT_MS = 20_000
+# Generous: the tests run beside others on two cores (pytest-xdist); waiting
+# longer costs nothing when the page is fine, and a loaded machine is not a bug.
+UI_TIMEOUT_MS = 40_000
 # The demo team's member (webapp.team.DEMO_MEMBERS).
 MEMBER = "demo-member"
 
@@ -540,6 +542,14 @@ def seed_conversations(server: AppServer, titles: Sequence[str], username: str =
                 ],
             }
             store.import_conversation(member, history.parse_import(export))
+
+
+def nav_link(page: Page, title: str) -> Locator:
+    """The link to the page titled `title` in the app's navigation: across the
+    top on a wide screen (app.py's `position="top"`), in the sidebar on a phone
+    (Streamlit moves it there)."""
+    nav = page.locator('[data-testid="stTopNav"], [data-testid="stSidebarNav"]')
+    return nav.get_by_role("link", name=title, exact=True)
 
 
 def history_entry(page: Page, title: str) -> Locator:

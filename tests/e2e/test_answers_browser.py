@@ -32,6 +32,7 @@ from tests.e2e.appserver import (
     inject_fault,
     log_in_as_member,
     message_text,
+    nav_link,
     running_app,
     send_prompt,
     start_app,
@@ -309,13 +310,12 @@ def test_statistics_and_back_mid_answer_shows_the_answer_whole(
     start_answer(page, prompt)
     bubble = page.locator(ASSISTANT_MESSAGE).last
     poll(lambda: len(message_text(bubble)) > 20)  # streaming, words on screen
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_text("Statistics", exact=True).click()
+    nav_link(page, "Statistics").click()
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
     expect(page.locator(ASSISTANT_MESSAGE)).to_have_count(0)  # the chat is gone
     if back_while == "ended":
         poll(lambda: stored_answers(slow_app)[-1]["status"] == "complete", timeout=60)
-    nav.get_by_text("Chat", exact=True).click()
+    nav_link(page, "Chat").click()
     expect(page.locator(USER_MESSAGE).last).to_contain_text(prompt)
     final = finished_answer(page, prompt)
     saved = stored_answers(slow_app)[-1]

@@ -23,6 +23,7 @@ from tests.e2e.appserver import (
     inject_fault,
     log_in_as_member,
     message_text,
+    nav_link,
     open_login,
     send_prompt,
     shown_demo_credentials,
@@ -147,8 +148,7 @@ def test_page_top_buttons_end_where_the_content_ends(page: Page, app_server: App
         right_edge(page.get_by_test_id("stChatInput")), abs=1
     )
 
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.get_by_text("Statistics", exact=True).click()
+    nav_link(page, "Statistics").click()
     expect(page.get_by_test_id("stMetric")).to_have_count(4)
     wait_until_idle(page)
     refresh = page.get_by_role("button", name="Refresh")
@@ -156,7 +156,7 @@ def test_page_top_buttons_end_where_the_content_ends(page: Page, app_server: App
         right_edge(page.get_by_test_id("stMetric").last), abs=1
     )
 
-    nav.get_by_text("Bots", exact=True).click()
+    nav_link(page, "Bots").click()
     expect(page.get_by_role("button", name="Chat with this bot").first).to_be_visible()
     wait_until_idle(page)
     title = page.get_by_role("heading", name="Bots", level=1)  # as wide as the content

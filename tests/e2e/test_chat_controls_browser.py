@@ -28,6 +28,7 @@ from tests.e2e.appserver import (
     chat,
     inject_fault,
     log_in_as_member,
+    nav_link,
     send_prompt,
     wait_until_idle,
 )
@@ -323,12 +324,12 @@ def test_another_page_opens_at_its_top_after_a_long_conversation(
     """The chat keeps its newest message in view; Bots (or any page) starts at its title."""
     open_long_conversation(page, app_server)
 
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Bots").click()
+    nav_link(page, "Bots").click()
     expect(page.get_by_role("heading", name="Bots", level=1)).to_be_in_viewport()
     wait_until_idle(page)
     assert page.evaluate(MAIN_AT_TOP), "the Bots page opened scrolled down"
     expect(page.get_by_role("heading", name="Bots", level=1)).to_be_in_viewport()
 
     # Back on the chat: its newest message again.
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Chat").click()
+    nav_link(page, "Chat").click()
     expect(page.get_by_text("Numbered message 15")).to_be_in_viewport()

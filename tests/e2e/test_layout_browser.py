@@ -24,6 +24,7 @@ from tests.e2e.appserver import (
     AppServer,
     history_entry,
     log_in_as_member,
+    nav_link,
     open_login,
     seed_conversations,
     wait_until_idle,
@@ -171,7 +172,7 @@ def test_bot_cards_of_a_row_are_as_tall_as_each_other_with_their_buttons_in_line
 
     page = sized_page(DESKTOP)
     log_in_as_member(page, app_server)
-    sidebar_of(page).get_by_role("link", name="Bots").click()
+    nav_link(page, "Bots").click()
     expect(page.get_by_role("heading", name="Bots", level=1)).to_be_visible()
     wait_until_idle(page)
     buttons = page.get_by_role("button", name="Chat with this bot")

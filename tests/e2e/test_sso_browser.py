@@ -42,6 +42,7 @@ from tests.e2e.appserver import (
     free_port,
     start_apps,
     stop_all,
+    wait_until_idle,
 )
 from webapp.audit import AuditLog
 from webapp.audit.log import SINGLE_SIGN_ON
@@ -207,6 +208,8 @@ def open_login_page(page: Page, sso: Setup) -> None:
 def sso_log_in(page: Page, sso: Setup, sub: str) -> None:
     """Continue with the provider and authorize as `sub` on its form."""
     open_login_page(page, sso)
+    # A click during a run that is about to be replaced can be lost: let the page settle.
+    wait_until_idle(page)
     page.get_by_role("button", name=CONTINUE).click()
     page.locator("input[name=sub]").fill(sub)
     page.get_by_role("button", name="Authorize").click()

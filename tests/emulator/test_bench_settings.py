@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from ablt_core.emulator import BOTS, EmulatorHandle, Fault
+from ablt_core.emulator.answers import shaped
 from tests.emulator.helpers import CHAT_URL, sse_events
 
 OMNI = next(bot for bot in BOTS if bot.slug == "omni")
@@ -48,11 +49,12 @@ def test_settings_over_http_change_the_length_and_pace(
 ) -> None:
     reply = http.put("/_emulator/settings", json={"answer_words": 40, "delay": 0.001})
     assert reply.status_code == 200
-    assert reply.json() == {"answer_words": 40, "delay": 0.001}
+    assert reply.json() == {"answer_words": 40, "delay": 0.001, "answer_shape": "paragraphs"}
     assert len(stream_pieces(http, "Forty words?")) == 40
     assert http.put("/_emulator/settings", json={"answer_words": None}).json() == {
         "answer_words": None,
         "delay": 0.001,
+        "answer_shape": "paragraphs",
     }
     assert 80 <= len(stream_pieces(http, "Natural length?")) <= 150
     assert http.get("/_emulator/settings").json()["delay"] == 0.001
@@ -60,14 +62,42 @@ def test_settings_over_http_change_the_length_and_pace(
 
 @pytest.mark.parametrize(
     "body",
-    [{"answer_words": 0}, {"answer_words": "many"}, {"delay": -1}, {"speed": 2}, [1]],
+    [
+        {"answer_words": 0},
+        {"answer_words": "many"},
+        {"delay": -1},
+        {"speed": 2},
+        [1],
+        {"answer_shape": "poem"},
+    ],
 )
 def test_bad_settings_are_refused_and_change_nothing(
     emulator: EmulatorHandle, http: httpx.Client, body: object
 ) -> None:
     reply = http.put("/_emulator/settings", json=body)
     assert reply.status_code == 422
-    assert http.get("/_emulator/settings").json() == {"answer_words": None, "delay": 0}
+    assert http.get("/_emulator/settings").json() == {
+        "answer_words": None,
+        "delay": 0,
+        "answer_shape": "paragraphs",
+    }
+
+
+@pytest.mark.parametrize("shape", ["paragraph", "code", "table", "list"])
+def test_a_bench_shape_lays_out_the_same_words(
+    emulator: EmulatorHandle, http: httpx.Client, shape: str
+) -> None:
+    assert http.put("/_emulator/settings", json={"answer_words": 60}).status_code == 200
+    plain = "".join(stream_pieces(http, "Shape me"))
+    try:
+        reply = http.put("/_emulator/settings", json={"answer_shape": shape})
+        assert reply.json()["answer_shape"] == shape
+        laid_out = "".join(stream_pieces(http, "Shape me"))
+    finally:
+        http.put("/_emulator/settings", json={"answer_shape": "paragraphs"})
+    assert "\n\n" in plain and "\n\n" not in laid_out  # one block
+    # As many words as the paragraphs, laid out (a retake: the same length).
+    assert len(laid_out.split()) == len(shaped(plain, shape).split())
 
 
 def test_each_stream_is_recorded_with_its_prompt_text_and_send_times(

@@ -53,9 +53,13 @@ def test_only_the_demo_team_has_usage_history_so_a_member_added_later_starts_at_
     store = ConversationStore(f"sqlite:///{tmp_path / 'demo.db'}")
     team = open_team(store.engine, tmp_path / "no-auth-file.yaml", demo_mode=True)
     newcomer = team.add("newcomer", name="New Comer", email="new@example.com", password="x" * 12)
-    handle = backend.ensure_demo_emulator(0)
     start = dt.date.today() - dt.timedelta(days=60)
-    with AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=handle.base_url) as client:
+    # An emulator of its own, started as demo mode starts one: the process-wide
+    # one has answered other tests' members (any user id) by now.
+    with (
+        backend.start_demo_emulator(0) as handle,
+        AbltClient(bearer_token=backend.DEMO_TOKEN, base_url=handle.base_url) as client,
+    ):
         for username, _, _, _ in DEMO_MEMBERS:
             member = team.get(username)
             assert member is not None

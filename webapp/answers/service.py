@@ -13,7 +13,11 @@ answer is a task on it:
 
 Beside it a saver task writes the text so far and a heartbeat about every
 `save_every` seconds (in a thread, never in the streaming path), whatever the
-answer waits for: a free slot, a slow first byte, a Retry-After.
+answer waits for: a free slot, a slow first byte, a Retry-After. On PostgreSQL
+each save is notified to the other processes (`webapp.answers.signals`), and
+while a page on one of them follows the answer it is saved about every
+`FOLLOWED_SAVE_EVERY` s when its text changed (the follower's delay, paid with
+one small UPDATE per interval for followed answers only).
 
 Why asyncio and not a thread per answer: cancelling a task interrupts it at
 once wherever it waits (the connect, a first byte that does not come, the
@@ -35,7 +39,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -49,8 +53,10 @@ from webapp.answers.admission import (
     recheck,
     release,
 )
-from webapp.answers.follow import FOLLOW_EVERY, TICK, follow_live, follow_stored
+from webapp.answers.follow import FOLLOW_EVERY, FOLLOW_FALLBACK, TICK, follow_live, follow_stored
 from webapp.answers.live import LiveAnswer, Wait
+from webapp.answers.saving import SAVE_EVERY, Job, final_save, keep_saving
+from webapp.answers.signals import FOLLOWED_FOR, AnswerSignals
 from webapp.answers.slots import TeamSlots
 from webapp.chat import open_chat as chat
 from webapp.conversations.model import AnswerStatus
@@ -60,6 +66,7 @@ from webapp.conversations.store import (
     ConversationStore,
     Owner,
 )
+from webapp.db.listen import supports_notify
 from webapp.errors import describe
 from webapp.operations import metrics
 from webapp.settings import DEFAULT_MAX_WORKERS
@@ -76,7 +83,6 @@ _T = TypeVar("_T")
 # Every service not yet closed (tests close them all between app runs).
 OPEN_SERVICES: weakref.WeakSet[AnswerService] = weakref.WeakSet()
 
-SAVE_EVERY: Final = 1.0  # seconds between a generating answer's saves (its heartbeat)
 STOP_WAIT: Final = 5.0  # seconds Stop waits for the worker's final save
 DATABASE_ANSWER_ERROR: Final = N_(
     "The answer could not be started: the conversation database did "
@@ -87,20 +93,7 @@ FIRST_BYTE_TIMEOUT: Final = N_(
     "The aBLT API did not start answering (it was asked more than "
     "once). It may be overloaded; retry in a while."
 )
-FINAL_SAVE_ATTEMPTS: Final = 5
 RECENT_KEPT: Final = 256  # ended answers remembered (see `live`)
-
-
-@dataclass(eq=False)
-class _Job:
-    owner: Owner
-    claim: Claim
-    live: LiveAnswer
-    keep_chars: int | None = None  # Stop: keep what the member saw
-    stopped: bool = False  # Stop pressed in this process
-    stopped_elsewhere: bool = False  # the row says stopped (another process) or is gone
-    slot_held: bool = False  # a team slot was free when the prompt was sent
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +117,8 @@ class AnswerService:
     starts, whichever way: `submit`, `start`, and the worker itself before it
     starts a queued prompt (in a thread; a refusal or an error leaves the
     prompt queued, and the page says why and offers to send it later).
+    `listen`: follow other processes' answers through PostgreSQL's
+    notifications (default: on PostgreSQL; SQLite polls).
     Thread-safe: every public method may be called from any thread.
     """
 
@@ -140,6 +135,7 @@ class AnswerService:
         slots: SlotBook | None = None,
         slot_poll: float = 0.5,
         rules: Sequence[AdmissionRule] = (),
+        listen: bool | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(_("max_workers must be at least 1."))
@@ -150,7 +146,7 @@ class AnswerService:
         self.idle_after = idle_after
         self.save_retry_pause = save_retry_pause  # first pause before a failed final save's retry
         self.rules = tuple(rules)
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         # Answers that ended lately, so a page arriving just after the end still
         # reads how it went (e.g. the context note); the oldest are forgotten.
         self._recent: OrderedDict[str, LiveAnswer] = OrderedDict()
@@ -165,6 +161,9 @@ class AnswerService:
         self._slots = asyncio.Semaphore(max_workers)
         self._client: AsyncAbltClient = client_factory()
         self.team = TeamSlots(self._loop, store, slots, poll=slot_poll, alive=self.alive_ids)
+        if listen is None:
+            listen = supports_notify(store.engine)
+        self.signals = AnswerSignals(store.engine, self._followed) if listen else None
         OPEN_SERVICES.add(self)
 
     def close(self) -> None:
@@ -176,6 +175,8 @@ class AnswerService:
             self._cancel(job)
             job.live.wait_done(STOP_WAIT)
         self.team.close()
+        if self.signals is not None:
+            self.signals.close()
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(STOP_WAIT)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -289,7 +290,7 @@ class AnswerService:
 
     def _launch(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)
-        job = _Job(owner=owner, claim=claim, live=live)
+        job = Job(owner=owner, claim=claim, live=live)
         with self._lock:
             self._jobs[claim.answer.id] = job
         # Into the team's line now, in the order prompts are sent (first come, first served).
@@ -348,8 +349,9 @@ class AnswerService:
         """The answer's text: first all there is so far, then each new part as it comes.
 
         Made for `st.write_stream`. In this process it reads the `LiveAnswer`
-        (no delay); else it reads the database every `follow_every` s (another
-        process generates it; about a second behind). Ends when the answer
+        (no delay); else (another process generates it) it reads the database
+        at each notified save (PostgreSQL; at least every `FOLLOW_FALLBACK` s),
+        or every `follow_every` s (SQLite; about a second behind). Ends when the answer
         ends. `on_tick(wait)` runs whenever `tick` s pass without new text, so
         the page can say what the answer waits for (and Streamlit can handle a
         click meanwhile). Closing the iterator detaches; the answer goes on.
@@ -363,10 +365,21 @@ class AnswerService:
                 owner,
                 message_id,
                 on_tick,
-                every=follow_every,
+                every=follow_every if self.signals is None else FOLLOW_FALLBACK,
                 idle_after=self.idle_after,
                 alive=self.alive_ids,
+                signals=self.signals,
+                tick=tick,
             )
+
+    def _followed(self, message_id: str) -> None:
+        """A page on some process follows `message_id`: if it is generated here,
+        save it often for a while (called on the listener's thread)."""
+        with self._lock:
+            job = self._jobs.get(message_id)
+        if job is not None:
+            job.followed_until = time.monotonic() + FOLLOWED_FOR
+            self._loop.call_soon_threadsafe(job.save_now.set)
 
     # ------------------------------------------------------------- stopping
 
@@ -388,7 +401,7 @@ class AnswerService:
         job.live.wait_done(STOP_WAIT)
         return True
 
-    def _cancel(self, job: _Job) -> None:
+    def _cancel(self, job: Job) -> None:
         def cancel() -> None:
             if job.task is not None:
                 job.task.cancel()
@@ -406,9 +419,9 @@ class AnswerService:
         """Run a (blocking) store call in a thread, off the loop that streams."""
         return await asyncio.to_thread(fn)
 
-    async def _run(self, job: _Job) -> None:
+    async def _run(self, job: Job) -> None:
         live, owner, answer = job.live, job.owner, job.claim.answer
-        saver = asyncio.create_task(self._keep_saving(job))
+        saver = asyncio.create_task(keep_saving(self.store, job, self.save_every))
         status, error = AnswerStatus.STREAMING, None
         text_override: str | None = None
         try:
@@ -447,7 +460,9 @@ class AnswerService:
                 # Cancelled without a Stop: the service is closing (tests, shutdown).
                 status, error = AnswerStatus.INTERRUPTED, None
             if not job.stopped_elsewhere:
-                await self._final_save(owner, answer.id, text, status, error)
+                await final_save(
+                    self.store, owner, answer.id, (text, status, error), self.save_retry_pause
+                )
             if self.rules:
                 # Its own words count from the final save on: what it held is let go.
                 with contextlib.suppress(Exception):
@@ -498,12 +513,12 @@ class AnswerService:
 
     def _launch_here(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)
-        job = _Job(owner=owner, claim=claim, live=live)
+        job = Job(owner=owner, claim=claim, live=live)
         with self._lock:
             self._jobs[claim.answer.id] = job
         job.task = self._loop.create_task(self._run(job))
 
-    async def _generate(self, job: _Job) -> tuple[AnswerStatus, str | None, str | None]:
+    async def _generate(self, job: Job) -> tuple[AnswerStatus, str | None, str | None]:
         """Stream the answer into `job.live`: (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
@@ -570,39 +585,3 @@ class AnswerService:
         conversation = self.store.get_conversation(owner, answer.conversation_id)
         window = chat.context_before(self.store, owner, conversation, self.limits, answer.seq)
         return conversation, window
-
-    async def _keep_saving(self, job: _Job) -> None:
-        """Save the text so far and a heartbeat every `save_every` s until cancelled."""
-        live, owner, message_id = job.live, job.owner, job.claim.answer.id
-        while True:
-            await asyncio.sleep(self.save_every)
-            wait = live.wait
-            text, waiting = live.text, wait.to_json() if wait else None
-            try:
-                status = await asyncio.to_thread(
-                    self.store.save_progress, owner, message_id, text, waiting
-                )
-            except Exception as err:  # a failing database must not cut the answer
-                log.warning("Could not save a generating answer: %s", err)
-                continue
-            if status is None or status == AnswerStatus.STOPPED:
-                # Deleted in another tab, or Stop pressed on another process: theirs wins.
-                job.stopped_elsewhere = True
-                if job.task is not None:
-                    job.task.cancel()
-                return
-
-    async def _final_save(
-        self, owner: Owner, message_id: str, text: str, status: AnswerStatus, error: str | None
-    ) -> None:
-        """The last save always lands unless the database stays down: tried a few
-        times; an answer never finalised is settled `interrupted` later."""
-        for attempt in range(FINAL_SAVE_ATTEMPTS):
-            try:
-                await self._db(
-                    lambda: self.store.finish_answer(owner, message_id, text, status, error)
-                )
-                return
-            except Exception as err:
-                log.warning("Could not save a finished answer (attempt %d): %s", attempt + 1, err)
-                await asyncio.sleep(min(self.save_retry_pause * 2.0**attempt, 5.0))

@@ -1,5 +1,8 @@
 """Keeping the arena blind: which two bots battle, and their names masked.
 
+- `eligible`: the bots a battle is drawn from: those the member may use
+  (their groups' access, `webapp.groups`), narrowed to their shortlist when
+  it names two or more of them.
 - `draw_pair`: the pair of bots with the fewest battles so far (random among
   ties, and a random side for each), so every pair gets battles, not only the
   popular ones.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -38,6 +41,20 @@ class Contender:
 def pair_key(a: str, b: str) -> tuple[str, str]:
     """A pair of slugs in a fixed order (a battle of A-B and one of B-A count alike)."""
     return (a, b) if a <= b else (b, a)
+
+
+def eligible(
+    bots: Sequence[Contender], allows: Callable[[str], bool], shortlist: Collection[str] = ()
+) -> list[Contender]:
+    """The bots of `bots` a battle may be drawn from: those `allows(slug)`
+    (the member's access, `webapp.groups.BotAccess.allows`), then only the
+    `shortlist`'s slugs among them when that leaves two or more. A forbidden
+    slug in the shortlist (a crafted widget event, or access taken away since
+    it was picked) is never drawn."""
+    usable = [b for b in bots if allows(b.slug)]
+    picked = set(shortlist)
+    short = [b for b in usable if b.slug in picked]
+    return short if len(short) >= 2 else usable
 
 
 def draw_pair(

@@ -1,14 +1,13 @@
 """The Arena page's Leaderboard tab: Bradley-Terry ratings from the team's
-votes (`webapp.arena.ranking`), filtered by date and, for admins, by member;
-an interval chart, the table, a CSV, and how many votes it rests on.
-
-(Per-group filters come with the team's groups, issue 22.)
+votes (`webapp.arena.ranking`), filtered by date and, for admins, by member
+and by group (the votes of a group's members now, `webapp.groups`); an
+interval chart, the table, a CSV, and how many votes it rests on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 import altair as alt
@@ -21,6 +20,7 @@ from webapp.arena.store import Arena, VoteRow
 from webapp.auth.gate import list_members
 from webapp.backend import get_store
 from webapp.chat import open_chat as chat
+from webapp.groups.store import members_by_group
 from webapp.team import Member
 from webapp.text import csv_safe
 from webapp.ui.i18n import _, format_date, format_number, ngettext
@@ -65,20 +65,56 @@ def _names(rows: Sequence[VoteRow]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(latest.items()))
 
 
+def voters_of(
+    members: Collection[str],
+    picked_groups: Collection[str],
+    by_group: Mapping[str, Collection[str]],
+) -> list[str] | None:
+    """Whose votes count: the picked `members` and every member (now) of the
+    `picked_groups` (`by_group`: group name -> usernames), sorted; None when
+    nothing is picked (the whole team's votes, removed members' too). A
+    picked group without members adds nobody (its filter alone: no votes)."""
+    if not members and not picked_groups:
+        return None
+    found = set(members)
+    for name in picked_groups:
+        found.update(by_group.get(name, ()))
+    return sorted(found)
+
+
 def pick_voters(member: Member) -> list[str] | None:
-    """An admin may count only some members' votes (None: everyone's, removed
-    members' too); a member sees the whole team's."""
+    """An admin may count only some members' votes, picked by member and by
+    group (None: everyone's, removed members' too); a member sees the whole
+    team's."""
     if not member.is_admin:
         return None
     labels = {m.username: f"{m.name} ({m.username})" for m in list_members()}
-    picked = st.multiselect(
+    try:
+        by_group = {
+            name: [username for username, _name in found]
+            for name, found in members_by_group(get_store().engine).items()
+        }
+    except chat.DATABASE_ERRORS:
+        by_group = {}
+        st.warning(_("The groups could not be read: filter by member for now."))
+    by_member, by_groups = st.columns(2) if by_group else (st.container(), None)
+    picked = by_member.multiselect(
         _("Votes by (admins: empty means the whole team)"),
         list(labels),
         format_func=labels.__getitem__,
         key=Keys.ARENA_VOTERS,
         placeholder=_("The whole team"),
     )
-    return list(picked) or None
+    groups: list[str] = []
+    if by_groups is not None:
+        groups = by_groups.multiselect(
+            _("Votes by the members of"),
+            list(by_group),
+            key=Keys.ARENA_GROUPS,
+            placeholder=_("Any group"),
+            help=_("A group's members now; with members picked too, both count."),
+        )
+    return voters_of(picked, groups, by_group)
 
 
 def render_leaderboard(member: Member, today: dt.date | None = None) -> None:

@@ -35,14 +35,16 @@ def start(
     rng: random.Random | None = None,
 ) -> Battle:
     """A new battle for `prompt` between two of `bots` (those the member may
-    use, or their shortlist), drawn by `draw_pair` so the least-battled pair
-    goes first; both answers started at once. ValueError for a blank prompt
-    or fewer than two bots; `AnswerRefused` (from `answers.admit`) before
-    anything is saved."""
+    use, or their shortlist: `webapp.arena.blind.eligible`), drawn by
+    `draw_pair` so the least-battled pair goes first; both answers started
+    at once. ValueError for a blank prompt or fewer than two bots;
+    `AnswerRefused` (from `answers.admit`) before anything is saved."""
     if not prompt.strip():
         raise ValueError(_("An empty message cannot be sent."))
     pair = draw_pair(bots, arena.pair_battles(), rng)
-    admission = answers.admit(owner)
+    # Both bots named: a bot the member may not use is refused before the
+    # battle is saved (not at its first answer, leaving an empty battle).
+    admission = answers.admit(owner, bots=(pair[0].slug, pair[1].slug))
     battle = arena.create(owner, pair, prompt, options)
     for column in battle.columns:
         answers.submit(owner, column, prompt, admission=admission)

@@ -22,7 +22,7 @@ from webapp import render
 from webapp.answers.admission import AnswerRefused
 from webapp.answers.live import describe_wait
 from webapp.arena import run
-from webapp.arena.blind import SIDES, Contender, mask
+from webapp.arena.blind import SIDES, Contender, eligible, mask
 from webapp.arena.ranking import OUTCOME_LABELS
 from webapp.arena.store import AlreadyVoted, Arena, Battle, NotFinished
 from webapp.auth.guard import member_action, view_action
@@ -32,6 +32,8 @@ from webapp.chat import open_chat as chat
 from webapp.conversations.model import RETRYABLE_STATUSES, AnswerStatus, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationNotFound
+from webapp.groups import view as groups_view
+from webapp.groups.store import access_for
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.team import Member
@@ -74,13 +76,19 @@ def _notice(kind: flash.Kind, text: str) -> None:
     flash.flash(FLASH_AREA, text, kind)
 
 
+def usable_bots(bots: Sequence[Bot]) -> list[Bot]:
+    """The catalogue's bots the member may use (their groups, `webapp.groups`):
+    the only ones the shortlist offers and a battle draws from."""
+    return groups_view.usable(groups_view.current_access(current_member()), bots)
+
+
 def contenders(bots: Sequence[Bot]) -> list[Contender]:
-    """The bots the member may draw from: the shortlist when two or more are
-    picked, else every bot of the catalogue (the bots the member may use)."""
+    """The bots the member may draw from: the shortlist when it names two or
+    more, else every bot the member may use. Access is read afresh (not the
+    page's kept copy): a bot taken away since the page was drawn is not drawn."""
+    access = access_for(get_store().engine, current_member().username)
     every = [Contender(b.slug, b.name or b.slug) for b in bots]
-    picked = set(st.session_state.get(Keys.ARENA_SHORTLIST) or [])
-    short = [c for c in every if c.slug in picked]
-    return short if len(short) >= 2 else every
+    return eligible(every, access.allows, st.session_state.get(Keys.ARENA_SHORTLIST) or ())
 
 
 # ------------------------------------------------------------- callbacks
@@ -234,13 +242,25 @@ def render_library_picker() -> None:
     )
 
 
-def render_setup(bots: Sequence[Bot]) -> None:
-    """Before a battle: the prompt, and optionally a shortlist of bots."""
+def render_setup(catalogue: Sequence[Bot]) -> None:
+    """Before a battle: the prompt, and optionally a shortlist of the bots
+    the member may use (only those are offered, and drawn)."""
     page = session()
     if page.prompt_back is not None:
         st.session_state[Keys.ARENA_PROMPT], page.prompt_back = page.prompt_back, None
+    bots = usable_bots(catalogue)
+    if catalogue and len(bots) < 2:
+        st.info(
+            "The arena needs at least two bots you may use; your groups allow "
+            f"{len(bots)}. Ask an admin for access to more bots.",
+            icon=":material/lock:",
+        )
     render_library_picker()
     labels = chat.bot_labels(bots)
+    shortlist = st.session_state.get(Keys.ARENA_SHORTLIST)
+    if shortlist and any(slug not in labels for slug in shortlist):
+        # A bot no longer allowed (or gone) leaves the shortlist before it is drawn.
+        st.session_state[Keys.ARENA_SHORTLIST] = [s for s in shortlist if s in labels]
     st.multiselect(
         _("Shortlist (optional: two or more bots to draw from; none: all you may use)"),
         list(labels),
@@ -259,6 +279,7 @@ def render_setup(bots: Sequence[Bot]) -> None:
             _("Start battle"),
             type="primary",
             icon=":material/swords:",
+            disabled=len(bots) < 2,
             on_click=start_battle,
             args=(bots,),
         )

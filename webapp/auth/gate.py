@@ -303,9 +303,14 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
 
 
 def _show_problem(settings: Settings, team: MemberStore) -> None:
-    """Why the last login did not happen, once, as text (it may quote an
-    email address the identity provider sent)."""
-    problem = st.session_state.pop(Keys.LOGIN_PROBLEM, None)
+    """Why the last login did not happen (or why this session ended), as text:
+    it may quote an email address the identity provider sent.
+
+    Kept until the next attempt rather than shown once: a logout is followed
+    by reruns of its own (the cookie component's), and a run replaced by the
+    next one before it reached the browser would lose a message popped in it.
+    """
+    problem = st.session_state.get(Keys.LOGIN_PROBLEM)
     if problem:
         st.error(problem)
         if problem == WRONG_CREDENTIALS and refused_usernames(settings, team):
@@ -328,7 +333,9 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     logged in through its token path (the one its cookie uses), which sets
     its session-state keys: authentication_status, username, name, roles.
     """
-    st.session_state.pop(Keys.SSO_OUTCOME, None)  # a new attempt: the last one's word goes
+    # A new attempt: the last one's word goes.
+    st.session_state.pop(Keys.SSO_OUTCOME, None)
+    st.session_state.pop(Keys.LOGIN_PROBLEM, None)
     username = str(st.session_state.get(Keys.LOGIN_USERNAME) or "")
     password = str(st.session_state.get(Keys.LOGIN_PASSWORD) or "")
     address = client_address(st.context.ip_address, st.context.headers, settings.trusted_proxy_hops)
@@ -387,6 +394,7 @@ def sync_member(authenticator: stauth.Authenticate, team: MemberStore) -> Member
         return None
     st.session_state[Keys.MEMBER] = member
     st.session_state[Keys.AUTHENTICATOR] = authenticator
+    st.session_state.pop(Keys.LOGIN_PROBLEM, None)  # logged in: the last refusal is moot
     st.session_state.pop(Keys.AUTH_DELETE_COOKIE, None)  # logged in again: keep the new one
     if st.session_state.pop(Keys.AUTH_SET_COOKIE, False):
         store_login_cookie(authenticator, member.username)

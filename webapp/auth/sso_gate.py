@@ -100,6 +100,7 @@ def password_login_enabled(engine: Engine) -> bool:
 
 def _start(provider: str) -> None:
     st.session_state.pop(Keys.SSO_OUTCOME, None)
+    st.session_state.pop(Keys.LOGIN_PROBLEM, None)
     try:
         st.login(provider)
     except Exception:  # StreamlitAuthError: the section is incomplete

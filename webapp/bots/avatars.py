@@ -414,6 +414,12 @@ def initials_avatar(name: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+def avatar_alt(name: str) -> str:
+    """The text alternative of a bot's avatar (an image's `alt`): what a screen
+    reader says in its place. `name` is the API's bot name, shown as text."""
+    return f"Avatar of {name}"
+
+
 def avatar_for(avatar_url: str | None, name: str, api_base_url: str | None = None) -> str:
     """A `data:` URL for `st.image` / `st.chat_message(avatar=...)`: the bot's
     image, fetched under the module's rules (`api_base_url`: the app's own API,

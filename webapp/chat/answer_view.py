@@ -36,7 +36,7 @@ from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
 from webapp.groups import view as groups_view
-from webapp.ui import flash, leftovers, runtime
+from webapp.ui import announce, flash, leftovers, runtime
 from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
@@ -229,7 +229,7 @@ def render_live(
         row = st.container(horizontal=True, vertical_alignment="center")
         row.button(
             _(STOP_LABEL),
-            key="chat_stop",
+            key=announce.STOP_KEY,  # the screen readers' announcer watches it
             icon=":material/stop_circle:",
             type="secondary",
             on_click=stop_answer,

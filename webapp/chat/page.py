@@ -24,7 +24,7 @@ from webapp.auth.gate import Member
 from webapp.backend import get_answers, get_client, get_store
 from webapp.bots import catalogue
 from webapp.bots import display as bot_display
-from webapp.bots.avatars import avatar_for
+from webapp.bots.avatars import avatar_alt, avatar_for
 from webapp.budgets import view as budgets_view
 from webapp.chat import answer_view as answers_view
 from webapp.chat import changes, message_tools, page_state, versions_view
@@ -197,7 +197,7 @@ def render_chat(
         # The bot and its picker; the bot's model and description; then the
         # options (their chips) and the menus in a row that wraps on a phone.
         with header, st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.image(bot_avatar, width=40)
+            st.image(bot_avatar, width=40, alt=avatar_alt(bot_name))
             st.subheader(md.escape(label), anchor=False, width="stretch")
             if bots:
                 chat_header.render_bot_picker(bots, names, opened.conversation.bot_slug)
@@ -353,7 +353,8 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
 
 
 def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:
-    """The header's buttons: Options (its label the active ones' chips), Library, Share, Export."""
+    """The header's buttons: Options (its label the active ones' chips), Library,
+    Temporary, Share, Find, Export."""
     with where:
         try:
             changes.set_options(get_store(), member, opened, chat_header.render_options(opened))
@@ -363,9 +364,10 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
             opened.conversation.options, opened.conversation.bot_slug, bots
         )
         temporary = opened.conversation.temporary
+        # Before Share and Export: the row's last button ends where the content ends.
+        chat_header.render_temporary_switch(opened)
         if not temporary:  # a temporary chat is neither shared nor exported
             sharing_view.render_share_menu(opened.id)
         conversation_search.render_find(opened, member)
         if not temporary:
             chat_view.render_exports(member, opened)
-        chat_header.render_temporary_switch(opened)

@@ -1,66 +1,54 @@
 """The current tables of the conversation store, as SQLAlchemy Core `Table`s.
 
 They describe what `webapp.db.migrations` builds, one column comment per
-migration that added it. To change the schema: append a migration there, then
+revision that added it. To change the schema: add an Alembic revision, then
 update the `Table` objects here to match what the migrations produce.
+
+Feature tables live in `schema_lifecycle`, `schema_groups` and
+`schema_evidence` (one module per feature, sharing `schema_base`); they are
+re-exported here, so `schema.<table>` names every table.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Final
-
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
+from webapp.db.schema_base import SQLITE_FOLD_FUNCTION, UTCDateTime, fold, metadata
+from webapp.db.schema_evidence import (
+    answer_feedback,
+    arena_battles,
+    arena_votes,
+    eval_cells,
+    eval_ratings,
+    eval_runs,
+    eval_sets,
+    eval_shares,
+)
+from webapp.db.schema_groups import group_bots, group_members, team_groups, team_settings
+from webapp.db.schema_lifecycle import data_exports, imports, retention_policy, sweeps
 
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Aware UTC datetimes in and out, on SQLite (naive text) and PostgreSQL."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use UTC-aware times")
-        value = value.astimezone(UTC)
-        # SQLite keeps text; one fixed format makes text order equal time order.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class fold(FunctionElement[str]):
-    """Case-folding for search: `lower()` on PostgreSQL, a Unicode-aware
-    Python function on SQLite (whose own `lower()` only knows ASCII)."""
-
-    type = sa.String()
-    inherit_cache = True
-
-
-SQLITE_FOLD_FUNCTION: Final = "ablt_fold"
-
-
-@compiles(fold)
-def _fold_default(element: fold, compiler: Any, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(fold, "sqlite")
-def _fold_sqlite(element: fold, compiler: Any, **kw: Any) -> str:
-    return f"{SQLITE_FOLD_FUNCTION}({compiler.process(element.clauses, **kw)})"
-
-
-# ------------------------------------------------------------- current schema
-
-metadata = sa.MetaData()
+__all__ = [
+    "SQLITE_FOLD_FUNCTION",
+    "UTCDateTime",
+    "answer_feedback",
+    "arena_battles",
+    "arena_votes",
+    "data_exports",
+    "eval_cells",
+    "eval_ratings",
+    "eval_runs",
+    "eval_sets",
+    "eval_shares",
+    "fold",
+    "group_bots",
+    "group_members",
+    "imports",
+    "metadata",
+    "retention_policy",
+    "sweeps",
+    "team_groups",
+    "team_settings",
+]
 
 schema_version = sa.Table(
     "schema_version",
@@ -411,255 +399,4 @@ budget_holds = sa.Table(
     sa.Column("words", sa.Integer, nullable=False),  # the estimate, in words
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
-)
-
-# Retention (v13): the team's policy, one row (id 1); a NULL number of days: kept forever.
-retention_policy = sa.Table(
-    "retention_policy",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("conversation_days", sa.Integer, nullable=True),
-    sa.Column("keep_pinned", sa.Boolean, nullable=False),
-    sa.Column("audit_days", sa.Integer, nullable=True),
-    sa.Column("share_days", sa.Integer, nullable=True),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("updated_by", sa.String(128), nullable=True),
-)
-
-# Periodic jobs across processes (v13): who sweeps now (a lease that runs out
-# when its process dies) and when the last sweep ended.
-sweeps = sa.Table(
-    "sweeps",
-    metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("lease_until", UTCDateTime, nullable=True),
-    sa.Column("last_finished_at", UTCDateTime, nullable=True),
-)
-
-# A member's "Download all my data" (v13), built in the background: progress
-# (`done` of `total` conversations), the zip's path once built, and the
-# SHA-256 of its one-time download token (the token itself is never stored).
-data_exports = sa.Table(
-    "data_exports",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("owner", sa.String(128), nullable=False),  # whose data
-    sa.Column("requested_by", sa.String(128), nullable=False),  # the member or an admin
-    sa.Column("status", sa.String(16), nullable=False),  # building | ready | failed
-    sa.Column("done", sa.Integer, nullable=False),
-    sa.Column("total", sa.Integer, nullable=False),
-    sa.Column("path", sa.Text, nullable=True),
-    sa.Column("size_bytes", sa.BigInteger, nullable=True),
-    sa.Column("token_hash", sa.String(64), nullable=True),
-    sa.Column("token_expires_at", UTCDateTime, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("finished_at", UTCDateTime, nullable=True),
-)
-
-# v14: one import from another app (`webapp.imports`): its progress while it
-# runs in the background (`status`: running, done, failed, removed; a running
-# row whose `updated_at` stops moving was interrupted) and what it wrote.
-imports = sa.Table(
-    "imports",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("file_name", sa.String(200), nullable=False),
-    sa.Column("sources", sa.String(100), nullable=False),  # "chatgpt,librechat"
-    sa.Column("bot_slug", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("total", sa.Integer, nullable=False),  # conversations to write
-    sa.Column("written", sa.Integer, nullable=False),
-    sa.Column("failed", sa.Integer, nullable=False),  # refused by the database
-    sa.Column("skipped", sa.Integer, nullable=False),  # left out by the preview
-    sa.Column("messages", sa.Integer, nullable=False),  # written so far
-    sa.Column("problem", sa.Text, nullable=True),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("removed_at", UTCDateTime, nullable=True),
-)
-# Groups (v15): who may use which bot, and a monthly limit per group.
-# `name_key` is the case-folded name (unique; a groups claim matches it).
-team_groups = sa.Table(
-    "team_groups",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("name_key", sa.String(200), nullable=False, unique=True),
-    sa.Column("description", sa.Text, nullable=False),  # '' when none
-    sa.Column("managed_by_idp", sa.Boolean, nullable=False),  # the groups claim decides
-    sa.Column("all_bots", sa.Boolean, nullable=False),  # else the bots in group_bots
-    sa.Column("monthly_limit", sa.BigInteger, nullable=True),  # NULL: no group limit
-    sa.Column("unit", sa.String(8), nullable=True),  # words | tokens
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("created_by", sa.String(128), nullable=True),
-)
-group_members = sa.Table(
-    "group_members",
-    metadata,
-    sa.Column(
-        "group_id",
-        sa.String(36),
-        sa.ForeignKey("team_groups.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("username", sa.String(128), primary_key=True),  # as members keys it
-    sa.Column("added_at", UTCDateTime, nullable=False),
-)
-group_bots = sa.Table(
-    "group_bots",
-    metadata,
-    sa.Column(
-        "group_id",
-        sa.String(36),
-        sa.ForeignKey("team_groups.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("bot_slug", sa.String(200), primary_key=True),
-)
-
-# Small settings of the team (v15), one row per key, the value as JSON.
-team_settings = sa.Table(
-    "team_settings",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Column("updated_by", sa.String(128), nullable=True),
-)
-
-# Feedback on answers (v16): one row per member per answer version (message
-# id), changeable; the bot copied in so aggregates outlive the conversation.
-answer_feedback = sa.Table(
-    "answer_feedback",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("message_id", sa.String(36), nullable=False),
-    sa.Column("conversation_id", sa.String(36), nullable=False),
-    sa.Column("username", sa.String(128), nullable=False),
-    sa.Column("user_id", sa.Integer, nullable=False),
-    sa.Column("bot_slug", sa.String(200), nullable=False),
-    sa.Column("bot_name", sa.String(200), nullable=False),
-    sa.Column("thumbs_up", sa.Boolean, nullable=False),
-    sa.Column("reasons", sa.Text, nullable=False),  # JSON list of reason tags
-    sa.Column("comment", sa.Text, nullable=False),  # free text ('' for none)
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("message_id", "username", name="uq_answer_feedback_member"),
-)
-
-# The blind arena (v16): a member's battle of two bots, its answer
-# conversations (kind "column" under a conversation of kind "arena").
-arena_battles = sa.Table(
-    "arena_battles",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("owner_user_id", sa.Integer, nullable=False),
-    sa.Column("conversation_id", sa.String(36), nullable=False),
-    sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("bot_a_slug", sa.String(200), nullable=False),
-    sa.Column("bot_a_name", sa.String(200), nullable=False),
-    sa.Column("bot_b_slug", sa.String(200), nullable=False),
-    sa.Column("bot_b_name", sa.String(200), nullable=False),
-    sa.Column("column_a_id", sa.String(36), nullable=False),
-    sa.Column("column_b_id", sa.String(36), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-)
-
-# One vote per battle per voter (UNIQUE: a replayed click cannot vote twice):
-# outcome "a" | "b" | "tie" | "bad"; the bots copied in for the leaderboard.
-arena_votes = sa.Table(
-    "arena_votes",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("battle_id", sa.String(36), nullable=False),
-    sa.Column("voter", sa.String(128), nullable=False),
-    sa.Column("voter_user_id", sa.Integer, nullable=False),
-    sa.Column("bot_a_slug", sa.String(200), nullable=False),
-    sa.Column("bot_a_name", sa.String(200), nullable=False),
-    sa.Column("bot_b_slug", sa.String(200), nullable=False),
-    sa.Column("bot_b_name", sa.String(200), nullable=False),
-    sa.Column("outcome", sa.String(8), nullable=False),
-    sa.Column("voted_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("battle_id", "voter", name="uq_arena_votes_voter"),
-)
-
-# Evaluation runs (v17, `webapp.evaluations`). A set: its prompts as a JSON list.
-eval_sets = sa.Table(
-    "eval_sets",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("prompts", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# A run: the set's prompts and the bots with their options (JSON) as they were.
-eval_runs = sa.Table(
-    "eval_runs",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("set_id", sa.String(36), nullable=False),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("owner_user_id", sa.Integer, nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("prompts", sa.Text, nullable=False),
-    sa.Column("bots", sa.Text, nullable=False),
-    sa.Column("stop_requested", sa.Boolean, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("ended_at", UTCDateTime, nullable=True),  # NULL: still running
-)
-
-# One answer of a run: prompt x bot. state: pending | running | done | failed | cancelled.
-eval_cells = sa.Table(
-    "eval_cells",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("run_id", sa.String(36), sa.ForeignKey("eval_runs.id", ondelete="CASCADE")),
-    sa.Column("prompt_index", sa.Integer, nullable=False),
-    sa.Column("bot_index", sa.Integer, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("conversation_id", sa.String(36), nullable=True),
-    sa.Column("answer_id", sa.String(36), nullable=True),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("first_words_s", sa.Float, nullable=True),
-    sa.Column("total_s", sa.Float, nullable=True),
-    sa.Column("words", sa.Integer, nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("started_at", UTCDateTime, nullable=True),
-    sa.Column("ended_at", UTCDateTime, nullable=True),
-    sa.UniqueConstraint("run_id", "prompt_index", "bot_index", name="uq_eval_cells_place"),
-)
-
-# A member's blind rating of one answer: score 1-5 (NULL: not scored) and
-# whether they picked it best of its prompt's set. Once per member per answer.
-eval_ratings = sa.Table(
-    "eval_ratings",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("run_id", sa.String(36), sa.ForeignKey("eval_runs.id", ondelete="CASCADE")),
-    sa.Column("cell_id", sa.String(36), sa.ForeignKey("eval_cells.id", ondelete="CASCADE")),
-    sa.Column("prompt_index", sa.Integer, nullable=False),
-    sa.Column("rater", sa.String(128), nullable=False),
-    sa.Column("score", sa.Integer, nullable=True),
-    sa.Column("best", sa.Boolean, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("cell_id", "rater", name="uq_eval_ratings_once"),
-)
-
-# A read-only link to a run's report: the report as it was when shared (JSON).
-eval_shares = sa.Table(
-    "eval_shares",
-    metadata,
-    sa.Column("token", sa.String(64), primary_key=True),
-    sa.Column("run_id", sa.String(36), nullable=False),
-    sa.Column("owner", sa.String(128), nullable=False),
-    sa.Column("snapshot", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("revoked_at", UTCDateTime, nullable=True),
 )

@@ -29,13 +29,16 @@ MAX_BOTS: Final = 8
 MAX_ANSWERS: Final = 400  # prompts x bots in one run
 NAME_MAX_CHARS: Final = 200
 
-CellState = Literal["pending", "running", "done", "failed", "cancelled"]
+CellState = Literal["pending", "running", "done", "failed", "cancelled", "refused"]
 PENDING: Final = "pending"
 RUNNING: Final = "running"
 DONE: Final = "done"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
-ENDED_STATES: Final = frozenset({DONE, FAILED, CANCELLED})
+# Not asked: the run's owner may no longer use the bot (their groups, `webapp.groups`).
+REFUSED: Final = "refused"
+ENDED_STATES: Final = frozenset({DONE, FAILED, CANCELLED, REFUSED})
+RETRYABLE: Final = (FAILED, CANCELLED, REFUSED)  # the states a cell is asked again from
 
 STOPPED_BEFORE_START: Final = N_("Stopped before it started.")
 
@@ -154,8 +157,9 @@ class Rating:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """How far a run is: `ended` of `total` answers, of which `failed` failed
-    and `cancelled` were stopped before they started."""
+    """How far a run is: `ended` of `total` answers, of which `failed` failed,
+    `cancelled` were stopped before they started and `refused` were not asked
+    (a bot the run's owner may no longer use)."""
 
     total: int
     ended: int
@@ -163,6 +167,7 @@ class Progress:
     failed: int
     cancelled: int
     running: int
+    refused: int = 0
 
     def caption(self) -> str:
         """ "23 of 40 answers · 2 failed" (the parts that are zero left out)."""
@@ -173,16 +178,26 @@ class Progress:
             parts.append(f"{self.failed} failed")
         if self.cancelled:
             parts.append(f"{self.cancelled} not started (stopped)")
+        if self.refused:
+            parts.append(f"{self.refused} refused (a bot you may no longer use)")
         return " · ".join(parts)
 
 
 def progress_of(cells: Sequence[Cell]) -> Progress:
     """The progress figures of a run's cells."""
-    count = {state: 0 for state in (PENDING, RUNNING, DONE, FAILED, CANCELLED)}
+    count = {state: 0 for state in (PENDING, RUNNING, DONE, FAILED, CANCELLED, REFUSED)}
     for cell in cells:
         count[cell.state] = count.get(cell.state, 0) + 1
-    ended = count[DONE] + count[FAILED] + count[CANCELLED]
-    return Progress(len(cells), ended, count[DONE], count[FAILED], count[CANCELLED], count[RUNNING])
+    ended = count[DONE] + count[FAILED] + count[CANCELLED] + count[REFUSED]
+    return Progress(
+        len(cells),
+        ended,
+        count[DONE],
+        count[FAILED],
+        count[CANCELLED],
+        count[RUNNING],
+        count[REFUSED],
+    )
 
 
 # ------------------------------------------------------------------ input

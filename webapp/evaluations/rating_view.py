@@ -34,6 +34,7 @@ from webapp.evaluations.report import (
 from webapp.evaluations.shares import ReportNotAvailable, ReportShares, report_path
 from webapp.evaluations.view import FLASH_AREA, get_evaluations
 from webapp.team import Member
+from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.i18n import N_, _
@@ -195,7 +196,7 @@ def _render_revealed(
                     }
                 )
             st.markdown(_("**Prompt {value}**").format(value=prompt + 1))
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.dataframe(csv_safe.safe_frame(pd.DataFrame(rows)), hide_index=True, width="stretch")
 
 
 # ---------------------------------------------------------------- report
@@ -221,7 +222,7 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     if not ratings:
         frame = frame.drop(columns=[c for c in RATING_COLUMNS if c in frame])
         frame = frame.drop(columns=["Change in mean rating"], errors="ignore")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(csv_safe.safe_frame(frame), hide_index=True, width="stretch")
     if ratings:
         st.markdown(md.escape(report.agreement.reading))
         st.caption(
@@ -233,9 +234,19 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     failed = {0: "no answer failed", 1: "1 answer failed"}.get(
         report.failed, f"{report.failed} answers failed"
     )
+    if report.refused:
+        caption = _(
+            "{answers} answers of {prompts} prompts; {failed}; {refused} refused "
+            "(a bot its owner may no longer use)."
+        )
+    else:
+        caption = _("{answers} answers of {prompts} prompts; {failed}.")
     st.caption(
-        _("{answers} answers of {prompts} prompts; {failed}.").format(
-            answers=report.answers, prompts=report.prompts, failed=failed
+        caption.format(
+            answers=report.answers,
+            prompts=report.prompts,
+            failed=failed,
+            refused=report.refused,
         )
     )
 

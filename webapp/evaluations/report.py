@@ -18,17 +18,18 @@ set. Exports: Markdown (`to_markdown`) and CSV rows safe for spreadsheets
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
+
 from webapp.evaluations.agreement import Agreement, agreement
 from webapp.evaluations.model import DONE, FAILED, Cell, Rating, Run, progress_of
-from webapp.text.csv_safe import safe_rows
+from webapp.text.csv_safe import csv_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Report:
     rows: tuple[BotRow, ...]
     agreement: Agreement
     compared_to: str | None = None  # the earlier run's date, when changes are shown
+    refused: int = 0  # answers not asked: a bot the run's owner may no longer use
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -131,6 +133,7 @@ def build_report(run: Run, cells: Sequence[Cell], ratings: Sequence[Rating]) -> 
         prompts=len(run.prompts),
         answers=progress.done,
         failed=progress.failed,
+        refused=progress.refused,
         raters=tuple(sorted({r.rater for r in ratings})),
         rated_prompts=rated_prompts,
         rows=tuple(rows),
@@ -168,7 +171,8 @@ def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    # Rounded down, like every percentage the app shows (0.998 is not "100%").
+    return "–" if value is None else f"{math.floor(value * 100)}%"
 
 
 def _signed(value: float | None) -> str:
@@ -198,14 +202,12 @@ def table_rows(report: Report) -> list[dict[str, Any]]:
 
 
 def csv_text(report: Report) -> str:
-    """The report's table as CSV, every text cell safe from spreadsheet formulas."""
-    rows = safe_rows(table_rows(report))
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return out.getvalue()
+    """The report's table as CSV (`csv_safe.csv_bytes`: every text cell safe
+    from spreadsheet formulas); '' when there are no rows."""
+    rows = table_rows(report)
+    if not rows:
+        return ""
+    return csv_bytes(pd.DataFrame(rows)).decode("utf-8")
 
 
 def _cell(text: str) -> str:
@@ -219,7 +221,8 @@ def to_markdown(report: Report) -> str:
         f"# Evaluation: {_cell(report.run_name)}",
         "",
         f"- Run: {report.created_at}",
-        f"- Prompts: {report.prompts}; answers: {report.answers}; failed: {report.failed}",
+        f"- Prompts: {report.prompts}; answers: {report.answers}; failed: {report.failed}"
+        + (f"; refused (bot not allowed): {report.refused}" if report.refused else ""),
         f"- Rated prompts: {report.rated_prompts}; raters: {len(report.raters)}",
         f"- Agreement: {report.agreement.reading}",
     ]

@@ -16,6 +16,9 @@ A daemon thread takes `step()`s while any run is active:
   simultaneous answers in force (`DEFAULT_PARALLEL` without one), so a run
   never floods the team's line: a teammate's chat waits behind at most that
   many evaluation answers;
+- a bot the run's owner may no longer use (their groups, `webapp.groups`)
+  is not asked: its pending cells are marked refused with the reason, the
+  other bots' answers go on (the admission rule would refuse each anyway);
 - before each start, the member's budget must still cover that answer's
   estimate (`budget`): if not, the rest of the run is cancelled with the
   reason, so a run never takes a member past their limit;
@@ -49,6 +52,8 @@ from webapp.evaluations.model import (
     in_unit,
 )
 from webapp.evaluations.store import Evaluations
+from webapp.groups.model import BotAccess
+from webapp.groups.store import access_for
 from webapp.ui.i18n import N_
 
 if TYPE_CHECKING:
@@ -74,6 +79,7 @@ BUDGET_STOP: Final = N_(
     "Not started: this answer could take you past your monthly budget, so the run stopped here."
 )
 NOT_STARTED: Final = N_("Not started: ")
+REFUSED_BOT: Final = N_("Not asked: ")  # + why the owner may not use the bot
 COULD_NOT_START: Final = N_(
     "This answer could not be started (the database or the API did not answer). Retry it."
 )
@@ -207,9 +213,19 @@ class EvaluationRunner:
         """Start the run's pending cells while there is `room`; the room left."""
         if room <= 0:
             return room
-        for cell in self.evaluations.cells(run.id, states=(PENDING,)):
+        pending = self.evaluations.cells(run.id, states=(PENDING,))
+        access = self._access(run) if pending else None
+        refused: set[int] = set()
+        for cell in pending:
             if room <= 0:
                 break
+            bot = run.bots[cell.bot_index]
+            if access is not None and not access.allows(bot.slug):
+                if cell.bot_index not in refused:
+                    refused.add(cell.bot_index)
+                    reason = REFUSED_BOT + access.why_not(bot.label)
+                    self.evaluations.refuse_pending(run.id, cell.bot_index, reason)
+                continue
             if not self._fits_budget(run, cell):
                 self.evaluations.cancel_pending(run.id, BUDGET_STOP)
                 break
@@ -219,6 +235,15 @@ class EvaluationRunner:
             if not self._start(run, cell):
                 break
         return room
+
+    def _access(self, run: Run) -> BotAccess | None:
+        """The bots the run's owner may use now (None when unreadable: the
+        admission rule still decides each answer)."""
+        try:
+            return access_for(self.answers.store.engine, run.owner)
+        except Exception:
+            log.warning("Could not read the groups before an evaluation answer", exc_info=True)
+            return None
 
     def _fits_budget(self, run: Run, cell: Cell) -> bool:
         if self.budget is None:

@@ -35,11 +35,12 @@ from webapp.evaluations.model import (
     split_lines,
 )
 from webapp.evaluations.view import FLASH_AREA, get_evaluations, launch, session
+from webapp.groups import view as groups_view
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import _, format_number
+from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -274,9 +275,11 @@ def render_new_set() -> None:
     )
 
 
-def render_setup(bots: Sequence[Bot]) -> None:
-    """The setup of a new run: the set, the bots, their options, the cost, Run."""
+def render_setup(catalogue: Sequence[Bot]) -> None:
+    """The setup of a new run: the set, the bots (only those the member's
+    groups allow, `webapp.groups`), their options, the cost, Run."""
     member = current_member()
+    bots = groups_view.usable(groups_view.current_access(member), catalogue)
     sets = get_evaluations().sets(member)
     labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
     if st.session_state.get(Keys.EVALS_SET) not in labels:
@@ -296,6 +299,10 @@ def render_setup(bots: Sequence[Bot]) -> None:
                 )
     st.subheader(_("2. Bots"))
     names = {b.slug: b.name for b in bots}
+    picked_slugs = st.session_state.get(Keys.EVALS_BOTS)
+    if picked_slugs and any(slug not in names for slug in picked_slugs):
+        # A bot no longer allowed (or gone) leaves the pick before it is offered.
+        st.session_state[Keys.EVALS_BOTS] = [s for s in picked_slugs if s in names]
     st.multiselect(
         _("Bots ({min_bots} to {max_bots})").format(min_bots=MIN_BOTS, max_bots=MAX_BOTS),
         list(names),
@@ -303,6 +310,16 @@ def render_setup(bots: Sequence[Bot]) -> None:
         max_selections=MAX_BOTS,
         key=Keys.EVALS_BOTS,
     )
+    if len(bots) < len(catalogue):
+        st.caption(
+            ngettext(
+                "Only the {allowed} bots your groups allow are offered "
+                "({others} other is not yours to use).",
+                "Only the {allowed} bots your groups allow are offered "
+                "({others} others are not yours to use).",
+                len(catalogue) - len(bots),
+            ).format(allowed=len(bots), others=len(catalogue) - len(bots))
+        )
     per_bot = st.toggle(_("Options per bot"), key=Keys.EVALS_PER_BOT)
     picked = picked_bots(bots)
     if per_bot:

@@ -36,6 +36,8 @@ from webapp.evaluations.model import (
     DONE,
     FAILED,
     PENDING,
+    REFUSED,
+    RETRYABLE,
     RUNNING,
     STOPPED_BEFORE_START,
     Cell,
@@ -248,16 +250,16 @@ class Evaluations:
         return int(done.rowcount)
 
     def retry(self, owner: Owner, cell_id: str) -> Cell:
-        """Ask a failed (or stopped-before-start) answer again: the cell is
-        pending anew and its run open again. EvaluationNotFound otherwise."""
+        """Ask a failed (or stopped-before-start, or refused) answer again: the
+        cell is pending anew and its run open again. EvaluationNotFound otherwise."""
         cell = self.cell(cell_id)
         run = self._owned(owner, cell.run_id)
-        if cell.state not in (FAILED, CANCELLED):
+        if cell.state not in RETRYABLE:
             raise EvaluationError(_("Only an answer that failed or did not start can be retried."))
         with self.store.transaction(write=True) as conn:
             done = conn.execute(
                 sa.update(EC)
-                .where(EC.c.id == cell_id, EC.c.state.in_((FAILED, CANCELLED)))
+                .where(EC.c.id == cell_id, EC.c.state.in_(RETRYABLE))
                 .values(state=PENDING, error=None, text="", ended_at=None)
             )
             if done.rowcount:
@@ -385,6 +387,17 @@ class Evaluations:
                 sa.update(EC)
                 .where(EC.c.run_id == run_id, EC.c.state == PENDING)
                 .values(state=CANCELLED, error=reason, ended_at=self.store.now())
+            )
+        return int(done.rowcount)
+
+    def refuse_pending(self, run_id: str, bot_index: int, reason: str) -> int:
+        """Mark the run's pending cells of bot `bot_index` `REFUSED` with
+        `reason` (its owner may no longer use that bot); how many."""
+        with self.store.transaction(write=True) as conn:
+            done = conn.execute(
+                sa.update(EC)
+                .where(EC.c.run_id == run_id, EC.c.bot_index == bot_index, EC.c.state == PENDING)
+                .values(state=REFUSED, error=reason, ended_at=self.store.now())
             )
         return int(done.rowcount)
 

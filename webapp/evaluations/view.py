@@ -29,6 +29,8 @@ from webapp.evaluations.model import (
     CANCELLED,
     DONE,
     FAILED,
+    REFUSED,
+    RETRYABLE,
     RUNNING,
     EvalSet,
     EvaluationError,
@@ -41,6 +43,8 @@ from webapp.evaluations.model import (
 )
 from webapp.evaluations.runner import EvaluationRunner
 from webapp.evaluations.store import Evaluations
+from webapp.groups.store import access_for
+from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
 from webapp.ui.i18n import _
@@ -57,6 +61,7 @@ STATE_MARKS: Final = {
     DONE: "✓",
     FAILED: "✗ failed",
     CANCELLED: "– not started",
+    REFUSED: "⊘ refused",
 }
 
 
@@ -128,12 +133,25 @@ def _affordable(member: Any, prompts: int, bots: Sequence[RunBot]) -> str | None
     return cost_refusal(estimate_run_words(prompts, bots), status)
 
 
+def _forbidden(member: Any, bots: Sequence[RunBot]) -> str | None:
+    """The refusal when the member may not use some of `bots` (their groups)."""
+    try:
+        access = access_for(get_store().engine, member.username)
+    except chat.DATABASE_ERRORS:
+        return "Your groups could not be read; try again in a moment."
+    barred = [md.escape(b.label) for b in bots if not access.allows(b.slug)]
+    if not barred:
+        return None
+    return f"Nothing was started: {access.why_not(', '.join(barred))} Pick other bots."
+
+
 def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
     """Start a run of `eval_set` by `bots` for the acting member (a callback's
-    helper): refused with a notice when its estimate does not fit the budget
-    or the bots break the limits; else saved, the runner woken, the run opened."""
+    helper): refused with a notice when a bot is one the member may not use,
+    its estimate does not fit the budget or the bots break the limits; else
+    saved, the runner woken, the run opened."""
     member = current_member()
-    refusal = _affordable(member, len(eval_set.prompts), bots)
+    refusal = _forbidden(member, bots) or _affordable(member, len(eval_set.prompts), bots)
     if refusal:
         _notice("error", refusal)
         return
@@ -242,7 +260,7 @@ def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
         for cell in (c for c in cells if c.prompt_index == index):
             # No lengths here: a rater could match them to the blind answers.
             mark = STATE_MARKS.get(cell.state, cell.state)
-            if cell.state in (FAILED, CANCELLED) and cell.error:
+            if cell.state in RETRYABLE and cell.error:
                 mark = f"{mark}: {cell.error[:120]}"
             row[run.bots[cell.bot_index].label] = mark
         rows.append(row)
@@ -271,8 +289,8 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
         )
     elif run.active:
         st.caption(_("Running in the background: you can close this tab."))
-    st.dataframe(grid_frame(run, cells), hide_index=True, width="stretch")
-    failed = [c for c in cells if c.state in (FAILED, CANCELLED)]
+    st.dataframe(csv_safe.safe_frame(grid_frame(run, cells)), hide_index=True, width="stretch")
+    failed = [c for c in cells if c.state in RETRYABLE]
     for cell in failed:
         left, right = st.columns([6, 1], vertical_alignment="center")
         left.markdown(

@@ -4,7 +4,12 @@
   the share of thumbs up (0-1);
 - `weekly`: the same share per bot per week (weeks start on Monday, UTC);
 - `reasons`: per bot, how often each reason was given with a thumbs down;
-- `per_member`: per member (admins only see it), their count and share.
+- `per_member`: per member (admins only see it), their count and share;
+- `per_group`: per group of the team (admins), the feedback of its members
+  now (`webapp.groups`): a member in two groups counts in both, a group
+  whose members gave none shows 0 rated;
+- `csv_table`: the CSV: per bot, and for admins per member and per group,
+  one table with a "Per" column.
 
 Every frame is built from `webapp.feedback.store.Feedback` rows; CSVs go
 through `webapp.text.csv_safe` like every CSV the app writes.
@@ -13,7 +18,7 @@ through `webapp.text.csv_safe` like every CSV the app writes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 import altair as alt
@@ -24,6 +29,8 @@ from webapp.text import csv_safe
 
 BOT_COLUMNS: Final = ("Bot", "Rated", "Thumbs up", "Thumbs down", "Share up")
 MEMBER_COLUMNS: Final = ("Member", "Rated", "Thumbs up", "Thumbs down", "Share up")
+GROUP_COLUMNS: Final = ("Group", "Members", "Rated", "Thumbs up", "Thumbs down", "Share up")
+CSV_COLUMNS: Final = ("Per", "Name", "Rated", "Thumbs up", "Thumbs down", "Share up")
 
 
 def _bot_label(row: Feedback) -> str:
@@ -76,6 +83,52 @@ def per_bot(rows: Sequence[Feedback]) -> pd.DataFrame:
 def per_member(rows: Sequence[Feedback]) -> pd.DataFrame:
     """`MEMBER_COLUMNS` (usernames), for admins."""
     return _shares(feedback_frame(rows), "Member", MEMBER_COLUMNS)
+
+
+def per_group(
+    rows: Sequence[Feedback], members_by_group: Mapping[str, Collection[str]]
+) -> pd.DataFrame:
+    """`GROUP_COLUMNS`, one row per group of `members_by_group` (group name ->
+    usernames of its members now): the feedback its members gave, best share
+    first; "Share up" is 0-1, or NaN for a group whose members gave none."""
+    records = []
+    for name, members in members_by_group.items():
+        own = [row for row in rows if row.username in members]
+        up = sum(1 for row in own if row.thumbs_up)
+        records.append(
+            {
+                "Group": name,
+                "Members": len(members),
+                "Rated": len(own),
+                "Thumbs up": up,
+                "Thumbs down": len(own) - up,
+                "Share up": up / len(own) if own else float("nan"),
+            }
+        )
+    frame = pd.DataFrame(records, columns=list(GROUP_COLUMNS))
+    if frame.empty:
+        return frame
+    ordered = frame.sort_values(["Share up", "Rated"], ascending=[False, False], na_position="last")
+    return ordered.reset_index(drop=True)
+
+
+def csv_table(
+    by_bot: pd.DataFrame,
+    by_member: pd.DataFrame | None = None,
+    by_group: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The Satisfaction CSV's table (`CSV_COLUMNS`): the per-bot rows ("Per"
+    is "bot"), then the per-member and per-group ones when given (admins)."""
+    parts = []
+    for per, frame in (("bot", by_bot), ("member", by_member), ("group", by_group)):
+        if frame is None or frame.empty:
+            continue
+        part = frame.rename(columns={frame.columns[0]: "Name"})
+        part.insert(0, "Per", per)
+        parts.append(part[list(CSV_COLUMNS)])
+    if not parts:
+        return pd.DataFrame(columns=list(CSV_COLUMNS))
+    return pd.concat(parts, ignore_index=True)
 
 
 def weekly(rows: Sequence[Feedback]) -> pd.DataFrame:

@@ -26,14 +26,14 @@ from webapp.conversations.context import Conversation
 from webapp.conversations.store import Folder, FolderNotFound
 from webapp.history import organising
 from webapp.text import literal as md
-from webapp.ui import flash
+from webapp.ui import flash, styles
 from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 NO_FOLDER: Final = ""  # the Folder choices' "No folder"
 NO_FOLDER_LABEL: Final = N_("No folder")
-NEW_FOLDER_MENU_KEY: Final = "history_new_folder_menu"  # the New folder popover
+NEW_FOLDER_MENU_KEY: Final = styles.NEW_FOLDER_KEY  # the New folder popover
 PICK_PREFIX: Final = "history_pick_"  # + conversation id: its Select mode checkbox
 ROW_FOLDER_PREFIX: Final = "history_folder_"  # + conversation id: its ⋮ menu's Folder
 ROW_TAGS_PREFIX: Final = "history_tags_"  # + conversation id: its ⋮ menu's Tags
@@ -41,7 +41,8 @@ FOLDER_OPEN_PREFIX: Final = "history_open_folder_"  # + folder id: its expander
 FOLDER_NAME_PREFIX: Final = "history_folder_name_"  # + folder id: its Rename box
 
 
-ROW_MENU_PREFIX: Final = "chat_row_menu_"  # + conversation id: its ⋮ menu (open or not)
+# + conversation id: its ⋮ menu (open or not); its label hidden on screen (styles)
+ROW_MENU_PREFIX: Final = styles.ROW_MENU_KEY_PREFIX
 
 
 def row_menu_key(conversation_id: str) -> str:
@@ -277,10 +278,11 @@ def render_new_folder(where: Any, folders: Sequence[Folder]) -> None:
     """A New folder popover (its name, and optionally a folder to put it in)."""
     with (
         where.popover(
-            "",
+            _("New folder"),  # its name for screen readers; on screen the icon says it
             icon=":material/create_new_folder:",
             type="tertiary",
             help=_("New folder"),
+            key=NEW_FOLDER_MENU_KEY,
         ),
         st.form(key="history_new_folder_form", border=False),
     ):

@@ -13,7 +13,8 @@ callback, so it lands before the run that shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -35,6 +36,8 @@ from webapp.history.actions import HISTORY_PAGE, HistoryList, load_history
 from webapp.history.organise_view import close_row_menu
 from webapp.imports import model as imports_model
 from webapp.imports import view as import_view
+from webapp.lifecycle import retention
+from webapp.lifecycle.retention import RetentionPolicy
 from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import flash, styles
@@ -288,7 +291,7 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
         sidebar.error(_(chat.DATABASE_UNREADABLE), icon=":material/database:")
         return
     styles.history_rows()
-    draw = Rows(opened, folders, known_tags, row_tags, selecting)
+    draw = Rows(opened, folders, known_tags, row_tags, selecting, _retention(store))
     if not flat:
         _render_folders(folders, in_folders, draw)
     if not listed.sections:
@@ -412,9 +415,30 @@ class Rows:
     known_tags: list[str]
     tags: dict[str, list[str]]
     selecting: bool
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def __call__(self, where: Any, conv: history.Conversation) -> None:
         _history_row(where, conv, self)
+
+
+def _retention(store: Any) -> RetentionPolicy:
+    """The team's retention rules, for the rows' "deleted in N days" (keep
+    everything when the database cannot say)."""
+    try:
+        return retention.cached_policy(store.engine)
+    except chat.DATABASE_ERRORS:
+        return RetentionPolicy()
+
+
+def _expiry_note(conv: history.Conversation, policy: RetentionPolicy) -> str | None:
+    left = retention.days_left(
+        policy,
+        pinned=conv.pinned,
+        opened_at=conv.opened_at,
+        updated_at=conv.updated_at,
+        now=datetime.now(UTC),
+    )
+    return retention.expiry_note(left)
 
 
 def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
@@ -454,8 +478,12 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         width="stretch",
         help=" · ".join(details),
     )
+    expiry = _expiry_note(conv, rows.retention)
+    if expiry:
+        # Under the row, not in its tooltip: a member must see it without hovering.
+        where.caption(f":material/schedule: {expiry}")
     menu = row.popover(
-        "",
+        "Manage",  # its name for screen readers; on screen the ⋮ icon says it
         icon=":material/more_vert:",
         type="tertiary",
         help=_("Manage"),

@@ -60,8 +60,15 @@ def _votes(conn: Connection, username: str) -> list[dict[str, object]]:
 
 
 def _keep_votes(_conn: Connection, _username: str) -> int:
-    # Arena votes stay in the team's leaderboard (issue 23); only an admin deletes them.
+    # Arena votes and evaluation ratings stay in the team's leaderboard and
+    # reports (issue 23); only an admin removing the member deletes them
+    # (`webapp.lifecycle.judgements`).
     return 0
+
+
+def _ratings(conn: Connection, username: str) -> list[dict[str, object]]:
+    table = schema.eval_ratings
+    return _rows(conn, table, table.c.rater == username)
 
 
 def _folders(conn: Connection, username: str) -> list[dict[str, object]]:
@@ -91,6 +98,7 @@ def _erase_tags(conn: Connection, username: str) -> int:
 EXTRA_SECTIONS += [
     ("feedback.json", _feedback, _erase_feedback),
     ("arena_votes.json", _votes, _keep_votes),
+    ("evaluation_ratings.json", _ratings, _keep_votes),
     ("folders.json", _folders, _erase_folders),
     ("tags.json", _tags, _erase_tags),
 ]
@@ -206,7 +214,7 @@ def write_member_zip(
     ]
     total = len(conversations)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        extra_lines = "".join(f"{name:<17}{'from other features'}\n" for name in extra)
+        extra_lines = "".join(f"{name:<16} from other features\n" for name in extra)
         archive.writestr(
             "README.txt",
             README.format(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,26 @@ def read_policy(engine: Engine) -> RetentionPolicy:
     )
 
 
+_cached: dict[str, tuple[float, RetentionPolicy]] = {}
+_cached_lock = threading.Lock()
+CACHE_SECONDS: Final = 30.0  # the History's copy of the policy may be this old
+
+
+def cached_policy(engine: Engine) -> RetentionPolicy:
+    """`read_policy`, kept `CACHE_SECONDS` per database: the History asks on
+    every page run, and the policy changes rarely."""
+    key = str(engine.url)
+    now = time.monotonic()
+    with _cached_lock:
+        found = _cached.get(key)
+        if found is not None and now - found[0] < CACHE_SECONDS:
+            return found[1]
+    policy = read_policy(engine)
+    with _cached_lock:
+        _cached[key] = (now, policy)
+    return policy
+
+
 def save_policy(
     engine: Engine, policy: RetentionPolicy, actor: str, *, now: datetime | None = None
 ) -> None:
@@ -124,6 +145,8 @@ def save_policy(
         table = schema.retention_policy
         if conn.execute(sa.update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
             conn.execute(sa.insert(table).values(id=1, **values))
+    with _cached_lock:
+        _cached.pop(str(engine.url), None)
     AuditLog(engine).record_change(actor, "set retention", None, describe(policy))
 
 

@@ -222,12 +222,17 @@ def _download_status(download: DataDownload | None, username: str, *, admin: boo
     if download.status == "failed":
         st.error(download.error or "The download failed; try again.")
         return
-    size = (download.size_bytes or 0) / 1_000_000
+    size = download.size_bytes or 0
+    # Small zips in kB: "0.0 MB" reads as an empty download.
+    if size >= 1_000_000:
+        shown = _("{size} MB").format(size=format_number(round(size / 1_000_000, 1)))
+    else:
+        shown = _("{size} kB").format(size=format_number(max(1, size // 1000)))
     st.caption(
         _(
-            "Ready: {total} conversations, {size:,.1f} MB, made "
+            "Ready: {total} conversations, {size}, made "
             "{created_at:%Y-%m-%d %H:%M} UTC. Kept for a day."
-        ).format(total=format_number(download.total), size=size, created_at=download.created_at)
+        ).format(total=format_number(download.total), size=shown, created_at=download.created_at)
     )
     link = st.session_state.get(Keys.DATA_LINK, {}).get(username)
     if link:

@@ -21,6 +21,7 @@ from webapp.auth import throttle as logins
 from webapp.auth.guard import member_action, view_action
 from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, WHITESPACE_NOTE
 from webapp.auth.throttle_store import LoginLog
+from webapp.lifecycle import judgements
 from webapp.lifecycle import view as lifecycle_view
 from webapp.settings import get_settings
 from webapp.team import actions
@@ -147,6 +148,7 @@ def _on_remove(username: str) -> None:
     actor = current_member()
 
     erase = st.session_state.get(Keys.TEAM_REMOVE_DATA) == REMOVE_DATA_CHOICES[1]
+    drop_votes = bool(st.session_state.get(Keys.TEAM_REMOVE_VOTES))
 
     def change() -> str:
         confirm = str(st.session_state.get(Keys.TEAM_CONFIRM) or "")
@@ -159,15 +161,22 @@ def _on_remove(username: str) -> None:
                     username=username
                 )
             )
+        engine = backend.get_store(get_settings()).engine
+        deleted = (
+            judgements.delete_judgements(engine, username, actor.username) if drop_votes else None
+        )
         actions.remove_member(_team(), actor, username, confirm, _protected())
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
-        if erase:
-            return f"Removed {md.escape(username)} and erased their data."
-        return (
-            f"Removed {md.escape(username)}. Their data stays in the database, under the "
-            "team's retention rules."
-        )
+        said = f"Removed {md.escape(username)}"
+        said += " and erased their data" if erase else ""
+        if deleted is not None:
+            said += f"; deleted their {deleted.describe()}."
+        else:
+            said += "; their arena votes and evaluation ratings stay in the team's aggregates."
+        if not erase:
+            said += " Their data stays in the database, under the team's retention rules."
+        return said
 
     _do("remove", change)
 
@@ -241,6 +250,7 @@ def render_lockouts(actor: Member) -> None:
 def _ask_remove(username: str) -> None:
     session().remove_pending = username
     st.session_state[Keys.TEAM_CONFIRM] = ""
+    st.session_state[Keys.TEAM_REMOVE_VOTES] = False  # never carried over from another member
 
 
 def _show_outcome() -> None:
@@ -348,6 +358,7 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
                 key=Keys.TEAM_REMOVE_DATA,
                 help=_("Keep them to download them first (Their data, above); erase them later."),
             )
+            _render_judgements_choice(member)
             st.text_input(
                 _("Type {username} to confirm").format(username=md.escape(member.username)),
                 key=Keys.TEAM_CONFIRM,
@@ -358,6 +369,28 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
                 on_click=_on_remove,
                 args=(member.username,),
             )
+
+
+def _render_judgements_choice(member: Member) -> None:
+    """Removing a member: their arena votes and evaluation ratings stay in the
+    leaderboard and the reports unless the admin ticks the box."""
+    try:
+        found = judgements.count_judgements(
+            backend.get_store(get_settings()).engine, member.username
+        )
+    except SQLAlchemyError:
+        log.warning("Could not count a member's votes and ratings", exc_info=True)
+        found = None
+    what = found.describe() if found is not None else "arena votes and evaluation ratings"
+    st.markdown(
+        f"Their {what} stay in the team's arena leaderboard and evaluation reports, "
+        "whichever you choose above, unless you tick this:"
+    )
+    st.checkbox(
+        "Also delete their arena votes and evaluation ratings",
+        key=Keys.TEAM_REMOVE_VOTES,
+        help="The leaderboard and the reports no longer count them; the audit log records it.",
+    )
 
 
 @member_action(PASSWORD_AREA)

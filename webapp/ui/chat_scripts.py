@@ -1,6 +1,7 @@
-"""The chat page's one script element: Copy (`clipboard`) and where the view goes (`scroll`).
+"""The chat page's one script element: Copy (`clipboard`), where the view goes
+(`scroll`) and what a screen reader hears of an answer (`announce`).
 
-Both scripts run in one element, drawn in a container that takes no room
+The scripts run in one element, drawn in a container that takes no room
 (`styles.hidden_scripts`). The browser runs an element's scripts when the
 element is new or changed: a run that asks for focus or a scroll gets an
 element of its own (a fresh `request` id in its parameters), so it runs again
@@ -13,9 +14,9 @@ import uuid
 
 import streamlit as st
 
-from webapp.ui import assets, clipboard, scroll, styles
+from webapp.ui import announce, assets, clipboard, scroll, styles
 
-SCRIPTS: tuple[str, ...] = (clipboard.SCRIPT, scroll.SCRIPT)
+SCRIPTS: tuple[str, ...] = (clipboard.SCRIPT, scroll.SCRIPT, announce.SCRIPT)
 
 
 def page_script(
@@ -31,6 +32,7 @@ def page_script(
     `scroll`); `request`, when given, makes the element differ from any other."""
     params: dict[str, object] = {
         **clipboard.params(copied_label),
+        **announce.params(),
         **scroll.params(
             focus_input=focus_input, anchor=anchor, mark=mark, conversation=conversation
         ),

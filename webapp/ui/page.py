@@ -32,8 +32,10 @@ def member_timezone() -> ZoneInfo | None:
 
 def hide_cookie_component() -> None:
     """Keep the invisible login cookie component from pushing the page down
-    (`webapp.ui.styles.hide_cookie_component`)."""
+    (`webapp.ui.styles.hide_cookie_component`); with the accessibility sheet
+    every page needs (`webapp.ui.styles.accessible`)."""
     styles.hide_cookie_component()
+    styles.accessible()
 
 
 DEMO_NOTE = N_(

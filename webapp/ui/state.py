@@ -30,7 +30,7 @@ class Keys:
     AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
-    LOGIN_PROBLEM = "auth_login_problem"  # why the last submit did not log in, shown once
+    LOGIN_PROBLEM = "auth_login_problem"  # why the last attempt failed; kept until the next
     SSO_LOGIN = "auth_sso_login"  # True: this session logged in through single sign-on
     SSO_REFUSED = "auth_sso_refused"  # True: st.user holds an identity that was refused
     SSO_OUTCOME = "auth_sso_outcome"  # why the last round trip to the provider failed
@@ -117,6 +117,7 @@ class Keys:
     ARENA_FROM = "arena_from"  # the leaderboard's date range (UTC days)
     ARENA_TO = "arena_to"
     ARENA_VOTERS = "arena_voters"  # an admin's filter on whose votes count (usernames)
+    ARENA_GROUPS = "arena_groups"  # ... and by group (group names: their members' votes)
     # Evaluations page
     EVALS = "evals_session"  # webapp.evaluations.view.EvalSession
     EVALS_SET = "evals_set"  # the set a new run uses (its id), or None: a new set
@@ -149,6 +150,7 @@ class Keys:
     ERASE_CONFIRM = "erase_confirm"  # the Account page's erase box (type your username)
     TEAM_ERASE_CONFIRM = "team_erase_confirm"  # the Team page's erase box for a member
     TEAM_REMOVE_DATA = "team_remove_data"  # removing a member: "Erase" or "Keep" their data
+    TEAM_REMOVE_VOTES = "team_remove_votes"  # ... and delete their arena votes and ratings
     RETENTION_CHATS = "retention_chats"  # days, 0: forever
     RETENTION_PINNED = "retention_pinned"  # keep pinned conversations
     RETENTION_AUDIT = "retention_audit"  # days, 0: forever

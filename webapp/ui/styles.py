@@ -24,6 +24,10 @@ HISTORY_ROW_KEY_PREFIX: Final = "chat_open_"  # + conversation id: a History row
 VERSIONS_KEY_PREFIX: Final = "chat_versions_"  # + message id: its versions (version_labels.css)
 SCRIPTS_KEY: Final = "chat_scripts"  # the hidden container of the page's scripts (scripts.css)
 DIRECTION_KEY: Final = "ui_direction"  # the language script's container (direction.css)
+# Icon-only buttons whose label names them for screen readers, hidden on screen
+# (accessibility.css): a History row's ⋮ menu, and New folder beside History.
+ROW_MENU_KEY_PREFIX: Final = "chat_row_menu_"  # + conversation id
+NEW_FOLDER_KEY: Final = "history_new_folder_menu"
 
 # Every key (or key prefix) a sheet names as `.st-key-...`.
 STYLED_KEYS: Final = frozenset(
@@ -34,6 +38,8 @@ STYLED_KEYS: Final = frozenset(
         VERSIONS_KEY_PREFIX,
         SCRIPTS_KEY,
         DIRECTION_KEY,
+        ROW_MENU_KEY_PREFIX,
+        NEW_FOLDER_KEY,
     }
 )
 
@@ -45,6 +51,15 @@ def _draw(*sheets: str) -> None:
 def hide_cookie_component() -> None:
     """Keep the invisible login cookie component from pushing the page down."""
     _draw("cookie_component.css")
+
+
+def accessible() -> None:
+    """Every page's accessibility touches (`assets/accessibility.css`): captions
+    and quotes at 4.5:1 contrast, a visible keyboard focus, the labels of
+    icon-only buttons (keyed `ROW_MENU_KEY_PREFIX` + id, `NEW_FOLDER_KEY`) hidden
+    on screen but read, and the `ablt-sr-only` class for text only screen
+    readers read."""
+    _draw("accessibility.css")
 
 
 def chat_header() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -21,12 +22,14 @@ from tests.webapp.answers.test_answers import (  # noqa: F401  (fixtures)
     store,
     until,
 )
-from webapp.answers import AnswerService
+from webapp.answers import AnswerRefused, AnswerService
 from webapp.arena import blind, run
 from webapp.arena.blind import Contender
 from webapp.arena.store import AlreadyVoted, Arena, NotFinished
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
+from webapp.groups import store as groups
+from webapp.groups.admission import BotAccessRule
 
 OMNI = Contender("omni", "Omni")
 CHEF = Contender("chef", "Chef Remy")
@@ -143,3 +146,37 @@ def test_names_and_slugs_are_masked_whatever_their_case() -> None:
         assert "om" not in blind.mask(so_far, pair, streaming=True).lower()
     assert blind.mask(so_far, pair, streaming=True) == "Hi, I'm Bot B and you?"
     assert blind.mask("Hi, I'm Om", pair) == "Hi, I'm Om"  # ended: nothing held back
+
+
+def test_the_arena_draws_only_from_the_bots_the_member_may_use(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+) -> None:
+    """Groups decide (issue 22): a forbidden bot is never drawn, even when the
+    shortlist names it; a battle naming one anyway is refused before anything
+    is saved or sent."""
+    groups.set_team_bots(store.engine, False, ["omni", "code-mentor"], actor="admin")
+    allows = groups.access_for(store.engine, ANN.username).allows
+    catalogue = [OMNI, CHEF, CODER]
+    assert blind.eligible(catalogue, allows) == [OMNI, CODER]
+    # A crafted shortlist naming the forbidden bot: only the allowed two remain.
+    assert blind.eligible(catalogue, allows, ["chef", "omni", "code-mentor"]) == [OMNI, CODER]
+    # A shortlist of one allowed bot (the other forbidden) is too short: all allowed ones.
+    assert blind.eligible(catalogue, allows, ["chef", "omni"]) == [OMNI, CODER]
+    rng = random.Random(3)
+    for _ in range(30):
+        pair = blind.draw_pair(blind.eligible(catalogue, allows), {}, rng)
+        assert "chef" not in {b.slug for b in pair}
+
+    service = make_service(rules=[BotAccessRule(store)])
+    arena = Arena(store)
+    battle = run.start(arena, service, ANN, blind.eligible(catalogue, allows), "Soup?")
+    assert {b.slug for b in battle.bots} == {"omni", "code-mentor"}
+    until(lambda: _ended(arena, battle.id))
+    asked = len([r for r in emulator.requests if r.path == "/v1/chat"])
+    with pytest.raises(AnswerRefused) as refused:
+        run.start(arena, service, ANN, [OMNI, CHEF], "Bread?")
+    assert "Members in no group may not use chef" in refused.value.reason
+    assert [b.id for b in arena.recent(ANN)] == [battle.id]  # no battle saved
+    assert len([r for r in emulator.requests if r.path == "/v1/chat"]) == asked

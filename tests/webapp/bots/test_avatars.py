@@ -478,3 +478,9 @@ def test_a_fetch_stuck_past_the_limit_is_a_cached_failure_at_once(
         assert calls == ["http://stalled.example/a.png"]  # one stuck fetch, not one per run
     finally:
         release.set()
+
+
+def test_an_avatar_has_a_text_alternative_naming_its_bot() -> None:
+    from webapp.bots.avatars import avatar_alt
+
+    assert avatar_alt("Code Mentor") == "Avatar of Code Mentor"

@@ -38,12 +38,16 @@ from webapp.evaluations.model import (
     DONE,
     FAILED,
     MAX_PROMPT_CHARS,
+    REFUSED,
     check_bots,
     check_prompts,
     cost_refusal,
     estimate_run_words,
     progress_of,
 )
+from webapp.evaluations.report import to_markdown
+from webapp.groups import store as groups
+from webapp.groups.admission import BotAccessRule
 
 BOB = Member("bob", 43)
 THREE = [
@@ -243,3 +247,53 @@ def test_a_cell_claimed_by_a_process_that_died_before_sending_fails_with_retry(
     failed = evaluations.cell(first.id)
     assert (failed.state, failed.error) == (FAILED, "never sent")
     assert evaluations.retry(ANN, first.id).state == "pending"
+
+
+def test_a_bot_the_owner_may_no_longer_use_is_refused_cell_by_cell_and_the_rest_goes_on(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+) -> None:
+    """Access taken away after the run was made (issue 22's groups): that
+    bot's answers are marked refused with the reason, nothing is sent for
+    them, and the other bots' answers are written (before, one refusal
+    cancelled the whole run with "Your message is kept in the box")."""
+    service = make_service(rules=[BotAccessRule(store)])
+    evaluations = Evaluations(store)
+    eval_set = evaluations.create_set(ANN, "Kitchen", PROMPTS)
+    run = evaluations.create_run(ANN, eval_set, THREE)
+    groups.set_team_bots(store.engine, False, ["omni", "code-mentor"], actor="admin")
+    runner = EvaluationRunner(evaluations, service, poll=0.05)
+    try:
+        runner.wake()
+        until(lambda: ended(evaluations, run.id), timeout=30)
+        cells = evaluations.cells(run.id)
+        progress = progress_of(cells)
+        assert (progress.done, progress.refused, progress.failed, progress.cancelled) == (
+            6,
+            3,
+            0,
+            0,
+        )
+        assert "3 refused (a bot you may no longer use)" in progress.caption()
+        refused = [c for c in cells if c.state == REFUSED]
+        assert {run.bots[c.bot_index].slug for c in refused} == {"chef"}
+        for cell in refused:
+            assert (
+                cell.error
+                == "Not asked: Members in no group may not use Chef. Ask an admin for access."
+            )
+        asked = [r.json["bot_slug"] for r in emulator.requests if r.path == "/v1/chat"]
+        assert "chef" not in asked and len(asked) == 6
+        report = build_report(evaluations.run(run.id), cells, [])
+        assert (report.failed, report.refused) == (0, 3)
+        assert "refused (bot not allowed): 3" in to_markdown(report)
+
+        # Access given back: Retry asks the refused answer again.
+        groups.set_team_bots(store.engine, True, actor="admin")
+        evaluations.retry(ANN, refused[0].id)
+        runner.wake()
+        until(lambda: ended(evaluations, run.id), timeout=30)
+        assert evaluations.cell(refused[0].id).state == DONE
+    finally:
+        runner.close()

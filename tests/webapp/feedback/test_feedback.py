@@ -112,3 +112,49 @@ def test_satisfaction_per_bot_per_week_per_member_and_reasons() -> None:
     # The CSV is neutralised like every CSV the app writes.
     evil = [_row("=cmd", True, "ann", 2)]
     assert b"'=Cmd" in stats.csv_bytes(stats.per_bot(evil))
+
+
+def test_satisfaction_per_group_counts_its_members_feedback_and_goes_in_the_csv() -> None:
+    rows = [
+        _row("omni", True, "ann", 2),
+        _row("omni", False, "bob", 3),
+        _row("chef", True, "bob", 4),
+        _row("chef", True, "cy", 5),  # cy is in no group
+    ]
+    by_group = stats.per_group(
+        rows, {"Cooks": {"ann", "bob"}, "Sales": {"ann"}, "Quiet": {"dee"}}
+    ).to_dict("records")
+    # Best share first; a member in two groups counts in both; a group whose
+    # members gave no feedback shows 0 rated and no share, last.
+    assert [g["Group"] for g in by_group] == ["Sales", "Cooks", "Quiet"]
+    assert {k: by_group[0][k] for k in ("Members", "Rated", "Thumbs up", "Share up")} == {
+        "Members": 1,
+        "Rated": 1,
+        "Thumbs up": 1,
+        "Share up": 1.0,
+    }
+    cooks = by_group[1]
+    assert (cooks["Rated"], cooks["Thumbs up"], cooks["Thumbs down"]) == (3, 2, 1)
+    assert cooks["Share up"] == 2 / 3
+    assert (by_group[2]["Rated"], by_group[2]["Thumbs up"]) == (0, 0)
+    assert by_group[2]["Share up"] != by_group[2]["Share up"]  # NaN: no share without feedback
+    assert stats.per_group(rows, {}).empty
+
+    table = stats.csv_table(
+        stats.per_bot(rows),
+        stats.per_member(rows),
+        stats.per_group(rows, {"Cooks": {"ann", "bob"}}),
+    )
+    assert list(table.columns) == ["Per", "Name", "Rated", "Thumbs up", "Thumbs down", "Share up"]
+    assert [(r["Per"], r["Name"]) for r in table.to_dict("records")] == [
+        ("bot", "Chef"),
+        ("bot", "Omni"),
+        ("member", "ann"),
+        ("member", "cy"),
+        ("member", "bob"),
+        ("group", "Cooks"),
+    ]
+    text = stats.csv_bytes(table).decode()
+    assert "group,Cooks,3,2,1," in text
+    # A member sees the per-bot rows only.
+    assert set(stats.csv_table(stats.per_bot(rows))["Per"]) == {"bot"}

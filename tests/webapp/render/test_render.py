@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 
 import pytest
 from markdown_it import MarkdownIt
 
+from ablt_core.emulator.answers import SHAPES, shaped
 from tests.shown import shown, shown_text
 from webapp.render import (
     BlockSplitter,
@@ -385,3 +387,27 @@ def test_shown_counts_the_characters_on_screen() -> None:
     splitter.add("\ndef")
     assert splitter.received == 8
     assert [final for _, _, final in splitter.updates(end=True)] == [True]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_any_shape_of_answer_costs_a_bounded_multiple_of_its_size(shape: str) -> None:
+    # 3,000 words at 50 words a second, laid out as the emulator's bench shapes:
+    # one long block is redrawn less often as it grows (the redraw budget).
+    text = shaped(" ".join(f"word{n}" for n in range(3_000)), shape)
+    clock = FakeClock()
+
+    def pieces() -> Iterator[str]:
+        for piece in word_pieces(text):
+            clock.now += 0.02
+            yield piece
+
+    writes = stream_blocks(pieces(), clock=clock)
+    first = next(writes)
+    assert first.shown == len(word_pieces(text)[0])  # the first piece is drawn at once
+    rest = list(writes)
+    assert sum(len(w.html) for w in [first, *rest]) <= 25 * len(text)
+    # What is on screen at the end is the saved answer's rendering, block for block.
+    drawn: dict[int, str] = {}
+    for write in [first, *rest]:
+        drawn[write.index] = write.html
+    assert [drawn[i] for i in sorted(drawn)] == answer_blocks(text)

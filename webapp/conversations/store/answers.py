@@ -12,6 +12,9 @@ that follow it share, so every app process sees the same thing.
   about once a second whatever it waits for). One silent for longer than
   `STREAM_IDLE_AFTER` belonged to a process that died (kill -9, a deploy):
   `settle_stale` marks it `interrupted` with a plain reason, so it offers Retry.
+- On PostgreSQL both saves NOTIFY `webapp.db.listen.ANSWER_SAVED` with the
+  answer's id in their transaction, so followers on other processes re-read
+  it at once (`webapp.answers.signals`); SQLite followers poll.
 - `finish_answer` always lands for the worker that owns the answer (a
   finished answer is never thrown away), except over a `stopped` someone set
   with `stop_answer` (Stop pressed on another app process): theirs wins.
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 from webapp.conversations import context as history
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store.database import conversation_row, owned_message, to_message
+from webapp.db.listen import ANSWER_SAVED, notify, supports_notify
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
 from webapp.db.schema import queued_prompts as Q
@@ -276,6 +280,7 @@ class AnswerRepository:
                     waiting=waiting,
                 )
             )
+            self._saved(conn, message_id)
             status = conn.execute(sa.select(M.c.status).where(where)).scalar()
             return None if status is None else AnswerStatus(status)
 
@@ -303,7 +308,13 @@ class AnswerRepository:
                     waiting=None,
                 )
             )
+            self._saved(conn, message_id)
             return bool(done.rowcount)
+
+    def _saved(self, conn: Connection, message_id: str) -> None:
+        """Tell followers on other processes (PostgreSQL: sent on commit)."""
+        if supports_notify(self.db.engine):
+            notify(conn, ANSWER_SAVED, message_id)
 
     def stop_answer(self, owner: Owner, message_id: str, keep_chars: int | None = None) -> bool:
         """Stop pressed where no worker of this process generates the answer.
