@@ -55,7 +55,10 @@ def render() -> None:
     title.subheader(md.escape(run.name))
     again.button(_("Run again"), icon=":material/replay:", on_click=view.run_again, args=(run.id,))
     st.caption(
-        f"Started {run.created_at:%Y-%m-%d %H:%M} UTC by {md.escape(run.owner)} · "
+        _("Started {created_at:%Y-%m-%d %H:%M} UTC by {owner}").format(
+            created_at=run.created_at, owner=md.escape(run.owner)
+        )
+        + " · "
         + ", ".join(md.escape(b.label) for b in run.bots)
     )
     progress, rate, report = st.tabs([_("Progress"), _("Rate"), _("Report")])

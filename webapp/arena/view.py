@@ -39,7 +39,7 @@ from webapp.library.view import entry_label, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -251,8 +251,13 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     bots = usable_bots(catalogue)
     if catalogue and len(bots) < 2:
         st.info(
-            "The arena needs at least two bots you may use; your groups allow "
-            f"{len(bots)}. Ask an admin for access to more bots.",
+            ngettext(
+                "The arena needs at least two bots you may use; your groups allow "
+                "{count}. Ask an admin for access to more bots.",
+                "The arena needs at least two bots you may use; your groups allow "
+                "{count}. Ask an admin for access to more bots.",
+                len(bots),
+            ).format(count=len(bots)),
             icon=":material/lock:",
         )
     render_library_picker()

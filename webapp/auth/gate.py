@@ -312,7 +312,7 @@ def _show_problem(settings: Settings, team: MemberStore) -> None:
     """
     problem = st.session_state.get(Keys.LOGIN_PROBLEM)
     if problem:
-        st.error(problem)
+        st.error(_(problem))  # kept as its English msgid: shown in today's language
         if problem == WRONG_CREDENTIALS and refused_usernames(settings, team):
             st.warning(
                 _(
@@ -356,7 +356,7 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
         )
     except (SQLAlchemyError, OSError):
         log.warning("The login log could not be read or written", exc_info=True)
-        st.session_state[Keys.LOGIN_PROBLEM] = (
+        st.session_state[Keys.LOGIN_PROBLEM] = N_(
             "Logging in is not possible right now: the app's database is not answering. "
             "Try again in a moment."
         )

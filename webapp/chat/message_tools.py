@@ -26,10 +26,10 @@ from webapp.limits import BOT_MODEL_MAX_CHARS
 from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
 from webapp.ui import chat_scripts, clipboard, scroll, styles
-from webapp.ui.i18n import N_
+from webapp.ui.i18n import N_, _
 
 COPY_LABEL: Final = N_("Copy text")
-COPIED_LABEL: Final = "Copied"
+COPIED_LABEL: Final = N_("Copied")
 
 
 def time_label(when: datetime, tz: tzinfo | None, *, now: datetime | None = None) -> str:
@@ -100,7 +100,7 @@ def render_page_tools(
     otherwise the same one each run (`webapp.ui.chat_scripts`)."""
     styles.message_tools()
     chat_scripts.draw(
-        copied_label=COPIED_LABEL,
+        copied_label=_(COPIED_LABEL),
         focus_input=focus_input,
         anchor=anchor,
         mark=mark,

@@ -20,7 +20,7 @@ from typing import Final, Literal
 from webapp.budgets.count import BudgetStatus, words_as_tokens
 from webapp.budgets.holds import estimate_words
 from webapp.conversations.context import ConversationOptions
-from webapp.ui.i18n import N_, _, format_number
+from webapp.ui.i18n import N_, _, format_number, ngettext
 
 MAX_PROMPTS: Final = 200  # prompts in one set
 MAX_PROMPT_CHARS: Final = 20_000  # characters in one prompt
@@ -171,15 +171,25 @@ class Progress:
 
     def caption(self) -> str:
         """ "23 of 40 answers · 2 failed" (the parts that are zero left out)."""
-        parts = [f"{self.ended} of {self.total} answers"]
+        parts = [
+            ngettext("{ended} of {total} answer", "{ended} of {total} answers", self.total).format(
+                ended=format_number(self.ended), total=format_number(self.total)
+            )
+        ]
         if self.running:
-            parts.append(f"{self.running} being written")
+            parts.append(_("{count} being written").format(count=format_number(self.running)))
         if self.failed:
-            parts.append(f"{self.failed} failed")
+            parts.append(_("{count} failed").format(count=format_number(self.failed)))
         if self.cancelled:
-            parts.append(f"{self.cancelled} not started (stopped)")
+            parts.append(
+                _("{count} not started (stopped)").format(count=format_number(self.cancelled))
+            )
         if self.refused:
-            parts.append(f"{self.refused} refused (a bot you may no longer use)")
+            parts.append(
+                _("{count} refused (a bot you may no longer use)").format(
+                    count=format_number(self.refused)
+                )
+            )
         return " · ".join(parts)
 
 

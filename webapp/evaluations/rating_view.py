@@ -37,7 +37,7 @@ from webapp.team import Member
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -225,15 +225,22 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     st.dataframe(csv_safe.safe_frame(frame), hide_index=True, width="stretch")
     if ratings:
         st.markdown(md.escape(report.agreement.reading))
-        st.caption(
-            f"{report.rated_prompts} prompts rated by {len(report.raters)} members"
-            + (f" ({', '.join(md.escape(r) for r in report.raters)})" if report.raters else "")
-            + (f"; change against the run of {report.compared_to}" if report.compared_to else "")
-            + "."
+        rated = ngettext(
+            "{prompts} prompt rated by {raters} members",
+            "{prompts} prompts rated by {raters} members",
+            report.rated_prompts,
+        ).format(prompts=report.rated_prompts, raters=len(report.raters))
+        if report.raters:
+            rated += " (" + ", ".join(md.escape(r) for r in report.raters) + ")"
+        if report.compared_to:
+            rated += _("; change against the run of {run}").format(run=report.compared_to)
+        st.caption(rated + ".")
+    if report.failed:
+        failed = ngettext("{count} answer failed", "{count} answers failed", report.failed).format(
+            count=report.failed
         )
-    failed = {0: "no answer failed", 1: "1 answer failed"}.get(
-        report.failed, f"{report.failed} answers failed"
-    )
+    else:
+        failed = _("no answer failed")
     if report.refused:
         caption = _(
             "{answers} answers of {prompts} prompts; {failed}; {refused} refused "

@@ -47,7 +47,7 @@ from webapp.groups.store import access_for
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import _
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -56,12 +56,12 @@ FLASH_AREA: Final = "evals"  # where the page's notices wait (`webapp.ui.flash`)
 RUN_PARAM: Final = "run"  # the query parameter naming the open run
 REFRESH_EVERY: Final = 1.0  # seconds between redraws of a running run's progress
 STATE_MARKS: Final = {
-    "pending": "· waiting",
-    RUNNING: "… writing",
+    "pending": N_("· waiting"),
+    RUNNING: N_("… writing"),
     DONE: "✓",
-    FAILED: "✗ failed",
-    CANCELLED: "– not started",
-    REFUSED: "⊘ refused",
+    FAILED: N_("✗ failed"),
+    CANCELLED: N_("– not started"),
+    REFUSED: N_("⊘ refused"),
 }
 
 
@@ -138,11 +138,13 @@ def _forbidden(member: Any, bots: Sequence[RunBot]) -> str | None:
     try:
         access = access_for(get_store().engine, member.username)
     except chat.DATABASE_ERRORS:
-        return "Your groups could not be read; try again in a moment."
+        return _("Your groups could not be read; try again in a moment.")
     barred = [md.escape(b.label) for b in bots if not access.allows(b.slug)]
     if not barred:
         return None
-    return f"Nothing was started: {access.why_not(', '.join(barred))} Pick other bots."
+    return _("Nothing was started: {why} Pick other bots.").format(
+        why=access.why_not(", ".join(barred))
+    )
 
 
 def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
@@ -259,7 +261,7 @@ def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
         row: dict[str, str] = {"Prompt": f"{index + 1}. {prompt[:80]}"}
         for cell in (c for c in cells if c.prompt_index == index):
             # No lengths here: a rater could match them to the blind answers.
-            mark = STATE_MARKS.get(cell.state, cell.state)
+            mark = _(STATE_MARKS.get(cell.state, cell.state))
             if cell.state in RETRYABLE and cell.error:
                 mark = f"{mark}: {cell.error[:120]}"
             row[run.bots[cell.bot_index].label] = mark

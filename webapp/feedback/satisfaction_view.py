@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +21,19 @@ from webapp.text import csv_safe
 from webapp.ui.i18n import _, format_number, ngettext
 
 log = logging.getLogger(__name__)
-SHARE_COLUMN = {"Share up": st.column_config.ProgressColumn(format="percent")}
+
+
+def column_config(frame: pd.DataFrame) -> dict[str, Any]:
+    """`frame`'s column headers in the session's language (the frame and its
+    CSV keep the English names); "Share up" as a bar."""
+    config: dict[str, Any] = {}
+    for name in frame.columns:
+        label = _(str(name))
+        if name == "Share up":
+            config[name] = st.column_config.ProgressColumn(label, format="percent")
+        else:
+            config[name] = st.column_config.Column(label)
+    return config
 
 
 def group_table(rows: Sequence[Feedback]) -> pd.DataFrame | None:
@@ -68,7 +81,7 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
         csv_safe.safe_frame(by_bot),
         hide_index=True,
         width="stretch",
-        column_config=SHARE_COLUMN,
+        column_config=column_config(by_bot),
         key="feedback_by_bot",
     )
     st.download_button(
@@ -84,14 +97,19 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
     reasons = stats.reasons(rows)
     if not reasons.empty:
         st.caption(_("Reasons given with a thumbs down"))
-        st.dataframe(csv_safe.safe_frame(reasons), hide_index=True, key="feedback_reasons")
+        st.dataframe(
+            csv_safe.safe_frame(reasons),
+            hide_index=True,
+            column_config=column_config(reasons),
+            key="feedback_reasons",
+        )
     if by_member is not None:
         st.caption(_("Per member (admins only)"))
         st.dataframe(
             csv_safe.safe_frame(by_member),
             hide_index=True,
             width="stretch",
-            column_config=SHARE_COLUMN,
+            column_config=column_config(by_member),
             key="feedback_by_member",
         )
     if by_group is not None:
@@ -105,6 +123,6 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
             csv_safe.safe_frame(by_group),
             hide_index=True,
             width="stretch",
-            column_config=SHARE_COLUMN,
+            column_config=column_config(by_group),
             key="feedback_by_group",
         )

@@ -166,6 +166,7 @@ def render_controls(message: Message) -> None:
         st.pills(
             _("What was wrong?") if value != THUMBS_UP else _("Anything to note?"),
             REASONS,
+            format_func=_,
             selection_mode="multi",
             default=list(given.reasons) if given else None,
             key=reasons_key(message.id),

@@ -146,11 +146,12 @@ class BotAccess:
         """Why the member may not use the bot named `bot_name` (Markdown-escape
         it where shown), in plain words; ask `allows` first."""
         if self.groups:
-            return (
-                f"None of your groups may use {bot_name}. "
-                "Ask an admin to add it to one of your groups."
-            )
-        return f"Members in no group may not use {bot_name}. Ask an admin for access."
+            return _(
+                "None of your groups may use {bot}. Ask an admin to add it to one of your groups."
+            ).format(bot=bot_name)
+        return _("Members in no group may not use {bot}. Ask an admin for access.").format(
+            bot=bot_name
+        )
 
 
 ALL_BOTS: Final = BotAccess()

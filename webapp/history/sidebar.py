@@ -483,7 +483,7 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         # Under the row, not in its tooltip: a member must see it without hovering.
         where.caption(f":material/schedule: {expiry}")
     menu = row.popover(
-        "Manage",  # its name for screen readers; on screen the ⋮ icon says it
+        _("Manage"),  # its name for screen readers; on screen the ⋮ icon says it
         icon=":material/more_vert:",
         type="tertiary",
         help=_("Manage"),

@@ -184,17 +184,36 @@ def _preview(name: str, plan: ImportPlan) -> None:
 
 def _progress_line(record: ImportRecord) -> str:
     done = record.written + record.failed
-    return f"Importing “{md.escape(record.file_name)}”: {done:,} of {record.total:,} conversations"
+    return _("Importing “{file}”: {done} of {total} conversations").format(
+        file=md.escape(record.file_name),
+        done=format_number(done),
+        total=format_number(record.total),
+    )
 
 
 def _finished(record: ImportRecord, status: str) -> None:
     sources = md.escape(sources_label(record.sources))
     if status == DONE:
         st.success(
-            f"Imported {record.written:,} conversation{'' if record.written == 1 else 's'} "
-            f"({record.messages:,} messages) from {sources}"
-            + (f"; {record.skipped:,} skipped" if record.skipped else "")
-            + (f"; {record.failed:,} could not be saved" if record.failed else "")
+            ngettext(
+                "Imported {count} conversation ({messages} messages) from {sources}",
+                "Imported {count} conversations ({messages} messages) from {sources}",
+                record.written,
+            ).format(
+                count=format_number(record.written),
+                messages=format_number(record.messages),
+                sources=sources,
+            )
+            + (
+                _("; {count} skipped").format(count=format_number(record.skipped))
+                if record.skipped
+                else ""
+            )
+            + (
+                _("; {count} could not be saved").format(count=format_number(record.failed))
+                if record.failed
+                else ""
+            )
             + ".",
             icon=":material/upload_file:",
         )

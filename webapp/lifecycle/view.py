@@ -220,7 +220,7 @@ def _download_status(download: DataDownload | None, username: str, *, admin: boo
         st.progress(share, text=f"Building: {download.done:,} of {download.total:,} conversations")
         return
     if download.status == "failed":
-        st.error(download.error or "The download failed; try again.")
+        st.error(download.error or _("The download failed; try again."))
         return
     size = download.size_bytes or 0
     # Small zips in kB: "0.0 MB" reads as an empty download.

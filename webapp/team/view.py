@@ -168,14 +168,21 @@ def _on_remove(username: str) -> None:
         actions.remove_member(_team(), actor, username, confirm, _protected())
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
-        said = f"Removed {md.escape(username)}"
-        said += " and erased their data" if erase else ""
-        if deleted is not None:
-            said += f"; deleted their {deleted.describe()}."
+        name = md.escape(username)
+        if erase:
+            said = _("Removed {username} and erased their data.").format(username=name)
         else:
-            said += "; their arena votes and evaluation ratings stay in the team's aggregates."
+            said = _("Removed {username}.").format(username=name)
+        if deleted is not None:
+            said += " " + _("Deleted their {judgements}.").format(
+                judgements=_judgements_text(deleted)
+            )
+        else:
+            said += " " + _(
+                "Their arena votes and evaluation ratings stay in the team's aggregates."
+            )
         if not erase:
-            said += " Their data stays in the database, under the team's retention rules."
+            said += " " + _("Their data stays in the database, under the team's retention rules.")
         return said
 
     _do("remove", change)
@@ -381,15 +388,28 @@ def _render_judgements_choice(member: Member) -> None:
     except SQLAlchemyError:
         log.warning("Could not count a member's votes and ratings", exc_info=True)
         found = None
-    what = found.describe() if found is not None else "arena votes and evaluation ratings"
+    what = _judgements_text(found) if found is not None else _("arena votes and evaluation ratings")
     st.markdown(
-        f"Their {what} stay in the team's arena leaderboard and evaluation reports, "
-        "whichever you choose above, unless you tick this:"
+        _(
+            "Their {judgements} stay in the team's arena leaderboard and evaluation "
+            "reports, whichever you choose above, unless you tick this:"
+        ).format(judgements=what)
     )
     st.checkbox(
-        "Also delete their arena votes and evaluation ratings",
+        _("Also delete their arena votes and evaluation ratings"),
         key=Keys.TEAM_REMOVE_VOTES,
-        help="The leaderboard and the reports no longer count them; the audit log records it.",
+        help=_("The leaderboard and the reports no longer count them; the audit log records it."),
+    )
+
+
+def _judgements_text(found: judgements.Judgements) -> str:
+    """ "3 arena votes and 1 evaluation rating", in the session's language
+    (`Judgements.describe` is the audit log's English)."""
+    votes = ngettext("{count} arena vote", "{count} arena votes", found.votes)
+    ratings = ngettext("{count} evaluation rating", "{count} evaluation ratings", found.ratings)
+    return _("{votes} and {ratings}").format(
+        votes=votes.format(count=format_number(found.votes)),
+        ratings=ratings.format(count=format_number(found.ratings)),
     )
 
 
