@@ -169,18 +169,22 @@ def _on_remove(username: str) -> None:
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
         name = md.escape(username)
-        if erase:
-            said = _("Removed {username} and erased their data.").format(username=name)
-        else:
-            said = _("Removed {username}.").format(username=name)
         if deleted is not None:
-            said += " " + _("Deleted their {judgements}.").format(
-                judgements=_judgements_text(deleted)
-            )
+            said = (
+                _("Removed {username} and erased their data; deleted their {judgements}.")
+                if erase
+                else _("Removed {username}; deleted their {judgements}.")
+            ).format(username=name, judgements=_judgements_text(deleted))
+        elif erase:
+            said = _(
+                "Removed {username} and erased their data; their arena votes and "
+                "evaluation ratings stay in the team's aggregates."
+            ).format(username=name)
         else:
-            said += " " + _(
-                "Their arena votes and evaluation ratings stay in the team's aggregates."
-            )
+            said = _(
+                "Removed {username}; their arena votes and evaluation ratings stay "
+                "in the team's aggregates."
+            ).format(username=name)
         if not erase:
             said += " " + _("Their data stays in the database, under the team's retention rules.")
         return said
