@@ -20,7 +20,7 @@ def render() -> None:
     st.title(_("Account"))
 
     with st.container(border=True):
-        st.subheader(md.escape(member.name))
+        st.header(md.escape(member.name))
         left, middle, right = st.columns(3)
         left.markdown(
             _("**Username**  \n{username}").format(username=md.code_span(member.username))
@@ -33,7 +33,7 @@ def render() -> None:
 
     render_language_choice(member)
     if auth.is_fixed_demo_account(get_settings(), member.username):
-        st.subheader(_("Change password"))
+        st.header(_("Change password"))
         st.info(_(auth.DEMO_PASSWORD_FIXED), icon=":material/lock:")
     else:
         render_password_form(member)
@@ -43,7 +43,7 @@ def render() -> None:
 
 def render_password_form(member: auth.Member) -> None:
     with st.form("account_password", clear_on_submit=True):
-        st.subheader(_("Change password"))
+        st.header(_("Change password"))
         current = st.text_input(_("Current password"), type="password")
         new = st.text_input(
             _("New password"),

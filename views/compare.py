@@ -53,7 +53,7 @@ def render() -> None:
     else:
         st.query_params[view.OPEN_PARAM] = comparison.id
         title, menu = st.columns([5, 1], vertical_alignment="center")
-        title.subheader(md.escape(comparison.conversation.title))
+        title.header(md.escape(comparison.conversation.title))
         with menu.container(horizontal_alignment="right"):
             view.render_exports(comparison)
     view.restore_prompt()

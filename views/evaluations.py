@@ -52,7 +52,7 @@ def render() -> None:
         return
     st.query_params[view.RUN_PARAM] = run.id
     title, again = st.columns([4, 1], vertical_alignment="center")
-    title.subheader(md.escape(run.name))
+    title.header(md.escape(run.name))
     again.button(_("Run again"), icon=":material/replay:", on_click=view.run_again, args=(run.id,))
     st.caption(
         _("Started {created_at:%Y-%m-%d %H:%M} UTC by {owner}").format(

@@ -68,7 +68,7 @@ def render_tiles(totals: dict[str, int], unit: str) -> None:
 def render_team_breakdown(
     client: AbltClient, stats: UsageStatistics, start: dt.date, end: dt.date, unit: str
 ) -> None:
-    st.subheader(_("Per member"))
+    st.header(_("Per member"))
     members = [(f"{m.name} ({m.username})", m.user_id) for m in list_members()]
     rows = usage.load_breakdown(client, members, start, end)
     frame = usage.breakdown_frame(rows, unit, team_total=stats.total)

@@ -142,7 +142,7 @@ def render_slots_admin(actor: Actor) -> None:
         return
     book = get_answers().team.book
     status = book.status()
-    st.subheader(_("Simultaneous answers"))
+    st.header(_("Simultaneous answers"))
     st.caption(
         _(
             "The most answers the whole team may have streaming at once, on "

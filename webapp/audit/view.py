@@ -57,7 +57,7 @@ def render_audit_log(actor: Any) -> None:
     if not getattr(actor, "is_admin", False):
         st.error(_("Only an admin can read the audit log."))
         return
-    st.subheader(_("Audit log"))
+    st.header(_("Audit log"))
     st.caption(
         _(
             "Logins, failed logins, logouts, changes on this page and budget "

@@ -286,7 +286,7 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     streamlit-authenticator's form has it) a click within about a second of the
     page loading was silently lost.
     """
-    st.subheader(_("Log in"))
+    st.header(_("Log in"))
     if not sso_gate.render_buttons(_store(settings).engine):
         _show_problem(settings, team)
         return

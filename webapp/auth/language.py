@@ -53,7 +53,7 @@ def render_language_choice(member: Member) -> None:
     labels = {choice: _label(choice) for choice in options}  # named in this run's language
     current = member.language if member.language in options else BROWSER
     with st.container(border=True):
-        st.subheader(_("Language"))
+        st.header(_("Language"))
         choice = st.selectbox(
             _("Language of the app"),
             options,

@@ -87,7 +87,7 @@ def render_sso_admin(actor: Member) -> None:
     """The section, for an admin (the page refuses anyone else before)."""
     if not actor.is_admin:
         return
-    st.subheader(_("Single sign-on"))
+    st.header(_("Single sign-on"))
     config = sso_config()
     try:
         current = _store().settings()

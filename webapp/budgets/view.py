@@ -244,7 +244,7 @@ def render_budgets_admin(actor: Any) -> None:
     if not getattr(actor, "is_admin", False):
         st.error(_("Only an admin can set budgets."))
         return
-    st.subheader(_("Budgets"))
+    st.header(_("Budgets"))
     st.caption(
         _(
             "A monthly limit per member, in words or tokens, counted from the "

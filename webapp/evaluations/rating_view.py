@@ -314,7 +314,7 @@ def render_shared(token: str) -> None:
     except ReportNotAvailable as err:
         st.warning(str(err), icon=":material/link_off:")
         return
-    st.subheader(_("Evaluation: {run_name}").format(run_name=md.escape(report.run_name)))
+    st.header(_("Evaluation: {run_name}").format(run_name=md.escape(report.run_name)))
     st.caption(
         _("Run of {created_at}; a read-only copy of its report.").format(
             created_at=report.created_at

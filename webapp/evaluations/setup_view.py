@@ -284,7 +284,7 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
     if st.session_state.get(Keys.EVALS_SET) not in labels:
         st.session_state[Keys.EVALS_SET] = next(iter(labels)) if not sets else sets[0].id
-    st.subheader(_("1. Prompts"))
+    st.header(_("1. Prompts"))
     chosen = st.selectbox(
         _("Set of prompts"), list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
     )
@@ -297,7 +297,7 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
                 st.markdown(
                     render.prompt_html(f"{index + 1}. {prompt[:500]}"), unsafe_allow_html=True
                 )
-    st.subheader(_("2. Bots"))
+    st.header(_("2. Bots"))
     names = {b.slug: b.name for b in bots}
     picked_slugs = st.session_state.get(Keys.EVALS_BOTS)
     if picked_slugs and any(slug not in names for slug in picked_slugs):
@@ -328,7 +328,7 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
                 render_option_fields(bot.slug)
     else:
         render_option_fields(ALL_BOTS)
-    st.subheader(_("3. Run"))
+    st.header(_("3. Run"))
     prompts = len(eval_set.prompts) if eval_set else len(session().draft)
     answers = prompts * len(picked)
     words = estimate_run_words(prompts, picked)

@@ -55,7 +55,7 @@ def render_satisfaction(member: Member, start: dt.date, end: dt.date) -> None:
     """Statistics' Satisfaction section for the UTC days `start`..`end`: per
     bot the share of thumbs up, the count, a weekly trend and the reasons;
     per member and per group (its members' feedback) for admins; CSV of them all."""
-    st.subheader(_("Satisfaction"))
+    st.header(_("Satisfaction"))
     since = dt.datetime.combine(start, dt.time(), dt.UTC)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC)
     try:

@@ -309,7 +309,7 @@ def render_groups_admin(actor: Any) -> None:
     if not getattr(actor, "is_admin", False):
         st.error(_("Only an admin can manage groups."))
         return
-    st.subheader(_("Groups"))
+    st.header(_("Groups"))
     st.caption(_(PRECEDENCE))
     flash.show(FLASH_AREA)
     try:

@@ -31,7 +31,7 @@ def render_group_breakdown(client: AbltClient, start: dt.date, end: dt.date, uni
         return
     if not by_group:
         return
-    st.subheader(_("Per group"))
+    st.header(_("Per group"))
     st.caption(
         _("A group's usage is the sum of its members'; a member in two groups counts in both.")
     )

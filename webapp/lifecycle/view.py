@@ -272,7 +272,7 @@ def _status(username: str, *, admin: bool) -> None:
 
 def render_my_data(member: Who) -> None:
     """The Account page's "Your data": download everything, or erase it."""
-    st.subheader(_("Your data"))
+    st.header(_("Your data"))
     flash.show(ACCOUNT_AREA)
     st.caption(
         _(

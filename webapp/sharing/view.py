@@ -241,7 +241,7 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
 
 def render_owned(member: Member) -> None:
     """The member's own links: what is shared, since when, and Revoke."""
-    st.subheader(_("Your shared links"))
+    st.header(_("Your shared links"))
     every = get_links().owned(member)
     if not every:
         st.caption(_("You have not shared anything yet: use Share in a chat's header."))

@@ -218,7 +218,7 @@ def render_lockouts(actor: Member) -> None:
         log.warning("Could not read the lock-outs", exc_info=True)
         st.error(_("The lock-outs cannot be read: the database did not answer."))
         return
-    st.subheader(_("Locked out"))
+    st.header(_("Locked out"))
     if not found:
         st.caption(_("Nobody is held back by failed logins right now."))
         return
@@ -300,7 +300,7 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         log.warning("Could not read the team", exc_info=True)
         st.error(_("The team cannot be read: the database did not answer."))
         return
-    st.subheader(_("Members"))
+    st.header(_("Members"))
     # The table's toolbar downloads it as CSV: a name may be a formula.
     st.dataframe(
         csv_safe.safe_rows(actions.member_rows(team, words_this_month)),
@@ -313,7 +313,7 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
 
 def _render_add() -> None:
     with st.form("team_add", border=True):
-        st.subheader(_("Add a member"))
+        st.header(_("Add a member"))
         left, right = st.columns(2)
         left.text_input(_("Username"), key=Keys.TEAM_ADD_USERNAME)
         right.text_input(_("Name"), key=Keys.TEAM_ADD_NAME)
@@ -326,7 +326,7 @@ def _render_add() -> None:
 def _render_manage(actor: Member, team: list[Member]) -> None:
     if not team:
         return
-    st.subheader(_("Manage a member"))
+    st.header(_("Manage a member"))
     names = [m.username for m in team]
     if st.session_state.get(Keys.TEAM_PICK) not in names:
         st.session_state[Keys.TEAM_PICK] = names[0]
