@@ -118,7 +118,7 @@ def render() -> None:
 
     choice = usage.resolve_range(start, end, today)
     if choice.problem or choice.start is None or choice.end is None:
-        st.warning(choice.problem or "Pick both a start and an end date.")
+        st.warning(choice.problem or _("Pick both a start and an end date."))
         return
     if choice.note:
         st.info(choice.note, icon=":material/event:")

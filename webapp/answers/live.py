@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
 from webapp.conversations.model import AnswerStatus
-from webapp.ui.i18n import _
+from webapp.ui.i18n import _, ngettext
 
 WaitKind = Literal["slot", "line", "first_byte", "retry"]
 # Under this many seconds a first byte is just the bot thinking; after it the
@@ -77,16 +77,20 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
     """
     now = time.time() if now is None else now
     if wait is None:
-        return f"{bot_name} is writing…"
+        return _("{bot_name} is writing…").format(bot_name=bot_name)
     if wait.kind == "slot":
-        others = f" ({wait.ahead} ahead)" if wait.ahead else ""
+        others = _(" ({ahead} ahead)").format(ahead=wait.ahead) if wait.ahead else ""
         return _(
             "Waiting for a free answer slot: this server is answering as many "
             "prompts as it is set to at once{others}. Your prompt is saved."
         ).format(others=others)
     if wait.kind == "line":
         allowed = (
-            f": the team's plan allows {wait.limit} answer{'s' if wait.limit != 1 else ''} at once"
+            ngettext(
+                ": the team's plan allows {limit} answer at once",
+                ": the team's plan allows {limit} answers at once",
+                wait.limit,
+            ).format(limit=wait.limit)
             if wait.limit
             else ""
         )
@@ -97,11 +101,11 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
     if wait.kind == "retry":
         left = max(0, math.ceil((wait.until or now) - now))
         return _("{value}, retrying in {left} s.").format(
-            value=wait.reason or "The aBLT API failed", left=left
+            value=wait.reason or _("The aBLT API failed"), left=left
         )
     waited = max(0.0, now - wait.since)
     if waited < SLOW_AFTER:
-        return f"{bot_name} is thinking…"
+        return _("{bot_name} is thinking…").format(bot_name=bot_name)
     return _("The aBLT API is slow to answer, still waiting ({waited} s).").format(
         waited=int(waited)
     )

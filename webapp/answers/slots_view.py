@@ -36,10 +36,10 @@ from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 EVENT_LABELS = {
-    RATE_LIMITED: "429 from the API",
-    "limit_set": "Limit changed",
-    "reclaimed": "Slot reclaimed",
-    BACKOFF_LIFTED: "Back-off lifted",
+    RATE_LIMITED: N_("429 from the API"),
+    "limit_set": N_("Limit changed"),
+    "reclaimed": N_("Slot reclaimed"),
+    BACKOFF_LIFTED: N_("Back-off lifted"),
 }
 log = logging.getLogger(__name__)
 NOT_ADMIN = N_("Only an admin can see and set the team's limit on simultaneous answers.")
@@ -84,11 +84,14 @@ def backoff_line(status: SlotStatus) -> str | None:
     """The back-off in progress after a 429, or None."""
     if status.backoff is None:
         return None
-    return (
-        f"Lowered to {status.effective} after the aBLT API answered 429 (rate limited); "
-        f"held until {_when(status.backoff.until)} (at most "
-        f"{int(BACKOFF_MAX.total_seconds() // 60)} minutes), then raised by one slot at a "
+    return _(
+        "Lowered to {effective} after the aBLT API answered 429 (rate limited); "
+        "held until {until} (at most {minutes} minutes), then raised by one slot at a "
         "time. Saving the limit, or Lift the back-off, ends it now."
+    ).format(
+        effective=status.effective,
+        until=_when(status.backoff.until),
+        minutes=int(BACKOFF_MAX.total_seconds() // 60),
     )
 
 
@@ -191,7 +194,7 @@ def render_slots_admin(actor: Actor) -> None:
         rows: list[dict[str, Any]] = [
             {
                 "when": _when(e.at),
-                "what": EVENT_LABELS.get(e.kind, e.kind),
+                "what": _(EVENT_LABELS.get(e.kind, e.kind)),
                 "by": e.actor or "the app",
                 "limit before": _limit_words(e.limit_before),
                 "limit after": _limit_words(e.limit_after),

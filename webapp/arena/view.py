@@ -128,9 +128,9 @@ def cast_vote(battle_id: str, outcome: str) -> None:
     except (NotFinished, AlreadyVoted) as err:
         _notice("warning", str(err))
     except ConversationNotFound:
-        _notice("error", "That battle no longer exists.")
+        _notice("error", _("That battle no longer exists."))
     except chat.DATABASE_ERRORS:
-        _notice("error", "Your vote could not be saved; try again.")
+        _notice("error", _("Your vote could not be saved; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -139,7 +139,7 @@ def stop_both(battle_id: str) -> None:
     try:
         run.stop_all(arena, get_answers(), member, arena.get(member, battle_id))
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "The answers could not be stopped; try again.")
+        _notice("error", _("The answers could not be stopped; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -150,7 +150,7 @@ def retry_side(battle_id: str, side: int) -> None:
     except AnswerRefused as refused:
         _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That answer could not be started again; try once more.")
+        _notice("error", _("That answer could not be started again; try once more."))
 
 
 @member_action(FLASH_AREA)
@@ -162,7 +162,7 @@ def continue_with(battle_id: str, side: int) -> None:
         _notice("warning", str(err))
         return
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That chat could not be made; try again.")
+        _notice("error", _("That chat could not be made; try again."))
         return
     st.session_state[Keys.CHAT_OPEN_ID] = made.id
     session().go_to_chat = True
@@ -183,7 +183,12 @@ def apply_library_entry(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     page = session()
     page.library_id = entry.id
@@ -191,7 +196,10 @@ def apply_library_entry(entry_id: str) -> None:
         update={"system_instruction": entry.system_instruction or None}
     )
     page.prompt_back = fill_template(entry.starter_prompt, values) if entry.starter_prompt else ""
-    _notice("success", f"Applied “{md.escape(entry.name)}”: start the battle when ready.")
+    _notice(
+        "success",
+        _("Applied “{name}”: start the battle when ready.").format(name=md.escape(entry.name)),
+    )
 
 
 @view_action
@@ -426,7 +434,7 @@ def follow_live(member: Member, battle: Battle, slots: list[tuple[Message, Any, 
             if ended:
                 status_slot.empty()
                 continue
-            status_slot.caption(describe_wait(wait, "The bot") if not text or wait else "…")
+            status_slot.caption(describe_wait(wait, _("The bot")) if not text or wait else "…")
             still.append((message, text_slot, status_slot))
         pending = still
         if pending:

@@ -180,9 +180,9 @@ def save_team_default() -> None:
         return
     except Exception:
         log.warning("Could not save the team budget", exc_info=True)
-        _notice("error", "The team budget was not saved: the database did not answer.")
+        _notice("error", _("The team budget was not saved: the database did not answer."))
         return
-    _notice("success", f"Team default saved: {describe_limit(limit)}.")
+    _notice("success", _("Team default saved: {limit}.").format(limit=describe_limit(limit)))
 
 
 @member_action(FLASH_AREA, admin=True)
@@ -208,7 +208,7 @@ def save_member_limit() -> None:
         return
     except Exception:
         log.warning("Could not save a member's budget", exc_info=True)
-        _notice("error", "The budget was not saved: the database did not answer.")
+        _notice("error", _("The budget was not saved: the database did not answer."))
         return
     _notice("success", f"{md.escape(username)}: {said}.")
 

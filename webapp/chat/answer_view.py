@@ -80,7 +80,7 @@ def submit_prompt() -> None:
         _problem(refused.reason)
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except ConversationNotFound:
-        _problem("That conversation no longer exists. Your text is back in the message box.")
+        _problem(_("That conversation no longer exists. Your text is back in the message box."))
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.PROMPT_NOT_SAVED
@@ -103,7 +103,7 @@ def start_answer(admission: Admission | None = None) -> None:
     except AnswerRefused as refused:
         _problem(refused.reason)
     except ConversationNotFound:
-        _problem("That conversation no longer exists.")
+        _problem(_("That conversation no longer exists."))
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
 
@@ -125,7 +125,7 @@ def answer_after(change: Callable[[], object]) -> None:
         _problem(refused.reason)
         return
     except ConversationNotFound:
-        _problem("That conversation no longer exists.")
+        _problem(_("That conversation no longer exists."))
         return
     except (ValueError, changes.SendFailed) as err:
         _problem(str(err))

@@ -118,7 +118,9 @@ def snippet_html(text: str, start: int, end: int, radius: int = SNIPPET_RADIUS) 
 
 def position_label(index: int, count: int) -> str:
     """ "3 of 7" (`index` from 0), or "No matches"."""
-    return f"{index + 1} of {count}" if count else "No matches"
+    if not count:
+        return _("No matches")
+    return _("{position} of {count}").format(position=index + 1, count=count)
 
 
 # ------------------------------------------------------------------- the view

@@ -139,7 +139,7 @@ def origin_label(source: str | None, model: str | None) -> str | None:
     (`webapp.imports`), as plain text; None for one made here or in aBLT Chat."""
     if not source or source == Source.ABLT:
         return None
-    label = f"Imported from {SOURCE_NAMES.get(source, source)}"
+    label = _("Imported from {source}").format(source=SOURCE_NAMES.get(source, source))
     return f"{label}, {cut_graphemes(model, BOT_MODEL_MAX_CHARS)}" if model else label
 
 
@@ -158,5 +158,7 @@ def render_imported_badge(
             md.escape(origin) if origin else label,
             icon=IMPORTED_ICON,
             color="gray",
-            help=f"Imported {full_time(imported_at, tz)}; its dates are the file's.",
+            help=_("Imported {time}; its dates are the file's.").format(
+                time=full_time(imported_at, tz)
+            ),
         )

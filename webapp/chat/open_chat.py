@@ -70,7 +70,7 @@ from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
 from webapp.text.graphemes import truncate_text
-from webapp.ui.i18n import N_, ngettext
+from webapp.ui.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -337,7 +337,9 @@ def choose_open(
             refresh(store, member, current, alive=alive)
             return current, notice
         except ConversationNotFound:
-            return draft(current_slug), "This conversation was deleted. A new chat is open instead."
+            return draft(current_slug), _(
+                "This conversation was deleted. A new chat is open instead."
+            )
     return draft(requested_slug), notice
 
 

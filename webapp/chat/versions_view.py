@@ -55,9 +55,13 @@ def switch_to(message_id: str, by: int) -> None:
     try:
         versions.switch(get_store(), current_member(), opened, message_id, by)
     except ConversationNotFound:
-        _notify("That conversation no longer exists.")
+        _notify(_("That conversation no longer exists."))
     except VersionNotFound as err:
-        _notify(f"{err} The conversation was changed elsewhere; it is shown as it is now.")
+        _notify(
+            _("{problem} The conversation was changed elsewhere; it is shown as it is now.").format(
+                problem=err
+            )
+        )
     except ValueError as err:  # BranchBusy
         _notify(str(err))
     except chat.DATABASE_ERRORS:

@@ -120,9 +120,9 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
         _notice("error", refused.reason)
         page.prompt_back = text
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
     except ValueError as err:
-        _notice("error", f"{err} Your text is back in the message box.")
+        _notice("error", _("{problem} Your text is back in the message box.").format(problem=err))
         page.prompt_back = text
     except chat.DATABASE_ERRORS:
         _notice("error", chat.PROMPT_NOT_SAVED)
@@ -145,7 +145,12 @@ def apply_library_entry(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     state, page = st.session_state, session()
 
@@ -162,7 +167,10 @@ def apply_library_entry(entry_id: str) -> None:
     page.library_id = entry.id
     if entry.starter_prompt:
         page.prompt_back = fill_template(entry.starter_prompt, values)
-    _notice("success", f"Applied “{md.escape(entry.name)}”: send the prompt when ready.")
+    _notice(
+        "success",
+        _("Applied “{name}”: send the prompt when ready.").format(name=md.escape(entry.name)),
+    )
 
 
 def render_library_picker() -> None:
@@ -216,7 +224,7 @@ def stop_all(comparison_id: str) -> None:
     try:
         run.stop_all(get_answers(), member, get_comparisons().get(member, comparison_id))
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "The answers could not be stopped; try again.")
+        _notice("error", _("The answers could not be stopped; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -227,7 +235,7 @@ def retry_column(column_id: str) -> None:
     except AnswerRefused as refused:
         _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That answer could not be started again; try once more.")
+        _notice("error", _("That answer could not be started again; try once more."))
 
 
 @member_action(FLASH_AREA)
@@ -235,7 +243,7 @@ def vote(comparison_id: str, column_id: str | None) -> None:
     try:
         get_comparisons().vote(current_member(), comparison_id, column_id)
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
 
 
 @member_action(FLASH_AREA)
@@ -244,7 +252,7 @@ def continue_with(comparison_id: str, column_id: str) -> None:
     try:
         chat_conv = get_comparisons().continue_with(current_member(), comparison_id, column_id)
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
         return
     st.session_state[Keys.CHAT_OPEN_ID] = chat_conv.id
     session().go_to_chat = True
@@ -443,7 +451,7 @@ def follow_live(member: Member, slots: list[tuple[Message, Any, Any]]) -> None:
             if ended:
                 status_slot.empty()
                 continue
-            status_slot.caption(describe_wait(wait, "The bot") if not text or wait else "…")
+            status_slot.caption(describe_wait(wait, _("The bot")) if not text or wait else "…")
             still.append((message, text_slot, status_slot))
         pending = still
         if pending:

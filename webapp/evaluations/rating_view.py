@@ -70,7 +70,7 @@ def rate_prompt(run_id: str, prompt_index: int, order: tuple[str, ...]) -> None:
     except EvaluationError as err:
         _notice("warning", str(err))
     except chat.DATABASE_ERRORS:
-        _notice("error", "Your ratings could not be saved; try again.")
+        _notice("error", _("Your ratings could not be saved; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -81,19 +81,19 @@ def share_report(run_id: str) -> None:
     try:
         run = evaluations.run(run_id)
     except EvaluationNotFound:
-        _notice("error", "That run no longer exists.")
+        _notice("error", _("That run no longer exists."))
         return
     if run.owner != member.username:
-        _notice("error", "Only the member who started a run can share its report.")
+        _notice("error", _("Only the member who started a run can share its report."))
         return
     ReportShares(get_store()).share(member, run_id, report_for(run))
-    _notice("success", "Share link made: anyone of the team with it can read the report.")
+    _notice("success", _("Share link made: anyone of the team with it can read the report."))
 
 
 @member_action(FLASH_AREA)
 def revoke_share(token: str) -> None:
     if ReportShares(get_store()).revoke(current_member(), token):
-        _notice("info", "That link no longer opens the report.")
+        _notice("info", _("That link no longer opens the report."))
 
 
 # ---------------------------------------------------------------- rating

@@ -62,12 +62,12 @@ def add_pasted() -> None:
     if one:
         added.append(one)
     if not added:
-        _notice("warning", "Type or paste prompts first.")
+        _notice("warning", _("Type or paste prompts first."))
         return
     try:
         check_prompts([*page.draft, *added])
     except EvaluationError as err:
-        _notice("error", f"{err} Nothing was added.")
+        _notice("error", _("{problem} Nothing was added.").format(problem=err))
         return
     page.draft.extend(added)
     state[Keys.EVALS_PASTE] = state[Keys.EVALS_ONE] = ""
@@ -87,17 +87,22 @@ def add_library_prompt(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     prompt = fill_template(entry.starter_prompt or "", values).strip()
     if not prompt:
-        _notice("error", "That library entry has no prompt to add.")
+        _notice("error", _("That library entry has no prompt to add."))
         return
     page = session()
     try:
         check_prompts([*page.draft, prompt])
     except EvaluationError as err:
-        _notice("error", f"{err} Nothing was added.")
+        _notice("error", _("{problem} Nothing was added.").format(problem=err))
         return
     page.draft.append(prompt)
 
@@ -121,12 +126,19 @@ def save_set() -> None:
         _notice("error", str(err))
         return
     except chat.DATABASE_ERRORS:
-        _notice("error", "The set could not be saved; try again.")
+        _notice("error", _("The set could not be saved; try again."))
         return
     page.draft = []
     state[Keys.EVALS_SET] = saved.id
     state[Keys.EVALS_SET_NAME] = ""
-    _notice("success", f"Saved the set “{md.escape(saved.name)}” ({len(saved.prompts)} prompts).")
+    _notice(
+        "success",
+        ngettext(
+            "Saved the set “{name}” ({count} prompt).",
+            "Saved the set “{name}” ({count} prompts).",
+            len(saved.prompts),
+        ).format(name=md.escape(saved.name), count=len(saved.prompts)),
+    )
 
 
 def options_from_fields(scope: str) -> ConversationOptions:
@@ -160,12 +172,12 @@ def start_run(bots: Sequence[Bot]) -> None:
     """Run the picked set with the picked bots (after the cost check)."""
     set_id = st.session_state.get(Keys.EVALS_SET)
     if not set_id or set_id == NEW_SET:
-        _notice("error", "Save the set of prompts first, then run it.")
+        _notice("error", _("Save the set of prompts first, then run it."))
         return
     try:
         eval_set = get_evaluations().get_set(current_member(), set_id)
     except EvaluationNotFound:
-        _notice("error", "That set no longer exists.")
+        _notice("error", _("That set no longer exists."))
         return
     launch(eval_set, picked_bots(bots))
 

@@ -47,7 +47,7 @@ from webapp.groups.store import access_for
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -129,7 +129,7 @@ def _affordable(member: Any, prompts: int, bots: Sequence[RunBot]) -> str | None
     try:
         status = budgets_view.status_for(member)
     except chat.DATABASE_ERRORS:
-        return "Your budget could not be read; try again in a moment."
+        return _("Your budget could not be read; try again in a moment.")
     return cost_refusal(estimate_run_words(prompts, bots), status)
 
 
@@ -163,7 +163,7 @@ def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
         _notice("error", str(err))
         return
     except chat.DATABASE_ERRORS:
-        _notice("error", "The run could not be saved; nothing was started. Try again.")
+        _notice("error", _("The run could not be saved; nothing was started. Try again."))
         return
     get_runner().wake()
     session().open_run = run.id
@@ -175,7 +175,7 @@ def run_again(run_id: str) -> None:
     try:
         run = get_evaluations().run(run_id)
     except EvaluationNotFound:
-        _notice("error", "That run no longer exists.")
+        _notice("error", _("That run no longer exists."))
         return
     same = EvalSet(run.set_id, run.owner, run.name, run.prompts, run.created_at, run.created_at)
     launch(same, run.bots)
@@ -186,10 +186,17 @@ def stop_run(run_id: str) -> None:
     try:
         cancelled = get_evaluations().stop(current_member(), run_id)
     except EvaluationNotFound:
-        _notice("error", "Only the member who started a run can stop it.")
+        _notice("error", _("Only the member who started a run can stop it."))
         return
     get_runner().wake()
-    _notice("info", f"Stopped: {cancelled} answers that had not started were cancelled.")
+    _notice(
+        "info",
+        ngettext(
+            "Stopped: {count} answer that had not started was cancelled.",
+            "Stopped: {count} answers that had not started were cancelled.",
+            cancelled,
+        ).format(count=cancelled),
+    )
 
 
 @member_action(FLASH_AREA)
@@ -197,7 +204,7 @@ def retry_cell(cell_id: str) -> None:
     try:
         get_evaluations().retry(current_member(), cell_id)
     except EvaluationNotFound:
-        _notice("error", "Only the member who started a run can retry its answers.")
+        _notice("error", _("Only the member who started a run can retry its answers."))
         return
     except EvaluationError as err:
         _notice("error", str(err))

@@ -131,8 +131,8 @@ def start_chat(entry_id: str, where: str) -> None:
         library.starting = entry.id  # its fields are drawn from now
         # Said under the button, and kept until it is pressed again: a banner at
         # the top would vanish on the next field's rerun and move the fields.
-        library.missing[where, entry.id] = (
-            "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first."
+        library.missing[where, entry.id] = _("Fill in {fields} first.").format(
+            fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
         )
         return
     refused = _bot_refused(entry)
@@ -327,7 +327,7 @@ def set_pinned(entry_id: str, pinned: bool) -> None:
 
 def render_new_form(bots: Sequence[Bot]) -> None:
     names = {
-        ANY_BOT: "Any bot",
+        ANY_BOT: _("Any bot"),
         **{
             b.slug: f"{bot_display.plain_name(b.name)} ({bot_display.plain_slug(b.slug)})"
             for b in bots

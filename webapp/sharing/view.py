@@ -150,7 +150,7 @@ def revoke(token: str) -> None:
     except ShareNotAvailable as err:
         _flash("error", str(err))
         return
-    _flash("success", "Stopped sharing: the link now shows “not available”.")
+    _flash("success", _("Stopped sharing: the link now shows “not available”."))
 
 
 def follow_to_chat() -> None:

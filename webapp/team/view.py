@@ -43,7 +43,10 @@ ADMINS_ONLY = N_("The Team page is for admins. Ask an admin if you need a change
 DB_DOWN = N_("The change was not made: the app's database is not answering. Try again in a moment.")
 FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
 # Removing a member: what happens to their data (keeping it, the default, loses nothing).
-REMOVE_DATA_CHOICES = ("Keep their data (download it first under Their data)", "Erase their data")
+REMOVE_DATA_CHOICES = (
+    N_("Keep their data (download it first under Their data)"),
+    N_("Erase their data"),
+)
 PASSWORD_AREA = "password"  # the forced password change's notices
 
 
@@ -127,7 +130,9 @@ def _on_reset(username: str) -> None:
     def change() -> str:
         password = actions.reset_password(_team(), actor, username, _protected())
         session().secret = (username, password)
-        return f"New one-time password for {md.escape(username)}; their open sessions have ended."
+        return _("New one-time password for {username}; their open sessions have ended.").format(
+            username=md.escape(username)
+        )
 
     _do("reset", change)
 
@@ -138,7 +143,8 @@ def _on_enable(username: str, enabled: bool) -> None:
 
     def change() -> str:
         actions.set_enabled(_team(), actor, username, enabled, _protected())
-        return f"{md.escape(username)} is {'enabled' if enabled else 'disabled'}."
+        said = _("{username} is enabled.") if enabled else _("{username} is disabled.")
+        return said.format(username=md.escape(username))
 
     _do("enable" if enabled else "disable", change)
 
@@ -366,6 +372,7 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
             st.radio(
                 _("Their conversations, library entries and share links"),
                 REMOVE_DATA_CHOICES,
+                format_func=_,
                 key=Keys.TEAM_REMOVE_DATA,
                 help=_("Keep them to download them first (Their data, above); erase them later."),
             )
