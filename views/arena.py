@@ -13,6 +13,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.ui import flash
 from webapp.ui import page as ui
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 
 
@@ -24,14 +25,14 @@ def render() -> None:
     requested = st.query_params.get(view.OPEN_PARAM)
     if requested and page.open_id is None:
         page.open_id = requested
-    st.title("Arena")
+    st.title(_("Arena"))
     flash.show(view.FLASH_AREA)
     try:
         bots = catalogue.load_bots(get_client())
     except AbltError as err:
         bots = []
         ui.error_box(describe(err), retry_key="arena_bots_retry")
-    battle_tab, board_tab = st.tabs(["Battle", "Leaderboard"])
+    battle_tab, board_tab = st.tabs([_("Battle"), _("Leaderboard")])
     # The leaderboard first: the battle tab may follow live answers to their end.
     with board_tab:
         board_view.render_leaderboard(member)
@@ -42,7 +43,7 @@ def render() -> None:
                 battle = view.get_arena().get(member, page.open_id)
             except ConversationNotFound:
                 page.open_id = None
-                st.warning("That battle does not exist, or is not yours.")
+                st.warning(_("That battle does not exist, or is not yours."))
         if battle is None:
             st.query_params.pop(view.OPEN_PARAM, None)
             budgets_view.render_budget_status(member)

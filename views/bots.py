@@ -15,6 +15,7 @@ from webapp.errors import describe
 from webapp.groups import BotAccess
 from webapp.groups import view as groups_view
 from webapp.ui import page as ui
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
@@ -35,19 +36,21 @@ def render_card(bot: Bot, api_base_url: str, access: BotAccess) -> None:
         heading.markdown(f"**{bot_display.name_md(bot.name)}**")
         # The slug on its own line: beside the model, it broke at a hyphen.
         heading.caption(
-            f"Model: {bot_display.model_md(bot.model)}  \n{bot_display.slug_md(bot.slug)}"
+            _("Model: {model}  \n{slug}").format(
+                model=bot_display.model_md(bot.model), slug=bot_display.slug_md(bot.slug)
+            )
         )
         st.markdown(bot_display.description_md(bot.description))
         welcome = catalogue.welcome_text(bot)
         if welcome:
-            st.caption("Welcome message")
+            st.caption(_("Welcome message"))
             st.markdown(bot_display.welcome_quote_md(welcome))
         st.space("stretch")
         refused = groups_view.why_not(access, bot.slug, bot_display.plain_name(bot.name))
         if refused:  # greyed out, with why (the answer service refuses it anyway)
-            st.caption(f":material/lock: {refused}")
+            st.caption(_(":material/lock: {refused}").format(refused=refused))
         if st.button(
-            "Chat with this bot",
+            _("Chat with this bot"),
             key=f"bots_chat_{bot.uid}",
             type="primary",
             width="stretch",
@@ -61,7 +64,7 @@ def render_card(bot: Bot, api_base_url: str, access: BotAccess) -> None:
 
 def render() -> None:
     member = require_member()  # no catalogue before login, even if this file runs without app.py
-    st.title("Bots")
+    st.title(_("Bots"))
     client = get_client()
     try:
         bots = catalogue.load_bots(client)
@@ -72,25 +75,25 @@ def render() -> None:
 
     search, models, refresh = st.columns([4, 3, 1], vertical_alignment="bottom")
     query = search.text_input(
-        "Search",
+        _("Search"),
         key=Keys.BOTS_QUERY,
-        placeholder="Name, slug, model, description…",
+        placeholder=_("Name, slug, model, description…"),
         on_change=first_page,
     )
     chosen = models.multiselect(
-        "Model",
+        _("Model"),
         catalogue.available_models(bots),
         key=Keys.BOTS_MODELS,
-        placeholder="All models",
+        placeholder=_("All models"),
         format_func=bot_display.plain_model,
         on_change=first_page,
     )
     # A callback runs before the rerun, so the reloaded page already asks the API.
     refresh.container(horizontal_alignment="right").button(  # ends where the cards end
-        "Refresh",
+        _("Refresh"),
         key="bots_refresh",
         icon=":material/refresh:",
-        help="Reload the bot list from the API",
+        help=_("Reload the bot list from the API"),
         on_click=refresh_bots,
         args=(client,),
     )
@@ -98,7 +101,7 @@ def render() -> None:
     matching = catalogue.filter_bots(bots, query, chosen)
     st.caption(catalogue.count_label(len(matching), len(bots)))
     if not matching:
-        st.info("No bot matches this search. Clear the search or the model filter.")
+        st.info(_("No bot matches this search. Clear the search or the model filter."))
     # A page of cards at a time: 2,000 bots never mean 2,000 cards (or avatars) per run.
     state = catalogue.session()
     shown, state.page = catalogue.page_of(matching, state.page)
@@ -135,16 +138,20 @@ def render_pager(page: int, pages: int) -> None:
         return
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button(
-        "Previous",
+        _("Previous"),
         key="bots_page_previous",
         icon=":material/chevron_left:",
         disabled=page <= 1,
         on_click=turn_page,
         args=(-1,),
     )
-    row.caption(f"Page {page} of {pages} · {limits.BOT_CARDS_PER_PAGE} bots a page")
+    row.caption(
+        _("Page {page} of {pages} · {bot_cards_per_page} bots a page").format(
+            page=page, pages=pages, bot_cards_per_page=limits.BOT_CARDS_PER_PAGE
+        )
+    )
     row.button(
-        "Next",
+        _("Next"),
         key="bots_page_next",
         icon=":material/chevron_right:",
         disabled=page >= pages,

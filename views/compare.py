@@ -14,6 +14,7 @@ from webapp.errors import describe
 from webapp.groups import view as groups_view
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
@@ -27,7 +28,7 @@ def render() -> None:
     if requested and page.open_id is None:
         page.open_id = requested
     view.render_recent(member)
-    st.title("Compare bots")
+    st.title(_("Compare bots"))
     view.show_notice()
     try:
         bots = catalogue.load_bots(get_client())
@@ -43,22 +44,22 @@ def render() -> None:
             comparison = view.get_comparisons().get(member, page.open_id)
         except ConversationNotFound:
             page.open_id = None
-            st.warning("That comparison does not exist, or is not yours.")
+            st.warning(_("That comparison does not exist, or is not yours."))
     if comparison is None:
         st.query_params.pop(view.OPEN_PARAM, None)
         view.render_setup(usable)
         if len(usable) < len(bots):
-            st.caption("Only the bots your groups may use are offered.")
+            st.caption(_("Only the bots your groups may use are offered."))
     else:
         st.query_params[view.OPEN_PARAM] = comparison.id
         title, menu = st.columns([5, 1], vertical_alignment="center")
-        title.subheader(md.escape(comparison.conversation.title))
+        title.header(md.escape(comparison.conversation.title))
         with menu.container(horizontal_alignment="right"):
             view.render_exports(comparison)
     view.restore_prompt()
     budgets_view.render_budget_status(member)
     st.chat_input(
-        "Ask every bot…" if comparison else "One prompt for all the picked bots…",
+        _("Ask every bot…") if comparison else _("One prompt for all the picked bots…"),
         key=Keys.COMPARE_PROMPT,
         on_submit=view.submit_prompt,
         args=(usable,),

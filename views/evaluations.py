@@ -14,12 +14,13 @@ from webapp.evaluations import EvaluationNotFound, rating_view, setup_view, view
 from webapp.evaluations.shares import REPORT_PARAM
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 
 
 def render() -> None:
     member = require_member()
-    st.title("Evaluations")
+    st.title(_("Evaluations"))
     view.show_notice()
     token = st.query_params.get(REPORT_PARAM)
     if token:
@@ -39,7 +40,7 @@ def render() -> None:
             run = evaluations.run(page.open_run)
         except EvaluationNotFound:
             page.open_run = None
-            st.warning("That run does not exist.")
+            st.warning(_("That run does not exist."))
     if run is None:
         st.query_params.pop(view.RUN_PARAM, None)
         try:
@@ -51,13 +52,16 @@ def render() -> None:
         return
     st.query_params[view.RUN_PARAM] = run.id
     title, again = st.columns([4, 1], vertical_alignment="center")
-    title.subheader(md.escape(run.name))
-    again.button("Run again", icon=":material/replay:", on_click=view.run_again, args=(run.id,))
+    title.header(md.escape(run.name))
+    again.button(_("Run again"), icon=":material/replay:", on_click=view.run_again, args=(run.id,))
     st.caption(
-        f"Started {run.created_at:%Y-%m-%d %H:%M} UTC by {md.escape(run.owner)} · "
+        _("Started {created_at:%Y-%m-%d %H:%M} UTC by {owner}").format(
+            created_at=run.created_at, owner=md.escape(run.owner)
+        )
+        + " · "
         + ", ".join(md.escape(b.label) for b in run.bots)
     )
-    progress, rate, report = st.tabs(["Progress", "Rate", "Report"])
+    progress, rate, report = st.tabs([_("Progress"), _("Rate"), _("Report")])
     with progress:
         view.render_live_progress(run)
     with rate:

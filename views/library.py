@@ -9,6 +9,7 @@ from webapp.backend import get_client
 from webapp.bots import catalogue
 from webapp.library import view
 from webapp.ui import window
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
@@ -16,10 +17,13 @@ from webapp.ui.state import Keys
 def render() -> None:
     member = require_member()
     view.follow_to_chat()
-    st.title("Prompt library")
+    st.title(_("Prompt library"))
     st.caption(
-        "Saved system instructions and starter prompts. Yours are private until you share "
-        "them; the team's shared entries are here for everyone, pinned ones first."
+        _(
+            "Saved system instructions and starter prompts. Yours are private "
+            "until you share them; the team's shared entries are here for "
+            "everyone, pinned ones first."
+        )
     )
     try:
         bots = catalogue.load_bots(get_client())
@@ -28,13 +32,13 @@ def render() -> None:
     view.show_flash()
     view.render_new_form(bots)
     query = st.text_input(
-        "Search the library",
+        _("Search the library"),
         key=Keys.LIBRARY_QUERY,
-        placeholder="Name, instruction or starter prompt",
+        placeholder=_("Name, instruction or starter prompt"),
     )
     entries = view.get_library().visible(member, query)
     if not entries:
-        st.info("No entries match." if query.strip() else "The library is empty so far.")
+        st.info(_("No entries match.") if query.strip() else _("The library is empty so far."))
     by_slug = {b.slug: b for b in bots}
     # A window of cards, "Show more" adds as many: a library of 2,000 entries
     # never means 2,000 cards per run. Another search starts at one window.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from webapp.sharing import SHARE_PARAM, ShareNotAvailable, view
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 
 
@@ -17,13 +18,13 @@ def render() -> None:
         try:
             snapshot = view.get_links().open(token)
         except ShareNotAvailable as err:
-            st.title("Shared conversation")
+            st.title(_("Shared conversation"))
             st.warning(str(err), icon=":material/link_off:")
         else:
             view.render_snapshot(snapshot, token)
             return
     else:
-        st.title("Shared")
+        st.title(_("Shared"))
     view.render_owned(member)
 
 

@@ -17,54 +17,58 @@ from webapp.statistics import usage
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import page as ui
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
-WHOLE_TEAM = "Whole team"
+WHOLE_TEAM = N_("Whole team")
 
 
 def pick_range(today: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    preset = st.radio("Range", usage.PRESETS, key=Keys.STATS_PRESET, horizontal=True)
+    preset = st.radio(_("Range"), usage.PRESETS, key=Keys.STATS_PRESET, horizontal=True)
     if preset != usage.CUSTOM:
         return usage.preset_range(preset, today)
     # Two inputs rather than one range picker, so a half-picked range never
     # reaches the API and an end before the start gets a clear message.
     first, last = st.columns(2)
     start = first.date_input(
-        "From (UTC day)",
+        _("From (UTC day)"),
         value=today - dt.timedelta(days=29),
         key=Keys.STATS_START,
         format="YYYY-MM-DD",
     )
-    end = last.date_input("To (UTC day)", value=today, key=Keys.STATS_END, format="YYYY-MM-DD")
+    end = last.date_input(_("To (UTC day)"), value=today, key=Keys.STATS_END, format="YYYY-MM-DD")
     return start, end
 
 
 def pick_scope(member: Member) -> tuple[int, str]:
     """(user_id, label): a member gets their own; an admin picks a member or the team."""
     if member.role != "admin":
-        st.caption(f"Your own usage, {md.escape(member.name)}.")
+        st.caption(_("Your own usage, {name}.").format(name=md.escape(member.name)))
         return member.user_id, member.username
-    names = {usage.TEAM_USER_ID: WHOLE_TEAM}
+    names = {usage.TEAM_USER_ID: _(WHOLE_TEAM)}
     names.update({m.user_id: f"{m.name} ({m.username})" for m in list_members()})
     user_id = st.selectbox(
-        "Whose usage", list(names), format_func=names.__getitem__, key=Keys.STATS_SCOPE
+        _("Whose usage"), list(names), format_func=names.__getitem__, key=Keys.STATS_SCOPE
     )
     return user_id, "team" if user_id == usage.TEAM_USER_ID else names[user_id]
 
 
 def render_tiles(totals: dict[str, int], unit: str) -> None:
-    labels = {"total": "Total", **usage.PART_LABELS}
+    labels = {"total": usage.TABLE_LABELS["total"], **usage.PART_LABELS}
     for column, key in zip(st.columns(4), labels, strict=True):
         column.metric(
-            f"{labels[key]} {unit}", f"{totals[key]:,}", border=True, help=usage.PART_HELP[key]
+            _("{part} {unit}").format(part=_(labels[key]), unit=_(usage.UNIT_LABELS[unit])),
+            format_number(totals[key]),
+            border=True,
+            help=_(usage.PART_HELP[key]),
         )
 
 
 def render_team_breakdown(
     client: AbltClient, stats: UsageStatistics, start: dt.date, end: dt.date, unit: str
 ) -> None:
-    st.subheader("Per member")
+    st.header(_("Per member"))
     members = [(f"{m.name} ({m.username})", m.user_id) for m in list_members()]
     rows = usage.load_breakdown(client, members, start, end)
     frame = usage.breakdown_frame(rows, unit, team_total=stats.total)
@@ -79,7 +83,7 @@ def render_team_breakdown(
         key="stats_breakdown_table",
     )
     st.download_button(
-        "Download per-member CSV",
+        _("Download per-member CSV"),
         data=usage.csv_bytes(frame),
         file_name=usage.csv_file_name(start, end, unit, "per-member"),
         mime="text/csv",
@@ -98,7 +102,7 @@ def refresh_statistics() -> None:
 def render() -> None:
     # No figures before login, even if this file runs without app.py.
     member = require_member()
-    st.title("Usage statistics")
+    st.title(_("Usage statistics"))
 
     # One calendar, the API's (UTC) days: a chat made now is on the day called today.
     calendar = usage.stats_calendar(ui.member_timezone())
@@ -107,24 +111,28 @@ def render() -> None:
     start, end = pick_range(today)
     controls = st.columns([1, 2])
     unit = controls[0].radio(
-        "Unit", usage.UNITS, key=Keys.STATS_UNIT, horizontal=True, format_func=str.capitalize
+        _("Unit"), usage.UNITS, key=Keys.STATS_UNIT, horizontal=True, format_func=str.capitalize
     )
     with controls[1]:
         user_id, scope = pick_scope(member)
 
     choice = usage.resolve_range(start, end, today)
     if choice.problem or choice.start is None or choice.end is None:
-        st.warning(choice.problem or "Pick both a start and an end date.")
+        st.warning(choice.problem or _("Pick both a start and an end date."))
         return
     if choice.note:
         st.info(choice.note, icon=":material/event:")
     start, end = choice.start, choice.end
     caption, refresh = st.columns([5, 1], vertical_alignment="center")
-    caption.caption(f"{start:%Y-%m-%d} to {end:%Y-%m-%d} · {(end - start).days + 1} days (UTC)")
+    caption.caption(
+        _("{start:%Y-%m-%d} to {end:%Y-%m-%d} · {value} days (UTC)").format(
+            start=start, end=end, value=(end - start).days + 1
+        )
+    )
     # Figures are cached for a minute; Refresh shows a chat that just ended right away.
     # Right-aligned in its column, so it ends where the content ends.
     refresh.container(horizontal_alignment="right").button(
-        "Refresh",
+        _("Refresh"),
         key="stats_refresh",
         icon=":material/refresh:",
         on_click=refresh_statistics,
@@ -136,7 +144,7 @@ def render() -> None:
         frame = usage.daily_frame(stats, start, end, unit)
         render_tiles(usage.totals_row(stats.total, unit), unit)
         if stats.total.total_words == 0 and stats.total.total_tokens == 0:
-            st.info("No usage in this range yet.")
+            st.info(_("No usage in this range yet."))
         st.altair_chart(usage.daily_chart(frame, unit), width="stretch")
         st.dataframe(
             csv_safe.safe_frame(frame),  # its toolbar writes a CSV, as every table's does
@@ -146,7 +154,7 @@ def render() -> None:
             key="stats_daily_table",
         )
         st.download_button(
-            "Download CSV",
+            _("Download CSV"),
             data=usage.csv_bytes(frame),
             file_name=usage.csv_file_name(start, end, unit, scope),
             mime="text/csv",

@@ -18,6 +18,7 @@ from webapp.groups.admin_view import render_groups_admin
 from webapp.lifecycle.view import render_retention_admin
 from webapp.team import Member
 from webapp.team.view import refuse_non_admin, render_lockouts, render_members
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,16 @@ def words_this_month(team: Sequence[Member]) -> Mapping[str, int]:
 def render() -> None:
     member = require_member()
     refuse_non_admin(member)
-    st.title("Team")
+    st.title(_("Team"))
     members_tab, groups_tab, budgets_tab, slots_tab, data_tab, audit_tab = st.tabs(
-        ["Members", "Groups", "Budgets", "Simultaneous answers", "Data", "Audit log"]
+        [
+            _("Members"),
+            _("Groups"),
+            _("Budgets"),
+            _("Simultaneous answers"),
+            _("Data"),
+            _("Audit log"),
+        ]
     )
     with members_tab:
         render_members(member, words_this_month)

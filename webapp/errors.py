@@ -24,6 +24,7 @@ from ablt_core import (
     UnprocessableEntityError,
 )
 from webapp.text.graphemes import truncate_text
+from webapp.ui.i18n import _, ngettext
 
 
 def describe(err: AbltError) -> str:
@@ -31,41 +32,52 @@ def describe(err: AbltError) -> str:
     if isinstance(err, RateLimitError):
         if err.retry_after:
             seconds = max(1, math.ceil(err.retry_after))
-            return (
-                f"The aBLT API is rate limiting requests. Try again in {seconds} "
-                f"second{'s' if seconds != 1 else ''}."
-            )
-        return "The aBLT API is rate limiting requests. Wait a moment, then try again."
+            return ngettext(
+                "The aBLT API is rate limiting requests. Try again in {seconds} second.",
+                "The aBLT API is rate limiting requests. Try again in {seconds} seconds.",
+                seconds,
+            ).format(seconds=seconds)
+        return _("The aBLT API is rate limiting requests. Wait a moment, then try again.")
     if isinstance(err, APITimeoutError):
-        return (
-            "The aBLT API took too long to answer. Try again, or ask for fewer words "
-            "(lower “Max words”) so the answer comes back sooner."
+        return _(
+            "The aBLT API took too long to answer. Try again, or ask for fewer "
+            "words (lower “Max words”) so the answer comes back sooner."
         )
     if isinstance(err, StreamInterruptedError):
-        return (
-            "The answer was cut off before it finished. The part received so far is kept; "
-            "retry to ask again."
+        return _(
+            "The answer was cut off before it finished. The part received so "
+            "far is kept; retry to ask again."
         )
     if isinstance(err, APIConnectionError):
-        return "The aBLT API cannot be reached right now. Check the connection and try again."
+        return _("The aBLT API cannot be reached right now. Check the connection and try again.")
     if isinstance(err, AuthenticationError):
-        return (
-            "The aBLT API refused the configured token (401). Ask an admin to check "
-            "ABLT_BEARER_TOKEN."
+        return _(
+            "The aBLT API refused the configured token (401). Ask an admin to "
+            "check ABLT_BEARER_TOKEN."
         )
     if isinstance(err, PermissionDeniedError):
-        return "The aBLT API token is not allowed to do this (403). Your plan may not include it."
+        return _(
+            "The aBLT API token is not allowed to do this (403). Your plan may not include it."
+        )
     if isinstance(err, NotFoundError):
-        return "The aBLT API does not know this bot any more. Pick another bot from the catalogue."
+        return _(
+            "The aBLT API does not know this bot any more. Pick another bot from the catalogue."
+        )
     if isinstance(err, UnprocessableEntityError):
-        return f"The aBLT API rejected the request as invalid: {_short(err.detail)}"
+        return _("The aBLT API rejected the request as invalid: {detail}").format(
+            detail=_short(err.detail)
+        )
     if isinstance(err, InternalServerError):
-        return "The aBLT API had an internal error or is restarting. Wait a moment, then try again."
+        return _(
+            "The aBLT API had an internal error or is restarting. Wait a moment, then try again."
+        )
     if isinstance(err, APIStatusError):
-        return f"The aBLT API answered with an error ({err.status_code}): {_short(err.detail)}"
+        return _("The aBLT API answered with an error ({status_code}): {detail}").format(
+            status_code=err.status_code, detail=_short(err.detail)
+        )
     if isinstance(err, InvalidRequestError):
         return str(err)
-    return "Something went wrong talking to the aBLT API. Try again."
+    return _("Something went wrong talking to the aBLT API. Try again.")
 
 
 def _short(detail: object, limit: int = 200) -> str:

@@ -22,6 +22,7 @@ from webapp.conversations.context import (
     ENV_CONTEXT_MAX_WORDS,
     ContextLimits,
 )
+from webapp.ui.i18n import _
 
 DEFAULT_AUTH_FILE = ".streamlit/auth.yaml"
 # streamlit-authenticator signs its login cookie (a JWT, HS256) with this key;
@@ -132,10 +133,12 @@ def load_settings(
             delay = float(delay_text)
         except ValueError:
             raise SettingsError(
-                f"ABLT_EMULATOR_DELAY must be a number of seconds, not {delay_text!r}."
+                _("ABLT_EMULATOR_DELAY must be a number of seconds, not {delay_text!r}.").format(
+                    delay_text=delay_text
+                )
             ) from None
         if delay < 0:
-            raise SettingsError("ABLT_EMULATOR_DELAY cannot be negative.")
+            raise SettingsError(_("ABLT_EMULATOR_DELAY cannot be negative."))
 
     caps = {
         name: text
@@ -154,10 +157,14 @@ def load_settings(
             max_workers = int(workers_text)
         except ValueError:
             raise SettingsError(
-                f"{ENV_MAX_WORKERS} must be a whole number of answers, not {workers_text!r}."
+                _(
+                    "{env_max_workers} must be a whole number of answers, not {workers_text!r}."
+                ).format(env_max_workers=ENV_MAX_WORKERS, workers_text=workers_text)
             ) from None
         if max_workers < 1:
-            raise SettingsError(f"{ENV_MAX_WORKERS} must be at least 1.")
+            raise SettingsError(
+                _("{env_max_workers} must be at least 1.").format(env_max_workers=ENV_MAX_WORKERS)
+            )
     concurrent_text = get(ENV_MAX_CONCURRENT_ANSWERS)
     max_concurrent: int | None = None
     if concurrent_text is not None:
@@ -165,11 +172,20 @@ def load_settings(
             max_concurrent = int(concurrent_text)
         except ValueError:
             raise SettingsError(
-                f"{ENV_MAX_CONCURRENT_ANSWERS} must be a whole number of answers, "
-                f"not {concurrent_text!r}."
+                _(
+                    "{env_max_concurrent_answers} must be a whole number of answers, "
+                    "not {concurrent_text!r}."
+                ).format(
+                    env_max_concurrent_answers=ENV_MAX_CONCURRENT_ANSWERS,
+                    concurrent_text=concurrent_text,
+                )
             ) from None
         if max_concurrent < 1:
-            raise SettingsError(f"{ENV_MAX_CONCURRENT_ANSWERS} must be at least 1.")
+            raise SettingsError(
+                _("{env_max_concurrent_answers} must be at least 1.").format(
+                    env_max_concurrent_answers=ENV_MAX_CONCURRENT_ANSWERS
+                )
+            )
     stale_text = get(ENV_SLOT_STALE_SECONDS)
     stale = DEFAULT_SLOT_STALE_SECONDS
     if stale_text is not None:
@@ -179,13 +195,18 @@ def load_settings(
             stale = -1.0
         if not stale > 0:
             raise SettingsError(
-                f"{ENV_SLOT_STALE_SECONDS} must be a number of seconds above 0, not {stale_text!r}."
+                _(
+                    "{env_slot_stale_seconds} must be a number of seconds above 0, not "
+                    "{stale_text!r}."
+                ).format(env_slot_stale_seconds=ENV_SLOT_STALE_SECONDS, stale_text=stale_text)
             )
     hops_text = get("ABLT_TRUSTED_PROXY_HOPS") or "0"
     if not hops_text.isdigit():
         raise SettingsError(
-            f"ABLT_TRUSTED_PROXY_HOPS must be a whole number of proxies (0, 1, ...), "
-            f"not {hops_text!r}."
+            _(
+                "ABLT_TRUSTED_PROXY_HOPS must be a whole number of proxies (0, 1, "
+                "...), not {hops_text!r}."
+            ).format(hops_text=hops_text)
         )
 
     return Settings(

@@ -128,7 +128,7 @@ def test_an_admin_sets_budgets_on_the_team_page_and_the_audit_log_shows_it(
     at = logged_in("demo-admin")
     at.switch_page("views/team.py").run()
     assert not at.exception, at.exception
-    headings = [h.value for h in at.subheader]
+    headings = [h.value for h in at.header]
     assert headings.index("Budgets") < headings.index("Audit log")  # after the members
 
     # Every member's month so far, as the budget counts it (here: the API's figure).

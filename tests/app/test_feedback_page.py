@@ -67,7 +67,7 @@ def test_thumbs_and_reasons_under_an_answer_are_kept_changed_and_counted(
     # Satisfaction on Statistics: the member sees per bot, not per member.
     at.switch_page("views/statistics.py").run()
     assert not at.exception, at.exception
-    assert "Satisfaction" in [h.value for h in at.subheader]
+    assert "Satisfaction" in [h.value for h in at.header]
     by_bot = table(at, "Share up")
     assert len(by_bot) == 1
     assert (by_bot[0]["Rated"], by_bot[0]["Thumbs up"], by_bot[0]["Share up"]) == (1, 1, 1.0)

@@ -138,7 +138,7 @@ def test_an_admin_charts_usage_per_group(logged_in: Login, app_store: Conversati
     groups.create_group(engine, "Nobody yet", actor="demo-admin")
     at.switch_page("views/statistics.py").run()
     assert not at.exception, at.exception
-    assert "Per group" in [h.value for h in at.subheader]
+    assert "Per group" in [h.value for h in at.header]
     tables = [d.value for d in at.dataframe if "member" in d.value.columns]
     table = next(t for t in tables if "Sales" in list(t["member"]))
     per_member = next(t for t in tables if "Demo Member (demo-member)" in list(t["member"]))

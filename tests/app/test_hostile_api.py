@@ -67,7 +67,15 @@ def markdown_outside_bubbles(at: AppTest) -> list[str]:
     """Every Markdown text the page draws (markdown, captions, headers, alerts),
     except inside chat bubbles."""
     inside = {id(e) for m in at.chat_message for e in (*m.markdown, *m.caption)}
-    elements = [*at.markdown, *at.caption, *at.subheader, *at.title, *at.info, *at.warning]
+    elements = [
+        *at.markdown,
+        *at.caption,
+        *at.subheader,
+        *at.header,
+        *at.title,
+        *at.info,
+        *at.warning,
+    ]
     return [e.value for e in elements if id(e) not in inside and isinstance(e.value, str)]
 
 
@@ -116,7 +124,8 @@ def test_the_bots_page_pages_2000_hostile_bots_with_initials_avatars(
     assert not app.exception, app.exception
     cards = [b for b in app.button if b.label == "Chat with this bot"]
     assert len(cards) == limits.BOT_CARDS_PER_PAGE
-    assert f"{BOT_COUNT} of {BOT_COUNT} bots" in [c.value for c in app.caption]
+    # Counts in the session's locale (English: "2,000"), `webapp.ui.i18n.format_number`.
+    assert f"{BOT_COUNT:,} of {BOT_COUNT:,} bots" in [c.value for c in app.caption]
     for text in markdown_outside_bubbles(app):
         assert_literal(text)
     # The huge description (bot 1) is cut on its card.

@@ -88,7 +88,7 @@ def test_after_a_chat_todays_totals_include_its_words_as_the_ledger_counts_them(
 
     # a member sees only their own usage: no scope picker, no team breakdown
     assert not [s for s in at.selectbox if s.key == Keys.STATS_SCOPE]
-    assert "Per member" not in [h.value for h in at.subheader]
+    assert "Per member" not in [h.value for h in at.header]
 
 
 def test_a_preset_range_fills_every_day_and_offers_the_csv(logged_in: Login) -> None:
@@ -129,7 +129,7 @@ def test_an_admin_sees_the_team_view_with_a_per_member_breakdown(logged_in: Logi
     assert len(scope.options) == 1 + len(members)
     assert tiles(at) == ledger(usage.TEAM_USER_ID, start, today)
 
-    assert "Per member" in [h.value for h in at.subheader]
+    assert "Per member" in [h.value for h in at.header]
     breakdown = at.dataframe[1].value
     for member in members:
         row = breakdown[breakdown["member"] == f"{member.name} ({member.username})"]
@@ -141,7 +141,7 @@ def test_an_admin_sees_the_team_view_with_a_per_member_breakdown(logged_in: Logi
     demo_member = next(m for m in members if m.role == "member")
     scope.set_value(demo_member.user_id).run()
     assert tiles(at) == ledger(demo_member.user_id, start, today)
-    assert "Per member" not in [h.value for h in at.subheader]
+    assert "Per member" not in [h.value for h in at.header]
 
 
 def test_an_end_date_before_the_start_date_shows_a_message(logged_in: Login) -> None:

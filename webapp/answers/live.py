@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
 from webapp.conversations.model import AnswerStatus
+from webapp.ui.i18n import _, ngettext
 
 WaitKind = Literal["slot", "line", "first_byte", "retry"]
 # Under this many seconds a first byte is just the bot thinking; after it the
@@ -76,30 +77,38 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
     """
     now = time.time() if now is None else now
     if wait is None:
-        return f"{bot_name} is writing…"
+        return _("{bot_name} is writing…").format(bot_name=bot_name)
     if wait.kind == "slot":
-        others = f" ({wait.ahead} ahead)" if wait.ahead else ""
-        return (
-            "Waiting for a free answer slot: this server is answering as many prompts "
-            f"as it is set to at once{others}. Your prompt is saved."
-        )
+        others = _(" ({ahead} ahead)").format(ahead=wait.ahead) if wait.ahead else ""
+        return _(
+            "Waiting for a free answer slot: this server is answering as many "
+            "prompts as it is set to at once{others}. Your prompt is saved."
+        ).format(others=others)
     if wait.kind == "line":
         allowed = (
-            f": the team's plan allows {wait.limit} answer{'s' if wait.limit != 1 else ''} at once"
+            ngettext(
+                ": the team's plan allows {limit} answer at once",
+                ": the team's plan allows {limit} answers at once",
+                wait.limit,
+            ).format(limit=wait.limit)
             if wait.limit
             else ""
         )
-        return (
-            f"Waiting for a free slot ({ordinal(wait.ahead + 1)} in line){allowed}. "
-            "Your prompt is saved; the answer starts by itself."
-        )
+        return _(
+            "Waiting for a free slot ({ordinal} in line){allowed}. Your prompt "
+            "is saved; the answer starts by itself."
+        ).format(ordinal=ordinal(wait.ahead + 1), allowed=allowed)
     if wait.kind == "retry":
         left = max(0, math.ceil((wait.until or now) - now))
-        return f"{wait.reason or 'The aBLT API failed'}, retrying in {left} s."
+        return _("{value}, retrying in {left} s.").format(
+            value=wait.reason or _("The aBLT API failed"), left=left
+        )
     waited = max(0.0, now - wait.since)
     if waited < SLOW_AFTER:
-        return f"{bot_name} is thinking…"
-    return f"The aBLT API is slow to answer, still waiting ({int(waited)} s)."
+        return _("{bot_name} is thinking…").format(bot_name=bot_name)
+    return _("The aBLT API is slow to answer, still waiting ({waited} s).").format(
+        waited=int(waited)
+    )
 
 
 def ordinal(n: int) -> str:

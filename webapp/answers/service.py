@@ -70,6 +70,7 @@ from webapp.db.listen import supports_notify
 from webapp.errors import describe
 from webapp.operations import metrics
 from webapp.settings import DEFAULT_MAX_WORKERS
+from webapp.ui.i18n import N_, _
 
 if TYPE_CHECKING:
     from ablt_core import AsyncAbltClient
@@ -83,13 +84,14 @@ _T = TypeVar("_T")
 OPEN_SERVICES: weakref.WeakSet[AnswerService] = weakref.WeakSet()
 
 STOP_WAIT: Final = 5.0  # seconds Stop waits for the worker's final save
-DATABASE_ANSWER_ERROR: Final = (
-    "The answer could not be started: the conversation database did not answer "
-    "(it may be busy or out of disk space). Your prompt is saved; retry in a moment."
+DATABASE_ANSWER_ERROR: Final = N_(
+    "The answer could not be started: the conversation database did "
+    "not answer (it may be busy or out of disk space). Your prompt is "
+    "saved; retry in a moment."
 )
-FIRST_BYTE_TIMEOUT: Final = (
-    "The aBLT API did not start answering (it was asked more than once). It may be "
-    "overloaded; retry in a while."
+FIRST_BYTE_TIMEOUT: Final = N_(
+    "The aBLT API did not start answering (it was asked more than "
+    "once). It may be overloaded; retry in a while."
 )
 RECENT_KEPT: Final = 256  # ended answers remembered (see `live`)
 
@@ -136,7 +138,7 @@ class AnswerService:
         listen: bool | None = None,
     ) -> None:
         if max_workers < 1:
-            raise ValueError("max_workers must be at least 1.")
+            raise ValueError(_("max_workers must be at least 1."))
         self.store = store
         self.limits = limits
         self.max_workers = max_workers
@@ -205,7 +207,7 @@ class AnswerService:
 
     def _ticket(self, owner: Owner, admission: Admission | None, conversation_id: str) -> Admission:
         if admission is not None and admission.username != owner.username:
-            raise ValueError("That admission is for another member.")
+            raise ValueError(_("That admission is for another member."))
         if admission is None or admission.stale:
             return self.admit(owner, conversation_id=conversation_id)
         recheck(self.rules, owner, admission, conversation_id)  # e.g. the bot's access

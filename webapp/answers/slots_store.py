@@ -48,6 +48,7 @@ from webapp.db.engine import serialised_write
 from webapp.db.schema import answer_slots as S
 from webapp.db.schema import slot_events as EV
 from webapp.db.schema import slot_settings as SET
+from webapp.ui.i18n import _
 
 # A slot row whose process has not beaten for this long is reclaimed; the
 # process beats every quarter of it, so one missed beat is harmless.
@@ -175,7 +176,7 @@ class SlotBook:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if configured is not None and configured < 1:
-            raise ValueError("the limit on simultaneous answers must be at least 1")
+            raise ValueError(_("the limit on simultaneous answers must be at least 1"))
         self.engine = engine
         self.holder = holder
         self.configured = configured
@@ -239,7 +240,11 @@ class SlotBook:
         back-off after a 429 in progress ends: the admin's limit is the one meant.
         """
         if limit is not None and not 1 <= limit <= MAX_LIMIT:
-            raise ValueError(f"The limit must be a whole number from 1 to {MAX_LIMIT}.")
+            raise ValueError(
+                _("The limit must be a whole number from 1 to {max_limit}.").format(
+                    max_limit=MAX_LIMIT
+                )
+            )
         now = self.now()
         with self._write() as conn:
             settings = self._settings(conn)

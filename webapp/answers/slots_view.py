@@ -31,17 +31,18 @@ from webapp.backend import get_answers, get_store
 from webapp.settings import ENV_MAX_CONCURRENT_ANSWERS
 from webapp.text import csv_safe
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 EVENT_LABELS = {
-    RATE_LIMITED: "429 from the API",
-    "limit_set": "Limit changed",
-    "reclaimed": "Slot reclaimed",
-    BACKOFF_LIFTED: "Back-off lifted",
+    RATE_LIMITED: N_("429 from the API"),
+    "limit_set": N_("Limit changed"),
+    "reclaimed": N_("Slot reclaimed"),
+    BACKOFF_LIFTED: N_("Back-off lifted"),
 }
 log = logging.getLogger(__name__)
-NOT_ADMIN = "Only an admin can see and set the team's limit on simultaneous answers."
+NOT_ADMIN = N_("Only an admin can see and set the team's limit on simultaneous answers.")
 FLASH_AREA = "slots"  # the section's notices (`webapp.ui.flash`)
 
 
@@ -66,24 +67,31 @@ def _limit_words(limit: int | None) -> str:
 def source_line(status: SlotStatus) -> str:
     """Where the limit in force comes from, in plain words."""
     if status.stored is not None:
-        return f"Set here by {status.set_by or 'an admin'} ({_when(status.set_at)})."
+        return _("Set here by {who} ({when}).").format(
+            who=status.set_by or _("an admin"), when=_when(status.set_at)
+        )
     if status.setting is not None:
-        return f"From the server's setting {ENV_MAX_CONCURRENT_ANSWERS} ({status.setting})."
-    return (
-        f"No limit set (neither here nor {ENV_MAX_CONCURRENT_ANSWERS}): nobody waits, and a "
-        "429 from the API is retried and listed below, never turned into a limit."
-    )
+        return _("From the server's setting {name} ({value}).").format(
+            name=ENV_MAX_CONCURRENT_ANSWERS, value=status.setting
+        )
+    return _(
+        "No limit set (neither here nor {name}): nobody waits, and a 429 from the API is "
+        "retried and listed below, never turned into a limit."
+    ).format(name=ENV_MAX_CONCURRENT_ANSWERS)
 
 
 def backoff_line(status: SlotStatus) -> str | None:
     """The back-off in progress after a 429, or None."""
     if status.backoff is None:
         return None
-    return (
-        f"Lowered to {status.effective} after the aBLT API answered 429 (rate limited); "
-        f"held until {_when(status.backoff.until)} (at most "
-        f"{int(BACKOFF_MAX.total_seconds() // 60)} minutes), then raised by one slot at a "
+    return _(
+        "Lowered to {effective} after the aBLT API answered 429 (rate limited); "
+        "held until {until} (at most {minutes} minutes), then raised by one slot at a "
         "time. Saving the limit, or Lift the back-off, ends it now."
+    ).format(
+        effective=status.effective,
+        until=_when(status.backoff.until),
+        minutes=int(BACKOFF_MAX.total_seconds() // 60),
     )
 
 
@@ -99,7 +107,7 @@ def _save(book: SlotBook) -> None:
     except ValueError as err:
         flash.flash(FLASH_AREA, str(err), "error")
         return
-    flash.flash(FLASH_AREA, "Saved: every app process applies it now.", "success")
+    flash.flash(FLASH_AREA, _("Saved: every app process applies it now."), "success")
     shown = f"{ENV_MAX_CONCURRENT_ANSWERS} setting" if limit is None else limit
     detail = f"simultaneous answers: {shown}" + (" (back-off lifted)" if lifted else "")
     record_in_audit_log(actor, "set answer limit", detail)
@@ -110,11 +118,13 @@ def _lift(book: SlotBook) -> None:
     actor = current_member().username  # the admin as of now, not as drawn
     if book.lift_backoff(actor=actor):
         flash.flash(
-            FLASH_AREA, "Back-off lifted: every app process uses the team's limit again.", "success"
+            FLASH_AREA,
+            _("Back-off lifted: every app process uses the team's limit again."),
+            "success",
         )
         record_in_audit_log(actor, "lift answer back-off", "after a 429 from the aBLT API")
     else:
-        flash.flash(FLASH_AREA, "The back-off had already ended.", "success")
+        flash.flash(FLASH_AREA, _("The back-off had already ended."), "success")
 
 
 def record_in_audit_log(actor: str, action: str, detail: str) -> None:
@@ -131,35 +141,38 @@ def record_in_audit_log(actor: str, action: str, detail: str) -> None:
 def render_slots_admin(actor: Actor) -> None:
     """Draw the limit's status and its form for an admin; a refusal for anyone else."""
     if not actor.is_admin:
-        st.error(NOT_ADMIN, icon=":material/lock:")
+        st.error(_(NOT_ADMIN), icon=":material/lock:")
         return
     book = get_answers().team.book
     status = book.status()
-    st.subheader("Simultaneous answers")
+    st.header(_("Simultaneous answers"))
     st.caption(
-        "The most answers the whole team may have streaming at once, on every app "
-        "process (the aBLT plan's limit). Prompts beyond it wait in line and start by themselves."
+        _(
+            "The most answers the whole team may have streaming at once, on "
+            "every app process (the aBLT plan's limit). Prompts beyond it wait "
+            "in line and start by themselves."
+        )
     )
     left, middle, right = st.columns(3)
-    left.metric("Limit now", _limit_words(status.effective))
-    middle.metric("Streaming", status.streaming)
-    right.metric("Waiting", status.waiting)
+    left.metric(_("Limit now"), _limit_words(status.effective))
+    middle.metric(_("Streaming"), status.streaming)
+    right.metric(_("Waiting"), status.waiting)
     st.caption(source_line(status))
     lowered = backoff_line(status)
     if lowered:
         st.warning(lowered, icon=":material/speed:")
         st.button(
-            "Lift the back-off",
+            _("Lift the back-off"),
             key="slots_admin_lift",
             icon=":material/speed:",
             on_click=_lift,
             args=(book,),
-            help="Use the team's limit again now, on every app process.",
+            help=_("Use the team's limit again now, on every app process."),
         )
     flash.show(FLASH_AREA)
     with st.form("slots_admin_form", border=True):
         st.number_input(
-            "Most answers at once for the team",
+            _("Most answers at once for the team"),
             min_value=1,
             max_value=MAX_LIMIT,
             step=1,
@@ -167,19 +180,21 @@ def render_slots_admin(actor: Actor) -> None:
             key=Keys.SLOTS_VALUE,
         )
         st.checkbox(
-            f"Use the server's setting ({ENV_MAX_CONCURRENT_ANSWERS}: "
-            f"{_limit_words(status.setting)})",
+            _("Use the server's setting ({env_max_concurrent_answers}: {setting})").format(
+                env_max_concurrent_answers=ENV_MAX_CONCURRENT_ANSWERS,
+                setting=_limit_words(status.setting),
+            ),
             value=status.stored is None,
             key=Keys.SLOTS_USE_SETTING,
         )
-        st.form_submit_button("Save limit", on_click=_save, args=(book,))
+        st.form_submit_button(_("Save limit"), on_click=_save, args=(book,))
     events = book.events(limit=50)
     if events:
-        st.caption("When the limit changed (newest first)")
+        st.caption(_("When the limit changed (newest first)"))
         rows: list[dict[str, Any]] = [
             {
                 "when": _when(e.at),
-                "what": EVENT_LABELS.get(e.kind, e.kind),
+                "what": _(EVENT_LABELS.get(e.kind, e.kind)),
                 "by": e.actor or "the app",
                 "limit before": _limit_words(e.limit_before),
                 "limit after": _limit_words(e.limit_after),

@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from webapp.ui.i18n import _
+
 SIDES: Final = ("Bot A", "Bot B")
 MIN_NAME_CHARS: Final = 2  # a one-letter name would mask every such letter
 
@@ -65,7 +67,7 @@ def draw_pair(
     random, in a random order (A, B). ValueError with fewer than two bots."""
     unique = list({b.slug: b for b in bots}.values())
     if len(unique) < 2:
-        raise ValueError("The arena needs at least two bots you may use.")
+        raise ValueError(_("The arena needs at least two bots you may use."))
     rng = rng or random.Random()
     pairs = list(itertools.combinations(unique, 2))
     fewest = min(battles.get(pair_key(a.slug, b.slug), 0) for a, b in pairs)

@@ -23,6 +23,7 @@ from webapp.chat import open_chat as chat
 from webapp.groups.store import members_by_group
 from webapp.team import Member
 from webapp.text import csv_safe
+from webapp.ui.i18n import _, format_date, format_number, ngettext
 from webapp.ui.state import Keys
 
 DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
@@ -90,28 +91,28 @@ def pick_voters(member: Member) -> list[str] | None:
     labels = {m.username: f"{m.name} ({m.username})" for m in list_members()}
     try:
         by_group = {
-            name: [username for username, _ in found]
+            name: [username for username, _name in found]
             for name, found in members_by_group(get_store().engine).items()
         }
     except chat.DATABASE_ERRORS:
         by_group = {}
-        st.warning("The groups could not be read: filter by member for now.")
+        st.warning(_("The groups could not be read: filter by member for now."))
     by_member, by_groups = st.columns(2) if by_group else (st.container(), None)
     picked = by_member.multiselect(
-        "Votes by (admins: empty means the whole team)",
+        _("Votes by (admins: empty means the whole team)"),
         list(labels),
         format_func=labels.__getitem__,
         key=Keys.ARENA_VOTERS,
-        placeholder="The whole team",
+        placeholder=_("The whole team"),
     )
     groups: list[str] = []
     if by_groups is not None:
         groups = by_groups.multiselect(
-            "Votes by the members of",
+            _("Votes by the members of"),
             list(by_group),
             key=Keys.ARENA_GROUPS,
-            placeholder="Any group",
-            help="A group's members now; with members picked too, both count.",
+            placeholder=_("Any group"),
+            help=_("A group's members now; with members picked too, both count."),
         )
     return voters_of(picked, groups, by_group)
 
@@ -120,17 +121,17 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
     today = today or dt.datetime.now(dt.UTC).date()
     first, last = st.columns(2)
     start = first.date_input(
-        "From (UTC day)",
+        _("From (UTC day)"),
         value=today - dt.timedelta(days=DEFAULT_DAYS - 1),
         key=Keys.ARENA_FROM,
         format="YYYY-MM-DD",
     )
-    end = last.date_input("To (UTC day)", value=today, key=Keys.ARENA_TO, format="YYYY-MM-DD")
+    end = last.date_input(_("To (UTC day)"), value=today, key=Keys.ARENA_TO, format="YYYY-MM-DD")
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
-        st.warning("Pick both a start and an end date.")
+        st.warning(_("Pick both a start and an end date."))
         return
     if end < start:
-        st.warning("The end date is before the start date: swap them.")
+        st.warning(_("The end date is before the start date: swap them."))
         return
     voters = pick_voters(member)
     since = dt.datetime.combine(start, dt.time(), dt.UTC)
@@ -138,23 +139,33 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
     try:
         rows = Arena(get_store()).votes(since, until, voters)
     except chat.DATABASE_ERRORS:
-        st.error("The votes could not be read; try again.", icon=":material/database:")
+        st.error(_("The votes could not be read; try again."), icon=":material/database:")
         return
     if not rows:
-        st.info("No votes in this range yet: battles in the Battle tab make the leaderboard.")
+        st.info(_("No votes in this range yet: battles in the Battle tab make the leaderboard."))
         return
     board = cached_board(tuple(r.vote for r in rows), _names(rows))
     battles = len(rows)
     st.caption(
-        f"The ranking rests on {battles:,} vote{'s' if battles != 1 else ''} "
-        f"({start:%Y-%m-%d} to {end:%Y-%m-%d}, UTC). Bradley-Terry ratings: 400 points "
-        "apart is 10 to 1 odds; ties and “both bad” count half a win each; the bars "
-        "are 95% bootstrap intervals."
+        ngettext(
+            "The ranking rests on {battles} vote ({start} to {end}, UTC). Bradley-Terry "
+            "ratings: 400 points apart is 10 to 1 odds; ties and “both bad” count half a win "
+            "each; the bars are 95% bootstrap intervals.",
+            "The ranking rests on {battles} votes ({start} to {end}, UTC). Bradley-Terry "
+            "ratings: 400 points apart is 10 to 1 odds; ties and “both bad” count half a win "
+            "each; the bars are 95% bootstrap intervals.",
+            battles,
+        ).format(battles=format_number(battles), start=format_date(start), end=format_date(end))
     )
     if battles < FEW_VOTES:
         st.info(
-            f"Only {battles} vote{'s' if battles != 1 else ''} so far: the order and the "
-            "intervals will settle once there are a few dozen.",
+            ngettext(
+                "Only {battles} vote so far: the order and the intervals "
+                "will settle once there are a few dozen.",
+                "Only {battles} votes so far: the order and the intervals "
+                "will settle once there are a few dozen.",
+                battles,
+            ).format(battles=format_number(battles)),
             icon=":material/info:",
         )
     st.altair_chart(interval_chart(board), width="stretch")
@@ -166,7 +177,7 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
         key="arena_board_table",
     )
     st.download_button(
-        "Download leaderboard CSV",
+        _("Download leaderboard CSV"),
         data=csv_safe.csv_bytes(board),
         file_name=f"ablt-arena-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
         mime="text/csv",

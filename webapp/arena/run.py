@@ -18,6 +18,7 @@ from webapp.arena.store import Arena, Battle
 from webapp.conversations.model import AnswerStatus, Message
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import Owner
+from webapp.ui.i18n import _
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService
@@ -39,7 +40,7 @@ def start(
     at once. ValueError for a blank prompt or fewer than two bots;
     `AnswerRefused` (from `answers.admit`) before anything is saved."""
     if not prompt.strip():
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     pair = draw_pair(bots, arena.pair_battles(), rng)
     # Both bots named: a bot the member may not use is refused before the
     # battle is saved (not at its first answer, leaving an empty battle).

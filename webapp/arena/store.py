@@ -28,9 +28,10 @@ from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
 from webapp.db.schema import arena_battles as B
 from webapp.db.schema import arena_votes as V
+from webapp.ui.i18n import N_, _
 
 ARENA_BOT_SLUG: Final = "arena"  # the battle row's own bot: none in particular
-ARENA_TITLE: Final = "Arena battle"
+ARENA_TITLE: Final = N_("Arena battle")
 
 
 class AlreadyVoted(ValueError):
@@ -108,10 +109,10 @@ class Arena:
         """A new battle of `pair` (A, B) for `prompt`: its conversations and
         its row. ValueError for a blank prompt or one bot twice."""
         if not prompt.strip():
-            raise ValueError("An empty message cannot be sent.")
+            raise ValueError(_("An empty message cannot be sent."))
         a, b = pair
         if a.slug == b.slug:
-            raise ValueError("A battle needs two different bots.")
+            raise ValueError(_("A battle needs two different bots."))
         parent = self.store.create_conversation(
             owner, ARENA_BOT_SLUG, "", options, ARENA_TITLE, kind=KIND_ARENA
         )
@@ -187,7 +188,7 @@ class Arena:
         caller asks `webapp.arena.run.both_complete`); `AlreadyVoted` for a
         second vote (the UNIQUE constraint decides, across processes)."""
         if outcome not in OUTCOMES:
-            raise ValueError("Unknown vote.")
+            raise ValueError(_("Unknown vote."))
         battle = self.get(owner, battle_id)
         if battle.revealed:
             raise AlreadyVoted()

@@ -39,6 +39,7 @@ from webapp.library.view import entry_label, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -49,7 +50,7 @@ CHAT_PAGE: Final = "views/chat.py"
 POLL_EVERY: Final = 0.1  # seconds between redraws of the live answers
 BLIND_AVATAR: Final = ":material/help:"  # the same for both sides until the reveal
 LIBRARY_WHERE: Final = "arena"  # the library entry's fields (`Keys.library_variable`)
-VOTE_HELP: Final = "Vote once both answers are complete; the names are shown after the vote."
+VOTE_HELP: Final = N_("Vote once both answers are complete; the names are shown after the vote.")
 
 
 @dataclass
@@ -127,9 +128,9 @@ def cast_vote(battle_id: str, outcome: str) -> None:
     except (NotFinished, AlreadyVoted) as err:
         _notice("warning", str(err))
     except ConversationNotFound:
-        _notice("error", "That battle no longer exists.")
+        _notice("error", _("That battle no longer exists."))
     except chat.DATABASE_ERRORS:
-        _notice("error", "Your vote could not be saved; try again.")
+        _notice("error", _("Your vote could not be saved; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -138,7 +139,7 @@ def stop_both(battle_id: str) -> None:
     try:
         run.stop_all(arena, get_answers(), member, arena.get(member, battle_id))
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "The answers could not be stopped; try again.")
+        _notice("error", _("The answers could not be stopped; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -149,7 +150,7 @@ def retry_side(battle_id: str, side: int) -> None:
     except AnswerRefused as refused:
         _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That answer could not be started again; try once more.")
+        _notice("error", _("That answer could not be started again; try once more."))
 
 
 @member_action(FLASH_AREA)
@@ -161,7 +162,7 @@ def continue_with(battle_id: str, side: int) -> None:
         _notice("warning", str(err))
         return
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That chat could not be made; try again.")
+        _notice("error", _("That chat could not be made; try again."))
         return
     st.session_state[Keys.CHAT_OPEN_ID] = made.id
     session().go_to_chat = True
@@ -182,7 +183,12 @@ def apply_library_entry(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     page = session()
     page.library_id = entry.id
@@ -190,7 +196,10 @@ def apply_library_entry(entry_id: str) -> None:
         update={"system_instruction": entry.system_instruction or None}
     )
     page.prompt_back = fill_template(entry.starter_prompt, values) if entry.starter_prompt else ""
-    _notice("success", f"Applied “{md.escape(entry.name)}”: start the battle when ready.")
+    _notice(
+        "success",
+        _("Applied “{name}”: start the battle when ready.").format(name=md.escape(entry.name)),
+    )
 
 
 @view_action
@@ -216,11 +225,11 @@ def render_library_picker() -> None:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
     chosen = st.selectbox(
-        "Prompt from the library (optional)",
+        _("Prompt from the library (optional)"),
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        placeholder="Search the prompt library…",
+        placeholder=_("Search the prompt library…"),
         key="arena_library_pick",
     )
     if chosen is None:
@@ -233,7 +242,7 @@ def render_library_picker() -> None:
             max_chars=2000,
         )
     st.button(
-        "Use this prompt",
+        _("Use this prompt"),
         key="arena_library_apply",
         icon=":material/menu_book:",
         on_click=apply_library_entry,
@@ -250,8 +259,13 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     bots = usable_bots(catalogue)
     if catalogue and len(bots) < 2:
         st.info(
-            "The arena needs at least two bots you may use; your groups allow "
-            f"{len(bots)}. Ask an admin for access to more bots.",
+            ngettext(
+                "The arena needs at least two bots you may use; your groups allow "
+                "{count}. Ask an admin for access to more bots.",
+                "The arena needs at least two bots you may use; your groups allow "
+                "{count}. Ask an admin for access to more bots.",
+                len(bots),
+            ).format(count=len(bots)),
             icon=":material/lock:",
         )
     render_library_picker()
@@ -261,21 +275,21 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
         # A bot no longer allowed (or gone) leaves the shortlist before it is drawn.
         st.session_state[Keys.ARENA_SHORTLIST] = [s for s in shortlist if s in labels]
     st.multiselect(
-        "Shortlist (optional: two or more bots to draw from; none: all you may use)",
+        _("Shortlist (optional: two or more bots to draw from; none: all you may use)"),
         list(labels),
         format_func=labels.__getitem__,
         key=Keys.ARENA_SHORTLIST,
-        placeholder="All bots",
+        placeholder=_("All bots"),
     )
     with st.form("arena_prompt_form", border=False):
         st.text_area(
-            "Your prompt",
+            _("Your prompt"),
             key=Keys.ARENA_PROMPT,
             max_chars=100_000,
-            placeholder="Two bots, drawn for you, answer it blind",
+            placeholder=_("Two bots, drawn for you, answer it blind"),
         )
         st.form_submit_button(
-            "Start battle",
+            _("Start battle"),
             type="primary",
             icon=":material/swords:",
             disabled=len(bots) < 2,
@@ -283,8 +297,10 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
             args=(bots,),
         )
     st.caption(
-        "Two bots answer side by side as Bot A and Bot B; their names stay hidden "
-        "until you vote. Every pair of bots gets its turn."
+        _(
+            "Two bots answer side by side as Bot A and Bot B; their names stay "
+            "hidden until you vote. Every pair of bots gets its turn."
+        )
     )
 
 
@@ -301,7 +317,7 @@ def _shown_text(battle: Battle, text: str, *, streaming: bool = False) -> str:
 
 def _status(message: Message) -> None:
     if message.status == AnswerStatus.STOPPED:
-        st.caption(":material/stop_circle: Stopped: the part received before Stop.")
+        st.caption(_(":material/stop_circle: Stopped: the part received before Stop."))
     elif message.status in RETRYABLE_STATUSES:
         st.error(md.escape(message.error or chat.INTERRUPTED_MESSAGE), icon=":material/error:")
 
@@ -324,7 +340,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
             st.markdown(_heading(battle, side))
             with st.chat_message("assistant", avatar=avatar):
                 if message is None:
-                    st.caption("Waiting for the answer…")
+                    st.caption(_("Waiting for the answer…"))
                     continue
                 if message.status == AnswerStatus.STREAMING:
                     live_slots.append((message, st.empty(), st.empty()))
@@ -336,7 +352,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
             row = st.container(horizontal=True)
             if not battle.revealed and message.status != AnswerStatus.COMPLETE:
                 row.button(
-                    "Retry",
+                    _("Retry"),
                     key=f"arena_retry_{side}",
                     icon=":material/refresh:",
                     on_click=retry_side,
@@ -344,7 +360,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
                 )
             if battle.revealed:
                 row.button(
-                    f"Continue with {bot.name or bot.slug}",
+                    _("Continue with {value}").format(value=bot.name or bot.slug),
                     key=f"arena_continue_{side}",
                     icon=":material/chat:",
                     type="tertiary",
@@ -354,7 +370,7 @@ def render_battle(battle: Battle, bots_by_slug: dict[str, Bot]) -> None:
     render_vote(battle)
     if live_slots or any(m is None for m in answers):
         st.button(
-            "Stop both",
+            _("Stop both"),
             key="arena_stop",
             icon=":material/stop_circle:",
             on_click=stop_both,
@@ -370,26 +386,28 @@ def render_vote(battle: Battle) -> None:
     """The four vote buttons before the vote; what was voted after it."""
     if battle.revealed and battle.outcome is not None:
         st.success(
-            f"You voted: {OUTCOME_LABELS[battle.outcome]}. The names are shown above.",
+            _("You voted: {value}. The names are shown above.").format(
+                value=OUTCOME_LABELS[battle.outcome]
+            ),
             icon=":material/how_to_vote:",
         )
-        st.button("New battle", key="arena_new", icon=":material/add:", on_click=new_battle)
+        st.button(_("New battle"), key="arena_new", icon=":material/add:", on_click=new_battle)
         return
     row = st.container(horizontal=True)
     for outcome, label in OUTCOME_LABELS.items():
         row.button(
             label,
             key=f"arena_vote_{outcome}",
-            help=VOTE_HELP,
+            help=_(VOTE_HELP),
             on_click=cast_vote,
             args=(battle.id, outcome),
         )
     row.button(
-        "New battle",
+        _("New battle"),
         key="arena_new",
         icon=":material/add:",
         type="tertiary",
-        help="Leave this battle without a vote (it stays out of the leaderboard).",
+        help=_("Leave this battle without a vote (it stays out of the leaderboard)."),
         on_click=new_battle,
     )
 
@@ -416,7 +434,7 @@ def follow_live(member: Member, battle: Battle, slots: list[tuple[Message, Any, 
             if ended:
                 status_slot.empty()
                 continue
-            status_slot.caption(describe_wait(wait, "The bot") if not text or wait else "…")
+            status_slot.caption(describe_wait(wait, _("The bot")) if not text or wait else "…")
             still.append((message, text_slot, status_slot))
         pending = still
         if pending:

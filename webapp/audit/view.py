@@ -17,6 +17,7 @@ from webapp.audit.log import CSV_COLUMNS, KINDS, AuditEntry, AuditLog, csv_rows
 from webapp.auth.gate import list_members
 from webapp.backend import get_store
 from webapp.text import csv_safe
+from webapp.ui.i18n import _, format_number
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,14 @@ def _range(value: Any) -> tuple[date | None, date | None]:
 def render_audit_log(actor: Any) -> None:
     """The audit log section (admins only: anyone else gets a refusal)."""
     if not getattr(actor, "is_admin", False):
-        st.error("Only an admin can read the audit log.")
+        st.error(_("Only an admin can read the audit log."))
         return
-    st.subheader("Audit log")
+    st.header(_("Audit log"))
     st.caption(
-        "Logins, failed logins, logouts, changes on this page and budget refusals: "
-        "who, what and when (UTC)."
+        _(
+            "Logins, failed logins, logouts, changes on this page and budget "
+            "refusals: who, what and when (UTC)."
+        )
     )
     members = list_members()
     names = {m.username: f"{m.name} ({m.username})" for m in members}
@@ -68,31 +71,35 @@ def render_audit_log(actor: Any) -> None:
     state.setdefault(Keys.AUDIT_DAYS, (today - timedelta(days=DEFAULT_DAYS - 1), today))
     who_col, kind_col, date_col = st.columns(3)
     who = who_col.selectbox(
-        "Member",
+        _("Member"),
         [EVERYONE, *names],
         format_func=lambda u: names.get(u, u) if u else "Everyone",
         key=Keys.AUDIT_MEMBER,
     )
-    kinds = kind_col.multiselect("Kind", KINDS, key=Keys.AUDIT_KINDS, placeholder="All kinds")
-    start, end = _range(date_col.date_input("Days (UTC)", key=Keys.AUDIT_DAYS))
+    kinds = kind_col.multiselect(_("Kind"), KINDS, key=Keys.AUDIT_KINDS, placeholder=_("All kinds"))
+    start, end = _range(date_col.date_input(_("Days (UTC)"), key=Keys.AUDIT_DAYS))
     try:
         entries = AuditLog(get_store().engine).entries(
             member=who or None, kinds=kinds, start=start, end=end, limit=SHOWN_LIMIT
         )
     except Exception:
         log.warning("Could not read the audit log", exc_info=True)
-        st.error("The audit log cannot be read: the database did not answer.")
+        st.error(_("The audit log cannot be read: the database did not answer."))
         return
     if not entries:
-        st.info("Nothing in the audit log matches these filters.")
+        st.info(_("Nothing in the audit log matches these filters."))
         return
     if len(entries) >= SHOWN_LIMIT:
-        st.caption(f"The latest {SHOWN_LIMIT:,} lines; narrow the dates to see older ones.")
+        st.caption(
+            _("The latest {shown_limit} lines; narrow the dates to see older ones.").format(
+                shown_limit=format_number(SHOWN_LIMIT)
+            )
+        )
     st.dataframe(
         csv_safe.safe_rows(csv_rows(entries)), hide_index=True, column_order=list(CSV_COLUMNS)
     )
     st.download_button(
-        "Download CSV",
+        _("Download CSV"),
         data=audit_csv(entries),
         file_name=csv_file_name(start, end),
         mime="text/csv",

@@ -48,6 +48,7 @@ from starlette.routing import BaseRoute, Route
 
 from webapp.db.engine import reading
 from webapp.db.schema import login_tickets as T
+from webapp.ui.i18n import _
 
 SET_PATH: Final = "/_ablt/login-cookie"
 CLEAR_PATH: Final = "/_ablt/logout-cookie"
@@ -86,7 +87,7 @@ class Tickets:
     def issue(self, kind: str, username: str | None = None) -> str:
         """A new ticket for `kind` (SET needs the username); returns the ticket itself."""
         if kind not in (SET, CLEAR) or (kind == SET and not username):
-            raise ValueError("a SET ticket needs a username; kinds are SET and CLEAR")
+            raise ValueError(_("a SET ticket needs a username; kinds are SET and CLEAR"))
         ticket = secrets.token_urlsafe(32)
         now = self._clock()
         with self._write() as conn:

@@ -55,6 +55,7 @@ from webapp.auth.throttle_store import LoginLog
 from webapp.settings import Settings, get_settings
 from webapp.team import DEMO_MEMBERS, Member, MemberStore, TeamError, open_team
 from webapp.team.actions import change_own_password
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import AUTH_STATUS as _AUTH_STATUS
 from webapp.ui.member import member_or_none
 from webapp.ui.state import Keys
@@ -78,7 +79,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOGIN_FORM_KEY = "login"
-LOGOUT_LABEL = "Log out"
+LOGOUT_LABEL = N_("Log out")
 LOGOUT_ICON = ":material/logout:"
 SIDEBAR_LOGOUT_KEY = "sidebar_logout"
 # The authenticator's own session-state keys (it owns them; we only read).
@@ -92,9 +93,10 @@ _DEMO_COOKIE_KEY = secrets.token_urlsafe(32)
 # the hash itself, so a changed password is a new key: never stale.
 _demo_hash_cache: dict[tuple[str, str], bool] = {}
 _demo_hash_lock = threading.Lock()
-SESSION_ENDED = (
-    "Your login has ended: you logged out elsewhere, your password was changed or "
-    "reset, or an admin disabled or removed your account. Log in again if you can."
+SESSION_ENDED = N_(
+    "Your login has ended: you logged out elsewhere, your password was "
+    "changed or reset, or an admin disabled or removed your account. "
+    "Log in again if you can."
 )
 
 
@@ -284,18 +286,18 @@ def render_login(authenticator: stauth.Authenticate, settings: Settings, team: M
     streamlit-authenticator's form has it) a click within about a second of the
     page loading was silently lost.
     """
-    st.subheader("Log in")
+    st.header(_("Log in"))
     if not sso_gate.render_buttons(_store(settings).engine):
         _show_problem(settings, team)
         return
     with st.form(LOGIN_FORM_KEY):
-        st.text_input("Username", key=Keys.LOGIN_USERNAME, autocomplete="username")
+        st.text_input(_("Username"), key=Keys.LOGIN_USERNAME, autocomplete="username")
         st.text_input(
-            "Password", type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
+            _("Password"), type="password", key=Keys.LOGIN_PASSWORD, autocomplete="current-password"
         )
-        st.caption(WHITESPACE_NOTE)
+        st.caption(_(WHITESPACE_NOTE))
         st.form_submit_button(
-            "Log in", type="primary", on_click=submit_login, args=(authenticator, settings, team)
+            _("Log in"), type="primary", on_click=submit_login, args=(authenticator, settings, team)
         )
     _show_problem(settings, team)
 
@@ -310,12 +312,14 @@ def _show_problem(settings: Settings, team: MemberStore) -> None:
     """
     problem = st.session_state.get(Keys.LOGIN_PROBLEM)
     if problem:
-        st.error(problem)
+        st.error(_(problem))  # kept as its English msgid: shown in today's language
         if problem == WRONG_CREDENTIALS and refused_usernames(settings, team):
             st.warning(
-                "Demo accounts cannot log in while a real aBLT token is configured: "
-                "their password is public. An admin can set a new one on the Team page "
-                "or with `python -m webapp.team passwd USER`."
+                _(
+                    "Demo accounts cannot log in while a real aBLT token is "
+                    "configured: their password is public. An admin can set a new one "
+                    "on the Team page or with `python -m webapp.team passwd USER`."
+                )
             )
 
 
@@ -352,7 +356,7 @@ def submit_login(authenticator: stauth.Authenticate, settings: Settings, team: M
         )
     except (SQLAlchemyError, OSError):
         log.warning("The login log could not be read or written", exc_info=True)
-        st.session_state[Keys.LOGIN_PROBLEM] = (
+        st.session_state[Keys.LOGIN_PROBLEM] = N_(
             "Logging in is not possible right now: the app's database is not answering. "
             "Try again in a moment."
         )
@@ -435,10 +439,11 @@ def list_members() -> list[Member]:
         return []
 
 
-DEMO_PASSWORD_FIXED = (
-    "This is a shared demo account: its password stays as the login page shows it, so "
-    "nobody can lock the others out of the demo. With a real team (an API token set), "
-    "members change their own passwords here."
+DEMO_PASSWORD_FIXED = N_(
+    "This is a shared demo account: its password stays as the login "
+    "page shows it, so nobody can lock the others out of the demo. "
+    "With a real team (an API token set), members change their own "
+    "passwords here."
 )
 
 
@@ -465,7 +470,7 @@ def change_password(member: Member, current: str, new: str, repeat: str) -> str 
         return str(err)
     except SQLAlchemyError:
         log.warning("Could not change a password", exc_info=True)
-        return "The password could not be changed: the app's database is not answering."
+        return _("The password could not be changed: the app's database is not answering.")
     if problem:
         return problem
     st.session_state[Keys.AUTH_SINCE] = team.now()
@@ -532,7 +537,7 @@ def logout_button(where: Any, *, key: str) -> None:
     runs in the script, not in an on_click callback: it draws the cookie
     component's delete call, and a callback has no place on the page to draw.
     """
-    if where.button(LOGOUT_LABEL, key=key, icon=LOGOUT_ICON):
+    if where.button(_(LOGOUT_LABEL), key=key, icon=LOGOUT_ICON):
         if logout():
             st.stop()  # st.logout() is taking the browser away: draw nothing more
         st.rerun()

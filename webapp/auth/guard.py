@@ -32,12 +32,13 @@ import streamlit as st
 from webapp.auth.gate import SESSION_ENDED, member_now, session_ended
 from webapp.team.model import Member
 from webapp.ui import flash
+from webapp.ui.i18n import N_
 from webapp.ui.member import member_or_none
 from webapp.ui.state import Keys
 
 P = ParamSpec("P")
 
-NOT_ADMIN: Final = "Only an admin can do that: your role was changed. Nothing was changed."
+NOT_ADMIN: Final = N_("Only an admin can do that: your role was changed. Nothing was changed.")
 # The attribute that marks a guarded callback (read by the test that checks them all).
 GUARD_MARK: Final = "__ablt_guard__"
 # Where a refusal for a lost admin role waits: app.py shows it above whichever page

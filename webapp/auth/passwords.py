@@ -36,13 +36,15 @@ from typing import Final
 
 import bcrypt
 
+from webapp.ui.i18n import N_, _
+
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_BYTES: Final = 72  # bcrypt's limit on its input
 BCRYPT_ROUNDS = 12  # bcrypt's default cost; tests lower it (module attribute, not Final)
 # The demo team's password. It is public (the login page shows it), which is
 # why such accounts are refused with a real token.
 DEMO_PASSWORD: Final = "ablt-demo"
-WHITESPACE_NOTE: Final = "Leading and trailing spaces are kept: they are part of the password."
+WHITESPACE_NOTE: Final = N_("Leading and trailing spaces are kept: they are part of the password.")
 
 _dummy_lock = threading.Lock()
 _dummy_hashes: dict[int, bytes] = {}
@@ -63,11 +65,11 @@ def too_long_problem(password: str) -> str | None:
     size = password_bytes(password)
     if size <= MAX_PASSWORD_BYTES:
         return None
-    return (
-        f"A password can be at most {MAX_PASSWORD_BYTES} bytes long; this one is {size} bytes "
-        f"({len(password)} characters; letters outside A-Z take 2 to 4 bytes each). "
-        "Choose a shorter one."
-    )
+    return _(
+        "A password can be at most {max_password_bytes} bytes long; this "
+        "one is {size} bytes ({password} characters; letters outside A-Z "
+        "take 2 to 4 bytes each). Choose a shorter one."
+    ).format(max_password_bytes=MAX_PASSWORD_BYTES, size=size, password=len(password))
 
 
 def password_problem(password: str, repeat: str | None = None) -> str | None:
@@ -76,16 +78,18 @@ def password_problem(password: str, repeat: str | None = None) -> str | None:
     `repeat`: the confirmation field, when the form has one.
     """
     if repeat is not None and password != repeat:
-        return "The two new passwords do not match."
+        return _("The two new passwords do not match.")
     if len(normalize(password)) < MIN_PASSWORD_LENGTH:
-        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        return _("A password needs at least {min_password_length} characters.").format(
+            min_password_length=MIN_PASSWORD_LENGTH
+        )
     if not password.strip():
-        return "A password cannot be only spaces."
+        return _("A password cannot be only spaces.")
     long_problem = too_long_problem(password)
     if long_problem:
         return long_problem
     if normalize(password) == DEMO_PASSWORD:
-        return "That is the public demo password; choose another."
+        return _("That is the public demo password; choose another.")
     return None
 
 

@@ -48,6 +48,7 @@ from webapp.auth.sso_config import SsoConfig
 from webapp.auth.sso_store import MAX_ISSUER, MAX_SUBJECT, SsoStore
 from webapp.team.members import MAX_USERNAME, MemberStore, check_username
 from webapp.team.model import ADMIN, Member, TeamError
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,12 @@ MAX_GROUP_NAME: Final = 200  # longer names are ignored (a cut name could match 
 MAX_EMAIL: Final = 320
 
 # Why a login is refused (the audit log's detail says the same).
-UNKNOWN: Final = "unknown identity"
-UNVERIFIED: Final = "unverified email"
+UNKNOWN: Final = N_("unknown identity")
+UNVERIFIED: Final = N_("unverified email")
 DISABLED: Final = "disabled"
-REMOVED: Final = "removed member"
-ENDED: Final = "logged out or disabled since"
-INCOMPLETE: Final = "incomplete identity"
+REMOVED: Final = N_("removed member")
+ENDED: Final = N_("logged out or disabled since")
+INCOMPLETE: Final = N_("incomplete identity")
 
 GroupsHook = Callable[[Engine, Member, list[str]], Iterable[str] | None]
 """(engine, member, group names from the claim) -> descriptions of the changes
@@ -220,7 +221,7 @@ def _new_username(team: MemberStore, email: str) -> str:
             candidate = key if n == 1 else f"{key}-{n}"
             if team.get(candidate) is None:
                 return candidate
-    raise TeamError("No free username for a new member.")
+    raise TeamError(_("No free username for a new member."))
 
 
 def admit(

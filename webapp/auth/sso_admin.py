@@ -26,6 +26,7 @@ from webapp.team.events import record_change
 from webapp.team.model import Member
 from webapp.text.literal import escape
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,14 @@ log = logging.getLogger(__name__)
 FLASH_AREA: Final = "sso_admin"
 PASSWORD_KEY: Final = "sso_admin_password_login"
 DOMAINS_KEY: Final = "sso_admin_domains"
-NEEDS_LINK: Final = (
-    "Log in with single sign-on once before switching password login off, so you "
-    "know it works for you. Nothing was changed."
+NEEDS_LINK: Final = N_(
+    "Log in with single sign-on once before switching password login "
+    "off, so you know it works for you. Nothing was changed."
 )
-NOT_CONFIGURED: Final = (
-    "Single sign-on is not configured ([auth] in .streamlit/secrets.toml), so password "
-    "login stays on. Nothing was changed."
+NOT_CONFIGURED: Final = N_(
+    "Single sign-on is not configured ([auth] in "
+    ".streamlit/secrets.toml), so password login stays on. Nothing was "
+    "changed."
 )
 
 
@@ -57,10 +59,10 @@ def _on_save() -> None:
         before = store.settings()
         if not password_on and before.password_login:
             if not sso_config().enabled:
-                flash.flash(FLASH_AREA, NOT_CONFIGURED, "error")
+                flash.flash(FLASH_AREA, _(NOT_CONFIGURED), "error")
                 return
             if not store.identities_of(actor.username):
-                flash.flash(FLASH_AREA, NEEDS_LINK, "error")
+                flash.flash(FLASH_AREA, _(NEEDS_LINK), "error")
                 return
         engine = store.engine
         if password_on != before.password_login:
@@ -76,48 +78,54 @@ def _on_save() -> None:
         return
     except SQLAlchemyError:
         log.warning("Could not save the single sign-on settings", exc_info=True)
-        flash.flash(FLASH_AREA, "The database is not answering; nothing was changed.", "error")
+        flash.flash(FLASH_AREA, _("The database is not answering; nothing was changed."), "error")
         return
-    flash.flash(FLASH_AREA, "Saved: every app process applies it now.", "success")
+    flash.flash(FLASH_AREA, _("Saved: every app process applies it now."), "success")
 
 
 def render_sso_admin(actor: Member) -> None:
     """The section, for an admin (the page refuses anyone else before)."""
     if not actor.is_admin:
         return
-    st.subheader("Single sign-on")
+    st.header(_("Single sign-on"))
     config = sso_config()
     try:
         current = _store().settings()
     except SQLAlchemyError:
-        st.warning("The single sign-on settings cannot be read now: the database is not answering.")
+        st.warning(
+            _("The single sign-on settings cannot be read now: the database is not answering.")
+        )
         return
     if config.enabled:
         names = ", ".join(escape(p.label) for p in config.providers)
-        st.caption(f"Members can log in with: {names}.")
+        st.caption(_("Members can log in with: {names}.").format(names=names))
     elif config.problem:
         st.warning(escape(f"Single sign-on is off: {config.problem}"))
     else:
         st.caption(
-            "Not configured: add an [auth] section to .streamlit/secrets.toml (see the README)."
+            _("Not configured: add an [auth] section to .streamlit/secrets.toml (see the README).")
         )
     # The widgets show the stored settings whenever no edit is pending.
     st.session_state.setdefault(PASSWORD_KEY, current.password_login)
     st.session_state.setdefault(DOMAINS_KEY, ", ".join(current.self_join_domains))
     with st.form("sso_admin_form"):
         st.checkbox(
-            "Password login (the password form on the login page)",
+            _("Password login (the password form on the login page)"),
             key=PASSWORD_KEY,
-            help="Off: members log in with single sign-on only. The terminal can always "
-            "switch it back on: python -m webapp.team password-login on",
+            help=_(
+                "Off: members log in with single sign-on only. The terminal can "
+                "always switch it back on: python -m webapp.team password-login on"
+            ),
         )
         st.text_input(
-            "Email domains that may join by themselves",
+            _("Email domains that may join by themselves"),
             key=DOMAINS_KEY,
-            placeholder="example.com, example.org",
-            help="Someone whose verified email address is in one of these domains becomes a "
-            "member (role member) at their first single sign-on. Anyone else the team does "
-            "not know is refused.",
+            placeholder=_("example.com, example.org"),
+            help=_(
+                "Someone whose verified email address is in one of these domains "
+                "becomes a member (role member) at their first single sign-on. "
+                "Anyone else the team does not know is refused."
+            ),
         )
-        st.form_submit_button("Save", on_click=_on_save)
+        st.form_submit_button(_("Save"), on_click=_on_save)
     flash.show(FLASH_AREA)

@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from webapp.ui.i18n import N_
+
 DEFAULT_PROVIDER: Final = "default"
-DEFAULT_DISPLAY_NAME: Final = "single sign-on"
+DEFAULT_DISPLAY_NAME: Final = N_("single sign-on")
 DEFAULT_GROUPS_CLAIM: Final = "groups"
 CALLBACK_PATH: Final = "/oauth2callback"
 MAX_DISPLAY_NAME: Final = 60

@@ -38,24 +38,26 @@ from webapp.auth.sso_store import SsoStore
 from webapp.team.members import MemberStore
 from webapp.team.model import TeamError
 from webapp.text.literal import escape
+from webapp.ui.i18n import N_, _
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
 BUTTON_KEY: Final = "sso_continue_"
-PASSWORD_LOGIN_OFF: Final = (
+PASSWORD_LOGIN_OFF: Final = N_(
     "Password login is switched off for this team: use single sign-on. "
-    "(An admin can switch it back on, on the Team page or with "
-    "`python -m webapp.team password-login on`.)"
+    "(An admin can switch it back on, on the Team page or with `python "
+    "-m webapp.team password-login on`.)"
 )
-NOT_AVAILABLE: Final = (
-    "Single sign-on cannot start: its settings in .streamlit/secrets.toml are not "
-    "complete. Ask the person who runs this app."
+NOT_AVAILABLE: Final = N_(
+    "Single sign-on cannot start: its settings in "
+    ".streamlit/secrets.toml are not complete. Ask the person who runs "
+    "this app."
 )
-DATABASE_DOWN: Final = (
-    "Logging in is not possible right now: the app's database is not answering. "
-    "Try again in a moment."
+DATABASE_DOWN: Final = N_(
+    "Logging in is not possible right now: the app's database is not "
+    "answering. Try again in a moment."
 )
 
 
@@ -127,7 +129,7 @@ def render_buttons(engine: Engine) -> bool:
         return True
     for provider in config.providers:
         if st.button(
-            f"Continue with {escape(provider.label)}",
+            _("Continue with {label}").format(label=escape(provider.label)),
             key=BUTTON_KEY + provider.key,
             type="primary",
             icon=":material/login:",
@@ -135,11 +137,11 @@ def render_buttons(engine: Engine) -> bool:
         ):
             _start(provider.key)
     if st.session_state.get(Keys.SSO_REFUSED) and st.button(
-        "Use another account", key="sso_other_account", icon=":material/switch_account:"
+        _("Use another account"), key="sso_other_account", icon=":material/switch_account:"
     ):
         st.logout()  # drops the refused identity's cookie; back to this page
     if password_on:
-        st.caption("or log in with a password:")
+        st.caption(_("or log in with a password:"))
     return password_on
 
 

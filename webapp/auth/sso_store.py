@@ -27,6 +27,7 @@ from webapp.db.engine import serialised_write
 from webapp.db.schema import sso_identities as I
 from webapp.db.schema import sso_settings as S
 from webapp.text.lists import split_items
+from webapp.ui.i18n import _
 
 # Any constant works; the same in every process.
 _PG_LOCK_KEY: Final = 0x5500A11D
@@ -82,11 +83,13 @@ def parse_domains(text: str) -> tuple[str, ...]:
         if not domain:
             continue
         if not _DOMAIN.fullmatch(domain):
-            raise DomainError(f"{domain[:80]!r} is not a domain name (e.g. example.com).")
+            raise DomainError(
+                _("{value!r} is not a domain name (e.g. example.com).").format(value=domain[:80])
+            )
         if domain not in found:
             found.append(domain)
     if len(found) > MAX_DOMAINS:
-        raise DomainError(f"At most {MAX_DOMAINS} domains.")
+        raise DomainError(_("At most {max_domains} domains.").format(max_domains=MAX_DOMAINS))
     return tuple(found)
 
 
@@ -125,7 +128,7 @@ class SsoStore:
         """Link the identity to `username`; False (nothing changed) when it is
         linked already (the first link stands, even against a race)."""
         if len(issuer) > MAX_ISSUER or len(subject) > MAX_SUBJECT:
-            raise ValueError("issuer or subject too long to link")
+            raise ValueError(_("issuer or subject too long to link"))
         with serialised_write(self.engine, _PG_LOCK_KEY) as conn:
             taken = conn.execute(
                 sa.select(I.c.username).where(I.c.issuer == issuer, I.c.subject == subject)

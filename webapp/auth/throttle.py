@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from webapp.auth.passwords import too_long_problem
 from webapp.auth.throttle_store import LoginLog, Recent, username_key
 from webapp.operations import metrics
+from webapp.ui.i18n import N_, _
 
 if TYPE_CHECKING:
     from webapp.team import Member
@@ -50,8 +51,8 @@ class Credentials(Protocol):
         """Whether `password` is `username`'s."""
 
 
-WRONG_CREDENTIALS: Final = "Username or password is incorrect."
-MISSING_CREDENTIALS: Final = "Enter your username and password."
+WRONG_CREDENTIALS: Final = N_("Username or password is incorrect.")
+MISSING_CREDENTIALS: Final = N_("Enter your username and password.")
 # The address recorded when Streamlit reports none (a loopback connection).
 LOCAL_ADDRESS: Final = "local"
 
@@ -140,11 +141,14 @@ def refusal_message(by_address: bool, locked: bool, until: datetime, now: dateti
     left = _in_words((until - now).total_seconds())
     whose = "from your network address" if by_address else "for this username"
     if locked:
-        return (
-            f"Too many failed logins {whose}: logging in is locked for {left} "
-            f"(until {until:%H:%M} UTC). Wait, or ask an admin to lift the lock-out."
-        )
-    return f"Too many failed logins {whose}. Wait {left} before trying again."
+        return _(
+            "Too many failed logins {whose}: logging in is locked for {left} "
+            "(until {until:%H:%M} UTC). Wait, or ask an admin to lift the "
+            "lock-out."
+        ).format(whose=whose, left=left, until=until)
+    return _("Too many failed logins {whose}. Wait {left} before trying again.").format(
+        whose=whose, left=left
+    )
 
 
 def judge(

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from webapp.db.engine import serialised_write
 from webapp.db.schema import login_events as E
+from webapp.ui.i18n import _
 
 ATTEMPT: Final = "attempt"
 FAILURE: Final = "failure"
@@ -165,7 +166,7 @@ class LoginLog:
     ) -> None:
         """Record an admin lifting the lock-out of a username and/or an address."""
         if username is None and address is None:
-            raise ValueError("unlock needs a username or an address")
+            raise ValueError(_("unlock needs a username or an address"))
         with self._write() as conn:
             conn.execute(
                 E.insert().values(

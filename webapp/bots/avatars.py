@@ -52,6 +52,8 @@ from typing import Final
 
 import httpx
 
+from webapp.ui.i18n import _
+
 AVATAR_CACHE_SECONDS: Final = 3600
 FAILURE_CACHE_SECONDS: Final = 600  # a failed avatar is not asked for again before this
 AVATAR_TIME_LIMIT_SECONDS: Final = 3.0  # the whole fetch: lookups, redirects, body
@@ -417,7 +419,7 @@ def initials_avatar(name: str) -> str:
 def avatar_alt(name: str) -> str:
     """The text alternative of a bot's avatar (an image's `alt`): what a screen
     reader says in its place. `name` is the API's bot name, shown as text."""
-    return f"Avatar of {name}"
+    return _("Avatar of {name}").format(name=name)
 
 
 def avatar_for(avatar_url: str | None, name: str, api_base_url: str | None = None) -> str:

@@ -19,6 +19,7 @@ from ablt_core import AbltClient, AbltError, Bot
 from webapp import limits
 from webapp.operations import metrics
 from webapp.text.graphemes import truncate_text
+from webapp.ui.i18n import format_number, ngettext
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
@@ -77,8 +78,9 @@ def available_models(bots: Iterable[Bot]) -> list[str]:
 
 def count_label(shown: int, total: int) -> str:
     """The caption above the cards, e.g. "6 of 6 bots"."""
-    noun = "bot" if total == 1 else "bots"
-    return f"{shown} of {total} {noun}"
+    return ngettext("{shown} of {total} bot", "{shown} of {total} bots", total).format(
+        shown=format_number(shown), total=format_number(total)
+    )
 
 
 def page_count(total: int, per_page: int = limits.BOT_CARDS_PER_PAGE) -> int:

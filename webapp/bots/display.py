@@ -20,8 +20,9 @@ from __future__ import annotations
 from webapp import limits
 from webapp.text import literal as md
 from webapp.text.graphemes import truncate_text
+from webapp.ui.i18n import N_, _
 
-NO_DESCRIPTION_MD = "_No description._"
+NO_DESCRIPTION_MD = N_("_No description._")
 
 
 def _one_line(text: str | None) -> str:
@@ -60,7 +61,7 @@ def description_md(description: str | None, limit: int = limits.BOT_DESCRIPTION_
     """The description as literal Markdown keeping its lines, cut to `limit`
     characters (between whole clusters)."""
     text = truncate_text((description or "").strip(), limit)
-    return md.escape_block(text) or NO_DESCRIPTION_MD
+    return md.escape_block(text) or _(NO_DESCRIPTION_MD)
 
 
 def description_line_md(description: str | None) -> str:

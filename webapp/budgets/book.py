@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from webapp.db.engine import reading
 from webapp.db.schema import budgets as B
 from webapp.groups.store import group_limits
+from webapp.ui.i18n import _, format_number
 
 Unit = Literal["words", "tokens"]
 UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")
@@ -88,9 +89,13 @@ def check_limit(amount: int | None, unit: str) -> Unit:
     """The unit, checked; raises `BudgetError` for a negative or huge amount or
     an unknown unit. 0 is allowed: it stops the member sending at all."""
     if unit not in UNITS:
-        raise BudgetError(f"The unit must be words or tokens, not {unit!r}.")
+        raise BudgetError(_("The unit must be words or tokens, not {unit!r}.").format(unit=unit))
     if amount is not None and not 0 <= amount <= MAX_LIMIT:
-        raise BudgetError(f"A monthly limit must be between 0 and {MAX_LIMIT:,}.")
+        raise BudgetError(
+            _("A monthly limit must be between 0 and {max_limit}.").format(
+                max_limit=format_number(MAX_LIMIT)
+            )
+        )
     return "words" if unit == "words" else "tokens"
 
 
@@ -195,7 +200,7 @@ class BudgetBook:
         team default); `BudgetError` when invalid."""
         subject = subject_key(username)
         if not subject:
-            raise BudgetError("Pick a member.")
+            raise BudgetError(_("Pick a member."))
         self._put(subject, amount, unit, actor)
 
     def clear_member_limit(self, username: str) -> bool:

@@ -52,12 +52,13 @@ from webapp.conversations.store import ConversationNotFound, ConversationStore, 
 from webapp.db.engine import serialised_write
 from webapp.team.members import MemberStore
 from webapp.text import literal as md
+from webapp.ui.i18n import N_
 
 log = logging.getLogger(__name__)
 
 # How a refusal ends: where the refused prompt is now.
-KEPT_IN_BOX: Final = "Your message is kept in the box."
-KEPT_QUEUED: Final = (
+KEPT_IN_BOX: Final = N_("Your message is kept in the box.")
+KEPT_QUEUED: Final = N_(
     "Your queued message stays queued: send it once your limit allows, or cancel it."
 )
 

@@ -44,16 +44,17 @@ from webapp.budgets.count import (
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 FLASH_AREA = "budgets"  # the budgets section's notices (`webapp.ui.flash`)
 
-NO_LIMIT: Final = "No limit"
+NO_LIMIT: Final = N_("No limit")
 LIMIT: Final = "Limit"
-TEAM_DEFAULT: Final = "Team default"
-OWN_LIMIT: Final = "Own limit"
+TEAM_DEFAULT: Final = N_("Team default")
+OWN_LIMIT: Final = N_("Own limit")
 DEFAULT_AMOUNT: Final = 100_000
 
 
@@ -135,8 +136,14 @@ def render_budget_status(member: Any) -> None:
         st.warning(warning_message(status) + origin, icon=":material/data_usage:")
         return
     st.caption(
-        f":material/data_usage: Budget: {status.left or 0:,} of {limit.amount or 0:,} "
-        f"{limit.unit} left this month.{origin}"
+        _(
+            ":material/data_usage: Budget: {value} of {value2} {unit} left this month.{origin}"
+        ).format(
+            value=format_number(status.left or 0),
+            value2=format_number(limit.amount or 0),
+            unit=_(limit.unit),
+            origin=origin,
+        )
     )
 
 
@@ -173,9 +180,9 @@ def save_team_default() -> None:
         return
     except Exception:
         log.warning("Could not save the team budget", exc_info=True)
-        _notice("error", "The team budget was not saved: the database did not answer.")
+        _notice("error", _("The team budget was not saved: the database did not answer."))
         return
-    _notice("success", f"Team default saved: {describe_limit(limit)}.")
+    _notice("success", _("Team default saved: {limit}.").format(limit=describe_limit(limit)))
 
 
 @member_action(FLASH_AREA, admin=True)
@@ -201,7 +208,7 @@ def save_member_limit() -> None:
         return
     except Exception:
         log.warning("Could not save a member's budget", exc_info=True)
-        _notice("error", "The budget was not saved: the database did not answer.")
+        _notice("error", _("The budget was not saved: the database did not answer."))
         return
     _notice("success", f"{md.escape(username)}: {said}.")
 
@@ -235,16 +242,19 @@ def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, 
 def render_budgets_admin(actor: Any) -> None:
     """The Team page's budgets section (admins only: refuses anyone else)."""
     if not getattr(actor, "is_admin", False):
-        st.error("Only an admin can set budgets.")
+        st.error(_("Only an admin can set budgets."))
         return
-    st.subheader("Budgets")
+    st.header(_("Budgets"))
     st.caption(
-        "A monthly limit per member, in words or tokens, counted from the aBLT usage of the "
-        "member's user id (as on the Statistics page) plus what this app sent since. "
-        "Months start at 00:00 UTC on the 1st. From 80% the member is warned; at 100% "
-        "sending is refused until an admin raises the limit or the month ends. "
-        "Which limit binds: the member's own limit first, then the lowest of their "
-        "groups' limits (Groups, below), then the team default."
+        _(
+            "A monthly limit per member, in words or tokens, counted from the "
+            "aBLT usage of the member's user id (as on the Statistics page) "
+            "plus what this app sent since. Months start at 00:00 UTC on the "
+            "1st. From 80% the member is warned; at 100% sending is refused "
+            "until an admin raises the limit or the month ends. Which limit "
+            "binds: the member's own limit first, then the lowest of their "
+            "groups' limits (Groups, below), then the team default."
+        )
     )
     flash.show(FLASH_AREA)
     try:
@@ -254,22 +264,24 @@ def render_budgets_admin(actor: Any) -> None:
         rows = _member_rows(members, book)
     except Exception:
         log.warning("Could not read the budgets", exc_info=True)
-        st.error("The budgets cannot be read: the database did not answer.")
+        st.error(_("The budgets cannot be read: the database did not answer."))
         return
     state = st.session_state
     state.setdefault(Keys.BUDGET_DEFAULT_MODE, NO_LIMIT if default.amount is None else LIMIT)
     state.setdefault(Keys.BUDGET_DEFAULT_AMOUNT, default.amount or DEFAULT_AMOUNT)
     state.setdefault(Keys.BUDGET_DEFAULT_UNIT, default.unit)
     with st.form("budget_default_form"):
-        st.markdown(f"**Team default** (now: {describe_limit(default)})")
-        st.radio("Team default", (NO_LIMIT, LIMIT), key=Keys.BUDGET_DEFAULT_MODE, horizontal=True)
+        st.markdown(_("**Team default** (now: {default})").format(default=describe_limit(default)))
+        st.radio(
+            _("Team default"), (NO_LIMIT, LIMIT), key=Keys.BUDGET_DEFAULT_MODE, horizontal=True
+        )
         amount_col, unit_col = st.columns(2)
         amount_col.number_input(
-            "Monthly limit", min_value=0, step=1000, key=Keys.BUDGET_DEFAULT_AMOUNT
+            _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_DEFAULT_AMOUNT
         )
-        unit_col.selectbox("Unit", UNITS, key=Keys.BUDGET_DEFAULT_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_DEFAULT_UNIT)
         st.form_submit_button(
-            "Save team default",
+            _("Save team default"),
             on_click=save_team_default,
             key="budget_default_save",
         )
@@ -289,24 +301,24 @@ def render_budgets_admin(actor: Any) -> None:
     state.setdefault(Keys.BUDGET_MEMBER_AMOUNT, DEFAULT_AMOUNT)
     state.setdefault(Keys.BUDGET_MEMBER_UNIT, "words")
     with st.form("budget_member_form"):
-        st.markdown("**A member's own limit**")
+        st.markdown(_("**A member's own limit**"))
         st.selectbox(
-            "Member",
+            _("Member"),
             list(by_name),
             format_func=lambda u: f"{by_name[u].name} ({u})",
             key=Keys.BUDGET_MEMBER,
         )
         st.radio(
-            "Limit",
+            _("Limit"),
             (TEAM_DEFAULT, OWN_LIMIT, NO_LIMIT),
             key=Keys.BUDGET_MEMBER_MODE,
             horizontal=True,
         )
         amount_col, unit_col = st.columns(2)
         amount_col.number_input(
-            "Monthly limit", min_value=0, step=1000, key=Keys.BUDGET_MEMBER_AMOUNT
+            _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_MEMBER_AMOUNT
         )
-        unit_col.selectbox("Unit", UNITS, key=Keys.BUDGET_MEMBER_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_MEMBER_UNIT)
         st.form_submit_button(
-            "Save member limit", on_click=save_member_limit, key="budget_member_save"
+            _("Save member limit"), on_click=save_member_limit, key="budget_member_save"
         )

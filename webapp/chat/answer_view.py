@@ -36,6 +36,7 @@ from webapp.conversations.context import Message
 from webapp.conversations.store import ConversationNotFound, QueuedPrompt
 from webapp.groups import view as groups_view
 from webapp.ui import announce, flash, leftovers, runtime
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -78,7 +79,7 @@ def submit_prompt() -> None:
         _problem(refused.reason)
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except ConversationNotFound:
-        _problem("That conversation no longer exists. Your text is back in the message box.")
+        _problem(_("That conversation no longer exists. Your text is back in the message box."))
         st.session_state[Keys.CHAT_PROMPT_BACK] = (Keys.CHAT_PROMPT, text)
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.PROMPT_NOT_SAVED
@@ -101,7 +102,7 @@ def start_answer(admission: Admission | None = None) -> None:
     except AnswerRefused as refused:
         _problem(refused.reason)
     except ConversationNotFound:
-        _problem("That conversation no longer exists.")
+        _problem(_("That conversation no longer exists."))
     except chat.DATABASE_ERRORS:
         st.session_state[Keys.CHAT_SEND_PROBLEM] = chat.ANSWER_NOT_STARTED
 
@@ -123,7 +124,7 @@ def answer_after(change: Callable[[], object]) -> None:
         _problem(refused.reason)
         return
     except ConversationNotFound:
-        _problem("That conversation no longer exists.")
+        _problem(_("That conversation no longer exists."))
         return
     except (ValueError, changes.SendFailed) as err:
         _problem(str(err))
@@ -226,13 +227,13 @@ def render_live(
         text_slot = st.container()
         row = st.container(horizontal=True, vertical_alignment="center")
         row.button(
-            STOP_LABEL,
+            _(STOP_LABEL),
             key=announce.STOP_KEY,  # the screen readers' announcer watches it
             icon=":material/stop_circle:",
             type="secondary",
             on_click=stop_answer,
             args=(message.id,),
-            help="Stop this answer now; the part shown is kept (Esc).",
+            help=_("Stop this answer now; the part shown is kept (Esc)."),
             shortcut=STOP_SHORTCUT,
         )
         status = row.empty()
@@ -283,7 +284,7 @@ def queue_held(member: Any, bot_slug: str = "", bot_name: str = "") -> str | Non
     checks it again (`start_answer`) and says what went wrong."""
     refused = groups_view.why_not(groups_view.current_access(member), bot_slug, bot_name)
     if bot_slug and refused:
-        return f"{refused} Your queued message stays queued."
+        return _("{refused} Your queued message stays queued.").format(refused=refused)
     try:
         return budgets_view.queue_held_by(member)
     except Exception:
@@ -301,23 +302,25 @@ def render_queued(queued: list[QueuedPrompt], *, held: str | None = None) -> Non
         with st.chat_message("user", avatar=USER_AVATAR):
             st.markdown(render.prompt_html(item.text), unsafe_allow_html=True)
             if held is not None and index == 0:
-                st.caption(f":material/block: {held}")
+                st.caption(_(":material/block: {held}").format(held=held))
             line = st.container(horizontal=True, vertical_alignment="center")
             if held is None:
-                line.caption(":material/schedule: Queued: sent when the answer before it is done.")
+                line.caption(
+                    _(":material/schedule: Queued: sent when the answer before it is done.")
+                )
             elif index == 0:
                 line.button(
-                    "Send now",
+                    _("Send now"),
                     key=f"chat_queued_send_{item.id}",
                     type="tertiary",
                     icon=":material/send:",
                     on_click=start_answer,
-                    help="Send it now, if this month's budget allows.",
+                    help=_("Send it now, if this month's budget allows."),
                 )
             else:
-                line.caption(":material/schedule: Queued: sent after the one above.")
+                line.caption(_(":material/schedule: Queued: sent after the one above."))
             line.button(
-                "Cancel",
+                _("Cancel"),
                 key=f"chat_queued_cancel_{item.id}",
                 type="tertiary",
                 icon=":material/close:",
@@ -329,5 +332,5 @@ def render_queued(queued: list[QueuedPrompt], *, held: str | None = None) -> Non
 def render_unanswered() -> None:
     """A prompt without an answer and none coming (its start failed, or an import)."""
     row = st.container(horizontal=True, vertical_alignment="center")
-    row.caption(":material/help: This message has no answer yet.")
-    row.button("Answer it", key="chat_answer_now", icon=":material/send:", on_click=answer_now)
+    row.caption(_(":material/help: This message has no answer yet."))
+    row.button(_("Answer it"), key="chat_answer_now", icon=":material/send:", on_click=answer_now)

@@ -24,15 +24,16 @@ from webapp.chat import open_chat as chat
 from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.store import ConversationNotFound
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
-BUSY_HELP = "Available when the answer is done"
-BUSY_NOTICE = (
-    "An answer is being written in this conversation: this waits until it is done "
-    "(or stopped). Nothing was changed."
+BUSY_HELP = N_("Available when the answer is done")
+BUSY_NOTICE = N_(
+    "An answer is being written in this conversation: this waits until "
+    "it is done (or stopped). Nothing was changed."
 )
 
 
@@ -63,5 +64,5 @@ def refused() -> bool:
         return False
     if opened.generating is None:
         return False
-    flash.flash(NOTICE_AREA, BUSY_NOTICE)
+    flash.flash(NOTICE_AREA, _(BUSY_NOTICE))
     return True

@@ -24,6 +24,7 @@ from webapp.chat.open_chat import (
 from webapp.conversations.context import ConversationOptions, Message
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore, Owner
+from webapp.ui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def send_prompt(store: ConversationStore, member: Owner, opened: OpenChat, promp
     """
     text = prompt.strip()
     if not text:
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     try:
         save_draft(store, member, opened)
         saved = store.append_message(member, opened.id, "user", text)

@@ -28,10 +28,11 @@ import streamlit as st
 from webapp.auth.guard import view_action
 from webapp.backend import get_store
 from webapp.conversations.store import MAX_PAGE
+from webapp.ui.i18n import N_, _
 from webapp.ui.state import Keys
 
 SNIPPET_RADIUS: Final = 60  # characters of context each side of a match
-FIND_PLACEHOLDER: Final = "Find in this conversation"
+FIND_PLACEHOLDER: Final = N_("Find in this conversation")
 FIND_MENU_KEY: Final = "chat_find_menu"  # the Find popover (open or not)
 
 _GRAPHEME: Final = regex.compile(r"\X")
@@ -117,7 +118,9 @@ def snippet_html(text: str, start: int, end: int, radius: int = SNIPPET_RADIUS) 
 
 def position_label(index: int, count: int) -> str:
     """ "3 of 7" (`index` from 0), or "No matches"."""
-    return f"{index + 1} of {count}" if count else "No matches"
+    if not count:
+        return _("No matches")
+    return _("{position} of {count}").format(position=index + 1, count=count)
 
 
 # ------------------------------------------------------------------- the view
@@ -167,9 +170,9 @@ def render_find(opened: Any, member: Any) -> None:
     if opened.is_draft:
         return
     menu = st.popover(
-        "Find",
+        _("Find"),
         icon=":material/search:",
-        help="Find text in this conversation",
+        help=_("Find text in this conversation"),
         key=FIND_MENU_KEY,
         on_change="rerun",  # its open state is then ours to read
     )
@@ -179,15 +182,15 @@ def render_find(opened: Any, member: Any) -> None:
         return
     with menu:
         query = st.text_input(
-            FIND_PLACEHOLDER,
+            _(FIND_PLACEHOLDER),
             key=Keys.CHAT_FIND_QUERY,
-            placeholder=FIND_PLACEHOLDER,
+            placeholder=_(FIND_PLACEHOLDER),
             label_visibility="collapsed",
             on_change=jump,
             args=(0,),
         )
         if not query.strip():
-            st.caption("Case and accents are ignored.")
+            st.caption(_("Case and accents are ignored."))
             return
         texts, messages = _all_texts(opened, member)
         matches = find_matches(texts, query)
@@ -198,7 +201,7 @@ def render_find(opened: Any, member: Any) -> None:
             "",
             key="chat_find_previous",
             icon=":material/keyboard_arrow_up:",
-            help="Previous match",
+            help=_("Previous match"),
             on_click=jump,
             args=(-1,),
             disabled=not matches,
@@ -208,7 +211,7 @@ def render_find(opened: Any, member: Any) -> None:
             "",
             key="chat_find_next",
             icon=":material/keyboard_arrow_down:",
-            help="Next match",
+            help=_("Next match"),
             on_click=jump,
             args=(1,),
             disabled=not matches,

@@ -24,16 +24,17 @@ from webapp.conversations.context import ConversationOptions
 from webapp.history import organising
 from webapp.text import literal as md
 from webapp.ui import flash, styles
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
-BOT_DEFAULT_LANGUAGE = "Bot's default"
+BOT_DEFAULT_LANGUAGE = N_("Bot's default")
 OTHER_LANGUAGE = "Other…"
 LANGUAGE_CHOICES = (BOT_DEFAULT_LANGUAGE, *chat.COMMON_LANGUAGES, OTHER_LANGUAGE)
 HEADER_KEY = styles.CHAT_HEADER_KEY  # its style (`render_style`) names it
 OPTIONS_KEY = "chat_options"
-OPTIONS_LABEL = "Options"
-OPTIONS_HELP = "This conversation's options: language, answer length, web search, instruction"
+OPTIONS_LABEL = N_("Options")
+OPTIONS_HELP = N_("This conversation's options: language, answer length, web search, instruction")
 PICKER_WIDTH_PX = 240
 CHIP_LANGUAGE_MAX_CHARS = 24  # a long "Other…" language is cut in its chip
 
@@ -62,17 +63,19 @@ def option_chips(options: ConversationOptions) -> list[str]:
             language = language[: CHIP_LANGUAGE_MAX_CHARS - 1] + "…"
         chips.append(f":material/translate: {md.escape(language)}")
     if options.max_words is not None:
-        chips.append(f":material/short_text: ≤{options.max_words:,} words")
+        chips.append(
+            _(":material/short_text: ≤{words} words").format(words=format_number(options.max_words))
+        )
     if options.use_search:
-        chips.append(":material/travel_explore: Web search")
+        chips.append(_(":material/travel_explore: Web search"))
     if options.system_instruction and options.system_instruction.strip():
-        chips.append(":material/tune: Instruction")
+        chips.append(_(":material/tune: Instruction"))
     return chips
 
 
 def options_label(options: ConversationOptions) -> str:
     """The options button's label: the chips, or "Options" when none is active."""
-    return "  ·  ".join(option_chips(options)) or OPTIONS_LABEL
+    return "  ·  ".join(option_chips(options)) or _(OPTIONS_LABEL)
 
 
 def render_bot_picker(bots: Sequence[Bot], names: dict[str, str], current_slug: str) -> None:
@@ -86,27 +89,31 @@ def render_bot_picker(bots: Sequence[Bot], names: dict[str, str], current_slug: 
     if len(names) > limits.BOT_PICKER_MAX_CHOICES:
         # Thousands of bots: search them rather than list them all.
         query = st.text_input(
-            "Find a bot",
+            _("Find a bot"),
             key=Keys.CHAT_BOT_QUERY,
-            placeholder="Name, slug, model…",
+            placeholder=_("Name, slug, model…"),
             label_visibility="collapsed",
             width=PICKER_WIDTH_PX,
         )
     choices, matching = catalogue.picker_slugs(bots, query, current_slug)
     st.selectbox(
-        "Bot",
+        _("Bot"),
         choices,
         format_func=lambda slug: names[slug],
         key=Keys.CHAT_BOT_SELECT,
         on_change=pick_bot,
         label_visibility="collapsed",
         width=PICKER_WIDTH_PX,
-        help="The bot this conversation talks to; another bot starts a new chat",
+        help=_("The bot this conversation talks to; another bot starts a new chat"),
     )
     if matching > limits.BOT_PICKER_MAX_CHOICES:
         st.caption(
-            f"Showing {limits.BOT_PICKER_MAX_CHOICES} of {matching:,} matching bots: "
-            "type to find others."
+            _(
+                "Showing {bot_picker_max_choices} of {matching} matching bots: type to find others."
+            ).format(
+                bot_picker_max_choices=limits.BOT_PICKER_MAX_CHOICES,
+                matching=format_number(matching),
+            )
         )
 
 
@@ -149,12 +156,12 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
     with st.popover(
         options_label(_as_widgets_say(opened)),
         icon=":material/tune:",
-        help=OPTIONS_HELP,
+        help=_(OPTIONS_HELP),
         key=OPTIONS_KEY,
     ):
         current = options.language or BOT_DEFAULT_LANGUAGE
         choice = st.selectbox(
-            "Language",
+            _("Language"),
             LANGUAGE_CHOICES,
             index=LANGUAGE_CHOICES.index(
                 current if current in LANGUAGE_CHOICES else OTHER_LANGUAGE
@@ -163,11 +170,11 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
         )
         if choice == OTHER_LANGUAGE:
             typed = st.text_input(
-                "Other language",
+                _("Other language"),
                 value="" if current in LANGUAGE_CHOICES else current,
                 max_chars=limits.LANGUAGE_MAX_CHARS,
                 key=f"chat_language_other_{suffix}",
-                placeholder="e.g. Catalan",
+                placeholder=_("e.g. Catalan"),
             )
             language = typed.strip() or None
         else:
@@ -175,11 +182,13 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
 
         max_words = None
         if st.toggle(
-            "Limit answer length", value=options.max_words is not None, key=f"chat_limit_{suffix}"
+            _("Limit answer length"),
+            value=options.max_words is not None,
+            key=f"chat_limit_{suffix}",
         ):
             max_words = int(
                 st.number_input(
-                    "Max words",
+                    _("Max words"),
                     min_value=limits.MAX_WORDS_MIN,
                     max_value=limits.MAX_WORDS_MAX,
                     value=options.max_words or limits.MAX_WORDS_DEFAULT,
@@ -188,23 +197,29 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
                 )
             )
         st.caption(
-            f"The API's advice: under {chat.MAX_WORDS_CUT_BELOW} words answers get cut off; "
-            f"over {chat.MAX_WORDS_SLOW_ABOVE} words regular models may time out."
+            _(
+                "The API's advice: under {max_words_cut_below} words answers get "
+                "cut off; over {max_words_slow_above} words regular models may "
+                "time out."
+            ).format(
+                max_words_cut_below=chat.MAX_WORDS_CUT_BELOW,
+                max_words_slow_above=chat.MAX_WORDS_SLOW_ABOVE,
+            )
         )
         use_search = st.toggle(
-            "Web search",
+            _("Web search"),
             value=options.use_search,
             key=f"chat_search_{suffix}",
-            help="A premium feature: the bot searches the web before answering.",
+            help=_("A premium feature: the bot searches the web before answering."),
         )
         system = st.text_area(
-            "System instruction",
+            _("System instruction"),
             value=options.system_instruction or "",
             key=f"chat_system_{suffix}",
             # The widget keeps at most this many (in the browser and on the server),
             # so the model below never sees a longer one.
             max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
-            placeholder="Extends or overrides the bot's own instructions",
+            placeholder=_("Extends or overrides the bot's own instructions"),
         )
         # A copy, so what the widgets don't show (the library entry) stays.
         chosen: ConversationOptions = options.model_copy(
@@ -222,14 +237,15 @@ def render_options(opened: chat.OpenChat) -> ConversationOptions:
 
 # ------------------------------------------------------------- temporary chats
 
-TEMPORARY_LABEL = "Temporary"
-TEMPORARY_HELP = (
-    "A temporary chat is never saved in History: it is deleted when you open another "
-    "conversation or log out (Keep this conversation saves it)."
+TEMPORARY_LABEL = N_("Temporary")
+TEMPORARY_HELP = N_(
+    "A temporary chat is never saved in History: it is deleted when "
+    "you open another conversation or log out (Keep this conversation "
+    "saves it)."
 )
-TEMPORARY_NOTE = (
-    "**Temporary chat**: not in History, and deleted when you leave it or log out. "
-    "Its answers still count towards your budget."
+TEMPORARY_NOTE = N_(
+    "**Temporary chat**: not in History, and deleted when you leave it "
+    "or log out. Its answers still count towards your budget."
 )
 KEEP_KEY = "chat_keep_temporary"
 
@@ -250,7 +266,7 @@ def keep_temporary() -> None:
     if opened is None:
         return
     organising.keep(get_store(), current_member(), opened)
-    flash.flash(NOTICE_AREA, "Kept: this conversation is now in your History.", "success")
+    flash.flash(NOTICE_AREA, _("Kept: this conversation is now in your History."), "success")
 
 
 def render_temporary_switch(opened: chat.OpenChat) -> None:
@@ -258,10 +274,10 @@ def render_temporary_switch(opened: chat.OpenChat) -> None:
     # Mirrors the open conversation, set before the widget exists this run.
     st.session_state[Keys.CHAT_TEMPORARY] = opened.conversation.temporary
     st.toggle(
-        TEMPORARY_LABEL,
+        _(TEMPORARY_LABEL),
         key=Keys.CHAT_TEMPORARY,
         on_change=switch_temporary,
-        help=TEMPORARY_HELP,
+        help=_(TEMPORARY_HELP),
     )
 
 
@@ -270,9 +286,9 @@ def render_temporary_note(opened: chat.OpenChat) -> None:
     if not opened.conversation.temporary:
         return
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.info(TEMPORARY_NOTE, icon=":material/visibility_off:", width="stretch")
+        st.info(_(TEMPORARY_NOTE), icon=":material/visibility_off:", width="stretch")
         st.button(
-            "Keep this conversation",
+            _("Keep this conversation"),
             key=KEEP_KEY,
             icon=":material/bookmark_add:",
             on_click=keep_temporary,

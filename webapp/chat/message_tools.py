@@ -26,9 +26,10 @@ from webapp.limits import BOT_MODEL_MAX_CHARS
 from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
 from webapp.ui import chat_scripts, clipboard, scroll, styles
+from webapp.ui.i18n import N_, _
 
-COPY_LABEL: Final = "Copy text"
-COPIED_LABEL: Final = "Copied"
+COPY_LABEL: Final = N_("Copy text")
+COPIED_LABEL: Final = N_("Copied")
 
 
 def time_label(when: datetime, tz: tzinfo | None, *, now: datetime | None = None) -> str:
@@ -99,7 +100,7 @@ def render_page_tools(
     otherwise the same one each run (`webapp.ui.chat_scripts`)."""
     styles.message_tools()
     chat_scripts.draw(
-        copied_label=COPIED_LABEL,
+        copied_label=_(COPIED_LABEL),
         focus_input=focus_input,
         anchor=anchor,
         mark=mark,
@@ -138,7 +139,7 @@ def origin_label(source: str | None, model: str | None) -> str | None:
     (`webapp.imports`), as plain text; None for one made here or in aBLT Chat."""
     if not source or source == Source.ABLT:
         return None
-    label = f"Imported from {SOURCE_NAMES.get(source, source)}"
+    label = _("Imported from {source}").format(source=SOURCE_NAMES.get(source, source))
     return f"{label}, {cut_graphemes(model, BOT_MODEL_MAX_CHARS)}" if model else label
 
 
@@ -157,5 +158,7 @@ def render_imported_badge(
             md.escape(origin) if origin else label,
             icon=IMPORTED_ICON,
             color="gray",
-            help=f"Imported {full_time(imported_at, tz)}; its dates are the file's.",
+            help=_("Imported {time}; its dates are the file's.").format(
+                time=full_time(imported_at, tz)
+            ),
         )

@@ -24,6 +24,7 @@ import streamlit as st
 
 from webapp.auth.guard import view_action
 from webapp.ui import flash
+from webapp.ui.i18n import _
 from webapp.ui.state import Keys
 
 DISMISS_LABEL = "Dismiss"
@@ -75,4 +76,4 @@ def show(opened: _Keyed | None) -> None:
     row = st.container(horizontal=True, vertical_alignment="center", key="chat_held_notice")
     with row:
         st.error(held.text, icon=":material/link_off:", width="stretch")
-        st.button(DISMISS_LABEL, key="chat_notice_dismiss", on_click=dismiss, type="tertiary")
+        st.button(_(DISMISS_LABEL), key="chat_notice_dismiss", on_click=dismiss, type="tertiary")

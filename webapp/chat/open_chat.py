@@ -70,6 +70,7 @@ from webapp.history.actions import rename as rename
 from webapp.history.actions import set_pinned as set_pinned
 from webapp.limits import BOT_WELCOME_MAX_CHARS
 from webapp.text.graphemes import truncate_text
+from webapp.ui.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from ablt_core import Bot
@@ -82,34 +83,39 @@ BOT_NAME_STORED_MAX = 200  # the store's bot_name column, in characters
 PAGE_SIZE = 30  # messages shown at first, and added by each "Show earlier"
 OPEN_PARAM = "conversation"  # the query parameter naming the open conversation
 
-UNEXPECTED_ERROR = "Something went wrong while getting the answer. Try again."
-INTERRUPTED_MESSAGE = (
-    "This answer stopped arriving before it finished (the page was reloaded or the "
-    "connection dropped). The part received is kept; retry to ask again."
+UNEXPECTED_ERROR = N_("Something went wrong while getting the answer. Try again.")
+INTERRUPTED_MESSAGE = N_(
+    "This answer stopped arriving before it finished (the page was "
+    "reloaded or the connection dropped). The part received is kept; "
+    "retry to ask again."
 )
 # A database that refuses a write (disk full, locked, gone): the send stops with
 # one of these, never a traceback, and the prompt text is not lost.
 DATABASE_ERRORS = (SQLAlchemyError, OSError)
-PROMPT_NOT_SAVED = (
-    "Your message was not sent: the conversation database is not accepting changes "
-    "right now (it may be busy or out of disk space). Your text is back in the message "
-    "box, so you can send it again in a moment."
+PROMPT_NOT_SAVED = N_(
+    "Your message was not sent: the conversation database is not "
+    "accepting changes right now (it may be busy or out of disk "
+    "space). Your text is back in the message box, so you can send it "
+    "again in a moment."
 )
-ANSWER_NOT_STARTED = (
-    "Your message is saved, but the answer could not be started: the conversation "
-    "database is not accepting changes right now (it may be busy or out of disk space). "
-    "Retry in a moment."
+ANSWER_NOT_STARTED = N_(
+    "Your message is saved, but the answer could not be started: the "
+    "conversation database is not accepting changes right now (it may "
+    "be busy or out of disk space). Retry in a moment."
 )
-DATABASE_READ_ONLY = (
-    "The conversation database is not accepting changes right now (it may be busy or "
-    "out of disk space): what you see is the conversation as last saved."
+DATABASE_READ_ONLY = N_(
+    "The conversation database is not accepting changes right now (it "
+    "may be busy or out of disk space): what you see is the "
+    "conversation as last saved."
 )
-DATABASE_UNREADABLE = (
-    "The conversation database cannot be read right now (it may be busy or unavailable). "
-    "Retry in a moment; nothing saved is lost."
+DATABASE_UNREADABLE = N_(
+    "The conversation database cannot be read right now (it may be "
+    "busy or unavailable). Retry in a moment; nothing saved is lost."
 )
-EMPTY_ANSWER = "The bot sent an empty answer. Retry to ask again."
-NOT_FOUND_MESSAGE = "That conversation does not exist, or is not yours. A new chat is open instead."
+EMPTY_ANSWER = N_("The bot sent an empty answer. Retry to ask again.")
+NOT_FOUND_MESSAGE = N_(
+    "That conversation does not exist, or is not yours. A new chat is open instead."
+)
 
 
 # --------------------------------------------------------- the open chat
@@ -331,7 +337,9 @@ def choose_open(
             refresh(store, member, current, alive=alive)
             return current, notice
         except ConversationNotFound:
-            return draft(current_slug), "This conversation was deleted. A new chat is open instead."
+            return draft(current_slug), _(
+                "This conversation was deleted. A new chat is open instead."
+            )
     return draft(requested_slug), notice
 
 
@@ -437,7 +445,7 @@ def context_before(
 # ---------------------------------------------------------------- display
 
 
-APP_NAME = "aBLT Chat"
+APP_NAME = N_("aBLT Chat")
 TAB_TITLE_MAX_CHARS = 60
 
 
@@ -487,7 +495,10 @@ def context_note(opened: OpenChat) -> str | None:
     n = opened.context_omitted
     if not n:
         return None
-    return (
-        f"To stay within the model's limits, the last answer was based on the latest "
-        f"messages only: {n} earlier message{'s were' if n != 1 else ' was'} left out."
-    )
+    return ngettext(
+        "To stay within the model's limits, the last answer was based on "
+        "the latest messages only: {n} earlier message was left out.",
+        "To stay within the model's limits, the last answer was based on "
+        "the latest messages only: {n} earlier messages were left out.",
+        n,
+    ).format(n=n)

@@ -6,6 +6,7 @@ from typing import Any
 
 from webapp.conversations.options import ConversationOptions
 from webapp.limits import MAX_WORDS_MAX, MAX_WORDS_MIN
+from webapp.ui.i18n import _
 
 # The API's own advice on answer length (see ablt-api.md).
 MAX_WORDS_CUT_BELOW = 100
@@ -48,12 +49,17 @@ def advice(options: ConversationOptions) -> list[str]:
     notes = []
     words = options.max_words
     if words is not None and words < MAX_WORDS_CUT_BELOW:
-        notes.append(f"Under {MAX_WORDS_CUT_BELOW} words, answers often get cut off mid-sentence.")
+        notes.append(
+            _("Under {words} words, answers often get cut off mid-sentence.").format(
+                words=MAX_WORDS_CUT_BELOW
+            )
+        )
     if words is not None and words > MAX_WORDS_SLOW_ABOVE:
         notes.append(
-            f"Over {MAX_WORDS_SLOW_ABOVE} words, regular models may time out before "
-            "the answer is done."
+            _("Over {words} words, regular models may time out before the answer is done.").format(
+                words=MAX_WORDS_SLOW_ABOVE
+            )
         )
     if options.use_search and words is not None and words < 100:
-        notes.append("Web search needs room: use it with at least 100 words.")
+        notes.append(_("Web search needs room: use it with at least 100 words."))
     return notes

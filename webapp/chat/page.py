@@ -46,6 +46,7 @@ from webapp.statistics import api as usage_api
 from webapp.text import literal as md
 from webapp.ui import flash, leftovers
 from webapp.ui import page as ui
+from webapp.ui.i18n import _
 from webapp.ui.member import require_member
 from webapp.ui.state import Keys
 
@@ -86,7 +87,7 @@ def render() -> None:
     except chat.DATABASE_ERRORS:
         # The database cannot be read: keep what this page last showed, say why.
         opened, notice = current, None
-        flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+        flash.flash(chat_notice.NOTICE_AREA, _(chat.DATABASE_UNREADABLE), "error")
     try:
         # A temporary chat left for another conversation is gone at once.
         organising.leave_temporary(store, member, current, opened)
@@ -158,18 +159,20 @@ def render_chat(
     if bots_problem:
         # Reading needs no API: only new chats and answers do.
         ui.error_box(
-            f"{bots_problem} You can still read, search and export your conversations; "
-            "sending needs the API.",
+            _(
+                "{bots_problem} You can still read, search and export your "
+                "conversations; sending needs the API."
+            ).format(bots_problem=bots_problem),
             retry_key="chat_bots_retry",
         )
     chat_notice.show(opened)
     if opened is None:
         flash.show(chat_notice.NOTICE_AREA)
-        st.title("Chat")
+        st.title(_("Chat"))
         if bots_problem:
-            st.info("Open a conversation from the History; new chats need the bot list.")
+            st.info(_("Open a conversation from the History; new chats need the bot list."))
         else:
-            st.info("The API lists no bots to chat with, or none your groups may use.")
+            st.info(_("The API lists no bots to chat with, or none your groups may use."))
         return
 
     bot = by_slug.get(opened.conversation.bot_slug)
@@ -204,7 +207,7 @@ def render_chat(
                 description = bot_display.description_line_md(bot.description)
                 st.caption(f"{model} · {description}" if description else model)
             elif not bots_problem:
-                st.warning("This bot is no longer in the catalogue; answers may fail.")
+                st.warning(_("This bot is no longer in the catalogue; answers may fail."))
             groups_view.render_refused_bot_note(
                 groups_view.current_access(member), opened.conversation.bot_slug, bot_name
             )
@@ -252,7 +255,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         except ConversationNotFound:
             st.rerun()  # deleted in another tab: the page says so
         except chat.DATABASE_ERRORS:
-            flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+            flash.flash(chat_notice.NOTICE_AREA, _(chat.DATABASE_UNREADABLE), "error")
         if opened.id and st.query_params.get(chat.OPEN_PARAM) != opened.id:
             # A new chat saved by this send: the URL names it (a reload, a second tab).
             st.query_params[chat.OPEN_PARAM] = opened.id
@@ -275,7 +278,9 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
     # the bottom, as in the main script (a fragment's own container would not be).
     with st.bottom:
         st.chat_input(
-            f"Message {label}", key=Keys.CHAT_PROMPT, on_submit=answers_view.submit_prompt
+            _("Message {label}").format(label=label),
+            key=Keys.CHAT_PROMPT,
+            on_submit=answers_view.submit_prompt,
         )
 
     anchor, mark = st.session_state.pop(Keys.CHAT_SCROLL_ANCHOR, None) or (None, False)
@@ -287,7 +292,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
     )
     if opened.hidden:
         st.button(
-            f"Show earlier ({opened.hidden} more)",
+            _("Show earlier ({hidden} more)").format(hidden=opened.hidden),
             key="chat_show_earlier",
             icon=":material/expand_less:",
             on_click=chat_view.show_earlier,
@@ -334,7 +339,7 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         opened.context_omitted = ended.context_omitted
     note = chat.context_note(opened)
     if note:
-        st.caption(f":material/content_cut: {note}")
+        st.caption(_(":material/content_cut: {note}").format(note=note))
     chat_view.show_send_problem()
 
     if generating is not None:
@@ -354,7 +359,7 @@ def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[B
         try:
             changes.set_options(get_store(), member, opened, chat_header.render_options(opened))
         except chat.DATABASE_ERRORS:
-            flash.flash(chat_notice.NOTICE_AREA, chat.DATABASE_READ_ONLY, "error")
+            flash.flash(chat_notice.NOTICE_AREA, _(chat.DATABASE_READ_ONLY), "error")
         library_view.render_chat_menu(
             opened.conversation.options, opened.conversation.bot_slug, bots
         )

@@ -16,6 +16,7 @@ from webapp.chat import open_chat as chat
 from webapp.conversations import context as history
 from webapp.conversations.model import Message
 from webapp.conversations.store import ConversationStore, Owner, Versions
+from webapp.ui.i18n import _
 
 
 def versions_of(
@@ -64,10 +65,10 @@ def edit_prompt(
     message that cannot be edited, or an answer still generating (`BranchBusy`);
     database errors propagate, and then nothing changed."""
     if not text.strip():
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     prompt = next((m for m in opened.messages if m.id == message_id), None)
     if prompt is None or not can_edit(opened, prompt):
-        raise ValueError("That message cannot be edited now.")
+        raise ValueError(_("That message cannot be edited now."))
     store.branch_at(member, opened.id, prompt.seq, text)
     chat.refresh(store, member, opened)
 

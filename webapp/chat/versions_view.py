@@ -22,15 +22,16 @@ from webapp.chat.notice import NOTICE_AREA
 from webapp.conversations.model import Message
 from webapp.conversations.store import ConversationNotFound, VersionNotFound, Versions
 from webapp.ui import flash, styles
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
-PREVIOUS_HELP = "Previous version"
-NEXT_HELP = "Next version"
-EDIT_LABEL = "Edit message"
-EDIT_HELP = "Edit this message: a new branch starts here; the old one stays as a version."
+PREVIOUS_HELP = N_("Previous version")
+NEXT_HELP = N_("Next version")
+EDIT_LABEL = N_("Edit message")
+EDIT_HELP = N_("Edit this message: a new branch starts here; the old one stays as a version.")
 
 
 def _opened() -> chat.OpenChat | None:
@@ -54,9 +55,13 @@ def switch_to(message_id: str, by: int) -> None:
     try:
         versions.switch(get_store(), current_member(), opened, message_id, by)
     except ConversationNotFound:
-        _notify("That conversation no longer exists.")
+        _notify(_("That conversation no longer exists."))
     except VersionNotFound as err:
-        _notify(f"{err} The conversation was changed elsewhere; it is shown as it is now.")
+        _notify(
+            _("{problem} The conversation was changed elsewhere; it is shown as it is now.").format(
+                problem=err
+            )
+        )
     except ValueError as err:  # BranchBusy
         _notify(str(err))
     except chat.DATABASE_ERRORS:
@@ -133,10 +138,10 @@ def editing(message: Message) -> bool:
 def render_edit_box(message: Message) -> None:
     """The edit box in place of the prompt: Send starts a new branch, Cancel keeps all."""
     with st.form(key="chat_edit_form", border=False):
-        st.text_area("Edit your message", key=Keys.CHAT_EDIT_TEXT)
+        st.text_area(_("Edit your message"), key=Keys.CHAT_EDIT_TEXT)
         row = st.container(horizontal=True)
-        row.form_submit_button("Send", key="chat_edit_send", type="primary", on_click=send_edit)
-        row.form_submit_button("Cancel", key="chat_edit_cancel", on_click=cancel_edit)
+        row.form_submit_button(_("Send"), key="chat_edit_send", type="primary", on_click=send_edit)
+        row.form_submit_button(_("Cancel"), key="chat_edit_cancel", on_click=cancel_edit)
 
 
 def render_tools(message: Message) -> None:
@@ -167,33 +172,33 @@ def render_tools(message: Message) -> None:
     if found is not None:
         idle = versions.can_switch(opened)
         row.button(
-            PREVIOUS_HELP,
+            _(PREVIOUS_HELP),
             icon=":material/chevron_left:",
             key=f"chat_version_prev_{message.id}",
             type="tertiary",
-            help=answer_busy.BUSY_HELP if waiting else PREVIOUS_HELP,
+            help=_(answer_busy.BUSY_HELP) if waiting else _(PREVIOUS_HELP),
             disabled=not idle or found.step(-1) is None,
             on_click=switch_to,
             args=(message.id, -1),
         )
         row.caption(found.label, width="content")
         row.button(
-            NEXT_HELP,
+            _(NEXT_HELP),
             icon=":material/chevron_right:",
             key=f"chat_version_next_{message.id}",
             type="tertiary",
-            help=answer_busy.BUSY_HELP if waiting else NEXT_HELP,
+            help=_(answer_busy.BUSY_HELP) if waiting else _(NEXT_HELP),
             disabled=not idle or found.step(1) is None,
             on_click=switch_to,
             args=(message.id, 1),
         )
     if editable:
         row.button(
-            EDIT_LABEL,
+            _(EDIT_LABEL),
             icon=":material/edit:",
             key=f"chat_edit_{message.id}",
             type="tertiary",
-            help=answer_busy.BUSY_HELP if waiting else EDIT_HELP,
+            help=_(answer_busy.BUSY_HELP) if waiting else _(EDIT_HELP),
             disabled=waiting,
             on_click=start_edit,
             args=(message.id, message.text),

@@ -34,13 +34,14 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.feedback import view as feedback_view
 from webapp.ui import flash
 from webapp.ui import page as ui
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 SYSTEM_AVATAR = ":material/tune:"
-SYSTEM_CAPTION = (
-    ":material/tune: System message: not shown to the bot as a question; it is sent as "
-    "an instruction with each prompt."
+SYSTEM_CAPTION = N_(
+    ":material/tune: System message: not shown to the bot as a "
+    "question; it is sent as an instruction with each prompt."
 )
 COPY_HELP = message_tools.COPY_LABEL
 
@@ -61,7 +62,7 @@ def guarded(action: Callable[[], Any]) -> None:
     try:
         action()
     except ConversationNotFound:
-        flash.flash(NOTICE_AREA, "That conversation no longer exists.", "error")
+        flash.flash(NOTICE_AREA, _("That conversation no longer exists."), "error")
     except ValueError as err:
         flash.flash(NOTICE_AREA, str(err), "error")
 
@@ -136,9 +137,9 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
     if opened.is_draft:
         return
     store, conv_id = get_store(), opened.id
-    with st.popover("Export", icon=":material/download:"):
+    with st.popover(_("Export"), icon=":material/download:"):
         st.download_button(
-            "Markdown",
+            _("Markdown"),
             data=lambda: chat.export_markdown(store, member, conv_id),
             file_name=history.export_filename(opened.conversation, "md"),
             mime="text/markdown",
@@ -147,7 +148,7 @@ def render_exports(member: Any, opened: chat.OpenChat) -> None:
             icon=":material/description:",
         )
         st.download_button(
-            "JSON (can be imported again)",
+            _("JSON (can be imported again)"),
             data=lambda: chat.export_json(store, member, conv_id),
             file_name=history.export_filename(opened.conversation, "json"),
             mime="application/json",
@@ -176,18 +177,23 @@ def render_message(message: Message, avatar: str, *, is_last: bool, editable: bo
             versions_view.render_edit_box(message)
             return
         if message.role == "system":
-            st.caption(SYSTEM_CAPTION)
+            st.caption(_(SYSTEM_CAPTION))
         if message.text:
             show_text(message)
         if history.is_unsent_prompt(message):
-            st.caption(f":material/upload_file: {history.UNSENT_NOTE}")
+            st.caption(
+                _(":material/upload_file: {unsent_note}").format(unsent_note=history.UNSENT_NOTE)
+            )
             if is_last:
                 st.button(
-                    "Send", key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
+                    _("Send"), key="chat_send_unsent", icon=":material/send:", on_click=send_unsent
                 )
         elif message.status == history.AnswerStatus.STOPPED:
             st.caption(
-                ":material/stop_circle: Stopped: this is the part received before you stopped it."
+                _(
+                    ":material/stop_circle: Stopped: this is the part received before "
+                    "you stopped it."
+                )
             )
         elif message.status in history.RETRYABLE_STATUSES:
             text = message.error or chat.INTERRUPTED_MESSAGE
@@ -248,7 +254,7 @@ def render_last_controls(opened: chat.OpenChat) -> None:
     row = st.container(horizontal=True)
     if chat.can_regenerate(opened):
         row.button(
-            "Regenerate",
+            _("Regenerate"),
             key="chat_regenerate",
             icon=":material/refresh:",
             type="tertiary",
@@ -256,7 +262,7 @@ def render_last_controls(opened: chat.OpenChat) -> None:
         )
     if chat.last_prompt(opened) is not None and not chat.awaiting_answer(opened):
         row.button(
-            "Edit last message",
+            _("Edit last message"),
             key="chat_edit",
             icon=":material/edit:",
             type="tertiary",

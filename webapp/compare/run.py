@@ -15,6 +15,7 @@ from webapp.compare.store import Comparison, Comparisons
 from webapp.conversations.context import ConversationOptions, Message
 from webapp.conversations.model import RETRYABLE_STATUSES, AnswerStatus
 from webapp.conversations.store import Owner
+from webapp.ui.i18n import _
 
 if TYPE_CHECKING:
     from webapp.answers import Admission, AnswerService, LiveAnswer
@@ -66,7 +67,7 @@ def start(
     choice of bots (see `Comparisons.create`); `AnswerRefused` (from
     `answers.admit`) before anything is saved."""
     if not prompt.strip():
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     admission = answers.admit(owner, bots=[slug for slug, _ in bots])
     comparison = comparisons.create(owner, bots, options)
     comparisons.name_after_prompt(owner, comparison.id, prompt)
@@ -87,7 +88,7 @@ def send(
     all columns (`admission`, else asked here): `AnswerRefused` before any
     column is sent anything."""
     if not prompt.strip():
-        raise ValueError("An empty message cannot be sent.")
+        raise ValueError(_("An empty message cannot be sent."))
     admission = admission or answers.admit(owner, bots=[c.bot_slug for c in comparison.columns])
     for column in comparison.columns:
         answers.submit(owner, column.id, prompt, admission=admission)

@@ -31,6 +31,7 @@ from webapp.conversations.context import (
 )
 from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
 from webapp.db.schema import conversations as C
+from webapp.ui.i18n import _
 
 MIN_BOTS: Final = 2
 MAX_BOTS: Final = 4
@@ -76,11 +77,15 @@ class Comparisons:
         column with its own options (same order). ValueError otherwise."""
         slugs = [slug for slug, _ in bots]
         if not MIN_BOTS <= len(bots) <= MAX_BOTS:
-            raise ValueError(f"Compare {MIN_BOTS} to {MAX_BOTS} bots.")
+            raise ValueError(
+                _("Compare {min_bots} to {max_bots} bots.").format(
+                    min_bots=MIN_BOTS, max_bots=MAX_BOTS
+                )
+            )
         if len(set(slugs)) != len(slugs):
-            raise ValueError("Pick each bot once.")
+            raise ValueError(_("Pick each bot once."))
         if len(options) != len(bots):
-            raise ValueError("Give each bot its options.")
+            raise ValueError(_("Give each bot its options."))
         names = [name or slug for slug, name in bots]
         parent = self._store.create_conversation(
             owner, COMPARISON_BOT_SLUG, comparison_name(names), kind=KIND_COMPARISON

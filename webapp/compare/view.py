@@ -34,6 +34,7 @@ from webapp.library.view import entry_label, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -119,9 +120,9 @@ def submit_prompt(bots: Sequence[Bot]) -> None:
         _notice("error", refused.reason)
         page.prompt_back = text
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
     except ValueError as err:
-        _notice("error", f"{err} Your text is back in the message box.")
+        _notice("error", _("{problem} Your text is back in the message box.").format(problem=err))
         page.prompt_back = text
     except chat.DATABASE_ERRORS:
         _notice("error", chat.PROMPT_NOT_SAVED)
@@ -144,7 +145,12 @@ def apply_library_entry(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     state, page = st.session_state, session()
 
@@ -161,7 +167,10 @@ def apply_library_entry(entry_id: str) -> None:
     page.library_id = entry.id
     if entry.starter_prompt:
         page.prompt_back = fill_template(entry.starter_prompt, values)
-    _notice("success", f"Applied “{md.escape(entry.name)}”: send the prompt when ready.")
+    _notice(
+        "success",
+        _("Applied “{name}”: send the prompt when ready.").format(name=md.escape(entry.name)),
+    )
 
 
 def render_library_picker() -> None:
@@ -171,11 +180,11 @@ def render_library_picker() -> None:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
     chosen = st.selectbox(
-        "Start from a library entry (optional)",
+        _("Start from a library entry (optional)"),
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        placeholder="Search the prompt library…",
+        placeholder=_("Search the prompt library…"),
         key="compare_library_pick",
     )
     if chosen is None:
@@ -188,7 +197,7 @@ def render_library_picker() -> None:
             max_chars=2000,
         )
     st.button(
-        "Apply",
+        _("Apply"),
         key="compare_library_apply",
         icon=":material/menu_book:",
         on_click=apply_library_entry,
@@ -215,7 +224,7 @@ def stop_all(comparison_id: str) -> None:
     try:
         run.stop_all(get_answers(), member, get_comparisons().get(member, comparison_id))
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "The answers could not be stopped; try again.")
+        _notice("error", _("The answers could not be stopped; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -226,7 +235,7 @@ def retry_column(column_id: str) -> None:
     except AnswerRefused as refused:
         _notice("error", refused.reason)
     except (ConversationNotFound, *chat.DATABASE_ERRORS):
-        _notice("error", "That answer could not be started again; try once more.")
+        _notice("error", _("That answer could not be started again; try once more."))
 
 
 @member_action(FLASH_AREA)
@@ -234,7 +243,7 @@ def vote(comparison_id: str, column_id: str | None) -> None:
     try:
         get_comparisons().vote(current_member(), comparison_id, column_id)
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
 
 
 @member_action(FLASH_AREA)
@@ -243,7 +252,7 @@ def continue_with(comparison_id: str, column_id: str) -> None:
     try:
         chat_conv = get_comparisons().continue_with(current_member(), comparison_id, column_id)
     except ConversationNotFound:
-        _notice("error", "That comparison no longer exists.")
+        _notice("error", _("That comparison no longer exists."))
         return
     st.session_state[Keys.CHAT_OPEN_ID] = chat_conv.id
     session().go_to_chat = True
@@ -274,26 +283,26 @@ def render_option_fields(scope: str) -> None:
     `scope`: `ALL_BOTS` or one bot's slug."""
     left, right = st.columns(2)
     left.text_input(
-        "Language",
+        _("Language"),
         key=Keys.compare_option(scope, "language"),
-        placeholder="The bot's default",
+        placeholder=_("The bot's default"),
         max_chars=limits.LANGUAGE_MAX_CHARS,
     )
     right.number_input(
-        "Max words",
+        _("Max words"),
         limits.MAX_WORDS_MIN,
         limits.MAX_WORDS_MAX,
         value=limits.MAX_WORDS_DEFAULT,
         step=50,
         key=Keys.compare_option(scope, "max_words"),
     )
-    left.toggle("Web search", key=Keys.compare_option(scope, "search"))
-    right.toggle("Limit answer length", key=Keys.compare_option(scope, "limit"))
+    left.toggle(_("Web search"), key=Keys.compare_option(scope, "search"))
+    right.toggle(_("Limit answer length"), key=Keys.compare_option(scope, "limit"))
     st.text_area(
-        "System instruction",
+        _("System instruction"),
         key=Keys.compare_option(scope, "system"),
         max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
-        placeholder="Extends or overrides each bot's own instructions",
+        placeholder=_("Extends or overrides each bot's own instructions"),
         height=80,
     )
 
@@ -303,16 +312,18 @@ def render_setup(bots: Sequence[Bot]) -> None:
     render_library_picker()
     labels = chat.bot_labels(bots)
     st.multiselect(
-        f"Bots to compare ({MIN_BOTS} to {MAX_BOTS})",
+        _("Bots to compare ({min_bots} to {max_bots})").format(
+            min_bots=MIN_BOTS, max_bots=MAX_BOTS
+        ),
         list(labels),
         format_func=labels.__getitem__,
         max_selections=MAX_BOTS,
         key=Keys.COMPARE_BOTS,
-        placeholder="Pick the bots",
+        placeholder=_("Pick the bots"),
     )
     picked = st.session_state.get(Keys.COMPARE_BOTS, [])
-    with st.expander("Options", icon=":material/tune:"):
-        per_bot = st.toggle("Options per bot", key=Keys.COMPARE_PER_BOT)
+    with st.expander(_("Options"), icon=":material/tune:"):
+        per_bot = st.toggle(_("Options per bot"), key=Keys.COMPARE_PER_BOT)
         if not per_bot:
             render_option_fields(ALL_BOTS)
         else:
@@ -320,12 +331,16 @@ def render_setup(bots: Sequence[Bot]) -> None:
                 st.markdown(f"**{md.escape(labels[slug])}**")
                 render_option_fields(slug)
     if len(picked) < MIN_BOTS:
-        st.caption(f"Pick {MIN_BOTS} to {MAX_BOTS} bots, then type one prompt for all of them.")
+        st.caption(
+            _("Pick {min_bots} to {max_bots} bots, then type one prompt for all of them.").format(
+                min_bots=MIN_BOTS, max_bots=MAX_BOTS
+            )
+        )
 
 
 def _answer_status(message: Message) -> None:
     if message.status == history.AnswerStatus.STOPPED:
-        st.caption(":material/stop_circle: Stopped: the part received before Stop.")
+        st.caption(_(":material/stop_circle: Stopped: the part received before Stop."))
     elif message.status in history.RETRYABLE_STATUSES:
         # A stored error may come from an imported file or the API's detail: text.
         error = md.escape(message.error) if message.error else chat.INTERRUPTED_MESSAGE
@@ -379,7 +394,7 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
             row = st.container(horizontal=True)
             if last.status in history.RETRYABLE_STATUSES:
                 row.button(
-                    "Retry",
+                    _("Retry"),
                     key=f"compare_retry_{conv.id}",
                     type="primary",
                     on_click=retry_column,
@@ -387,7 +402,7 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
                 )
             else:
                 row.button(
-                    "Best answer",
+                    _("Best answer"),
                     key=f"compare_vote_{conv.id}",
                     icon=":material/star:",
                     type="tertiary",
@@ -396,7 +411,7 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
                     disabled=voted is not None and voted.id == conv.id,
                 )
             row.button(
-                "Continue with this bot",
+                _("Continue with this bot"),
                 key=f"compare_continue_{conv.id}",
                 icon=":material/chat:",
                 type="tertiary",
@@ -405,7 +420,7 @@ def render_comparison(comparison: Comparison, bots_by_slug: dict[str, Bot]) -> N
             )
     if live_slots:
         st.button(
-            "Stop all",
+            _("Stop all"),
             key="compare_stop_all",
             icon=":material/stop_circle:",
             on_click=stop_all,
@@ -436,7 +451,7 @@ def follow_live(member: Member, slots: list[tuple[Message, Any, Any]]) -> None:
             if ended:
                 status_slot.empty()
                 continue
-            status_slot.caption(describe_wait(wait, "The bot") if not text or wait else "…")
+            status_slot.caption(describe_wait(wait, _("The bot")) if not text or wait else "…")
             still.append((message, text_slot, status_slot))
         pending = still
         if pending:
@@ -447,9 +462,9 @@ def render_exports(comparison: Comparison) -> None:
     """Markdown (a section per column) and JSON downloads, built when clicked."""
     member, comparisons, cid = current_member(), get_comparisons(), comparison.id
     name = history.export_filename(comparison.conversation, "md").removesuffix(".md")
-    with st.popover("Export", icon=":material/download:"):
+    with st.popover(_("Export"), icon=":material/download:"):
         st.download_button(
-            "Markdown",
+            _("Markdown"),
             data=lambda: comparisons.export_markdown(member, cid),
             file_name=f"{name}-comparison.md",
             mime="text/markdown",
@@ -458,7 +473,7 @@ def render_exports(comparison: Comparison) -> None:
             icon=":material/description:",
         )
         st.download_button(
-            "JSON",
+            _("JSON"),
             data=lambda: comparisons.export_json(member, cid),
             file_name=f"{name}-comparison.json",
             mime="application/json",
@@ -472,11 +487,11 @@ def render_recent(member: Member) -> None:
     """The member's comparisons in the sidebar, newest first."""
     sidebar = st.sidebar
     sidebar.button(
-        "New comparison", key="compare_new", icon=":material/add:", on_click=new_comparison
+        _("New comparison"), key="compare_new", icon=":material/add:", on_click=new_comparison
     )
     recent = [c for c in get_store().list_conversations(member) if c.is_comparison][:15]
     if recent:
-        sidebar.caption("Comparisons")
+        sidebar.caption(_("Comparisons"))
     for conv in recent:
         sidebar.button(
             md.escape(conv.title),

@@ -55,6 +55,7 @@ from webapp.conversations.transcripts import export_markdown as export_markdown
 from webapp.conversations.transcripts import is_unsent_prompt as is_unsent_prompt
 from webapp.conversations.transcripts import parse_import as parse_import
 from webapp.conversations.transcripts import settle_imported as settle_imported
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,11 @@ DEFAULT_CONTEXT_MAX_WORDS: Final = 6000
 ENV_CONTEXT_MAX_MESSAGES: Final = "ABLT_CONTEXT_MAX_MESSAGES"
 ENV_CONTEXT_MAX_WORDS: Final = "ABLT_CONTEXT_MAX_WORDS"
 
-GROUP_PINNED: Final = "Pinned"
-GROUP_TODAY: Final = "Today"
-GROUP_YESTERDAY: Final = "Yesterday"
-GROUP_WEEK: Final = "Previous 7 days"
-GROUP_OLDER: Final = "Older"
+GROUP_PINNED: Final = N_("Pinned")
+GROUP_TODAY: Final = N_("Today")
+GROUP_YESTERDAY: Final = N_("Yesterday")
+GROUP_WEEK: Final = N_("Previous 7 days")
+GROUP_OLDER: Final = N_("Older")
 GROUP_ORDER: Final = (GROUP_PINNED, GROUP_TODAY, GROUP_YESTERDAY, GROUP_WEEK, GROUP_OLDER)
 
 
@@ -144,9 +145,13 @@ def _env_cap(env: Mapping[str, str], name: str, default: int) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}.") from None
+        raise ValueError(
+            _("{name} must be a whole number, got {raw!r}.").format(name=name, raw=raw)
+        ) from None
     if value < 0:
-        raise ValueError(f"{name} must be 0 (no cap) or more, got {value}.")
+        raise ValueError(
+            _("{name} must be 0 (no cap) or more, got {value}.").format(name=name, value=value)
+        )
     return value or None
 
 
@@ -185,7 +190,7 @@ def build_context(
     when everything fits); one whose prompt was cut off by the cap is dropped.
     """
     if not messages or messages[-1].role != "user":
-        raise ValueError("The last message must be the new user prompt.")
+        raise ValueError(_("The last message must be the new user prompt."))
     limits = limits or ContextLimits()
     prompt = messages[-1]
 

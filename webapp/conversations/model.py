@@ -14,6 +14,7 @@ from typing import Final, Literal, get_args
 
 from webapp.conversations.options import ConversationOptions
 from webapp.text.graphemes import cut_graphemes
+from webapp.ui.i18n import N_, _
 
 Role = Literal["user", "assistant", "system"]
 
@@ -47,7 +48,7 @@ RETRYABLE_STATUSES: Final[frozenset[AnswerStatus]] = frozenset(
     {AnswerStatus.ERROR, AnswerStatus.INTERRUPTED}
 )
 
-DEFAULT_TITLE: Final = "New conversation"
+DEFAULT_TITLE: Final = N_("New conversation")
 KIND_CHAT: Final = "chat"
 KIND_COMPARISON: Final = "comparison"
 KIND_COLUMN: Final = "column"
@@ -155,5 +156,5 @@ def clean_title(title: str) -> str:
     """A title as the user typed it, made one line; ValueError when blank."""
     line = _WS.sub(" ", title).strip()
     if not line:
-        raise ValueError("A title cannot be empty.")
+        raise ValueError(_("A title cannot be empty."))
     return cut_graphemes(line, TITLE_HARD_LIMIT)

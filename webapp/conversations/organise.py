@@ -21,6 +21,7 @@ from typing import Final
 
 from webapp.text.graphemes import cut_graphemes
 from webapp.text.lists import split_items
+from webapp.ui.i18n import _
 
 FOLDER_NAME_MAX_CHARS: Final = 60  # the column holds 80; shown in a narrow sidebar
 TAG_MAX_CHARS: Final = 32  # the column holds 40
@@ -36,7 +37,7 @@ def clean_folder_name(name: str) -> str:
     ValueError when blank."""
     line = _WS.sub(" ", name).strip()
     if not line:
-        raise ValueError("A folder needs a name.")
+        raise ValueError(_("A folder needs a name."))
     return cut_graphemes(line, FOLDER_NAME_MAX_CHARS)
 
 
@@ -68,7 +69,11 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
     past `MAX_TAGS_PER_CONVERSATION` (counted after the split)."""
     seen = _cleaned(tags)
     if len(seen) > MAX_TAGS_PER_CONVERSATION:
-        raise ValueError(f"A conversation can have at most {MAX_TAGS_PER_CONVERSATION} tags.")
+        raise ValueError(
+            _("A conversation can have at most {max_tags_per_conversation} tags.").format(
+                max_tags_per_conversation=MAX_TAGS_PER_CONVERSATION
+            )
+        )
     return list(seen)
 
 

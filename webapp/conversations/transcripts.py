@@ -34,6 +34,7 @@ from webapp.conversations.model import (
 from webapp.conversations.options import ConversationOptions, options_problem
 from webapp.render import standalone_markdown
 from webapp.text.graphemes import cut_graphemes
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 _WS = re.compile(r"\s+")
@@ -302,16 +303,18 @@ def parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
     except ConversationImportError:
         raise
     except RecursionError as err:
-        raise ConversationImportError("The file is nested too deeply to be an export.") from err
+        raise ConversationImportError(_("The file is nested too deeply to be an export.")) from err
     except ValidationError as err:
-        raise ConversationImportError(f"The export file is invalid: {_describe(err)}.") from err
+        raise ConversationImportError(
+            _("The export file is invalid: {err}.").format(err=_describe(err))
+        ) from err
     except _READ_ERRORS as err:
         raise ConversationImportError(
-            f"The file could not be read as an export ({type(err).__name__})."
+            _("The file could not be read as an export ({name}).").format(name=type(err).__name__)
         ) from err
     except Exception as err:  # the boundary promise: a plain message, never a crash
         log.warning("Import refused on an unexpected %s", type(err).__name__)
-        raise ConversationImportError("The file could not be read as an export.") from err
+        raise ConversationImportError(_("The file could not be read as an export.")) from err
 
 
 _PLAIN_VERSION: Final = re.compile(r"-?[A-Za-z0-9.]{1,19}")
@@ -319,7 +322,9 @@ _PLAIN_VERSION: Final = re.compile(r"-?[A-Za-z0-9.]{1,19}")
 
 def _reject_constant(name: str) -> Any:
     # JSON has no NaN or Infinity; Python's reader accepts them unless told.
-    raise ConversationImportError(f"The file is not valid JSON ({name} is not a JSON number).")
+    raise ConversationImportError(
+        _("The file is not valid JSON ({name} is not a JSON number).").format(name=name)
+    )
 
 
 def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
@@ -328,26 +333,32 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
     else:
         if len(raw) > MAX_IMPORT_BYTES:
             raise ConversationImportError(
-                f"The file is too large to import (limit {MAX_IMPORT_BYTES // (1024 * 1024)} MB)."
+                _("The file is too large to import (limit {value} MB).").format(
+                    value=MAX_IMPORT_BYTES // (1024 * 1024)
+                )
             )
         try:
             text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         except UnicodeDecodeError as err:
-            raise ConversationImportError("The file is not UTF-8 text.") from err
+            raise ConversationImportError(_("The file is not UTF-8 text.")) from err
         if not text.strip():
-            raise ConversationImportError("The file is empty.")
+            raise ConversationImportError(_("The file is empty."))
         try:
             data = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as err:
             raise ConversationImportError(
-                f"The file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})."
+                _("The file is not valid JSON (line {lineno}, column {colno}: {msg}).").format(
+                    lineno=err.lineno, colno=err.colno, msg=err.msg
+                )
             ) from err
     if not isinstance(data, Mapping):
-        raise ConversationImportError("The file is JSON but not an aBLT Chat export.")
+        raise ConversationImportError(_("The file is JSON but not an aBLT Chat export."))
     if data.get("format") != EXPORT_FORMAT:
         raise ConversationImportError(
-            "The file is not an aBLT Chat conversation export "
-            f'(expected "format": "{EXPORT_FORMAT}").'
+            _(
+                "The file is not an aBLT Chat conversation export (expected "
+                '"format": "{export_format}").'
+            ).format(export_format=EXPORT_FORMAT)
         )
     version = data.get("version")
     if type(version) is not int or version != EXPORT_VERSION:
@@ -356,8 +367,10 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
         echo = isinstance(version, int | str) and _PLAIN_VERSION.fullmatch(str(version))
         shown = version if echo else "given"
         raise ConversationImportError(
-            f"The export format version {shown!r} is not supported "
-            f"(this app reads version {EXPORT_VERSION})."
+            _(
+                "The export format version {shown!r} is not supported (this app "
+                "reads version {export_version})."
+            ).format(shown=shown, export_version=EXPORT_VERSION)
         )
     conversation = data.get("conversation")
     if isinstance(conversation, Mapping) and isinstance(conversation.get("options"), Mapping):
@@ -368,7 +381,7 @@ def _parse_import(raw: str | bytes | Mapping[str, Any]) -> ImportedConversation:
     _check_storable(parsed)
     keys = [v.key for v in parsed.versions]
     if len(set(keys)) != len(keys):
-        raise ConversationImportError('Two entries of "versions" have the same "key".')
+        raise ConversationImportError(_('Two entries of "versions" have the same "key".'))
     return parsed
 
 
@@ -382,20 +395,20 @@ def _check_storable(parsed: ImportedConversation) -> None:
     for text in texts:
         if "\x00" in text:
             raise ConversationImportError(
-                "The file contains a NUL character, which cannot be kept."
+                _("The file contains a NUL character, which cannot be kept.")
             )
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as err:
             raise ConversationImportError(
-                "The file contains text that is not valid Unicode (a lone surrogate)."
+                _("The file contains text that is not valid Unicode (a lone surrogate).")
             ) from err
 
 
 # An imported prompt that was never answered here: shown with a Send button,
 # never answered by itself (an import has no side effects: nothing is sent or billed).
 UNSENT_STATUS: Final = AnswerStatus.INTERRUPTED
-UNSENT_NOTE: Final = "Imported and not sent: nothing goes to the bot until you send it."
+UNSENT_NOTE: Final = N_("Imported and not sent: nothing goes to the bot until you send it.")
 
 
 def is_unsent_prompt(message: Message) -> bool:

@@ -275,6 +275,7 @@ members = sa.Table(
     sa.Column("last_login_at", UTCDateTime, nullable=True),
     sa.Column("sessions_valid_after", UTCDateTime, nullable=True),
     sa.Column("extra", sa.Text, nullable=False),
+    sa.Column("language", sa.String(16), nullable=True),  # v20: chosen locale; NULL: browser's
 )
 
 # One row (id 1) once the team has a source: the imported file, the demo

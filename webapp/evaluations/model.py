@@ -20,6 +20,7 @@ from typing import Final, Literal
 from webapp.budgets.count import BudgetStatus, words_as_tokens
 from webapp.budgets.holds import estimate_words
 from webapp.conversations.context import ConversationOptions
+from webapp.ui.i18n import N_, _, format_number, ngettext
 
 MAX_PROMPTS: Final = 200  # prompts in one set
 MAX_PROMPT_CHARS: Final = 20_000  # characters in one prompt
@@ -39,7 +40,7 @@ REFUSED: Final = "refused"
 ENDED_STATES: Final = frozenset({DONE, FAILED, CANCELLED, REFUSED})
 RETRYABLE: Final = (FAILED, CANCELLED, REFUSED)  # the states a cell is asked again from
 
-STOPPED_BEFORE_START: Final = "Stopped before it started."
+STOPPED_BEFORE_START: Final = N_("Stopped before it started.")
 
 
 class EvaluationError(ValueError):
@@ -170,15 +171,25 @@ class Progress:
 
     def caption(self) -> str:
         """ "23 of 40 answers · 2 failed" (the parts that are zero left out)."""
-        parts = [f"{self.ended} of {self.total} answers"]
+        parts = [
+            ngettext("{ended} of {total} answer", "{ended} of {total} answers", self.total).format(
+                ended=format_number(self.ended), total=format_number(self.total)
+            )
+        ]
         if self.running:
-            parts.append(f"{self.running} being written")
+            parts.append(_("{count} being written").format(count=format_number(self.running)))
         if self.failed:
-            parts.append(f"{self.failed} failed")
+            parts.append(_("{count} failed").format(count=format_number(self.failed)))
         if self.cancelled:
-            parts.append(f"{self.cancelled} not started (stopped)")
+            parts.append(
+                _("{count} not started (stopped)").format(count=format_number(self.cancelled))
+            )
         if self.refused:
-            parts.append(f"{self.refused} refused (a bot you may no longer use)")
+            parts.append(
+                _("{count} refused (a bot you may no longer use)").format(
+                    count=format_number(self.refused)
+                )
+            )
         return " · ".join(parts)
 
 
@@ -206,9 +217,13 @@ def clean_name(name: str) -> str:
     """A set's name: one line, not blank, at most `NAME_MAX_CHARS`."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise EvaluationError("Give the set a name.")
+        raise EvaluationError(_("Give the set a name."))
     if len(cleaned) > NAME_MAX_CHARS:
-        raise EvaluationError(f"A set's name can be at most {NAME_MAX_CHARS} characters.")
+        raise EvaluationError(
+            _("A set's name can be at most {name_max_chars} characters.").format(
+                name_max_chars=NAME_MAX_CHARS
+            )
+        )
     return cleaned
 
 
@@ -221,19 +236,27 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
     """The prompts of a set, checked: 1 to `MAX_PROMPTS`, none blank, none
     over `MAX_PROMPT_CHARS`. EvaluationError says which and what the limit is."""
     if not prompts:
-        raise EvaluationError("Add at least one prompt to the set.")
+        raise EvaluationError(_("Add at least one prompt to the set."))
     if len(prompts) > MAX_PROMPTS:
         raise EvaluationError(
-            f"A set can hold at most {MAX_PROMPTS} prompts; this one has {len(prompts):,}. "
-            "Split it into several sets."
+            _(
+                "A set can hold at most {max_prompts} prompts; this one has "
+                "{prompts}. Split it into several sets."
+            ).format(max_prompts=MAX_PROMPTS, prompts=format_number(len(prompts)))
         )
     for number, prompt in enumerate(prompts, start=1):
         if not prompt.strip():
-            raise EvaluationError(f"Prompt {number} is empty.")
+            raise EvaluationError(_("Prompt {number} is empty.").format(number=number))
         if len(prompt) > MAX_PROMPT_CHARS:
             raise EvaluationError(
-                f"Prompt {number} has {len(prompt):,} characters; a prompt can have at most "
-                f"{MAX_PROMPT_CHARS:,}."
+                _(
+                    "Prompt {number} has {prompt} characters; a prompt can have at "
+                    "most {max_prompt_chars}."
+                ).format(
+                    number=number,
+                    prompt=format_number(len(prompt)),
+                    max_prompt_chars=format_number(MAX_PROMPT_CHARS),
+                )
             )
     return tuple(prompts)
 
@@ -242,14 +265,23 @@ def check_bots(bots: Sequence[RunBot], prompts: int) -> tuple[RunBot, ...]:
     """The bots of a run, checked: `MIN_BOTS` to `MAX_BOTS`, each once, and
     prompts x bots at most `MAX_ANSWERS`. EvaluationError otherwise."""
     if not MIN_BOTS <= len(bots) <= MAX_BOTS:
-        raise EvaluationError(f"Pick {MIN_BOTS} to {MAX_BOTS} bots.")
+        raise EvaluationError(
+            _("Pick {min_bots} to {max_bots} bots.").format(min_bots=MIN_BOTS, max_bots=MAX_BOTS)
+        )
     slugs = [b.slug for b in bots]
     if len(set(slugs)) != len(slugs):
-        raise EvaluationError("Pick each bot once.")
+        raise EvaluationError(_("Pick each bot once."))
     if prompts * len(bots) > MAX_ANSWERS:
         raise EvaluationError(
-            f"{prompts:,} prompts x {len(bots)} bots is {prompts * len(bots):,} answers; a run "
-            f"can ask for at most {MAX_ANSWERS:,}. Use fewer prompts or fewer bots."
+            _(
+                "{prompts} prompts x {bots} bots is {value} answers; a run can "
+                "ask for at most {max_answers}. Use fewer prompts or fewer bots."
+            ).format(
+                prompts=format_number(prompts),
+                bots=len(bots),
+                value=format_number(prompts * len(bots)),
+                max_answers=format_number(MAX_ANSWERS),
+            )
         )
     return tuple(bots)
 

@@ -37,11 +37,12 @@ from webapp.team import Member
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 SCORES: Final = ["1", "2", "3", "4", "5"]
-NO_BEST: Final = "No pick"
+NO_BEST: Final = N_("No pick")
 RATING_COLUMNS: Final = ("Mean rating", "Spread (SD)", "Ratings", "Best on prompts")
 
 
@@ -69,7 +70,7 @@ def rate_prompt(run_id: str, prompt_index: int, order: tuple[str, ...]) -> None:
     except EvaluationError as err:
         _notice("warning", str(err))
     except chat.DATABASE_ERRORS:
-        _notice("error", "Your ratings could not be saved; try again.")
+        _notice("error", _("Your ratings could not be saved; try again."))
 
 
 @member_action(FLASH_AREA)
@@ -80,19 +81,19 @@ def share_report(run_id: str) -> None:
     try:
         run = evaluations.run(run_id)
     except EvaluationNotFound:
-        _notice("error", "That run no longer exists.")
+        _notice("error", _("That run no longer exists."))
         return
     if run.owner != member.username:
-        _notice("error", "Only the member who started a run can share its report.")
+        _notice("error", _("Only the member who started a run can share its report."))
         return
     ReportShares(get_store()).share(member, run_id, report_for(run))
-    _notice("success", "Share link made: anyone of the team with it can read the report.")
+    _notice("success", _("Share link made: anyone of the team with it can read the report."))
 
 
 @member_action(FLASH_AREA)
 def revoke_share(token: str) -> None:
     if ReportShares(get_store()).revoke(current_member(), token):
-        _notice("info", "That link no longer opens the report.")
+        _notice("info", _("That link no longer opens the report."))
 
 
 # ---------------------------------------------------------------- rating
@@ -118,15 +119,17 @@ def render_rating(run: Run, member: Member) -> None:
     rated = evaluations.rated_prompts(run.id, member.username)
     todo = [p for p in ratable if p not in rated]
     st.caption(
-        f"You have rated {len(rated)} of {len(run.prompts)} prompts. Answers are shown "
-        "in a random order, without the bots' names."
+        _(
+            "You have rated {rated} of {prompts} prompts. Answers are shown in "
+            "a random order, without the bots' names."
+        ).format(rated=len(rated), prompts=len(run.prompts))
     )
     if todo:
         _render_prompt_form(run, cells, todo[0], member)
     elif len(ratable) < len(run.prompts) and run.active:
-        st.info("The next prompts are still being answered: come back in a moment.")
+        st.info(_("The next prompts are still being answered: come back in a moment."))
     else:
-        st.success("You have rated every prompt of this run.")
+        st.success(_("You have rated every prompt of this run."))
     if rated:
         _render_revealed(run, cells, sorted(rated), member)
 
@@ -135,28 +138,30 @@ def _render_prompt_form(run: Run, cells: Sequence[Cell], prompt: int, member: Me
     answered = [c for c in cells if c.prompt_index == prompt and c.state == DONE]
     order = answer_order(answered, run.id, prompt, member.username)
     names = [n for b in run.bots for n in (b.name, b.slug)]
-    st.markdown(f"**Prompt {prompt + 1} of {len(run.prompts)}**")
+    st.markdown(
+        _("**Prompt {value} of {prompts}**").format(value=prompt + 1, prompts=len(run.prompts))
+    )
     st.markdown(render.prompt_html(run.prompts[prompt]), unsafe_allow_html=True)
     with st.form(f"evals_rate_{run.id}_{prompt}", border=False):
         for number, cell in enumerate(order, start=1):
             with st.container(border=True):
-                st.markdown(f"**Answer {number}**")
+                st.markdown(_("**Answer {number}**").format(number=number))
                 st.markdown(
                     render.answer_html(mask_names(cell.text, names)), unsafe_allow_html=True
                 )
                 st.segmented_control(
-                    f"Your rating of answer {number} (1 poor, 5 excellent)",
+                    _("Your rating of answer {number} (1 poor, 5 excellent)").format(number=number),
                     SCORES,
                     key=Keys.evals_score(cell.id),
                 )
         st.radio(
-            "Best of the set (optional)",
+            _("Best of the set (optional)"),
             [NO_BEST, *[f"Answer {n}" for n in range(1, len(order) + 1)]],
             horizontal=True,
             key=Keys.evals_best(run.id, prompt),
         )
         st.form_submit_button(
-            "Save my ratings",
+            _("Save my ratings"),
             type="primary",
             on_click=rate_prompt,
             args=(run.id, prompt, tuple(c.id for c in order)),
@@ -168,7 +173,11 @@ def _render_revealed(
 ) -> None:
     """Each rated prompt's answers with their bots and everyone's ratings."""
     ratings = get_evaluations().ratings(run.id)
-    with st.expander(f"Prompts you rated ({len(prompts)}): the bots and the team's ratings"):
+    with st.expander(
+        _("Prompts you rated ({prompts}): the bots and the team's ratings").format(
+            prompts=len(prompts)
+        )
+    ):
         for prompt in prompts:
             rows = []
             for cell in (c for c in cells if c.prompt_index == prompt and c.state == DONE):
@@ -186,7 +195,7 @@ def _render_revealed(
                         ),
                     }
                 )
-            st.markdown(f"**Prompt {prompt + 1}**")
+            st.markdown(_("**Prompt {value}**").format(value=prompt + 1))
             st.dataframe(csv_safe.safe_frame(pd.DataFrame(rows)), hide_index=True, width="stretch")
 
 
@@ -216,19 +225,37 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     st.dataframe(csv_safe.safe_frame(frame), hide_index=True, width="stretch")
     if ratings:
         st.markdown(md.escape(report.agreement.reading))
-        st.caption(
-            f"{report.rated_prompts} prompts rated by {len(report.raters)} members"
-            + (f" ({', '.join(md.escape(r) for r in report.raters)})" if report.raters else "")
-            + (f"; change against the run of {report.compared_to}" if report.compared_to else "")
-            + "."
+        rated = ngettext(
+            "{prompts} prompt rated by {raters} members",
+            "{prompts} prompts rated by {raters} members",
+            report.rated_prompts,
+        ).format(prompts=report.rated_prompts, raters=len(report.raters))
+        if report.raters:
+            rated += " (" + ", ".join(md.escape(r) for r in report.raters) + ")"
+        if report.compared_to:
+            rated += _("; change against the run of {run}").format(run=report.compared_to)
+        st.caption(rated + ".")
+    if report.failed:
+        failed = ngettext("{count} answer failed", "{count} answers failed", report.failed).format(
+            count=report.failed
         )
-    failed = {0: "no answer failed", 1: "1 answer failed"}.get(
-        report.failed, f"{report.failed} answers failed"
+    else:
+        failed = _("no answer failed")
+    if report.refused:
+        caption = _(
+            "{answers} answers of {prompts} prompts; {failed}; {refused} refused "
+            "(a bot its owner may no longer use)."
+        )
+    else:
+        caption = _("{answers} answers of {prompts} prompts; {failed}.")
+    st.caption(
+        caption.format(
+            answers=report.answers,
+            prompts=report.prompts,
+            failed=failed,
+            refused=report.refused,
+        )
     )
-    refused = (
-        f"; {report.refused} refused (a bot its owner may no longer use)" if report.refused else ""
-    )
-    st.caption(f"{report.answers} answers of {report.prompts} prompts; {failed}{refused}.")
 
 
 def render_report(run: Run, member: Member) -> None:
@@ -242,8 +269,10 @@ def render_report(run: Run, member: Member) -> None:
     ]
     if todo:
         st.info(
-            f"The team's ratings show here once you have rated the {len(todo)} prompts "
-            "left for you (Rate), so your ratings stay your own."
+            _(
+                "The team's ratings show here once you have rated the {todo} "
+                "prompts left for you (Rate), so your ratings stay your own."
+            ).format(todo=len(todo))
         )
         render_report_table(report, ratings=False)
         return
@@ -251,7 +280,7 @@ def render_report(run: Run, member: Member) -> None:
     slug = "".join(ch if ch.isalnum() else "-" for ch in run.name.lower()).strip("-") or "run"
     left, right, share = st.columns(3)
     left.download_button(
-        "Markdown",
+        _("Markdown"),
         to_markdown(report),
         file_name=f"evaluation-{slug}.md",
         mime="text/markdown",
@@ -259,7 +288,7 @@ def render_report(run: Run, member: Member) -> None:
         on_click="ignore",
     )
     right.download_button(
-        "CSV",
+        _("CSV"),
         csv_text(report),
         file_name=f"evaluation-{slug}.csv",
         mime="text/csv",
@@ -267,12 +296,14 @@ def render_report(run: Run, member: Member) -> None:
         on_click="ignore",
     )
     if run.owner == member.username:
-        share.button("Share link", icon=":material/share:", on_click=share_report, args=(run.id,))
+        share.button(
+            _("Share link"), icon=":material/share:", on_click=share_report, args=(run.id,)
+        )
         for token in ReportShares(get_store()).tokens(member, run.id):
             link, revoke = st.columns([5, 1], vertical_alignment="center")
             link.code(report_path(token), language=None)
             revoke.button(
-                "Stop sharing", key=f"evals_revoke_{token}", on_click=revoke_share, args=(token,)
+                _("Stop sharing"), key=f"evals_revoke_{token}", on_click=revoke_share, args=(token,)
             )
 
 
@@ -283,6 +314,10 @@ def render_shared(token: str) -> None:
     except ReportNotAvailable as err:
         st.warning(str(err), icon=":material/link_off:")
         return
-    st.subheader(f"Evaluation: {md.escape(report.run_name)}")
-    st.caption(f"Run of {report.created_at}; a read-only copy of its report.")
+    st.header(_("Evaluation: {run_name}").format(run_name=md.escape(report.run_name)))
+    st.caption(
+        _("Run of {created_at}; a read-only copy of its report.").format(
+            created_at=report.created_at
+        )
+    )
     render_report_table(report)

@@ -57,6 +57,7 @@ from webapp.evaluations.model import (
 from webapp.evaluations.store import Evaluations
 from webapp.groups.model import BotAccess
 from webapp.groups.store import access_for
+from webapp.ui.i18n import N_
 
 if TYPE_CHECKING:
     from webapp.answers import AnswerService
@@ -75,14 +76,14 @@ SETTLE_EVERY: Final = 5.0  # seconds between checks for answers whose worker die
 # A cell claimed this long ago whose answer was never sent: its process died
 # between the claim and the send (a send takes well under a second).
 UNSTARTED_AFTER: Final = timedelta(minutes=2)
-NEVER_SENT: Final = "This answer was never sent (the app restarted meanwhile). Retry it."
-INTERRUPTED: Final = "The answer was cut off before it ended."
-BUDGET_STOP: Final = (
+NEVER_SENT: Final = N_("This answer was never sent (the app restarted meanwhile). Retry it.")
+INTERRUPTED: Final = N_("The answer was cut off before it ended.")
+BUDGET_STOP: Final = N_(
     "Not started: this answer could take you past your monthly budget, so the run stopped here."
 )
-NOT_STARTED: Final = "Not started: "
-REFUSED_BOT: Final = "Not asked: "  # + why the owner may not use the bot
-COULD_NOT_START: Final = (
+NOT_STARTED: Final = N_("Not started: ")
+REFUSED_BOT: Final = N_("Not asked: ")  # + why the owner may not use the bot
+COULD_NOT_START: Final = N_(
     "This answer could not be started (the database or the API did not answer). Retry it."
 )
 

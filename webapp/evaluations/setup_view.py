@@ -40,6 +40,7 @@ from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -61,12 +62,12 @@ def add_pasted() -> None:
     if one:
         added.append(one)
     if not added:
-        _notice("warning", "Type or paste prompts first.")
+        _notice("warning", _("Type or paste prompts first."))
         return
     try:
         check_prompts([*page.draft, *added])
     except EvaluationError as err:
-        _notice("error", f"{err} Nothing was added.")
+        _notice("error", _("{problem} Nothing was added.").format(problem=err))
         return
     page.draft.extend(added)
     state[Keys.EVALS_PASTE] = state[Keys.EVALS_ONE] = ""
@@ -86,17 +87,22 @@ def add_library_prompt(entry_id: str) -> None:
     }
     missing = [name for name, value in values.items() if not value.strip()]
     if missing:
-        _notice("error", "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first.")
+        _notice(
+            "error",
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            ),
+        )
         return
     prompt = fill_template(entry.starter_prompt or "", values).strip()
     if not prompt:
-        _notice("error", "That library entry has no prompt to add.")
+        _notice("error", _("That library entry has no prompt to add."))
         return
     page = session()
     try:
         check_prompts([*page.draft, prompt])
     except EvaluationError as err:
-        _notice("error", f"{err} Nothing was added.")
+        _notice("error", _("{problem} Nothing was added.").format(problem=err))
         return
     page.draft.append(prompt)
 
@@ -120,12 +126,19 @@ def save_set() -> None:
         _notice("error", str(err))
         return
     except chat.DATABASE_ERRORS:
-        _notice("error", "The set could not be saved; try again.")
+        _notice("error", _("The set could not be saved; try again."))
         return
     page.draft = []
     state[Keys.EVALS_SET] = saved.id
     state[Keys.EVALS_SET_NAME] = ""
-    _notice("success", f"Saved the set “{md.escape(saved.name)}” ({len(saved.prompts)} prompts).")
+    _notice(
+        "success",
+        ngettext(
+            "Saved the set “{name}” ({count} prompt).",
+            "Saved the set “{name}” ({count} prompts).",
+            len(saved.prompts),
+        ).format(name=md.escape(saved.name), count=len(saved.prompts)),
+    )
 
 
 def options_from_fields(scope: str) -> ConversationOptions:
@@ -159,12 +172,12 @@ def start_run(bots: Sequence[Bot]) -> None:
     """Run the picked set with the picked bots (after the cost check)."""
     set_id = st.session_state.get(Keys.EVALS_SET)
     if not set_id or set_id == NEW_SET:
-        _notice("error", "Save the set of prompts first, then run it.")
+        _notice("error", _("Save the set of prompts first, then run it."))
         return
     try:
         eval_set = get_evaluations().get_set(current_member(), set_id)
     except EvaluationNotFound:
-        _notice("error", "That set no longer exists.")
+        _notice("error", _("That set no longer exists."))
         return
     launch(eval_set, picked_bots(bots))
 
@@ -173,25 +186,25 @@ def render_option_fields(scope: str) -> None:
     """Language, max words, web search and a system instruction for `scope`."""
     left, right = st.columns(2)
     left.text_input(
-        "Language",
+        _("Language"),
         key=Keys.evals_option(scope, "language"),
-        placeholder="The bot's default",
+        placeholder=_("The bot's default"),
         max_chars=limits.LANGUAGE_MAX_CHARS,
     )
     right.number_input(
-        "Max words",
+        _("Max words"),
         limits.MAX_WORDS_MIN,
         limits.MAX_WORDS_MAX,
         value=limits.MAX_WORDS_DEFAULT,
         step=50,
         key=Keys.evals_option(scope, "max_words"),
     )
-    left.toggle("Web search", key=Keys.evals_option(scope, "search"))
+    left.toggle(_("Web search"), key=Keys.evals_option(scope, "search"))
     st.text_area(
-        "System instruction",
+        _("System instruction"),
         key=Keys.evals_option(scope, "system"),
         max_chars=limits.SYSTEM_INSTRUCTION_MAX_CHARS,
-        placeholder="Extends or overrides each bot's own instructions",
+        placeholder=_("Extends or overrides each bot's own instructions"),
         height=80,
     )
 
@@ -202,11 +215,11 @@ def _render_library_adder() -> None:
         return
     labels = {e.id: entry_label(e, {}) for e in entries}
     chosen = st.selectbox(
-        "Add a prompt from the library",
+        _("Add a prompt from the library"),
         list(labels),
         index=None,
         format_func=labels.__getitem__,
-        placeholder="Search the prompt library…",
+        placeholder=_("Search the prompt library…"),
         key="evals_library_pick",
     )
     if chosen is None:
@@ -219,7 +232,7 @@ def _render_library_adder() -> None:
             max_chars=2000,
         )
     st.button(
-        "Add to the set",
+        _("Add to the set"),
         key="evals_library_add",
         icon=":material/menu_book:",
         on_click=add_library_prompt,
@@ -230,24 +243,29 @@ def _render_library_adder() -> None:
 def render_new_set() -> None:
     """A new set: its name, prompts typed or pasted, or from the library."""
     page = session()
-    st.text_input("Name of the set", key=Keys.EVALS_SET_NAME, max_chars=200)
+    st.text_input(_("Name of the set"), key=Keys.EVALS_SET_NAME, max_chars=200)
     st.text_area(
-        "Prompts, one per line",
+        _("Prompts, one per line"),
         key=Keys.EVALS_PASTE,
         height=120,
-        placeholder="Paste or type prompts here, one per line",
+        placeholder=_("Paste or type prompts here, one per line"),
     )
     st.text_area(
-        "Or one prompt over several lines",
+        _("Or one prompt over several lines"),
         key=Keys.EVALS_ONE,
         height=80,
         max_chars=MAX_PROMPT_CHARS,
     )
-    st.button("Add prompts", icon=":material/playlist_add:", on_click=add_pasted)
+    st.button(_("Add prompts"), icon=":material/playlist_add:", on_click=add_pasted)
     _render_library_adder()
     st.caption(
-        f"{len(page.draft)} of at most {MAX_PROMPTS} prompts "
-        f"(each up to {MAX_PROMPT_CHARS:,} characters)."
+        _(
+            "{draft} of at most {max_prompts} prompts (each up to {max_prompt_chars} characters)."
+        ).format(
+            draft=len(page.draft),
+            max_prompts=MAX_PROMPTS,
+            max_prompt_chars=format_number(MAX_PROMPT_CHARS),
+        )
     )
     for index, prompt in enumerate(page.draft):
         text, remove = st.columns([12, 1], vertical_alignment="center")
@@ -256,12 +274,12 @@ def render_new_set() -> None:
             "",
             key=f"evals_draft_remove_{index}",
             icon=":material/close:",
-            help="Remove this prompt",
+            help=_("Remove this prompt"),
             on_click=remove_draft_prompt,
             args=(index,),
         )
     st.button(
-        "Save the set",
+        _("Save the set"),
         type="primary",
         icon=":material/save:",
         disabled=not page.draft,
@@ -278,27 +296,27 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
     if st.session_state.get(Keys.EVALS_SET) not in labels:
         st.session_state[Keys.EVALS_SET] = next(iter(labels)) if not sets else sets[0].id
-    st.subheader("1. Prompts")
+    st.header(_("1. Prompts"))
     chosen = st.selectbox(
-        "Set of prompts", list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
+        _("Set of prompts"), list(labels), format_func=labels.__getitem__, key=Keys.EVALS_SET
     )
     eval_set = next((s for s in sets if s.id == chosen), None)
     if eval_set is None:
         render_new_set()
     else:
-        with st.expander(f"The {len(eval_set.prompts)} prompts"):
+        with st.expander(_("The {prompts} prompts").format(prompts=len(eval_set.prompts))):
             for index, prompt in enumerate(eval_set.prompts[:MAX_PROMPTS]):
                 st.markdown(
                     render.prompt_html(f"{index + 1}. {prompt[:500]}"), unsafe_allow_html=True
                 )
-    st.subheader("2. Bots")
+    st.header(_("2. Bots"))
     names = {b.slug: b.name for b in bots}
     picked_slugs = st.session_state.get(Keys.EVALS_BOTS)
     if picked_slugs and any(slug not in names for slug in picked_slugs):
         # A bot no longer allowed (or gone) leaves the pick before it is offered.
         st.session_state[Keys.EVALS_BOTS] = [s for s in picked_slugs if s in names]
     st.multiselect(
-        f"Bots ({MIN_BOTS} to {MAX_BOTS})",
+        _("Bots ({min_bots} to {max_bots})").format(min_bots=MIN_BOTS, max_bots=MAX_BOTS),
         list(names),
         format_func=lambda s: names.get(s, s),
         max_selections=MAX_BOTS,
@@ -306,10 +324,15 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     )
     if len(bots) < len(catalogue):
         st.caption(
-            f"Only the {len(bots)} bots your groups allow are offered "
-            f"({len(catalogue) - len(bots)} others are not yours to use)."
+            ngettext(
+                "Only the {allowed} bots your groups allow are offered "
+                "({others} other is not yours to use).",
+                "Only the {allowed} bots your groups allow are offered "
+                "({others} others are not yours to use).",
+                len(catalogue) - len(bots),
+            ).format(allowed=len(bots), others=len(catalogue) - len(bots))
         )
-    per_bot = st.toggle("Options per bot", key=Keys.EVALS_PER_BOT)
+    per_bot = st.toggle(_("Options per bot"), key=Keys.EVALS_PER_BOT)
     picked = picked_bots(bots)
     if per_bot:
         for bot in picked:
@@ -317,13 +340,19 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
                 render_option_fields(bot.slug)
     else:
         render_option_fields(ALL_BOTS)
-    st.subheader("3. Run")
+    st.header(_("3. Run"))
     prompts = len(eval_set.prompts) if eval_set else len(session().draft)
     answers = prompts * len(picked)
     words = estimate_run_words(prompts, picked)
-    line = (
-        f"{prompts} prompts x {len(picked)} bots = {answers} answers (at most {MAX_ANSWERS}); "
-        f"they may use up to {words:,} words"
+    line = _(
+        "{prompts} prompts x {bots} bots = {answers} answers (at most {max_answers}); "
+        "they may use up to {words} words"
+    ).format(
+        prompts=format_number(prompts),
+        bots=format_number(len(picked)),
+        answers=format_number(answers),
+        max_answers=format_number(MAX_ANSWERS),
+        words=format_number(words),
     )
     try:
         status = budgets_view.status_for(member)
@@ -336,7 +365,7 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
         pass
     st.caption(line + ".")
     st.button(
-        "Run",
+        _("Run"),
         type="primary",
         icon=":material/play_arrow:",
         disabled=eval_set is None or len(picked) < MIN_BOTS,

@@ -22,12 +22,13 @@ from webapp.conversations.store import ConversationStore, Owner
 from webapp.db.schema import eval_shares as S
 from webapp.evaluations.agreement import Agreement
 from webapp.evaluations.report import BotRow, Report
+from webapp.ui.i18n import N_
 
 TOKEN_BYTES: Final = 16
 REPORT_PARAM: Final = "report"  # the query parameter of the Evaluations page
-NOT_AVAILABLE: Final = (
-    "This shared report is not available. The link may be mistyped, or its owner stopped "
-    "sharing it."
+NOT_AVAILABLE: Final = N_(
+    "This shared report is not available. The link may be mistyped, or "
+    "its owner stopped sharing it."
 )
 
 

@@ -51,8 +51,9 @@ from webapp.evaluations.model import (
     check_prompts,
     clean_name,
 )
+from webapp.ui.i18n import N_, _
 
-ALREADY_RATED = "You have already rated this prompt: each member rates an answer once."
+ALREADY_RATED = N_("You have already rated this prompt: each member rates an answer once.")
 
 
 class AlreadyRated(EvaluationError):
@@ -254,7 +255,7 @@ class Evaluations:
         cell = self.cell(cell_id)
         run = self._owned(owner, cell.run_id)
         if cell.state not in RETRYABLE:
-            raise EvaluationError("Only an answer that failed or did not start can be retried.")
+            raise EvaluationError(_("Only an answer that failed or did not start can be retried."))
         with self.store.transaction(write=True) as conn:
             done = conn.execute(
                 sa.update(EC)
@@ -429,13 +430,13 @@ class Evaluations:
             c.id: c for c in self.cells(run_id, states=(DONE,)) if c.prompt_index == prompt_index
         }
         if not cells:
-            raise EvaluationError("This prompt has no answers to rate yet.")
+            raise EvaluationError(_("This prompt has no answers to rate yet."))
         if set(scores) - set(cells) or (best is not None and best not in cells):
-            raise EvaluationError("Those answers are not this prompt's.")
+            raise EvaluationError(_("Those answers are not this prompt's."))
         if any(s is not None and not 1 <= s <= 5 for s in scores.values()):
-            raise EvaluationError("Ratings go from 1 to 5.")
+            raise EvaluationError(_("Ratings go from 1 to 5."))
         if best is None and all(s is None for s in scores.values()):
-            raise EvaluationError("Rate at least one answer, or pick the best one.")
+            raise EvaluationError(_("Rate at least one answer, or pick the best one."))
         now = self.store.now()
         rows = [
             {

@@ -44,6 +44,7 @@ from webapp.groups.store import access_for
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -52,12 +53,12 @@ FLASH_AREA: Final = "evals"  # where the page's notices wait (`webapp.ui.flash`)
 RUN_PARAM: Final = "run"  # the query parameter naming the open run
 REFRESH_EVERY: Final = 1.0  # seconds between redraws of a running run's progress
 STATE_MARKS: Final = {
-    "pending": "· waiting",
-    RUNNING: "… writing",
+    "pending": N_("· waiting"),
+    RUNNING: N_("… writing"),
     DONE: "✓",
-    FAILED: "✗ failed",
-    CANCELLED: "– not started",
-    REFUSED: "⊘ refused",
+    FAILED: N_("✗ failed"),
+    CANCELLED: N_("– not started"),
+    REFUSED: N_("⊘ refused"),
 }
 
 
@@ -100,7 +101,7 @@ def _affordable(member: Any, prompts: int, bots: Sequence[RunBot]) -> str | None
     try:
         status = budgets_view.status_for(member)
     except chat.DATABASE_ERRORS:
-        return "Your budget could not be read; try again in a moment."
+        return _("Your budget could not be read; try again in a moment.")
     return cost_refusal(estimate_run_words(prompts, bots), status)
 
 
@@ -109,11 +110,13 @@ def _forbidden(member: Any, bots: Sequence[RunBot]) -> str | None:
     try:
         access = access_for(get_store().engine, member.username)
     except chat.DATABASE_ERRORS:
-        return "Your groups could not be read; try again in a moment."
+        return _("Your groups could not be read; try again in a moment.")
     barred = [md.escape(b.label) for b in bots if not access.allows(b.slug)]
     if not barred:
         return None
-    return f"Nothing was started: {access.why_not(', '.join(barred))} Pick other bots."
+    return _("Nothing was started: {why} Pick other bots.").format(
+        why=access.why_not(", ".join(barred))
+    )
 
 
 def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
@@ -132,7 +135,7 @@ def launch(eval_set: EvalSet, bots: Sequence[RunBot]) -> None:
         _notice("error", str(err))
         return
     except chat.DATABASE_ERRORS:
-        _notice("error", "The run could not be saved; nothing was started. Try again.")
+        _notice("error", _("The run could not be saved; nothing was started. Try again."))
         return
     get_runner().wake()
     session().open_run = run.id
@@ -144,7 +147,7 @@ def run_again(run_id: str) -> None:
     try:
         run = get_evaluations().run(run_id)
     except EvaluationNotFound:
-        _notice("error", "That run no longer exists.")
+        _notice("error", _("That run no longer exists."))
         return
     same = EvalSet(run.set_id, run.owner, run.name, run.prompts, run.created_at, run.created_at)
     launch(same, run.bots)
@@ -155,10 +158,17 @@ def stop_run(run_id: str) -> None:
     try:
         cancelled = get_evaluations().stop(current_member(), run_id)
     except EvaluationNotFound:
-        _notice("error", "Only the member who started a run can stop it.")
+        _notice("error", _("Only the member who started a run can stop it."))
         return
     get_runner().wake()
-    _notice("info", f"Stopped: {cancelled} answers that had not started were cancelled.")
+    _notice(
+        "info",
+        ngettext(
+            "Stopped: {count} answer that had not started was cancelled.",
+            "Stopped: {count} answers that had not started were cancelled.",
+            cancelled,
+        ).format(count=cancelled),
+    )
 
 
 @member_action(FLASH_AREA)
@@ -166,7 +176,7 @@ def retry_cell(cell_id: str) -> None:
     try:
         get_evaluations().retry(current_member(), cell_id)
     except EvaluationNotFound:
-        _notice("error", "Only the member who started a run can retry its answers.")
+        _notice("error", _("Only the member who started a run can retry its answers."))
         return
     except EvaluationError as err:
         _notice("error", str(err))
@@ -211,16 +221,16 @@ def render_run_picker(runs: Sequence[Run]) -> None:
     ids = list(labels)
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     left.selectbox(
-        "Open a run",
+        _("Open a run"),
         ids,
         index=ids.index(open_run) if open_run in labels else None,
         format_func=lambda run_id: labels.get(run_id, "A run"),
-        placeholder="The team's runs…" if runs else "No runs yet",
+        placeholder=_("The team's runs…") if runs else _("No runs yet"),
         key=key,
         on_change=open_picked_run,
         args=(key,),
     )
-    right.button("New evaluation", icon=":material/add:", on_click=new_run)
+    right.button(_("New evaluation"), icon=":material/add:", on_click=new_run)
 
 
 def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
@@ -230,7 +240,7 @@ def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
         row: dict[str, str] = {"Prompt": f"{index + 1}. {prompt[:80]}"}
         for cell in (c for c in cells if c.prompt_index == index):
             # No lengths here: a rater could match them to the blind answers.
-            mark = STATE_MARKS.get(cell.state, cell.state)
+            mark = _(STATE_MARKS.get(cell.state, cell.state))
             if cell.state in RETRYABLE and cell.error:
                 mark = f"{mark}: {cell.error[:120]}"
             row[run.bots[cell.bot_index].label] = mark
@@ -246,7 +256,7 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
     try:
         run = evaluations.run(run_id)
     except EvaluationNotFound:
-        st.warning("That run no longer exists.")
+        st.warning(_("That run no longer exists."))
         return
     if drawn_active and not run.active:
         st.rerun()
@@ -256,21 +266,24 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
     st.progress(progress.ended / max(progress.total, 1), text=progress.caption())
     if run.active and mine and not run.stop_requested:
         st.button(
-            "Stop", icon=":material/stop:", key="evals_stop", on_click=stop_run, args=(run.id,)
+            _("Stop"), icon=":material/stop:", key="evals_stop", on_click=stop_run, args=(run.id,)
         )
     elif run.active:
-        st.caption("Running in the background: you can close this tab.")
+        st.caption(_("Running in the background: you can close this tab."))
     st.dataframe(csv_safe.safe_frame(grid_frame(run, cells)), hide_index=True, width="stretch")
     failed = [c for c in cells if c.state in RETRYABLE]
     for cell in failed:
         left, right = st.columns([6, 1], vertical_alignment="center")
         left.markdown(
-            f"Prompt {cell.prompt_index + 1}, {md.escape(run.bots[cell.bot_index].label)}: "
-            f"{md.escape(cell.error or 'failed')}"
+            _("Prompt {value}, {label}: {value2}").format(
+                value=cell.prompt_index + 1,
+                label=md.escape(run.bots[cell.bot_index].label),
+                value2=md.escape(cell.error or "failed"),
+            )
         )
         if mine:
             right.button(
-                "Retry",
+                _("Retry"),
                 key=f"evals_retry_{cell.id}",
                 icon=":material/refresh:",
                 on_click=retry_cell,

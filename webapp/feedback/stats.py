@@ -26,7 +26,19 @@ import pandas as pd
 
 from webapp.feedback.store import REASONS, Feedback
 from webapp.text import csv_safe
+from webapp.ui.i18n import N_, _
 
+# The tables' column names (the CSV's too), shown translated (`column_labels`).
+COLUMN_LABELS: Final = (
+    N_("Bot"),
+    N_("Member"),
+    N_("Group"),
+    N_("Members"),
+    N_("Rated"),
+    N_("Thumbs up"),
+    N_("Thumbs down"),
+    N_("Share up"),
+)
 BOT_COLUMNS: Final = ("Bot", "Rated", "Thumbs up", "Thumbs down", "Share up")
 MEMBER_COLUMNS: Final = ("Member", "Rated", "Thumbs up", "Thumbs down", "Share up")
 GROUP_COLUMNS: Final = ("Group", "Members", "Rated", "Thumbs up", "Thumbs down", "Share up")
@@ -166,10 +178,10 @@ def trend_chart(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("Week:T", title="Week (from Monday)"),
+            x=alt.X("Week:T", title=_("Week (from Monday)")),
             y=alt.Y(
                 "Share up:Q",
-                title="Share of thumbs up",
+                title=_("Share of thumbs up"),
                 axis=alt.Axis(format=SHARE_FORMAT),
                 scale=alt.Scale(domain=[0, 1]),  # always 0% to 100%
             ),

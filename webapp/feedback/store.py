@@ -26,8 +26,10 @@ from webapp.db.schema import answer_feedback as F
 from webapp.db.schema import conversations as C
 from webapp.db.schema import message_versions as MV
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import N_
 
-REASONS: Final = ("wrong", "too long", "off topic", "not in the language asked")
+# Stored as these English tags; shown translated (`_(reason)`).
+REASONS: Final = (N_("wrong"), N_("too long"), N_("off topic"), N_("not in the language asked"))
 COMMENT_MAX_CHARS: Final = 2000
 
 

@@ -28,6 +28,7 @@ from webapp.conversations.model import AnswerStatus, Message
 from webapp.conversations.store import MessageNotFound
 from webapp.feedback.store import COMMENT_MAX_CHARS, REASONS, Feedback, FeedbackStore
 from webapp.ui import flash
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -77,7 +78,7 @@ def give_thumbs(message_id: str) -> None:
     except MessageNotFound as err:
         flash.flash(FLASH_AREA, str(err), "error")
     except chat.DATABASE_ERRORS:
-        flash.flash(FLASH_AREA, "Your feedback could not be saved; try again.", "error")
+        flash.flash(FLASH_AREA, _("Your feedback could not be saved; try again."), "error")
 
 
 @member_action(FLASH_AREA)
@@ -87,7 +88,7 @@ def save_reasons(message_id: str) -> None:
     try:
         before = store.mine(member, [message_id]).get(message_id)
         if before is None:
-            flash.flash(FLASH_AREA, "Give a thumbs up or down first.", "error")
+            flash.flash(FLASH_AREA, _("Give a thumbs up or down first."), "error")
             return
         store.give(
             member,
@@ -96,11 +97,11 @@ def save_reasons(message_id: str) -> None:
             state.get(reasons_key(message_id)) or [],
             state.get(comment_key(message_id)) or "",
         )
-        flash.flash(FLASH_AREA, "Thanks: your feedback is saved.", "success")
+        flash.flash(FLASH_AREA, _("Thanks: your feedback is saved."), "success")
     except MessageNotFound as err:
         flash.flash(FLASH_AREA, str(err), "error")
     except chat.DATABASE_ERRORS:
-        flash.flash(FLASH_AREA, "Your feedback could not be saved; try again.", "error")
+        flash.flash(FLASH_AREA, _("Your feedback could not be saved; try again."), "error")
 
 
 # ---------------------------------------------------------------- drawing
@@ -161,22 +162,23 @@ def render_controls(message: Message) -> None:
     )
     if value is None:
         return
-    with st.popover("Reason", icon=":material/rate_review:", type="tertiary"):
+    with st.popover(_("Reason"), icon=":material/rate_review:", type="tertiary"):
         st.pills(
-            "What was wrong?" if value != THUMBS_UP else "Anything to note?",
+            _("What was wrong?") if value != THUMBS_UP else _("Anything to note?"),
             REASONS,
+            format_func=_,
             selection_mode="multi",
             default=list(given.reasons) if given else None,
             key=reasons_key(message.id),
         )
         st.text_input(
-            "Comment (only you see it; admins see totals)",
+            _("Comment (only you see it; admins see totals)"),
             value=given.comment if given else "",
             max_chars=COMMENT_MAX_CHARS,
             key=comment_key(message.id),
         )
         st.button(
-            "Save",
+            _("Save"),
             key=f"feedback_save_{message.id}",
             on_click=save_reasons,
             args=(message.id,),

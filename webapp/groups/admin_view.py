@@ -29,22 +29,24 @@ from webapp.team.members import MemberStore
 from webapp.team.model import Member
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
 
 FLASH_AREA: Final = "groups"
-EVERY_BOT: Final = "Every bot"
-CHOSEN_BOTS: Final = "Only the bots chosen"
-NO_LIMIT: Final = "No group limit"
+EVERY_BOT: Final = N_("Every bot")
+CHOSEN_BOTS: Final = N_("Only the bots chosen")
+NO_LIMIT: Final = N_("No group limit")
 LIMIT: Final = "Limit"
 UNITS: Final = ("words", "tokens")
-DB_DOWN: Final = "The change was not made: the database did not answer. Try again in a moment."
-PRECEDENCE: Final = (
-    "A member may use a bot when any of their groups allows it; a member in no group "
-    "follows the setting for members in no group. Budgets: the member's own limit first, "
-    "then the lowest of their groups' limits, then the team default."
+DB_DOWN: Final = N_("The change was not made: the database did not answer. Try again in a moment.")
+PRECEDENCE: Final = N_(
+    "A member may use a bot when any of their groups allows it; a "
+    "member in no group follows the setting for members in no group. "
+    "Budgets: the member's own limit first, then the lowest of their "
+    "groups' limits, then the team default."
 )
 
 
@@ -60,7 +62,7 @@ def _do(change: Callable[[], str]) -> None:
         flash.flash(FLASH_AREA, md.escape(str(err)), "error")
     except SQLAlchemyError:
         log.warning("A group change failed", exc_info=True)
-        flash.flash(FLASH_AREA, DB_DOWN, "error")
+        flash.flash(FLASH_AREA, _(DB_DOWN), "error")
     forget_access()  # this process's pages show the change at once
 
 
@@ -85,7 +87,7 @@ def create_group() -> None:
             managed_by_idp=bool(state.get(Keys.GROUPS_NEW_IDP)),
         )
         state[Keys.GROUPS_NEW_NAME] = state[Keys.GROUPS_NEW_DESCRIPTION] = ""
-        return f"Group {md.escape(group.name)} created; it may use every bot."
+        return _("Group {name} created; it may use every bot.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -118,7 +120,7 @@ def save_bots(group_id: str) -> None:
     def change() -> str:
         chosen = list(_field(group_id, "bots", []) or [])
         group = groups.set_group_bots(_engine(), group_id, every, chosen, actor=actor)
-        return f"Group {md.escape(group.name)}: bots saved."
+        return _("Group {name}: bots saved.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -133,7 +135,7 @@ def save_budget(group_id: str) -> None:
 
     def change() -> str:
         group = groups.set_group_budget(_engine(), group_id, amount, unit, actor=actor)
-        return f"Group {md.escape(group.name)}: budget saved."
+        return _("Group {name}: budget saved.").format(name=md.escape(group.name))
 
     _do(change)
 
@@ -148,7 +150,9 @@ def add_members(group_id: str) -> None:
         for username in picked:
             groups.add_member(_engine(), group_id, username, actor=actor)
         st.session_state[Keys.group_field(group_id, "add")] = []
-        return f"Added {len(picked)} member{'s' if len(picked) != 1 else ''}."
+        return ngettext("Added {count} member.", "Added {count} members.", len(picked)).format(
+            count=len(picked)
+        )
 
     _do(change)
 
@@ -160,7 +164,7 @@ def remove_member(group_id: str, username: str) -> None:
 
     def change() -> str:
         groups.remove_member(_engine(), group_id, username, actor=actor)
-        return f"{md.escape(username)} is out of the group."
+        return _("{username} is out of the group.").format(username=md.escape(username))
 
     _do(change)
 
@@ -172,9 +176,9 @@ def delete_group(group_id: str) -> None:
 
     def change() -> str:
         if not _field(group_id, "confirm", False):
-            raise GroupError("Tick the box to confirm first.")
+            raise GroupError(_("Tick the box to confirm first."))
         groups.delete_group(_engine(), group_id, actor=actor)
-        return "Group deleted. No conversation was removed."
+        return _("Group deleted. No conversation was removed.")
 
     _do(change)
 
@@ -188,7 +192,7 @@ def save_team_bots() -> None:
     def change() -> str:
         chosen = list(state.get(Keys.GROUPS_DEFAULT_BOTS) or [])
         groups.set_team_bots(_engine(), every, chosen, actor=actor)
-        return "Saved the bots for members in no group."
+        return _("Saved the bots for members in no group.")
 
     _do(change)
 
@@ -215,16 +219,20 @@ def _render_group(group: Group, bots: Sequence[Bot], members: Sequence[Member]) 
         state.setdefault(Keys.group_field(gid, "description"), group.description)
         state.setdefault(Keys.group_field(gid, "idp"), group.managed_by_idp)
         with st.form(f"groups_form_{gid}"):
-            st.text_input("Name", key=Keys.group_field(gid, "name"), max_chars=MAX_NAME)
+            st.text_input(_("Name"), key=Keys.group_field(gid, "name"), max_chars=MAX_NAME)
             st.text_area(
-                "Description", key=Keys.group_field(gid, "description"), max_chars=MAX_DESCRIPTION
+                _("Description"),
+                key=Keys.group_field(gid, "description"),
+                max_chars=MAX_DESCRIPTION,
             )
             st.checkbox(
-                "Managed by the identity provider (its groups claim decides the members "
-                "at each sign-in)",
+                _(
+                    "Managed by the identity provider (its groups claim decides the "
+                    "members at each sign-in)"
+                ),
                 key=Keys.group_field(gid, "idp"),
             )
-            st.form_submit_button("Save group", on_click=save_group, args=(gid,))
+            st.form_submit_button(_("Save group"), on_click=save_group, args=(gid,))
         choices, labels = _bot_choices(bots, group.bots)
         state.setdefault(
             Keys.group_field(gid, "bots_mode"), EVERY_BOT if group.all_bots else CHOSEN_BOTS
@@ -232,18 +240,18 @@ def _render_group(group: Group, bots: Sequence[Bot], members: Sequence[Member]) 
         state.setdefault(Keys.group_field(gid, "bots"), sorted(group.bots))
         with st.form(f"groups_bots_form_{gid}"):
             st.radio(
-                "Bots",
+                _("Bots"),
                 (EVERY_BOT, CHOSEN_BOTS),
                 key=Keys.group_field(gid, "bots_mode"),
                 horizontal=True,
             )
             st.multiselect(
-                "Chosen bots",
+                _("Chosen bots"),
                 choices,
                 key=Keys.group_field(gid, "bots"),
                 format_func=lambda slug: labels.get(slug, slug),
             )
-            st.form_submit_button("Save bots", on_click=save_bots, args=(gid,))
+            st.form_submit_button(_("Save bots"), on_click=save_bots, args=(gid,))
         state.setdefault(
             Keys.group_field(gid, "limit_mode"), NO_LIMIT if group.monthly_limit is None else LIMIT
         )
@@ -251,35 +259,35 @@ def _render_group(group: Group, bots: Sequence[Bot], members: Sequence[Member]) 
         state.setdefault(Keys.group_field(gid, "unit"), group.unit)
         with st.form(f"groups_budget_form_{gid}"):
             st.radio(
-                "Group budget",
+                _("Group budget"),
                 (NO_LIMIT, LIMIT),
                 key=Keys.group_field(gid, "limit_mode"),
                 horizontal=True,
             )
             amount_col, unit_col = st.columns(2)
             amount_col.number_input(
-                "Monthly limit", min_value=0, step=1000, key=Keys.group_field(gid, "amount")
+                _("Monthly limit"), min_value=0, step=1000, key=Keys.group_field(gid, "amount")
             )
-            unit_col.selectbox("Unit", UNITS, key=Keys.group_field(gid, "unit"))
-            st.form_submit_button("Save budget", on_click=save_budget, args=(gid,))
+            unit_col.selectbox(_("Unit"), UNITS, key=Keys.group_field(gid, "unit"))
+            st.form_submit_button(_("Save budget"), on_click=save_budget, args=(gid,))
         _render_members(group, members)
-        st.checkbox("Yes, delete this group", key=Keys.group_field(gid, "confirm"))
-        st.button("Delete group", key=f"groups_delete_{gid}", on_click=delete_group, args=(gid,))
+        st.checkbox(_("Yes, delete this group"), key=Keys.group_field(gid, "confirm"))
+        st.button(_("Delete group"), key=f"groups_delete_{gid}", on_click=delete_group, args=(gid,))
 
 
 def _render_members(group: Group, members: Sequence[Member]) -> None:
     gid = group.id
     by_name = {m.username: m for m in members}
-    st.markdown("**Members**")
+    st.markdown(_("**Members**"))
     if group.managed_by_idp:
-        st.caption("The identity provider's groups claim replaces these at each sign-in.")
+        st.caption(_("The identity provider's groups claim replaces these at each sign-in."))
     for username in sorted(group.members):
         member = by_name.get(username)
         text_col, button_col = st.columns([4, 1], vertical_alignment="center")
         shown = f"{member.name} ({username})" if member and member.name else username
         text_col.markdown(md.escape(shown))
         button_col.button(
-            "Remove",
+            _("Remove"),
             key=f"groups_remove_{gid}_{username}",
             on_click=remove_member,
             args=(gid, username),
@@ -288,55 +296,55 @@ def _render_members(group: Group, members: Sequence[Member]) -> None:
     if outside:
         with st.form(f"groups_add_form_{gid}"):
             st.multiselect(
-                "Add members",
+                _("Add members"),
                 outside,
                 key=Keys.group_field(gid, "add"),
                 format_func=lambda u: f"{by_name[u].name} ({u})" if by_name[u].name else u,
             )
-            st.form_submit_button("Add to group", on_click=add_members, args=(gid,))
+            st.form_submit_button(_("Add to group"), on_click=add_members, args=(gid,))
 
 
 def render_groups_admin(actor: Any) -> None:
     """The Team page's Groups section (admins only: refuses anyone else)."""
     if not getattr(actor, "is_admin", False):
-        st.error("Only an admin can manage groups.")
+        st.error(_("Only an admin can manage groups."))
         return
-    st.subheader("Groups")
-    st.caption(PRECEDENCE)
+    st.header(_("Groups"))
+    st.caption(_(PRECEDENCE))
     flash.show(FLASH_AREA)
     try:
         every, default = groups.list_groups(_engine()), groups.team_bots(_engine())
         members = MemberStore(_engine()).members()
     except SQLAlchemyError:
         log.warning("Could not read the groups", exc_info=True)
-        st.error("The groups cannot be read: the database did not answer.")
+        st.error(_("The groups cannot be read: the database did not answer."))
         return
     try:
         bots = catalogue.load_bots(get_client())
     except AbltError:
         bots = []
-        st.warning("The bot list cannot be read now; bots already chosen are still shown.")
+        st.warning(_("The bot list cannot be read now; bots already chosen are still shown."))
     state = st.session_state
     choices, labels = _bot_choices(bots, default.bots)
     state.setdefault(Keys.GROUPS_DEFAULT_MODE, EVERY_BOT if default.all_bots else CHOSEN_BOTS)
     state.setdefault(Keys.GROUPS_DEFAULT_BOTS, sorted(default.bots))
     with st.form("groups_default_form"):
-        st.markdown("**Bots for members in no group**")
-        st.radio("Bots", (EVERY_BOT, CHOSEN_BOTS), key=Keys.GROUPS_DEFAULT_MODE, horizontal=True)
+        st.markdown(_("**Bots for members in no group**"))
+        st.radio(_("Bots"), (EVERY_BOT, CHOSEN_BOTS), key=Keys.GROUPS_DEFAULT_MODE, horizontal=True)
         st.multiselect(
-            "Chosen bots",
+            _("Chosen bots"),
             choices,
             key=Keys.GROUPS_DEFAULT_BOTS,
             format_func=lambda slug: labels.get(slug, slug),
         )
-        st.form_submit_button("Save", on_click=save_team_bots)
+        st.form_submit_button(_("Save"), on_click=save_team_bots)
     with st.form("groups_new_form"):
-        st.markdown("**New group**")
-        st.text_input("Name", key=Keys.GROUPS_NEW_NAME, max_chars=MAX_NAME)
-        st.text_area("Description", key=Keys.GROUPS_NEW_DESCRIPTION, max_chars=MAX_DESCRIPTION)
-        st.checkbox("Managed by the identity provider", key=Keys.GROUPS_NEW_IDP)
-        st.form_submit_button("Create group", on_click=create_group)
+        st.markdown(_("**New group**"))
+        st.text_input(_("Name"), key=Keys.GROUPS_NEW_NAME, max_chars=MAX_NAME)
+        st.text_area(_("Description"), key=Keys.GROUPS_NEW_DESCRIPTION, max_chars=MAX_DESCRIPTION)
+        st.checkbox(_("Managed by the identity provider"), key=Keys.GROUPS_NEW_IDP)
+        st.form_submit_button(_("Create group"), on_click=create_group)
     if not every:
-        st.caption("No group yet: every member follows the setting for members in no group.")
+        st.caption(_("No group yet: every member follows the setting for members in no group."))
     for group in every:
         _render_group(group, bots, members)

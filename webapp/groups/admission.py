@@ -23,9 +23,10 @@ from webapp.answers.admission import AdmissionRequest
 from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
 from webapp.groups.store import access_for
 from webapp.text import literal as md
+from webapp.ui.i18n import N_
 
-KEPT_IN_BOX: Final = "Your message is kept in the box."
-KEPT_QUEUED: Final = "Your queued message stays queued."
+KEPT_IN_BOX: Final = N_("Your message is kept in the box.")
+KEPT_QUEUED: Final = N_("Your queued message stays queued.")
 
 
 class BotAccessRule:

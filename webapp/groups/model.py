@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from webapp.ui.i18n import _, format_number
+
 MAX_NAME: Final = 200  # characters of a group's name (the column's size)
 MAX_DESCRIPTION: Final = 2000  # characters of a group's description
 MAX_BOT_SLUG: Final = 200  # characters of a bot slug (as conversations keep it)
@@ -42,9 +44,11 @@ def check_name(name: str) -> str:
     `GroupError` when empty or longer than `MAX_NAME` characters."""
     text = " ".join("".join(ch for ch in name if unicodedata.category(ch) != "Cc").split())
     if not text:
-        raise GroupError("A group needs a name.")
+        raise GroupError(_("A group needs a name."))
     if len(text) > MAX_NAME:
-        raise GroupError(f"A group's name has at most {MAX_NAME} characters.")
+        raise GroupError(
+            _("A group's name has at most {max_name} characters.").format(max_name=MAX_NAME)
+        )
     return text
 
 
@@ -52,7 +56,11 @@ def check_description(description: str) -> str:
     """`description` stripped; `GroupError` past `MAX_DESCRIPTION` characters."""
     text = description.strip()
     if len(text) > MAX_DESCRIPTION:
-        raise GroupError(f"A description has at most {MAX_DESCRIPTION:,} characters.")
+        raise GroupError(
+            _("A description has at most {max_description} characters.").format(
+                max_description=format_number(MAX_DESCRIPTION)
+            )
+        )
     return text
 
 
@@ -138,11 +146,12 @@ class BotAccess:
         """Why the member may not use the bot named `bot_name` (Markdown-escape
         it where shown), in plain words; ask `allows` first."""
         if self.groups:
-            return (
-                f"None of your groups may use {bot_name}. "
-                "Ask an admin to add it to one of your groups."
-            )
-        return f"Members in no group may not use {bot_name}. Ask an admin for access."
+            return _(
+                "None of your groups may use {bot}. Ask an admin to add it to one of your groups."
+            ).format(bot=bot_name)
+        return _("Members in no group may not use {bot}. Ask an admin for access.").format(
+            bot=bot_name
+        )
 
 
 ALL_BOTS: Final = BotAccess()

@@ -42,6 +42,7 @@ from webapp.groups.model import (
     name_key,
 )
 from webapp.team.model import Member as TeamMember
+from webapp.ui.i18n import _, format_number
 
 # team_settings key of the bots for members in no group: {"all": bool, "bots": [...]}
 UNGROUPED_BOTS: Final = "bots_for_members_in_no_group"
@@ -218,7 +219,7 @@ def _name_free(conn: Connection, name: str, but: str | None = None) -> None:
     if but is not None:
         query = query.where(G.c.id != but)
     if conn.execute(query).first() is not None:
-        raise GroupError("A group of that name exists already.")
+        raise GroupError(_("A group of that name exists already."))
 
 
 def create_group(
@@ -325,9 +326,13 @@ def set_group_budget(
     """The group's monthly limit (None: no group limit); `GroupError` for a
     negative or huge amount or an unknown unit."""
     if unit not in UNITS:
-        raise GroupError(f"The unit must be words or tokens, not {unit!r}.")
+        raise GroupError(_("The unit must be words or tokens, not {unit!r}.").format(unit=unit))
     if amount is not None and not 0 <= amount <= MAX_LIMIT:
-        raise GroupError(f"A monthly limit must be between 0 and {MAX_LIMIT:,}.")
+        raise GroupError(
+            _("A monthly limit must be between 0 and {max_limit}.").format(
+                max_limit=format_number(MAX_LIMIT)
+            )
+        )
     with _write(engine) as conn:
         row = _exists(conn, group_id)
         conn.execute(G.update().where(G.c.id == group_id).values(monthly_limit=amount, unit=unit))
@@ -343,7 +348,7 @@ def add_member(engine: Engine, group_id: str, username: str, *, actor: object) -
     with _write(engine) as conn:
         row = _exists(conn, group_id)
         if conn.execute(sa.select(MT.c.username).where(MT.c.username == key)).first() is None:
-            raise GroupError("No member of the team has that username.")
+            raise GroupError(_("No member of the team has that username."))
         there = sa.select(GM.c.username).where(GM.c.group_id == group_id, GM.c.username == key)
         if conn.execute(there).first() is not None:
             return False
@@ -416,7 +421,7 @@ def place_by_claim(
     with _write(engine) as conn:
         username = _username_of(conn, member_id)
         if username is None:
-            raise GroupError("No member of the team has that id.")
+            raise GroupError(_("No member of the team has that id."))
         managed = {
             r["name_key"]: (r["id"], r["name"])
             for r in conn.execute(

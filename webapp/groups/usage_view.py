@@ -15,6 +15,7 @@ from webapp.groups.store import members_by_group
 from webapp.groups.usage import group_totals
 from webapp.statistics import usage
 from webapp.text import csv_safe
+from webapp.ui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ def render_group_breakdown(client: AbltClient, start: dt.date, end: dt.date, uni
         by_group = members_by_group(get_store().engine)
     except SQLAlchemyError:
         log.warning("Could not read the groups", exc_info=True)
-        st.error("The groups cannot be read: the database did not answer.")
+        st.error(_("The groups cannot be read: the database did not answer."))
         return
     if not by_group:
         return
-    st.subheader("Per group")
-    st.caption("A group's usage is the sum of its members'; a member in two groups counts in both.")
+    st.header(_("Per group"))
+    st.caption(
+        _("A group's usage is the sum of its members'; a member in two groups counts in both.")
+    )
     rows = [
         usage.MemberUsage(name, totals)
         for name, totals in group_totals(

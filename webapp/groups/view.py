@@ -25,6 +25,7 @@ from webapp.groups.model import ALL_BOTS, BotAccess
 from webapp.groups.store import access_for
 from webapp.settings import get_settings
 from webapp.text import literal as md
+from webapp.ui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def render_refused_bot_note(access: BotAccess, slug: str, name: str) -> None:
     reason = why_not(access, slug, name)
     if reason is not None:
         st.warning(
-            f"{reason} This conversation stays readable and exportable; sending in it is refused.",
+            _(
+                "{reason} This conversation stays readable and exportable; sending "
+                "in it is refused."
+            ).format(reason=reason),
             icon=":material/lock:",
         )

@@ -27,11 +27,12 @@ from webapp.conversations.store import Folder, FolderNotFound
 from webapp.history import organising
 from webapp.text import literal as md
 from webapp.ui import flash, styles
+from webapp.ui.i18n import N_, _, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 NO_FOLDER: Final = ""  # the Folder choices' "No folder"
-NO_FOLDER_LABEL: Final = "No folder"
+NO_FOLDER_LABEL: Final = N_("No folder")
 NEW_FOLDER_MENU_KEY: Final = styles.NEW_FOLDER_KEY  # the New folder popover
 PICK_PREFIX: Final = "history_pick_"  # + conversation id: its Select mode checkbox
 ROW_FOLDER_PREFIX: Final = "history_folder_"  # + conversation id: its ⋮ menu's Folder
@@ -58,15 +59,15 @@ def _run(action: Callable[[], Any]) -> None:
     try:
         guarded(action)
     except FolderNotFound:
-        flash.flash(NOTICE_AREA, "That folder no longer exists.", "error")
+        flash.flash(NOTICE_AREA, _("That folder no longer exists."), "error")
 
 
 def _done(text: str) -> None:
     flash.flash(NOTICE_AREA, text, "success")
 
 
-def _plural(count: int, word: str = "conversation") -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def _plural(count: int) -> str:
+    return ngettext("{count} conversation", "{count} conversations", count).format(count=count)
 
 
 def folder_label(folder: Folder) -> str:
@@ -119,7 +120,7 @@ def archive_row(conversation_id: str, archive: bool) -> None:
     close_row_menu(conversation_id)
     act = organising.archive if archive else organising.restore
     _run(lambda: act(get_store(), current_member(), opened_chat(), [conversation_id]))
-    _done("Archived: find it under Archived." if archive else "Restored to History.")
+    _done(_("Archived: find it under Archived.") if archive else _("Restored to History."))
 
 
 # ------------------------------------------------------------------ callbacks: folders
@@ -134,7 +135,7 @@ def create_folder() -> None:
         folder = organising.create_folder(get_store(), current_member(), name, parent)
         st.session_state[Keys.HISTORY_NEW_FOLDER] = ""
         set_folder_open(folder.id, True)
-        _done(f"Folder “{md.escape(folder.name)}” created.")
+        _done(_("Folder “{name}” created.").format(name=md.escape(folder.name)))
 
     _run(create)
 
@@ -169,7 +170,7 @@ def delete_folder(folder_id: str, delete_conversations: bool) -> None:
         )
         _opened_gone()
         what = "deleted" if delete_conversations else "moved to no folder"
-        _done(f"Folder deleted; {_plural(count)} {what}.")
+        _done(_("Folder deleted; {count} {what}.").format(count=_plural(count), what=what))
 
     _run(delete)
 
@@ -178,7 +179,7 @@ def delete_folder(folder_id: str, delete_conversations: bool) -> None:
 def archive_folder(folder_id: str) -> None:
     def archive() -> None:
         count = organising.archive_folder(get_store(), current_member(), opened_chat(), folder_id)
-        _done(f"{_plural(count)} archived.")
+        _done(_("{count} archived.").format(count=_plural(count)))
 
     _run(archive)
 
@@ -191,7 +192,11 @@ def archive_older() -> None:
     count = organising.archive_older_than(
         get_store(), current_member(), opened_chat(), day, member_timezone()
     )
-    _done(f"{_plural(count)} last active before {day.isoformat()} archived.")
+    _done(
+        _("{count} last active before {isoformat} archived.").format(
+            count=_plural(count), isoformat=day.isoformat()
+        )
+    )
 
 
 def _opened_gone() -> None:
@@ -221,7 +226,7 @@ def bulk_move() -> None:
 
     def move() -> None:
         count = organising.move(get_store(), current_member(), opened_chat(), ids, folder)
-        _done(f"{_plural(count)} moved.")
+        _done(_("{count} moved.").format(count=_plural(count)))
 
     _run(move)
 
@@ -234,7 +239,7 @@ def bulk_tag() -> None:
     def tag() -> None:
         count = organising.add_tags(get_store(), current_member(), ids, tags)
         st.session_state[Keys.HISTORY_BULK_TAGS] = []
-        _done(f"{_plural(count)} tagged.")
+        _done(_("{count} tagged.").format(count=_plural(count)))
 
     _run(tag)
 
@@ -263,7 +268,7 @@ def confirm_bulk_delete() -> None:
     count = organising.delete_many(get_store(), current_member(), ids)
     clear_selection()
     _opened_gone()
-    _done(f"{_plural(count)} deleted.")
+    _done(_("{count} deleted.").format(count=_plural(count)))
 
 
 # ------------------------------------------------------------------ widgets
@@ -273,16 +278,16 @@ def render_new_folder(where: Any, folders: Sequence[Folder]) -> None:
     """A New folder popover (its name, and optionally a folder to put it in)."""
     with (
         where.popover(
-            "New folder",  # its name for screen readers; on screen the icon says it
+            _("New folder"),  # its name for screen readers; on screen the icon says it
             icon=":material/create_new_folder:",
             type="tertiary",
-            help="New folder",
+            help=_("New folder"),
             key=NEW_FOLDER_MENU_KEY,
         ),
         st.form(key="history_new_folder_form", border=False),
     ):
         st.text_input(
-            "Folder name",
+            _("Folder name"),
             key=Keys.HISTORY_NEW_FOLDER,
             max_chars=names.FOLDER_NAME_MAX_CHARS,
         )
@@ -290,12 +295,12 @@ def render_new_folder(where: Any, folders: Sequence[Folder]) -> None:
         if tops:
             shown = {f.id: f.name for f in tops}
             st.selectbox(
-                "Inside",
+                _("Inside"),
                 [NO_FOLDER, *shown],
                 format_func=lambda v: shown.get(v, "(top level)"),
                 key=Keys.HISTORY_NEW_FOLDER_PARENT,
             )
-        st.form_submit_button("Create folder", on_click=create_folder)
+        st.form_submit_button(_("Create folder"), on_click=create_folder)
 
 
 def render_filters(known_tags: Sequence[str], *, searching: bool) -> None:
@@ -304,28 +309,28 @@ def render_filters(known_tags: Sequence[str], *, searching: bool) -> None:
     sidebar = st.sidebar
     if known_tags:
         sidebar.multiselect(
-            "Filter by tag",
+            _("Filter by tag"),
             known_tags,
             key=Keys.HISTORY_TAGS,
-            placeholder="Filter by tag (all must match)",
+            placeholder=_("Filter by tag (all must match)"),
             label_visibility="collapsed",
         )
     row = sidebar.container(horizontal=True, gap="small")
-    row.toggle("Archived", key=Keys.HISTORY_ARCHIVED, help="Show the archived conversations")
+    row.toggle(_("Archived"), key=Keys.HISTORY_ARCHIVED, help=_("Show the archived conversations"))
     if searching and not st.session_state.get(Keys.HISTORY_ARCHIVED):
-        row.checkbox("Include archived", key=Keys.HISTORY_INCLUDE_ARCHIVED)
-    row.toggle("Select", key=Keys.HISTORY_SELECT, help="Tick several conversations to act on")
+        row.checkbox(_("Include archived"), key=Keys.HISTORY_INCLUDE_ARCHIVED)
+    row.toggle(_("Select"), key=Keys.HISTORY_SELECT, help=_("Tick several conversations to act on"))
 
 
 def render_archive_tools() -> None:
     """In the Archived view: archive everything last active before a date."""
-    with st.sidebar.expander("Archive older conversations", key="history_archive_older"):
+    with st.sidebar.expander(_("Archive older conversations"), key="history_archive_older"):
         st.date_input(
-            "Last active before",
+            _("Last active before"),
             value=date.today() - timedelta(days=90),
             key=Keys.HISTORY_ARCHIVE_BEFORE,
         )
-        st.button("Archive them", key="history_archive_older_go", on_click=archive_older)
+        st.button(_("Archive them"), key="history_archive_older_go", on_click=archive_older)
 
 
 def render_pending(folders: Sequence[Folder]) -> None:
@@ -338,39 +343,45 @@ def render_pending(folders: Sequence[Folder]) -> None:
     if doomed is not None:
         with sidebar.container(border=True):
             st.warning(
-                f"Delete the folder “{md.escape(doomed.name)}” (and its subfolders)? "
-                "What happens to its conversations?",
+                _(
+                    "Delete the folder “{name}” (and its subfolders)? What happens to "
+                    "its conversations?"
+                ).format(name=md.escape(doomed.name)),
                 icon=":material/folder_delete:",
             )
             st.button(
-                "Move them to no folder",
+                _("Move them to no folder"),
                 key="history_folder_delete_keep",
                 on_click=delete_folder,
                 args=(doomed.id, False),
             )
             st.button(
-                "Delete them too",
+                _("Delete them too"),
                 key="history_folder_delete_all",
                 type="primary",
                 on_click=delete_folder,
                 args=(doomed.id, True),
             )
-            st.button("Cancel", key="history_folder_delete_cancel", on_click=cancel_delete_folder)
+            st.button(
+                _("Cancel"), key="history_folder_delete_cancel", on_click=cancel_delete_folder
+            )
     bulk = st.session_state.get(Keys.HISTORY_BULK_DELETE)
     if bulk:
         with sidebar.container(border=True):
             st.warning(
-                f"Delete {_plural(len(bulk))} and all their messages? This cannot be undone.",
+                _("Delete {plural} and all their messages? This cannot be undone.").format(
+                    plural=_plural(len(bulk))
+                ),
                 icon=":material/delete:",
             )
             yes, no = st.columns(2)
             yes.button(
-                f"Delete {len(bulk)}",
+                _("Delete {bulk}").format(bulk=len(bulk)),
                 key="history_bulk_delete_confirm",
                 type="primary",
                 on_click=confirm_bulk_delete,
             )
-            no.button("Cancel", key="history_bulk_delete_cancel", on_click=cancel_bulk_delete)
+            no.button(_("Cancel"), key="history_bulk_delete_cancel", on_click=cancel_bulk_delete)
 
 
 def render_bulk_bar(
@@ -380,32 +391,36 @@ def render_bulk_bar(
     (Restore in the Archived view), Export, Delete…."""
     ids = selected_ids()
     with st.sidebar.container(border=True, key="history_bulk"):
-        st.caption(f"{_plural(len(ids))} selected" if ids else "Tick conversations below.")
+        st.caption(
+            _("{plural} selected").format(plural=_plural(len(ids)))
+            if ids
+            else _("Tick conversations below.")
+        )
         if not ids:
             return
         values, shown = folder_choices(folders)
         move_row_ = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
         move_row_.selectbox(
-            "Move to",
+            _("Move to"),
             values,
             format_func=shown.__getitem__,
             key=Keys.HISTORY_BULK_FOLDER,
             width="stretch",
         )
-        move_row_.button("Move", key="history_bulk_move", on_click=bulk_move)
+        move_row_.button(_("Move"), key="history_bulk_move", on_click=bulk_move)
         tag_row_ = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
         tag_row_.multiselect(
-            "Add tags",
+            _("Add tags"),
             known_tags,
             key=Keys.HISTORY_BULK_TAGS,
             accept_new_options=True,
             max_selections=names.MAX_TAGS_PER_CONVERSATION,
             width="stretch",
         )
-        tag_row_.button("Tag", key="history_bulk_tag", on_click=bulk_tag)
+        tag_row_.button(_("Tag"), key="history_bulk_tag", on_click=bulk_tag)
         actions = st.container(horizontal=True, gap="small")
         actions.button(
-            "Restore" if archived else "Archive",
+            _("Restore") if archived else _("Archive"),
             key="history_bulk_archive",
             icon=":material/unarchive:" if archived else ":material/archive:",
             on_click=bulk_archive,
@@ -413,7 +428,7 @@ def render_bulk_bar(
         )
         member = current_member()
         actions.download_button(
-            "Export",
+            _("Export"),
             data=partial(organising.export_zip, get_store(), member, tuple(ids)),
             file_name=organising.EXPORT_ZIP_NAME,
             mime="application/zip",
@@ -422,36 +437,41 @@ def render_bulk_bar(
             on_click="ignore",
         )
         actions.button(
-            "Delete…", key="history_bulk_delete", icon=":material/delete:", on_click=ask_bulk_delete
+            _("Delete…"),
+            key="history_bulk_delete",
+            icon=":material/delete:",
+            on_click=ask_bulk_delete,
         )
-        actions.button("Clear", key="history_bulk_clear", type="tertiary", on_click=clear_selection)
+        actions.button(
+            _("Clear"), key="history_bulk_clear", type="tertiary", on_click=clear_selection
+        )
 
 
 def render_folder_menu(folder: Folder) -> None:
     """Inside an open folder: Rename, Archive all, Delete…."""
     with st.popover(
-        "Manage folder",
+        _("Manage folder"),
         icon=":material/more_horiz:",
         type="tertiary",
         key=f"history_fm_{folder.id}",
     ):
         with st.form(key=f"history_folder_rename_{folder.id}", border=False):
             st.text_input(
-                "Name",
+                _("Name"),
                 value=folder.name,
                 key=f"{FOLDER_NAME_PREFIX}{folder.id}",
                 max_chars=names.FOLDER_NAME_MAX_CHARS,
             )
-            st.form_submit_button("Rename", on_click=rename_folder, args=(folder.id,))
+            st.form_submit_button(_("Rename"), on_click=rename_folder, args=(folder.id,))
         st.button(
-            "Archive all",
+            _("Archive all"),
             key=f"history_folder_archive_{folder.id}",
             icon=":material/archive:",
             on_click=archive_folder,
             args=(folder.id,),
         )
         st.button(
-            "Delete folder…",
+            _("Delete folder…"),
             key=f"history_folder_delete_{folder.id}",
             icon=":material/folder_delete:",
             on_click=ask_delete_folder,
@@ -497,7 +517,7 @@ def render_row_organise(
     )
     state[f"{ROW_TAGS_PREFIX}{conv.id}"] = list(tags)
     st.selectbox(
-        "Folder",
+        _("Folder"),
         values,
         format_func=shown.__getitem__,
         key=f"{ROW_FOLDER_PREFIX}{conv.id}",
@@ -505,18 +525,18 @@ def render_row_organise(
         args=(conv.id,),
     )
     st.multiselect(
-        "Tags",
+        _("Tags"),
         sorted({*known_tags, *tags}),
         key=f"{ROW_TAGS_PREFIX}{conv.id}",
         on_change=tag_row,
         args=(conv.id,),
         accept_new_options=True,
         max_selections=names.MAX_TAGS_PER_CONVERSATION,
-        placeholder="Choose or type tags",
+        placeholder=_("Choose or type tags"),
     )
     archived = conv.archived_at is not None
     st.button(
-        "Restore to History" if archived else "Archive",
+        _("Restore to History") if archived else _("Archive"),
         key=f"history_archive_{conv.id}",
         icon=":material/unarchive:" if archived else ":material/archive:",
         on_click=archive_row,

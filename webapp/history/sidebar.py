@@ -43,6 +43,7 @@ from webapp.text import literal as md
 from webapp.ui import flash, styles
 from webapp.ui import page as ui
 from webapp.ui import sidebar as ui_sidebar
+from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -53,7 +54,7 @@ PHONE_MAX_WIDTH_PX = 768
 NEW_CHAT_KEY = styles.NEW_CHAT_KEY  # its style names it
 # Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
 NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
-NEW_CHAT_HELP = "Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac)."
+NEW_CHAT_HELP = N_("Start a new conversation (Ctrl+Shift+O; ⌘+Shift+O on a Mac).")
 CLEAR_CHAT_KEY = "chat_clear"
 IMPORT_KEY_PREFIX = "chat_import_"
 FOLDER_ROWS_PREFIX = "history_folder_rows_"  # + folder id: its rows shown ("Show more" adds)
@@ -157,12 +158,16 @@ def import_upload(key: str) -> None:
     except ConversationImportError as err:
         flash.flash(
             NOTICE_AREA,
-            f"“{md.escape(upload.name)}” was not imported: {err} Nothing was changed.",
+            _("“{name}” was not imported: {err} Nothing was changed.").format(
+                name=md.escape(upload.name), err=err
+            ),
             "error",
         )
         return
     request_open(conv.id)
-    flash.flash(NOTICE_AREA, f"Imported “{md.escape(conv.title)}”.", "success")
+    flash.flash(
+        NOTICE_AREA, _("Imported “{title}”.").format(title=md.escape(conv.title)), "success"
+    )
 
 
 # ------------------------------------------------------------- the phone
@@ -199,20 +204,20 @@ def render_new_chat(*, can_start: bool) -> None:
         return
     row = st.sidebar.container(horizontal=True, gap="small")
     row.button(
-        "New chat",
+        _("New chat"),
         key=NEW_CHAT_KEY,
         icon=":material/add:",
         on_click=request_new_chat,
         shortcut=NEW_CHAT_SHORTCUT,
-        help=NEW_CHAT_HELP,
+        help=_(NEW_CHAT_HELP),
         width="stretch",
     )
     row.button(
-        "Clear chat",
+        _("Clear chat"),
         key=CLEAR_CHAT_KEY,
         icon=":material/restart_alt:",  # starts over; deletes nothing (not a bin)
         on_click=clear_chat,
-        help="Start over with the same bot and options; this conversation stays in the history.",
+        help=_("Start over with the same bot and options; this conversation stays in the history."),
         width="stretch",
     )
 
@@ -233,17 +238,17 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
         folders = store.organise.folders(member)
         known_tags = store.organise.member_tags(member)
     except chat.DATABASE_ERRORS:
-        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
+        sidebar.error(_(chat.DATABASE_UNREADABLE), icon=":material/database:")
         return
     title_row = sidebar.container(horizontal=True, vertical_alignment="center", gap="small")
-    title_row.markdown("**History**", width="stretch")
+    title_row.markdown(_("**History**"), width="stretch")
     organise_view.render_new_folder(title_row, folders)
     render_import(title_row)
     import_view.render_panel()
     query = sidebar.text_input(
-        "Search conversations",
+        _("Search conversations"),
         key=Keys.CHAT_HISTORY_QUERY,
-        placeholder="Search titles and messages, or tag:name",
+        placeholder=_("Search titles and messages, or tag:name"),
         label_visibility="collapsed",
         icon=":material/search:",
     )
@@ -283,7 +288,7 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
         shown += [c.id for found in in_folders.values() for _, g in found.sections for c in g]
         row_tags = store.organise.tags_for(member, shown)
     except chat.DATABASE_ERRORS:
-        sidebar.error(chat.DATABASE_UNREADABLE, icon=":material/database:")
+        sidebar.error(_(chat.DATABASE_UNREADABLE), icon=":material/database:")
         return
     styles.history_rows()
     draw = Rows(opened, folders, known_tags, row_tags, selecting, _retention(store))
@@ -292,19 +297,19 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
     if not listed.sections:
         if archived_view:
             sidebar.caption(
-                "No archived conversations match." if search.active else "Nothing archived."
+                _("No archived conversations match.") if search.active else _("Nothing archived.")
             )
         elif search.active:
-            sidebar.caption("No conversations match.")
+            sidebar.caption(_("No conversations match."))
         elif not folders:
-            sidebar.caption("No saved conversations yet.")
+            sidebar.caption(_("No saved conversations yet."))
         return
     for name, conversations in listed.sections:
-        sidebar.caption(name)
+        sidebar.caption(_(name))
         for conv in conversations:
             draw(sidebar, conv)
     if listed.more:
-        sidebar.button("Show more", key="chat_history_more", on_click=more_history)
+        sidebar.button(_("Show more"), key="chat_history_more", on_click=more_history)
 
 
 def _render_delete_pending(member: Any) -> None:
@@ -318,18 +323,20 @@ def _render_delete_pending(member: Any) -> None:
         return
     with st.sidebar.container(border=True):
         st.warning(
-            f"Delete “{md.escape(doomed.title)}” and all its messages? This cannot be undone.",
+            _("Delete “{title}” and all its messages? This cannot be undone.").format(
+                title=md.escape(doomed.title)
+            ),
             icon=":material/delete:",
         )
         yes, no = st.columns(2)
         yes.button(
-            "Delete",
+            _("Delete"),
             key="chat_delete_confirm",
             type="primary",
             on_click=confirm_delete,
             args=(pending,),
         )
-        no.button("Cancel", key="chat_delete_cancel", on_click=cancel_delete)
+        no.button(_("Cancel"), key="chat_delete_cancel", on_click=cancel_delete)
 
 
 def _open_folders(
@@ -383,12 +390,12 @@ def _render_folders(folders: list[Folder], in_folders: dict[str, HistoryList], d
             found = in_folders.get(folder.id)
             if found is None:
                 return
-            for _, conversations in found.sections:
+            for _section, conversations in found.sections:
                 for conv in conversations:
                     draw(st, conv)
             if found.more:
                 st.button(
-                    "Show more",
+                    _("Show more"),
                     key=f"history_folder_more_{folder.id}",
                     on_click=more_in_folder,
                     args=(folder.id,),
@@ -476,10 +483,10 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         # Under the row, not in its tooltip: a member must see it without hovering.
         where.caption(f":material/schedule: {expiry}")
     menu = row.popover(
-        "Manage",  # its name for screen readers; on screen the ⋮ icon says it
+        _("Manage"),  # its name for screen readers; on screen the ⋮ icon says it
         icon=":material/more_vert:",
         type="tertiary",
-        help="Manage",
+        help=_("Manage"),
         key=organise_view.row_menu_key(conv.id),
         on_change="rerun",  # its open state is then ours to read and to close
     )
@@ -489,12 +496,12 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         return
     with menu:
         with st.form(key=f"chat_rename_form_{conv.id}", border=False):
-            st.text_input("Title", value=conv.title, key=Keys.history_rename(conv.id))
+            st.text_input(_("Title"), value=conv.title, key=Keys.history_rename(conv.id))
             st.form_submit_button(
-                "Rename", key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
+                _("Rename"), key=f"chat_rename_{conv.id}", on_click=rename, args=(conv.id,)
             )
         st.button(
-            "Unpin" if conv.pinned else "Pin to top",
+            _("Unpin") if conv.pinned else _("Pin to top"),
             key=f"chat_pin_{conv.id}",
             icon=":material/keep:",
             on_click=toggle_pin,
@@ -502,7 +509,7 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
         )
         organise_view.render_row_organise(conv, rows.folders, tags, rows.known_tags)
         st.button(
-            "Delete…",
+            _("Delete…"),
             key=f"chat_delete_{conv.id}",
             icon=":material/delete:",
             on_click=ask_delete,
@@ -513,23 +520,30 @@ def _history_row(where: Any, conv: history.Conversation, rows: Rows) -> None:
 def render_import(where: Any) -> None:
     """A compact Import button beside the History's title, its uploader in a popover."""
     with where.popover(
-        "Import",
+        _("Import"),
         icon=":material/upload:",
         type="tertiary",
-        help="Import conversations: an aBLT Chat export, or your history from "
-        "ChatGPT, Open WebUI or LibreChat",
+        help=_(
+            "Import conversations: an aBLT Chat export, or your history from "
+            "ChatGPT, Open WebUI or LibreChat"
+        ),
     ):
         key = f"{IMPORT_KEY_PREFIX}{st.session_state.get(Keys.CHAT_IMPORT_ROUND, 0)}"
         st.file_uploader(
-            "An export from aBLT Chat, ChatGPT, Open WebUI or LibreChat (JSON or zip)",
+            _("An export from aBLT Chat, ChatGPT, Open WebUI or LibreChat (JSON or zip)"),
             type=["json", "zip"],
             key=key,
             on_change=import_upload,
             args=(key,),
             max_upload_size=imports_model.MAX_UPLOAD_MB,
-            help=f"An aBLT Chat export up to {history.MAX_IMPORT_BYTES // (1024 * 1024)} MB "
-            "becomes a new conversation at once. Another app's export (up to "
-            f"{imports_model.MAX_UPLOAD_MB} MB) is previewed first. Nothing else changes.",
+            help=_(
+                "An aBLT Chat export up to {value} MB becomes a new conversation "
+                "at once. Another app's export (up to {max_upload_mb} MB) is "
+                "previewed first. Nothing else changes."
+            ).format(
+                value=history.MAX_IMPORT_BYTES // (1024 * 1024),
+                max_upload_mb=imports_model.MAX_UPLOAD_MB,
+            ),
         )
         import_view.render_recent()
 
@@ -552,23 +566,27 @@ def render_account_footer(
     with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
         badges = st.container(horizontal=True, gap="small")
         if healthy:
-            badges.badge("API online", icon=":material/check_circle:", color="green")
+            badges.badge(_("API online"), icon=":material/check_circle:", color="green")
         else:
-            badges.badge("API not answering", icon=":material/error:", color="red")
+            badges.badge(_("API not answering"), icon=":material/error:", color="red")
         if settings.demo_mode:
-            badges.badge("Demo mode", icon=":material/science:", color="orange")
+            badges.badge(_("Demo mode"), icon=":material/science:", color="orange")
         if not healthy:
             st.button(
-                "Check again",
+                _("Check again"),
                 key="ui_health_retry",
                 on_click=ui.retry_health,
                 type="tertiary",
-                help="Ask the API again now instead of waiting for the next check.",
+                help=_("Ask the API again now instead of waiting for the next check."),
             )
         if settings.demo_mode:
-            st.caption(ui.DEMO_NOTE)
+            st.caption(_(ui.DEMO_NOTE))
         if member is not None:
-            st.caption(f"Logged in as **{md.escape(member.name)}** · {member.role}")
+            st.caption(
+                _("Logged in as **{name}** · {role}").format(
+                    name=md.escape(member.name), role=member.role
+                )
+            )
             if logout:
                 auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
     close_on_phone()

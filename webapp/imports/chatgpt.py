@@ -25,6 +25,7 @@ from typing import Any, Final
 from webapp.imports.model import ParsedConversation, Skip, Source
 from webapp.imports.tree import Node, Turn, build, is_sequence, unix_time
 from webapp.text import literal
+from webapp.ui.i18n import N_
 
 HIDDEN_TYPES: Final = frozenset(
     {
@@ -36,11 +37,11 @@ HIDDEN_TYPES: Final = frozenset(
         "tether_browsing_display",
     }
 )
-IMAGE: Final = "[Image not imported]"
-CODE: Final = "[Code run by Code Interpreter not imported]"
-CODE_OUTPUT: Final = "[Code Interpreter output not imported]"
-VOICE: Final = "[Voice message]"
-AUDIO: Final = "[Audio not imported]"
+IMAGE: Final = N_("[Image not imported]")
+CODE: Final = N_("[Code run by Code Interpreter not imported]")
+CODE_OUTPUT: Final = N_("[Code Interpreter output not imported]")
+VOICE: Final = N_("[Voice message]")
+AUDIO: Final = N_("[Audio not imported]")
 _TYPE_NAME = re.compile(r"[a-z_]{1,40}")
 
 

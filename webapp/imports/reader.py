@@ -30,12 +30,13 @@ from webapp.imports.model import (
     Skipped,
     Source,
 )
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-UNKNOWN = (
-    "it is not an export this app reads (ChatGPT, Open WebUI, LibreChat or aBLT Chat JSON, "
-    "or a zip of them)"
+UNKNOWN = N_(
+    "it is not an export this app reads (ChatGPT, Open WebUI, "
+    "LibreChat or aBLT Chat JSON, or a zip of them)"
 )
 Parser = Callable[[Any, list[str]], ParsedConversation]
 # Nesting read past Python's usual limit: a recursive LibreChat export of the
@@ -46,7 +47,7 @@ _DEEP_LOCK = threading.Lock()
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(_("{name} is not a JSON number").format(name=name))
 
 
 def _loads_deep(text: str) -> Any:

@@ -37,11 +37,12 @@ from webapp.conversations.transcripts import (
     ImportedVersion,
 )
 from webapp.imports.model import MAX_MESSAGE_CHARS, MAX_MESSAGES, Skip
+from webapp.ui.i18n import N_
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)  # before any chat app existed
 PLACEHOLDER_BOT: Final = "imported"  # replaced by the member's chosen bot when written
-FALLBACK_TITLE: Final = "Imported conversation"
+FALLBACK_TITLE: Final = N_("Imported conversation")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from webapp.imports.writer import (
 )
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -63,7 +64,9 @@ def take_upload(name: str, data: bytes) -> bool:
         reasons = "; ".join(f"{s.what}: {s.why}" for s in plan.skipped[:3]) or reader.UNKNOWN
         flash.flash(
             NOTICE_AREA,
-            f"“{md.escape(name)}” was not imported: {md.escape(reasons)}. Nothing was changed.",
+            _("“{name}” was not imported: {reasons}. Nothing was changed.").format(
+                name=md.escape(name), reasons=md.escape(reasons)
+            ),
             "error",
         )
         return True
@@ -90,7 +93,7 @@ def confirm_import(bot_names: dict[str, str]) -> None:
     try:
         record = imports.begin(member, name, plan, slug)
     except chat.DATABASE_ERRORS:
-        flash.flash(NOTICE_AREA, chat.DATABASE_UNREADABLE, "error")
+        flash.flash(NOTICE_AREA, _(chat.DATABASE_UNREADABLE), "error")
         return
     start_import(imports, member, record, plan, bot_slug=slug, bot_name=bot_names[slug])
     st.session_state[WATCH_KEY] = record.id
@@ -108,7 +111,11 @@ def remove_import(import_id: str) -> None:
     st.session_state[Keys.CHAT_NEW_REQUESTED] = True  # the open one may be among them
     flash.flash(
         NOTICE_AREA,
-        f"Import removed: {gone:,} conversation{'' if gone == 1 else 's'} deleted.",
+        ngettext(
+            "Import removed: {gone} conversation deleted.",
+            "Import removed: {gone} conversations deleted.",
+            gone,
+        ).format(gone=format_number(gone)),
         "success",
     )
 
@@ -128,10 +135,18 @@ def _preview(name: str, plan: ImportPlan) -> None:
         bots = []
     names = {bot.slug: bot.name or bot.slug for bot in bots}
     with st.sidebar.container(border=True, key="imports_preview_box"):
-        st.markdown(f"**Import “{md.escape(name)}”** from {md.escape(sources_label(plan.sources))}")
+        st.markdown(
+            _("**Import “{name}”** from {value}").format(
+                name=md.escape(name), value=md.escape(sources_label(plan.sources))
+            )
+        )
         st.markdown(md.escape(plan.summary()))
         if plan.skipped or plan.notes:
-            with st.expander(f"Skipped and changed ({plan.skipped_count + len(plan.notes):,})"):
+            with st.expander(
+                _("Skipped and changed ({value})").format(
+                    value=format_number(plan.skipped_count + len(plan.notes))
+                )
+            ):
                 lines = [
                     f"- {md.escape(s.what)}: {md.escape(s.why)}"
                     for s in plan.skipped[:SHOWN_REASONS]
@@ -142,63 +157,93 @@ def _preview(name: str, plan: ImportPlan) -> None:
                     lines.append(f"- and {more:,} more")
                 st.markdown("\n".join(lines))
         if not bots:
-            st.warning("No bot is available to give these conversations; try again later.")
+            st.warning(_("No bot is available to give these conversations; try again later."))
         else:
             labels = chat.bot_labels(bots)
             st.selectbox(
-                "Bot for these conversations",
+                _("Bot for these conversations"),
                 options=list(labels),
                 format_func=lambda slug: labels.get(slug, slug),
                 key=BOT_KEY,
-                help="Every imported conversation continues with this bot. "
-                "Nothing is sent to it until you write.",
+                help=_(
+                    "Every imported conversation continues with this bot. Nothing is "
+                    "sent to it until you write."
+                ),
             )
         row = st.container(horizontal=True, gap="small")
         row.button(
-            "Import",
+            _("Import"),
             key="imports_confirm",
             type="primary",
             disabled=not bots,
             on_click=confirm_import,
             args=(names,),
         )
-        row.button("Cancel", key="imports_cancel", on_click=cancel_preview)
+        row.button(_("Cancel"), key="imports_cancel", on_click=cancel_preview)
 
 
 def _progress_line(record: ImportRecord) -> str:
     done = record.written + record.failed
-    return f"Importing “{md.escape(record.file_name)}”: {done:,} of {record.total:,} conversations"
+    return _("Importing “{file}”: {done} of {total} conversations").format(
+        file=md.escape(record.file_name),
+        done=format_number(done),
+        total=format_number(record.total),
+    )
 
 
 def _finished(record: ImportRecord, status: str) -> None:
     sources = md.escape(sources_label(record.sources))
     if status == DONE:
         st.success(
-            f"Imported {record.written:,} conversation{'' if record.written == 1 else 's'} "
-            f"({record.messages:,} messages) from {sources}"
-            + (f"; {record.skipped:,} skipped" if record.skipped else "")
-            + (f"; {record.failed:,} could not be saved" if record.failed else "")
+            ngettext(
+                "Imported {count} conversation ({messages} messages) from {sources}",
+                "Imported {count} conversations ({messages} messages) from {sources}",
+                record.written,
+            ).format(
+                count=format_number(record.written),
+                messages=format_number(record.messages),
+                sources=sources,
+            )
+            + (
+                _("; {count} skipped").format(count=format_number(record.skipped))
+                if record.skipped
+                else ""
+            )
+            + (
+                _("; {count} could not be saved").format(count=format_number(record.failed))
+                if record.failed
+                else ""
+            )
             + ".",
             icon=":material/upload_file:",
         )
     else:
         st.warning(
-            f"The import of “{md.escape(record.file_name)}” stopped after "
-            f"{record.written:,} of {record.total:,} conversations ({status}).",
+            _(
+                "The import of “{file_name}” stopped after {written} of "
+                "{total} conversations ({status})."
+            ).format(
+                file_name=md.escape(record.file_name),
+                written=format_number(record.written),
+                total=format_number(record.total),
+                status=status,
+            ),
             icon=":material/warning:",
         )
     row = st.container(horizontal=True, gap="small")
     now = get_store().now()
     if record.can_remove(now):
         row.button(
-            "Remove this import",
+            _("Remove this import"),
             key=f"imports_remove_{record.id}",
             icon=":material/undo:",
             on_click=remove_import,
             args=(record.id,),
-            help=f"Deletes every conversation of this import (for {UNDO_HOURS} hours).",
+            help=_("Deletes every conversation of this import (for {undo_hours} hours).").format(
+                undo_hours=UNDO_HOURS
+            ),
         )
-    row.button("Dismiss", key="imports_dismiss", on_click=dismiss)
+    row.button(_("Dismiss"), key="imports_dismiss", on_click=dismiss)
 
 
 @st.fragment(run_every=PROGRESS_SECONDS)
@@ -252,20 +297,23 @@ def render_recent() -> None:
         return
     if not recent:
         return
-    st.caption(f"Imports of the last {UNDO_HOURS} hours")
+    st.caption(_("Imports of the last {undo_hours} hours").format(undo_hours=UNDO_HOURS))
     for record in recent:
         row = st.container(horizontal=True, vertical_alignment="center", gap="small")
         row.caption(
-            f"“{md.escape(record.file_name)}”: {record.written:,} conversations from "
-            f"{md.escape(sources_label(record.sources))}",
+            _("“{file_name}”: {written} conversations from {value}").format(
+                file_name=md.escape(record.file_name),
+                written=format_number(record.written),
+                value=md.escape(sources_label(record.sources)),
+            ),
             width="stretch",
         )
         row.button(
-            "Remove",
+            _("Remove"),
             key=f"imports_recent_remove_{record.id}",
             icon=":material/undo:",
             type="tertiary",
             on_click=remove_import,
             args=(record.id,),
-            help="Remove this import: deletes every conversation it wrote.",
+            help=_("Remove this import: deletes every conversation it wrote."),
         )

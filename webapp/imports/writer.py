@@ -27,6 +27,7 @@ from webapp.db import schema
 from webapp.db.schema import conversations as C
 from webapp.db.schema import imports as I
 from webapp.imports.model import UNDO_HOURS, ImportPlan, ParsedConversation
+from webapp.ui.i18n import _
 
 if TYPE_CHECKING:
     from webapp.conversations.store import ConversationStore
@@ -144,7 +145,7 @@ class ImportStore:
                 .first()
             )
         if row is None:
-            raise LookupError("No such import.")
+            raise LookupError(_("No such import."))
         return _record(row)
 
     def recent(self, owner: Owner, *, limit: int = 5) -> list[ImportRecord]:

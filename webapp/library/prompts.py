@@ -38,6 +38,7 @@ from webapp.db.schema import prompts as P
 from webapp.limits import LIBRARY_MAX_VARIABLES
 from webapp.text import literal as md
 from webapp.text.graphemes import cut_graphemes
+from webapp.ui.i18n import _, format_number
 
 NAME_MAX_CHARS: Final = 200
 VARIABLE_MAX_CHARS: Final = 60
@@ -172,7 +173,7 @@ def entry_options(entry: LibraryPrompt) -> ConversationOptions:
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise ValueError("A library entry needs a name.")
+        raise ValueError(_("A library entry needs a name."))
     return cut_graphemes(cleaned, NAME_MAX_CHARS)  # whole characters only
 
 
@@ -214,13 +215,18 @@ class PromptLibrary:
         """A new entry by `author`. ValueError without a name, or with neither
         a system instruction nor a starter prompt."""
         if not system_instruction.strip() and not starter_prompt.strip():
-            raise ValueError("Give the entry a system instruction, a starter prompt, or both.")
+            raise ValueError(_("Give the entry a system instruction, a starter prompt, or both."))
         variables = template_variables(starter_prompt)
         if len(variables) > LIBRARY_MAX_VARIABLES:
             raise ValueError(
-                f"A starter prompt can ask for at most {LIBRARY_MAX_VARIABLES} values in "
-                f"{{{{double braces}}}}; this one asks for {len(variables):,}. "
-                "Write the rest out, or split it into several entries."
+                _(
+                    "A starter prompt can ask for at most {library_max_variables} "
+                    "values in {{{{double braces}}}}; this one asks for {variables}. "
+                    "Write the rest out, or split it into several entries."
+                ).format(
+                    library_max_variables=LIBRARY_MAX_VARIABLES,
+                    variables=format_number(len(variables)),
+                )
             )
         defaults = (options or ConversationOptions()).model_copy(
             update={"system_instruction": None, "library_prompt_id": None}
@@ -279,7 +285,7 @@ class PromptLibrary:
     def set_pinned(self, admin: Author, entry_id: str, pinned: bool) -> LibraryPrompt:
         """Pin a shared entry to the top of everyone's list (admins only)."""
         if not admin.is_admin:
-            raise PermissionError("Only an admin can pin library entries.")
+            raise PermissionError(_("Only an admin can pin library entries."))
         return self._update(P.c.shared.is_(True), entry_id, {"pinned": pinned})
 
     def delete(self, author: Author, entry_id: str) -> None:

@@ -32,6 +32,7 @@ from webapp.limits import LIBRARY_MAX_VARIABLES
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import _
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -130,8 +131,8 @@ def start_chat(entry_id: str, where: str) -> None:
         library.starting = entry.id  # its fields are drawn from now
         # Said under the button, and kept until it is pressed again: a banner at
         # the top would vanish on the next field's rerun and move the fields.
-        library.missing[where, entry.id] = (
-            "Fill in " + ", ".join(f"“{md.escape(n)}”" for n in missing) + " first."
+        library.missing[where, entry.id] = _("Fill in {fields} first.").format(
+            fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
         )
         return
     refused = _bot_refused(entry)
@@ -191,9 +192,9 @@ def render_start_form(entry: LibraryPrompt, where: str, *, fields: bool = True) 
             st.caption(note)
     refused = _bot_refused(entry)
     if refused:  # greyed out, with why
-        st.caption(f":material/lock: {refused}")
+        st.caption(_(":material/lock: {refused}").format(refused=refused))
     st.button(
-        "Start a chat with it",
+        _("Start a chat with it"),
         key=f"library_start_{where}_{entry.id}",
         icon=":material/play_arrow:",
         type="primary",
@@ -234,37 +235,37 @@ def render_chat_menu(options: ConversationOptions, bot_slug: str, bots: Sequence
     """The chat header's "Library" popover: pick an entry (searchable, this
     bot's and any-bot entries) to start a chat with it, or save these options."""
     by_slug = {b.slug: b for b in bots}
-    with st.popover("Library", icon=":material/menu_book:", help="The team's prompt library"):
+    with st.popover(_("Library"), icon=":material/menu_book:", help=_("The team's prompt library")):
         entries = [
             e for e in get_library().visible(current_member()) if e.bot_slug in (None, "", bot_slug)
         ]
         labels = {e.id: entry_label(e, by_slug) for e in entries}
         if entries:
             chosen = st.selectbox(
-                "Start from a library entry",
+                _("Start from a library entry"),
                 list(labels),
                 index=None,
                 format_func=labels.__getitem__,
-                placeholder="Search the library…",
+                placeholder=_("Search the library…"),
                 key="library_chat_pick",
             )
             if chosen is not None:
                 render_start_form(next(e for e in entries if e.id == chosen), "chat")
         else:
-            st.caption("No library entries for this bot yet.")
+            st.caption(_("No library entries for this bot yet."))
         st.divider()
         with st.form("library_save_form", border=False, clear_on_submit=True):
-            st.caption("Save this chat's options (language, max words, search, instruction)")
-            st.text_input("Name", key=Keys.LIBRARY_SAVE_NAME, max_chars=200)
+            st.caption(_("Save this chat's options (language, max words, search, instruction)"))
+            st.text_input(_("Name"), key=Keys.LIBRARY_SAVE_NAME, max_chars=200)
             st.text_area(
-                "Starter prompt (optional; {{variables}} are asked for)",
+                _("Starter prompt (optional; {{variables}} are asked for)"),
                 key=Keys.LIBRARY_SAVE_STARTER,
                 max_chars=20_000,
             )
-            st.checkbox("Only for this bot", key=Keys.LIBRARY_SAVE_THIS_BOT)
-            st.checkbox("Share with the team", key=Keys.LIBRARY_SAVE_SHARED)
+            st.checkbox(_("Only for this bot"), key=Keys.LIBRARY_SAVE_THIS_BOT)
+            st.checkbox(_("Share with the team"), key=Keys.LIBRARY_SAVE_SHARED)
             st.form_submit_button(
-                "Save to library", on_click=save_from_chat, args=(options, bot_slug)
+                _("Save to library"), on_click=save_from_chat, args=(options, bot_slug)
             )
 
 
@@ -326,41 +327,48 @@ def set_pinned(entry_id: str, pinned: bool) -> None:
 
 def render_new_form(bots: Sequence[Bot]) -> None:
     names = {
-        ANY_BOT: "Any bot",
+        ANY_BOT: _("Any bot"),
         **{
             b.slug: f"{bot_display.plain_name(b.name)} ({bot_display.plain_slug(b.slug)})"
             for b in bots
         },
     }
     with (
-        st.expander("New library entry", icon=":material/add:"),
+        st.expander(_("New library entry"), icon=":material/add:"),
         st.form("library_new_form", border=False, clear_on_submit=True),
     ):
-        st.text_input("Name", key=Keys.LIBRARY_NEW_NAME, max_chars=200)
+        st.text_input(_("Name"), key=Keys.LIBRARY_NEW_NAME, max_chars=200)
         st.text_area(
-            "System instruction",
+            _("System instruction"),
             key=Keys.LIBRARY_NEW_SYSTEM,
             max_chars=50_000,
-            placeholder="Extends or overrides the bot's own instructions",
+            placeholder=_("Extends or overrides the bot's own instructions"),
         )
         st.text_area(
-            "Starter prompt",
+            _("Starter prompt"),
             key=Keys.LIBRARY_NEW_STARTER,
             max_chars=20_000,
-            placeholder="e.g. Write a friendly reply to {{customer}} about {{topic}}.",
-            help=f"Words in double braces are asked for when the entry is used (up to "
-            f"{LIBRARY_MAX_VARIABLES}); saving names any that will stay as typed.",
+            placeholder=_("e.g. Write a friendly reply to {{customer}} about {{topic}}."),
+            help=_(
+                "Words in double braces are asked for when the entry is used (up "
+                "to {library_max_variables}); saving names any that will stay as "
+                "typed."
+            ).format(library_max_variables=LIBRARY_MAX_VARIABLES),
         )
         left, right = st.columns(2)
-        left.selectbox("Bot", list(names), format_func=names.__getitem__, key=Keys.LIBRARY_NEW_BOT)
-        right.text_input("Language", key=Keys.LIBRARY_NEW_LANGUAGE, placeholder="The bot's default")
-        left.checkbox("Limit answer length", key=Keys.LIBRARY_NEW_LIMIT)
-        right.number_input(
-            "Max words", 1, 20_000, value=300, step=50, key=Keys.LIBRARY_NEW_MAX_WORDS
+        left.selectbox(
+            _("Bot"), list(names), format_func=names.__getitem__, key=Keys.LIBRARY_NEW_BOT
         )
-        left.checkbox("Web search", key=Keys.LIBRARY_NEW_SEARCH)
-        right.checkbox("Share with the team", key=Keys.LIBRARY_NEW_SHARED)
-        st.form_submit_button("Save", type="primary", on_click=create_from_form)
+        right.text_input(
+            _("Language"), key=Keys.LIBRARY_NEW_LANGUAGE, placeholder=_("The bot's default")
+        )
+        left.checkbox(_("Limit answer length"), key=Keys.LIBRARY_NEW_LIMIT)
+        right.number_input(
+            _("Max words"), 1, 20_000, value=300, step=50, key=Keys.LIBRARY_NEW_MAX_WORDS
+        )
+        left.checkbox(_("Web search"), key=Keys.LIBRARY_NEW_SEARCH)
+        right.checkbox(_("Share with the team"), key=Keys.LIBRARY_NEW_SHARED)
+        st.form_submit_button(_("Save"), type="primary", on_click=create_from_form)
 
 
 def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, Bot]) -> None:
@@ -369,10 +377,10 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
         st.markdown(f"**{md.escape(entry_label(entry, bots_by_slug))}**")
         st.caption(" · ".join([f"by {md.escape(entry.owner)}", *option_facts(entry.options)]))
         if entry.system_instruction:
-            st.caption("System instruction")
+            st.caption(_("System instruction"))
             st.code(entry.system_instruction, language=None, wrap_lines=True)
         if entry.starter_prompt:
-            st.caption("Starter prompt")
+            st.caption(_("Starter prompt"))
             st.code(entry.starter_prompt, language=None, wrap_lines=True)
         # Only the entry being started draws its fields: a list of entries with
         # many variables each would otherwise draw them all on every run.
@@ -381,19 +389,19 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
         row = st.container(horizontal=True)
         if entry.owner == member.username:
             row.button(
-                "Make private" if entry.shared else "Share with the team",
+                _("Make private") if entry.shared else _("Share with the team"),
                 key=f"library_share_{entry.id}",
                 icon=":material/group:",
                 type="tertiary",
                 on_click=set_shared,
                 args=(entry.id, not entry.shared),
             )
-            with row.popover("Delete…", icon=":material/delete:", type="tertiary"):
+            with row.popover(_("Delete…"), icon=":material/delete:", type="tertiary"):
                 st.caption(
-                    "Delete this entry for everyone? Chats started from it keep their options."
+                    _("Delete this entry for everyone? Chats started from it keep their options.")
                 )
                 st.button(
-                    "Delete",
+                    _("Delete"),
                     key=f"library_delete_{entry.id}",
                     type="primary",
                     on_click=delete_entry,
@@ -401,7 +409,7 @@ def render_entry(entry: LibraryPrompt, member: Member, bots_by_slug: dict[str, B
                 )
         if member.is_admin and entry.shared:
             row.button(
-                "Unpin" if entry.pinned else "Pin for the team",
+                _("Unpin") if entry.pinned else _("Pin for the team"),
                 key=f"library_pin_{entry.id}",
                 icon=":material/keep:",
                 type="tertiary",

@@ -37,6 +37,7 @@ from webapp.conversations.store import ConversationStore
 from webapp.db import schema
 from webapp.db.engine import PROJECT_ROOT
 from webapp.lifecycle.member_data import Who, count_conversations, write_member_zip
+from webapp.ui.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ ENV_EXPORT_DIR: Final = "ABLT_EXPORT_DIR"
 ROUTE_PATH: Final = "/_ablt/data-download"
 LINK_VALID: Final = timedelta(minutes=15)
 KEEP: Final = timedelta(days=1)
-BUILD_FAILED: Final = (
-    "The download could not be built (the database or the disk did not cooperate). "
-    "Nothing was lost; try again in a moment."
+BUILD_FAILED: Final = N_(
+    "The download could not be built (the database or the disk did not "
+    "cooperate). Nothing was lost; try again in a moment."
 )
 _T = schema.data_exports
 

@@ -34,6 +34,7 @@ from webapp.conversations.store.conversations import delete_whole
 from webapp.db import schema
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import N_
 
 # Other features' per-member rows: (file name in the zip, reader, eraser).
 # A reader returns JSON-able rows for the username; an eraser deletes them
@@ -102,22 +103,24 @@ EXTRA_SECTIONS += [
     ("tags.json", _tags, _erase_tags),
 ]
 
-BUSY: Final = (
-    "An answer of this member is being generated or a prompt is waiting to be sent. "
-    "Erase when it has ended (or press Stop in the chat)."
+BUSY: Final = N_(
+    "An answer of this member is being generated or a prompt is "
+    "waiting to be sent. Erase when it has ended (or press Stop in the "
+    "chat)."
 )
-README: Final = """Your data from aBLT Chat ({username}), made {made} (UTC).
-
-conversations/   every conversation, twice: NAME.json (the app's export format,
-                 importable again, with the other versions of answers and edits)
-                 and NAME.md (readable). Comparisons' columns, arena battles and
-                 evaluation runs are conversations too; temporary chats are not kept.
-prompts.json     your prompt library entries (shared ones included).
-share_links.json your share links: title, when made, whether revoked.
-audit.json       the audit log's entries about you: logins, changes, refusals.
-{extra}
-Nothing here was sent anywhere; keep the file safe, it holds your conversations.
-"""
+README: Final = N_(
+    "Your data from aBLT Chat ({username}), made {made} "
+    "(UTC).\n\nconversations/   every conversation, twice: NAME.json "
+    "(the app's export format,\n                 importable again, with "
+    "the other versions of answers and edits)\n                 and "
+    "NAME.md (readable). Comparisons' columns, arena battles and\n"
+    "                 evaluation runs are conversations too; temporary chats are not kept.\n"
+    "prompts.json     your prompt library entries (shared ones "
+    "included).\nshare_links.json your share links: title, when made, "
+    "whether revoked.\naudit.json       the audit log's entries about "
+    "you: logins, changes, refusals.\n{extra}\nNothing here was sent "
+    "anywhere; keep the file safe, it holds your conversations.\n"
+)
 
 
 class MemberDataBusy(RuntimeError):

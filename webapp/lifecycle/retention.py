@@ -37,6 +37,7 @@ from webapp.db import schema
 from webapp.db.engine import serialised_write
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import _, format_number, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ class RetentionPolicy:
         ):
             if days is not None and not 1 <= days <= MAX_DAYS:
                 raise RetentionError(
-                    f"{label}: keep them between 1 and {MAX_DAYS:,} days, or forever."
+                    _("{label}: keep them between 1 and {max_days} days, or forever.").format(
+                        label=label, max_days=format_number(MAX_DAYS)
+                    )
                 )
 
     @property
@@ -155,9 +158,8 @@ def describe(policy: RetentionPolicy) -> str:
 
     pinned = " (pinned kept)" if policy.keep_pinned else " (pinned too)"
     chats = days(policy.conversation_days) + (pinned if policy.conversation_days else "")
-    return (
-        f"conversations {chats}, audit entries {days(policy.audit_days)}, "
-        f"share links {days(policy.share_days)}"
+    return _("conversations {chats}, audit entries {audit_days}, share links {share_days}").format(
+        chats=chats, audit_days=days(policy.audit_days), share_days=days(policy.share_days)
     )
 
 
@@ -187,8 +189,12 @@ def expiry_note(left: int | None) -> str | None:
     if left is None or left > WARN_DAYS:
         return None
     if left == 0:
-        return "Deleted at the next cleanup unless you open it"
-    return f"Deleted in {left} day{'s' if left != 1 else ''} unless you open it"
+        return _("Deleted at the next cleanup unless you open it")
+    return ngettext(
+        "Deleted in {days} day unless you open it",
+        "Deleted in {days} days unless you open it",
+        left,
+    ).format(days=left)
 
 
 # ------------------------------------------------------------------ sweeping

@@ -23,6 +23,7 @@ from webapp.lifecycle.retention import RetentionError, RetentionPolicy
 from webapp.team.members import MemberStore
 from webapp.text import literal as md
 from webapp.ui import flash
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 ACCOUNT_AREA: Final = "account_data"
 TEAM_AREA: Final = "team_data"  # a member's data, in the Manage panel
 RETENTION_AREA: Final = "retention"  # the Data tab
-DB_DOWN: Final = "The database did not answer; nothing was changed. Try again in a moment."
+DB_DOWN: Final = N_("The database did not answer; nothing was changed. Try again in a moment.")
 
 
 def _link_path(token: str) -> str:
@@ -63,7 +64,7 @@ def _start(who: Who, requested_by: str, area: str) -> None:
         backend.get_downloads().start(who, requested_by)
     except SQLAlchemyError:
         log.warning("Could not start a data download", exc_info=True)
-        flash.flash(area, DB_DOWN, "error")
+        flash.flash(area, _(DB_DOWN), "error")
 
 
 @member_action(ACCOUNT_AREA)
@@ -79,7 +80,7 @@ def _issue_member_link(download_id: str, username: str) -> None:
 def _issue(download_id: str, username: str, area: str) -> None:
     token = backend.get_downloads().issue_link(download_id, username)
     if token is None:
-        flash.flash(area, "That download is gone; start a new one.", "error")
+        flash.flash(area, _("That download is gone; start a new one."), "error")
         return
     links = st.session_state.setdefault(Keys.DATA_LINK, {})
     links[username] = _link_path(token)
@@ -90,7 +91,11 @@ def _erase_own() -> None:
     member = current_member()
     typed = str(st.session_state.get(Keys.ERASE_CONFIRM) or "").strip().lower()
     if typed != member.username:
-        flash.flash(ACCOUNT_AREA, f"Type {md.code_span(member.username)} to confirm.", "error")
+        flash.flash(
+            ACCOUNT_AREA,
+            _("Type {username} to confirm.").format(username=md.code_span(member.username)),
+            "error",
+        )
         return
     _erase(member.username, member.username, ACCOUNT_AREA)
     st.session_state[Keys.ERASE_CONFIRM] = ""
@@ -100,7 +105,11 @@ def _erase_own() -> None:
 def _erase_member(username: str) -> None:
     typed = str(st.session_state.get(Keys.TEAM_ERASE_CONFIRM) or "").strip().lower()
     if typed != username:
-        flash.flash(TEAM_AREA, f"Type {md.code_span(username)} to confirm.", "error")
+        flash.flash(
+            TEAM_AREA,
+            _("Type {username} to confirm.").format(username=md.code_span(username)),
+            "error",
+        )
         return
     _erase(username, current_member().username, TEAM_AREA)
     st.session_state[Keys.TEAM_ERASE_CONFIRM] = ""
@@ -115,12 +124,19 @@ def _erase(username: str, actor: str, area: str) -> bool:
         return False
     except SQLAlchemyError:
         log.warning("Could not erase a member's data", exc_info=True)
-        flash.flash(area, DB_DOWN, "error")
+        flash.flash(area, _(DB_DOWN), "error")
         return False
     flash.flash(
         area,
-        f"Erased: {done.conversations:,} conversations, {done.prompts:,} library entries, "
-        f"{done.shares:,} share links, {done.other:,} other entries.",
+        _(
+            "Erased: {conversations} conversations, {prompts} library "
+            "entries, {shares} share links, {other} other entries."
+        ).format(
+            conversations=format_number(done.conversations),
+            prompts=format_number(done.prompts),
+            shares=format_number(done.shares),
+            other=format_number(done.other),
+        ),
         "success",
     )
     return True
@@ -151,9 +167,13 @@ def _save_retention() -> None:
         return
     except SQLAlchemyError:
         log.warning("Could not save the retention policy", exc_info=True)
-        flash.flash(RETENTION_AREA, DB_DOWN, "error")
+        flash.flash(RETENTION_AREA, _(DB_DOWN), "error")
         return
-    flash.flash(RETENTION_AREA, f"Retention saved: {retention.describe(policy)}.", "success")
+    flash.flash(
+        RETENTION_AREA,
+        _("Retention saved: {policy}.").format(policy=retention.describe(policy)),
+        "success",
+    )
 
 
 @member_action(RETENTION_AREA, admin=True)
@@ -164,18 +184,26 @@ def _sweep_now() -> None:
         )
     except SQLAlchemyError:
         log.warning("The retention sweep failed", exc_info=True)
-        flash.flash(RETENTION_AREA, DB_DOWN, "error")
+        flash.flash(RETENTION_AREA, _(DB_DOWN), "error")
         return
     if not done.ran:
         flash.flash(
-            RETENTION_AREA, "A cleanup is running on another app process; try later.", "info"
+            RETENTION_AREA, _("A cleanup is running on another app process; try later."), "info"
         )
         return
     flash.flash(
         RETENTION_AREA,
-        f"Cleanup done: {done.conversations:,} conversations deleted "
-        f"({done.kept_busy:,} kept while an answer was running), "
-        f"{done.audit_entries:,} audit entries deleted, {done.shares:,} share links expired.",
+        _(
+            "Cleanup done: {conversations} conversations deleted "
+            "({kept_busy} kept while an answer was running), "
+            "{audit_entries} audit entries deleted, {shares} share links "
+            "expired."
+        ).format(
+            conversations=format_number(done.conversations),
+            kept_busy=format_number(done.kept_busy),
+            audit_entries=format_number(done.audit_entries),
+            shares=format_number(done.shares),
+        ),
         "success",
     )
 
@@ -192,29 +220,34 @@ def _download_status(download: DataDownload | None, username: str, *, admin: boo
         st.progress(share, text=f"Building: {download.done:,} of {download.total:,} conversations")
         return
     if download.status == "failed":
-        st.error(download.error or "The download failed; try again.")
+        st.error(download.error or _("The download failed; try again."))
         return
     size = download.size_bytes or 0
     # Small zips in kB: "0.0 MB" reads as an empty download.
-    shown = f"{size / 1_000_000:,.1f} MB" if size >= 1_000_000 else f"{max(1, size // 1000):,} kB"
+    if size >= 1_000_000:
+        shown = _("{size} MB").format(size=format_number(round(size / 1_000_000, 1)))
+    else:
+        shown = _("{size} kB").format(size=format_number(max(1, size // 1000)))
     st.caption(
-        f"Ready: {download.total:,} conversations, {shown}, "
-        f"made {download.created_at:%Y-%m-%d %H:%M} UTC. Kept for a day."
+        _(
+            "Ready: {total} conversations, {size}, made "
+            "{created_at:%Y-%m-%d %H:%M} UTC. Kept for a day."
+        ).format(total=format_number(download.total), size=shown, created_at=download.created_at)
     )
     link = st.session_state.get(Keys.DATA_LINK, {}).get(username)
     if link:
-        st.link_button("Download the zip", link, type="primary", icon=":material/download:")
-        st.caption("The link works once, for 15 minutes.")
+        st.link_button(_("Download the zip"), link, type="primary", icon=":material/download:")
+        st.caption(_("The link works once, for 15 minutes."))
     elif admin:
         st.button(
-            "Get a download link",
+            _("Get a download link"),
             key=f"data_link_{username}",
             on_click=_issue_member_link,
             args=(download.id, username),
         )
     else:
         st.button(
-            "Get a download link",
+            _("Get a download link"),
             key="data_link_own",
             on_click=_issue_own_link,
             args=(download.id,),
@@ -239,38 +272,49 @@ def _status(username: str, *, admin: bool) -> None:
 
 def render_my_data(member: Who) -> None:
     """The Account page's "Your data": download everything, or erase it."""
-    st.subheader("Your data")
+    st.header(_("Your data"))
     flash.show(ACCOUNT_AREA)
     st.caption(
-        "Everything of yours in one zip: every conversation (JSON with its versions, and "
-        "Markdown), your prompt library entries, share links and audit entries."
-    )
-    st.button("Download all my data", icon=":material/download:", on_click=_start_own_download)
-    _status(member.username, admin=False)
-    with st.expander("Erase my data"):
-        st.warning(
-            "Deletes all your conversations, prompt library entries and share links for good. "
-            "Your account stays (an admin removes accounts). Download your data first if you "
-            "want to keep it."
+        _(
+            "Everything of yours in one zip: every conversation (JSON with its "
+            "versions, and Markdown), your prompt library entries, share links "
+            "and audit entries."
         )
-        st.text_input(f"Type {md.escape(member.username)} to confirm", key=Keys.ERASE_CONFIRM)
-        st.button("Erase my data", type="primary", on_click=_erase_own)
+    )
+    st.button(_("Download all my data"), icon=":material/download:", on_click=_start_own_download)
+    _status(member.username, admin=False)
+    with st.expander(_("Erase my data")):
+        st.warning(
+            _(
+                "Deletes all your conversations, prompt library entries and share "
+                "links for good. Your account stays (an admin removes accounts). "
+                "Download your data first if you want to keep it."
+            )
+        )
+        st.text_input(
+            _("Type {username} to confirm").format(username=md.escape(member.username)),
+            key=Keys.ERASE_CONFIRM,
+        )
+        st.button(_("Erase my data"), type="primary", on_click=_erase_own)
 
 
 def render_member_data_admin(username: str) -> None:
     """The Team page's panel for one member's data: download it, or erase it."""
     flash.show(TEAM_AREA)
     st.button(
-        "Download their data",
+        _("Download their data"),
         key=f"data_start_{username}",
         on_click=_start_member_download,
         args=(username,),
         icon=":material/download:",
     )
     _status(username, admin=True)
-    with st.expander("Erase their data"):
-        st.text_input(f"Type {md.escape(username)} to confirm", key=Keys.TEAM_ERASE_CONFIRM)
-        st.button("Erase their data", on_click=_erase_member, args=(username,))
+    with st.expander(_("Erase their data")):
+        st.text_input(
+            _("Type {username} to confirm").format(username=md.escape(username)),
+            key=Keys.TEAM_ERASE_CONFIRM,
+        )
+        st.button(_("Erase their data"), on_click=_erase_member, args=(username,))
 
 
 def render_retention_admin() -> None:
@@ -279,31 +323,37 @@ def render_retention_admin() -> None:
     try:
         policy = retention.read_policy(backend.get_store().engine)
     except SQLAlchemyError:
-        st.error(DB_DOWN)
+        st.error(_(DB_DOWN))
         return
     st.caption(
-        "How long things are kept. A cleanup runs once a day (on one app process); "
-        "each run is written to the audit log. 0 days: kept forever."
+        _(
+            "How long things are kept. A cleanup runs once a day (on one app "
+            "process); each run is written to the audit log. 0 days: kept "
+            "forever."
+        )
     )
     with st.form("retention"):
         st.number_input(
-            "Delete conversations not opened or changed for (days)",
+            _("Delete conversations not opened or changed for (days)"),
             min_value=0, max_value=retention.MAX_DAYS, step=1,
             value=policy.conversation_days or 0, key=Keys.RETENTION_CHATS,
-            help="Members see in their History which conversations will go within a week.",
+            help=_(
+"Members see in their History which conversations will go within a "
+"week."
+),
         )  # fmt: skip
         st.checkbox(
-            "Keep pinned conversations", value=policy.keep_pinned, key=Keys.RETENTION_PINNED
+            _("Keep pinned conversations"), value=policy.keep_pinned, key=Keys.RETENTION_PINNED
         )
         st.number_input(
-            "Delete audit entries older than (days)",
+            _("Delete audit entries older than (days)"),
             min_value=0, max_value=retention.MAX_DAYS, step=1,
             value=policy.audit_days or 0, key=Keys.RETENTION_AUDIT,
         )  # fmt: skip
         st.number_input(
-            "Expire share links after (days)",
+            _("Expire share links after (days)"),
             min_value=0, max_value=retention.MAX_DAYS, step=1,
             value=policy.share_days or 0, key=Keys.RETENTION_SHARES,
         )  # fmt: skip
-        st.form_submit_button("Save retention", type="primary", on_click=_save_retention)
-    st.button("Run the cleanup now", on_click=_sweep_now, icon=":material/cleaning_services:")
+        st.form_submit_button(_("Save retention"), type="primary", on_click=_save_retention)
+    st.button(_("Run the cleanup now"), on_click=_sweep_now, icon=":material/cleaning_services:")

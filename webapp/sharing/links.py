@@ -34,14 +34,15 @@ from webapp.conversations import context as history
 from webapp.conversations.context import Conversation, ImportedConversation
 from webapp.conversations.store import ConversationStore, Owner
 from webapp.db.schema import shares as S
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 TOKEN_BYTES: Final = 16  # 128 bits: not guessable, short enough for a URL
 SHARE_PARAM: Final = "share"  # the query parameter that carries the token
-NOT_AVAILABLE: Final = (
-    "This shared conversation is not available. The link may be mistyped, or its owner "
-    "stopped sharing it."
+NOT_AVAILABLE: Final = N_(
+    "This shared conversation is not available. The link may be "
+    "mistyped, or its owner stopped sharing it."
 )
 
 # Options a share never hands over: the page does not show them, and the
@@ -145,10 +146,10 @@ class ShareLinks:
         snapshot = without_private_options(self._store.export_json(owner, conversation_id))
         conversation: Conversation = self._store.get_conversation(owner, conversation_id)
         if conversation.temporary:
-            raise ValueError("A temporary chat cannot be shared: keep it first.")
+            raise ValueError(_("A temporary chat cannot be shared: keep it first."))
         count = len(history.parse_import(snapshot).messages)
         if count == 0:
-            raise ValueError("There is nothing to share yet: send a message first.")
+            raise ValueError(_("There is nothing to share yet: send a message first."))
         active = (
             sa.select(S)
             .where(

@@ -31,6 +31,7 @@ from webapp.sharing.links import (
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash, window
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -104,14 +105,17 @@ def render_share_menu(conversation_id: str) -> None:
     """The "Share" popover of a saved conversation: make a read-only link."""
     if not conversation_id:
         return  # a draft: nothing to share yet
-    with st.popover("Share", icon=":material/share:", help="A read-only link for the team"):
+    with st.popover(_("Share"), icon=":material/share:", help=_("A read-only link for the team")):
         st.caption(
-            "Anyone logged in to this app can open the link and read the conversation "
-            "as it is now; later messages are not shared, nor is the conversation's "
-            "system instruction. You can revoke it on the Shared page."
+            _(
+                "Anyone logged in to this app can open the link and read the "
+                "conversation as it is now; later messages are not shared, nor is "
+                "the conversation's system instruction. You can revoke it on the "
+                "Shared page."
+            )
         )
         st.button(
-            "Create a read-only link",
+            _("Create a read-only link"),
             key="share_create",
             icon=":material/link:",
             on_click=create_link,
@@ -120,7 +124,7 @@ def render_share_menu(conversation_id: str) -> None:
         last = session().last
         if last and last[0] == conversation_id:
             st.code(absolute_link(last[1], st.context.url), language=None, wrap_lines=True)
-        st.page_link(SHARED_PAGE, label="Your shared links", icon=":material/list:")
+        st.page_link(_(SHARED_PAGE), label=_("Your shared links"), icon=":material/list:")
 
 
 # ------------------------------------------------------------ Shared page
@@ -146,7 +150,7 @@ def revoke(token: str) -> None:
     except ShareNotAvailable as err:
         _flash("error", str(err))
         return
-    _flash("success", "Stopped sharing: the link now shows “not available”.")
+    _flash("success", _("Stopped sharing: the link now shows “not available”."))
 
 
 def follow_to_chat() -> None:
@@ -180,10 +184,15 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     info = snapshot.conversation.conversation
     st.title(md.escape(info.title))
     st.caption(
-        f"Shared by {md.escape(snapshot.link.owner)} · "
-        f"{md.escape(info.bot_name or info.bot_slug)} · "
-        f"{snapshot.link.message_count} messages as of "
-        f"{snapshot.link.created_at:%Y-%m-%d %H:%M} UTC · read-only"
+        _(
+            "Shared by {owner} · {value} · {message_count} messages as of "
+            "{created_at:%Y-%m-%d %H:%M} UTC · read-only"
+        ).format(
+            owner=md.escape(snapshot.link.owner),
+            value=md.escape(info.bot_name or info.bot_slug),
+            message_count=snapshot.link.message_count,
+            created_at=snapshot.link.created_at,
+        )
     )
     refused = groups_view.why_not(
         groups_view.current_access(current_member()),
@@ -192,18 +201,20 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
     )
     if refused:  # the copy is allowed (to read, export); sending in it is not
         st.warning(
-            f"{refused} A copy in your chats stays readable and exportable, but sending in "
-            "it will be refused.",
+            _(
+                "{refused} A copy in your chats stays readable and exportable, but "
+                "sending in it will be refused."
+            ).format(refused=refused),
             icon=":material/lock:",
         )
     st.button(
-        "Copy into my chats",
+        _("Copy into my chats"),
         key="share_copy",
         icon=":material/content_copy:",
         type="primary",
         on_click=copy_into_my_chats,
         args=(token,),
-        help="A copy of your own, to continue the conversation; the original stays as it is.",
+        help=_("A copy of your own, to continue the conversation; the original stays as it is."),
     )
     message_tools.render_page_tools()  # the bubbles' Copy buttons work here too
     shown = window.size(SHARE_WINDOW, token, SHARE_WINDOW_STEP)
@@ -213,13 +224,15 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
         token,
         SHARE_WINDOW_STEP,
         hidden,
-        label="Show earlier",
+        label=N_("Show earlier"),
         cap=SHARE_WINDOW_MAX,
     )
     if hidden and shown >= SHARE_WINDOW_MAX:
         st.caption(
-            f"The latest {SHARE_WINDOW_MAX:,} messages are shown here; copy the "
-            "conversation into your chats to read or export all of it."
+            _(
+                "The latest {share_window_max} messages are shown here; copy the "
+                "conversation into your chats to read or export all of it."
+            ).format(share_window_max=format_number(SHARE_WINDOW_MAX))
         )
     for message in messages:
         avatar = ":material/smart_toy:" if message.role == "assistant" else USER_AVATAR
@@ -228,10 +241,10 @@ def render_snapshot(snapshot: SharedSnapshot, token: str) -> None:
 
 def render_owned(member: Member) -> None:
     """The member's own links: what is shared, since when, and Revoke."""
-    st.subheader("Your shared links")
+    st.header(_("Your shared links"))
     every = get_links().owned(member)
     if not every:
-        st.caption("You have not shared anything yet: use Share in a chat's header.")
+        st.caption(_("You have not shared anything yet: use Share in a chat's header."))
         return
     links, hidden = window.first(every, window.size(LINKS_WINDOW, "", LINKS_SHOWN))
     for link in links:
@@ -239,13 +252,14 @@ def render_owned(member: Member) -> None:
             state = "active" if link.active else "revoked"
             st.markdown(f"**{md.escape(link.title)}**")
             st.caption(
-                f"{link.message_count} messages · shared {link.created_at:%Y-%m-%d %H:%M} UTC"
-                f" · {state}"
+                _(
+                    "{message_count} messages · shared {created_at:%Y-%m-%d %H:%M} UTC · {state}"
+                ).format(message_count=link.message_count, created_at=link.created_at, state=state)
             )
             if link.active:
                 st.code(absolute_link(link.token, st.context.url), language=None)
                 st.button(
-                    "Revoke",
+                    _("Revoke"),
                     key=f"share_revoke_{link.token}",
                     icon=":material/link_off:",
                     on_click=revoke,

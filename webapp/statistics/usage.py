@@ -28,47 +28,61 @@ from webapp.statistics.api import forget_statistics as forget_statistics
 from webapp.statistics.api import load_breakdown as load_breakdown
 from webapp.statistics.api import load_statistics as load_statistics
 from webapp.text import csv_safe
+from webapp.ui.i18n import N_, _, format_day_month, format_time
 
 if TYPE_CHECKING:  # the type of `st.column_config`'s entries, for annotations only
     from webapp.ui.types import ColumnConfig
 
 TEAM_USER_ID = -1  # the API's "all users of the token"
 
-LAST_7_DAYS = "Last 7 days"
-LAST_30_DAYS = "Last 30 days"
-LAST_90_DAYS = "Last 90 days"
-THIS_MONTH = "This month"
+LAST_7_DAYS = N_("Last 7 days")
+LAST_30_DAYS = N_("Last 30 days")
+LAST_90_DAYS = N_("Last 90 days")
+THIS_MONTH = N_("This month")
 CUSTOM = "Custom"
 PRESETS = (LAST_7_DAYS, LAST_30_DAYS, LAST_90_DAYS, THIS_MONTH, CUSTOM)
 _PRESET_DAYS = {LAST_7_DAYS: 7, LAST_30_DAYS: 30, LAST_90_DAYS: 90}
 
 UNITS = ("words", "tokens")
+UNIT_LABELS = {"words": N_("words"), "tokens": N_("tokens")}  # shown; UNITS are the wire's
 
 # Display column -> the counter's prefix on the wire (the API spells it
 # "enchancement"; the wire name is what every model is sure to have).
 PARTS = {"original": "original", "enhancement": "enchancement", "response": "response"}
 COLUMNS = (*PARTS, "total")
-PART_LABELS = {"original": "Original", "enhancement": "Enhancement", "response": "Response"}
+PART_LABELS = {
+    "original": N_("Original"),
+    "enhancement": N_("Enhancement"),
+    "response": N_("Response"),
+}
 # What each counter counts, in the aBLT contract's words (docs: ../shared/ablt-api.md,
 # "The eight counters"): shown on the tiles and the tables' headers.
 PART_HELP = {
-    "original": "What members typed: their prompts as sent to the bots.",
-    "enhancement": "What the aBLT service added to each prompt: the bot's instructions "
-    "and search context.",
-    "response": "The bots' answers.",
-    "total": "Original, enhancement and response together.",
+    "original": N_("What members typed: their prompts as sent to the bots."),
+    "enhancement": N_(
+        "What the aBLT service added to each prompt: the bot's instructions and search context."
+    ),
+    "response": N_("The bots' answers."),
+    "total": N_("Original, enhancement and response together."),
 }
 
 # The app's indigo theme (primaryColor #4F46E5 in .streamlit/config.toml), in three
 # steps light enough apart to tell the stacked parts from one another.
 PART_COLORS = {"original": "#312E81", "enhancement": "#A5B4FC", "response": "#4F46E5"}
 
-OTHERS_LABEL = "Others (not in the team list)"
+OTHERS_LABEL = N_("Others (not in the team list)")
 
 # Headers for the tables (the frames keep short lower-case names for the CSV).
-TABLE_LABELS = {"date": "Day (UTC)", "member": "Member", **PART_LABELS, "total": "Total"}
-# Counts in the tables read as on the tiles: "12,345" (sprintf-js's `%,d`).
-COUNT_FORMAT = "%,d"
+TABLE_LABELS = {
+    "date": N_("Day (UTC)"),
+    "member": N_("Member"),
+    **PART_LABELS,
+    "total": N_("Total"),
+}
+# Counts in the tables grouped as the browser's locale writes them ("12,345",
+# "12.345", "12 345"): the tiles use the member's locale (Babel), the table
+# cells are formatted in the browser. The CSV keeps the plain numbers.
+COUNT_FORMAT = "localized"
 
 
 def table_columns() -> dict[str, str | ColumnConfig]:
@@ -76,9 +90,9 @@ def table_columns() -> dict[str, str | ColumnConfig]:
     header, and the counts (every column in `COLUMNS`) with thousands separators
     and, on hover, what they count (`PART_HELP`)."""
     return {
-        name: st.column_config.NumberColumn(label, format=COUNT_FORMAT, help=PART_HELP[name])
+        name: st.column_config.NumberColumn(_(label), format=COUNT_FORMAT, help=_(PART_HELP[name]))
         if name in COLUMNS
-        else label
+        else _(label)
         for name, label in TABLE_LABELS.items()
     }
 
@@ -109,10 +123,6 @@ class StatsCalendar:
     note: str
 
 
-def _short(day: dt.date) -> str:
-    return f"{day:%b} {day.day}"
-
-
 def stats_calendar(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> StatsCalendar:
     """The calendar for a member whose browser is in `tz` (None: unknown) at
     `now` (aware; default this instant). `today` does not depend on `tz`;
@@ -120,14 +130,15 @@ def stats_calendar(tz: dt.tzinfo | None, now: dt.datetime | None = None) -> Stat
     moment = now or dt.datetime.now(dt.UTC)
     today = api_today(moment)
     utc = moment.astimezone(API_DAY_ZONE)
-    note = (
-        "Days are UTC days, as the aBLT API counts usage: "
-        f"it is now {utc:%H:%M} UTC on {_short(today)}"
-    )
+    note = _(
+        "Days are UTC days, as the aBLT API counts usage: it is now {time} UTC on {day}"
+    ).format(time=format_time(utc), day=format_day_month(today))
     if tz is not None:
         local = moment.astimezone(tz)
         if local.date() != today:
-            note += f" ({local:%H:%M} on {_short(local.date())} where you are)"
+            note += _(" ({time} on {day} where you are)").format(
+                time=format_time(local), day=format_day_month(local.date())
+            )
     return StatsCalendar(today=today, note=note + ".")
 
 
@@ -149,7 +160,7 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
         return today - dt.timedelta(days=_PRESET_DAYS[preset] - 1), today
     if preset == THIS_MONTH:
         return today.replace(day=1), today
-    raise ValueError(f"No fixed range for preset {preset!r}")
+    raise ValueError(_("No fixed range for preset {preset!r}").format(preset=preset))
 
 
 @dataclass(frozen=True)
@@ -359,12 +370,12 @@ def _long(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
         id_vars=[id_column], value_vars=list(PARTS), var_name="part", value_name="value"
     )
     long["order"] = long["part"].map({part: n for n, part in enumerate(PARTS)})
-    long["part"] = long["part"].map(PART_LABELS)
+    long["part"] = long["part"].map({part: _(label) for part, label in PART_LABELS.items()})
     return long
 
 
 def _part_color() -> alt.Color:
-    labels = list(PART_LABELS.values())
+    labels = [_(label) for label in PART_LABELS.values()]
     return alt.Color(
         "part:N",
         title=None,

@@ -18,15 +18,17 @@ from webapp.auth.passwords import password_problem
 from webapp.team.events import record_change
 from webapp.team.members import MemberStore
 from webapp.team.model import Member, TeamError, username_key
+from webapp.ui.i18n import N_, _
 
 # Letters and digits that cannot be mistaken for one another when read aloud or copied.
 _ALPHABET: Final = "abcdefghjkmnpqrstuvwxyz23456789"
 ONE_TIME_GROUPS: Final = 4
 ONE_TIME_GROUP_SIZE: Final = 4
-NOT_YOURSELF: Final = "You cannot {what} yourself: ask another admin."
-PROTECTED: Final = (
-    "{username} is a shared demo account: in demo mode it keeps its role and the "
-    "password the login page shows, so nobody can lock the others out of the demo."
+NOT_YOURSELF: Final = N_("You cannot {what} yourself: ask another admin.")
+PROTECTED: Final = N_(
+    "{username} is a shared demo account: in demo mode it keeps its "
+    "role and the password the login page shows, so nobody can lock "
+    "the others out of the demo."
 )
 
 # words used this month per username, for the members list; the budgets
@@ -61,7 +63,7 @@ def _not_protected(username: str, protected: Collection[str]) -> None:
 
 def _admin(actor: Member) -> None:
     if not actor.is_admin:
-        raise TeamError("Only an admin can change the team.")
+        raise TeamError(_("Only an admin can change the team."))
 
 
 def add_member(
@@ -146,7 +148,9 @@ def check_removal(
     _not_self(actor, username, "remove")
     _not_protected(username, protected)
     if username_key(confirm) != username_key(username):
-        raise TeamError(f"Type {username_key(username)} to confirm the removal.")
+        raise TeamError(
+            _("Type {username} to confirm the removal.").format(username=username_key(username))
+        )
 
 
 def remove_member(

@@ -40,19 +40,21 @@ from webapp.db.schema import group_members
 from webapp.db.schema import members as MT
 from webapp.db.schema import team_state as TS
 from webapp.team.model import ADMIN, DEMO_MEMBERS, ROLES, Member, TeamError, username_key
+from webapp.ui.i18n import N_, _
 
 # Any constant works; the same in every process, unlike the store's other locks.
 _PG_LOCK_KEY: Final = 0x61B17EA3
 MAX_USERNAME: Final = 128
 # A new member's username (see `check_username`): checked after lower-casing.
 _USERNAME: Final = re.compile(r"[a-z0-9][a-z0-9._@-]*")
-USERNAME_RULE: Final = (
-    "A username can use only the letters a to z, digits, dots, hyphens, underscores "
-    "and @, and must start with a letter or a digit."
+USERNAME_RULE: Final = N_(
+    "A username can use only the letters a to z, digits, dots, "
+    "hyphens, underscores and @, and must start with a letter or a "
+    "digit."
 )
 # An imported entry's keys that have columns of their own (the rest go to `extra`).
 _OWN_KEYS: Final = frozenset({"name", "email", "password", "roles", "user_id"})
-LAST_ADMIN: Final = "The team must keep at least one admin who can log in."
+LAST_ADMIN: Final = N_("The team must keep at least one admin who can log in.")
 
 
 def _to_member(row: RowMapping) -> Member:
@@ -67,6 +69,7 @@ def _to_member(row: RowMapping) -> Member:
         created=row["created_at"],
         last_login=row["last_login_at"],
         sessions_valid_after=row["sessions_valid_after"],
+        language=row["language"],
     )
 
 
@@ -97,9 +100,13 @@ def check_username(username: str) -> str:
     """
     key = username_key(username)
     if not key:
-        raise TeamError("A username cannot be empty.")
+        raise TeamError(_("A username cannot be empty."))
     if len(key) > MAX_USERNAME:
-        raise TeamError(f"A username can be at most {MAX_USERNAME} characters.")
+        raise TeamError(
+            _("A username can be at most {max_username} characters.").format(
+                max_username=MAX_USERNAME
+            )
+        )
     if not _USERNAME.fullmatch(key):
         raise TeamError(USERNAME_RULE)
     return key
@@ -108,7 +115,7 @@ def check_username(username: str) -> str:
 def check_role(role: str) -> str:
     """`role` if it is one of ROLES; raises TeamError otherwise."""
     if role not in ROLES:
-        raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
+        raise TeamError(_("The role must be one of {roles}.").format(roles=", ".join(ROLES)))
     return role
 
 
@@ -225,7 +232,9 @@ class MemberStore:
             .first()
         )
         if row is None:
-            raise TeamError(f"{username_key(username)} is not a member.")
+            raise TeamError(
+                _("{username} is not a member.").format(username=username_key(username))
+            )
         return row
 
     @staticmethod
@@ -291,7 +300,7 @@ class MemberStore:
         password_hash = hash_password(password)  # slow: outside the transaction
         with self._write() as conn:
             if conn.execute(sa.select(MT.c.username).where(MT.c.username == key)).first():
-                raise TeamError(f"{key} is already a member.")
+                raise TeamError(_("{key} is already a member.").format(key=key))
             self._insert(
                 conn,
                 key,
@@ -313,7 +322,7 @@ class MemberStore:
         key = check_username(username)
         with self._write() as conn:
             if conn.execute(sa.select(MT.c.username).where(MT.c.username == key)).first():
-                raise TeamError(f"{key} is already a member.")
+                raise TeamError(_("{key} is already a member.").format(key=key))
             self._insert(
                 conn,
                 key,
@@ -384,6 +393,16 @@ class MemberStore:
             conn.execute(MT.update().where(MT.c.username == row["username"]).values(**values))
         return self._existing(username)
 
+    def set_language(self, username: str, language: str | None) -> Member:
+        """Store the member's interface language (a locale such as "de"; None:
+        follow the browser's). The caller checks it is a shipped language."""
+        with self._write() as conn:
+            row = self._row(conn, username)
+            conn.execute(
+                MT.update().where(MT.c.username == row["username"]).values(language=language)
+            )
+        return self._existing(username)
+
     def remove(self, username: str) -> None:
         """Remove a member (and their places in groups); removing the last enabled
         admin raises TeamError. Their conversations stay in the store under
@@ -418,7 +437,9 @@ class MemberStore:
     def _existing(self, username: str) -> Member:
         member = self.get(username)
         if member is None:
-            raise TeamError(f"{username_key(username)} is not a member.")
+            raise TeamError(
+                _("{username} is not a member.").format(username=username_key(username))
+            )
         return member
 
     # -- where the team comes from ---------------------------------------------

@@ -54,6 +54,7 @@ class Member:
     created: datetime | None = None
     last_login: datetime | None = None
     sessions_valid_after: datetime | None = None
+    language: str | None = None  # the interface language chosen (a locale); None: browser's
 
     @property
     def is_admin(self) -> bool:

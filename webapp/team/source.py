@@ -19,10 +19,13 @@ from sqlalchemy.engine import Engine
 from webapp.team import yaml_file
 from webapp.team.members import MemberStore
 from webapp.team.model import TeamError
+from webapp.ui.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-ADD_FIRST_ADMIN: Final = "`python -m webapp.team add USER --name NAME --email EMAIL --role admin`"
+ADD_FIRST_ADMIN: Final = N_(
+    "`python -m webapp.team add USER --name NAME --email EMAIL --role admin`"
+)
 
 
 def open_team(
@@ -51,7 +54,10 @@ def open_team(
             log.info("Demo mode: the demo team is in the database")
     if require_members and not demo_mode and not members.has_members():
         raise TeamError(
-            f"The team has no members yet (and there is no team file at {auth_file} to "
-            f"import). Add the first admin with {ADD_FIRST_ADMIN}."
+            _(
+                "The team has no members yet (and there is no team file at "
+                "{auth_file} to import). Add the first admin with "
+                "{add_first_admin}."
+            ).format(auth_file=auth_file, add_first_admin=ADD_FIRST_ADMIN)
         )
     return members

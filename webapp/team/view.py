@@ -30,6 +30,7 @@ from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash, window
+from webapp.ui.i18n import N_, _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -38,11 +39,14 @@ log = logging.getLogger(__name__)
 
 LOCKOUTS_SHOWN = 20  # lock-out rows at first, and added by each "Show more"
 LOCKOUTS_WINDOW = "team_lockouts"  # that list's name for `webapp.ui.window`
-ADMINS_ONLY = "The Team page is for admins. Ask an admin if you need a change to the team."
-DB_DOWN = "The change was not made: the app's database is not answering. Try again in a moment."
+ADMINS_ONLY = N_("The Team page is for admins. Ask an admin if you need a change to the team.")
+DB_DOWN = N_("The change was not made: the app's database is not answering. Try again in a moment.")
 FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
 # Removing a member: what happens to their data (keeping it, the default, loses nothing).
-REMOVE_DATA_CHOICES = ("Keep their data (download it first under Their data)", "Erase their data")
+REMOVE_DATA_CHOICES = (
+    N_("Keep their data (download it first under Their data)"),
+    N_("Erase their data"),
+)
 PASSWORD_AREA = "password"  # the forced password change's notices
 
 
@@ -79,7 +83,7 @@ def _do(action: str, change: Any) -> None:
         flash.flash(FLASH_AREA, md.escape(str(err)), "error")
     except SQLAlchemyError:
         log.warning("Team change %s failed", action, exc_info=True)
-        flash.flash(FLASH_AREA, DB_DOWN, "error")
+        flash.flash(FLASH_AREA, _(DB_DOWN), "error")
 
 
 # Every change below is a `member_action(admin=True)`: the admin is re-read from
@@ -126,7 +130,9 @@ def _on_reset(username: str) -> None:
     def change() -> str:
         password = actions.reset_password(_team(), actor, username, _protected())
         session().secret = (username, password)
-        return f"New one-time password for {md.escape(username)}; their open sessions have ended."
+        return _("New one-time password for {username}; their open sessions have ended.").format(
+            username=md.escape(username)
+        )
 
     _do("reset", change)
 
@@ -137,7 +143,8 @@ def _on_enable(username: str, enabled: bool) -> None:
 
     def change() -> str:
         actions.set_enabled(_team(), actor, username, enabled, _protected())
-        return f"{md.escape(username)} is {'enabled' if enabled else 'disabled'}."
+        said = _("{username} is enabled.") if enabled else _("{username} is disabled.")
+        return said.format(username=md.escape(username))
 
     _do("enable" if enabled else "disable", change)
 
@@ -155,7 +162,11 @@ def _on_remove(username: str) -> None:
         if erase and not lifecycle_view.erase_before_removal(
             username, actor.username, lifecycle_view.TEAM_AREA
         ):
-            raise TeamError(f"{username} was not removed: their data could not be erased (above).")
+            raise TeamError(
+                _("{username} was not removed: their data could not be erased (above).").format(
+                    username=username
+                )
+            )
         engine = backend.get_store(get_settings()).engine
         deleted = (
             judgements.delete_judgements(engine, username, actor.username) if drop_votes else None
@@ -163,14 +174,25 @@ def _on_remove(username: str) -> None:
         actions.remove_member(_team(), actor, username, confirm, _protected())
         session().remove_pending = None
         st.session_state.pop(Keys.TEAM_PICK, None)
-        said = f"Removed {md.escape(username)}"
-        said += " and erased their data" if erase else ""
+        name = md.escape(username)
         if deleted is not None:
-            said += f"; deleted their {deleted.describe()}."
+            said = (
+                _("Removed {username} and erased their data; deleted their {judgements}.")
+                if erase
+                else _("Removed {username}; deleted their {judgements}.")
+            ).format(username=name, judgements=_judgements_text(deleted))
+        elif erase:
+            said = _(
+                "Removed {username} and erased their data; their arena votes and "
+                "evaluation ratings stay in the team's aggregates."
+            ).format(username=name)
         else:
-            said += "; their arena votes and evaluation ratings stay in the team's aggregates."
+            said = _(
+                "Removed {username}; their arena votes and evaluation ratings stay "
+                "in the team's aggregates."
+            ).format(username=name)
         if not erase:
-            said += " Their data stays in the database, under the team's retention rules."
+            said += " " + _("Their data stays in the database, under the team's retention rules.")
         return said
 
     _do("remove", change)
@@ -200,32 +222,44 @@ def render_lockouts(actor: Member) -> None:
         now = log_book.now()
     except SQLAlchemyError:
         log.warning("Could not read the lock-outs", exc_info=True)
-        st.error("The lock-outs cannot be read: the database did not answer.")
+        st.error(_("The lock-outs cannot be read: the database did not answer."))
         return
-    st.subheader("Locked out")
+    st.header(_("Locked out"))
     if not found:
-        st.caption("Nobody is held back by failed logins right now.")
+        st.caption(_("Nobody is held back by failed logins right now."))
         return
     # Failed logins under made-up names can lock out thousands of keys: a
     # window of rows (each a text and a button), "Show more" adds as many.
     shown, hidden = window.first(found, window.size(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN))
     for lock in shown:
         minutes = max(1, round((lock.until - now).total_seconds() / 60))
-        what = "Address" if lock.by_address else "Username"
-        state = "locked out" if lock.locked else "waiting"
+        what = N_("Address") if lock.by_address else N_("Username")
+        state = N_("locked out") if lock.locked else N_("waiting")
         text_col, button_col = st.columns([4, 1], vertical_alignment="center")
         text_col.markdown(
-            f"{what} **{md.escape(lock.key)}**: {state} after failed logins, "
-            f"about {minutes} more minute{'s' if minutes != 1 else ''}."
+            ngettext(
+                "{what} **{key}**: {state} after failed logins, about {minutes} more minute.",
+                "{what} **{key}**: {state} after failed logins, about {minutes} more minutes.",
+                minutes,
+            ).format(
+                what=_(what),
+                key=md.escape(lock.key),
+                state=_(state),
+                minutes=minutes,
+            )
         )
         button_col.button(
-            "Unlock",
+            _("Unlock"),
             key=f"team_unlock_{'a' if lock.by_address else 'u'}_{lock.key}",
             on_click=_on_unlock,
             args=(lock.key, lock.by_address),
         )
     if hidden:
-        st.caption(f"{len(found):,} lock-outs in all, the soonest to clear first.")
+        st.caption(
+            _("{found} lock-outs in all, the soonest to clear first.").format(
+                found=format_number(len(found))
+            )
+        )
     window.more_button(LOCKOUTS_WINDOW, "", LOCKOUTS_SHOWN, hidden)
 
 
@@ -243,18 +277,22 @@ def _show_outcome() -> None:
     if secret:
         username, password = secret
         with st.container(border=True):
-            st.markdown(f"**One-time password for** {md.code_span(username)}")
+            st.markdown(
+                _("**One-time password for** {username}").format(username=md.code_span(username))
+            )
             st.code(password, language=None)
             st.caption(
-                "Shown this once: copy it now and hand it over privately. "
-                f"{md.escape(username)} must choose a new password at the first login."
+                _(
+                    "Shown this once: copy it now and hand it over privately. "
+                    "{username} must choose a new password at the first login."
+                ).format(username=md.escape(username))
             )
 
 
 def refuse_non_admin(actor: Member) -> None:
     """For the top of the Team page: stop the page for anyone but an admin."""
     if not actor.is_admin:
-        st.error(ADMINS_ONLY, icon=":material/lock:")
+        st.error(_(ADMINS_ONLY), icon=":material/lock:")
         st.stop()
 
 
@@ -266,9 +304,9 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         team = _team().members()
     except SQLAlchemyError:
         log.warning("Could not read the team", exc_info=True)
-        st.error("The team cannot be read: the database did not answer.")
+        st.error(_("The team cannot be read: the database did not answer."))
         return
-    st.subheader("Members")
+    st.header(_("Members"))
     # The table's toolbar downloads it as CSV: a name may be a formula.
     st.dataframe(
         csv_safe.safe_rows(actions.member_rows(team, words_this_month)),
@@ -281,27 +319,27 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
 
 def _render_add() -> None:
     with st.form("team_add", border=True):
-        st.subheader("Add a member")
+        st.header(_("Add a member"))
         left, right = st.columns(2)
-        left.text_input("Username", key=Keys.TEAM_ADD_USERNAME)
-        right.text_input("Name", key=Keys.TEAM_ADD_NAME)
-        left.text_input("Email", key=Keys.TEAM_ADD_EMAIL)
-        right.selectbox("Role", ROLES, index=1, key=Keys.TEAM_ADD_ROLE)
-        st.caption("A one-time password is made and shown once; the member changes it at login.")
-        st.form_submit_button("Add member", type="primary", on_click=_on_add)
+        left.text_input(_("Username"), key=Keys.TEAM_ADD_USERNAME)
+        right.text_input(_("Name"), key=Keys.TEAM_ADD_NAME)
+        left.text_input(_("Email"), key=Keys.TEAM_ADD_EMAIL)
+        right.selectbox(_("Role"), ROLES, index=1, key=Keys.TEAM_ADD_ROLE)
+        st.caption(_("A one-time password is made and shown once; the member changes it at login."))
+        st.form_submit_button(_("Add member"), type="primary", on_click=_on_add)
 
 
 def _render_manage(actor: Member, team: list[Member]) -> None:
     if not team:
         return
-    st.subheader("Manage a member")
+    st.header(_("Manage a member"))
     names = [m.username for m in team]
     if st.session_state.get(Keys.TEAM_PICK) not in names:
         st.session_state[Keys.TEAM_PICK] = names[0]
-    picked = st.selectbox("Member", names, key=Keys.TEAM_PICK)
+    picked = st.selectbox(_("Member"), names, key=Keys.TEAM_PICK)
     member = next(m for m in team if m.username == picked)
     if member.username == actor.username:
-        st.info("This is you: another admin can change your role, disable or remove you.")
+        st.info(_("This is you: another admin can change your role, disable or remove you."))
         return
     if member.username in _protected():
         st.info(
@@ -310,36 +348,41 @@ def _render_manage(actor: Member, team: list[Member]) -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.selectbox("Role", ROLES, index=ROLES.index(member.role), key=Keys.TEAM_ROLE)
-        st.button("Change role", on_click=_on_role, args=(member.username,))
+        st.selectbox(_("Role"), ROLES, index=ROLES.index(member.role), key=Keys.TEAM_ROLE)
+        st.button(_("Change role"), on_click=_on_role, args=(member.username,))
     with right:
         st.button(
-            "Reset password",
+            _("Reset password"),
             on_click=_on_reset,
             args=(member.username,),
-            help="A new one-time password; the member's open sessions end.",
+            help=_("A new one-time password; the member's open sessions end."),
         )
         label = "Enable" if member.disabled else "Disable"
         st.button(label, on_click=_on_enable, args=(member.username, member.disabled))
-        st.button("Remove", on_click=_ask_remove, args=(member.username,))
-    with st.expander("Their data"):
+        st.button(_("Remove"), on_click=_ask_remove, args=(member.username,))
+    with st.expander(_("Their data")):
         lifecycle_view.render_member_data_admin(member.username)
     if session().remove_pending == member.username:
         with st.container(border=True):
             st.warning(
-                f"Remove {md.escape(member.name)} ({md.code_span(member.username)}) from the "
-                "team? They can no longer log in."
+                _("Remove {name} ({username}) from the team? They can no longer log in.").format(
+                    name=md.escape(member.name), username=md.code_span(member.username)
+                )
             )
             st.radio(
-                "Their conversations, library entries and share links",
+                _("Their conversations, library entries and share links"),
                 REMOVE_DATA_CHOICES,
+                format_func=_,
                 key=Keys.TEAM_REMOVE_DATA,
-                help="Keep them to download them first (Their data, above); erase them later.",
+                help=_("Keep them to download them first (Their data, above); erase them later."),
             )
             _render_judgements_choice(member)
-            st.text_input(f"Type {md.escape(member.username)} to confirm", key=Keys.TEAM_CONFIRM)
+            st.text_input(
+                _("Type {username} to confirm").format(username=md.escape(member.username)),
+                key=Keys.TEAM_CONFIRM,
+            )
             st.button(
-                "Remove for good",
+                _("Remove for good"),
                 type="primary",
                 on_click=_on_remove,
                 args=(member.username,),
@@ -356,15 +399,28 @@ def _render_judgements_choice(member: Member) -> None:
     except SQLAlchemyError:
         log.warning("Could not count a member's votes and ratings", exc_info=True)
         found = None
-    what = found.describe() if found is not None else "arena votes and evaluation ratings"
+    what = _judgements_text(found) if found is not None else _("arena votes and evaluation ratings")
     st.markdown(
-        f"Their {what} stay in the team's arena leaderboard and evaluation reports, "
-        "whichever you choose above, unless you tick this:"
+        _(
+            "Their {judgements} stay in the team's arena leaderboard and evaluation "
+            "reports, whichever you choose above, unless you tick this:"
+        ).format(judgements=what)
     )
     st.checkbox(
-        "Also delete their arena votes and evaluation ratings",
+        _("Also delete their arena votes and evaluation ratings"),
         key=Keys.TEAM_REMOVE_VOTES,
-        help="The leaderboard and the reports no longer count them; the audit log records it.",
+        help=_("The leaderboard and the reports no longer count them; the audit log records it."),
+    )
+
+
+def _judgements_text(found: judgements.Judgements) -> str:
+    """ "3 arena votes and 1 evaluation rating", in the session's language
+    (`Judgements.describe` is the audit log's English)."""
+    votes = ngettext("{count} arena vote", "{count} arena votes", found.votes)
+    ratings = ngettext("{count} evaluation rating", "{count} evaluation ratings", found.ratings)
+    return _("{votes} and {ratings}").format(
+        votes=votes.format(count=format_number(found.votes)),
+        ratings=ratings.format(count=format_number(found.ratings)),
     )
 
 
@@ -386,25 +442,30 @@ def _on_forced_change() -> None:
 
 def forced_password_change(member: Member) -> None:
     """The only page a member with a one-time password sees: choose a new one."""
-    _, middle, _ = st.columns([1, 2, 1])
+    _left, middle, _right = st.columns([1, 2, 1])
     with middle:
-        st.title("Choose your password")
+        st.title(_("Choose your password"))
         st.info(
-            f"Welcome, {md.escape(member.name)}. You logged in with a one-time password "
-            "from an admin: choose your own before going on.",
+            _(
+                "Welcome, {name}. You logged in with a one-time password from an "
+                "admin: choose your own before going on."
+            ).format(name=md.escape(member.name)),
             icon=":material/key:",
         )
         flash.show(PASSWORD_AREA)
         with st.form("forced_password"):
-            st.text_input("One-time password", type="password", key=Keys.FORCED_CURRENT)
+            st.text_input(_("One-time password"), type="password", key=Keys.FORCED_CURRENT)
             st.text_input(
-                "New password",
+                _("New password"),
                 type="password",
                 key=Keys.FORCED_NEW,
-                help=f"At least {MIN_PASSWORD_LENGTH} characters, at most {MAX_PASSWORD_BYTES} "
-                "bytes.",
+                help=_(
+                    "At least {min_password_length} characters, at most {max_password_bytes} bytes."
+                ).format(
+                    min_password_length=MIN_PASSWORD_LENGTH, max_password_bytes=MAX_PASSWORD_BYTES
+                ),
             )
-            st.text_input("Repeat new password", type="password", key=Keys.FORCED_REPEAT)
-            st.caption(WHITESPACE_NOTE)
-            st.form_submit_button("Set password", type="primary", on_click=_on_forced_change)
+            st.text_input(_("Repeat new password"), type="password", key=Keys.FORCED_REPEAT)
+            st.caption(_(WHITESPACE_NOTE))
+            st.form_submit_button(_("Set password"), type="primary", on_click=_on_forced_change)
         auth.logout_button(st, key="forced_logout")

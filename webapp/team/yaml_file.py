@@ -44,6 +44,7 @@ from webapp.auth.passwords import (
     too_long_problem,
 )
 from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
+from webapp.ui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,12 @@ class Team:
         self.config = config
         self.config.setdefault("credentials", {})
         if not isinstance(self.config["credentials"], dict):
-            raise TeamError(f"{self.path}: 'credentials' must be a mapping.")
+            raise TeamError(_("{path}: 'credentials' must be a mapping.").format(path=self.path))
         users = self.config["credentials"].get("usernames") or {}
         if not isinstance(users, dict):
-            raise TeamError(f"{self.path}: 'credentials: usernames:' must be a mapping.")
+            raise TeamError(
+                _("{path}: 'credentials: usernames:' must be a mapping.").format(path=self.path)
+            )
         # streamlit-authenticator lower-cases usernames; so do we, to agree with it.
         self.config["credentials"]["usernames"] = {
             str(name).lower(): (entry if isinstance(entry, dict) else {})
@@ -111,8 +114,10 @@ class Team:
                 # never stays on disk once the app or the CLI has read the file.
                 if too_long_problem(password):
                     raise TeamError(
-                        f"{self.path}: the plaintext password of {username} is longer than "
-                        "bcrypt's 72 bytes. Replace it with a shorter one."
+                        _(
+                            "{path}: the plaintext password of {username} is longer than "
+                            "bcrypt's 72 bytes. Replace it with a shorter one."
+                        ).format(path=self.path, username=username)
                     )
                 log.warning("Hashing the plaintext password of %s in %s", username, self.path)
                 entry["password"] = hash_password(password)
@@ -167,11 +172,11 @@ class Team:
     ) -> Member:
         username = _key(username)
         if not username or any(c.isspace() for c in username):
-            raise TeamError("A username cannot be empty or contain spaces.")
+            raise TeamError(_("A username cannot be empty or contain spaces."))
         if username in self._users:
-            raise TeamError(f"{username} is already a member.")
+            raise TeamError(_("{username} is already a member.").format(username=username))
         if role not in ROLES:
-            raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
+            raise TeamError(_("The role must be one of {roles}.").format(roles=", ".join(ROLES)))
         problem = password_problem(password)
         if problem:
             raise TeamError(problem)
@@ -187,12 +192,12 @@ class Team:
     def _existing(self, username: str) -> dict[str, Any]:
         username = _key(username)
         if username not in self._users:
-            raise TeamError(f"{username} is not a member.")
+            raise TeamError(_("{username} is not a member.").format(username=username))
         return self._users[username]
 
     def set_role(self, username: str, role: str) -> Member:
         if role not in ROLES:
-            raise TeamError(f"The role must be one of {', '.join(ROLES)}.")
+            raise TeamError(_("The role must be one of {roles}.").format(roles=", ".join(ROLES)))
         entry = self._existing(username)
         entry["roles"] = [role]
         return self._member(_key(username))
@@ -257,13 +262,15 @@ def load_team(path: str | os.PathLike[str], *, create: bool = False) -> Team:
     if not path.exists():
         if create:
             return Team(path, {"credentials": {"usernames": {}}})
-        raise TeamError(f"The team file {path} does not exist.")
+        raise TeamError(_("The team file {path} does not exist.").format(path=path))
     try:
         config = _read_config(path) or {}
     except yaml.YAMLError as err:
-        raise TeamError(f"The team file {path} is not valid YAML: {err}") from None
+        raise TeamError(
+            _("The team file {path} is not valid YAML: {err}").format(path=path, err=err)
+        ) from None
     if not isinstance(config, dict):
-        raise TeamError(f"The team file {path} must hold a YAML mapping.")
+        raise TeamError(_("The team file {path} must hold a YAML mapping.").format(path=path))
     team = Team(path, config)
     if team.assign_missing():
         try:

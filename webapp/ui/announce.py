@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from webapp.ui.i18n import N_, _
+
 SCRIPT: Final = "announce.js"
 STOP_KEY: Final = "chat_stop"  # the live answer's Stop button
-STARTED_LABEL: Final = "Answer started."
-DONE_LABEL: Final = "Answer complete:"
+STARTED_LABEL: Final = N_("Answer started.")
+DONE_LABEL: Final = N_("Answer complete:")
 
 
 def params() -> dict[str, str]:
     """`SCRIPT`'s parameters: the words said at an answer's start and end, and
-    the key of the Stop button whose presence means an answer is arriving."""
-    return {"started_label": STARTED_LABEL, "done_label": DONE_LABEL, "stop_key": STOP_KEY}
+    the key of the Stop button whose presence means an answer is arriving
+    (the words in the session's language)."""
+    return {"started_label": _(STARTED_LABEL), "done_label": _(DONE_LABEL), "stop_key": STOP_KEY}

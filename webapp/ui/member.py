@@ -13,6 +13,7 @@ from typing import Final
 import streamlit as st
 
 from webapp.team.model import Member
+from webapp.ui.i18n import _
 from webapp.ui.state import Keys
 
 # streamlit-authenticator's own session-state key (it owns it; we only read it).
@@ -54,6 +55,6 @@ def require_member() -> Member:
     """
     member = member_or_none()
     if member is None:
-        st.info("Please log in first.")
+        st.info(_("Please log in first."))
         st.stop()
     return member

@@ -12,10 +12,11 @@ from webapp import backend
 from webapp.auth.guard import view_action
 from webapp.text import literal as md
 from webapp.ui import styles
+from webapp.ui.i18n import N_, _
 
-API_DOWN_MESSAGE = (
-    "The aBLT API is not answering right now. Pages still open, but chats, bots and "
-    "statistics may fail until it is back."
+API_DOWN_MESSAGE = N_(
+    "The aBLT API is not answering right now. Pages still open, but "
+    "chats, bots and statistics may fail until it is back."
 )
 
 
@@ -37,7 +38,7 @@ def hide_cookie_component() -> None:
     styles.accessible()
 
 
-DEMO_NOTE = (
+DEMO_NOTE = N_(
     "Answers come from the built-in aBLT emulator, not the real API. "
     "Set ABLT_BEARER_TOKEN to use aBLT."
 )
@@ -46,8 +47,8 @@ DEMO_NOTE = (
 def api_down_notice() -> None:
     """The same news in the page itself, so nobody misses it; with a Retry."""
     with st.container(border=True):
-        st.warning(API_DOWN_MESSAGE, icon=":material/cloud_off:")
-        st.button("Retry", key="ui_api_down_retry", on_click=retry_health)
+        st.warning(_(API_DOWN_MESSAGE), icon=":material/cloud_off:")
+        st.button(_("Retry"), key="ui_api_down_retry", on_click=retry_health)
 
 
 @view_action

@@ -38,8 +38,9 @@ class Keys:
     CHAT_NEW_REQUESTED = "chat_new_requested"  # True: chat page opens a fresh conversation
     SIDEBAR_CLOSE = "sidebar_close"  # n: close the sidebar on a phone in the next run (n-th ask)
     SIDEBAR_PAGE = "sidebar_page"  # the page last run (a new one closes the sidebar on a phone)
-    APP_PAGES = "app_pages"  # (admin?, [st.Page]) made once per session (app.py)
+    APP_PAGES = "app_pages"  # ((admin?, locale), [st.Page]) made once per session (app.py)
     FLASH = "flash"  # {area: webapp.ui.flash.Notice}: shown once by that area's next run
+    LOCALE = "ui_locale"  # this session's interface language (webapp.ui.i18n.use_locale)
     WINDOWS = "windows"  # webapp.ui.window.Windows: how much of each long list is drawn
 
     # Chat page

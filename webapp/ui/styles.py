@@ -23,6 +23,7 @@ NEW_CHAT_KEY: Final = "chat_new"  # the sidebar's New chat button (message_tools
 HISTORY_ROW_KEY_PREFIX: Final = "chat_open_"  # + conversation id: a History row (history_rows.css)
 VERSIONS_KEY_PREFIX: Final = "chat_versions_"  # + message id: its versions (version_labels.css)
 SCRIPTS_KEY: Final = "chat_scripts"  # the hidden container of the page's scripts (scripts.css)
+DIRECTION_KEY: Final = "ui_direction"  # the language script's container (direction.css)
 # Icon-only buttons whose label names them for screen readers, hidden on screen
 # (accessibility.css): a History row's ⋮ menu, and New folder beside History.
 ROW_MENU_KEY_PREFIX: Final = "chat_row_menu_"  # + conversation id
@@ -36,6 +37,7 @@ STYLED_KEYS: Final = frozenset(
         HISTORY_ROW_KEY_PREFIX,
         VERSIONS_KEY_PREFIX,
         SCRIPTS_KEY,
+        DIRECTION_KEY,
         ROW_MENU_KEY_PREFIX,
         NEW_FOLDER_KEY,
     }

@@ -25,6 +25,7 @@ from typing import TypeVar
 import streamlit as st
 
 from webapp.auth.guard import view_action
+from webapp.ui.i18n import N_, _, format_number
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
@@ -78,7 +79,7 @@ def more_button(
     step: int,
     hidden: int,
     *,
-    label: str = "Show more",
+    label: str = N_("Show more"),  # untranslated (N_): translated here
     cap: int | None = None,
 ) -> None:
     """The "Show more (n more)" button under (or, for "Show earlier", above)
@@ -87,7 +88,7 @@ def more_button(
     if hidden <= 0 or (cap is not None and size(name, scope, step) >= cap):
         return
     st.button(
-        f"{label} ({hidden:,} more)",
+        _("{label} ({hidden} more)").format(label=_(label), hidden=format_number(hidden)),
         key=f"window_{name}_more",
         icon=":material/expand_less:" if "earlier" in label else ":material/expand_more:",
         on_click=grow,

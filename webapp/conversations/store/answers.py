@@ -36,6 +36,7 @@ from webapp.db.listen import ANSWER_SAVED, notify, supports_notify
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
 from webapp.db.schema import queued_prompts as Q
+from webapp.ui.i18n import N_, _
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
@@ -45,9 +46,10 @@ if TYPE_CHECKING:
     from webapp.conversations.model import Message
     from webapp.conversations.store.database import Database, Owner
 
-DEAD_WORKER_ERROR: Final = (
-    "This answer stopped arriving: the app server generating it stopped (a restart "
-    "or a crash). The part received is kept; retry to ask again."
+DEAD_WORKER_ERROR: Final = N_(
+    "This answer stopped arriving: the app server generating it "
+    "stopped (a restart or a crash). The part received is kept; retry "
+    "to ask again."
 )
 # Statuses a worker's own saves may write over: its own `streaming`, and the
 # `interrupted` of `settle_stale` set while it was in fact alive (its heartbeat
@@ -102,7 +104,7 @@ class AnswerRepository:
         """Keep a prompt (stripped, not blank) until its turn; ValueError when blank."""
         text = text.strip()
         if not text:
-            raise ValueError("An empty message cannot be sent.")
+            raise ValueError(_("An empty message cannot be sent."))
         now = self.db.now()
         with self.db.write() as conn:
             conversation_row(conn, owner, conversation_id, lock=True)

@@ -37,13 +37,14 @@ from webapp.conversations.transcripts import ExportedVersion, ImportedVersion
 from webapp.db.schema import conversations as C
 from webapp.db.schema import message_versions as V
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import N_, _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from webapp.conversations.store.database import Database, Owner
 
-BUSY_MESSAGE = (
+BUSY_MESSAGE = N_(
     "An answer is still being generated here: wait for it to finish, or stop it, then try again."
 )
 
@@ -164,7 +165,7 @@ class BranchRepository:
         ValueError for a blank text; `BranchBusy` while an answer there generates."""
         text = text.strip()
         if not text:
-            raise ValueError("An empty message cannot be sent.")
+            raise ValueError(_("An empty message cannot be sent."))
         now = self.db.now()
         new_id = str(uuid.uuid4())
         with self.db.write() as conn:

@@ -35,6 +35,7 @@ from webapp.db import schema
 from webapp.db.engine import like_pattern
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import _
 
 # What an import from another app records on each conversation (v14).
 ORIGIN_COLUMNS: Final = ("import_id", "import_source", "original_model")
@@ -97,7 +98,7 @@ class ConversationRepository:
         a column's parent must be one of the owner's comparisons
         (`ConversationNotFound` otherwise). ValueError without a bot."""
         if not bot_slug.strip():
-            raise ValueError("A conversation needs a bot.")
+            raise ValueError(_("A conversation needs a bot."))
         now = self.db.now()
         values: dict[str, Any] = {
             "id": str(uuid.uuid4()),

@@ -28,6 +28,7 @@ from webapp.conversations.store.database import (
 )
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
+from webapp.ui.i18n import _
 
 MAX_PAGE: Final = 1000
 
@@ -71,7 +72,7 @@ class MessageRepository:
         outside 1..`MAX_PAGE`.
         """
         if limit is not None and not 0 < limit <= MAX_PAGE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE}.")
+            raise ValueError(_("limit must be between 1 and {max_page}.").format(max_page=MAX_PAGE))
         with self.db.read() as conn:
             conversation_row(conn, owner, conversation_id)
             total = conn.execute(

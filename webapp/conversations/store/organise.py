@@ -45,6 +45,7 @@ from webapp.conversations.store.database import (
 from webapp.db.schema import conversation_tags as T
 from webapp.db.schema import conversations as C
 from webapp.db.schema import folders as F
+from webapp.ui.i18n import _
 
 # A temporary chat whose session vanished (a closed browser, a killed
 # process) is swept after this long without activity.
@@ -108,10 +109,14 @@ class OrganiseRepository:
         folder_id = str(uuid.uuid4())
         with self.db.write() as conn:
             if parent_id is not None and _folder_row(conn, owner, parent_id)["parent_id"]:
-                raise ValueError("A folder inside a folder cannot hold folders of its own.")
+                raise ValueError(_("A folder inside a folder cannot hold folders of its own."))
             mine = sa.select(sa.func.count()).select_from(F).where(F.c.owner == owner.username)
             if int(conn.execute(mine).scalar_one()) >= names.MAX_FOLDERS:
-                raise ValueError(f"You can have at most {names.MAX_FOLDERS} folders.")
+                raise ValueError(
+                    _("You can have at most {max_folders} folders.").format(
+                        max_folders=names.MAX_FOLDERS
+                    )
+                )
             conn.execute(
                 sa.insert(F).values(
                     id=folder_id,
