@@ -39,10 +39,11 @@ __all__ = [
     "stream_blocks",
 ]
 
-# At most ~10 redraws a second; the first piece is drawn at once. (0.05 s sent
+# At most ~7 redraws a second; the first piece is drawn at once. (0.05 s sent
 # twice the messages for paragraphs: 3.8x the answer on the compressed wire
-# against 2.6x, bench/stream_wire.py.)
-MIN_UPDATE_INTERVAL = 0.1  # seconds
+# against 2.6x at 0.1 s; each message costs ~70 bytes deflated beside its text,
+# so 0.15 s keeps paragraphs below 3x, bench/stream_wire.py.)
+MIN_UPDATE_INTERVAL = 0.15  # seconds
 # Characters of HTML that may be drawn per character of answer received.
 REDRAW_BUDGET = 12
 # The WebSocket's per-message deflate (Streamlit 1.67 on uvicorn's websockets:
@@ -51,10 +52,10 @@ REDRAW_BUDGET = 12
 # within its 4 KB window. A block drawn larger goes compressed on its own:
 # it is charged WIRE_WEIGHT times that compressed size when this is more than
 # its size (what the page receives), so that the redraws of long blocks stay
-# within about REDRAW_BUDGET / WIRE_WEIGHT (0.6) times the answer on the wire.
+# within about REDRAW_BUDGET / WIRE_WEIGHT (0.5) times the answer on the wire.
 DEFLATE_WINDOW = 4_096  # bytes (12 window bits)
 DEFLATE_MEMLEVEL = 5
-WIRE_WEIGHT = 20
+WIRE_WEIGHT = 25
 
 
 def redraw_cost(html: str, wire_weight: float | None = WIRE_WEIGHT) -> float:
