@@ -32,7 +32,7 @@ from itertools import pairwise
 from ablt_core.emulator.answers import SHAPES, ChatInput, Message, build_answer
 from ablt_core.emulator.bots import BOTS
 from webapp.render import BlockWrite, answer_html, stream_blocks
-from webapp.render._stream import DEFLATE_MEMLEVEL
+from webapp.render._stream import DEFLATE_MEMLEVEL, DEFLATE_WINDOW_BITS
 
 WORDS = [
     "the",
@@ -106,7 +106,7 @@ def emulator_answer(words: int, shape: str) -> str:
 def wire_bytes(writes: list[BlockWrite]) -> int:
     """About what the writes cost on the compressed WebSocket: each deflated as
     one message with the server's settings (12 window bits, context kept)."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -12, DEFLATE_MEMLEVEL)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
     total = 0
     for write in writes:
         total += len(deflate.compress(write.html.encode()))

@@ -40,6 +40,7 @@ from typing import Any
 from ablt_core.emulator.answers import SHAPES
 from bench.stream_page import INIT_SCRIPT, Session, expected_ends, settle
 from bench.stream_setup import Emulator, bench_setup, cpu_seconds, member_name
+from webapp.render._stream import DEFLATE_MEMLEVEL, DEFLATE_WINDOW_BITS
 
 COMPRESSION_ENV = "STREAMLIT_SERVER_ENABLE_WEBSOCKET_COMPRESSION"
 
@@ -109,7 +110,8 @@ def message_kind(data: bytes) -> str:
 
 def breakdown(frames: list[bytes]) -> None:
     """Print the page's messages by kind: count, bytes, deflated bytes (estimate)."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -12, 5)  # the server's (uvicorn's websockets)
+    # the server's settings (uvicorn's websockets)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
     size: Counter[str] = Counter()
     packed: Counter[str] = Counter()
     count: Counter[str] = Counter()

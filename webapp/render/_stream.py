@@ -39,10 +39,10 @@ __all__ = [
     "stream_blocks",
 ]
 
-# At most ~7 redraws a second; the first piece is drawn at once. (0.05 s sent
-# twice the messages for paragraphs: 3.8x the answer on the compressed wire
-# against 2.6x at 0.1 s; each message costs ~70 bytes deflated beside its text,
-# so 0.15 s keeps paragraphs below 3x, bench/stream_wire.py.)
+# At most ~7 redraws a second; the first piece is drawn at once. (Paragraphs on
+# the compressed wire: 3.8x the answer at 0.05 s, 2.6-3.0x at 0.1 s, 2.7x at
+# 0.15 s: each message costs ~70 bytes deflated beside its text;
+# bench/stream_wire.py.)
 MIN_UPDATE_INTERVAL = 0.15  # seconds
 # Characters of HTML that may be drawn per character of answer received.
 REDRAW_BUDGET = 12
@@ -53,7 +53,8 @@ REDRAW_BUDGET = 12
 # it is charged WIRE_WEIGHT times that compressed size when this is more than
 # its size (what the page receives), so that the redraws of long blocks stay
 # within about REDRAW_BUDGET / WIRE_WEIGHT (0.5) times the answer on the wire.
-DEFLATE_WINDOW = 4_096  # bytes (12 window bits)
+DEFLATE_WINDOW_BITS = 12
+DEFLATE_WINDOW = 1 << DEFLATE_WINDOW_BITS  # bytes
 DEFLATE_MEMLEVEL = 5
 WIRE_WEIGHT = 25
 
@@ -67,7 +68,7 @@ def redraw_cost(html: str, wire_weight: float | None = WIRE_WEIGHT) -> float:
     data = html.encode()
     if wire_weight is None or len(data) <= DEFLATE_WINDOW:
         return len(html)
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -12, DEFLATE_MEMLEVEL)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
     deflated = len(deflate.compress(data)) + len(deflate.flush(zlib.Z_SYNC_FLUSH))
     return max(len(html), wire_weight * deflated)
 

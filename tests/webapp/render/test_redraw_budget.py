@@ -21,6 +21,7 @@ from webapp.render import answer_blocks, stream_blocks
 from webapp.render._stream import (
     DEFLATE_MEMLEVEL,
     DEFLATE_WINDOW,
+    DEFLATE_WINDOW_BITS,
     REDRAW_BUDGET,
     WIRE_WEIGHT,
     redraw_cost,
@@ -42,7 +43,7 @@ def paced(text: str, clock: list[float], words_per_s: float = 50) -> Iterator[st
 
 def deflated(writes: list[str]) -> int:
     """Bytes of the writes on a WebSocket with per-message deflate (4 KB window)."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -12, DEFLATE_MEMLEVEL)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
     return sum(
         len(deflate.compress(html.encode())) + len(deflate.flush(zlib.Z_SYNC_FLUSH))
         for html in writes
