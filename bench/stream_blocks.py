@@ -9,10 +9,14 @@ case), with the default coalescing for a bot sending 50 words a second (a
 simulated clock), and for the str path (the sum of every prefix); plus the
 redraws and the CPU time per answer of `stream_blocks` without coalescing.
 
-Then, at 3,000 words, the answer's other shapes (the emulator's `SHAPES`: one
-paragraph, one code fence, a 300-row table, a 1,000-item list): characters of
-HTML sent per character of answer with the redraw budget (`REDRAW_BUDGET`) and
-without it (coalescing only), for a bot sending 50 and 200 words a second.
+Then, at 3,000 words, the emulator's own answer (its first bot's sentences, as
+`bench.stream_wire` streams it) in its other shapes (`SHAPES`: one paragraph,
+one code fence, a 300-row table, a 1,000-item list), for a bot sending 50 and
+200 words a second: with the redraw budget, characters of HTML sent per
+character of answer (redraws), an estimate of the compressed wire (`wire_bytes`:
+every write deflated as the WebSocket does, 4 KB window, context kept) and the
+longest wait between two redraws (the budget's trade-off); without the budget
+(coalescing only), the HTML sent (redraws).
 
 Run:  python -m bench.stream_blocks
 """
@@ -21,10 +25,14 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 from collections.abc import Iterator
+from itertools import pairwise
 
-from ablt_core.emulator.answers import SHAPES, shaped
-from webapp.render import answer_html, stream_blocks
+from ablt_core.emulator.answers import SHAPES, ChatInput, Message, build_answer
+from ablt_core.emulator.bots import BOTS
+from webapp.render import BlockWrite, answer_html, stream_blocks
+from webapp.render._stream import DEFLATE_MEMLEVEL, DEFLATE_WINDOW_BITS
 
 WORDS = [
     "the",
@@ -89,10 +97,28 @@ def main() -> None:
         )
 
 
-def paced_ratio(text: str, words_per_s: float, budget: bool) -> tuple[float, int]:
-    """HTML characters sent / the answer's characters, and the redraws, at a pace."""
+def emulator_answer(words: int, shape: str) -> str:
+    """The emulator's answer of `words` words laid out as `shape` (its first bot)."""
+    chat = ChatInput(messages=(Message("user", "Bench answer"),), words=words, shape=shape)
+    return build_answer(BOTS[0], chat).text
+
+
+def wire_bytes(writes: list[BlockWrite]) -> int:
+    """About what the writes cost on the compressed WebSocket: each deflated as
+    one message with the server's settings (12 window bits, context kept)."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
+    total = 0
+    for write in writes:
+        total += len(deflate.compress(write.html.encode()))
+        total += len(deflate.flush(zlib.Z_SYNC_FLUSH))
+    return total
+
+
+def paced_writes(text: str, words_per_s: float, budget: bool) -> tuple[list[BlockWrite], float]:
+    """The writes of `text` streamed at a pace, and the longest wait between two (s)."""
     pieces = re.findall(r"\S+\s*|\s+", text)
     clock = [0.0]
+    times: list[float] = []
 
     def paced() -> Iterator[str]:
         for piece in pieces:
@@ -100,20 +126,30 @@ def paced_ratio(text: str, words_per_s: float, budget: bool) -> tuple[float, int
             yield piece
 
     options = {} if budget else {"budget": None}
-    writes = list(stream_blocks(paced(), clock=lambda: clock[0], **options))  # type: ignore[arg-type]
-    return sum(len(w.html) for w in writes) / len(text), len(writes)
+    writes = []
+    for write in stream_blocks(paced(), clock=lambda: clock[0], **options):  # type: ignore[arg-type]
+        writes.append(write)
+        times.append(clock[0])
+    return writes, max((b - a for a, b in pairwise(times)), default=0.0)
 
 
 def shapes() -> None:
-    print(f"\n3,000 words by shape: HTML sent / answer size (redraws), budget {'on':>3} vs off")
-    text = answer(3_000)
+    print(
+        "\n3,000 words by shape (the emulator's text), per character of answer: "
+        "budget on: HTML sent (redraws), wire estimate, longest wait; budget off: HTML sent"
+    )
     for shape in SHAPES:
-        laid_out = shaped(text, shape)
+        text = emulator_answer(3_000, shape)
         cells = []
         for pace in (50, 200):
-            on, on_n = paced_ratio(laid_out, pace, True)
-            off, off_n = paced_ratio(laid_out, pace, False)
-            cells.append(f"{pace:>3} w/s {on:6.1f}x ({on_n:>4}) vs {off:6.1f}x ({off_n:>4})")
+            on, wait = paced_writes(text, pace, True)
+            off, _ = paced_writes(text, pace, False)
+            html_on = sum(len(w.html) for w in on) / len(text)
+            html_off = sum(len(w.html) for w in off) / len(text)
+            cells.append(
+                f"{pace:>3} w/s {html_on:5.1f}x ({len(on):>3}) {wire_bytes(on) / len(text):4.2f}x "
+                f"{wait:5.1f} s | {html_off:6.1f}x ({len(off):>4})"
+            )
         print(f"  {shape:<11} " + "   ".join(cells))
 
 

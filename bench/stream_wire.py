@@ -13,7 +13,12 @@ paragraphs, one paragraph, one code fence, a table, a list), one answer from
 Enter until the page is idle again, both divided by the answer's size (UTF-8
 bytes), and the server's CPU seconds for the answer (/proc).
 
-Run:  python -m bench.stream_wire [--words 3000] [--delay 0.005] [--shapes ...]
+With `--breakdown`, also where the page's bytes go with compression on: the
+messages the page received during each answer (Streamlit's `ForwardMsg`s, by
+kind; the chat page's script, the Copy line and the styles apart), with the
+deflated size of each (an estimate: the server's settings, context kept).
+
+Run:  python -m bench.stream_wire [--words 3000] [--delay 0.005] [--shapes ...] [--breakdown]
 Noisy on a shared machine: compare the two settings within the run.
 """
 
@@ -27,12 +32,15 @@ import logging
 import sys
 import threading
 import time
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from ablt_core.emulator.answers import SHAPES
 from bench.stream_page import INIT_SCRIPT, Session, expected_ends, settle
 from bench.stream_setup import Emulator, bench_setup, cpu_seconds, member_name
+from webapp.render._stream import DEFLATE_MEMLEVEL, DEFLATE_WINDOW_BITS
 
 COMPRESSION_ENV = "STREAMLIT_SERVER_ENABLE_WEBSOCKET_COMPRESSION"
 
@@ -76,6 +84,46 @@ class CountingProxy:
         self._loop.run_until_complete(start())
 
 
+def message_kind(data: bytes) -> str:
+    """A `ForwardMsg`'s kind: its type, a delta's type and element, our HTML apart."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    msg.ParseFromString(data)
+    kind = str(msg.WhichOneof("type"))
+    if kind != "delta":
+        return kind
+    delta = msg.delta
+    kind = f"delta {delta.WhichOneof('type')}"
+    if delta.WhichOneof("type") != "new_element":
+        return kind
+    element = str(delta.new_element.WhichOneof("type"))
+    body = delta.new_element.html.body if element == "html" else ""
+    if body.startswith('<div class="ablt-tools"'):
+        return "html: a message's time and Copy line"
+    if body.startswith('<script type="application/json">{"copied_label"'):
+        return "html: the chat page's script"
+    if body.startswith("<style>"):
+        return "html: styles"
+    return f"{kind} {element}"
+
+
+def breakdown(frames: list[bytes]) -> None:
+    """Print the page's messages by kind: count, bytes, deflated bytes (estimate)."""
+    # the server's settings (uvicorn's websockets)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
+    size: Counter[str] = Counter()
+    packed: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for data in frames:
+        kind = message_kind(data)
+        count[kind] += 1
+        size[kind] += len(data)
+        packed[kind] += len(deflate.compress(data)) + len(deflate.flush(zlib.Z_SYNC_FLUSH))
+    for kind, total in packed.most_common(8):
+        print(f"      {kind:<40} {count[kind]:>4} msgs {size[kind]:>7} B  deflated {total:>6} B")
+
+
 def set_shape(emulator: Emulator, words: int, shape: str) -> None:
     emulator._call("PUT", "/_emulator/settings", {"answer_words": words, "answer_shape": shape})
 
@@ -85,6 +133,8 @@ def one_answer(
 ) -> dict[str, Any]:
     """One answer of `shape`: page and wire bytes / answer size, server CPU s."""
     session.fresh_chat()
+    frames: list[bytes] = getattr(session, "frames", [])
+    frames.clear()
     set_shape(emulator, words, shape)
     emulator.clear_streams()
     prompt = f"Bench {shape} {time.monotonic():.3f}"
@@ -107,6 +157,7 @@ def one_answer(
         "wire": (proxy.received - wire_before) / size,
         "cpu": cpu_seconds(session.server.process.pid) - cpu_before,
         "size": size,
+        "frames": list(frames),
     }
 
 
@@ -126,7 +177,17 @@ def product(args: argparse.Namespace, compress: bool) -> Iterator[tuple[Emulator
             context = browser.new_context(viewport=VIEWPORT)
             context.add_init_script(INIT_SCRIPT)
             context.set_default_timeout(60_000)
-            session = Session("product", context.new_page(), proxied, member_name(1))
+            page = context.new_page()
+            frames: list[bytes] = []
+            page.on(
+                "websocket",
+                lambda ws: ws.on(
+                    "framereceived",
+                    lambda data: frames.append(data.encode() if isinstance(data, str) else data),
+                ),
+            )
+            session = Session("product", page, proxied, member_name(1))
+            session.frames = frames  # type: ignore[attr-defined]
             session.open()
             session.proxy = proxy  # type: ignore[attr-defined]
             yield emulator, session
@@ -140,6 +201,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.005)
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
     parser.add_argument("--conversations", type=int, default=5)
+    parser.add_argument("--breakdown", action="store_true", help="where the page's bytes go")
     cli = parser.parse_args()
     logging.getLogger("streamlit.runtime.caching").setLevel(logging.ERROR)
     from bench.stream_setup import REPO_ROOT
@@ -169,6 +231,8 @@ def main() -> None:
                     f"cpu {found['cpu']:.2f} s",
                     flush=True,
                 )
+                if compress and cli.breakdown:
+                    breakdown(found["frames"])
     print(f"\n{cli.words} words, {cli.delay * 1000:g} ms a word; bytes / answer size")
     print(
         f"  {'shape':<11} {'page':>7} {'wire off':>9} {'wire on':>8} {'cpu off':>8} {'cpu on':>7}"

@@ -39,7 +39,7 @@ What it promises:
 
 Cost: `stream_blocks` keeps and re-parses only the open block; a finished block
 is sent to the browser once; redraws are coalesced to `MIN_UPDATE_INTERVAL`
-(~10 a second) within a redraw budget (`_stream.REDRAW_BUDGET`), the first
+(~7 a second) within a redraw budget (`_stream.REDRAW_BUDGET`), the first
 piece drawn at once. An empty piece is a tick that lets held-back text out
 (for a source that can pause, e.g. a worker's queue).
 """

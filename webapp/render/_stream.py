@@ -14,31 +14,63 @@ A paragraph-sized block is still redrawn about every `MIN_UPDATE_INTERVAL`;
 one long block (a 3,000-word paragraph, a long code fence, table or list) is
 redrawn less often as it grows (about once per 1/REDRAW_BUDGET of its size
 received), so what is sent stays below about REDRAW_BUDGET + 2 times the
-answer. The first piece is drawn at once, and the end draws every block whole.
+answer. A block longer than the WebSocket's deflate window is charged by what
+it costs on the compressed wire (`redraw_cost`), so a block that compresses
+badly is redrawn less often still. The first piece is drawn at once, and the
+end draws every block whole.
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.render._markdown import normalise_newlines, parse, render_tokens, top_level_spans
 
-__all__ = ["MIN_UPDATE_INTERVAL", "REDRAW_BUDGET", "BlockSplitter", "BlockWrite", "stream_blocks"]
+__all__ = [
+    "MIN_UPDATE_INTERVAL",
+    "REDRAW_BUDGET",
+    "BlockSplitter",
+    "BlockWrite",
+    "redraw_cost",
+    "stream_blocks",
+]
 
-# At most ~10 redraws a second; the first piece is drawn at once. (0.05 s sent
-# twice the messages for paragraphs: 3.8x the answer on the compressed wire
-# against 2.6x, bench/stream_wire.py.)
-MIN_UPDATE_INTERVAL = 0.1  # seconds
+# At most ~7 redraws a second; the first piece is drawn at once. (Paragraphs on
+# the compressed wire: 3.8x the answer at 0.05 s, 2.6-3.0x at 0.1 s, 2.7x at
+# 0.15 s: each message costs ~70 bytes deflated beside its text;
+# bench/stream_wire.py.)
+MIN_UPDATE_INTERVAL = 0.15  # seconds
 # Characters of HTML that may be drawn per character of answer received.
 REDRAW_BUDGET = 12
-# The WebSocket's deflate sends a redraw as little more than its difference from
-# the last one only while that one is within its 32 KB window; a block drawn
-# larger is charged this many times its size (redrawn that much less often).
-DEFLATE_WINDOW = 30_000  # characters of HTML, a little under 32 KB
-BEYOND_WINDOW_COST = 3
+# The WebSocket's per-message deflate (Streamlit 1.67 on uvicorn's websockets:
+# 12 window bits, memLevel 5, context kept between messages) sends a redraw as
+# little more than its difference from the last one only while that one is
+# within its 4 KB window. A block drawn larger goes compressed on its own:
+# it is charged WIRE_WEIGHT times that compressed size when this is more than
+# its size (what the page receives), so that the redraws of long blocks stay
+# within about REDRAW_BUDGET / WIRE_WEIGHT (0.5) times the answer on the wire.
+DEFLATE_WINDOW_BITS = 12
+DEFLATE_WINDOW = 1 << DEFLATE_WINDOW_BITS  # bytes
+DEFLATE_MEMLEVEL = 5
+WIRE_WEIGHT = 25
+
+
+def redraw_cost(html: str, wire_weight: float | None = WIRE_WEIGHT) -> float:
+    """What drawing `html` is charged against the redraw budget, in characters:
+    its length, or for a block beyond the deflate window (`DEFLATE_WINDOW`)
+    `wire_weight` times its deflated size if that is more (zlib with the
+    WebSocket's settings; well under a millisecond for 40 KB). `wire_weight`
+    None: its length only."""
+    data = html.encode()
+    if wire_weight is None or len(data) <= DEFLATE_WINDOW:
+        return len(html)
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -DEFLATE_WINDOW_BITS, DEFLATE_MEMLEVEL)
+    deflated = len(deflate.compress(data)) + len(deflate.flush(zlib.Z_SYNC_FLUSH))
+    return max(len(html), wire_weight * deflated)
 
 
 class _Slots:
@@ -158,6 +190,7 @@ def stream_blocks(
     interval: float = MIN_UPDATE_INTERVAL,
     clock: Callable[[], float] = time.monotonic,
     budget: float | None = REDRAW_BUDGET,
+    wire_weight: float | None = WIRE_WEIGHT,
 ) -> Iterator[BlockWrite]:
     """`BlockWrite`s for `st.write_stream`, from an answer's raw text pieces.
 
@@ -169,7 +202,9 @@ def stream_blocks(
     `pieces` ends. `container`: where the block slots go (default: wherever
     `st.write_stream` is called, e.g. inside `with st.chat_message(...)`).
     `budget`: characters of HTML drawn per character received (see the module
-    docstring; None: no budget, only `interval`). The final drawing equals
+    docstring; None: no budget, only `interval`). `wire_weight`: how a block
+    beyond the deflate window is charged (`redraw_cost`; None: by its size
+    alone). The final drawing equals
     `answer_blocks(text)` of the whole text.
     """
     splitter = BlockSplitter()
@@ -177,11 +212,16 @@ def stream_blocks(
     last: float | None = None
     pending = False
     credit = 0.0  # characters of HTML that may still be drawn (may run below 0)
+    rate = 1.0  # the open block's last redraw cost per character of its HTML
 
     def writes(end: bool) -> Iterator[BlockWrite]:
-        nonlocal credit
+        nonlocal credit, rate
+        rate = 1.0
         for index, html, final in splitter.updates(end=end):
-            credit -= len(html) * (BEYOND_WINDOW_COST if len(html) > DEFLATE_WINDOW else 1)
+            cost = redraw_cost(html, wire_weight)
+            credit -= cost
+            if not final:
+                rate = cost / max(len(html), 1)
             yield BlockWrite(index, html, final, splitter.received, draw)
 
     for piece in pieces:
@@ -192,7 +232,10 @@ def stream_blocks(
                 credit += budget * len(piece)
         if pending and (
             last is None
-            or (clock() - last >= interval and (budget is None or credit >= splitter.pending_size))
+            or (
+                clock() - last >= interval
+                and (budget is None or credit >= rate * splitter.pending_size)
+            )
         ):
             yield from writes(False)
             last, pending = clock(), False
