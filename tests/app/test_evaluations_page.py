@@ -185,6 +185,23 @@ def test_a_failed_answer_is_retried_and_the_report_exports_as_markdown_and_csv(
     assert "# Evaluation: Short" in to_markdown(report)
 
 
+def test_a_greyed_run_button_says_what_is_missing(logged_in: Login) -> None:
+    # Found by a new user: Run stayed greyed with no word of why.
+    at = open_page(logged_in("demo-member"))
+    make_set(at, "\n".join(PROMPTS))
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(BOTS).run()
+    run = next(b for b in at.button if b.label == "Run")
+    assert run.disabled
+    assert "Save the prompt set above first" in texts(at)
+    next(b for b in at.button if b.label == "Save the set").click().run()
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(BOTS[:1]).run()
+    assert next(b for b in at.button if b.label == "Run").disabled
+    assert "Pick at least 2 bots to run." in texts(at)
+    at.multiselect(key=Keys.EVALS_BOTS).set_value(BOTS).run()
+    assert not next(b for b in at.button if b.label == "Run").disabled
+    assert "Pick at least" not in texts(at) and "Save the prompt set" not in texts(at)
+
+
 def test_limits_are_refused_with_plain_messages(logged_in: Login) -> None:
     at = open_page(logged_in("demo-member"))
     make_set(at, "\n".join(f"Prompt {i}" for i in range(1000)))

@@ -17,6 +17,8 @@ image captions).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from webapp import limits
 from webapp.text import literal as md
 from webapp.text.graphemes import truncate_text
@@ -74,3 +76,18 @@ def welcome_quote_md(welcome: str) -> str:
     text = truncate_text(welcome, limits.BOT_WELCOME_MAX_CHARS)
     escaped = md.escape_block(text)
     return "\n".join(f"> {line}" if line else ">" for line in escaped.split("\n"))
+
+
+def unique_labels(names: Mapping[str, str | None]) -> dict[str, str]:
+    """slug -> plain-text label from slug -> bot name: the name, followed by its
+    slug where another bot shares it ("Omni (omni-fast)"); a missing name is the
+    slug. Cut for display (`webapp.bots.display`)."""
+    plain = {slug: plain_name(name or slug) for slug, name in names.items()}
+    counts: dict[str, int] = {}
+    for name in plain.values():
+        counts[name] = counts.get(name, 0) + 1
+    # The picker tells options apart by their label, so a shared name gets its slug.
+    return {
+        slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
+        for slug, name in plain.items()
+    }

@@ -26,14 +26,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.bots.display import plain_name, plain_slug
+from webapp.bots.display import plain_name
+from webapp.bots.display import unique_labels as unique_labels
 from webapp.chat.options_form import COMMON_LANGUAGES as COMMON_LANGUAGES
 from webapp.chat.options_form import MAX_WORDS_CUT_BELOW as MAX_WORDS_CUT_BELOW
 from webapp.chat.options_form import MAX_WORDS_SLOW_ABOVE as MAX_WORDS_SLOW_ABOVE
@@ -463,21 +464,6 @@ def bot_labels(bots: Sequence[Bot]) -> dict[str, str]:
     """slug -> a plain-text label for the bot picker, unique even though bot names
     are not; names and slugs cut for display (`webapp.bots.display`)."""
     return unique_labels({bot.slug: bot.name for bot in bots})
-
-
-def unique_labels(names: Mapping[str, str | None]) -> dict[str, str]:
-    """slug -> plain-text label from slug -> bot name: the name, followed by its
-    slug where another bot shares it ("Omni (omni-fast)"); a missing name is the
-    slug. Cut for display (`webapp.bots.display`)."""
-    plain = {slug: plain_name(name or slug) for slug, name in names.items()}
-    counts: dict[str, int] = {}
-    for name in plain.values():
-        counts[name] = counts.get(name, 0) + 1
-    # The picker tells options apart by their label, so a shared name gets its slug.
-    return {
-        slug: name if counts[name] == 1 else f"{name} ({plain_slug(slug)})"
-        for slug, name in plain.items()
-    }
 
 
 def is_welcome(message: Message) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from webapp.bots.display import unique_labels
 from webapp.budgets.count import BudgetStatus, words_as_tokens
 from webapp.budgets.holds import estimate_words
 from webapp.conversations.context import ConversationOptions
@@ -94,6 +95,13 @@ class Run:
     stop_requested: bool
     created_at: datetime
     ended_at: datetime | None
+
+    def bot_label(self, index: int) -> str:
+        """The label of the run's bot at `index`, unique among the run's bots:
+        the name, followed by the slug where another of them shares it
+        ("Omni (omni-fast)"); tables keyed by it lose no column."""
+        labels = unique_labels({bot.slug: bot.name for bot in self.bots})
+        return labels[self.bots[index].slug]
 
     @property
     def size(self) -> int:

@@ -185,7 +185,7 @@ def _render_revealed(
                 mine = next((r for r in own if r.rater == member.username), None)
                 rows.append(
                     {
-                        "Bot": run.bots[cell.bot_index].label,
+                        "Bot": run.bot_label(cell.bot_index),
                         "Your rating": mine.score if mine else None,
                         "Your best": bool(mine and mine.best),
                         "Team's ratings": ", ".join(

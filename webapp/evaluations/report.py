@@ -112,7 +112,7 @@ def build_report(run: Run, cells: Sequence[Cell], ratings: Sequence[Rating]) -> 
         won = sum(1 for bots in winners.values() if index in bots)
         rows.append(
             BotRow(
-                bot=bot.label,
+                bot=run.bot_label(index),
                 slug=bot.slug,
                 mean_rating=_mean(scores),
                 spread=statistics.stdev(scores) if len(scores) > 1 else None,

@@ -310,7 +310,7 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
                     render.prompt_html(f"{index + 1}. {prompt[:500]}"), unsafe_allow_html=True
                 )
     st.header(_("2. Bots"))
-    names = {b.slug: b.name for b in bots}
+    names = chat.bot_labels(bots)  # two bots may share a name: the slug tells them apart
     picked_slugs = st.session_state.get(Keys.EVALS_BOTS)
     if picked_slugs and any(slug not in names for slug in picked_slugs):
         # A bot no longer allowed (or gone) leaves the pick before it is offered.
@@ -357,18 +357,37 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     try:
         status = budgets_view.status_for(member)
         if status.left is not None:
-            line += f" of the {status.left:,} {status.limit.unit} left of your budget"
+            line += _(" of the {left} {unit} left of your budget").format(
+                left=format_number(status.left),
+                unit=_("words") if status.limit.unit == "words" else _("tokens"),
+            )
             unit_words = in_unit(words, status.limit.unit)
             if status.limit.unit != "words":
-                line += f" (about {unit_words:,} tokens)"
+                line += _(" (about {tokens} tokens)").format(tokens=format_number(unit_words))
     except chat.DATABASE_ERRORS:
         pass
     st.caption(line + ".")
+    blocked = run_blocked_reason(eval_set is not None, len(picked))
     st.button(
         _("Run"),
         type="primary",
         icon=":material/play_arrow:",
-        disabled=eval_set is None or len(picked) < MIN_BOTS,
+        disabled=blocked is not None,
         on_click=start_run,
         args=(bots,),
+        help=blocked,
     )
+    if blocked:
+        st.caption(blocked)  # a greyed button says why, not only on hover
+
+
+def run_blocked_reason(set_saved: bool, bots_picked: int) -> str | None:
+    """Why Run cannot be pressed yet, in plain words, or None when it can:
+    a run needs a saved prompt set and at least `MIN_BOTS` bots."""
+    if not set_saved:
+        return _("Save the prompt set above first: a run answers a saved set.")
+    if bots_picked < MIN_BOTS:
+        return ngettext(
+            "Pick at least {count} bot to run.", "Pick at least {count} bots to run.", MIN_BOTS
+        ).format(count=MIN_BOTS)
+    return None

@@ -243,7 +243,7 @@ def grid_frame(run: Run, cells: Sequence[Any]) -> pd.DataFrame:
             mark = _(STATE_MARKS.get(cell.state, cell.state))
             if cell.state in RETRYABLE and cell.error:
                 mark = f"{mark}: {cell.error[:120]}"
-            row[run.bots[cell.bot_index].label] = mark
+            row[run.bot_label(cell.bot_index)] = mark
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -277,7 +277,7 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
         left.markdown(
             _("Prompt {value}, {label}: {value2}").format(
                 value=cell.prompt_index + 1,
-                label=md.escape(run.bots[cell.bot_index].label),
+                label=md.escape(run.bot_label(cell.bot_index)),
                 value2=md.escape(cell.error or "failed"),
             )
         )

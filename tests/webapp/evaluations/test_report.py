@@ -65,6 +65,20 @@ def test_per_bot_figures_come_from_the_ratings_and_the_measured_run() -> None:
     assert report.raters == ("ann", "bob") and report.rated_prompts == 2
 
 
+def test_two_bots_sharing_a_name_keep_apart_in_the_report_and_the_run() -> None:
+    # Found by a new user: two "Omni" bots could not be told apart in a run.
+    twins = (
+        RunBot("omni", "Omni", ConversationOptions()),
+        RunBot("omni-fast", "Omni", ConversationOptions()),
+    )
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    run = Run("r1", "s1", "ann", 42, "Twins", ("p0", "p1"), twins, False, when, when)
+    assert [run.bot_label(i) for i in range(2)] == ["Omni (omni)", "Omni (omni-fast)"]
+    rows = build_report(run, _cells(), _ratings()).rows
+    assert [row.bot for row in rows] == ["Omni (omni)", "Omni (omni-fast)"]
+    assert _run().bot_label(0) == "Omni", "a name of its own stays as it is"
+
+
 def test_a_rerun_shows_the_change_per_bot() -> None:
     earlier = build_report(_run(), _cells(), [Rating("c00", 0, "ann", 2, False)])
     later = compare_runs(build_report(_run(), _cells(), _ratings()), earlier)
