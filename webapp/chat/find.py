@@ -198,7 +198,7 @@ def render_find(opened: Any, member: Any) -> None:
         row = st.container(horizontal=True, vertical_alignment="center")
         row.caption(position_label(index, len(matches)))
         row.button(
-            "",
+            _("Previous match"),  # read by screen readers; on screen the arrow says it
             key="chat_find_previous",
             icon=":material/keyboard_arrow_up:",
             help=_("Previous match"),
@@ -208,7 +208,7 @@ def render_find(opened: Any, member: Any) -> None:
             type="tertiary",
         )
         row.button(
-            "",
+            _("Next match"),
             key="chat_find_next",
             icon=":material/keyboard_arrow_down:",
             help=_("Next match"),

@@ -271,7 +271,7 @@ def render_new_set() -> None:
         text, remove = st.columns([12, 1], vertical_alignment="center")
         text.markdown(render.prompt_html(f"{index + 1}. {prompt[:300]}"), unsafe_allow_html=True)
         remove.button(
-            "",
+            _("Remove this prompt"),  # read by screen readers; on screen the × says it
             key=f"evals_draft_remove_{index}",
             icon=":material/close:",
             help=_("Remove this prompt"),
