@@ -37,6 +37,10 @@ def test_thumbs_and_reasons_under_an_answer_are_kept_changed_and_counted(
 
     at.feedback(key=f"feedback_thumbs_{answer.id}").set_value(0).run()  # thumbs down
     assert not at.exception, at.exception
+    # A filled thumb is easy to miss: the page says the feedback was kept.
+    assert [t.value for t in at.toast] == [
+        "Thanks: marked as a poor answer. Add a reason if you like."
+    ]
     member = app_team.get("demo-member")
     assert member is not None
     store = FeedbackStore(app_store)

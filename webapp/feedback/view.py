@@ -66,6 +66,7 @@ def give_thumbs(message_id: str) -> None:
     try:
         if value is None:
             store.clear(member, message_id)
+            st.toast(_("Your feedback on this answer is taken back."), icon=":material/undo:")
         else:
             before = store.mine(member, [message_id]).get(message_id)
             store.give(
@@ -75,6 +76,14 @@ def give_thumbs(message_id: str) -> None:
                 before.reasons if before else (),
                 before.comment if before else "",
             )
+            # A filled thumb is easy to miss: say it was kept, and what may follow.
+            if value == THUMBS_UP:
+                st.toast(_("Thanks: marked as a good answer."), icon=":material/thumb_up:")
+            else:
+                st.toast(
+                    _("Thanks: marked as a poor answer. Add a reason if you like."),
+                    icon=":material/thumb_down:",
+                )
     except MessageNotFound as err:
         flash.flash(FLASH_AREA, str(err), "error")
     except chat.DATABASE_ERRORS:
