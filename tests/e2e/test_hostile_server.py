@@ -115,7 +115,8 @@ def test_browsing_2000_hostile_bots_sends_nothing_to_the_attacker_and_opens_no_d
     expect(page.get_by_role("button", name="Chat with this bot")).to_have_count(
         limits.BOT_CARDS_PER_PAGE
     )
-    expect(page.get_by_text(f"{BOT_COUNT} of {BOT_COUNT} bots")).to_be_visible()
+    # Counts are written as the browser's language writes them (en-US: 2,000).
+    expect(page.get_by_text(f"{BOT_COUNT:,} of {BOT_COUNT:,} bots")).to_be_visible()
     expect(page.get_by_text(f"![]({hostile.attacker_url}/desc.png)").first).to_be_visible()
     expect(page.locator(f"img[src*='{watch.attacker}']")).to_have_count(0)
     expect(page.locator("a[href^='javascript']")).to_have_count(0)

@@ -12,6 +12,7 @@ in tests/webapp/operations/test_metrics.py.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -45,12 +46,24 @@ def get(server: AppServer, path: str, **headers: str) -> httpx.Response:
     return httpx.get(server.url + path, headers=headers, timeout=HANG_GUARD)
 
 
+def ready_within(server: AppServer, seconds: float = 60) -> httpx.Response:
+    """/readyz polled as a load balancer does, until 200 or `seconds` pass: a
+    process that has just started is rightly not ready while it opens its
+    database and starts its answer service (serve.py's start-up thread)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ready = get(server, "/readyz")
+        if ready.status_code == 200 or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.5)
+
+
 def test_health_readiness_and_metrics_on_the_real_server(
     servers: tuple[AppServer, AppServer],
 ) -> None:
     up, _ = servers
     assert get(up, "/healthz").json() == {"status": "ok"}
-    ready = get(up, "/readyz")
+    ready = ready_within(up)
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert checks["database"]["ok"] and checks["answers"]["ok"]

@@ -40,7 +40,11 @@ STOP_SAMPLING = "() => { clearInterval(window.__sampler); return window.__sample
 
 POEM = (
     "Roses are red,\nViolets are blue,\nSugar is sweet,\nAnd so are you.\r\n\r\n"
-    "Line one\r\nLine two\r\nLine three\n\nPrices went from $5 to 6$ overnight."
+    "Line one\r\nLine two\r\nLine three\n\nPrices went from $5 to 6$ overnight, and the "
+    # A long last line: it spans several redraws (at most about 7 a second), so
+    # the samples see it being written, not only the final drawing.
+    "stall sold out of roses, violets and sugar before noon while the whole street "
+    "talked about the weather, the prices and the poem on the door."
 )
 
 
