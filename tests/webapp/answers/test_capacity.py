@@ -54,10 +54,11 @@ def test_forty_members_answers_all_stream_at_once_with_the_default_settings(
         limits=ContextLimits(max_messages=None, max_words=None),
     )
     try:
-        # 30 words at 0.1 s each: every answer lasts about 3 s, far longer than
-        # starting forty of them takes, so they can only all complete by overlapping.
-        emulator.set_answer_words(30)
-        emulator.set_delay(0.1)
+        # 50 words at 0.2 s each: every answer lasts about 10 s, far longer than
+        # starting forty of them takes (3 s and more on PostgreSQL on a busy
+        # 2-core machine), so they can only all complete by overlapping.
+        emulator.set_answer_words(50)
+        emulator.set_delay(0.2)
         emulator.reset_inflight()
         members = [Member(f"member{n:02d}", 1000 + n) for n in range(MEMBERS)]
         chats = [store.create_conversation(m, "omni", "Omni").id for m in members]
