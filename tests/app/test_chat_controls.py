@@ -7,7 +7,6 @@ tests/e2e/test_chat_controls_browser.py.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from webapp.chat import open_chat as chat
 from webapp.chat.find import FIND_MENU_KEY
 from webapp.conversations import context as history
 from webapp.conversations.store import ConversationStore
+from webapp.ui.clipboard import decode_text
 from webapp.ui.state import Keys
 
 from .test_chat_page import conversation, send
@@ -42,7 +42,7 @@ def copied_texts(at: AppTest) -> list[str]:
     texts = []
     for line in message_lines(at):
         found = re.search(r'data-ablt-copy="([^"]*)"', line)
-        texts.append(base64.b64decode(found.group(1)).decode() if found else None)
+        texts.append(decode_text(found.group(1)) if found else None)
     return texts
 
 

@@ -6,12 +6,18 @@ A script becomes two elements: its parameters as JSON in a
 `<script type="application/json">`, then the code, which reads them with
 `JSON.parse(document.currentScript.previousElementSibling.textContent)`. No
 value is ever spliced into the code itself.
+
+Both are sent as `sent` gives them: without comments, indentation and blank
+lines. Streamlit sends a run's elements again in every run, so what the files
+say for their readers would travel in each (issue 24: the chat page's script
+and styles were a fifth of a long answer's compressed bytes on the wire).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, Final
@@ -35,9 +41,27 @@ def text(name: str) -> str:
     return body
 
 
+_CSS_COMMENT: Final = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+@functools.cache
+def sent(name: str) -> str:
+    """The asset `name` as the page receives it: each line without its
+    indentation, without blank lines, and without comments (a JavaScript line
+    that is only a `//` comment; any CSS `/* ... */`). Line breaks stay, so
+    JavaScript's automatic semicolons fall where they did. The assets hold no
+    multi-line string for this to change (tests/webapp/ui/test_assets.py)."""
+    body = text(name)
+    if name.endswith(".css"):
+        body = _CSS_COMMENT.sub("", body)
+    lines = (line.strip() for line in body.splitlines())
+    kept = (line for line in lines if line and not (name.endswith(".js") and line.startswith("//")))
+    return "\n".join(kept)
+
+
 def style_html(*names: str) -> str:
     """The stylesheets `names` (files ending .css) in one `<style>` element."""
-    return "<style>" + "\n".join(text(name) for name in names) + "</style>"
+    return "<style>" + "\n".join(sent(name) for name in names) + "</style>"
 
 
 def json_for_script(params: Mapping[str, Any]) -> str:
@@ -60,7 +84,7 @@ def script_html(names: Sequence[str], params: Mapping[str, Any]) -> str:
     """The scripts `names` (files ending .js, run in that order in one element),
     preceded by their `params` as a JSON element (see the module docstring).
     Draw it with `st.html(..., unsafe_allow_javascript=True)`."""
-    code = "\n".join(text(name) for name in names)
+    code = "\n".join(sent(name) for name in names)
     return (
         f'<script type="application/json">{json_for_script(params)}</script><script>{code}</script>'
     )

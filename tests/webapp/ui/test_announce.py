@@ -19,7 +19,7 @@ def test_the_chat_pages_script_carries_the_announcers_code_and_words() -> None:
     assert params["started_label"] == announce.STARTED_LABEL
     assert params["done_label"] == announce.DONE_LABEL
     assert params["stop_key"] == announce.STOP_KEY
-    assert assets.text(announce.SCRIPT) in html
+    assert assets.sent(announce.SCRIPT) in html
 
 
 def test_the_region_is_polite_and_a_status_and_said_only_at_start_and_end() -> None:

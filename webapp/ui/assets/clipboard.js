@@ -1,5 +1,5 @@
-// Copy in one click: a button carrying `data-ablt-copy` (its text, base64 of the
-// UTF-8 bytes: see clipboard.py) puts that text on the clipboard and says so in
+// Copy in one click: a button carrying `data-ablt-copy` (its text, percent-encoded
+// where it must be: see clipboard.py) puts that text on the clipboard and says so in
 // its `.ablt-copy-done`. One listener on the document, installed once.
 // Parameters (the JSON element just before this script): {"copied_label": str}.
 (() => {
@@ -8,8 +8,6 @@
   w.__abltCopiedLabel = params.copied_label;
   if (w.__abltChatTools) return;
   w.__abltChatTools = true;
-  const decode = (b64) => new TextDecoder().decode(
-    Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
   // Where the Clipboard API is refused (as on plain HTTP): a hidden text area
   // and execCommand("copy").
   const fallbackCopy = (text) => {
@@ -28,7 +26,7 @@
   document.addEventListener("click", async (event) => {
     const button = event.target.closest && event.target.closest("button[data-ablt-copy]");
     if (!button) return;
-    const text = decode(button.dataset.abltCopy);
+    const text = decodeURIComponent(button.dataset.abltCopy);
     let ok = false;
     try { await navigator.clipboard.writeText(text); ok = true; }
     catch (e) { ok = fallbackCopy(text); }
