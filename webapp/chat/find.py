@@ -28,6 +28,7 @@ import streamlit as st
 from webapp.auth.guard import view_action
 from webapp.backend import get_store
 from webapp.conversations.store import MAX_PAGE
+from webapp.ui import styles
 from webapp.ui.i18n import N_, _
 from webapp.ui.state import Keys
 
@@ -199,7 +200,7 @@ def render_find(opened: Any, member: Any) -> None:
         row.caption(position_label(index, len(matches)))
         row.button(
             _("Previous match"),  # read by screen readers; on screen the arrow says it
-            key="chat_find_previous",
+            key=styles.FIND_PREVIOUS_KEY,
             icon=":material/keyboard_arrow_up:",
             help=_("Previous match"),
             on_click=jump,
@@ -209,7 +210,7 @@ def render_find(opened: Any, member: Any) -> None:
         )
         row.button(
             _("Next match"),
-            key="chat_find_next",
+            key=styles.FIND_NEXT_KEY,
             icon=":material/keyboard_arrow_down:",
             help=_("Next match"),
             on_click=jump,

@@ -39,7 +39,7 @@ from webapp.groups import view as groups_view
 from webapp.library import PromptNotFound, fill_template
 from webapp.library.view import entry_label, get_library
 from webapp.text import literal as md
-from webapp.ui import flash
+from webapp.ui import flash, styles
 from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
@@ -272,7 +272,7 @@ def render_new_set() -> None:
         text.markdown(render.prompt_html(f"{index + 1}. {prompt[:300]}"), unsafe_allow_html=True)
         remove.button(
             _("Remove this prompt"),  # read by screen readers; on screen the × says it
-            key=f"evals_draft_remove_{index}",
+            key=f"{styles.EVAL_PROMPT_REMOVE_KEY_PREFIX}{index}",
             icon=":material/close:",
             help=_("Remove this prompt"),
             on_click=remove_draft_prompt,

@@ -28,6 +28,10 @@ DIRECTION_KEY: Final = "ui_direction"  # the language script's container (direct
 # (accessibility.css): a History row's ⋮ menu, and New folder beside History.
 ROW_MENU_KEY_PREFIX: Final = "chat_row_menu_"  # + conversation id
 NEW_FOLDER_KEY: Final = "history_new_folder_menu"
+# Icon-only buttons whose labels are read, not shown (accessibility.css).
+FIND_PREVIOUS_KEY: Final = "chat_find_previous"
+FIND_NEXT_KEY: Final = "chat_find_next"
+EVAL_PROMPT_REMOVE_KEY_PREFIX: Final = "evals_draft_remove_"  # + the prompt's index
 
 # Every key (or key prefix) a sheet names as `.st-key-...`.
 STYLED_KEYS: Final = frozenset(
@@ -40,6 +44,9 @@ STYLED_KEYS: Final = frozenset(
         DIRECTION_KEY,
         ROW_MENU_KEY_PREFIX,
         NEW_FOLDER_KEY,
+        FIND_PREVIOUS_KEY,
+        FIND_NEXT_KEY,
+        EVAL_PROMPT_REMOVE_KEY_PREFIX,
     }
 )
 
