@@ -171,6 +171,15 @@ def shown_limit(limit: Limit) -> str:
     return text.format(amount=format_number(limit.amount))
 
 
+# The units as shown (the options keep the stored English values).
+UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}
+
+
+def unit_name(unit: str) -> str:
+    """A unit ("words"/"tokens") in the session's language."""
+    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
+
+
 # The members table's headers (its rows keep these English names).
 TABLE_LABELS: Final = {
     "Member": N_("Member"),
@@ -307,7 +316,7 @@ def render_budgets_admin(actor: Any) -> None:
         amount_col.number_input(
             _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_DEFAULT_AMOUNT
         )
-        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_DEFAULT_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, format_func=unit_name, key=Keys.BUDGET_DEFAULT_UNIT)
         st.form_submit_button(
             _("Save team default"),
             on_click=save_team_default,
@@ -346,7 +355,7 @@ def render_budgets_admin(actor: Any) -> None:
         amount_col.number_input(
             _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_MEMBER_AMOUNT
         )
-        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_MEMBER_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, format_func=unit_name, key=Keys.BUDGET_MEMBER_UNIT)
         st.form_submit_button(
             _("Save member limit"), on_click=save_member_limit, key="budget_member_save"
         )
