@@ -39,7 +39,7 @@ LAST_7_DAYS = N_("Last 7 days")
 LAST_30_DAYS = N_("Last 30 days")
 LAST_90_DAYS = N_("Last 90 days")
 THIS_MONTH = N_("This month")
-CUSTOM = "Custom"
+CUSTOM = N_("Custom")
 PRESETS = (LAST_7_DAYS, LAST_30_DAYS, LAST_90_DAYS, THIS_MONTH, CUSTOM)
 _PRESET_DAYS = {LAST_7_DAYS: 7, LAST_30_DAYS: 30, LAST_90_DAYS: 90}
 
