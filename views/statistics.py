@@ -72,11 +72,13 @@ def render_team_breakdown(
     members = [(f"{m.name} ({m.username})", m.user_id) for m in list_members()]
     rows = usage.load_breakdown(client, members, start, end)
     frame = usage.breakdown_frame(rows, unit, team_total=stats.total)
-    st.altair_chart(usage.breakdown_chart(frame, unit), width="stretch")
+    # The "Others" row in the session's language (the CSV keeps the English).
+    shown = frame.replace({"member": {usage.OTHERS_LABEL: _(usage.OTHERS_LABEL)}})
+    st.altair_chart(usage.breakdown_chart(shown, unit), width="stretch")
     # The table's own toolbar downloads it as CSV: its member names are
     # neutralised like every CSV the app writes (a name can be a formula).
     st.dataframe(
-        csv_safe.safe_frame(frame),
+        csv_safe.safe_frame(shown),
         hide_index=True,
         width="stretch",
         column_config=usage.table_columns(),

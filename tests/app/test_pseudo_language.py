@@ -6,6 +6,8 @@ message becomes "⟦" + the message + "⟧" (placeholders kept), so a rendered
 string is fine when, once every marked part is taken out, nothing is left but
 things that are not ours: bot names and descriptions, member names, numbers,
 dates, punctuation and Markdown. Dates and numbers are checked elsewhere.
+Tables' column headers (their `column_config` labels, else the frame's column
+names) and charts' titles (axes, legends, tooltips) are read too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import gettext
 import html
 import io
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -23,8 +26,14 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator.bots import BOTS
-from webapp.team import DEMO_MEMBERS, DEMO_PASSWORD
+from webapp.conversations.store import ConversationStore
+from webapp.feedback.store import FeedbackStore
+from webapp.team import DEMO_MEMBERS, DEMO_PASSWORD, MemberStore
 from webapp.ui import i18n
+
+from .conftest import log_in
+from .test_arena_page import _vote_many
+from .test_chat_page import conversation, send
 
 OPEN, CLOSE = "⟦", "⟧"
 PSEUDO = "xx"
@@ -139,7 +148,71 @@ def shown_texts(at: AppTest) -> list[str]:
             if help_text:
                 texts.append(str(help_text))
     texts += [str(e.placeholder) for e in at.chat_input if e.placeholder]
+    texts += table_headers(at) + chart_titles(at)
     return texts
+
+
+def table_headers(at: AppTest) -> list[str]:
+    """Every shown column header of every table: its `column_config` label,
+    else the frame's column name (hidden columns and the index left out)."""
+    headers: list[str] = []
+    for table in at.dataframe:
+        config = json.loads(table.proto.columns or "{}")
+        order = list(table.proto.column_order) or [str(c) for c in table.value.columns]
+        for name in order:
+            entry = config.get(name, {})
+            if name != "_index" and not entry.get("hidden"):
+                headers.append(str(entry.get("label") or name))
+    return headers
+
+
+def _titles(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "title" and isinstance(value, str):
+                yield value
+            elif key == "title" and isinstance(value, list):
+                yield from (str(v) for v in value)
+            else:
+                yield from _titles(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _titles(item)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    """Every title in every chart's Vega-Lite spec (axes, legends, tooltips);
+    a tooltip or axis without one shows its field's name, so that is read too."""
+    found: list[str] = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        found += [t for t in _titles(spec) if t.strip()]
+        found += list(_untitled_fields(spec))
+    return found
+
+
+def _untitled_fields(node: object) -> Iterator[str]:
+    # An encoding channel shown to the reader (axis, legend, tooltip) with no
+    # title shows its field's name: the frame's English column.
+    if isinstance(node, dict):
+        encoding = node.get("encoding")
+        if isinstance(encoding, dict):
+            for channel, value in encoding.items():
+                items = value if isinstance(value, list) else [value]
+                for item in items:
+                    if (
+                        channel in ("x", "y", "color", "tooltip")
+                        and isinstance(item, dict)
+                        and "field" in item
+                        and "title" not in item
+                    ):
+                        yield str(item["field"])
+        for key, value in node.items():
+            if key != "encoding":
+                yield from _untitled_fields(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _untitled_fields(item)
 
 
 def untranslated(at: AppTest) -> list[str]:
@@ -154,8 +227,26 @@ def test_the_login_page_has_no_untranslated_text(new_app: Callable[[], AppTest])
     assert untranslated(at) == []
 
 
+def seed_tables(new_app: Callable[[], AppTest], store: ConversationStore) -> None:
+    """Arena votes and a thumbs up (as a member, in English), so the
+    leaderboard and the Satisfaction tables and charts are drawn."""
+    member_at = log_in(new_app().run(), "demo-member", DEMO_PASSWORD)
+    send(member_at, "Name a colour")
+    team = MemberStore(store.engine)
+    member = team.get("demo-member")
+    assert member is not None
+    answer = conversation(member_at).messages[-1]
+    FeedbackStore(store).give(member, answer.id, True)
+    _vote_many(store, team)
+
+
 @pytest.mark.usefixtures("demo_env", "pseudo")
-def test_every_page_has_no_untranslated_text(new_app: Callable[[], AppTest]) -> None:
+def test_every_page_has_no_untranslated_text(
+    new_app: Callable[[], AppTest], app_store: ConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(i18n, "browser_locale", lambda: "en")
+    seed_tables(new_app, app_store)
+    monkeypatch.setattr(i18n, "browser_locale", lambda: PSEUDO)
     at = new_app().run()
     # The login form is ours: its labels are translated too.
     fields = {t.label: t for t in at.text_input}

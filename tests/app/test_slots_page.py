@@ -66,7 +66,7 @@ def test_a_prompt_beyond_the_limit_shows_its_place_in_line_and_stop_cancels_the_
     at.chat_input[0].set_value("Is there room for me?").run()
     assert not at.exception
     line = [c.value for c in at.caption if "in line" in c.value]
-    assert line and "Waiting for a free slot (1st in line)" in line[0], seen
+    assert line and "Waiting for a free slot (number 1 in line)" in line[0], seen
     assert "1 answer at once" in line[0]
     member = at.session_state[Keys.MEMBER]
     opened = at.session_state[Keys.CHAT_OPEN]

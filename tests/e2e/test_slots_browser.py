@@ -102,9 +102,9 @@ def test_five_members_on_two_processes_never_have_more_than_two_answers_in_fligh
         send_prompt(page, prompt)
 
     # The third sent is first in line; the later ones wait behind it, on either process.
-    expect(pages[2].get_by_text("Waiting for a free slot (1st in line)")).to_be_visible()
+    expect(pages[2].get_by_text("Waiting for a free slot (number 1 in line)")).to_be_visible()
     for page in pages[3:]:
-        waiting = re.compile(r"Waiting for a free slot \(\d(st|nd|rd) in line\)")
+        waiting = re.compile(r"Waiting for a free slot \(number [1-3] in line\)")
         expect(page.get_by_text(waiting)).to_be_visible()
     expect(pages[4].get_by_text(re.compile(r"in line\): the team's plan allows 2"))).to_be_visible()
 

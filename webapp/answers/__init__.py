@@ -12,7 +12,7 @@ The small surface the chat page uses (see `service.AnswerService`):
 Before it streams, an answer takes one of the team's slots (`slots.TeamSlots`
 over `webapp.answers.slots_store`: the limit on simultaneous answers across every app
 process, `ABLT_MAX_CONCURRENT_ANSWERS`); beyond it, it waits in line
-(`Wait("line")`: "waiting for a free slot (2nd in line)"), and Stop ends the wait.
+(`Wait("line")`: "waiting for a free slot (number 2 in line)"), and Stop ends the wait.
 
 `admit` is the one admission point (`admission`: the month's budget now, as
 a list of rules): `submit` and `start` take its ticket (`admission=`), or ask

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
 from webapp.conversations.model import AnswerStatus
-from webapp.ui.i18n import _, ngettext
+from webapp.ui.i18n import _, format_number, ngettext
 
 WaitKind = Literal["slot", "line", "first_byte", "retry"]
 # Under this many seconds a first byte is just the bot thinking; after it the
@@ -94,10 +94,11 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
             if wait.limit
             else ""
         )
+        # "number 2", not "2nd": an English ordinal suffix reads wrong in every translation.
         return _(
-            "Waiting for a free slot ({ordinal} in line){allowed}. Your prompt "
+            "Waiting for a free slot (number {place} in line){allowed}. Your prompt "
             "is saved; the answer starts by itself."
-        ).format(ordinal=ordinal(wait.ahead + 1), allowed=allowed)
+        ).format(place=format_number(wait.ahead + 1), allowed=allowed)
     if wait.kind == "retry":
         left = max(0, math.ceil((wait.until or now) - now))
         return _("{value}, retrying in {left} s.").format(
@@ -109,13 +110,6 @@ def describe_wait(wait: Wait | None, bot_name: str, now: float | None = None) ->
     return _("The aBLT API is slow to answer, still waiting ({waited} s).").format(
         waited=int(waited)
     )
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st, 22nd, ..."""
-    if 10 <= n % 100 <= 20:
-        return f"{n}th"
-    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th') }"
 
 
 class LiveAnswer:

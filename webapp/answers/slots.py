@@ -7,7 +7,7 @@ with them, on its answers' event loop:
 - `take(live, owner)`: join the line and wait for a slot, looking again every
   `poll` s (at once when an answer of this process gives one back), and say
   where the answer stands (`Wait("line", ahead=..., limit=...)`, which the
-  page shows as "waiting for a free slot (2nd in line)"). Cancelling the task
+  page shows as "waiting for a free slot (number 2 in line)"). Cancelling the task
   (Stop) ends the wait; the caller's `give_back` then frees its place in line.
 - `give_back(answer_id)`: called however the answer ended (complete, Stop,
   error); a release that fails is healed by the next heartbeat.

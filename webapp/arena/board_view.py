@@ -23,35 +23,67 @@ from webapp.chat import open_chat as chat
 from webapp.groups.store import members_by_group
 from webapp.team import Member
 from webapp.text import csv_safe
-from webapp.ui.i18n import _, format_date, format_number, ngettext
+from webapp.ui.i18n import N_, _, column_labels, format_date, format_number, ngettext
 from webapp.ui.state import Keys
 
 DEFAULT_DAYS: Final = 90  # the range first shown: the last 90 UTC days
 # Below this many votes a bootstrap redraws nearly the same few votes: its
 # intervals look narrow but say little, and the page says so.
 FEW_VOTES: Final = 30
+# The table's headers (`ranking.leaderboard`'s columns, which the CSV keeps).
+BOARD_LABELS: Final = {
+    "Rank": N_("Rank"),
+    "Bot": N_("Bot"),
+    "Rating": N_("Rating"),
+    "95% CI low": N_("95% interval, low"),
+    "95% CI high": N_("95% interval, high"),
+    "Battles": N_("Battles"),
+    "Wins": N_("Wins"),
+    "Losses": N_("Losses"),
+    "Ties": N_("Ties"),
+    "Both bad": N_("Both bad"),
+    "Win rate": N_("Win rate"),
+}
 
 
-@st.cache_data(ttl=60, show_spinner="Fitting the ratings…", max_entries=32)
-def cached_board(votes: tuple[Vote, ...], names: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+@st.cache_data(ttl=60, show_spinner=False, max_entries=32)
+def _cached_board(votes: tuple[Vote, ...], names: tuple[tuple[str, str], ...]) -> pd.DataFrame:
     """The leaderboard of exactly these votes (the bootstrap is the slow
     part; the same votes give the same board, so it is kept a minute)."""
     return ranking.leaderboard(list(votes), dict(names))
 
 
+def cached_board(votes: tuple[Vote, ...], names: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """The leaderboard of these votes, kept a minute; a spinner in the
+    session's language while it is fitted (Streamlit's own would be set once,
+    at import, in English)."""
+    with st.spinner(_("Fitting the ratings…")):
+        return _cached_board(votes, names)
+
+
 def interval_chart(board: pd.DataFrame) -> alt.LayerChart:
-    """Each bot's rating (a point) and its 95 % interval (a bar), best on top."""
+    """Each bot's rating (a point) and its 95 % interval (a bar), best on top;
+    titles and tooltips in the session's language."""
     order = list(board["Bot"])
     base = alt.Chart(board).encode(
         y=alt.Y("Bot:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
     )
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("95% CI low:Q", title="Rating (95% interval)", scale=alt.Scale(zero=False)),
+        x=alt.X("95% CI low:Q", title=_("Rating (95% interval)"), scale=alt.Scale(zero=False)),
         x2="95% CI high:Q",
     )
     points = base.mark_point(filled=True, size=80).encode(
-        x="Rating:Q",
-        tooltip=["Bot:N", "Rating:Q", "95% CI low:Q", "95% CI high:Q", "Battles:Q"],
+        x=alt.X("Rating:Q", title=_("Rating (95% interval)")),
+        tooltip=[
+            alt.Tooltip(f"{name}:{kind}", title=_(BOARD_LABELS[name]))
+            for name, kind in (
+                ("Bot", "N"),
+                ("Rating", "Q"),
+                ("95% CI low", "Q"),
+                ("95% CI high", "Q"),
+                ("Battles", "Q"),
+            )
+        ],
     )
     chart: alt.LayerChart = bars + points
     return chart
@@ -173,7 +205,9 @@ def render_leaderboard(member: Member, today: dt.date | None = None) -> None:
         csv_safe.safe_frame(board),
         hide_index=True,
         width="stretch",
-        column_config={"Win rate": st.column_config.NumberColumn(format="percent")},
+        column_config=column_labels(
+            BOARD_LABELS, {"Win rate": st.column_config.NumberColumn(format="percent")}
+        ),
         key="arena_board_table",
     )
     st.download_button(

@@ -17,7 +17,7 @@ from webapp.audit.log import CSV_COLUMNS, KINDS, AuditEntry, AuditLog, csv_rows
 from webapp.auth.gate import list_members
 from webapp.backend import get_store
 from webapp.text import csv_safe
-from webapp.ui.i18n import _, format_number
+from webapp.ui.i18n import N_, _, column_labels, format_number
 from webapp.ui.state import Keys
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 DEFAULT_DAYS: Final = 30  # the range shown first: the last 30 days (UTC)
 SHOWN_LIMIT: Final = 1000  # lines read for the table and the CSV
 EVERYONE: Final = ""
+# The table's headers (the CSV keeps `CSV_COLUMNS`' English).
+HEADERS: Final = {
+    "when (UTC)": N_("When (UTC)"),
+    "kind": N_("Kind"),
+    "who": N_("Who"),
+    "what": N_("What"),
+    "target": N_("Target"),
+    "detail": N_("Detail"),
+    "address": N_("Address"),
+}
 
 
 def audit_csv(entries: list[AuditEntry]) -> bytes:
@@ -73,7 +83,7 @@ def render_audit_log(actor: Any) -> None:
     who = who_col.selectbox(
         _("Member"),
         [EVERYONE, *names],
-        format_func=lambda u: names.get(u, u) if u else "Everyone",
+        format_func=lambda u: names.get(u, u) if u else _("Everyone"),
         key=Keys.AUDIT_MEMBER,
     )
     kinds = kind_col.multiselect(_("Kind"), KINDS, key=Keys.AUDIT_KINDS, placeholder=_("All kinds"))
@@ -96,7 +106,10 @@ def render_audit_log(actor: Any) -> None:
             )
         )
     st.dataframe(
-        csv_safe.safe_rows(csv_rows(entries)), hide_index=True, column_order=list(CSV_COLUMNS)
+        csv_safe.safe_rows(csv_rows(entries)),
+        hide_index=True,
+        column_order=list(CSV_COLUMNS),
+        column_config=column_labels(HEADERS),
     )
     st.download_button(
         _("Download CSV"),

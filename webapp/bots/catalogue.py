@@ -19,7 +19,7 @@ from ablt_core import AbltClient, AbltError, Bot
 from webapp import limits
 from webapp.operations import metrics
 from webapp.text.graphemes import truncate_text
-from webapp.ui.i18n import format_number, ngettext
+from webapp.ui.i18n import _, format_number, ngettext
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
 
@@ -143,7 +143,9 @@ def client_base_url(client: AbltClient) -> str:
     return str(client.base_url).rstrip("/")
 
 
-@st.cache_data(ttl=BOTS_TTL_SECONDS, show_spinner="Loading bots…")
+# No spinner text here: Streamlit's would be fixed at import, in English
+# (`load_bots` shows one in the session's language).
+@st.cache_data(ttl=BOTS_TTL_SECONDS, show_spinner=False)
 def _cached_bots(_client: AbltClient, base_url: str) -> list[Bot]:
     # `_client` is excluded from the cache key (leading underscore); `base_url`
     # is the key, so the same URL always means the same client.
@@ -157,7 +159,9 @@ def load_bots(client: AbltClient) -> list[Bot]:
     rerun (the page's Retry) asks the API again.
     """
     try:
-        return _cached_bots(client, client_base_url(client))
+        # Shown only if the API takes more than half a second (Streamlit's delay).
+        with st.spinner(_("Loading bots…")):
+            return _cached_bots(client, client_base_url(client))
     except AbltError as err:
         metrics.api_error(err, call="bots")
         raise

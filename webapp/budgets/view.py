@@ -44,7 +44,7 @@ from webapp.budgets.count import (
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _, format_number
+from webapp.ui.i18n import N_, _, column_labels, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
@@ -159,6 +159,37 @@ def describe_limit(limit: Limit) -> str:
     return "no limit" if limit.amount is None else f"{limit.amount:,} {limit.unit} a month"
 
 
+def shown_limit(limit: Limit) -> str:
+    """`describe_limit` in the session's language, the amount in its locale
+    (the audit log keeps `describe_limit`'s English)."""
+    if limit.amount is None:
+        return _("no limit")
+    if limit.unit == "tokens":
+        text = ngettext("{amount} token a month", "{amount} tokens a month", limit.amount)
+    else:
+        text = ngettext("{amount} word a month", "{amount} words a month", limit.amount)
+    return text.format(amount=format_number(limit.amount))
+
+
+# The units as shown (the options keep the stored English values).
+UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}
+
+
+def unit_name(unit: str) -> str:
+    """A unit ("words"/"tokens") in the session's language."""
+    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
+
+
+# The members table's headers (its rows keep these English names).
+TABLE_LABELS: Final = {
+    "Member": N_("Member"),
+    "Limit": N_("Limit"),
+    "From": N_("From"),
+    "Used this month": N_("Used this month"),
+    "Left": N_("Left"),
+}
+
+
 @member_action(FLASH_AREA, admin=True)
 def save_team_default() -> None:
     """The team default form's callback: save it, audit it, say so (as the admin
@@ -182,7 +213,7 @@ def save_team_default() -> None:
         log.warning("Could not save the team budget", exc_info=True)
         _notice("error", _("The team budget was not saved: the database did not answer."))
         return
-    _notice("success", _("Team default saved: {limit}.").format(limit=describe_limit(limit)))
+    _notice("success", _("Team default saved: {limit}.").format(limit=shown_limit(limit)))
 
 
 @member_action(FLASH_AREA, admin=True)
@@ -198,10 +229,12 @@ def save_member_limit() -> None:
         if mode == TEAM_DEFAULT:
             book.clear_member_limit(username)
             said = "follows the team default"
+            shown = _("follows the team default")
         else:
             amount = int(state.get(Keys.BUDGET_MEMBER_AMOUNT) or 0) if mode == OWN_LIMIT else None
             book.set_member_limit(username, amount, unit, actor=actor.username)
             said = describe_limit(book.limit_for(username))
+            shown = shown_limit(book.limit_for(username))
         AuditLog(get_store().engine).record_change(actor, "set member budget", username, said)
     except BudgetError as err:
         _notice("error", str(err))
@@ -210,7 +243,7 @@ def save_member_limit() -> None:
         log.warning("Could not save a member's budget", exc_info=True)
         _notice("error", _("The budget was not saved: the database did not answer."))
         return
-    _notice("success", f"{md.escape(username)}: {said}.")
+    _notice("success", f"{md.escape(username)}: {shown}.")
 
 
 def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, Any]]:
@@ -225,15 +258,19 @@ def _member_rows(members: Sequence[Member], book: BudgetBook) -> list[dict[str, 
         rows.append(
             {
                 "Member": f"{m.name} ({m.username})",
-                "Limit": describe_limit(limit),
-                "From": {"member": "own", "group": f"group {limit.group}"}.get(
-                    limit.source, "team default"
+                "Limit": shown_limit(limit),
+                "From": _("own")
+                if limit.source == "member"
+                else (
+                    _("group {group}").format(group=limit.group)
+                    if limit.source == "group"
+                    else _("team default")
                 ),
                 "Used this month": used,
                 # Text, so "no limit" reads as such (a number column shows "None").
-                "Left": "no limit"
+                "Left": _("no limit")
                 if limit.amount is None
-                else ("unknown" if used is None else f"{max(limit.amount - used, 0):,}"),
+                else (_("unknown") if used is None else format_number(max(limit.amount - used, 0))),
             }
         )
     return rows
@@ -271,7 +308,7 @@ def render_budgets_admin(actor: Any) -> None:
     state.setdefault(Keys.BUDGET_DEFAULT_AMOUNT, default.amount or DEFAULT_AMOUNT)
     state.setdefault(Keys.BUDGET_DEFAULT_UNIT, default.unit)
     with st.form("budget_default_form"):
-        st.markdown(_("**Team default** (now: {default})").format(default=describe_limit(default)))
+        st.markdown(_("**Team default** (now: {default})").format(default=shown_limit(default)))
         st.radio(
             _("Team default"), (NO_LIMIT, LIMIT), key=Keys.BUDGET_DEFAULT_MODE, horizontal=True
         )
@@ -279,7 +316,7 @@ def render_budgets_admin(actor: Any) -> None:
         amount_col.number_input(
             _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_DEFAULT_AMOUNT
         )
-        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_DEFAULT_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, format_func=unit_name, key=Keys.BUDGET_DEFAULT_UNIT)
         st.form_submit_button(
             _("Save team default"),
             on_click=save_team_default,
@@ -289,9 +326,9 @@ def render_budgets_admin(actor: Any) -> None:
     st.dataframe(
         csv_safe.safe_rows(rows),
         hide_index=True,
-        column_config={
-            "Used this month": st.column_config.NumberColumn(format="%,d"),
-        },
+        column_config=column_labels(
+            TABLE_LABELS, {"Used this month": st.column_config.NumberColumn(format="localized")}
+        ),
     )
     if not members:
         return
@@ -318,7 +355,7 @@ def render_budgets_admin(actor: Any) -> None:
         amount_col.number_input(
             _("Monthly limit"), min_value=0, step=1000, key=Keys.BUDGET_MEMBER_AMOUNT
         )
-        unit_col.selectbox(_("Unit"), UNITS, key=Keys.BUDGET_MEMBER_UNIT)
+        unit_col.selectbox(_("Unit"), UNITS, format_func=unit_name, key=Keys.BUDGET_MEMBER_UNIT)
         st.form_submit_button(
             _("Save member limit"), on_click=save_member_limit, key="budget_member_save"
         )

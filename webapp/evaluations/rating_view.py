@@ -37,13 +37,34 @@ from webapp.team import Member
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _, ngettext
+from webapp.ui.i18n import N_, _, column_labels, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 SCORES: Final = ["1", "2", "3", "4", "5"]
 NO_BEST: Final = N_("No pick")
 RATING_COLUMNS: Final = ("Mean rating", "Spread (SD)", "Ratings", "Best on prompts")
+# The report table's headers (`report.table_rows`' columns, which the CSV keeps).
+REPORT_LABELS: Final = {
+    "Bot": N_("Bot"),
+    "Mean rating": N_("Mean rating"),
+    "Spread (SD)": N_("Spread (SD)"),
+    "Ratings": N_("Ratings"),
+    "Best on prompts": N_("Best on prompts"),
+    "First words (s)": N_("First words (s)"),
+    "Total time (s)": N_("Total time (s)"),
+    "Length (words)": N_("Length (words)"),
+    "Answers": N_("Answers"),
+    "Failed": N_("Failed"),
+    "Change in mean rating": N_("Change in mean rating"),
+}
+# The rated prompts' tables.
+REVEALED_LABELS: Final = {
+    "Bot": N_("Bot"),
+    "Your rating": N_("Your rating"),
+    "Your best": N_("Your best"),
+    "Team's ratings": N_("Team's ratings"),
+}
 
 
 def _notice(kind: flash.Kind, text: str) -> None:
@@ -190,13 +211,18 @@ def _render_revealed(
                         "Your best": bool(mine and mine.best),
                         "Team's ratings": ", ".join(
                             f"{r.rater}: {r.score if r.score is not None else '–'}"
-                            + (" (best)" if r.best else "")
+                            + (" (" + _("best") + ")" if r.best else "")
                             for r in own
                         ),
                     }
                 )
             st.markdown(_("**Prompt {value}**").format(value=prompt + 1))
-            st.dataframe(csv_safe.safe_frame(pd.DataFrame(rows)), hide_index=True, width="stretch")
+            st.dataframe(
+                csv_safe.safe_frame(pd.DataFrame(rows)),
+                hide_index=True,
+                width="stretch",
+                column_config=column_labels(REVEALED_LABELS),
+            )
 
 
 # ---------------------------------------------------------------- report
@@ -222,7 +248,12 @@ def render_report_table(report: Report, *, ratings: bool = True) -> None:
     if not ratings:
         frame = frame.drop(columns=[c for c in RATING_COLUMNS if c in frame])
         frame = frame.drop(columns=["Change in mean rating"], errors="ignore")
-    st.dataframe(csv_safe.safe_frame(frame), hide_index=True, width="stretch")
+    st.dataframe(
+        csv_safe.safe_frame(frame),
+        hide_index=True,
+        width="stretch",
+        column_config=column_labels({k: v for k, v in REPORT_LABELS.items() if k in frame}),
+    )
     if ratings:
         st.markdown(md.escape(report.agreement.reading))
         rated = ngettext(

@@ -293,7 +293,12 @@ def render_setup(catalogue: Sequence[Bot]) -> None:
     member = current_member()
     bots = groups_view.usable(groups_view.current_access(member), catalogue)
     sets = get_evaluations().sets(member)
-    labels = {NEW_SET: "A new set…"} | {s.id: f"{s.name} ({len(s.prompts)} prompts)" for s in sets}
+    labels = {NEW_SET: _("A new set…")} | {
+        s.id: ngettext(
+            "{name} ({count} prompt)", "{name} ({count} prompts)", len(s.prompts)
+        ).format(name=s.name, count=format_number(len(s.prompts)))
+        for s in sets
+    }
     if st.session_state.get(Keys.EVALS_SET) not in labels:
         st.session_state[Keys.EVALS_SET] = next(iter(labels)) if not sets else sets[0].id
     st.header(_("1. Prompts"))

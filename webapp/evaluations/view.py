@@ -44,7 +44,7 @@ from webapp.groups.store import access_for
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash
-from webapp.ui.i18n import N_, _, ngettext
+from webapp.ui.i18n import N_, _, column_labels, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -270,7 +270,12 @@ def render_progress(run_id: str, drawn_active: bool = False) -> None:
         )
     elif run.active:
         st.caption(_("Running in the background: you can close this tab."))
-    st.dataframe(csv_safe.safe_frame(grid_frame(run, cells)), hide_index=True, width="stretch")
+    st.dataframe(
+        csv_safe.safe_frame(grid_frame(run, cells)),
+        hide_index=True,
+        width="stretch",
+        column_config=column_labels({"Prompt": N_("Prompt")}),  # the others: the bots
+    )
     failed = [c for c in cells if c.state in RETRYABLE]
     for cell in failed:
         left, right = st.columns([6, 1], vertical_alignment="center")

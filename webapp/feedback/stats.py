@@ -185,12 +185,12 @@ def trend_chart(frame: pd.DataFrame) -> alt.Chart:
                 axis=alt.Axis(format=SHARE_FORMAT),
                 scale=alt.Scale(domain=[0, 1]),  # always 0% to 100%
             ),
-            color=alt.Color("Bot:N"),
+            color=alt.Color("Bot:N", title=_("Bot")),
             tooltip=[
-                "Week:T",
-                "Bot:N",
-                "Rated:Q",
-                alt.Tooltip("Share up:Q", format=SHARE_FORMAT),
+                alt.Tooltip("Week:T", title=_("Week")),
+                alt.Tooltip("Bot:N", title=_("Bot")),
+                alt.Tooltip("Rated:Q", title=_("Rated")),
+                alt.Tooltip("Share up:Q", title=_("Share up"), format=SHARE_FORMAT),
             ],
         )
     )

@@ -41,6 +41,14 @@ CHOSEN_BOTS: Final = N_("Only the bots chosen")
 NO_LIMIT: Final = N_("No group limit")
 LIMIT: Final = "Limit"
 UNITS: Final = ("words", "tokens")
+UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}  # as shown
+
+
+def unit_name(unit: str) -> str:
+    """A unit ("words"/"tokens") in the session's language."""
+    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
+
+
 DB_DOWN: Final = N_("The change was not made: the database did not answer. Try again in a moment.")
 PRECEDENCE: Final = N_(
     "A member may use a bot when any of their groups allows it; a "
@@ -268,7 +276,9 @@ def _render_group(group: Group, bots: Sequence[Bot], members: Sequence[Member]) 
             amount_col.number_input(
                 _("Monthly limit"), min_value=0, step=1000, key=Keys.group_field(gid, "amount")
             )
-            unit_col.selectbox(_("Unit"), UNITS, key=Keys.group_field(gid, "unit"))
+            unit_col.selectbox(
+                _("Unit"), UNITS, format_func=unit_name, key=Keys.group_field(gid, "unit")
+            )
             st.form_submit_button(_("Save budget"), on_click=save_budget, args=(gid,))
         _render_members(group, members)
         st.checkbox(_("Yes, delete this group"), key=Keys.group_field(gid, "confirm"))

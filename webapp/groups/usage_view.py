@@ -42,11 +42,11 @@ def render_group_breakdown(client: AbltClient, start: dt.date, end: dt.date, uni
         )
     ]
     frame = usage.breakdown_frame(rows, unit)
-    st.altair_chart(usage.breakdown_chart(frame, unit), width="stretch")
+    st.altair_chart(usage.breakdown_chart(frame, unit, usage.GROUP_LABEL), width="stretch")
     st.dataframe(
         csv_safe.safe_frame(frame),  # group names are the admins' text: no formulas in a CSV
         hide_index=True,
         width="stretch",
-        column_config={**usage.table_columns(), "member": "Group"},
+        column_config={**usage.table_columns(), "member": _(usage.GROUP_LABEL)},
         key="stats_group_table",
     )

@@ -28,7 +28,7 @@ from webapp.statistics.api import forget_statistics as forget_statistics
 from webapp.statistics.api import load_breakdown as load_breakdown
 from webapp.statistics.api import load_statistics as load_statistics
 from webapp.text import csv_safe
-from webapp.ui.i18n import N_, _, format_day_month, format_time
+from webapp.ui.i18n import N_, _, format_date, format_day_month, format_time
 
 if TYPE_CHECKING:  # the type of `st.column_config`'s entries, for annotations only
     from webapp.ui.types import ColumnConfig
@@ -39,7 +39,7 @@ LAST_7_DAYS = N_("Last 7 days")
 LAST_30_DAYS = N_("Last 30 days")
 LAST_90_DAYS = N_("Last 90 days")
 THIS_MONTH = N_("This month")
-CUSTOM = "Custom"
+CUSTOM = N_("Custom")
 PRESETS = (LAST_7_DAYS, LAST_30_DAYS, LAST_90_DAYS, THIS_MONTH, CUSTOM)
 _PRESET_DAYS = {LAST_7_DAYS: 7, LAST_30_DAYS: 30, LAST_90_DAYS: 90}
 
@@ -71,6 +71,7 @@ PART_HELP = {
 PART_COLORS = {"original": "#312E81", "enhancement": "#A5B4FC", "response": "#4F46E5"}
 
 OTHERS_LABEL = N_("Others (not in the team list)")
+GROUP_LABEL = N_("Group")  # the per-group table's first header
 
 # Headers for the tables (the frames keep short lower-case names for the CSV).
 TABLE_LABELS = {
@@ -263,9 +264,17 @@ def frame_totals(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def day_labels(days: Sequence[dt.date]) -> list[str]:
-    """Axis labels for days: "Nov 26", with the year only when the days span two."""
+    """Axis labels for days in the session's locale: "Nov 26" ("26. Nov."),
+    with the year only when the days span two ("Dec 31, 2025")."""
     with_year = len({day.year for day in days}) > 1
-    return [f"{day:%b} {day.day}" + (f", {day.year}" if with_year else "") for day in days]
+    return [format_date(day) if with_year else format_day_month(day) for day in days]
+
+
+def unit_title(unit: str) -> str:
+    """The count axis' title for `unit` ("words"/"tokens") in the session's language."""
+    label = UNIT_LABELS.get(unit)
+    text = _(label) if label else unit
+    return text[:1].upper() + text[1:]
 
 
 def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
@@ -291,13 +300,13 @@ def daily_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
                 # Long ranges: Vega drops labels that would overlap, never a bar.
                 axis=alt.Axis(labelAngle=0, labelOverlap=True),
             ),
-            y=alt.Y("value:Q", stack="zero", title=unit.capitalize()),
+            y=alt.Y("value:Q", stack="zero", title=unit_title(unit)),
             color=_part_color(),
             order=alt.Order("order:Q"),
             tooltip=[
-                alt.Tooltip("date:N", title="Day (UTC)"),
-                alt.Tooltip("part:N", title="Part"),
-                alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
+                alt.Tooltip("date:N", title=_("Day (UTC)")),
+                alt.Tooltip("part:N", title=_("Part")),
+                alt.Tooltip("value:Q", title=unit_title(unit), format=","),
             ],
         )
     )
@@ -326,8 +335,11 @@ def breakdown_frame(
     return frame.astype({column: "int64" for column in COLUMNS})
 
 
-def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
-    """Stacked horizontal bars, one per member, in the breakdown table's order."""
+def breakdown_chart(
+    frame: pd.DataFrame, unit: str, name_title: str = TABLE_LABELS["member"]
+) -> alt.Chart:
+    """Stacked horizontal bars, one per member (or group: `name_title`, marked
+    with `N_`, names them in the tooltip), in the breakdown table's order."""
     long = _long(frame, "member")
     chart: alt.Chart = (
         alt.Chart(long)
@@ -339,13 +351,13 @@ def breakdown_chart(frame: pd.DataFrame, unit: str) -> alt.Chart:
                 title=None,
                 axis=alt.Axis(labelLimit=260),  # full member names, not "Demo Adm…"
             ),
-            x=alt.X("value:Q", stack="zero", title=unit.capitalize()),
+            x=alt.X("value:Q", stack="zero", title=unit_title(unit)),
             color=_part_color(),
             order=alt.Order("order:Q"),
             tooltip=[
-                alt.Tooltip("member:N", title="Member"),
-                alt.Tooltip("part:N", title="Part"),
-                alt.Tooltip("value:Q", title=unit.capitalize(), format=","),
+                alt.Tooltip("member:N", title=_(name_title)),
+                alt.Tooltip("part:N", title=_("Part")),
+                alt.Tooltip("value:Q", title=unit_title(unit), format=","),
             ],
         )
     )

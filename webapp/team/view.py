@@ -30,7 +30,7 @@ from webapp.team.model import DEMO_MEMBERS, ROLES, Member, TeamError
 from webapp.text import csv_safe
 from webapp.text import literal as md
 from webapp.ui import flash, window
-from webapp.ui.i18n import N_, _, format_number, ngettext
+from webapp.ui.i18n import N_, _, column_labels, format_number, ngettext
 from webapp.ui.member import current_member
 from webapp.ui.session import page_state
 from webapp.ui.state import Keys
@@ -42,6 +42,24 @@ LOCKOUTS_WINDOW = "team_lockouts"  # that list's name for `webapp.ui.window`
 ADMINS_ONLY = N_("The Team page is for admins. Ask an admin if you need a change to the team.")
 DB_DOWN = N_("The change was not made: the app's database is not answering. Try again in a moment.")
 FLASH_AREA = "team"  # the Team page's notices (`webapp.ui.flash`)
+# The members table's headers and its words (`actions.member_rows` keeps English).
+MEMBER_LABELS = {
+    "name": N_("Name"),
+    "username": N_("Username"),
+    "email": N_("Email"),
+    "role": N_("Role"),
+    "status": N_("Status"),
+    "last login": N_("Last login"),
+    "words this month": N_("Words this month"),
+}
+MEMBER_WORDS = {
+    "admin": N_("admin"),
+    "member": N_("member"),
+    "active": N_("active"),
+    "disabled": N_("disabled"),
+    "must change password": N_("must change password"),
+    "never": N_("never"),
+}
 # Removing a member: what happens to their data (keeping it, the default, loses nothing).
 REMOVE_DATA_CHOICES = (
     N_("Keep their data (download it first under Their data)"),
@@ -308,10 +326,18 @@ def render_members(actor: Member, words_this_month: actions.WordsThisMonth) -> N
         return
     st.header(_("Members"))
     # The table's toolbar downloads it as CSV: a name may be a formula.
+    rows = actions.member_rows(team, words_this_month)
+    for row in rows:
+        for column in ("role", "status", "last login"):
+            if row[column] in MEMBER_WORDS:
+                row[column] = _(MEMBER_WORDS[row[column]])
     st.dataframe(
-        csv_safe.safe_rows(actions.member_rows(team, words_this_month)),
+        csv_safe.safe_rows(rows),
         hide_index=True,
-        column_config={"words this month": st.column_config.NumberColumn(format="%,d")},
+        column_config=column_labels(
+            MEMBER_LABELS,
+            {"words this month": st.column_config.NumberColumn(format="localized")},
+        ),
     )
     _render_add()
     _render_manage(actor, team)

@@ -46,6 +46,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from webapp.ui import assets
 from webapp.ui.state import Keys
 from webapp.ui.styles import DIRECTION_KEY
+from webapp.ui.types import ColumnConfig
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,26 @@ def format_datetime(
 ) -> str:
     """A date and time as the locale writes them, in the time zone `tz`."""
     return dates.format_datetime(value, format=format, tzinfo=tz, locale=babel_locale(locale))
+
+
+def column_labels(
+    labels: Mapping[str, str], config: Mapping[str, ColumnConfig] | None = None
+) -> dict[str, ColumnConfig]:
+    """`st.dataframe`'s column_config showing each column of `labels` (its
+    name in the frame -> its header, marked with `N_`) under its translated
+    header, merged with `config`'s entries for the same columns (formats,
+    help). The frame keeps its English names: code, tests and the CSV
+    downloads look its columns up by them."""
+    out = dict(config or {})
+    for name, label in labels.items():
+        entry = out.get(name)
+        if entry is None:
+            out[name] = st.column_config.Column(_(label))
+        else:
+            entry = entry.copy()
+            entry["label"] = _(label)
+            out[name] = entry
+    return out
 
 
 DIRECTION_SCRIPT: Final = "direction.js"

@@ -84,7 +84,7 @@ def script(n: int) -> str:
 @row(
     "More members send at once than the team's limit (ABLT_MAX_CONCURRENT_ANSWERS)",
     happens="The extra answers wait in one line for the whole team, in the order sent.",
-    sees="'Waiting for a free slot (2nd in line)…'; the answer starts by itself.",
+    sees="'Waiting for a free slot (number 2 in line)…'; the answer starts by itself.",
     kept="Every prompt; every answer, complete; never more in flight at the API than the limit.",
 )
 def test_with_the_limit_at_2_five_members_sending_at_once_never_have_more_than_2_in_flight(
@@ -139,7 +139,7 @@ def describe_wait_line(place: int) -> str:
 
 
 def test_the_waiting_note_names_the_place_in_line_in_plain_words() -> None:
-    assert describe_wait_line(2).startswith("Waiting for a free slot (2nd in line)")
+    assert describe_wait_line(2).startswith("Waiting for a free slot (number 2 in line)")
     assert "2 answers at once" in describe_wait_line(1)
     assert "API" not in describe_wait_line(3)  # our own line, not the API's fault
 
