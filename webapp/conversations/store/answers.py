@@ -169,7 +169,8 @@ class AnswerRepository:
         """
         now = self.db.now()
         with self.db.write() as conn:
-            conversation_row(conn, owner, conversation_id, lock=True)
+            # Locked: its title below is still this one when the prompt is saved.
+            conv = conversation_row(conn, owner, conversation_id, lock=True)
             busy = conn.execute(
                 sa.select(M.c.id).where(
                     M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
@@ -188,6 +189,7 @@ class AnswerRepository:
                 .first()
             )
             seq = 0 if last_row is None else last_row["seq"] + 1
+            changes: dict[str, object] = {"updated_at": now}
             if (
                 last_row is not None
                 and last_row["role"] == "user"
@@ -210,19 +212,14 @@ class AnswerRepository:
                 conn.execute(sa.delete(Q).where(Q.c.id == queued["id"]))
                 prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
                 seq += 1
-                conv = conversation_row(conn, owner, conversation_id)
-                if not conv["title"]:
-                    conn.execute(
-                        sa.update(C)
-                        .where(C.c.id == conversation_id)
-                        .values(title=history.make_title(prompt.text))
-                    )
+                if not conv["title"]:  # the first prompt names an untitled conversation
+                    changes["title"] = history.make_title(prompt.text)
             else:
                 return None
             answer = self._insert(
                 conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id
             )
-            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(updated_at=now))
+            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
             return Claim(prompt=prompt, answer=answer)
 
     def _insert(
