@@ -71,10 +71,12 @@ class QueuedPrompt:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """An answer to generate now: its empty message and the prompt it answers."""
+    """An answer to generate now: its empty message and the prompt it answers
+    (`queued_id`: the queued prompt it was, when it came from the queue)."""
 
     prompt: Message
     answer: Message
+    queued_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,7 @@ class AnswerRepository:
             )
             seq = 0 if last_row is None else last_row["seq"] + 1
             changes: dict[str, object] = {"updated_at": now}
+            queued_id = None
             if (
                 last_row is not None
                 and last_row["role"] == "user"
@@ -209,7 +212,8 @@ class AnswerRepository:
                 )
                 if queued is None:
                     return None
-                conn.execute(sa.delete(Q).where(Q.c.id == queued["id"]))
+                queued_id = queued["id"]
+                conn.execute(sa.delete(Q).where(Q.c.id == queued_id))
                 prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
                 seq += 1
                 if not conv["title"]:  # the first prompt names an untitled conversation
@@ -220,7 +224,7 @@ class AnswerRepository:
                 conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id
             )
             conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
-            return Claim(prompt=prompt, answer=answer)
+            return Claim(prompt=prompt, answer=answer, queued_id=queued_id)
 
     def _insert(
         self,
