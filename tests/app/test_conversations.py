@@ -15,6 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from ablt_core.emulator import Fault
 from webapp.chat import open_chat as chat
+from webapp.chat import page_state
+from webapp.chat.view import local_time
 from webapp.conversations import context as history
 from webapp.conversations.store import ConversationNotFound, ConversationStore
 from webapp.history.sidebar import HISTORY_STEP
@@ -350,3 +352,27 @@ def test_show_more_reaches_the_oldest_of_230_conversations(
 
     click(at, f"chat_open_{oldest}")
     assert conversation(at).id == oldest
+
+
+def test_the_history_tells_the_page_where_it_drew_the_open_conversation(
+    logged_in: Login,
+) -> None:
+    """After an answer the conversation alone reruns only when the History drew
+    its row first in its group (`page_state.after_answer`): the History says so."""
+    at = logged_in("demo-member")
+    send(at, "How do I boil an egg?")
+    eggs = conversation(at).conversation
+    state = at.session_state[Keys.CHAT_PAGE_STATE]
+    assert state.drawn_conversation == eggs
+    assert state.drawn_row == page_state.HistoryRow(
+        history.GROUP_TODAY, local_time(eggs.updated_at, None), None
+    )
+    click(at, "chat_new")
+    send(at, "Where is Rome?")
+    click(at, f"chat_open_{eggs.id}")  # now second in Today: an answer moves it up
+    assert conversation(at).id == eggs.id
+    assert at.session_state[Keys.CHAT_PAGE_STATE].drawn_row is None
+    at.text_input(key=Keys.CHAT_HISTORY_QUERY).input("Rome").run()  # a search shown
+    [rome] = history_titles(at)  # first in Today, listed alone
+    click(at, f"chat_open_{rome}")
+    assert at.session_state[Keys.CHAT_PAGE_STATE].drawn_row is None

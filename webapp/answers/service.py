@@ -255,11 +255,12 @@ class AnswerService:
             release(self.rules, admission.ticket)
             raise
         # The ticket was checked just above (`_ticket`): started without asking again.
-        answer_id = self._start(owner, conversation_id, admission, take_queued=True)
-        still_queued = any(
+        claim = self._claim_and_launch(owner, conversation_id, admission, take_queued=True)
+        # This prompt's own answer started: it left the queue (no read needed).
+        still_queued = (claim is None or claim.queued_id != queued.id) and any(
             q.id == queued.id for q in self.store.queued_prompts(owner, conversation_id)
         )
-        return Submitted(queued=still_queued, answer_id=answer_id)
+        return Submitted(queued=still_queued, answer_id=claim.answer.id if claim else None)
 
     def start(
         self,
@@ -277,12 +278,14 @@ class AnswerService:
         rules reserved for the ticket becomes the answer's, or is released
         when nothing starts."""
         admission = self._ticket(owner, admission, conversation_id)
-        return self._start(owner, conversation_id, admission, take_queued=take_queued)
+        claim = self._claim_and_launch(owner, conversation_id, admission, take_queued=take_queued)
+        return claim.answer.id if claim is not None else None
 
-    def _start(
+    def _claim_and_launch(
         self, owner: Owner, conversation_id: str, admission: Admission, *, take_queued: bool
-    ) -> str | None:
-        """`start` with a ticket checked a moment ago (`_ticket`)."""
+    ) -> Claim | None:
+        """`start` with a ticket checked a moment ago (`_ticket`): the claim, None
+        when nothing is due (the ticket's reservation is then released)."""
         try:
             claim = self.store.claim_next(owner, conversation_id, take_queued=take_queued)
         except BaseException:
@@ -293,7 +296,7 @@ class AnswerService:
             return None
         self._claimed(admission, owner, claim)
         self._launch(owner, claim)
-        return claim.answer.id
+        return claim
 
     def _launch(self, owner: Owner, claim: Claim) -> None:
         live = LiveAnswer(claim.answer.id, claim.answer.conversation_id, owner.username)

@@ -363,14 +363,15 @@ class SlotBook:
             limit = self._limit(self._settings(conn), now)
             if held is not None:
                 return Place(slot=int(held), ahead=0, limit=limit)
-            taken = set(conn.execute(sa.select(S.c.slot).where(S.c.slot.is_not(None))).scalars())
-            ahead = int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(S)
-                    .where(S.c.slot.is_(None), S.c.ticket < ticket)
-                ).scalar_one()
-            )
+            # The slots taken and the answers waiting ahead, in one round trip
+            # (the lock is held meanwhile): a row with a slot is taken, one
+            # without and an earlier ticket is ahead in line.
+            slots = conn.execute(
+                sa.select(S.c.slot).where(sa.or_(S.c.slot.is_not(None), S.c.ticket < ticket))
+            ).scalars()
+            found = list(slots)
+            taken = {n for n in found if n is not None}
+            ahead = len(found) - len(taken)
             free = math.inf if limit is None else limit - len(taken)
             if ahead >= free:
                 return Place(slot=None, ahead=ahead, limit=limit)
@@ -404,10 +405,9 @@ class SlotBook:
 
     def _reclaim(self, conn: Connection, now: datetime) -> int:
         stale = S.c.heartbeat_at < now - self.stale_after
-        held = conn.execute(
-            sa.select(S.c.holder, S.c.slot).where(stale, S.c.slot.is_not(None))
-        ).all()
-        done = conn.execute(sa.delete(S).where(stale))
+        # One round trip: the rows deleted say which held a slot.
+        gone = conn.execute(sa.delete(S).where(stale).returning(S.c.holder, S.c.slot)).all()
+        held = [(holder, slot) for holder, slot in gone if slot is not None]
         if held:
             holders = sorted({str(h) for h, _ in held})
             limit = self._limit(self._settings(conn), now)
@@ -421,7 +421,7 @@ class SlotBook:
                 f"{len(held)} slot(s) of a stopped app process reclaimed "
                 f"({', '.join(holders)[:120]}).",
             )
-        return int(done.rowcount)
+        return len(gone)
 
     # ------------------------------------------------------------ back-off
 

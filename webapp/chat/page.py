@@ -34,6 +34,7 @@ from webapp.chat import notice as chat_notice
 from webapp.chat import open_chat as chat
 from webapp.chat import view as chat_view
 from webapp.compare import view as compare_view
+from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationNotFound
 from webapp.errors import describe
 from webapp.feedback import view as feedback_view
@@ -44,7 +45,7 @@ from webapp.settings import get_settings
 from webapp.sharing import view as sharing_view
 from webapp.statistics import api as usage_api
 from webapp.text import literal as md
-from webapp.ui import flash, leftovers
+from webapp.ui import flash, leftovers, runtime
 from webapp.ui import page as ui
 from webapp.ui.i18n import _
 from webapp.ui.member import require_member
@@ -112,7 +113,9 @@ def render() -> None:
     if notice:
         chat_notice.hold(notice, opened)
     view = page_state.view_of(opened)
-    header_last = page_state.begin_page_run(page_state.state(), view)
+    header_last = page_state.begin_page_run(
+        page_state.state(), view, opened.conversation if opened is not None else None
+    )
 
     by_slug = {b.slug: b for b in catalogue_bots}
     names = chat.bot_labels(bots)
@@ -239,13 +242,15 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
     A fragment rerun reads the conversation again, checks the member's session
     is still valid, and reruns the whole page when the page was drawn for
     another state (`page_state.conversation_run`); a run that showed an answer
-    arriving ends with a whole-page rerun, so the History, the header and the
-    title settle.
+    arriving ends with a rerun of the whole page, so the History, the header
+    and the title settle, or of the conversation alone when nothing around it
+    changes (`page_state.after_answer`).
     """
     answers = get_answers(get_settings())
     state = page_state.state()
     opened: chat.OpenChat | None = st.session_state.get(Keys.CHAT_OPEN)
-    if not page_state.take_page_run(state):
+    page_run = page_state.take_page_run(state)
+    if not page_run:
         # A rerun of this fragment alone: the page's reads did not run.
         if opened is None or not auth.session_still_valid(member):
             st.rerun()
@@ -259,7 +264,9 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         if opened.id and st.query_params.get(chat.OPEN_PARAM) != opened.id:
             # A new chat saved by this send: the URL names it (a reload, a second tab).
             st.query_params[chat.OPEN_PARAM] = opened.id
-        action = page_state.conversation_run(state, page_state.view_of(opened))
+        action = page_state.conversation_run(
+            state, page_state.view_of(opened), around=lambda: _around(opened)
+        )
         if action is page_state.Action.RERUN_PAGE:
             # A new chat saved, an answer that ended or was stopped, ...: the
             # History, the header and the title catch up (notices wait for it).
@@ -346,10 +353,25 @@ def render_conversation(member: Member, bot_avatar: str, bot_name: str, label: s
         answers_view.render_live(generating, bot_avatar, bot_name, queued=opened.queued)
         usage_api.forget_statistics()  # the Statistics page counts this chat at once
         # Show the finished answer settled (status, Regenerate / Edit, Retry), and
-        # the rest of the page with it: the History row, the header, the title.
-        st.rerun()
+        # the rest of the page with it: the History row, the header, the title
+        # (the conversation alone when they stay as they are: `after_answer`).
+        fragment_run = not page_run and runtime.in_fragment_run()
+        st.rerun(scope=page_state.after_answer(state, opened.id, fragment_run=fragment_run))
     # How far this run drew: a run that streams an answer clears the rest (`leftovers`).
     state.places_used = leftovers.places_used()
+
+
+def _around(opened: chat.OpenChat) -> page_state.Around | None:
+    """What the page would show around the conversation now (its row, its
+    History row), for `page_state.conversation_run`; None after an answer
+    that did not complete or a refused read (the whole page is drawn again)."""
+    last = opened.last
+    if opened.problem or last is None or last.status != AnswerStatus.COMPLETE:
+        return None
+    try:
+        return page_state.Around(opened.conversation, sidebar.history_row(opened.conversation))
+    except chat.DATABASE_ERRORS:
+        return None
 
 
 def render_menus(where: Any, member: Member, opened: chat.OpenChat, bots: list[Bot]) -> None:

@@ -35,8 +35,21 @@ for. Its transitions:
                       `RERUN_PAGE`: the whole page is drawn again (and so
                       `drawn` catches up). No flag to set or lose: a rerun
                       that cut a run short leaves nothing half-set.
-    answer shown      after an answer was shown arriving to its end:
-                      the whole page reruns (`RERUN_PAGE`), settled.
+    answer shown      after an answer was shown arriving to its end
+                      (`after_answer`): the conversation reruns alone when
+                      the page was drawn for this very conversation, settled,
+                      its History row first in its group; else the whole
+                      page reruns.
+    answered in place a conversation run that finds the page drawn for the
+                      same saved conversation with only its last message
+                      changed (an answer that ended, a version switched):
+                      `SHOW`, and `drawn` catches up, when what the page shows
+                      around the conversation is unchanged: the conversation
+                      (title, options, ...) but for its dates, and its
+                      History row (`HistoryRow`: still first in the same
+                      group, the same "last active" minute, the same expiry
+                      note). Else `RERUN_PAGE`. The whole-page run costs a
+                      third of an answer's CPU (docs/benchmarks.md, `load`).
     another page      left_page(state): drawn = None (the browser no longer
                       shows the chat's header), so the chat page, on its
                       return, draws everything in its usual order.
@@ -54,7 +67,8 @@ transitions are plain functions, tested without it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Literal
 
@@ -64,6 +78,7 @@ from webapp.ui.state import Keys
 
 if TYPE_CHECKING:
     from webapp.chat.open_chat import OpenChat
+    from webapp.conversations.model import Conversation
 
 Phase = Literal["none", "draft", "settled", "streaming"]
 
@@ -87,6 +102,27 @@ class View:
 
 
 NO_VIEW = View(chat="", conversation_id="", phase="none", last_id="")
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """The open conversation's History row as far as an answer can change it,
+    drawn first in its group: the group ("Today", "Pinned"...), the "last
+    active" time as shown, the expiry note (None: none shown)."""
+
+    group: str
+    last_active: str
+    expiry: str | None
+
+
+@dataclass(frozen=True)
+class Around:
+    """What the page shows around the conversation, read now: the conversation
+    (its row) and its History row as it would be drawn (first in its group:
+    it was, and an answer makes it the newest)."""
+
+    conversation: Conversation
+    row: HistoryRow
 
 
 class Action(Enum):
@@ -119,6 +155,10 @@ class ChatPageState:
     shown: Shown | None = None
     # Places the conversation used at the end of its last settled run.
     places_used: int | None = field(default=None)
+    # The conversation as the last page run drew it (header, title, History),
+    # and its History row when that run drew it first in its group (else None).
+    drawn_conversation: Conversation | None = None
+    drawn_row: HistoryRow | None = None
 
 
 def view_of(opened: OpenChat | None) -> View:
@@ -154,12 +194,23 @@ def sidebar_first(view: View) -> bool:
     return view.streaming
 
 
-def begin_page_run(state: ChatPageState, view: View) -> bool:
-    """A whole-page run draws the page for `view`; returns `header_last`."""
+def begin_page_run(
+    state: ChatPageState, view: View, conversation: Conversation | None = None
+) -> bool:
+    """A whole-page run draws the page for `view` (of `conversation`, the open
+    one as read); returns `header_last`. The History says if it draws the
+    conversation's row first in its group (`drew_row`)."""
     last = header_last(state, view)
     state.drawn = view
     state.page_run = True
+    state.drawn_conversation = conversation
+    state.drawn_row = None
     return last
+
+
+def drew_row(state: ChatPageState, row: HistoryRow) -> None:
+    """The History drew the open conversation's row first in its group, so."""
+    state.drawn_row = row
 
 
 def take_page_run(state: ChatPageState) -> bool:
@@ -169,24 +220,85 @@ def take_page_run(state: ChatPageState) -> bool:
     return page_run
 
 
-def conversation_run(state: ChatPageState, view: View) -> Action:
+def conversation_run(
+    state: ChatPageState, view: View, around: Callable[[], Around | None] | None = None
+) -> Action:
     """What a run of the conversation alone does, given what it read (`view`).
 
     An answer being written streams here whatever the page shows (the page
     catches up when it ends). Otherwise the page must have been drawn for
     exactly this view: a new chat saved, an answer started and ended before
     this run could show it, an answer stopped, a version switched, all rerun
-    the whole page once, after which `drawn` is this view.
+    the whole page once, after which `drawn` is this view. The one exception
+    (`answered_in_place`): only the last message of the same settled
+    conversation changed, and `around()` (what the page would show around it
+    now; None: not known, or not to be trusted) equals what the page drew:
+    then the page stays as it is, and `drawn` catches up.
     """
     if view.streaming:
         return Action.STREAM
-    return Action.SHOW if state.drawn == view else Action.RERUN_PAGE
+    if state.drawn == view:
+        return Action.SHOW
+    if around is not None and answered_in_place(state, view):
+        now = around()
+        if now is not None and _same_around(state, now):
+            state.drawn = view
+            return Action.SHOW
+    return Action.RERUN_PAGE
+
+
+def answered_in_place(state: ChatPageState, view: View) -> bool:
+    """Whether the page was drawn for this very saved conversation, settled,
+    with its History row first in its group, and `view` (settled) differs only
+    in its last message: the case where the page around it may be unchanged."""
+    drawn = state.drawn
+    return (
+        drawn is not None
+        and drawn.phase == "settled"
+        and view.phase == "settled"
+        and drawn.chat == view.chat
+        and drawn.conversation_id == view.conversation_id
+        and state.drawn_conversation is not None
+        and state.drawn_row is not None
+    )
+
+
+def _same_around(state: ChatPageState, now: Around) -> bool:
+    drawn = state.drawn_conversation
+    if drawn is None or now.row != state.drawn_row:
+        return False
+    # Its dates show only through the History row (compared just above).
+    dated = replace(now.conversation, updated_at=drawn.updated_at, opened_at=drawn.opened_at)
+    return dated == drawn
+
+
+def after_answer(
+    state: ChatPageState, conversation_id: str, *, fragment_run: bool
+) -> Literal["fragment", "app"]:
+    """What reruns once an answer of `conversation_id` was shown arriving to
+    its end: the conversation alone ("fragment") when this was its own run and
+    the page was drawn for it settled with its History row first in its group
+    (the next run compares the rest: `conversation_run`); else the whole page
+    ("app"), so the History, the header and the title settle."""
+    drawn = state.drawn
+    if (
+        fragment_run
+        and drawn is not None
+        and drawn.phase == "settled"
+        and drawn.conversation_id == conversation_id
+        and state.drawn_conversation is not None
+        and state.drawn_row is not None
+    ):
+        return "fragment"
+    return "app"
 
 
 def left_page(state: ChatPageState) -> None:
     """Another page was drawn: the browser no longer shows the chat's page."""
     state.drawn = None
     state.page_run = False
+    state.drawn_conversation = None
+    state.drawn_row = None
 
 
 def start_shown(state: ChatPageState, answer_id: str) -> Shown:

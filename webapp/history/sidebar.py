@@ -293,6 +293,8 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
     styles.history_rows()
     draw = Rows(opened, folders, known_tags, row_tags, selecting, _retention(store))
     if not flat:
+        _note_open_row(opened, listed, draw.retention)
+    if not flat:
         _render_folders(folders, in_folders, draw)
     if not listed.sections:
         if archived_view:
@@ -310,6 +312,35 @@ def _history(member: Any, opened: chat.OpenChat | None) -> None:
             draw(sidebar, conv)
     if listed.more:
         sidebar.button(_("Show more"), key="chat_history_more", on_click=more_history)
+
+
+def history_row(
+    conv: history.Conversation, group: str | None = None, policy: RetentionPolicy | None = None
+) -> page_state.HistoryRow:
+    """What an answer can change of `conv`'s History row: its group (`group`:
+    as listed; None: the group it falls in now), its "last active" time as
+    the row's tooltip shows it, its expiry note (`policy`: the team's, read
+    when None)."""
+    if group is None:
+        group = history.group_conversations([conv], tz=member_timezone())[0][0]
+    if policy is None:
+        policy = _retention(get_store())
+    return page_state.HistoryRow(
+        group, local_time(conv.updated_at, member_timezone()), _expiry_note(conv, policy)
+    )
+
+
+def _note_open_row(
+    opened: chat.OpenChat | None, listed: HistoryList, policy: RetentionPolicy
+) -> None:
+    """Tell the chat page's state when the open conversation's row is drawn
+    first in its group (an answer then leaves it there: `page_state.after_answer`)."""
+    if opened is None or not opened.id:
+        return
+    for group, conversations in listed.sections:
+        if conversations and conversations[0].id == opened.id:
+            page_state.drew_row(page_state.state(), history_row(conversations[0], group, policy))
+            return
 
 
 def _render_delete_pending(member: Any) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from webapp.chat import open_chat as chat
 from webapp.chat import page_state
@@ -124,3 +125,78 @@ def test_stop_keeps_what_this_page_showed_of_that_answer() -> None:
     counter.chars = 42
     assert page_state.kept_on_stop(state, "a1") == 42
     assert page_state.kept_on_stop(state, "a2") is None
+
+
+ROW = page_state.HistoryRow("Today", "2026-11-30 12:00 UTC", None)
+
+
+def drawn_settled(state: ChatPageState, last_id: str = "m2") -> chat.OpenChat:
+    """A page run drew the saved conversation settled, its History row first in its group."""
+    opened = opened_with("c1", "complete", "complete", "complete")
+    page_state.begin_page_run(state, settled_view(last_id), opened.conversation)
+    page_state.drew_row(state, ROW)
+    return opened
+
+
+def test_an_answer_that_leaves_the_page_as_drawn_reruns_the_conversation_alone() -> None:
+    state = ChatPageState()
+    opened = drawn_settled(state)
+    assert page_state.after_answer(state, "c1", fragment_run=True) == "fragment"
+    # Its row now: the same but for its dates (the row's minute is the same).
+    later = replace(opened.conversation, updated_at=NOW + timedelta(seconds=20))
+    around = page_state.Around(later, ROW)
+    assert page_state.conversation_run(state, settled_view("m4"), lambda: around) is Action.SHOW
+    assert state.drawn == settled_view("m4")  # the page is now drawn for it
+    assert page_state.conversation_run(state, settled_view("m4")) is Action.SHOW
+
+
+def test_an_answer_that_changes_the_page_around_reruns_it_whole() -> None:
+    state = ChatPageState()
+    opened = drawn_settled(state)
+    conv = opened.conversation
+    changed = [
+        page_state.Around(conv, replace(ROW, last_active="2026-11-30 12:01 UTC")),
+        page_state.Around(conv, replace(ROW, group="Pinned")),
+        page_state.Around(conv, replace(ROW, expiry="Deleted in 3 days unless you open it")),
+        page_state.Around(replace(conv, title="Renamed"), ROW),
+        page_state.Around(replace(conv, options=ConversationOptions(language="French")), ROW),
+    ]
+    for around in changed:
+        run = page_state.conversation_run(state, settled_view("m4"), lambda a=around: a)
+        assert run is Action.RERUN_PAGE, around
+        assert state.drawn == settled_view("m2")
+    # Not known (an answer that did not complete, a refused read): the page too.
+    assert page_state.conversation_run(state, settled_view("m4"), lambda: None) is (
+        Action.RERUN_PAGE
+    )
+
+
+def test_the_whole_page_reruns_after_an_answer_unless_drawn_for_it_settled_first_in_history() -> (
+    None
+):
+    state = ChatPageState()
+    around = page_state.Around(opened_with("c1", "complete").conversation, ROW)
+    # A new chat: its History row, its title and the header's menus appear.
+    page_state.begin_page_run(state, View("chat-1", "", "draft", ""))
+    assert page_state.after_answer(state, "c1", fragment_run=True) == "app"
+    saved = View("chat-1", "c1", "settled", "m2")
+    assert page_state.conversation_run(state, saved, lambda: around) is Action.RERUN_PAGE
+    # The History did not draw its row first in its group (in a folder, further
+    # down, a search shown): it moves, the page reruns.
+    page_state.begin_page_run(state, settled_view(), around.conversation)
+    assert page_state.after_answer(state, "c1", fragment_run=True) == "app"
+    assert page_state.conversation_run(state, settled_view("m4"), lambda: around) is (
+        Action.RERUN_PAGE
+    )
+    # Drawn first, but this run is the whole page's (an answer seen from a reload).
+    drawn_settled(state)
+    assert page_state.after_answer(state, "c1", fragment_run=False) == "app"
+    # Another page drawn since: the chat page is drawn whole again.
+    page_state.left_page(state)
+    assert page_state.after_answer(state, "c1", fragment_run=True) == "app"
+    # Drawn while an answer was being written (it was stopped, or ended).
+    page_state.begin_page_run(state, View("chat-1", "c1", "streaming", "m4"), around.conversation)
+    page_state.drew_row(state, ROW)
+    assert page_state.after_answer(state, "c1", fragment_run=True) == "app"
+    stopped = View("chat-1", "c1", "settled", "m4")
+    assert page_state.conversation_run(state, stopped, lambda: around) is Action.RERUN_PAGE

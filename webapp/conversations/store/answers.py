@@ -73,10 +73,12 @@ class QueuedPrompt:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """An answer to generate now: its empty message and the prompt it answers."""
+    """An answer to generate now: its empty message and the prompt it answers
+    (`queued_id`: the queued prompt it was, when it came from the queue)."""
 
     prompt: Message
     answer: Message
+    queued_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,8 @@ class AnswerRepository:
         """
         now = self.db.now()
         with self.db.write() as conn:
-            conversation_row(conn, owner, conversation_id, lock=True)
+            # Locked: its title below is still this one when the prompt is saved.
+            conv = conversation_row(conn, owner, conversation_id, lock=True)
             busy = conn.execute(
                 sa.select(M.c.id).where(
                     M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
@@ -190,6 +193,8 @@ class AnswerRepository:
                 .first()
             )
             seq = 0 if last_row is None else last_row["seq"] + 1
+            changes: dict[str, object] = {"updated_at": now}
+            queued_id = None
             if (
                 last_row is not None
                 and last_row["role"] == "user"
@@ -209,23 +214,19 @@ class AnswerRepository:
                 )
                 if queued is None:
                     return None
-                conn.execute(sa.delete(Q).where(Q.c.id == queued["id"]))
+                queued_id = queued["id"]
+                conn.execute(sa.delete(Q).where(Q.c.id == queued_id))
                 prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
                 seq += 1
-                conv = conversation_row(conn, owner, conversation_id)
-                if not conv["title"]:
-                    conn.execute(
-                        sa.update(C)
-                        .where(C.c.id == conversation_id)
-                        .values(title=history.make_title(prompt.text))
-                    )
+                if not conv["title"]:  # the first prompt names an untitled conversation
+                    changes["title"] = history.make_title(prompt.text)
             else:
                 return None
             answer = self._insert(
                 conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id
             )
-            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(updated_at=now))
-            return Claim(prompt=prompt, answer=answer)
+            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
+            return Claim(prompt=prompt, answer=answer, queued_id=queued_id)
 
     def _insert(
         self,
