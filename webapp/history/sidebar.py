@@ -19,7 +19,6 @@ from typing import Any
 
 import streamlit as st
 
-from webapp.auth import gate as auth
 from webapp.auth.guard import member_action, view_action
 from webapp.backend import get_store
 from webapp.bots import display as bot_display
@@ -33,24 +32,25 @@ from webapp.conversations.organise import parse_search
 from webapp.conversations.store import ANY_FOLDER, ConversationNotFound, Folder
 from webapp.history import organise_view
 from webapp.history.actions import HISTORY_PAGE, HistoryList, load_history
+
+# The phone's close and the account lines live in `webapp.history.footer`.
+from webapp.history.footer import PHONE_MAX_WIDTH_PX as PHONE_MAX_WIDTH_PX
+from webapp.history.footer import close_on_phone as close_on_phone
+from webapp.history.footer import note_page as note_page
+from webapp.history.footer import render_account_footer as render_account_footer
+from webapp.history.footer import request_close_on_phone as request_close_on_phone
 from webapp.history.organise_view import close_row_menu
 from webapp.imports import model as imports_model
 from webapp.imports import view as import_view
 from webapp.lifecycle import retention
 from webapp.lifecycle.retention import RetentionPolicy
-from webapp.settings import Settings
 from webapp.text import literal as md
 from webapp.ui import flash, styles
-from webapp.ui import page as ui
-from webapp.ui import sidebar as ui_sidebar
 from webapp.ui.i18n import N_, _
 from webapp.ui.member import current_member
 from webapp.ui.state import Keys
 
 HISTORY_STEP = HISTORY_PAGE  # History rows shown at first and added by "Show more"
-# Streamlit lays the page out for a phone below this width (its "md" breakpoint):
-# there the sidebar is drawn over the page instead of beside it.
-PHONE_MAX_WIDTH_PX = 768
 NEW_CHAT_KEY = styles.NEW_CHAT_KEY  # its style names it
 # Like ChatGPT's; not one the browser keeps for itself (Ctrl+N, Ctrl+T, Ctrl+Shift+N...).
 NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"
@@ -61,11 +61,6 @@ FOLDER_ROWS_PREFIX = "history_folder_rows_"  # + folder id: its rows shown ("Sho
 
 
 # ------------------------------------------------------------- callbacks
-
-
-def request_close_on_phone() -> None:
-    """Ask the next run to close the sidebar if the page is a phone's (see `close_on_phone`)."""
-    st.session_state[Keys.SIDEBAR_CLOSE] = st.session_state.get(Keys.SIDEBAR_CLOSE, 0) + 1
 
 
 @view_action
@@ -168,31 +163,6 @@ def import_upload(key: str) -> None:
     flash.flash(
         NOTICE_AREA, _("Imported “{title}”.").format(title=md.escape(conv.title)), "success"
     )
-
-
-# ------------------------------------------------------------- the phone
-
-
-def close_on_phone() -> None:
-    """Close the sidebar in this run if a choice asked for it and the page is a
-    phone's: narrower than `PHONE_MAX_WIDTH_PX`, where the sidebar covers the
-    page (`webapp.ui.sidebar`). Wider screens keep it open."""
-    round_ = st.session_state.pop(Keys.SIDEBAR_CLOSE, None)
-    if round_:
-        # A script takes a place among the elements: the sidebar's last, so that
-        # no element after it changes place (and state) between runs.
-        ui_sidebar.close_below(int(round_), phone_max_width_px=PHONE_MAX_WIDTH_PX)
-
-
-def note_page(url_path: str) -> None:
-    """A different page than last run: on a phone, close the sidebar it was chosen in;
-    the chat page's state learns that its page is no longer on screen."""
-    last = st.session_state.get(Keys.SIDEBAR_PAGE)
-    if last not in (None, url_path):
-        request_close_on_phone()
-    if last != url_path:
-        page_state.left_page(page_state.state())
-    st.session_state[Keys.SIDEBAR_PAGE] = url_path
 
 
 # ------------------------------------------------------------- the chat's sidebar
@@ -577,47 +547,3 @@ def render_import(where: Any) -> None:
             ),
         )
         import_view.render_recent()
-
-
-# ------------------------------------------------------------- the account, at the bottom
-
-_FOOTER_KEY = "sidebar_account"
-
-
-def render_account_footer(
-    settings: Settings, member: Any | None, healthy: bool, *, logout: bool = True
-) -> None:
-    """The bottom of the sidebar, in a few small lines: the API's status (with
-    Check again when it is down), the demo note, who is logged in, Log out
-    (unless `logout` is False: the page has its own); then, when a choice asked
-    for it, the phone's close (`close_on_phone`)."""
-    # The chat page draws the sidebar after an answer has streamed (its first
-    # words come first): meanwhile the last run's sidebar stays, usable, undimmed.
-    styles.sidebar_not_dimmed()
-    with st.sidebar.container(key=_FOOTER_KEY, gap="small"):
-        badges = st.container(horizontal=True, gap="small")
-        if healthy:
-            badges.badge(_("API online"), icon=":material/check_circle:", color="green")
-        else:
-            badges.badge(_("API not answering"), icon=":material/error:", color="red")
-        if settings.demo_mode:
-            badges.badge(_("Demo mode"), icon=":material/science:", color="orange")
-        if not healthy:
-            st.button(
-                _("Check again"),
-                key="ui_health_retry",
-                on_click=ui.retry_health,
-                type="tertiary",
-                help=_("Ask the API again now instead of waiting for the next check."),
-            )
-        if settings.demo_mode:
-            st.caption(_(ui.DEMO_NOTE))
-        if member is not None:
-            st.caption(
-                _("Logged in as **{name}** · {role}").format(
-                    name=md.escape(member.name), role=member.role
-                )
-            )
-            if logout:
-                auth.logout_button(st, key=auth.SIDEBAR_LOGOUT_KEY)
-    close_on_phone()
