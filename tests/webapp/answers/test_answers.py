@@ -129,9 +129,11 @@ def test_an_answer_goes_on_when_every_reader_goes_away(
 def test_a_slow_first_byte_keeps_the_heartbeat_so_another_tab_never_marks_it_dead(
     make_service: Callable[..., AnswerService], store: ConversationStore, emulator: EmulatorHandle
 ) -> None:
-    generating = make_service(idle_after=timedelta(seconds=0.5))
-    other_tab = make_service(own_store=True, idle_after=timedelta(seconds=0.5))
-    emulator.inject(Fault(kind="slow_first_byte", seconds=2))
+    # Heartbeats every 0.1 s, taken for dead after 1.5 s of silence (a margin a
+    # busy machine's database keeps), while the first byte takes twice that.
+    generating = make_service(idle_after=timedelta(seconds=1.5))
+    other_tab = make_service(own_store=True, idle_after=timedelta(seconds=1.5))
+    emulator.inject(Fault(kind="slow_first_byte", seconds=3))
     cid = conversation(store)
     sent = generating.submit(ANN, cid, "Slow one?")
     assert sent.answer_id

@@ -286,6 +286,8 @@ def test_a_bot_catalogue_error_is_counted_and_logged_with_its_request_id(
         caplog.at_level("WARNING", logger="webapp.operations.metrics"),
         pytest.raises(AbltError),
     ):
+        # Another test in this process may have cached this emulator's bots.
+        catalogue.refresh_bots(client)
         catalogue.load_bots(client)
     assert REGISTRY.get_sample_value(name, labels) == before + 1
     request_id = [r.request_id for r in emulator.requests if r.path == "/v1/bots"][-1]
