@@ -25,7 +25,8 @@ def render() -> None:
         left.markdown(
             _("**Username**  \n{username}").format(username=md.code_span(member.username))
         )
-        middle.markdown(_("**Role**  \n{role}").format(role=member.role))
+        # "admin" and "member" are in the catalog (marked in webapp.team.view).
+        middle.markdown(_("**Role**  \n{role}").format(role=_(member.role)))
         right.markdown(_("**User id**  \n{user_id}").format(user_id=member.user_id))
         if member.email:
             st.caption(md.escape(member.email))

@@ -57,6 +57,15 @@ def comment_key(message_id: str) -> str:
 # ------------------------------------------------------------- callbacks
 
 
+_TOAST_KEY = "feedback_toast"  # (text, icon) said by the next drawing of the controls
+
+
+def _say_later(text: str, icon: str) -> None:
+    # The thumbs live in the conversation's fragment: a callback of a fragment's
+    # widget may not draw (Streamlit warns), so the controls' next drawing says it.
+    st.session_state[_TOAST_KEY] = (text, icon)
+
+
 @member_action(FLASH_AREA)
 def give_thumbs(message_id: str) -> None:
     """The thumbs changed: keep them (reasons given before stay), or take the
@@ -66,7 +75,7 @@ def give_thumbs(message_id: str) -> None:
     try:
         if value is None:
             store.clear(member, message_id)
-            st.toast(_("Your feedback on this answer is taken back."), icon=":material/undo:")
+            _say_later(_("Your feedback on this answer is taken back."), ":material/undo:")
         else:
             before = store.mine(member, [message_id]).get(message_id)
             store.give(
@@ -78,11 +87,11 @@ def give_thumbs(message_id: str) -> None:
             )
             # A filled thumb is easy to miss: say it was kept, and what may follow.
             if value == THUMBS_UP:
-                st.toast(_("Thanks: marked as a good answer."), icon=":material/thumb_up:")
+                _say_later(_("Thanks: marked as a good answer."), ":material/thumb_up:")
             else:
-                st.toast(
+                _say_later(
                     _("Thanks: marked as a poor answer. Add a reason if you like."),
-                    icon=":material/thumb_down:",
+                    ":material/thumb_down:",
                 )
     except MessageNotFound as err:
         flash.flash(FLASH_AREA, str(err), "error")
@@ -155,6 +164,9 @@ def prepare(opened: chat.OpenChat) -> None:
 def render_controls(message: Message) -> None:
     """The thumbs under a complete answer (not a streaming, failed or stopped
     one, nor the welcome), and "Reason" once the member gave them."""
+    said = st.session_state.pop(_TOAST_KEY, None)
+    if said:
+        st.toast(said[0], icon=said[1])
     shown = st.session_state.get(Keys.FEEDBACK_MINE)
     if not isinstance(shown, Shown) or message.id not in shown.answers:
         return

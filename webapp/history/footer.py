@@ -94,7 +94,7 @@ def render_account_footer(
         if member is not None:
             st.caption(
                 _("Logged in as **{name}** · {role}").format(
-                    name=md.escape(member.name), role=member.role
+                    name=md.escape(member.name), role=_(member.role)
                 )
             )
             if logout:
