@@ -13,19 +13,9 @@ sign-on but without the login page's word on a failed round trip
 It also serves `/healthz`, `/readyz` and `/metrics` for the operator
 (`webapp.operations.routes`, docs/deploy.md) and sets up the log lines
 (`ABLT_LOG_FORMAT=json` for JSON lines, `webapp.operations.logs`).
-
-When the process starts it starts its background work (`_start_background`):
-the answer service with its evaluation runner, so runs queued before a
-restart resume and `/readyz` checks the worker before anyone logs in, and the
-retention schedule.
 """
 
 from __future__ import annotations
-
-import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -67,25 +57,6 @@ def _api_reachable() -> bool:
     return backend.api_is_healthy()
 
 
-def _start_background() -> None:
-    from webapp import backend
-
-    try:
-        backend.start_answers()
-        backend.start_lifecycle()
-    except Exception:  # bad settings or no database yet: they start on first use
-        logging.getLogger(__name__).warning(
-            "The answer service could not start with the process", exc_info=True
-        )
-
-
-@asynccontextmanager
-async def _lifespan(_app: st.App) -> AsyncIterator[None]:
-    # In a thread: a database that does not answer must not hold up the server.
-    threading.Thread(target=_start_background, name="ablt-startup", daemon=True).start()
-    yield
-
-
 def _secure(request: Request) -> bool:
     return served_over_https(str(request.url), request.headers, get_settings().trusted_proxy_hops)
 
@@ -95,7 +66,6 @@ collect.install(collect.AppCollector(collect.open_services, active_sessions))
 
 app = st.App(
     "app.py",
-    lifespan=_lifespan,
     # Single sign-on: Streamlit's own /auth/login and /oauth2callback run it (no
     # route here shadows them); this only marks a failed round trip for the login page.
     middleware=[sso_routes.middleware(_base_path)],

@@ -259,10 +259,11 @@ def get_answers(settings: Settings | None = None) -> AnswerService:
 
 def start_answers(settings: Settings | None = None) -> AnswerService:
     """Make sure this process's answer service runs, with its evaluation runner
-    (idempotent, cheap once made); returns it. `serve.py` calls it when the
-    process starts, so `/readyz` checks the worker from the start and queued
-    evaluation runs resume. Not for the page's use: `get_answers` checks the
-    member. Raises what building the client or store raises (bad settings)."""
+    (idempotent, cheap once made); returns it. Any page's first use starts it
+    (`get_answers`), and with it the evaluation runner, so runs queued before a
+    restart resume whichever page a member opens first. Not for the page's use:
+    `get_answers` checks the member. Raises what building the client or store
+    raises (bad settings)."""
     settings = settings or get_settings()
     base_url, token = api_target(settings)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]

@@ -1,8 +1,8 @@
 """`EvaluationRunner`: moves evaluation runs on in the background.
 
 One per app process, beside its answer service (`runner_for`): `webapp.backend`
-starts it with the service, and `serve.py` starts the service when the process
-starts, so queued runs resume after a restart without anyone opening a page.
+starts it with the service (on its first use by any page), so queued runs
+resume after a restart without anyone opening the Evaluations page.
 A daemon thread takes `step()`s while any run is active:
 
 - each running cell whose answer ended is recorded (an answer of this

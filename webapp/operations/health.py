@@ -8,9 +8,9 @@ whether this process can serve members now:
   `LATEST_VERSION`; an older one means migrations have not run, a newer one
   that newer code wrote it);
 - **answers**: the answer worker's event loop runs callbacks (each answer
-  service of the process, `AnswerService.loop_alive`); "idle" while the
-  process has none yet (`serve.py` starts it with the process; under
-  `streamlit run app.py`, on first use);
+  service of the process, `AnswerService.loop_alive`); "idle" while no one
+  has needed the service yet (it starts on first use, with the evaluation
+  runner);
 - **api**: the aBLT API's health check, reported (cached `API_TTL` seconds)
   but never failing readiness: members can still read their history while
   the API is down, and a load balancer should not take every process out.
@@ -191,7 +191,7 @@ class Readiness:
     def _answers(self) -> dict[str, Any]:
         services = list(self._services())
         if not services:
-            return {"ok": True, "status": "idle (not started yet)"}
+            return {"ok": True, "status": "idle (starts on first use)"}
         alive = sum(1 for service in services if service.loop_alive(LOOP_TIMEOUT))
         if alive < len(services):
             return {"ok": False, "status": "an answer worker's loop does not run", "loops": alive}

@@ -308,8 +308,8 @@ def test_a_run_queued_before_a_restart_completes_when_the_process_starts_its_ser
 ) -> None:
     """Issue: the runner started only when someone opened the Evaluations page,
     so after a restart queued runs waited (and /readyz said "idle"). Now the
-    process's answer service starts its runner (`backend.start_answers`, which
-    serve.py calls as the process starts): nobody opens a page here."""
+    process's answer service starts its runner (`backend.start_answers`,
+    whichever page uses the service first): nobody opens Evaluations here."""
     eval_set = evaluations.create_set(ANN, "Kitchen", PROMPTS[:2])
     run = evaluations.create_run(ANN, eval_set, THREE[:2])  # queued, no runner yet
     settings = Settings(bearer_token=test_token, base_url=emulator.base_url, db_url=db_url)
