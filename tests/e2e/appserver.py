@@ -430,6 +430,9 @@ def submit_login(page: Page, username: str, password: str) -> None:
 def log_in(page: Page, server: AppServer, username: str, password: str) -> None:
     """Log in through the real form and wait for the chat input."""
     open_login(page, server)
+    # The login page's first runs (the cookie component reporting back) can
+    # replace the run a click lands in on a busy machine: let them settle first.
+    wait_until_idle(page)
     submit_login(page, username, password)
     page.get_by_test_id(CHAT_INPUT).wait_for(timeout=UI_TIMEOUT_MS)
 
