@@ -60,3 +60,21 @@ def store_on(backend: str, folder: Path, prefix: str) -> Iterator[ConversationSt
     """An open store on an empty database of `backend` (see `db_url_on`), closed after."""
     with db_url_on(backend, folder, prefix) as url, ConversationStore(url) as opened:
         yield opened
+
+
+def backend_fixtures(prefix: str) -> tuple[object, object]:
+    """`db_url` (one per backend of `BACKENDS`, see `db_url_on`) and `store` (an
+    open `ConversationStore` on it) fixtures for a test module:
+    `db_url, store = backend_fixtures("answers")`."""
+
+    @pytest.fixture(params=BACKENDS)
+    def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+        with db_url_on(request.param, tmp_path, prefix) as url:
+            yield url
+
+    @pytest.fixture
+    def store(db_url: str) -> Iterator[ConversationStore]:
+        with ConversationStore(db_url) as opened:
+            yield opened
+
+    return db_url, store

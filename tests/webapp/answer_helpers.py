@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 
 from ablt_core import AsyncAbltClient
 from ablt_core.emulator import EmulatorHandle, Fault
-from tests.pg import BACKENDS, db_url_on
+from tests.pg import backend_fixtures
 from webapp.answers import AnswerService
 from webapp.chat import changes, versions
 from webapp.chat import open_chat as chat
@@ -53,16 +52,7 @@ def until(condition: Callable[[], object], timeout: float = SETTLE) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with db_url_on(request.param, tmp_path, "answers") as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[ConversationStore]:
-    with ConversationStore(db_url) as opened:
-        yield opened
+db_url, store = backend_fixtures("answers")
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ a fake clock instead of waiting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bcrypt
 import pytest
 
-from tests.pg import BACKENDS, db_url_on
+from tests.pg import backend_fixtures
 from webapp.auth import passwords
 from webapp.auth import throttle as logins
 from webapp.auth.throttle import (
@@ -52,16 +51,7 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with db_url_on(request.param, tmp_path, "logins") as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[ConversationStore]:
-    with ConversationStore(db_url) as opened:
-        yield opened
+db_url, store = backend_fixtures("logins")
 
 
 @pytest.fixture

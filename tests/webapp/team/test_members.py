@@ -6,7 +6,6 @@ PostgreSQL when ABLT_TEST_PG_URL is set."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.pg import BACKENDS, db_url_on
+from tests.pg import backend_fixtures
 from tests.webapp.team.team_files import hand_written
 from webapp.audit import TEAM_CHANGE, AuditLog
 from webapp.auth import passwords
@@ -29,16 +28,7 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "BCRYPT_ROUNDS", 4)
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with db_url_on(request.param, tmp_path, "members") as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[ConversationStore]:
-    with ConversationStore(db_url) as opened:
-        yield opened
+db_url, store = backend_fixtures("members")
 
 
 @pytest.fixture
