@@ -421,10 +421,34 @@ def open_login(page: Page, server: AppServer) -> None:
     page.get_by_label("Username").wait_for(timeout=UI_TIMEOUT_MS)
 
 
-def submit_login(page: Page, username: str, password: str) -> None:
+def submit_login(page: Page, username: str, password: str, *, once: bool = False) -> None:
+    """Fill the login form and click Log in.
+
+    On a loaded CI machine a click was lost about once in three full runs: the
+    app stayed idle and the page unchanged, the form still filled. A person
+    clicks again, and so does this (one more click, only when the app is idle
+    and nothing on the page answered the first). `once=True` for the tests
+    whose point is that the first click counts.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
+    alerts = page.get_by_test_id("stAlertContainer")
+    alerts_before = alerts.count()
+    button = page.get_by_role("button", name="Log in")
+    button.click()
+    if once:
+        return
+    with contextlib.suppress(PlaywrightError):
+        wait_until_idle(page, quiet_ms=2000, timeout_ms=20_000)
+        unanswered = (
+            page.get_by_label("Username").count() == 1
+            and alerts.count() == alerts_before
+            and page.get_by_label("Password", exact=True).input_value(timeout=1000) == password
+        )
+        if unanswered:
+            button.click(timeout=5000)
 
 
 def log_in(page: Page, server: AppServer, username: str, password: str) -> None:
@@ -475,6 +499,7 @@ def log_in_as_member(page: Page, server: AppServer | None = None) -> None:
     if server is not None:
         open_login(page, server)
     password = shown_demo_credentials(page)[MEMBER]
+    wait_until_idle(page)  # as in log_in: let the login page's first runs settle
     submit_login(page, MEMBER, password)
     expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
     # The new conversation opens with the bot's welcome.

@@ -56,7 +56,7 @@ def test_the_first_login_on_a_freshly_started_server_is_not_lost(
     # on a fresh server was an old-style multipage run whose switch to
     # st.navigation remounted the page and dropped that submit.)
     open_login(page, fresh_app_server)
-    submit_login(page, MEMBER, shown_demo_credentials(page)[MEMBER])
+    submit_login(page, MEMBER, shown_demo_credentials(page)[MEMBER], once=True)
     expect(page.get_by_test_id(CHAT_INPUT)).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Demo Member")
     expect(page.get_by_role("button", name="Log in")).to_have_count(0)
