@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -411,8 +412,16 @@ def session_ended(member: Member | None, since: object) -> bool:
     )
 
 
+# A fragment run within this long of a read that found the session valid trusts it
+# (s): a send's callback (`guard.acting_member`) has just read the member in the
+# same run, and a second read would only delay the answer's first word. Actions
+# always read again (`guard`); only what a fragment run draws may lag this much.
+SESSION_RECHECK_AFTER = 1.0
+
+
 def session_still_valid(member: Member) -> bool:
-    """Whether this session may still act for `member`, read from the database now.
+    """Whether this session may still act for `member`, read from the database
+    unless a read found it valid less than `SESSION_RECHECK_AFTER` s ago.
 
     For the parts of a page that rerun alone (a fragment skips app.py's gate,
     `sync_member`): a removed or disabled member, or a session revoked since,
@@ -420,7 +429,18 @@ def session_still_valid(member: Member) -> bool:
     """
     if not st.session_state.get(_AUTH_STATUS):
         return False
-    return not session_ended(member_now(member.username), st.session_state.get(Keys.AUTH_SINCE))
+    checked_at = st.session_state.get(Keys.MEMBER_CHECKED_AT)
+    if isinstance(checked_at, float) and time.monotonic() - checked_at < SESSION_RECHECK_AFTER:
+        return True
+    if session_ended(member_now(member.username), st.session_state.get(Keys.AUTH_SINCE)):
+        return False
+    note_session_valid()
+    return True
+
+
+def note_session_valid() -> None:
+    """Record that a read of the member's row found this session valid just now."""
+    st.session_state[Keys.MEMBER_CHECKED_AT] = time.monotonic()
 
 
 def member_now(username: str) -> Member | None:

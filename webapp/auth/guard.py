@@ -29,7 +29,7 @@ from typing import Final, ParamSpec
 
 import streamlit as st
 
-from webapp.auth.gate import SESSION_ENDED, member_now, session_ended
+from webapp.auth.gate import SESSION_ENDED, member_now, note_session_valid, session_ended
 from webapp.team.model import Member
 from webapp.ui import flash
 from webapp.ui.i18n import N_
@@ -68,6 +68,7 @@ def acting_member(*, admin: bool = False) -> Member:
     fresh = member_now(kept.username)
     if fresh is None or session_ended(fresh, st.session_state.get(Keys.AUTH_SINCE)):
         raise ActionRefused(SESSION_ENDED)
+    note_session_valid()
     if fresh != kept:  # the row changed since the page read it (a role, a name)
         st.session_state[Keys.MEMBER] = fresh
     if admin and not fresh.is_admin:

@@ -254,8 +254,8 @@ def refresh(
     if opened.is_draft:
         opened.queued = []
         return
-    opened.conversation = store.get_conversation(member, opened.id)
-    page = store.messages(member, opened.id, limit=opened.window)
+    view = store.view(member, opened.id, limit=opened.window)
+    opened.conversation, page = view.conversation, view.page
     if any(m.status == AnswerStatus.STREAMING and m.id not in alive for m in page.messages):
         try:
             settled = store.settle_stale(member, opened.id, STREAM_IDLE_AFTER, alive=alive)
@@ -268,7 +268,7 @@ def refresh(
             page = store.messages(member, opened.id, limit=opened.window)
     opened.messages = page.messages
     opened.total = page.total
-    opened.queued = store.queued_prompts(member, opened.id)
+    opened.queued = view.queued  # settling answers leaves the queue as it is
 
 
 def _dead_as_shown(

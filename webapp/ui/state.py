@@ -28,6 +28,8 @@ class Keys:
     AUTHENTICATOR_USERNAME = "username"
     AUTHENTICATOR_LOGOUT = "logout"  # True after a logout: no login from the cookie
     AUTH_SINCE = "auth_since"  # when this session's login was made (UTC): revocation compares
+    # time.monotonic() of the last read that found this session valid (gate.session_still_valid)
+    MEMBER_CHECKED_AT = "member_checked_at"
     LOGIN_USERNAME = "auth_login_username"  # the login form's fields
     LOGIN_PASSWORD = "auth_login_password"  # dropped as soon as the login succeeds
     LOGIN_PROBLEM = "auth_login_problem"  # why the last attempt failed; kept until the next

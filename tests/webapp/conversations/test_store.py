@@ -236,7 +236,9 @@ def test_the_tail_of_5000_messages_loads_only_the_rows_shown(
     # One conversation row, one count, and one message query capped at 40 rows.
     selects = [s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 3
-    message_query, params = next((s, p) for s, p in seen if "FROM messages JOIN" in s)
+    message_query, params = next(
+        (s, p) for s, p in seen if "FROM messages" in s and "count(" not in s
+    )
     assert "LIMIT" in message_query.upper()
     assert 40 in (params.values() if isinstance(params, dict) else params)
     if store.engine.dialect.name == "sqlite":

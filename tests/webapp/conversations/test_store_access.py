@@ -58,6 +58,7 @@ def test_delete_removes_the_conversation_and_its_messages(
 OPERATIONS: dict[str, Callable[[ConversationStore, Member, str, str], object]] = {
     "get": lambda s, m, c, _: s.get_conversation(m, c),
     "messages": lambda s, m, c, _: s.messages(m, c, limit=10),
+    "view": lambda s, m, c, _: s.view(m, c, limit=10),
     "all_messages": lambda s, m, c, _: s.all_messages(m, c),
     "append": lambda s, m, c, _: s.append_message(m, c, "user", "intrusion"),
     "update_message": lambda s, m, _, mid: s.update_message(m, mid, text="x", status="complete"),
@@ -87,6 +88,26 @@ def test_a_member_cannot_touch_another_members_conversation(
 
     assert str(not_yours.value) == str(missing.value)  # ids cannot be probed
     assert (store.get_conversation(ann, cid), store.all_messages(ann, cid)) == before
+
+
+@pytest.mark.parametrize("limit", [None, 2, 5])
+def test_the_chat_pages_one_read_is_the_three_reads_it_replaces(
+    store: ConversationStore, ann: Member, limit: int | None
+) -> None:
+    cid = chat(store, ann, "Q1", "A1", "Q2")
+    store.enqueue_prompt(ann, cid, "typed ahead")
+    store.enqueue_prompt(ann, cid, "and another")
+
+    view = store.view(ann, cid, limit=limit)
+
+    assert view.conversation == store.get_conversation(ann, cid)
+    assert view.page == store.messages(ann, cid, limit=limit)
+    assert [m.text for m in view.page.messages] == ["Q1", "A1", "Q2"][-(limit or 3) :]
+    assert view.page.total == 3
+    assert [q.text for q in view.queued] == ["typed ahead", "and another"]
+    assert view.queued == store.queued_prompts(ann, cid)
+    with pytest.raises(ValueError):
+        store.view(ann, cid, limit=0)
 
 
 def test_update_message_by_another_member_is_message_not_found(

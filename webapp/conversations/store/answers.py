@@ -94,6 +94,24 @@ class AnswerRow:
     heartbeat_at: datetime | None
 
 
+def queued_of_checked(conn: Connection, conversation_id: str) -> list[QueuedPrompt]:
+    """`AnswerRepository.queued_prompts`' read for a conversation whose owner
+    `conn` has just checked (`conversation_row`)."""
+    rows = conn.execute(
+        sa.select(Q).where(Q.c.conversation_id == conversation_id).order_by(Q.c.position)
+    ).mappings()
+    return [
+        QueuedPrompt(
+            id=r["id"],
+            conversation_id=r["conversation_id"],
+            position=r["position"],
+            text=r["text"],
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
 class AnswerRepository:
     """Queued prompts and the answers workers generate (owner-checked, see `database`)."""
 
@@ -135,19 +153,7 @@ class AnswerRepository:
         """The conversation's queued prompts, in the order they will be answered."""
         with self.db.read() as conn:
             conversation_row(conn, owner, conversation_id)
-            rows = conn.execute(
-                sa.select(Q).where(Q.c.conversation_id == conversation_id).order_by(Q.c.position)
-            ).mappings()
-            return [
-                QueuedPrompt(
-                    id=r["id"],
-                    conversation_id=r["conversation_id"],
-                    position=r["position"],
-                    text=r["text"],
-                    created_at=r["created_at"],
-                )
-                for r in rows
-            ]
+            return queued_of_checked(conn, conversation_id)
 
     def cancel_queued(self, owner: Owner, queued_id: str) -> bool:
         """Drop a queued prompt (its Cancel); False when it was already answered or gone."""

@@ -21,18 +21,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from webapp.conversations.store.answers import AnswerRepository
+from webapp.conversations.model import Conversation
+from webapp.conversations.store.answers import AnswerRepository, QueuedPrompt, queued_of_checked
 from webapp.conversations.store.branches import BranchRepository
 from webapp.conversations.store.conversations import ConversationRepository
-from webapp.conversations.store.database import Database
-from webapp.conversations.store.messages import MessageRepository
+from webapp.conversations.store.database import Database, Owner, conversation_row, to_conversation
+from webapp.conversations.store.messages import (
+    MAX_PAGE,
+    MessagePage,
+    MessageRepository,
+    page_of_checked,
+)
 from webapp.conversations.store.organise import OrganiseRepository
 from webapp.db.engine import db_url_from_env
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """What the chat page shows of one conversation, read at once (`ConversationStore.view`)."""
+
+    conversation: Conversation
+    page: MessagePage  # the shown tail, oldest first, with the full count
+    queued: list[QueuedPrompt]  # in the order they will be answered
 
 
 class ConversationStore:
@@ -93,6 +109,22 @@ class ConversationStore:
         self.answer_row = answers.answer_row
         self.settle_stale = answers.settle_stale
         self.generating = answers.generating
+
+    def view(
+        self, owner: Owner, conversation_id: str, limit: int | None = None
+    ) -> ConversationView:
+        """The conversation, its last `limit` messages (all when None) and its
+        queued prompts in one read with one owner check: what a chat page run
+        reads (`get_conversation` + `messages` + `queued_prompts` took three
+        connections and three owner checks). ConversationNotFound when it is
+        not `owner`'s; ValueError for a `limit` outside 1..`MAX_PAGE`."""
+        if limit is not None and not 0 < limit <= MAX_PAGE:
+            self.messages(owner, conversation_id, limit)  # raises its ValueError
+        with self.db.read() as conn:
+            conversation = to_conversation(conversation_row(conn, owner, conversation_id))
+            page = page_of_checked(conn, conversation_id, limit)
+            queued = queued_of_checked(conn, conversation_id)
+        return ConversationView(conversation, page, queued)
 
     def close(self) -> None:
         """Close the pool's connections (tests, shutdown)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from webapp.conversations import context as history
 from webapp.conversations.model import AnswerStatus, Message, Role
@@ -51,6 +52,29 @@ class MessagePage:
         return self.messages[0].seq if self.messages else None
 
 
+def page_of_checked(
+    conn: Connection,
+    conversation_id: str,
+    limit: int | None = None,
+    before_seq: int | None = None,
+) -> MessagePage:
+    """`MessageRepository.page`'s reads for a conversation whose owner `conn`
+    has just checked (`conversation_row`): the caller's one owner check serves
+    the whole read. `limit` is not checked here."""
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(M).where(M.c.conversation_id == conversation_id)
+    ).scalar_one()
+    stmt = sa.select(M).where(M.c.conversation_id == conversation_id)
+    if before_seq is not None:
+        stmt = stmt.where(M.c.seq < before_seq)
+    if limit is None:
+        rows = conn.execute(stmt.order_by(M.c.seq)).mappings().all()
+    else:
+        rows = conn.execute(stmt.order_by(M.c.seq.desc()).limit(limit)).mappings().all()
+        rows = list(reversed(rows))
+    return MessagePage([to_message(r) for r in rows], total)
+
+
 class MessageRepository:
     """The messages of the members' conversations (owner-checked, see `database`)."""
 
@@ -75,24 +99,7 @@ class MessageRepository:
             raise ValueError(_("limit must be between 1 and {max_page}.").format(max_page=MAX_PAGE))
         with self.db.read() as conn:
             conversation_row(conn, owner, conversation_id)
-            total = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(M)
-                .where(M.c.conversation_id == conversation_id)
-            ).scalar_one()
-            stmt = (
-                sa.select(M)
-                .join(C, C.c.id == M.c.conversation_id)
-                .where(owned(owner, conversation_id))
-            )
-            if before_seq is not None:
-                stmt = stmt.where(M.c.seq < before_seq)
-            if limit is None:
-                rows = conn.execute(stmt.order_by(M.c.seq)).mappings().all()
-            else:
-                rows = conn.execute(stmt.order_by(M.c.seq.desc()).limit(limit)).mappings().all()
-                rows = list(reversed(rows))
-            return MessagePage([to_message(r) for r in rows], total)
+            return page_of_checked(conn, conversation_id, limit, before_seq)
 
     def all(self, owner: Owner, conversation_id: str) -> list[Message]:
         """Every message, oldest first (exports; the page should use `page`)."""
