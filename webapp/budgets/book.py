@@ -15,17 +15,21 @@ the member send on every other at their next message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from webapp.db.engine import reading
 from webapp.db.schema import budgets as B
+from webapp.groups import store as groups_store
 from webapp.groups.store import group_limits
 from webapp.ui.i18n import _, format_number
 
@@ -114,6 +118,29 @@ def lowest_group_limit(limits: list[tuple[str, int, str]]) -> Limit | None:
     return Limit(amount, "tokens" if unit == "tokens" else "words", SOURCE_GROUP, group=name)
 
 
+@contextmanager
+def _budget_write(engine: Engine) -> Iterator[Connection]:
+    """One write transaction on the budgets; limits kept by `limit_for` lapse."""
+    global _budget_writes
+    _budget_writes += 1
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(ablt_write=True)
+            with conn.begin():
+                yield conn
+    finally:
+        _budget_writes += 1
+
+
+# Limits read lately in this process, for `limit_for(max_age=...)`:
+# engine -> username -> (time.monotonic(), budget writes, group writes, limit). Weak:
+# an engine disposed of takes its limits along (another may get its id).
+_recent: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, int, int, Limit]]] = (
+    weakref.WeakKeyDictionary()
+)
+_budget_writes = 0  # this process's budget writes so far
+
+
 class BudgetBook:
     """Reads and writes the team's limits over an engine the store has migrated.
 
@@ -144,10 +171,29 @@ class BudgetBook:
         row = self._row(TEAM_DEFAULT)
         return NO_DEFAULT if row is None else self._limit(row, SOURCE_TEAM)
 
-    def limit_for(self, username: str) -> Limit:
+    def limit_for(self, username: str, *, max_age: float = 0.0) -> Limit:
         """The limit that applies to the member: their own, else the lowest of
-        their groups', else the team default (two reads: the page asks on
-        every run)."""
+        their groups', else the team default (two reads).
+
+        `max_age` (s): a limit this process read less than that long ago is
+        returned without reading, unless a budget or group was written here
+        since. For what is only shown (the chat's budget line, drawn just after
+        the send's admission read it); what admits an answer reads now (0)."""
+        recent = _recent.setdefault(self.engine, {})
+        kept = recent.get(username)
+        if (
+            max_age > 0
+            and kept is not None
+            and time.monotonic() - kept[0] < max_age
+            and kept[1:3] == (_budget_writes, groups_store.writes_so_far())
+        ):
+            return kept[3]
+        writes = (_budget_writes, groups_store.writes_so_far())
+        limit = self._read_limit(username)
+        recent[username] = (time.monotonic(), *writes, limit)
+        return limit
+
+    def _read_limit(self, username: str) -> Limit:
         subject = subject_key(username)
         with reading(self.engine) as conn:
             rows = {
@@ -186,10 +232,8 @@ class BudgetBook:
         upsert = insert.values(subject=subject, **values).on_conflict_do_update(
             index_elements=[B.c.subject], set_=values
         )
-        with self.engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                conn.execute(upsert)
+        with _budget_write(self.engine) as conn:
+            conn.execute(upsert)
 
     def set_team_default(self, amount: int | None, unit: str, *, actor: str) -> None:
         """Set the team default (None: no limit); `BudgetError` when invalid."""
@@ -205,8 +249,6 @@ class BudgetBook:
 
     def clear_member_limit(self, username: str) -> bool:
         """The member follows the team default again; False when they already did."""
-        with self.engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                done = conn.execute(sa.delete(B).where(B.c.subject == subject_key(username)))
-                return done.rowcount > 0
+        with _budget_write(self.engine) as conn:
+            done = conn.execute(sa.delete(B).where(B.c.subject == subject_key(username)))
+            return done.rowcount > 0

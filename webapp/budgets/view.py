@@ -67,9 +67,17 @@ def _fetch_totals(user_id: int, start: Any, end: Any) -> UsageTotals:
     return get_client().get_usage_statistics(start, end, user_id).total
 
 
-def status_for(member: Any, limit: Limit | None = None, *, always: bool = False) -> BudgetStatus:
+# The budget line may show a limit read this long ago (s): the send's admission
+# read it a moment before, in the same run (`BudgetBook.limit_for`).
+SHOWN_LIMIT_MAX_AGE = 1.0
+
+
+def status_for(
+    member: Any, limit: Limit | None = None, *, always: bool = False, shown_only: bool = False
+) -> BudgetStatus:
     """The member's budget status now (their limit unless `limit` is given).
     Without a limit the usage is not counted (0) unless `always` (the admin's table).
+    `shown_only`: for display, a limit read in the last `SHOWN_LIMIT_MAX_AGE` s will do.
 
     Raises the store's database errors; an unreadable API falls back to the
     month's local count (see `webapp.budgets.count`). The counting itself is
@@ -79,7 +87,10 @@ def status_for(member: Any, limit: Limit | None = None, *, always: bool = False)
         member,
         _fetch_totals,
         base_url=client_base_url(get_client()),
-        limit=limit or get_book().limit_for(member.username),
+        limit=limit
+        or get_book().limit_for(
+            member.username, max_age=SHOWN_LIMIT_MAX_AGE if shown_only else 0.0
+        ),
         always=always,
     )
 
@@ -120,7 +131,7 @@ def render_budget_status(member: Any) -> None:
     (the Chat page: just above the message box). Draws nothing without a limit
     or when the database cannot be read (sending says so itself)."""
     try:
-        status = status_for(member)
+        status = status_for(member, shown_only=True)
     except Exception:
         log.warning("Could not read the member's budget", exc_info=True)
         return

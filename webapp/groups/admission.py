@@ -11,22 +11,31 @@ starts in, so a ticket asked for without naming it starts nothing the rule
 would refuse. A refusal writes nothing and sends nothing; the conversation
 stays readable and exportable.
 
-Blocking (two small reads): the worker calls it in a thread.
+Blocking (two small reads): the worker calls it in a thread. The recheck of a
+ticket a moment after its admission found the same bots allowed reads only the
+conversation (`RECHECK_TRUSTS_ADMISSION_FOR`), unless a group or the team's
+setting was written in this process since.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Final
 
 from webapp.answers.admission import AdmissionRequest
 from webapp.conversations.store import ConversationNotFound, ConversationStore, Owner
-from webapp.groups.store import access_for
+from webapp.groups.store import access_for, writes_so_far
 from webapp.text import literal as md
 from webapp.ui.i18n import N_
 
 KEPT_IN_BOX: Final = N_("Your message is kept in the box.")
 KEPT_QUEUED: Final = N_("Your queued message stays queued.")
+# How long (s) a ticket's admission vouches for its bots at the recheck: a send
+# admits, saves and starts within one callback, tens of milliseconds apart.
+RECHECK_TRUSTS_ADMISSION_FOR: Final = 2.0
+_KEPT_TICKETS: Final = 256  # tickets remembered at most (older ones are read again)
 
 
 class BotAccessRule:
@@ -42,6 +51,29 @@ class BotAccessRule:
 
     def __init__(self, store: ConversationStore) -> None:
         self.store = store
+        # ticket -> (time.monotonic(), group writes then, the bots found allowed)
+        self._allowed: dict[str, tuple[float, int, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _remember(self, ticket: str, writes: int, bots: Sequence[tuple[str, str]]) -> None:
+        with self._lock:
+            if len(self._allowed) >= _KEPT_TICKETS:
+                self._allowed.pop(next(iter(self._allowed)))  # the oldest
+            self._allowed[ticket] = (time.monotonic(), writes, frozenset(s for s, _ in bots))
+
+    def _vouched(self, ticket: str, bots: Sequence[tuple[str, str]]) -> bool:
+        """Whether `ticket`'s admission, just now, found all of `bots` allowed
+        and no group or team setting was written here since."""
+        with self._lock:
+            kept = self._allowed.pop(ticket, None)
+        if kept is None or not bots:
+            return False
+        at, writes, allowed = kept
+        return (
+            time.monotonic() - at < RECHECK_TRUSTS_ADMISSION_FOR
+            and writes == writes_so_far()
+            and all(slug in allowed for slug, _ in bots)
+        )
 
     def _bots_of(self, owner: Owner, conversation_id: str | None) -> list[tuple[str, str]]:
         if not conversation_id:
@@ -66,8 +98,15 @@ class BotAccessRule:
         bots = [(slug, slug) for slug in request.bots] or self._bots_of(
             request.owner, request.conversation_id
         )
-        return self._decide(request, bots)
+        writes = writes_so_far()  # before the read: a write meanwhile voids it
+        refusal = self._decide(request, bots)
+        if refusal is None and bots and request.ticket:
+            self._remember(request.ticket, writes, bots)
+        return refusal
 
     def recheck(self, request: AdmissionRequest, /) -> str | None:
         """The rule for the conversation an answer starts in (`Rechecking`)."""
-        return self._decide(request, self._bots_of(request.owner, request.conversation_id))
+        bots = self._bots_of(request.owner, request.conversation_id)
+        if self._vouched(request.ticket, bots):
+            return None
+        return self._decide(request, bots)

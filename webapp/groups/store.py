@@ -67,12 +67,26 @@ def _read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+_writes = 0  # this process's group writes so far (`writes_so_far`)
+
+
+def writes_so_far() -> int:
+    """How many group writes this process has begun: a reader that keeps what it
+    read (the budget line's recent limit, `BudgetBook.limit_for`) compares it."""
+    return _writes
+
+
 @contextmanager
 def _write(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn:
-        conn.execution_options(ablt_write=True)
-        with conn.begin():
-            yield conn
+    global _writes
+    _writes += 1
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(ablt_write=True)
+            with conn.begin():
+                yield conn
+    finally:
+        _writes += 1  # after the commit too: a read made meanwhile is not kept
 
 
 def _audit(engine: Engine, actor: object, action: str, target: object, detail: str) -> None:

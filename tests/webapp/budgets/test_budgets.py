@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ablt_core import AbltClient, APIConnectionError, AsyncAbltClient, UsageTotals
 from ablt_core.emulator import EmulatorHandle
@@ -45,6 +46,7 @@ from webapp.budgets.count import Figure, Used, estimate_tokens, warning_message
 from webapp.conversations.context import ContextLimits
 from webapp.conversations.model import AnswerStatus
 from webapp.conversations.store import ConversationStore
+from webapp.db import schema
 
 NO_CAP = ContextLimits(max_messages=None, max_words=None)
 # User ids no seeded history and no other test uses (the emulator is shared).
@@ -104,6 +106,45 @@ def test_a_member_gets_the_team_default_unless_they_have_their_own_limit(
     # Another process (its own pool on the same database) sees the same limits.
     with ConversationStore(store.url) as other:
         assert BudgetBook(other.engine).limit_for("bob").amount == 10_000
+
+
+def test_the_budget_line_reuses_a_limit_read_a_moment_ago_until_anything_changes(
+    store: ConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.budgets import book as book_module
+    from webapp.groups import store as groups
+
+    now = [100.0]
+    monkeypatch.setattr(book_module.time, "monotonic", lambda: now[0])
+    book = BudgetBook(store.engine)
+    book.set_team_default(10_000, "words", actor="boss")
+    assert book.limit_for("ann").amount == 10_000  # the admission's read: kept
+
+    def another_process_sets_the_default(amount: int) -> None:  # its own pool, its own writes
+        with ConversationStore(store.url) as other, other.engine.begin() as conn:
+            conn.execute(sa.update(schema.budgets).values(monthly_limit=amount))
+
+    # What only the page shows may come from that read; an admission reads again.
+    another_process_sets_the_default(20_000)
+    assert book.limit_for("ann", max_age=1.0).amount == 10_000
+    assert book.limit_for("ann").amount == 20_000
+    now[0] += 1.5
+    another_process_sets_the_default(30_000)
+    assert book.limit_for("ann", max_age=1.0).amount == 30_000  # older than max_age
+
+    # A budget or a group written in this process ends the reuse at once.
+    book.set_member_limit("ann", 500, "words", actor="boss")
+    assert book.limit_for("ann", max_age=1.0).amount == 500
+    from webapp.team import MemberStore
+
+    MemberStore(store.engine).add("bob", name="Bob", email="b@example.com", password="bob-pw-123")
+    group = groups.create_group(store.engine, "Writers", actor="boss")
+    groups.add_member(store.engine, group.id, "bob", actor="boss")
+    assert book.limit_for("bob", max_age=1.0).amount == 30_000
+    groups.set_group_budget(store.engine, group.id, 100, "words", actor="boss")
+    assert book.limit_for("bob", max_age=1.0).amount == 100
+    assert book.clear_member_limit("ann")
+    assert book.limit_for("ann", max_age=1.0).amount == 30_000
 
 
 @pytest.mark.parametrize(("amount", "unit"), [(-1, "words"), (10, "lines"), (10**13, "tokens")])

@@ -146,3 +146,38 @@ def test_a_group_allowing_the_bot_lets_the_answer_start(
     assert store.all_messages(ANN, chef)[-1].status == AnswerStatus.COMPLETE
     # The refused conversation is still there, readable.
     assert store.get_conversation(ANN, cid).bot_slug == "omni"
+
+
+def test_a_ticket_admitted_for_one_bot_starts_nothing_in_another_bots_conversation(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+) -> None:
+    """The recheck trusts the admission only for the bots it found allowed."""
+    forbid_all_but(store, "writer")
+    service = make_service(rules=[BotAccessRule(store)])
+    cid = store.create_conversation(ANN, "omni", "Omni").id
+    admission = service.admit(ANN, bots=("writer",))  # allowed, but not this chat's bot
+    asked, before = len(chat_requests(emulator)), saved(store)
+    with pytest.raises(AnswerRefused):
+        service.submit(ANN, cid, "Hello?", admission=admission)
+    assert len(chat_requests(emulator)) == asked and saved(store) == before
+
+
+def test_a_bot_forbidden_between_the_admission_and_the_start_starts_nothing(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+) -> None:
+    service = make_service(rules=[BotAccessRule(store)])
+    cid = store.create_conversation(ANN, "omni", "Omni").id
+    admission = service.admit(ANN, bots=("omni",))  # allowed now
+    forbid_all_but(store, "writer")  # an admin, a moment later, in this process
+    asked, before = len(chat_requests(emulator)), saved(store)
+    with pytest.raises(AnswerRefused):
+        service.submit(ANN, cid, "Hello?", admission=admission)
+    assert len(chat_requests(emulator)) == asked and saved(store) == before
+
+    allowed = service.admit(ANN, bots=("writer",))
+    writer = store.create_conversation(ANN, "writer", "Writer").id
+    assert service.submit(ANN, writer, "Hello?", admission=allowed).answer_id is not None
