@@ -35,7 +35,7 @@ from webapp.conversations.store import ConversationNotFound
 from webapp.groups import view as groups_view
 from webapp.groups.store import access_for
 from webapp.library import PromptNotFound, fill_template
-from webapp.library.view import entry_label, get_library
+from webapp.library.view import VariablesMissing, entry_label, entry_with_values, get_library
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
@@ -173,22 +173,9 @@ def apply_library_entry(entry_id: str) -> None:
     """A library entry's starter (variables filled) goes in the prompt box;
     its options apply to both bots. Nothing is sent by itself."""
     try:
-        entry = get_library().get(current_member(), entry_id)
-    except PromptNotFound as err:
+        entry, values = entry_with_values(entry_id, LIBRARY_WHERE)
+    except (PromptNotFound, VariablesMissing) as err:
         _notice("error", str(err))
-        return
-    values = {
-        name: st.session_state.get(Keys.library_variable(LIBRARY_WHERE, entry.id, name), "")
-        for name in entry.variables
-    }
-    missing = [name for name, value in values.items() if not value.strip()]
-    if missing:
-        _notice(
-            "error",
-            _("Fill in {fields} first.").format(
-                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
-            ),
-        )
         return
     page = session()
     page.library_id = entry.id

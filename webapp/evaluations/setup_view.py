@@ -37,7 +37,7 @@ from webapp.evaluations.model import (
 from webapp.evaluations.view import FLASH_AREA, get_evaluations, launch, session
 from webapp.groups import view as groups_view
 from webapp.library import PromptNotFound, fill_template
-from webapp.library.view import entry_label, get_library
+from webapp.library.view import VariablesMissing, entry_label, entry_with_values, get_library
 from webapp.text import literal as md
 from webapp.ui import flash, styles
 from webapp.ui.i18n import _, format_number, ngettext
@@ -77,22 +77,9 @@ def add_pasted() -> None:
 def add_library_prompt(entry_id: str) -> None:
     """Add a library entry's starter prompt, its variables filled, to the draft set."""
     try:
-        entry = get_library().get(current_member(), entry_id)
-    except PromptNotFound as err:
+        entry, values = entry_with_values(entry_id, LIBRARY_WHERE)
+    except (PromptNotFound, VariablesMissing) as err:
         _notice("error", str(err))
-        return
-    values = {
-        name: st.session_state.get(Keys.library_variable(LIBRARY_WHERE, entry.id, name), "")
-        for name in entry.variables
-    }
-    missing = [name for name, value in values.items() if not value.strip()]
-    if missing:
-        _notice(
-            "error",
-            _("Fill in {fields} first.").format(
-                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
-            ),
-        )
         return
     prompt = fill_template(entry.starter_prompt or "", values).strip()
     if not prompt:

@@ -73,6 +73,32 @@ def _flash(kind: flash.Kind, text: str) -> None:
     flash.flash(FLASH_AREA, text, kind)
 
 
+class VariablesMissing(ValueError):
+    """Some of a library entry's variables were left blank; the message names
+    them ("Fill in “city”, “days” first.")."""
+
+
+def entry_with_values(entry_id: str, where: str) -> tuple[LibraryPrompt, dict[str, str]]:
+    """The member's library entry `entry_id` and what was typed for each of its
+    variables in the fields drawn at `where` (`Keys.library_variable`), for a
+    callback that uses the entry (a chat, a comparison, the arena, an
+    evaluation set). Raises `PromptNotFound` (not the member's, or gone) and
+    `VariablesMissing` (a variable blank); the callback shows the message."""
+    entry = get_library().get(current_member(), entry_id)
+    values: dict[str, str] = {
+        name: str(st.session_state.get(Keys.library_variable(where, entry.id, name), ""))
+        for name in entry.variables
+    }
+    missing = [name for name, value in values.items() if not value.strip()]
+    if missing:
+        raise VariablesMissing(
+            _("Fill in {fields} first.").format(
+                fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
+            )
+        )
+    return entry, values
+
+
 def saved_message(entry: LibraryPrompt, where: str = "") -> str:
     """ "Saved “name”." and, when some `{{...}}` of its starter are not asked
     for, the sentence naming them (`unasked_note`)."""
@@ -116,24 +142,17 @@ def option_facts(options: ConversationOptions) -> list[str]:
 def start_chat(entry_id: str, where: str) -> None:
     """Callback: a new conversation from the entry, its starter (variables
     filled) waiting in the message box, then the chat page."""
+    library = session()
     try:
-        entry = get_library().get(current_member(), entry_id)
+        entry, values = entry_with_values(entry_id, where)
     except PromptNotFound as err:
         _flash("error", str(err))
         return
-    values = {
-        name: st.session_state.get(Keys.library_variable(where, entry.id, name), "")
-        for name in entry.variables
-    }
-    missing = [name for name, value in values.items() if not value.strip()]
-    library = session()
-    if missing:
-        library.starting = entry.id  # its fields are drawn from now
+    except VariablesMissing as missing:
+        library.starting = entry_id  # its fields are drawn from now
         # Said under the button, and kept until it is pressed again: a banner at
         # the top would vanish on the next field's rerun and move the fields.
-        library.missing[where, entry.id] = _("Fill in {fields} first.").format(
-            fields=", ".join(_("“{name}”").format(name=md.escape(n)) for n in missing)
-        )
+        library.missing[where, entry_id] = str(missing)
         return
     refused = _bot_refused(entry)
     if refused:  # a crafted event for a greyed-out entry: nothing is started
