@@ -30,7 +30,12 @@ from webapp.conversations import context as history
 from webapp.conversations.context import ConversationOptions, Message
 from webapp.conversations.store import ConversationNotFound
 from webapp.library import PromptNotFound, fill_template
-from webapp.library.view import VariablesMissing, entry_label, entry_with_values, get_library
+from webapp.library.view import (
+    VariablesMissing,
+    entry_with_values,
+    get_library,
+    render_entry_picker,
+)
 from webapp.team import Member
 from webapp.text import literal as md
 from webapp.ui import flash
@@ -162,33 +167,14 @@ def apply_library_entry(entry_id: str) -> None:
 
 def render_library_picker() -> None:
     """Start a comparison from a prompt-library entry (the any-bot ones)."""
-    entries = [e for e in get_library().visible(current_member()) if not e.bot_slug]
-    if not entries:
-        return
-    labels = {e.id: entry_label(e, {}) for e in entries}
-    chosen = st.selectbox(
-        _("Start from a library entry (optional)"),
-        list(labels),
-        index=None,
-        format_func=labels.__getitem__,
-        placeholder=_("Search the prompt library…"),
+    render_entry_picker(
+        [e for e in get_library().visible(current_member()) if not e.bot_slug],
+        label=_("Start from a library entry (optional)"),
         key="compare_library_pick",
-    )
-    if chosen is None:
-        return
-    entry = next(e for e in entries if e.id == chosen)
-    for name in entry.variables:
-        st.text_input(  # the author's text: escaped, a label renders Markdown
-            md.escape(name),
-            key=Keys.library_variable(LIBRARY_WHERE, entry.id, name),
-            max_chars=2000,
-        )
-    st.button(
-        _("Apply"),
-        key="compare_library_apply",
-        icon=":material/menu_book:",
+        where=LIBRARY_WHERE,
+        button=_("Apply"),
+        button_key="compare_library_apply",
         on_click=apply_library_entry,
-        args=(entry.id,),
     )
 
 

@@ -37,7 +37,12 @@ from webapp.evaluations.model import (
 from webapp.evaluations.view import FLASH_AREA, get_evaluations, launch, session
 from webapp.groups import view as groups_view
 from webapp.library import PromptNotFound, fill_template
-from webapp.library.view import VariablesMissing, entry_label, entry_with_values, get_library
+from webapp.library.view import (
+    VariablesMissing,
+    entry_with_values,
+    get_library,
+    render_entry_picker,
+)
 from webapp.text import literal as md
 from webapp.ui import flash, styles
 from webapp.ui.i18n import _, format_number, ngettext
@@ -197,33 +202,14 @@ def render_option_fields(scope: str) -> None:
 
 
 def _render_library_adder() -> None:
-    entries = [e for e in get_library().visible(current_member()) if e.starter_prompt]
-    if not entries:
-        return
-    labels = {e.id: entry_label(e, {}) for e in entries}
-    chosen = st.selectbox(
-        _("Add a prompt from the library"),
-        list(labels),
-        index=None,
-        format_func=labels.__getitem__,
-        placeholder=_("Search the prompt library…"),
+    render_entry_picker(
+        [e for e in get_library().visible(current_member()) if e.starter_prompt],
+        label=_("Add a prompt from the library"),
         key="evals_library_pick",
-    )
-    if chosen is None:
-        return
-    entry = next(e for e in entries if e.id == chosen)
-    for name in entry.variables:
-        st.text_input(
-            md.escape(name),
-            key=Keys.library_variable(LIBRARY_WHERE, entry.id, name),
-            max_chars=2000,
-        )
-    st.button(
-        _("Add to the set"),
-        key="evals_library_add",
-        icon=":material/menu_book:",
+        where=LIBRARY_WHERE,
+        button=_("Add to the set"),
+        button_key="evals_library_add",
         on_click=add_library_prompt,
-        args=(entry.id,),
     )
 
 

@@ -9,7 +9,7 @@ filled starter prompt waiting in the message box: nothing is sent by itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -71,6 +71,46 @@ def get_library() -> PromptLibrary:
 
 def _flash(kind: flash.Kind, text: str) -> None:
     flash.flash(FLASH_AREA, text, kind)
+
+
+def render_entry_picker(
+    entries: Sequence[LibraryPrompt],
+    *,
+    label: str,
+    key: str,
+    where: str,
+    button: str,
+    button_key: str,
+    on_click: Callable[[str], None],
+) -> None:
+    """A prompt-library entry picked from `entries` (a searchable select labelled
+    `label`, widget key `key`), the fields of its variables (keys
+    `Keys.library_variable(where, ...)`, read back by `entry_with_values`),
+    and a button `button` that calls `on_click(entry_id)`: the picker of
+    Compare, the arena and evaluation sets. Draws nothing without entries."""
+    if not entries:
+        return
+    labels = {e.id: entry_label(e, {}) for e in entries}
+    chosen = st.selectbox(
+        label,
+        list(labels),
+        index=None,
+        format_func=labels.__getitem__,
+        placeholder=_("Search the prompt library…"),
+        key=key,
+    )
+    if chosen is None:
+        return
+    entry = next(e for e in entries if e.id == chosen)
+    for name in entry.variables:
+        st.text_input(  # the author's text: escaped, a label renders Markdown
+            md.escape(name),
+            key=Keys.library_variable(where, entry.id, name),
+            max_chars=2000,
+        )
+    st.button(
+        button, key=button_key, icon=":material/menu_book:", on_click=on_click, args=(entry.id,)
+    )
 
 
 class VariablesMissing(ValueError):
