@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from webapp.db.engine import reading
+from webapp.db.engine import CountedWrites, reading
 from webapp.db.schema import budgets as B
 from webapp.groups import store as groups_store
 from webapp.groups.store import group_limits
@@ -118,18 +117,8 @@ def lowest_group_limit(limits: list[tuple[str, int, str]]) -> Limit | None:
     return Limit(amount, "tokens" if unit == "tokens" else "words", SOURCE_GROUP, group=name)
 
 
-@contextmanager
-def _budget_write(engine: Engine) -> Iterator[Connection]:
-    """One write transaction on the budgets; limits kept by `limit_for` lapse."""
-    global _budget_writes
-    _budget_writes += 1
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                yield conn
-    finally:
-        _budget_writes += 1
+_budget_writes = CountedWrites()  # limits kept by `limit_for` lapse at each
+_budget_write = _budget_writes.write
 
 
 # Limits read lately in this process, for `limit_for(max_age=...)`:
@@ -138,7 +127,6 @@ def _budget_write(engine: Engine) -> Iterator[Connection]:
 _recent: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, int, int, Limit]]] = (
     weakref.WeakKeyDictionary()
 )
-_budget_writes = 0  # this process's budget writes so far
 
 
 class BudgetBook:
@@ -185,10 +173,10 @@ class BudgetBook:
             max_age > 0
             and kept is not None
             and time.monotonic() - kept[0] < max_age
-            and kept[1:3] == (_budget_writes, groups_store.writes_so_far())
+            and kept[1:3] == (_budget_writes.count, groups_store.writes_so_far())
         ):
             return kept[3]
-        writes = (_budget_writes, groups_store.writes_so_far())
+        writes = (_budget_writes.count, groups_store.writes_so_far())
         limit = self._read_limit(username)
         recent[username] = (time.monotonic(), *writes, limit)
         return limit

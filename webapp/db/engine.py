@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -157,3 +158,34 @@ def serialised_write(engine: Engine, lock_key: int) -> Iterator[Connection]:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
             yield conn
+
+
+class CountedWrites:
+    """Write transactions that a reader keeping what it read can notice.
+
+    `count` grows when a write begins and again when it ends (committed or
+    not), so a value read while it stood at n is still good while it stands at
+    n; only writes made through `write` in this process count (another
+    process's writes are the reader's time limit to cover). Used by the
+    budget line's recent limit (`webapp.budgets.book`) and the groups it
+    depends on (`webapp.groups.store`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()  # `+=` from two threads could lose one
+
+    def _tick(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    @contextmanager
+    def write(self, engine: Engine) -> Iterator[Connection]:
+        """One short write transaction (`BEGIN IMMEDIATE` on SQLite), counted."""
+        self._tick()
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(ablt_write=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            self._tick()

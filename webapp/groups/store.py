@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from webapp.audit import AuditLog
-from webapp.db.engine import reading
+from webapp.db.engine import CountedWrites, reading
 from webapp.db.schema import group_bots as GB
 from webapp.db.schema import group_members as GM
 from webapp.db.schema import members as MT
@@ -67,26 +67,15 @@ def _read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-_writes = 0  # this process's group writes so far (`writes_so_far`)
+_writes = CountedWrites()  # this process's group writes (`writes_so_far`)
+_write = _writes.write
 
 
 def writes_so_far() -> int:
-    """How many group writes this process has begun: a reader that keeps what it
-    read (the budget line's recent limit, `BudgetBook.limit_for`) compares it."""
-    return _writes
-
-
-@contextmanager
-def _write(engine: Engine) -> Iterator[Connection]:
-    global _writes
-    _writes += 1
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(ablt_write=True)
-            with conn.begin():
-                yield conn
-    finally:
-        _writes += 1  # after the commit too: a read made meanwhile is not kept
+    """How many times this process began or ended a group write: a reader that
+    keeps what it read (the budget line's recent limit, `BudgetBook.limit_for`;
+    the bot rule's recheck) compares it."""
+    return _writes.count
 
 
 def _audit(engine: Engine, actor: object, action: str, target: object, detail: str) -> None:
