@@ -80,7 +80,9 @@ def test_folders_create_move_collapse_and_delete_both_ways(
     budget = new_chat(at, "Draft the budget")
     loose = new_chat(at, "What is a monad?")
 
+    at.session_state[ov.NEW_FOLDER_MENU_KEY] = True  # the New folder popover, open
     create_folder(at, "**Travel** :red[plans]")  # shown as typed, not as Markdown
+    assert at.session_state[ov.NEW_FOLDER_MENU_KEY] is False  # created: it closed
     create_folder(at, "Work")
     ids = folders(at, app_store)
     assert set(ids) == {"**Travel** :red[plans]", "Work"}

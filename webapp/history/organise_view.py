@@ -134,6 +134,7 @@ def create_folder() -> None:
     def create() -> None:
         folder = organising.create_folder(get_store(), current_member(), name, parent)
         st.session_state[Keys.HISTORY_NEW_FOLDER] = ""
+        st.session_state[NEW_FOLDER_MENU_KEY] = False  # done: the popover closes (Enter too)
         set_folder_open(folder.id, True)
         _done(_("Folder “{name}” created.").format(name=md.escape(folder.name)))
 
