@@ -284,6 +284,7 @@ def render_new_folder(where: Any, folders: Sequence[Folder]) -> None:
             type="tertiary",
             help=_("New folder"),
             key=NEW_FOLDER_MENU_KEY,
+            on_change="rerun",  # its open state is then ours to close (`create_folder`)
         ),
         st.form(key="history_new_folder_form", border=False),
     ):
