@@ -30,10 +30,19 @@ from webapp.db.engine import CountedWrites, reading
 from webapp.db.schema import budgets as B
 from webapp.groups import store as groups_store
 from webapp.groups.store import group_limits
-from webapp.ui.i18n import _, format_number
+from webapp.ui.i18n import N_, _, format_number
 
 Unit = Literal["words", "tokens"]
 UNITS: Final[tuple[Unit, ...]] = ("words", "tokens")
+# The units as shown (what is stored and sent keeps the English values).
+UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}
+
+
+def unit_name(unit: str) -> str:
+    """A unit ("words"/"tokens") in the session's language (for `format_func`)."""
+    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
+
+
 TEAM_DEFAULT: Final = ""  # the subject of the team default's row
 MAX_LIMIT: Final = 10**12  # a BIGINT holds it; larger is a typing slip
 SOURCE_MEMBER: Final = "member"  # the member's own limit

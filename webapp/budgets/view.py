@@ -29,7 +29,7 @@ from webapp.auth.guard import member_action
 from webapp.backend import get_client, get_store
 from webapp.bots.catalogue import client_base_url
 from webapp.budgets import check
-from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit
+from webapp.budgets.book import UNITS, BudgetBook, BudgetError, Limit, Unit, unit_name
 from webapp.budgets.check import member_status
 from webapp.budgets.count import (
     EXHAUSTED,
@@ -182,15 +182,6 @@ def shown_limit(limit: Limit) -> str:
     return text.format(amount=format_number(limit.amount))
 
 
-# The units as shown (the options keep the stored English values).
-UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}
-
-
-def unit_name(unit: str) -> str:
-    """A unit ("words"/"tokens") in the session's language."""
-    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
-
-
 # The members table's headers (its rows keep these English names).
 TABLE_LABELS: Final = {
     "Member": N_("Member"),
@@ -244,8 +235,8 @@ def save_member_limit() -> None:
         else:
             amount = int(state.get(Keys.BUDGET_MEMBER_AMOUNT) or 0) if mode == OWN_LIMIT else None
             book.set_member_limit(username, amount, unit, actor=actor.username)
-            said = describe_limit(book.limit_for(username))
-            shown = shown_limit(book.limit_for(username))
+            limit = book.limit_for(username)
+            said, shown = describe_limit(limit), shown_limit(limit)
         AuditLog(get_store().engine).record_change(actor, "set member budget", username, said)
     except BudgetError as err:
         _notice("error", str(err))

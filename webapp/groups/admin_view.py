@@ -21,6 +21,7 @@ from ablt_core import AbltError, Bot
 from webapp.auth.guard import member_action
 from webapp.backend import get_client, get_store
 from webapp.bots import catalogue
+from webapp.budgets.book import UNITS, unit_name
 from webapp.chat.open_chat import bot_labels
 from webapp.groups import store as groups
 from webapp.groups.model import MAX_DESCRIPTION, MAX_NAME, Group, GroupError
@@ -40,15 +41,6 @@ EVERY_BOT: Final = N_("Every bot")
 CHOSEN_BOTS: Final = N_("Only the bots chosen")
 NO_LIMIT: Final = N_("No group limit")
 LIMIT: Final = "Limit"
-UNITS: Final = ("words", "tokens")
-UNIT_NAMES: Final = {"words": N_("words"), "tokens": N_("tokens")}  # as shown
-
-
-def unit_name(unit: str) -> str:
-    """A unit ("words"/"tokens") in the session's language."""
-    return _(UNIT_NAMES[unit]) if unit in UNIT_NAMES else unit
-
-
 DB_DOWN: Final = N_("The change was not made: the database did not answer. Try again in a moment.")
 PRECEDENCE: Final = N_(
     "A member may use a bot when any of their groups allows it; a "

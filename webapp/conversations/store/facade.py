@@ -33,9 +33,9 @@ from webapp.conversations.store.branches import BranchRepository
 from webapp.conversations.store.conversations import ConversationRepository
 from webapp.conversations.store.database import Database, Owner, conversation_row, to_conversation
 from webapp.conversations.store.messages import (
-    MAX_PAGE,
     MessagePage,
     MessageRepository,
+    check_page_limit,
     page_of_checked,
 )
 from webapp.conversations.store.organise import OrganiseRepository
@@ -118,8 +118,7 @@ class ConversationStore:
         reads (`get_conversation` + `messages` + `queued_prompts` took three
         connections and three owner checks). ConversationNotFound when it is
         not `owner`'s; ValueError for a `limit` outside 1..`MAX_PAGE`."""
-        if limit is not None and not 0 < limit <= MAX_PAGE:
-            self.messages(owner, conversation_id, limit)  # raises its ValueError
+        check_page_limit(limit)
         with self.db.read() as conn:
             conversation = to_conversation(conversation_row(conn, owner, conversation_id))
             page = page_of_checked(conn, conversation_id, limit)

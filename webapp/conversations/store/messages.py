@@ -52,6 +52,12 @@ class MessagePage:
         return self.messages[0].seq if self.messages else None
 
 
+def check_page_limit(limit: int | None) -> None:
+    """ValueError for a page `limit` outside 1..`MAX_PAGE` (None: all is fine)."""
+    if limit is not None and not 0 < limit <= MAX_PAGE:
+        raise ValueError(_("limit must be between 1 and {max_page}.").format(max_page=MAX_PAGE))
+
+
 def page_of_checked(
     conn: Connection,
     conversation_id: str,
@@ -95,8 +101,7 @@ class MessageRepository:
         conversation costs the same as a short one. ValueError for a `limit`
         outside 1..`MAX_PAGE`.
         """
-        if limit is not None and not 0 < limit <= MAX_PAGE:
-            raise ValueError(_("limit must be between 1 and {max_page}.").format(max_page=MAX_PAGE))
+        check_page_limit(limit)
         with self.db.read() as conn:
             conversation_row(conn, owner, conversation_id)
             return page_of_checked(conn, conversation_id, limit, before_seq)
