@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -117,6 +118,23 @@ def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
 @pytest.fixture
 def page(new_page: Callable[[], Page]) -> Page:
     return new_page()
+
+
+HERE = Path(__file__).parent
+
+# A browser test that fails is run once more (pytest-rerunfailures), as
+# Playwright's own runner does on CI: on two loaded cores a click can land
+# during a redraw and be lost. A real fault fails twice; a rerun is printed
+# ("R" in the progress, "rerun" in the summary) so a flaky test stays visible.
+BROWSER_TEST_RERUNS = 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test under tests/e2e one rerun (only those: a unit test that
+    fails once is a fault)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.flaky(reruns=BROWSER_TEST_RERUNS))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -20,7 +20,9 @@ def new_entry(page: Page, name: str, starter: str, *, shared: bool) -> None:
     page.get_by_role("textbox", name="Name").fill(name)
     page.get_by_role("textbox", name="Starter prompt").fill(starter)
     if shared:
+        share = page.get_by_test_id("stForm").get_by_role("checkbox", name="Share with the team")
         page.get_by_test_id("stForm").get_by_text("Share with the team").click()
+        expect(share).to_be_checked()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text(f"Saved “{name}”")).to_be_visible()
     wait_until_idle(page)
