@@ -37,7 +37,6 @@ import contextlib
 import html
 import os
 import re
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -208,9 +207,6 @@ async def run_setup(
                 level.join_seconds = time.perf_counter() - started
                 level.rss_per_member = (sum(rss_mb(p) for p in pids) - rss0) / max(len(tabs), 1)
                 emulator.clear_streams()
-                profiler = start_profiler(args, pids, n)
-                if profiler is not None:
-                    await asyncio.sleep(0.3)  # py-spy attaches before the prompts go
                 cpu0 = sum(cpu_seconds(p) for p in pids)
                 prompts = {
                     tag: f"Question {n} from {tag}: how do I pay an invoice?" for tag, _ in tabs
@@ -220,8 +216,6 @@ async def run_setup(
                     *(tab.read_answer(QUIET, args.level_seconds) for _, tab in tabs)
                 )
                 cpu = sum(cpu_seconds(p) for p in pids) - cpu0
-                if profiler is not None:
-                    profiler.wait()
                 records = {r["prompt"]: r for r in emulator.streams()}
                 for tag, tab in tabs:
                     judge(tab, tag, prompts[tag], records.get(prompts[tag]), level)
@@ -239,40 +233,6 @@ async def run_setup(
     return levels
 
 
-def start_profiler(
-    args: argparse.Namespace, pids: Sequence[int], members: int
-) -> subprocess.Popen[bytes] | None:
-    """With --profile DIR: py-spy samples the first app process's thread holding
-    the GIL (Python's CPU) for --profile-seconds from just before the prompts,
-    without pausing it; collapsed stacks in DIR/<setup-pid>-<N>.txt
-    (`python -m bench.profile_summary` reads them)."""
-    if not args.profile:
-        return None
-    out = Path(args.profile) / f"{pids[0]}-{members}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    spy = subprocess.Popen(
-        [
-            os.environ.get("PY_SPY", "py-spy"),
-            "record",
-            "--pid",
-            str(pids[0]),
-            "--rate",
-            "400",
-            "--duration",
-            str(args.profile_seconds),
-            "--format",
-            "raw",
-            "--gil",
-            "--nonblocking",
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return spy
-
-
 def capacity(levels: Sequence[Level]) -> int:
     """The largest N that passed (0: none)."""
     return max((level.members for level in levels if level.passed), default=0)
@@ -288,8 +248,6 @@ def main() -> None:
     parser.add_argument("--level-seconds", type=float, default=60.0)
     parser.add_argument("--conversations", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
-    parser.add_argument("--profile", default="", help="folder for py-spy's samples per level")
-    parser.add_argument("--profile-seconds", type=float, default=1.2)
     args = parser.parse_args()
     args.levels = [int(n) for n in args.levels.split(",")]
     setups = args.setups.split(",")

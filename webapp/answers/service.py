@@ -250,17 +250,20 @@ class AnswerService:
         """
         admission = self._ticket(owner, admission, conversation_id)
         try:
-            queued = self.store.enqueue_prompt(owner, conversation_id, text)
+            # Saved, and its answer (or an older one due first) claimed, in one write.
+            sent = self.store.send_prompt(owner, conversation_id, text)
         except BaseException:
             release(self.rules, admission.ticket)
             raise
-        # The ticket was checked just above (`_ticket`): started without asking again.
-        claim = self._claim_and_launch(owner, conversation_id, admission, take_queued=True)
-        # This prompt's own answer started: it left the queue (no read needed).
-        still_queued = (claim is None or claim.queued_id != queued.id) and any(
-            q.id == queued.id for q in self.store.queued_prompts(owner, conversation_id)
+        if sent.claim is None:
+            release(self.rules, admission.ticket)
+        else:
+            self._claimed(admission, owner, sent.claim)
+            self._launch(owner, sent.claim)
+        return Submitted(
+            queued=sent.queued is not None,
+            answer_id=sent.claim.answer.id if sent.claim else None,
         )
-        return Submitted(queued=still_queued, answer_id=claim.answer.id if claim else None)
 
     def start(
         self,
@@ -532,7 +535,8 @@ class AnswerService:
         """Stream the answer into `job.live`: (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
-            conversation, window = await self._db(lambda: self._context(owner, answer))
+            known = job.claim.conversation
+            conversation, window = await self._db(lambda: self._context(owner, answer, known))
         except ConversationNotFound:
             job.stopped_elsewhere = True  # deleted meanwhile: nothing to save
             return AnswerStatus.ERROR, None, None
@@ -591,7 +595,11 @@ class AnswerService:
         timer.complete()
         return AnswerStatus.COMPLETE, None, None
 
-    def _context(self, owner: Owner, answer: Message) -> tuple[Conversation, ContextWindow]:
-        conversation = self.store.get_conversation(owner, answer.conversation_id)
+    def _context(
+        self, owner: Owner, answer: Message, known: Conversation | None = None
+    ) -> tuple[Conversation, ContextWindow]:
+        """The conversation (`known`: as the claim read it a moment ago) and the
+        messages to send for `answer`."""
+        conversation = known or self.store.get_conversation(owner, answer.conversation_id)
         window = chat.context_before(self.store, owner, conversation, self.limits, answer.seq)
         return conversation, window

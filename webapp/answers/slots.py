@@ -109,7 +109,7 @@ class TeamSlots:
         True when a slot was free and is now held (`take` has nothing to do).
         A database error is logged (False): `take` joins instead."""
         try:
-            return self.book.claim(answer_id, owner).granted
+            return self.book.claim(answer_id, owner, joining=True).granted
         except DATABASE_ERRORS as err:
             log.warning("Could not join the line of answer slots: %s", err)
             return False

@@ -26,12 +26,14 @@ before the transaction): the worker calls it in a thread, off its event loop.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Final, Protocol
 
 from ablt_core import AbltClient, UsageTotals
-from webapp.answers.admission import AdmissionRequest
+from webapp.answers.admission import TICKET_TTL, AdmissionRequest
 from webapp.audit import AuditLog
 from webapp.budgets import holds
 from webapp.budgets.book import BudgetBook, Limit
@@ -167,6 +169,11 @@ class BudgetGate:
         self.client = client
         self.base_url = base_url
         self.cache = cache
+        # What this gate reserved in this process (a ticket is claimed, and its
+        # answer ends, in the process that admitted it): a member without a
+        # limit holds nothing, so starting and ending their answers writes
+        # nothing here (5 statements fewer before a first piece).
+        self._reserved = _Reserved()
 
     def _fetch(self, user_id: int, start: date, end: date) -> UsageTotals:
         return self.client.get_usage_statistics(start, end, user_id).total
@@ -223,22 +230,79 @@ class BudgetGate:
             holds.sweep(conn, member.username, {h.id for h in held}, now)
             if status.may_send and request.ticket:
                 holds.reserve(conn, request.ticket, member.username, words, now)
+                self._reserved.ticket(request.ticket)
         return status
 
     # -- Reserving: what became of a ticket --------------------------------------
 
     def claimed(self, ticket: str, owner: Owner, answer_id: str, conversation_id: str) -> None:
-        """The ticket's hold becomes the started answer's, at its conversation's estimate."""
+        """The ticket's hold becomes the started answer's, at its conversation's
+        estimate (nothing to do when this gate reserved nothing for it)."""
+        if not self._reserved.has_ticket(ticket):
+            return
         words = self._estimate(owner, conversation_id)
         with self.store.transaction(write=True) as conn:
-            holds.bind(conn, ticket, answer_id, words, self.store.now())
+            bound = holds.bind(conn, ticket, answer_id, words, self.store.now())
+        if bound:
+            self._reserved.answer(answer_id)
 
     def unused(self, ticket: str) -> None:
         """No answer was started with the ticket: its hold lapses now."""
+        if not self._reserved.has_ticket(ticket):
+            return
         with self.store.transaction(write=True) as conn:
             holds.release_ticket(conn, ticket, self.store.now())
+        self._reserved.forget_ticket(ticket)
 
     def ended(self, answer_id: str) -> None:
         """The answer ended: its own words count now; its hold goes."""
+        if not self._reserved.has_answer(answer_id):
+            return
         with self.store.transaction(write=True) as conn:
             holds.release_answer(conn, answer_id)
+        self._reserved.forget_answer(answer_id)
+
+
+class _Reserved:
+    """The tickets and answers a `BudgetGate` holds words for, in this process
+    (thread-safe: pages and the answers' worker both ask). A ticket stays
+    known until `TICKET_LIFE` s after it was reserved (a Compare ticket starts
+    several answers); an answer until it ends. What a crash leaves behind in
+    the database lapses there by itself (`holds`)."""
+
+    TICKET_LIFE: Final = 2 * TICKET_TTL
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tickets: dict[str, float] = {}
+        self._answers: set[str] = set()
+
+    def ticket(self, ticket: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._tickets[ticket] = now
+            if len(self._tickets) > 1000:
+                old = now - self.TICKET_LIFE
+                for known, at in list(self._tickets.items()):
+                    if at < old:
+                        del self._tickets[known]
+
+    def has_ticket(self, ticket: str) -> bool:
+        with self._lock:
+            return ticket in self._tickets
+
+    def forget_ticket(self, ticket: str) -> None:
+        with self._lock:
+            self._tickets.pop(ticket, None)
+
+    def answer(self, answer_id: str) -> None:
+        with self._lock:
+            self._answers.add(answer_id)
+
+    def has_answer(self, answer_id: str) -> bool:
+        with self._lock:
+            return answer_id in self._answers
+
+    def forget_answer(self, answer_id: str) -> None:
+        with self._lock:
+            self._answers.discard(answer_id)

@@ -61,12 +61,14 @@ def save_draft(store: ConversationStore, member: Owner, opened: OpenChat) -> Non
     if not opened.is_draft:
         return
     conv = opened.conversation
-    created = store.create_conversation(
-        member, conv.bot_slug, conv.bot_name, conv.options, temporary=conv.temporary
+    opened.conversation = store.create_conversation(
+        member,
+        conv.bot_slug,
+        conv.bot_name,
+        conv.options,
+        temporary=conv.temporary,
+        opening=[(message.role, message.text) for message in opened.messages],
     )
-    for message in opened.messages:
-        store.append_message(member, created.id, message.role, message.text)
-    opened.conversation = created
 
 
 def set_options(

@@ -59,6 +59,7 @@ from webapp.conversations.store import (
     MessagePage,
     Owner,
     QueuedPrompt,
+    Versions,
 )
 
 # Re-exported: the chat's options and History actions live in their own modules.
@@ -137,6 +138,9 @@ class OpenChat:
     queued: list[QueuedPrompt] = field(default_factory=list)
     # The database refused the last refresh (shown; the messages are the last read).
     problem: str | None = None
+    # The versions of the shown messages as the last refresh read them, with
+    # the ids of the messages they were read for (`webapp.chat.versions`).
+    versions_read: tuple[tuple[str, ...], dict[str, Versions]] | None = None
 
     @property
     def id(self) -> str:
@@ -256,6 +260,7 @@ def refresh(
         return
     view = store.view(member, opened.id, limit=opened.window)
     opened.conversation, page = view.conversation, view.page
+    opened.versions_read = (tuple(m.id for m in page.messages), view.versions)
     if any(m.status == AnswerStatus.STREAMING and m.id not in alive for m in page.messages):
         try:
             settled = store.settle_stale(member, opened.id, STREAM_IDLE_AFTER, alive=alive)
@@ -266,6 +271,7 @@ def refresh(
             settled = 0
         if settled:
             page = store.messages(member, opened.id, limit=opened.window)
+            opened.versions_read = None  # read again for the settled messages
     opened.messages = page.messages
     opened.total = page.total
     opened.queued = view.queued  # settling answers leaves the queue as it is

@@ -23,9 +23,14 @@ def versions_of(
     store: ConversationStore, member: Owner, opened: chat.OpenChat
 ) -> dict[str, Versions]:
     """message id -> `Versions` for the shown messages that have more than one
-    (none for a draft). Database errors propagate."""
+    (none for a draft): as the run's refresh read them with the messages
+    (`OpenChat.versions_read`) when it read these very messages, else read
+    now. Database errors propagate."""
     if opened.is_draft:
         return {}
+    read = opened.versions_read
+    if read is not None and read[0] == tuple(m.id for m in opened.messages):
+        return read[1]
     return store.versions(member, opened.id, opened.messages)
 
 

@@ -152,10 +152,15 @@ def prepare(opened: chat.OpenChat) -> None:
     """Read the member's own feedback on the shown answers once per run (one
     read); a database that cannot be read shows the thumbs empty."""
     ids = answer_ids(opened.messages)
+    # Thumbs go under complete answers only (`render_controls`): a new chat's
+    # first answer, still being written, needs no read.
+    rated = sorted(
+        m.id for m in opened.messages if m.id in ids and m.status == AnswerStatus.COMPLETE
+    )
     mine: dict[str, Feedback] = {}
-    if ids:
+    if rated:
         try:
-            mine = get_feedback().mine(current_member(), sorted(ids))
+            mine = get_feedback().mine(current_member(), rated)
         except chat.DATABASE_ERRORS as err:
             log.warning("Could not read feedback: %s", err)
     st.session_state[Keys.FEEDBACK_MINE] = Shown(frozenset(ids), mine)

@@ -409,3 +409,35 @@ def test_a_conversation_without_max_words_holds_the_bot_default(
     assert gate.status(ann).held == len(PROMPT.split()) + BOT_DEFAULT_ANSWER_WORDS
     assert sent.answer_id is not None and service.stop(ann, sent.answer_id)
     assert gate.status(ann).used == gate.status(ann).held == 0
+
+
+def test_a_member_without_a_limit_starts_and_ends_answers_without_touching_the_holds(
+    service: AnswerService, store: ConversationStore, emulator: EmulatorHandle
+) -> None:
+    """Nothing is reserved for a member without a limit, so nothing is bound or
+    released either: a send writes fewer statements before its first piece."""
+    free = Member(f"m{next(_USER_IDS)}", next(_USER_IDS))  # no limit of their own
+    capped = member_with(store, 10_000)
+    touched: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "budget_holds" in statement:
+            touched.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        sent = service.submit(free, chat_of(store, free), PROMPT, admission=service.admit(free))
+        ended(service, sent.answer_id)
+        assert touched == []
+        emulator.set_delay(0.02)  # the capped member's answer lasts while its hold is read
+        # A member with a limit: the hold is reserved, bound to the answer, released.
+        sent = service.submit(
+            capped, chat_of(store, capped), PROMPT, admission=service.admit(capped)
+        )
+        assert [h.answer_id for h in holds_of(store, capped)] == [sent.answer_id]
+        ended(service, sent.answer_id)
+        until(lambda: holds_of(store, capped) == [])
+        assert touched
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert chats_sent(emulator, free) == chats_sent(emulator, capped) == 1

@@ -386,3 +386,32 @@ def test_an_edit_the_database_refuses_changes_nothing(store: ConversationStore) 
     again = chat.open_conversation(store, ANN, opened.id)
     assert texts(again) == before  # the shelving was rolled back with it
     assert kept_versions(store, opened.id) == 0
+
+
+def test_the_versions_shown_come_with_the_runs_read_and_are_read_again_for_other_messages(
+    store: ConversationStore,
+) -> None:
+    """A page run's refresh reads the versions with the messages (one owner check,
+    one connection); `versions_of` reads again only for messages it was not read for."""
+    opened = seeded(store, "Q1", "A1 first")
+    changes.prepare_regenerate(store, ANN, opened)
+    answer(store, opened, "A1 second")
+    chat.refresh(store, ANN, opened)
+    expected = store.versions(ANN, opened.id, opened.messages)
+    assert [v.count for v in expected.values()] == [2]
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert versions.versions_of(store, ANN, opened) == expected
+        assert statements == []  # the refresh's read served
+        opened.messages = opened.messages[1:]  # another window than was read
+        assert versions.versions_of(store, ANN, opened) == store.versions(
+            ANN, opened.id, opened.messages
+        )
+        assert statements
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)

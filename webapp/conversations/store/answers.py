@@ -31,7 +31,12 @@ import sqlalchemy as sa
 
 from webapp.conversations import context as history
 from webapp.conversations.model import AnswerStatus
-from webapp.conversations.store.database import conversation_row, owned_message, to_message
+from webapp.conversations.store.database import (
+    conversation_row,
+    owned_message,
+    to_conversation,
+    to_message,
+)
 from webapp.db.listen import ANSWER_SAVED, notify, supports_notify
 from webapp.db.schema import conversations as C
 from webapp.db.schema import messages as M
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-    from webapp.conversations.model import Message
+    from webapp.conversations.model import Conversation, Message
     from webapp.conversations.store.database import Database, Owner
 
 DEAD_WORKER_ERROR: Final = N_(
@@ -79,6 +84,33 @@ class Claim:
     prompt: Message
     answer: Message
     queued_id: str | None = None
+    # The conversation as the claim read it (its bot and options: what the
+    # worker sends), so the worker need not read it again; None when unknown.
+    conversation: Conversation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What `send_prompt` did with a prompt: `queued` (it waits, shown as
+    queued) and `claim` (the answer started now, None when none did: one was
+    in progress). With a claim, `own` says whether it answers this prompt
+    (else an older one came first and this one is queued)."""
+
+    queued: QueuedPrompt | None
+    claim: Claim | None
+
+    @property
+    def own(self) -> bool:
+        return self.claim is not None and self.queued is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """A locked conversation's state for starting an answer (`AnswerRepository._due`)."""
+
+    free: bool  # no answer in progress
+    seq: int  # the next message's seq
+    prompt: Message | None  # the sent prompt left unanswered, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +196,49 @@ class AnswerRepository:
             )
             return bool(done.rowcount)
 
+    def send_prompt(self, owner: Owner, conversation_id: str, text: str) -> Sent:
+        """A sent prompt, in one transaction: answered at once when nothing is
+        in progress or due before it (the prompt and its empty answer are
+        written), else queued, and the due answer claimed when none runs
+        (`claim_next`: an unanswered prompt, the oldest queued one). The same
+        as `enqueue_prompt` then `claim_next`, in one write instead of two.
+        ValueError when blank; ConversationNotFound when not `owner`'s."""
+        text = text.strip()
+        if not text:
+            raise ValueError(_("An empty message cannot be sent."))
+        now = self.db.now()
+        with self.db.write() as conn:
+            conv = conversation_row(conn, owner, conversation_id, lock=True)
+            due = self._due(conn, conversation_id)
+            waiting = conn.execute(
+                sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
+            ).scalar()
+            if due.free and due.prompt is None and waiting is None:
+                # Nothing before it: the prompt goes straight to the messages.
+                prompt = self._insert(conn, conversation_id, due.seq, "user", text, now)
+                started = self._start(conn, conv, prompt, due.seq + 1, now, None, new_prompt=True)
+                return Sent(None, started)
+            queued = QueuedPrompt(
+                id=str(uuid.uuid4()),
+                conversation_id=conversation_id,
+                position=0 if waiting is None else waiting + 1,
+                text=text,
+                created_at=now,
+            )
+            conn.execute(
+                sa.insert(Q).values(
+                    id=queued.id,
+                    conversation_id=conversation_id,
+                    position=queued.position,
+                    text=text,
+                    created_at=now,
+                )
+            )
+            claim = self._claim_due(conn, conv, due, now, take_queued=True)
+            if claim is not None and claim.queued_id == queued.id:
+                return Sent(None, claim)  # it was the only one waiting
+            return Sent(queued, claim)
+
     # ------------------------------------------------------------ claiming
 
     def claim_next(
@@ -181,58 +256,100 @@ class AnswerRepository:
         with self.db.write() as conn:
             # Locked: its title below is still this one when the prompt is saved.
             conv = conversation_row(conn, owner, conversation_id, lock=True)
-            busy = conn.execute(
-                sa.select(M.c.id).where(
-                    M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
-                )
-            ).first()
-            if busy is not None:
-                return None
-            last_row = (
+            due = self._due(conn, conversation_id)
+            return self._claim_due(conn, conv, due, now, take_queued=take_queued)
+
+    def _due(self, conn: Connection, conversation_id: str) -> _Due:
+        """Whether an answer of the conversation is in progress, its next
+        message's seq, and the prompt left unanswered (if any), read in the
+        caller's transaction (the conversation locked)."""
+        busy = conn.execute(
+            sa.select(M.c.id).where(
+                M.c.conversation_id == conversation_id, M.c.status == AnswerStatus.STREAMING
+            )
+        ).first()
+        last_row = (
+            conn.execute(
+                sa.select(M)
+                .where(M.c.conversation_id == conversation_id)
+                .order_by(M.c.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        seq = 0 if last_row is None else last_row["seq"] + 1
+        unanswered = (
+            to_message(last_row)
+            if last_row is not None
+            and last_row["role"] == "user"
+            and last_row["status"] == AnswerStatus.COMPLETE  # not an imported prompt never sent
+            else None
+        )
+        return _Due(free=busy is None, seq=seq, prompt=unanswered)
+
+    def _claim_due(
+        self,
+        conn: Connection,
+        conv: sa.RowMapping,
+        due: _Due,
+        now: datetime,
+        *,
+        take_queued: bool,
+    ) -> Claim | None:
+        """`claim_next`'s writes, in the caller's transaction."""
+        if not due.free:
+            return None
+        conversation_id = conv["id"]
+        seq = due.seq
+        queued_id = None
+        if due.prompt is not None:
+            prompt = due.prompt
+        elif take_queued:
+            queued = (
                 conn.execute(
-                    sa.select(M)
-                    .where(M.c.conversation_id == conversation_id)
-                    .order_by(M.c.seq.desc())
+                    sa.select(Q)
+                    .where(Q.c.conversation_id == conversation_id)
+                    .order_by(Q.c.position)
                     .limit(1)
                 )
                 .mappings()
                 .first()
             )
-            seq = 0 if last_row is None else last_row["seq"] + 1
-            changes: dict[str, object] = {"updated_at": now}
-            queued_id = None
-            if (
-                last_row is not None
-                and last_row["role"] == "user"
-                and last_row["status"] == AnswerStatus.COMPLETE  # not an imported prompt never sent
-            ):
-                prompt = to_message(last_row)
-            elif take_queued:
-                queued = (
-                    conn.execute(
-                        sa.select(Q)
-                        .where(Q.c.conversation_id == conversation_id)
-                        .order_by(Q.c.position)
-                        .limit(1)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if queued is None:
-                    return None
-                queued_id = queued["id"]
-                conn.execute(sa.delete(Q).where(Q.c.id == queued_id))
-                prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
-                seq += 1
-                if not conv["title"]:  # the first prompt names an untitled conversation
-                    changes["title"] = history.make_title(prompt.text)
-            else:
+            if queued is None:
                 return None
-            answer = self._insert(
-                conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id
-            )
-            conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
-            return Claim(prompt=prompt, answer=answer, queued_id=queued_id)
+            queued_id = queued["id"]
+            conn.execute(sa.delete(Q).where(Q.c.id == queued_id))
+            prompt = self._insert(conn, conversation_id, seq, "user", queued["text"], now)
+            seq += 1
+        else:
+            return None
+        return self._start(
+            conn, conv, prompt, seq, now, queued_id, new_prompt=queued_id is not None
+        )
+
+    def _start(
+        self,
+        conn: Connection,
+        conv: sa.RowMapping,
+        prompt: Message,
+        seq: int,
+        now: datetime,
+        queued_id: str | None,
+        *,
+        new_prompt: bool,
+    ) -> Claim:
+        """The empty answer to `prompt` at `seq` (streaming, heartbeat now); the
+        conversation's `updated_at`, and its title from a `new_prompt` (just
+        written) when it has none: the first prompt names it."""
+        conversation_id = conv["id"]
+        changes: dict[str, object] = {"updated_at": now}
+        if new_prompt and not conv["title"]:
+            changes["title"] = history.make_title(prompt.text)
+        answer = self._insert(conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id)
+        conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
+        conversation = to_conversation({**conv, **changes})
+        return Claim(prompt=prompt, answer=answer, queued_id=queued_id, conversation=conversation)
 
     def _insert(
         self,

@@ -90,6 +90,56 @@ def _order(row: Any) -> tuple[datetime, str]:
     return (row["created_at"], row["id"])
 
 
+def versions_of_checked(
+    conn: Connection, conversation_id: str, shown: Sequence[Message]
+) -> dict[str, Versions]:
+    """`BranchRepository.versions`' reads for a conversation whose owner `conn`
+    has just checked (`conversation_row`)."""
+    if not shown or not shown[0].id:
+        return {}
+    parents: dict[str, str | None] = {}
+    before: str | None = None
+    first = shown[0]
+    if first.seq > 0:
+        before = conn.execute(
+            sa.select(M.c.id).where(
+                M.c.conversation_id == conversation_id, M.c.seq == first.seq - 1
+            )
+        ).scalar()
+    for message in shown:
+        parents[message.id] = before
+        before = message.id
+    wanted = {p for p in parents.values() if p is not None}
+    where: sa.ColumnElement[bool] = V.c.parent_id.in_(sorted(wanted))
+    if None in parents.values():
+        where = sa.or_(where, V.c.parent_id.is_(None))
+    rows = (
+        conn.execute(
+            sa.select(V.c.id, V.c.parent_id, V.c.created_at).where(
+                V.c.conversation_id == conversation_id, where
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return {}
+    siblings: dict[str | None, list[Any]] = {}
+    for row in rows:
+        siblings.setdefault(row["parent_id"], []).append(row)
+    found: dict[str, Versions] = {}
+    for message in shown:
+        others = siblings.get(parents[message.id])
+        if not others:
+            continue
+        everyone = sorted(
+            [*others, {"id": message.id, "created_at": message.created_at}], key=_order
+        )
+        ids = tuple(r["id"] for r in everyone)
+        found[message.id] = Versions(ids, ids.index(message.id))
+    return found
+
+
 class BranchRepository:
     """The versions kept off the shown path (owner-checked, see `database`)."""
 
@@ -107,47 +157,7 @@ class BranchRepository:
             return {}
         with self.db.read() as conn:
             conversation_row(conn, owner, conversation_id)
-            parents: dict[str, str | None] = {}
-            before: str | None = None
-            first = shown[0]
-            if first.seq > 0:
-                before = conn.execute(
-                    sa.select(M.c.id).where(
-                        M.c.conversation_id == conversation_id, M.c.seq == first.seq - 1
-                    )
-                ).scalar()
-            for message in shown:
-                parents[message.id] = before
-                before = message.id
-            wanted = {p for p in parents.values() if p is not None}
-            where: sa.ColumnElement[bool] = V.c.parent_id.in_(sorted(wanted))
-            if None in parents.values():
-                where = sa.or_(where, V.c.parent_id.is_(None))
-            rows = (
-                conn.execute(
-                    sa.select(V.c.id, V.c.parent_id, V.c.created_at).where(
-                        V.c.conversation_id == conversation_id, where
-                    )
-                )
-                .mappings()
-                .all()
-            )
-        if not rows:
-            return {}
-        siblings: dict[str | None, list[Any]] = {}
-        for row in rows:
-            siblings.setdefault(row["parent_id"], []).append(row)
-        found: dict[str, Versions] = {}
-        for message in shown:
-            others = siblings.get(parents[message.id])
-            if not others:
-                continue
-            everyone = sorted(
-                [*others, {"id": message.id, "created_at": message.created_at}], key=_order
-            )
-            ids = tuple(r["id"] for r in everyone)
-            found[message.id] = Versions(ids, ids.index(message.id))
-        return found
+            return versions_of_checked(conn, conversation_id, shown)
 
     # ------------------------------------------------------------- changing
 

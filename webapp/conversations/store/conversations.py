@@ -18,13 +18,14 @@ from sqlalchemy.engine import Connection
 
 from webapp.conversations import context as history
 from webapp.conversations.context import ImportedConversation
-from webapp.conversations.model import KIND_ARENA, Conversation, Message
+from webapp.conversations.model import KIND_ARENA, AnswerStatus, Conversation, Message, Role
 from webapp.conversations.options import ConversationOptions
 from webapp.conversations.store.branches import BranchRepository
 from webapp.conversations.store.database import (
     ConversationNotFound,
     Database,
     Owner,
+    check,
     conversation_row,
     owned,
     to_conversation,
@@ -90,9 +91,12 @@ class ConversationRepository:
         parent_id: str | None = None,
         position: int = 0,
         temporary: bool = False,
+        opening: Sequence[tuple[Role, str]] = (),
     ) -> Conversation:
-        """A new, empty conversation; without a title, the first prompt names it.
+        """A new conversation; without a title, the first prompt names it.
         `temporary`: a temporary chat, never listed (`store.organise`).
+        `opening`: its first messages, (role, text) in order, complete, written
+        in the same transaction (a new chat's welcome, saved with its first send).
 
         `kind`, `parent_id` and `position` make comparisons (`webapp.compare`):
         a column's parent must be one of the owner's comparisons
@@ -116,10 +120,33 @@ class ConversationRepository:
             "position": position,
             "temporary": temporary,
         }
+        for role, _text in opening:
+            check(role)
+        prompts = [text for role, text in opening if role == "user"]
+        if not values["title"] and prompts:
+            values["title"] = history.make_title(prompts[0])
         with self.db.write() as conn:
             if parent_id is not None:
                 conversation_row(conn, owner, parent_id)  # theirs, or not found
             conn.execute(sa.insert(C).values(**values))
+            if opening:
+                conn.execute(
+                    sa.insert(M),
+                    [
+                        {
+                            "id": str(uuid.uuid4()),
+                            "conversation_id": values["id"],
+                            "seq": seq,
+                            "role": role,
+                            "text": text,
+                            "status": AnswerStatus.COMPLETE,
+                            "error": None,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for seq, (role, text) in enumerate(opening)
+                    ],
+                )
             return to_conversation(conversation_row(conn, owner, values["id"]))
 
     def get(self, owner: Owner, conversation_id: str) -> Conversation:

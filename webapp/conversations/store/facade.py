@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from webapp.conversations.model import Conversation
 from webapp.conversations.store.answers import AnswerRepository, QueuedPrompt, queued_of_checked
-from webapp.conversations.store.branches import BranchRepository
+from webapp.conversations.store.branches import BranchRepository, Versions, versions_of_checked
 from webapp.conversations.store.conversations import ConversationRepository
 from webapp.conversations.store.database import Database, Owner, conversation_row, to_conversation
 from webapp.conversations.store.messages import (
@@ -49,6 +49,7 @@ class ConversationView:
     conversation: Conversation
     page: MessagePage  # the shown tail, oldest first, with the full count
     queued: list[QueuedPrompt]  # in the order they will be answered
+    versions: dict[str, Versions]  # message id -> its versions, for those of the page with several
 
 
 class ConversationStore:
@@ -100,6 +101,7 @@ class ConversationStore:
         self.switch_version = branches.switch_version
 
         self.enqueue_prompt = answers.enqueue_prompt
+        self.send_prompt = answers.send_prompt
         self.queued_prompts = answers.queued_prompts
         self.cancel_queued = answers.cancel_queued
         self.claim_next = answers.claim_next
@@ -113,17 +115,19 @@ class ConversationStore:
     def view(
         self, owner: Owner, conversation_id: str, limit: int | None = None
     ) -> ConversationView:
-        """The conversation, its last `limit` messages (all when None) and its
-        queued prompts in one read with one owner check: what a chat page run
-        reads (`get_conversation` + `messages` + `queued_prompts` took three
-        connections and three owner checks). ConversationNotFound when it is
-        not `owner`'s; ValueError for a `limit` outside 1..`MAX_PAGE`."""
+        """The conversation, its last `limit` messages (all when None), its
+        queued prompts and the versions of those messages in one read with one
+        owner check: what a chat page run reads (`get_conversation` +
+        `messages` + `queued_prompts` + `versions` took four connections and
+        four owner checks). ConversationNotFound when it is not `owner`'s;
+        ValueError for a `limit` outside 1..`MAX_PAGE`."""
         check_page_limit(limit)
         with self.db.read() as conn:
             conversation = to_conversation(conversation_row(conn, owner, conversation_id))
             page = page_of_checked(conn, conversation_id, limit)
             queued = queued_of_checked(conn, conversation_id)
-        return ConversationView(conversation, page, queued)
+            versions = versions_of_checked(conn, conversation_id, page.messages)
+        return ConversationView(conversation, page, queued, versions)
 
     def close(self) -> None:
         """Close the pool's connections (tests, shutdown)."""
