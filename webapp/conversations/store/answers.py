@@ -3,11 +3,14 @@
 `AnswerRepository`, behind `ConversationStore`: the rows a background worker and the pages
 that follow it share, so every app process sees the same thing.
 
-- A prompt is first *queued* (`enqueue_prompt`), then *claimed* (`claim_next`):
-  under the conversation's lock, when no answer is in progress, the oldest
-  queued prompt becomes a user message followed at once by an empty answer
+- A prompt is *queued*, then *claimed* (`claim_next`): under the
+  conversation's lock, when no answer is in progress, the oldest queued
+  prompt becomes a user message followed at once by an empty answer
   (`streaming`, `reply_to` = that prompt). So two tabs sending into one
   conversation get one answer each, in order, each right after its prompt.
+  A send does both in one transaction (`send_prompt`), and a prompt with
+  nothing before it goes straight to the messages; `enqueue_prompt` queues
+  one alone.
 - A generating answer proves it is alive with `heartbeat_at` (`save_progress`,
   about once a second whatever it waits for). One silent for longer than
   `STREAM_IDLE_AFTER` belonged to a process that died (kill -9, a deploy):
