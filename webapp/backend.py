@@ -14,14 +14,16 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from ablt_core import AbltClient, AsyncAbltClient
 from webapp.answers import AnswerService
+from webapp.answers.service import OPEN_SERVICES
 from webapp.answers.slots import holder_id
 from webapp.answers.slots_store import SlotBook
 from webapp.auth import sso
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 sso.set_groups_hook(place_by_sso_claim)
 
 log = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 # Any non-empty token works against an emulator started without `token=`.
 DEMO_TOKEN = "demo-token"
@@ -117,11 +120,56 @@ def api_target(settings: Settings) -> tuple[str, str]:
     return settings.base_url, settings.bearer_token
 
 
+class Remembered(Generic[_R]):
+    """A `st.cache_resource` function whose values this process also keeps by
+    their arguments as a plain tuple, so asking again skips Streamlit's
+    lookup: it inspects the function's signature and hashes every argument,
+    about 4 ms for the answer service's nine, and a send asks for the
+    service and the store several times. Streamlit's cache still makes each
+    value once for all sessions. `alive(value)`: False for a value no longer
+    usable (made again); `secret_last`: the last argument is a secret kept
+    out of the key, as Streamlit keeps a `_`-named one (a digest of it
+    comes before it); `clear()` forgets here and in Streamlit's cache."""
+
+    def __init__(
+        self,
+        made: Callable[..., _R],
+        *,
+        alive: Callable[[_R], bool] | None = None,
+        secret_last: bool = False,
+    ) -> None:
+        self._made = made
+        self._alive = alive
+        self._secret_last = secret_last
+        self._kept: dict[tuple[object, ...], _R] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: object) -> _R:
+        key = args[:-1] if self._secret_last else args
+        kept = self._kept.get(key)
+        if kept is not None and (self._alive is None or self._alive(kept)):
+            return kept
+        value = self._made(*args)
+        with self._lock:
+            self._kept[key] = value
+        return value
+
+    def clear(self) -> None:
+        """Forget every value, here and in Streamlit's cache."""
+        with self._lock:
+            self._kept.clear()
+        clear: Callable[[], None] = getattr(self._made, "clear")  # noqa: B009
+        clear()
+
+
 @st.cache_resource(show_spinner=False)
-def _client_for(base_url: str, token_digest: str, _token: str) -> AbltClient:
+def _client_for_made(base_url: str, token_digest: str, _token: str) -> AbltClient:
     # The leading underscore keeps the token itself out of Streamlit's cache
     # key; a digest stands in for it so a changed token gets a new client.
     return AbltClient(bearer_token=_token, base_url=base_url)
+
+
+_client_for = Remembered(_client_for_made, secret_last=True)
 
 
 def _client(settings: Settings) -> AbltClient:
@@ -162,7 +210,7 @@ def retry_health() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _store_for(url: str) -> ConversationStore:
+def _store_for_made(url: str) -> ConversationStore:
     # Keyed by URL, so a changed ABLT_DB_URL (or each test's own file) gets its
     # own store; the store holds the connection pool and is thread-safe.
     store = ConversationStore(url)
@@ -171,6 +219,9 @@ def _store_for(url: str) -> ConversationStore:
     except SQLAlchemyError:
         log.warning("Could not sweep old temporary chats", exc_info=True)
     return store
+
+
+_store_for = Remembered(_store_for_made)
 
 
 def get_store(settings: Settings | None = None) -> ConversationStore:
@@ -183,12 +234,15 @@ def get_store(settings: Settings | None = None) -> ConversationStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _lifecycle_for(url: str) -> tuple[DataDownloads, RetentionScheduler]:
+def _lifecycle_for_made(url: str) -> tuple[DataDownloads, RetentionScheduler]:
     # One per process: the data downloads it builds, and its hourly look at
     # whether the daily retention sweep is due (one process of all sweeps).
     store = _store_for(url)
     downloads = DataDownloads(store)
     return downloads, RetentionScheduler(store.engine, also=downloads.remove_expired)
+
+
+_lifecycle_for = Remembered(_lifecycle_for_made)
 
 
 def start_lifecycle(settings: Settings | None = None) -> None:
@@ -207,7 +261,7 @@ MAX_RETRY_AFTER = 60.0
 
 
 @st.cache_resource(show_spinner=False)
-def _answers_for(
+def _answers_for_made(
     db_url: str,
     base_url: str,
     token_digest: str,
@@ -248,6 +302,12 @@ def _answers_for(
     # whether or not anyone opens the Evaluations page.
     runner_for(service)
     return service
+
+
+# A closed service (tests close theirs) is made again.
+_answers_for = Remembered(
+    _answers_for_made, alive=lambda made: made in OPEN_SERVICES, secret_last=True
+)
 
 
 def get_answers(settings: Settings | None = None) -> AnswerService:
