@@ -251,7 +251,9 @@ class AnswerService:
         admission = self._ticket(owner, admission, conversation_id)
         try:
             # Saved, and its answer (or an older one due first) claimed, in one write.
-            sent = self.store.send_prompt(owner, conversation_id, text)
+            sent = self.store.send_prompt(
+                owner, conversation_id, text, tail=chat.context_rows(self.limits)
+            )
         except BaseException:
             release(self.rules, admission.ticket)
             raise
@@ -535,8 +537,12 @@ class AnswerService:
         """Stream the answer into `job.live`: (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
-            known = job.claim.conversation
-            conversation, window = await self._db(lambda: self._context(owner, answer, known))
+            known, tail = job.claim.conversation, job.claim.tail
+            if known is not None and tail is not None:
+                # Read by the claim that started it: no I/O here.
+                conversation, window = known, chat.context_of_tail(known, self.limits, tail)
+            else:
+                conversation, window = await self._db(lambda: self._context(owner, answer, known))
         except ConversationNotFound:
             job.stopped_elsewhere = True  # deleted meanwhile: nothing to save
             return AnswerStatus.ERROR, None, None

@@ -433,10 +433,25 @@ def context_before(
     page = store.messages(
         member, conversation.id, limit=context_rows(limits), before_seq=before_seq
     )
-    msgs = page.messages
-    unloaded = page.total - len(msgs)
     if before_seq is not None:
-        unloaded = msgs[0].seq if msgs else 0  # seqs before it that were not loaded
+        return context_of_tail(conversation, limits, page.messages)
+    return _window(conversation, limits, page.messages, page.total - len(page.messages))
+
+
+def context_of_tail(
+    conversation: Conversation, limits: ContextLimits, tail: Sequence[Message]
+) -> ContextWindow:
+    """`context_before` for an answer whose messages before it are `tail`
+    (the latest `context_rows(limits)` of them, oldest first), read already
+    (e.g. by the claim that started the answer): no I/O."""
+    msgs = list(tail)
+    return _window(conversation, limits, msgs, msgs[0].seq if msgs else 0)
+
+
+def _window(
+    conversation: Conversation, limits: ContextLimits, msgs: list[Message], unloaded: int
+) -> ContextWindow:
+    """The window from the loaded `msgs`, `unloaded` earlier ones not read."""
     if unloaded:
         # The tail starts mid-conversation: an answer whose prompt was not
         # loaded is no opening, leave it out with the rest.

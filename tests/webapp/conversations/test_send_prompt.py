@@ -127,3 +127,24 @@ def test_a_new_chat_is_saved_with_its_welcome_in_one_transaction(
     assert store.get_conversation(ANN, created.id).title == "Plan a trip to Bergen"
     with pytest.raises(ValueError):
         store.create_conversation(ANN, "omni", opening=[("robot", "beep")])  # type: ignore[list-item]
+
+
+def test_the_claim_reads_the_answers_context_in_its_transaction_when_asked(
+    store: ConversationStore, cid: str
+) -> None:
+    untold = store.send_prompt(ANN, cid, "Q0").claim
+    assert untold is not None and untold.tail is None  # no tail asked: none read
+    fresh = store.create_conversation(ANN, "omni").id
+    with Writes(store.engine) as writes:
+        later = store.send_prompt(ANN, fresh, "Hi", tail=5)
+    assert writes.begun == 1
+    assert later.claim is not None and later.claim.tail is not None
+    assert [m.text for m in later.claim.tail] == ["Hi"]
+
+    other = store.create_conversation(ANN, "omni").id
+    for text in ("Q1", "A1", "Q2", "A2"):
+        store.append_message(ANN, other, "user" if text.startswith("Q") else "assistant", text)
+    last_three = store.send_prompt(ANN, other, "Q3", tail=3).claim
+    assert last_three is not None and last_three.tail is not None
+    assert [m.text for m in last_three.tail] == ["Q2", "A2", "Q3"]  # oldest first, up to its prompt
+    assert store.send_prompt(ANN, other, "Q4", tail=3).claim is None  # queued: nothing claimed

@@ -90,6 +90,9 @@ class Claim:
     # The conversation as the claim read it (its bot and options: what the
     # worker sends), so the worker need not read it again; None when unknown.
     conversation: Conversation | None = None
+    # The latest messages before the answer, oldest first, when the claim
+    # was asked to read them (`tail`): its context, read in the same transaction.
+    tail: tuple[Message, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,12 +202,16 @@ class AnswerRepository:
             )
             return bool(done.rowcount)
 
-    def send_prompt(self, owner: Owner, conversation_id: str, text: str) -> Sent:
+    def send_prompt(
+        self, owner: Owner, conversation_id: str, text: str, *, tail: int | None = 0
+    ) -> Sent:
         """A sent prompt, in one transaction: answered at once when nothing is
         in progress or due before it (the prompt and its empty answer are
         written), else queued, and the due answer claimed when none runs
         (`claim_next`: an unanswered prompt, the oldest queued one). The same
         as `enqueue_prompt` then `claim_next`, in one write instead of two.
+        `tail`: the claim also reads the latest `tail` messages before its
+        answer (None: all; 0: none) into `Claim.tail`, for the worker.
         ValueError when blank; ConversationNotFound when not `owner`'s."""
         text = text.strip()
         if not text:
@@ -219,7 +226,9 @@ class AnswerRepository:
             if due.free and due.prompt is None and waiting is None:
                 # Nothing before it: the prompt goes straight to the messages.
                 prompt = self._insert(conn, conversation_id, due.seq, "user", text, now)
-                started = self._start(conn, conv, prompt, due.seq + 1, now, None, new_prompt=True)
+                started = self._start(
+                    conn, conv, prompt, due.seq + 1, now, None, new_prompt=True, tail=tail
+                )
                 return Sent(None, started)
             queued = QueuedPrompt(
                 id=str(uuid.uuid4()),
@@ -237,7 +246,7 @@ class AnswerRepository:
                     created_at=now,
                 )
             )
-            claim = self._claim_due(conn, conv, due, now, take_queued=True)
+            claim = self._claim_due(conn, conv, due, now, take_queued=True, tail=tail)
             if claim is not None and claim.queued_id == queued.id:
                 return Sent(None, claim)  # it was the only one waiting
             return Sent(queued, claim)
@@ -299,8 +308,9 @@ class AnswerRepository:
         now: datetime,
         *,
         take_queued: bool,
+        tail: int | None = 0,
     ) -> Claim | None:
-        """`claim_next`'s writes, in the caller's transaction."""
+        """`claim_next`'s writes, in the caller's transaction (`tail`: see `send_prompt`)."""
         if not due.free:
             return None
         conversation_id = conv["id"]
@@ -328,7 +338,7 @@ class AnswerRepository:
         else:
             return None
         return self._start(
-            conn, conv, prompt, seq, now, queued_id, new_prompt=queued_id is not None
+            conn, conv, prompt, seq, now, queued_id, new_prompt=queued_id is not None, tail=tail
         )
 
     def _start(
@@ -341,10 +351,12 @@ class AnswerRepository:
         queued_id: str | None,
         *,
         new_prompt: bool,
+        tail: int | None = 0,
     ) -> Claim:
         """The empty answer to `prompt` at `seq` (streaming, heartbeat now); the
         conversation's `updated_at`, and its title from a `new_prompt` (just
-        written) when it has none: the first prompt names it."""
+        written) when it has none: the first prompt names it. `tail`: see
+        `send_prompt`."""
         conversation_id = conv["id"]
         changes: dict[str, object] = {"updated_at": now}
         if new_prompt and not conv["title"]:
@@ -352,7 +364,19 @@ class AnswerRepository:
         answer = self._insert(conn, conversation_id, seq, "assistant", "", now, reply_to=prompt.id)
         conn.execute(sa.update(C).where(C.c.id == conversation_id).values(**changes))
         conversation = to_conversation({**conv, **changes})
-        return Claim(prompt=prompt, answer=answer, queued_id=queued_id, conversation=conversation)
+        before = None
+        if tail != 0:
+            stmt = sa.select(M).where(M.c.conversation_id == conversation_id, M.c.seq < seq)
+            stmt = stmt.order_by(M.c.seq.desc())
+            rows = conn.execute(stmt if tail is None else stmt.limit(tail)).mappings().all()
+            before = tuple(to_message(r) for r in reversed(rows))
+        return Claim(
+            prompt=prompt,
+            answer=answer,
+            queued_id=queued_id,
+            conversation=conversation,
+            tail=before,
+        )
 
     def _insert(
         self,
