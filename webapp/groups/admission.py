@@ -51,29 +51,36 @@ class BotAccessRule:
 
     def __init__(self, store: ConversationStore) -> None:
         self.store = store
-        # ticket -> (time.monotonic(), group writes then, the bots found allowed)
-        self._allowed: dict[str, tuple[float, int, frozenset[str]]] = {}
+        # ticket -> (time.monotonic(), group writes then, the bots found
+        # allowed, whether the member could use every bot)
+        self._allowed: dict[str, tuple[float, int, frozenset[str], bool]] = {}
         self._lock = threading.Lock()
 
-    def _remember(self, ticket: str, writes: int, bots: Sequence[tuple[str, str]]) -> None:
+    def _remember(
+        self, ticket: str, writes: int, bots: Sequence[tuple[str, str]], all_bots: bool
+    ) -> None:
         with self._lock:
             if len(self._allowed) >= _KEPT_TICKETS:
                 self._allowed.pop(next(iter(self._allowed)))  # the oldest
-            self._allowed[ticket] = (time.monotonic(), writes, frozenset(s for s, _ in bots))
+            self._allowed[ticket] = (
+                time.monotonic(),
+                writes,
+                frozenset(s for s, _ in bots),
+                all_bots,
+            )
 
-    def _vouched(self, ticket: str, bots: Sequence[tuple[str, str]]) -> bool:
-        """Whether `ticket`'s admission, just now, found all of `bots` allowed
-        and no group or team setting was written here since."""
+    def _vouched(self, ticket: str) -> tuple[frozenset[str], bool] | None:
+        """What `ticket`'s admission, just now, found (the bots allowed, and
+        whether every bot was), when no group or team setting was written
+        here since; None otherwise. Taken: a ticket vouches once."""
         with self._lock:
             kept = self._allowed.pop(ticket, None)
-        if kept is None or not bots:
-            return False
-        at, writes, allowed = kept
-        return (
-            time.monotonic() - at < RECHECK_TRUSTS_ADMISSION_FOR
-            and writes == writes_so_far()
-            and all(slug in allowed for slug, _ in bots)
-        )
+        if kept is None:
+            return None
+        at, writes, allowed, all_bots = kept
+        if time.monotonic() - at >= RECHECK_TRUSTS_ADMISSION_FOR or writes != writes_so_far():
+            return None
+        return allowed, all_bots
 
     def _bots_of(self, owner: Owner, conversation_id: str | None) -> list[tuple[str, str]]:
         if not conversation_id:
@@ -84,29 +91,37 @@ class BotAccessRule:
             return []  # the caller says so itself
         return [(conversation.bot_slug, conversation.bot_name or conversation.bot_slug)]
 
-    def _decide(self, request: AdmissionRequest, bots: Sequence[tuple[str, str]]) -> str | None:
+    def _decide(
+        self, request: AdmissionRequest, bots: Sequence[tuple[str, str]]
+    ) -> tuple[str | None, bool]:
+        """(the refusal or None, whether the member may use every bot)."""
         if not bots:
-            return None
+            return None, False
         access = access_for(self.store.engine, request.owner.username)
         for slug, name in bots:
             if not access.allows(slug):
                 kept = KEPT_QUEUED if request.queued else KEPT_IN_BOX
-                return f"Not sent: {access.why_not(md.escape(name))} {kept}"
-        return None
+                return f"Not sent: {access.why_not(md.escape(name))} {kept}", False
+        return None, access.all_bots
 
     def __call__(self, request: AdmissionRequest, /) -> str | None:
         bots = [(slug, slug) for slug in request.bots] or self._bots_of(
             request.owner, request.conversation_id
         )
         writes = writes_so_far()  # before the read: a write meanwhile voids it
-        refusal = self._decide(request, bots)
+        refusal, all_bots = self._decide(request, bots)
         if refusal is None and bots and request.ticket:
-            self._remember(request.ticket, writes, bots)
+            self._remember(request.ticket, writes, bots, all_bots)
         return refusal
 
     def recheck(self, request: AdmissionRequest, /) -> str | None:
-        """The rule for the conversation an answer starts in (`Rechecking`)."""
-        bots = self._bots_of(request.owner, request.conversation_id)
-        if self._vouched(request.ticket, bots):
+        """The rule for the conversation an answer starts in (`Rechecking`).
+        A ticket admitted a moment ago for a member who may use every bot
+        needs no read of which bot the conversation has."""
+        vouched = self._vouched(request.ticket)
+        if vouched is not None and vouched[1]:
             return None
-        return self._decide(request, bots)
+        bots = self._bots_of(request.owner, request.conversation_id)
+        if vouched is not None and bots and all(slug in vouched[0] for slug, _ in bots):
+            return None
+        return self._decide(request, bots)[0]

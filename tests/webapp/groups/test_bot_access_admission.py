@@ -181,3 +181,31 @@ def test_a_bot_forbidden_between_the_admission_and_the_start_starts_nothing(
     allowed = service.admit(ANN, bots=("writer",))
     writer = store.create_conversation(ANN, "writer", "Writer").id
     assert service.submit(ANN, writer, "Hello?", admission=allowed).answer_id is not None
+
+
+def test_a_member_who_may_use_every_bot_is_not_asked_again_which_bot_answers(
+    make_service: Callable[..., AnswerService],
+    store: ConversationStore,
+    emulator: EmulatorHandle,
+) -> None:
+    """The send reads its conversation once (locked, to save the prompt): the
+    recheck trusts an admission of a moment ago that found every bot allowed."""
+    import sqlalchemy as sa
+
+    service = make_service(rules=[BotAccessRule(store)])
+    cid = store.create_conversation(ANN, "omni", "Omni").id
+    admission = service.admit(ANN, bots=("omni",))
+    reads: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM conversations" in statement:
+            reads.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        sent = service.submit(ANN, cid, "Hello?", admission=admission)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert sent.answer_id is not None
+    assert len(reads) == 1
+    finished(service, sent.answer_id)
