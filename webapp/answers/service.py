@@ -7,8 +7,8 @@ answer is a task on it:
     claim (DB) -> wait for a team slot (DB: `webapp.answers.slots_store`, first come
                   first served across every app process; see `slots.TeamSlots`)
                -> wait for a worker (at most `max_workers` at once here)
-               -> read the context (DB, in a thread)
-               -> stream from `AsyncAbltClient` into a `LiveAnswer`
+               -> its context (read by the claim; else from the DB, in a thread)
+               -> stream from `AsyncAbltClient` into a `LiveAnswer` (`request`)
                -> final save (DB) -> the next queued prompt, if any
 
 Beside it a saver task writes the text so far and a heartbeat about every
@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from ablt_core import AbltError, APITimeoutError, RateLimitError, StreamInterruptedError
 from webapp.answers.admission import (
     Admission,
     AdmissionRule,
@@ -55,6 +54,8 @@ from webapp.answers.admission import (
 )
 from webapp.answers.follow import FOLLOW_EVERY, FOLLOW_FALLBACK, TICK, follow_live, follow_stored
 from webapp.answers.live import LiveAnswer, Wait
+from webapp.answers.request import FIRST_BYTE_TIMEOUT as FIRST_BYTE_TIMEOUT
+from webapp.answers.request import Outcome, stream_answer
 from webapp.answers.saving import SAVE_EVERY, Job, final_save, keep_saving
 from webapp.answers.signals import FOLLOWED_FOR, AnswerSignals
 from webapp.answers.slots import TeamSlots
@@ -67,7 +68,6 @@ from webapp.conversations.store import (
     Owner,
 )
 from webapp.db.listen import supports_notify
-from webapp.errors import describe
 from webapp.operations import metrics
 from webapp.settings import DEFAULT_MAX_WORKERS
 from webapp.ui.i18n import N_, _
@@ -88,10 +88,6 @@ DATABASE_ANSWER_ERROR: Final = N_(
     "The answer could not be started: the conversation database did "
     "not answer (it may be busy or out of disk space). Your prompt is "
     "saved; retry in a moment."
-)
-FIRST_BYTE_TIMEOUT: Final = N_(
-    "The aBLT API did not start answering (it was asked more than "
-    "once). It may be overloaded; retry in a while."
 )
 RECENT_KEPT: Final = 256  # ended answers remembered (see `live`)
 
@@ -533,8 +529,9 @@ class AnswerService:
             self._jobs[claim.answer.id] = job
         job.task = self._loop.create_task(self._run(job))
 
-    async def _generate(self, job: Job) -> tuple[AnswerStatus, str | None, str | None]:
-        """Stream the answer into `job.live`: (status, error, text when not live.text)."""
+    async def _generate(self, job: Job) -> Outcome:
+        """Its context (as the claim read it, else read now), then its request
+        (`request.stream_answer`): (status, error, text when not live.text)."""
         live, owner, answer = job.live, job.owner, job.claim.answer
         try:
             known, tail = job.claim.conversation, job.claim.tail
@@ -549,57 +546,14 @@ class AnswerService:
         except chat.DATABASE_ERRORS as err:
             log.warning("Could not read an answer's context: %s", err)
             return AnswerStatus.ERROR, DATABASE_ANSWER_ERROR, None
-        live.context_omitted = window.omitted
-        live.set_wait(Wait("first_byte", time.time()))
-
-        def on_retry(delay: float, err: AbltError) -> None:
-            metrics.api_retry(err)
-            if isinstance(err, RateLimitError):
-                self.team.rate_limited(err.retry_after)
-            reason = (
-                "Rate limited by the aBLT API"
-                if isinstance(err, RateLimitError)
-                else "The aBLT API did not answer properly"
-            )
-            now = time.time()
-            live.set_wait(Wait("retry", now, until=now + delay, reason=reason))
-
-        timer = metrics.AnswerTimer(conversation.bot_slug)
-        try:
-            stream = await self._client.chat(
-                bot_slug=conversation.bot_slug,
-                messages=window.messages,
-                stream=True,
-                user_id=owner.user_id,
-                on_retry=on_retry,
-                **chat.api_options(conversation.options),
-            )
-            live.set_wait(Wait("first_byte", time.time()))
-            try:
-                async for piece in stream:
-                    live.append(piece)
-                    timer.piece(piece)
-            finally:
-                await stream.aclose()
-        except StreamInterruptedError as err:
-            metrics.api_error(err, bot=conversation.bot_slug)
-            return AnswerStatus.INTERRUPTED, describe(err), err.partial_text or live.text
-        except APITimeoutError as err:
-            metrics.api_error(err, bot=conversation.bot_slug)
-            if live.text:
-                return AnswerStatus.ERROR, describe(err), None
-            # No byte came at all: the length asked for is not the cause.
-            return AnswerStatus.ERROR, FIRST_BYTE_TIMEOUT, None
-        except AbltError as err:
-            metrics.api_error(err, bot=conversation.bot_slug)
-            if isinstance(err, RateLimitError):
-                self.team.rate_limited(err.retry_after)
-            return AnswerStatus.ERROR, describe(err), None
-        if not live.text.strip():
-            # A stream of only [DONE] (or blank text) is no answer: a failure, with Retry.
-            return AnswerStatus.ERROR, chat.EMPTY_ANSWER, None
-        timer.complete()
-        return AnswerStatus.COMPLETE, None, None
+        return await stream_answer(
+            self._client,
+            live,
+            conversation,
+            window,
+            owner.user_id,
+            rate_limited=self.team.rate_limited,
+        )
 
     def _context(
         self, owner: Owner, answer: Message, known: Conversation | None = None

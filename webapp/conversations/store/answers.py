@@ -150,6 +150,38 @@ def queued_of_checked(conn: Connection, conversation_id: str) -> list[QueuedProm
     ]
 
 
+def _last_position(conn: Connection, conversation_id: str) -> int | None:
+    """The last queued prompt's position in the conversation (None: none queued)."""
+    last: int | None = conn.execute(
+        sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
+    ).scalar()
+    return last
+
+
+def _queue(
+    conn: Connection, conversation_id: str, text: str, now: datetime, last: int | None
+) -> QueuedPrompt:
+    """Queue `text` after the prompt at position `last` (None: first), in the
+    caller's transaction (the conversation locked)."""
+    queued = QueuedPrompt(
+        id=str(uuid.uuid4()),
+        conversation_id=conversation_id,
+        position=0 if last is None else last + 1,
+        text=text,
+        created_at=now,
+    )
+    conn.execute(
+        sa.insert(Q).values(
+            id=queued.id,
+            conversation_id=conversation_id,
+            position=queued.position,
+            text=text,
+            created_at=now,
+        )
+    )
+    return queued
+
+
 class AnswerRepository:
     """Queued prompts and the answers workers generate (owner-checked, see `database`)."""
 
@@ -166,26 +198,7 @@ class AnswerRepository:
         now = self.db.now()
         with self.db.write() as conn:
             conversation_row(conn, owner, conversation_id, lock=True)
-            last = conn.execute(
-                sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
-            ).scalar()
-            queued = QueuedPrompt(
-                id=str(uuid.uuid4()),
-                conversation_id=conversation_id,
-                position=0 if last is None else last + 1,
-                text=text,
-                created_at=now,
-            )
-            conn.execute(
-                sa.insert(Q).values(
-                    id=queued.id,
-                    conversation_id=conversation_id,
-                    position=queued.position,
-                    text=text,
-                    created_at=now,
-                )
-            )
-            return queued
+            return _queue(conn, conversation_id, text, now, _last_position(conn, conversation_id))
 
     def queued_prompts(self, owner: Owner, conversation_id: str) -> list[QueuedPrompt]:
         """The conversation's queued prompts, in the order they will be answered."""
@@ -220,9 +233,7 @@ class AnswerRepository:
         with self.db.write() as conn:
             conv = conversation_row(conn, owner, conversation_id, lock=True)
             due = self._due(conn, conversation_id)
-            waiting = conn.execute(
-                sa.select(sa.func.max(Q.c.position)).where(Q.c.conversation_id == conversation_id)
-            ).scalar()
+            waiting = _last_position(conn, conversation_id)
             if due.free and due.prompt is None and waiting is None:
                 # Nothing before it: the prompt goes straight to the messages.
                 prompt = self._insert(conn, conversation_id, due.seq, "user", text, now)
@@ -230,22 +241,7 @@ class AnswerRepository:
                     conn, conv, prompt, due.seq + 1, now, None, new_prompt=True, tail=tail
                 )
                 return Sent(None, started)
-            queued = QueuedPrompt(
-                id=str(uuid.uuid4()),
-                conversation_id=conversation_id,
-                position=0 if waiting is None else waiting + 1,
-                text=text,
-                created_at=now,
-            )
-            conn.execute(
-                sa.insert(Q).values(
-                    id=queued.id,
-                    conversation_id=conversation_id,
-                    position=queued.position,
-                    text=text,
-                    created_at=now,
-                )
-            )
+            queued = _queue(conn, conversation_id, text, now, waiting)
             claim = self._claim_due(conn, conv, due, now, take_queued=True, tail=tail)
             if claim is not None and claim.queued_id == queued.id:
                 return Sent(None, claim)  # it was the only one waiting
